@@ -1,0 +1,249 @@
+"""The ``keystead`` command: thin commands over the same use cases the API calls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.config import Settings
+from keystead.domain.clients import ClientState
+from keystead.domain.errors import DomainError, InvalidInputError
+from keystead.domain.management import ClientManagement
+from keystead.domain.ports import ClientFilter, Page
+from keystead.domain.principal import Caller, operator
+from keystead.protocol.keys import generate_key, key_cipher
+from keystead.store.audit import SqlAuditLog, verify_chain
+from keystead.store.catalog import SqlCatalog
+from keystead.store.clients import SqlClientStore
+from keystead.store.database import create_engine
+from keystead.store.migrate import upgrade
+from keystead.store.seed import seed
+from keystead.web.presenters import client_json
+from keystead.web.runtime import build_runtime, utc_now
+from keystead.web.schemas import ClientRequest, parse_body
+
+app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
+                       "management.", no_args_is_help=True)
+clients_app = typer.Typer(help="Manage OAuth clients.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(audit_app, name="audit")
+T = TypeVar("T")
+
+
+def _out(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2))
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _run_in_transaction(work: Callable[[ClientManagement, AsyncConnection, Caller],
+                                       Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction as the operator; domain errors exit 1 with the reason."""
+
+    async def main() -> T:
+        runtime = await build_runtime(Settings())
+        try:
+            async with runtime.transaction() as conn:
+                return await work(runtime.management(conn), conn, operator())
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        _fail(exc.message)
+        raise  # unreachable: _fail exits
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the schema and seed the built-ins (idempotent)."""
+    settings = Settings().with_secret_key()
+    url = settings.resolved_database_url
+    upgrade(url)
+
+    async def main() -> list[str]:
+        engine = create_engine(url)
+        cipher = key_cipher(settings.secret_key.get_secret_value().encode())
+        try:
+            async with engine.begin() as conn:
+                return await seed(conn, now=utc_now(), make_key=lambda: generate_key(cipher))
+        finally:
+            await engine.dispose()
+
+    added = asyncio.run(main())
+    typer.echo(f"database ready ({len(added)} built-ins added)")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          log_level: str = "info") -> None:
+    """Serve the API and the protocol endpoints."""
+    uvicorn.run("keystead.web.asgi:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level, access_log=False, proxy_headers=False)
+
+
+@app.command("bootstrap-client")
+def bootstrap_client(
+    name: Annotated[str, typer.Option(help="The client's name")],
+    role: Annotated[list[str], typer.Option(help="A role name to hold in the Home division; "
+                                                 "repeat for several")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print {id, secret} as JSON")] = False,
+) -> None:
+    """Create a client-credentials client with ROLEs and every built-in scope; print its secret
+    once."""
+
+    async def work(manage: ClientManagement, conn: AsyncConnection, caller: Caller) -> Any:
+        catalog = SqlCatalog(conn)
+        role_ids = []
+        for role_name in role:
+            found = await catalog.role_by_name(role_name)
+            if found is None:
+                raise InvalidInputError.one("role", "unknown.role", f"no role named {role_name!r}")
+            role_ids.append(found.id)
+        scopes = [s.id for s in await catalog.scopes() if s.builtin]
+        request = ClientRequest(name=name, authorizedGrantType="CLIENT-CREDENTIALS",
+                                roleIds=role_ids, scope=scopes)
+        return await manage.create(caller, request.to_settings())
+
+    issued = _run_in_transaction(work)
+    if as_json:
+        _out({"id": issued.client.id, "secret": issued.secret})
+    else:
+        typer.echo(f"client id:     {issued.client.id}")
+        typer.echo(f"client secret: {issued.secret}")
+        typer.echo("Store the secret now: it will not be shown again.")
+
+
+@clients_app.command("list")
+def clients_list(state: ClientState | None = None, name: str | None = None) -> None:
+    """List clients (never their secrets)."""
+
+    async def work(_m: ClientManagement, conn: AsyncConnection, _c: Caller) -> Any:
+        found, _total = await SqlClientStore(conn).list(ClientFilter(name=name, state=state),
+                                                        Page(1, 10**6))
+        return found
+
+    for client in _run_in_transaction(work):
+        grants = ",".join(str(g) for g in client.settings.grant_types)
+        typer.echo(f"{client.id}  {client.settings.state:<8}  {grants:<22}  {client.settings.name}")
+
+
+@clients_app.command("show")
+def clients_show(client_id: str) -> None:
+    """Show one client as JSON."""
+    client = _run_in_transaction(lambda m, _conn, c: m.find(c, client_id))
+    _out(client_json(client))
+
+
+def _set_state(client_id: str, state: ClientState) -> None:
+    async def work(manage: ClientManagement, _conn: AsyncConnection, caller: Caller) -> Any:
+        client = await manage.find(caller, client_id)
+        return await manage.update(caller, client_id, replace(client.settings, state=state,
+                                                              date_to_delete=None))
+
+    client = _run_in_transaction(work)
+    typer.echo(f"{client.id} is now {client.settings.state}")
+
+
+@clients_app.command("disable")
+def clients_disable(client_id: str) -> None:
+    """Disable a client: its tokens stop working at once; reversible with enable."""
+    _set_state(client_id, ClientState.disabled)
+
+
+@clients_app.command("enable")
+def clients_enable(client_id: str) -> None:
+    """Re-enable a disabled or inactive client (its old tokens stay revoked)."""
+    _set_state(client_id, ClientState.active)
+
+
+@clients_app.command("delete")
+def clients_delete(client_id: str,
+                   yes: Annotated[bool, typer.Option("--yes", help="Do not ask")] = False) -> None:
+    """Delete a client for good: its tokens are invalid at once; its audit history stays."""
+    if not yes:
+        typer.confirm(f"Delete client {client_id} for good?", abort=True)
+    _run_in_transaction(lambda m, _conn, c: m.delete(c, client_id))
+    typer.echo(f"{client_id} deleted")
+
+
+@clients_app.command("rotate-secret")
+def clients_rotate_secret(
+    client_id: str,
+    dual_use_seconds: Annotated[int | None, typer.Option(
+        help="How long the previous secret keeps working (0–604800; default from settings)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Generate a new secret (printed once); the previous one works for the dual-use window."""
+    window = Settings().default_dual_use_seconds if dual_use_seconds is None else dual_use_seconds
+    issued = _run_in_transaction(
+        lambda m, _conn, c: m.regenerate_secret(c, client_id, dual_use_seconds=window))
+    if as_json:
+        _out({"id": issued.client.id, "secret": issued.secret})
+    else:
+        typer.echo(f"client secret: {issued.secret}")
+        typer.echo("Store the secret now: it will not be shown again.")
+
+
+@clients_app.command("import")
+def clients_import(file: Path) -> None:
+    """Import clients exported as OAuthClient JSON (a list or a listing), keeping dateCreated.
+
+    Each imported client gets a new secret, printed once as JSON lines {name, id, secret}.
+    """
+    raw = json.loads(file.read_text())
+    entries = raw.get("entities", raw) if isinstance(raw, dict) else raw
+    if not isinstance(entries, list):
+        _fail("the file must hold a JSON list of OAuthClient objects or an entity listing")
+
+    async def work(manage: ClientManagement, _conn: AsyncConnection, caller: Caller) -> Any:
+        issued = []
+        for index, entry in enumerate(entries):
+            created_text = entry.get("dateCreated")
+            created = (datetime.fromisoformat(created_text.replace("Z", "+00:00"))
+                       if created_text else None)
+            if created is not None and created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            try:
+                request = parse_body(ClientRequest, json.dumps(entry).encode(),
+                                     ignore=frozenset({"id", "secret", "dateCreated",
+                                                       "dateModified", "createdBy", "modifiedBy",
+                                                       "selfUri", "secrets", "dateLastUsed"}))
+                issued.append(await manage.create(caller, request.to_settings(),
+                                                  date_created=created))
+            except InvalidInputError as exc:
+                raise InvalidInputError.one(f"[{index}]", "invalid", exc.message) from exc
+        return issued
+
+    for issued in _run_in_transaction(work):
+        typer.echo(json.dumps({"name": issued.client.settings.name, "id": issued.client.id,
+                               "secret": issued.secret}))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 if an entry was edited or removed."""
+
+    async def work(_m: ClientManagement, conn: AsyncConnection, _c: Caller) -> list[str]:
+        return await verify_chain(SqlAuditLog(conn))
+
+    problems = _run_in_transaction(work)
+    if problems:
+        for line in problems:
+            typer.echo(f"BROKEN: {line}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo("audit log intact")

@@ -1,0 +1,68 @@
+"""Settings: the only place configuration is read (environment variables ``KEYSTEAD_*``)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - a marker we refuse, not a credential
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting, typed, with secure defaults. Built once and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="KEYSTEAD_", frozen=True)
+
+    environment: Environment = Environment.development
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    issuer: str = "http://127.0.0.1:8000"
+    # Keys the HMAC digests of secrets and tokens and encrypts signing keys at rest.
+    secret_key: SecretStr = SecretStr("")
+    default_dual_use_seconds: int = Field(default=86_400, ge=0, le=604_800)
+    log_level: str = "INFO"
+    # SQLite only: how long a writer waits for the database lock before giving up.
+    sqlite_busy_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret_in_production(self) -> Settings:
+        key = self.secret_key.get_secret_value()
+        if self.environment is Environment.production and (
+            len(key) < 32 or key == PLACEHOLDER_SECRET
+        ):
+            raise ValueError(
+                "KEYSTEAD_SECRET_KEY must be set to at least 32 random characters in production"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'keystead.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def with_secret_key(self) -> Settings:
+        """Return settings whose secret key is set, creating ``data_dir/secret.key`` in development.
+
+        Raises:
+            ValueError: in production when no key is configured (the validator already refuses it).
+        """
+        if self.secret_key.get_secret_value():
+            return self
+        key_file = self.data_dir / "secret.key"
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return self.model_copy(update={"secret_key": SecretStr(key_file.read_text().strip())})

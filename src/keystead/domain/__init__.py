@@ -1,0 +1,1 @@
+"""Pure rules of client management: no I/O, no frameworks."""

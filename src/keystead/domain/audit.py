@@ -1,0 +1,55 @@
+"""Audit events and their hash chain: each entry's hash covers the previous entry's hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeAlias
+
+JSONValue: TypeAlias = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+GENESIS_HASH = "0" * 64
+
+
+class Result(StrEnum):
+    success = "success"
+    failure = "failure"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """What happened: when, who, what, to what, and how it ended. Never a secret."""
+
+    timestamp: datetime
+    actor_kind: str
+    actor_id: str
+    actor_name: str
+    action: str
+    entity_type: str
+    entity_id: str
+    entity_name: str = ""
+    result: Result = Result.success
+    remote_ip: str = ""
+    details: dict[str, JSONValue] = field(default_factory=dict)
+
+
+def chain_hash(previous: str, sequence: int, event: AuditEvent) -> str:
+    """SHA-256 over the previous hash and a canonical form of the event."""
+    canonical = json.dumps(
+        {
+            "seq": sequence,
+            "ts": event.timestamp.isoformat(timespec="microseconds"),
+            "actor": [event.actor_kind, event.actor_id, event.actor_name],
+            "action": event.action,
+            "entity": [event.entity_type, event.entity_id, event.entity_name],
+            "result": str(event.result),
+            "ip": event.remote_ip,
+            "details": event.details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()

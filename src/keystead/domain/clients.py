@@ -1,0 +1,181 @@
+"""OAuth clients: the entity, its settings and every registration rule of the seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from keystead.domain.errors import Problem
+from keystead.domain.redirect_uris import check_redirect_uris
+from keystead.domain.scopes import SCIM_SCOPE
+
+
+class GrantType(StrEnum):
+    """Genesys grant-type names; ``PASSWORD`` is known only to be refused."""
+
+    client_credentials = "CLIENT-CREDENTIALS"
+    code = "CODE"
+    token = "TOKEN"  # noqa: S105 - the implicit grant's name, not a credential
+    saml2_bearer = "SAML2-BEARER"
+
+
+class ClientState(StrEnum):
+    active = "active"
+    disabled = "disabled"
+    inactive = "inactive"
+
+
+class TokenFormat(StrEnum):
+    opaque = "opaque"
+    jwt = "jwt"
+
+
+REFUSED_GRANTS = {"PASSWORD": "the resource owner password grant was removed by OAuth 2.1; "
+                              "use CODE with PKCE for users or CLIENT-CREDENTIALS for services"}
+# Seed: "Cannot select Implicit after March 2026".
+IMPLICIT_CUTOFF = datetime(2026, 3, 1, tzinfo=UTC)
+MIN_TOKEN_TTL = 300
+MAX_TOKEN_TTL = 172_800
+MAX_SCIM_TOKEN_TTL = 450 * 86_400
+DEFAULT_TOKEN_TTL = 3_600
+MAX_NAME = 128
+MAX_DESCRIPTION = 512
+REDIRECT_GRANTS = frozenset({GrantType.code, GrantType.token})
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDivision:
+    role_id: str
+    division_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """Everything an admin sets on a client; validated by :func:`check_settings`."""
+
+    name: str
+    description: str = ""
+    grant_types: tuple[GrantType, ...] = ()
+    scopes: tuple[str, ...] = ()
+    redirect_uris: tuple[str, ...] = ()
+    role_divisions: tuple[RoleDivision, ...] = ()
+    token_ttl_seconds: int = DEFAULT_TOKEN_TTL
+    state: ClientState = ClientState.active
+    date_to_delete: datetime | None = None
+    token_format: TokenFormat = TokenFormat.opaque
+    require_pkce: bool = True
+    owner_contact: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretInfo:
+    """What may be shown of a secret: never its value, nor its digest."""
+
+    id: str
+    date_created: datetime
+    date_expires: datetime | None
+    date_last_used: datetime | None
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did something: a user, a client (its token), or the operator's CLI."""
+
+    kind: str  # "user" | "client" | "cli" | "system"
+    id: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    id: str
+    settings: ClientSettings
+    date_created: datetime
+    date_modified: datetime
+    created_by: Actor
+    modified_by: Actor
+    date_last_used: datetime | None = None
+    secrets: tuple[SecretInfo, ...] = field(default=())
+
+    @property
+    def primary_grant_type(self) -> GrantType | None:
+        return self.settings.grant_types[0] if self.settings.grant_types else None
+
+    def allows_grant(self, grant: GrantType) -> bool:
+        return grant in self.settings.grant_types
+
+
+def max_token_ttl(settings: ClientSettings, *, scim_role_ids: frozenset[str]) -> int:
+    is_scim = SCIM_SCOPE in settings.scopes or any(
+        rd.role_id in scim_role_ids for rd in settings.role_divisions
+    )
+    return MAX_SCIM_TOKEN_TTL if is_scim else MAX_TOKEN_TTL
+
+
+def check_settings(
+    settings: ClientSettings,
+    *,
+    known_scopes: frozenset[str],
+    scim_role_ids: frozenset[str],
+    previous_grants: frozenset[GrantType],
+    now: datetime,
+) -> list[Problem]:
+    """Every rule a client's settings must meet; an empty list means valid.
+
+    ``previous_grants`` are the grants the client already had (empty when creating): a client
+    that carried ``TOKEN`` before the cut-off keeps it, nobody can add it afterwards.
+    """
+    problems: list[Problem] = []
+    if not 1 <= len(settings.name) <= MAX_NAME:
+        problems.append(Problem("name", "length", f"name is required, 1 to {MAX_NAME} characters"))
+    if len(settings.description) > MAX_DESCRIPTION:
+        problems.append(Problem("description", "length",
+                                f"description must be at most {MAX_DESCRIPTION} characters"))
+    grants = settings.grant_types
+    if not grants:
+        problems.append(Problem("authorizedGrantTypes", "required",
+                                "choose at least one grant type: CLIENT-CREDENTIALS, CODE or "
+                                "SAML2-BEARER"))
+    if len(set(grants)) != len(grants):
+        problems.append(Problem("authorizedGrantTypes", "duplicate", "a grant type is repeated"))
+    if GrantType.token in grants and GrantType.token not in previous_grants and (
+        now >= IMPLICIT_CUTOFF
+    ):
+        problems.append(Problem(
+            "authorizedGrantType", "deprecated",
+            "the implicit grant (TOKEN) cannot be selected after 2026-03-01: it leaks tokens "
+            "through the browser; use CODE with PKCE instead"))
+    ceiling = max_token_ttl(settings, scim_role_ids=scim_role_ids)
+    if not MIN_TOKEN_TTL <= settings.token_ttl_seconds <= ceiling:
+        problems.append(Problem(
+            "accessTokenValiditySeconds", "out.of.range",
+            f"token duration must be between {MIN_TOKEN_TTL} and {ceiling} seconds"))
+    if not settings.scopes:
+        problems.append(Problem("scope", "required",
+                                "at least one scope is required (least privilege: pick the "
+                                "fewest the application needs)"))
+    for scope in settings.scopes:
+        if scope not in known_scopes:
+            problems.append(Problem("scope", "unknown.scope",
+                                    f"unknown scope {scope!r}; see GET /api/v2/oauth/scopes"))
+    if len(set(settings.scopes)) != len(settings.scopes):
+        problems.append(Problem("scope", "duplicate", "a scope is listed twice"))
+    if GrantType.client_credentials in grants and not settings.role_divisions:
+        problems.append(Problem("roleDivisions", "required",
+                                "client credentials clients need at least one role"))
+    if REDIRECT_GRANTS & set(grants):
+        problems.extend(check_redirect_uris(list(settings.redirect_uris)))
+    elif settings.redirect_uris:
+        problems.append(Problem("registeredRedirectUri", "not.applicable",
+                                "redirect URIs apply only to CODE and TOKEN clients"))
+    if settings.state is ClientState.inactive and settings.date_to_delete is None:
+        problems.append(Problem("dateToDelete", "required",
+                                "an inactive client needs the date it will be deleted"))
+    if settings.date_to_delete is not None and settings.state is not ClientState.inactive:
+        problems.append(Problem("dateToDelete", "not.applicable",
+                                "dateToDelete applies only to inactive clients"))
+    if settings.date_to_delete is not None and settings.date_to_delete <= now:
+        problems.append(Problem("dateToDelete", "in.past", "dateToDelete must be in the future"))
+    return problems

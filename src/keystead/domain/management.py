@@ -1,0 +1,233 @@
+"""Client-management use cases: create, update, rotate, expire, delete — each checked and audited.
+
+Every use case runs inside the caller's transaction: the change and its audit entry commit
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from keystead.domain.audit import AuditEvent, JSONValue, Result
+from keystead.domain.clients import (
+    Actor,
+    Client,
+    ClientSettings,
+    ClientState,
+    GrantType,
+    RoleDivision,
+    check_settings,
+)
+from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, Problem
+from keystead.domain.ports import AuditLog, Catalog, ClientStore, SecretStore, TokenRevoker
+from keystead.domain.principal import Caller
+from keystead.domain.secrets import Digester, new_secret
+
+MAX_DUAL_USE_SECONDS = 604_800
+Clock = Callable[[], datetime]
+ENTITY = "OAuthClient"
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A client together with the secret value shown this one time."""
+
+    client: Client
+    secret: str
+
+
+@dataclass(slots=True)
+class ClientManagement:
+    clients: ClientStore
+    secrets: SecretStore
+    catalog: Catalog
+    audit: AuditLog
+    tokens: TokenRevoker
+    digester: Digester
+    clock: Clock
+
+    async def create(self, caller: Caller, settings: ClientSettings, *,
+                     date_created: datetime | None = None) -> Issued:
+        """Register a client and return it with its secret (shown once).
+
+        ``date_created`` is honoured only for imports by the operator: it is how a client that
+        existed before the implicit-grant cut-off keeps ``TOKEN``.
+
+        Raises:
+            ForbiddenError: the caller lacks ``oauth:client:add`` or a role it assigns.
+            InvalidInputError: a rule is broken (each problem names its field).
+        """
+        caller.require("oauth:client:add")
+        now = self.clock()
+        created = date_created if date_created is not None and caller.is_operator else now
+        settings = await self._with_default_divisions(settings)
+        previous = frozenset(settings.grant_types) if created < now else frozenset()
+        await self._check(caller, settings, added_roles=settings.role_divisions,
+                          previous_grants=previous, now=created)
+        client = Client(id=str(uuid.uuid4()), settings=settings, date_created=created,
+                        date_modified=now, created_by=caller.actor, modified_by=caller.actor)
+        secret = new_secret()
+        await self.clients.add(client, secret_id=str(uuid.uuid4()),
+                               secret_digest=self.digester.secret(secret))
+        await self._record(caller, "create", client, {"settings": describe(settings)})
+        stored = await self.clients.find(client.id)
+        if stored is None:  # pragma: no cover - we just wrote it in this transaction
+            raise NotFoundError("client vanished during creation")
+        return Issued(stored, secret)
+
+    async def update(self, caller: Caller, client_id: str, settings: ClientSettings) -> Client:
+        """Replace a client's settings.
+
+        Raises:
+            ForbiddenError, InvalidInputError, NotFoundError.
+        """
+        existing = await self.find(caller, client_id, permission="oauth:client:edit")
+        now = self.clock()
+        settings = await self._with_default_divisions(settings)
+        added = tuple(rd for rd in settings.role_divisions
+                      if rd not in existing.settings.role_divisions)
+        await self._check(caller, settings, added_roles=added,
+                          previous_grants=frozenset(existing.settings.grant_types), now=now)
+        updated = replace(existing, settings=settings, date_modified=now,
+                          modified_by=caller.actor)
+        await self.clients.replace(updated)
+        changes = property_changes(existing.settings, settings)
+        if not changes:
+            return updated
+        await self._record(caller, "update", updated, {"propertyChanges": changes})
+        for prop, action in (("scopes", "scopes.change"), ("roleDivisions", "roles.change"),
+                             ("state", "state.change")):
+            if prop in changes:
+                await self._record(caller, action, updated, {"propertyChanges": {
+                    prop: changes[prop]}})
+        if settings.state is not ClientState.active and existing.settings.state is ClientState.active:
+            # Disabling or scheduling deletion stops tokens at once; re-enabling must not revive them.
+            await self.tokens.revoke_client_tokens(client_id, now=now)
+        return updated
+
+    async def regenerate_secret(self, caller: Caller, client_id: str, *,
+                                dual_use_seconds: int) -> Issued:
+        """Issue a new current secret; the previous one works for ``dual_use_seconds`` more.
+
+        Raises:
+            InvalidInputError: the window is outside 0–604,800 seconds.
+        """
+        caller.require("oauth:client:edit")
+        if not 0 <= dual_use_seconds <= MAX_DUAL_USE_SECONDS:
+            raise InvalidInputError.one(
+                "dualUseSeconds", "out.of.range",
+                f"dualUseSeconds must be between 0 and {MAX_DUAL_USE_SECONDS} seconds")
+        client = await self.find(caller, client_id, permission="oauth:client:edit")
+        now = self.clock()
+        secret = new_secret()
+        await self.secrets.rotate(client_id, secret_id=str(uuid.uuid4()),
+                                  digest=self.digester.secret(secret), now=now,
+                                  previous_expires=now + timedelta(seconds=dual_use_seconds))
+        await self._record(caller, "secret.regenerate", client,
+                           {"dualUseSeconds": dual_use_seconds})
+        fresh = await self.find(caller, client_id, permission="oauth:client:edit")
+        return Issued(fresh, secret)
+
+    async def expire_previous_secret(self, caller: Caller, client_id: str) -> Client:
+        client = await self.find(caller, client_id, permission="oauth:client:edit")
+        expired = await self.secrets.expire_previous(client_id, now=self.clock())
+        await self._record(caller, "secret.expire.previous", client, {"expired": expired})
+        return await self.find(caller, client_id, permission="oauth:client:edit")
+
+    async def delete(self, caller: Caller, client_id: str) -> None:
+        """Delete for good: its tokens die with it (same transaction); its audit history stays."""
+        client = await self.find(caller, client_id, permission="oauth:client:delete")
+        await self.clients.delete(client_id)
+        await self._record(caller, "delete", client, {})
+
+    async def purge_due(self) -> int:
+        """Delete inactive clients whose ``dateToDelete`` has passed; return how many."""
+        system = Caller(Actor("system", "scheduler", "scheduled deletion"), frozenset(),
+                        frozenset({"oauth:client:delete"}))
+        due = await self.clients.due_for_deletion(self.clock())
+        for client in due:
+            await self.clients.delete(client.id)
+            await self._record(system, "delete", client, {"reason": "dateToDelete reached"})
+        return len(due)
+
+    async def find(self, caller: Caller, client_id: str, *,
+                   permission: str = "oauth:client:view") -> Client:
+        caller.require(permission)
+        client = await self.clients.find(client_id)
+        if client is None:
+            raise NotFoundError(f"no OAuth client with id {client_id}")
+        return client
+
+    async def _with_default_divisions(self, settings: ClientSettings) -> ClientSettings:
+        if all(rd.division_id for rd in settings.role_divisions):
+            return settings
+        home = await self.catalog.home_division_id()
+        return replace(settings, role_divisions=tuple(
+            rd if rd.division_id else RoleDivision(rd.role_id, home)
+            for rd in settings.role_divisions))
+
+    async def _check(self, caller: Caller, settings: ClientSettings, *,
+                     added_roles: tuple[RoleDivision, ...],
+                     previous_grants: frozenset[GrantType], now: datetime) -> None:
+        problems = check_settings(
+            settings, known_scopes=await self.catalog.known_scopes(),
+            scim_role_ids=await self.catalog.scim_role_ids(), previous_grants=previous_grants,
+            now=now)
+        role_ids = [rd.role_id for rd in settings.role_divisions]
+        names = await self.catalog.existing_roles(role_ids)
+        divisions = await self.catalog.existing_divisions(
+            [rd.division_id for rd in settings.role_divisions])
+        for index, rd in enumerate(settings.role_divisions):
+            if rd.role_id not in names:
+                problems.append(Problem(f"roleDivisions[{index}].roleId", "unknown.role",
+                                        f"no role with id {rd.role_id!r}"))
+            if rd.division_id not in divisions:
+                problems.append(Problem(f"roleDivisions[{index}].divisionId", "unknown.division",
+                                        f"no division with id {rd.division_id!r}"))
+        if len(set(settings.role_divisions)) != len(settings.role_divisions):
+            problems.append(Problem("roleDivisions", "duplicate", "a role is assigned twice "
+                                    "in the same division"))
+        if problems:
+            raise InvalidInputError(problems)
+        if missing := caller.missing_roles(added_roles):
+            listed = ", ".join(f"{names[rd.role_id]!r} in division {rd.division_id}"
+                               for rd in missing)
+            raise ForbiddenError(f"you can assign only roles you hold; you do not hold {listed}")
+
+    async def _record(self, caller: Caller, action: str, client: Client,
+                      details: dict[str, JSONValue], result: Result = Result.success) -> None:
+        await self.audit.append(AuditEvent(
+            timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
+            actor_name=caller.actor.name, action=action, entity_type=ENTITY,
+            entity_id=client.id, entity_name=client.settings.name, result=result,
+            remote_ip=caller.remote_ip, details=details))
+
+
+def describe(settings: ClientSettings) -> dict[str, JSONValue]:
+    """The settings as audit values (a client's settings hold no secret)."""
+    return {
+        "name": settings.name,
+        "description": settings.description,
+        "grantTypes": [str(g) for g in settings.grant_types],
+        "scopes": list(settings.scopes),
+        "redirectUris": list(settings.redirect_uris),
+        "roleDivisions": [f"{rd.role_id}@{rd.division_id}" for rd in settings.role_divisions],
+        "accessTokenValiditySeconds": settings.token_ttl_seconds,
+        "state": str(settings.state),
+        "dateToDelete": settings.date_to_delete.isoformat() if settings.date_to_delete else None,
+        "tokenFormat": str(settings.token_format),
+        "requirePkce": settings.require_pkce,
+        "ownerContact": settings.owner_contact,
+    }
+
+
+def property_changes(old: ClientSettings, new: ClientSettings) -> dict[str, JSONValue]:
+    before, after = describe(old), describe(new)
+    return {
+        key: {"old": before[key], "new": after[key]}
+        for key in after
+        if before[key] != after[key]
+    }

@@ -1,0 +1,34 @@
+"""OAuth scopes: the built-in catalogue for Keystead's own APIs, and request-scope grammar."""
+
+from __future__ import annotations
+
+import re
+
+BUILTIN_SCOPES: dict[str, str] = {
+    "oauth": "Manage OAuth clients, scopes and secrets",
+    "oauth:readonly": "View OAuth clients and scopes",
+    "authorization": "Manage roles, divisions and grants",
+    "authorization:readonly": "View roles, divisions, permissions and grants",
+    "audits:readonly": "Read the audit log",
+    "users": "Manage users",
+    "users:readonly": "View users",
+}
+# Holding a scope that manages also allows reading.
+IMPLIED_BY: dict[str, str] = {
+    "oauth:readonly": "oauth",
+    "authorization:readonly": "authorization",
+    "users:readonly": "users",
+}
+# A client holding this scope is a SCIM integration and may have long-lived tokens.
+SCIM_SCOPE = "scim"
+
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+
+
+def is_scope_token(value: str) -> bool:
+    return bool(_SCOPE_TOKEN.match(value))
+
+
+def has_scope(granted: frozenset[str], needed: str) -> bool:
+    return needed in granted or IMPLIED_BY.get(needed, "\0") in granted

@@ -1,0 +1,1 @@
+"""OAuth protocol logic, framework-free, cut by RFC."""

@@ -1,0 +1,101 @@
+"""Client authentication at the token, introspection and revocation endpoints.
+
+RFC 6749 §2.3.1: ``client_secret_basic`` (HTTP Basic, form-urlencoded id and secret) and
+``client_secret_post``; a client MUST NOT use more than one method in a request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import unquote_plus
+
+from keystead.domain.audit import AuditEvent, Result
+from keystead.domain.secrets import Digester, digests_match
+from keystead.domain.tokens import ClientRecord, HotStore, SecretRecord
+from keystead.protocol.errors import InvalidClientError, InvalidRequestError
+
+LAST_USED_GRANULARITY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    client_id: str
+    secret: str
+    method: str  # client_secret_basic | client_secret_post
+
+
+def read_credentials(authorization: str | None, form: dict[str, str]) -> Credentials | None:
+    """Take the client's credentials from the Authorization header or the form.
+
+    Raises:
+        InvalidRequestError: both methods at once.
+        InvalidClientError: a malformed Basic header.
+    """
+    in_form = "client_id" in form or "client_secret" in form
+    if authorization and authorization[:6].lower() == "basic ":
+        if in_form and "client_secret" in form:
+            raise InvalidRequestError("use one client authentication method, not two")
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise InvalidClientError("malformed Basic credentials") from exc
+        client_id, sep, secret = decoded.partition(":")
+        if not sep:
+            raise InvalidClientError("malformed Basic credentials")
+        return Credentials(unquote_plus(client_id), unquote_plus(secret), "client_secret_basic")
+    if "client_id" in form and "client_secret" in form:
+        return Credentials(form["client_id"], form["client_secret"], "client_secret_post")
+    return None
+
+
+@dataclass(slots=True)
+class ClientAuthenticator:
+    store: HotStore
+    digester: Digester
+    clock: Callable[[], datetime]
+
+    async def authenticate(self, credentials: Credentials | None, *, remote_ip: str,
+                           endpoint: str) -> ClientRecord:
+        """Return the client whose secret matches.
+
+        The same ``invalid_client`` answers an unknown id, a wrong or expired secret and a client
+        that is not active, so the response never tells which ids exist; the reason goes to the
+        audit log.
+
+        Raises:
+            InvalidClientError: the failure, recorded in the audit log.
+        """
+        if credentials is None:
+            raise InvalidClientError("client authentication is required")
+        now = self.clock()
+        client = await self.store.client(credentials.client_id) if len(
+            credentials.client_id) <= 64 else None
+        candidate = self.digester.secret(credentials.secret)
+        secret = _matching_secret(client, candidate, now) if client else None
+        if client is None or secret is None or not client.is_active:
+            reason = ("unknown client" if client is None else
+                      "wrong or expired secret" if secret is None else f"client is {client.state}")
+            await self.store.record(AuditEvent(
+                timestamp=now, actor_kind="client", actor_id=credentials.client_id[:64],
+                actor_name=client.name if client else "", action="authenticate",
+                entity_type="OAuthClient", entity_id=credentials.client_id[:64],
+                entity_name=client.name if client else "", result=Result.failure,
+                remote_ip=remote_ip, details={"reason": reason, "endpoint": endpoint,
+                                              "method": credentials.method}))
+            raise InvalidClientError("client authentication failed", detail=reason)
+        if secret.date_last_used is None or now - secret.date_last_used > LAST_USED_GRANULARITY:
+            await self.store.mark_used(client.id, secret.id, now=now)
+        return client
+
+
+def _matching_secret(client: ClientRecord, candidate: str, now: datetime) -> SecretRecord | None:
+    # Compare against every secret (at most two) so timing does not depend on which matched.
+    found = None
+    for secret in client.secrets:
+        if digests_match(secret.digest, candidate) and secret.is_usable(now):
+            found = secret
+    return found

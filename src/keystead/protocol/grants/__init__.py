@@ -1,0 +1,1 @@
+"""One class per grant type (RFC 6749 §4 and extensions)."""

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core tables, repositories that implement the domain's ports, migrations."""

@@ -1,0 +1,120 @@
+"""The audit log: append-only, hash-chained, queried by the realtime API and verified by the CLI."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.audit import GENESIS_HASH, AuditEvent, Result, chain_hash
+from keystead.store.tables import ORG_ID, audit_events, audit_head
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: str
+    seq: int
+    event: AuditEvent
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    start: datetime | None = None
+    end: datetime | None = None
+    entity_id: str | None = None
+    entity_type: str | None = None
+    action: str | None = None
+    actor_id: str | None = None
+    result: Result | None = None
+    page_number: int = 1
+    page_size: int = 25
+    newest_first: bool = True
+
+
+def _event(r: Any) -> StoredEvent:
+    return StoredEvent(r.id, r.seq, AuditEvent(
+        timestamp=r.timestamp, actor_kind=r.actor_kind, actor_id=r.actor_id,
+        actor_name=r.actor_name, action=r.action, entity_type=r.entity_type,
+        entity_id=r.entity_id, entity_name=r.entity_name, result=Result(r.result),
+        remote_ip=r.remote_ip, details=r.details), r.prev_hash, r.hash)
+
+
+class SqlAuditLog:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def append(self, event: AuditEvent) -> None:
+        # Bumping the head first takes its row lock (PostgreSQL) or the write lock (SQLite),
+        # so concurrent appenders queue up instead of forking the chain.
+        head = (await self.conn.execute(
+            update(audit_head).where(audit_head.c.organization_id == ORG_ID)
+            .values(seq=audit_head.c.seq + 1)
+            .returning(audit_head.c.seq, audit_head.c.last_hash))).one()
+        digest = chain_hash(head.last_hash, head.seq, event)
+        await self.conn.execute(insert(audit_events).values(
+            organization_id=ORG_ID, seq=head.seq, id=str(uuid.uuid4()),
+            timestamp=event.timestamp, actor_kind=event.actor_kind, actor_id=event.actor_id,
+            actor_name=event.actor_name, action=event.action, entity_type=event.entity_type,
+            entity_id=event.entity_id, entity_name=event.entity_name, result=str(event.result),
+            remote_ip=event.remote_ip, details=event.details, prev_hash=head.last_hash,
+            hash=digest))
+        await self.conn.execute(update(audit_head).where(
+            audit_head.c.organization_id == ORG_ID).values(last_hash=digest))
+
+    async def query(self, q: AuditQuery) -> tuple[Sequence[StoredEvent], int]:
+        conditions = [audit_events.c.organization_id == ORG_ID]
+        for column, value in (
+            (audit_events.c.entity_id, q.entity_id), (audit_events.c.entity_type, q.entity_type),
+            (audit_events.c.action, q.action), (audit_events.c.actor_id, q.actor_id),
+            (audit_events.c.result, str(q.result) if q.result else None),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if q.start is not None:
+            conditions.append(audit_events.c.timestamp >= q.start)
+        if q.end is not None:
+            conditions.append(audit_events.c.timestamp < q.end)
+        total = (await self.conn.execute(
+            select(func.count()).select_from(audit_events).where(*conditions))).scalar_one()
+        order = audit_events.c.seq.desc() if q.newest_first else audit_events.c.seq
+        rows = await self.conn.execute(
+            select(audit_events).where(*conditions).order_by(order)
+            .limit(q.page_size).offset((q.page_number - 1) * q.page_size))
+        return [_event(r) for r in rows], int(total)
+
+    async def all_in_order(self) -> AsyncIterator[StoredEvent]:
+        result = await self.conn.stream(select(audit_events).where(
+            audit_events.c.organization_id == ORG_ID).order_by(audit_events.c.seq))
+        async for row in result:
+            yield _event(row)
+
+    async def head(self) -> tuple[int, str]:
+        row = (await self.conn.execute(select(audit_head).where(
+            audit_head.c.organization_id == ORG_ID))).one()
+        return int(row.seq), str(row.last_hash)
+
+
+async def verify_chain(log: SqlAuditLog) -> list[str]:
+    """Walk the chain; return a line per break (edited, removed or reordered entries)."""
+    problems: list[str] = []
+    expected_prev, expected_seq = GENESIS_HASH, 1
+    async for stored in log.all_in_order():
+        if stored.seq != expected_seq:
+            problems.append(f"entries {expected_seq}..{stored.seq - 1} are missing")
+        if stored.prev_hash != expected_prev:
+            problems.append(f"entry {stored.seq}: previous-hash link broken")
+        if chain_hash(stored.prev_hash, stored.seq, stored.event) != stored.hash:
+            problems.append(f"entry {stored.seq}: contents do not match its hash (edited)")
+        expected_prev, expected_seq = stored.hash, stored.seq + 1
+    head_seq, head_hash = await log.head()
+    if head_seq != expected_seq - 1 or head_hash != expected_prev:
+        problems.append(f"the newest entries after {expected_seq - 1} are missing "
+                        f"(head says {head_seq})")
+    return problems

@@ -1,0 +1,154 @@
+"""Client and secret repositories (SQLAlchemy Core over the request's connection; never commit)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.clients import (
+    Actor,
+    Client,
+    ClientSettings,
+    ClientState,
+    GrantType,
+    RoleDivision,
+    SecretInfo,
+    TokenFormat,
+)
+from keystead.domain.ports import ClientFilter, Page
+from keystead.store.tables import ORG_ID, client_role_divisions, client_secrets, clients
+
+
+def _actor_json(actor: Actor) -> dict[str, str]:
+    return {"kind": actor.kind, "id": actor.id, "name": actor.name}
+
+
+def _actor(data: dict[str, str]) -> Actor:
+    return Actor(data["kind"], data["id"], data.get("name", ""))
+
+
+def _row_values(client: Client) -> dict[str, Any]:
+    s = client.settings
+    return {
+        "name": s.name, "description": s.description,
+        "grant_types": [str(g) for g in s.grant_types], "scopes": list(s.scopes),
+        "redirect_uris": list(s.redirect_uris), "token_ttl_seconds": s.token_ttl_seconds,
+        "state": str(s.state), "date_to_delete": s.date_to_delete,
+        "token_format": str(s.token_format), "require_pkce": s.require_pkce,
+        "owner_contact": s.owner_contact, "date_modified": client.date_modified,
+        "modified_by": _actor_json(client.modified_by),
+    }
+
+
+class SqlClientStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, client: Client, *, secret_id: str, secret_digest: str) -> None:
+        await self.conn.execute(insert(clients).values(
+            id=client.id, organization_id=ORG_ID, date_created=client.date_created,
+            created_by=_actor_json(client.created_by), **_row_values(client)))
+        await self._write_roles(client)
+        await self.conn.execute(insert(client_secrets).values(
+            id=secret_id, client_id=client.id, digest=secret_digest,
+            date_created=client.date_modified, current=True))
+
+    async def replace(self, client: Client) -> None:
+        await self.conn.execute(
+            update(clients).where(clients.c.id == client.id).values(**_row_values(client)))
+        await self.conn.execute(
+            delete(client_role_divisions).where(client_role_divisions.c.client_id == client.id))
+        await self._write_roles(client)
+
+    async def _write_roles(self, client: Client) -> None:
+        if client.settings.role_divisions:
+            await self.conn.execute(insert(client_role_divisions), [
+                {"client_id": client.id, "role_id": rd.role_id, "division_id": rd.division_id}
+                for rd in client.settings.role_divisions])
+
+    async def delete(self, client_id: str) -> None:
+        await self.conn.execute(delete(clients).where(clients.c.id == client_id))
+
+    async def find(self, client_id: str) -> Client | None:
+        row = (await self.conn.execute(
+            select(clients).where(clients.c.id == client_id))).mappings().first()
+        if row is None:
+            return None
+        return (await self._hydrate([row]))[0]
+
+    async def list(self, flt: ClientFilter, page: Page) -> tuple[Sequence[Client], int]:
+        conditions = [clients.c.organization_id == ORG_ID]
+        if flt.name:
+            conditions.append(func.lower(clients.c.name).contains(flt.name.lower(),
+                                                                  autoescape=True))
+        if flt.state:
+            conditions.append(clients.c.state == str(flt.state))
+        query = select(clients).where(*conditions).order_by(clients.c.name, clients.c.id)
+        rows = list((await self.conn.execute(query)).mappings())
+        if flt.grant_type:  # JSON arrays are filtered here: portable across both stores
+            rows = [r for r in rows if str(flt.grant_type) in r["grant_types"]]
+        start = (page.number - 1) * page.size
+        return await self._hydrate(rows[start:start + page.size]), len(rows)
+
+    async def due_for_deletion(self, now: datetime) -> Sequence[Client]:
+        rows = (await self.conn.execute(select(clients).where(
+            clients.c.state == str(ClientState.inactive), clients.c.date_to_delete <= now,
+        ))).mappings().all()
+        return await self._hydrate(list(rows))
+
+    async def _hydrate(self, rows: list[Any]) -> list[Client]:
+        ids = [r["id"] for r in rows]
+        if not ids:
+            return []
+        roles: dict[str, list[RoleDivision]] = defaultdict(list)
+        for r in await self.conn.execute(select(client_role_divisions).where(
+                client_role_divisions.c.client_id.in_(ids)).order_by(
+                client_role_divisions.c.role_id, client_role_divisions.c.division_id)):
+            roles[r.client_id].append(RoleDivision(r.role_id, r.division_id))
+        secrets: dict[str, list[SecretInfo]] = defaultdict(list)
+        for s in await self.conn.execute(select(client_secrets).where(
+                client_secrets.c.client_id.in_(ids)).order_by(
+                client_secrets.c.date_created.desc())):
+            secrets[s.client_id].append(SecretInfo(s.id, s.date_created, s.date_expires,
+                                                   s.date_last_used, s.current))
+        return [Client(
+            id=r["id"],
+            settings=ClientSettings(
+                name=r["name"], description=r["description"],
+                grant_types=tuple(GrantType(g) for g in r["grant_types"]),
+                scopes=tuple(r["scopes"]), redirect_uris=tuple(r["redirect_uris"]),
+                role_divisions=tuple(roles[r["id"]]), token_ttl_seconds=r["token_ttl_seconds"],
+                state=ClientState(r["state"]), date_to_delete=r["date_to_delete"],
+                token_format=TokenFormat(r["token_format"]), require_pkce=r["require_pkce"],
+                owner_contact=r["owner_contact"]),
+            date_created=r["date_created"], date_modified=r["date_modified"],
+            created_by=_actor(r["created_by"]), modified_by=_actor(r["modified_by"]),
+            date_last_used=r["date_last_used"], secrets=tuple(secrets[r["id"]]),
+        ) for r in rows]
+
+
+class SqlSecretStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def rotate(self, client_id: str, *, secret_id: str, digest: str, now: datetime,
+                     previous_expires: datetime) -> None:
+        # The secret being replaced keeps its window; any older one stops now: at most two work.
+        await self.conn.execute(delete(client_secrets).where(
+            client_secrets.c.client_id == client_id, client_secrets.c.current.is_(False)))
+        await self.conn.execute(update(client_secrets).where(
+            client_secrets.c.client_id == client_id, client_secrets.c.current.is_(True),
+        ).values(current=False, date_expires=previous_expires))
+        await self.conn.execute(insert(client_secrets).values(
+            id=secret_id, client_id=client_id, digest=digest, date_created=now, current=True))
+
+    async def expire_previous(self, client_id: str, *, now: datetime) -> int:
+        result = await self.conn.execute(update(client_secrets).where(and_(
+            client_secrets.c.client_id == client_id, client_secrets.c.current.is_(False),
+            client_secrets.c.date_expires > now)).values(date_expires=now))
+        return result.rowcount

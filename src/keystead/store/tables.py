@@ -1,0 +1,187 @@
+"""The schema, as SQLAlchemy Core tables (the repositories issue Core statements, no ORM graph)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from keystead.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ORG_ID = "00000000-0000-4000-8000-000000000001"
+
+organizations = Table(
+    "organizations", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(128), nullable=False),
+)
+
+divisions = Table(
+    "divisions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", String(512), nullable=False, default=""),
+    Column("home", Boolean, nullable=False, default=False),
+    Column("date_created", UTCDateTime, nullable=False),
+    Index("ux_divisions_org_name", "organization_id", "name", unique=True),
+)
+
+roles = Table(
+    "roles", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", String(512), nullable=False, default=""),
+    Column("permissions", JSON, nullable=False),
+    Column("builtin", Boolean, nullable=False, default=False),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_modified", UTCDateTime, nullable=False),
+    Index("ux_roles_org_name", "organization_id", "name", unique=True),
+)
+
+scopes = Table(
+    "scopes", metadata,
+    Column("organization_id", String(36), ForeignKey("organizations.id"), primary_key=True),
+    Column("id", String(128), primary_key=True),
+    Column("description", String(512), nullable=False, default=""),
+    Column("builtin", Boolean, nullable=False, default=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("state", String(16), nullable=False, default="active"),
+    # Sign-in comes later: an argon2id hash and an encrypted TOTP secret will live here.
+    Column("password_hash", Text, nullable=True),
+    Column("mfa_secret", Text, nullable=True),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_modified", UTCDateTime, nullable=False),
+    Column("date_last_login", UTCDateTime, nullable=True),
+    Index("ux_users_org_email", "organization_id", "email", unique=True),
+)
+
+user_grants = Table(
+    "user_grants", metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", String(36), ForeignKey("roles.id"), primary_key=True),
+    Column("division_id", String(36), ForeignKey("divisions.id"), primary_key=True),
+)
+
+clients = Table(
+    "clients", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", String(512), nullable=False, default=""),
+    Column("grant_types", JSON, nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("token_ttl_seconds", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("date_to_delete", UTCDateTime, nullable=True),
+    Column("token_format", String(16), nullable=False),
+    Column("require_pkce", Boolean, nullable=False),
+    Column("owner_contact", String(320), nullable=False, default=""),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_modified", UTCDateTime, nullable=False),
+    Column("created_by", JSON, nullable=False),
+    Column("modified_by", JSON, nullable=False),
+    Column("date_last_used", UTCDateTime, nullable=True),
+    Index("ix_clients_org_name", "organization_id", "name"),
+)
+
+client_role_divisions = Table(
+    "client_role_divisions", metadata,
+    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("role_id", String(36), ForeignKey("roles.id"), primary_key=True),
+    Column("division_id", String(36), ForeignKey("divisions.id"), primary_key=True),
+)
+
+client_secrets = Table(
+    "client_secrets", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("digest", String(64), nullable=False),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_expires", UTCDateTime, nullable=True),
+    Column("date_last_used", UTCDateTime, nullable=True),
+    Column("current", Boolean, nullable=False),
+)
+
+# Access tokens are known only by the keyed digest of their value (opaque) or of their jti (JWT).
+# No foreign key to clients: a deleted client's tokens stay (until they expire) so that a
+# resource server is told "client deleted" rather than "unknown token".
+tokens = Table(
+    "tokens", metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("subject_id", String(36), nullable=True),
+    Column("scope", Text, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+signing_keys = Table(
+    "signing_keys", metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("alg", String(16), nullable=False),
+    Column("private_jwk_encrypted", Text, nullable=False),
+    Column("public_jwk", JSON, nullable=False),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+# A single row per organisation: appenders update it first, which serialises the chain.
+audit_head = Table(
+    "audit_head", metadata,
+    Column("organization_id", String(36), ForeignKey("organizations.id"), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
+
+audit_events = Table(
+    "audit_events", metadata,
+    Column("organization_id", String(36), ForeignKey("organizations.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("timestamp", UTCDateTime, nullable=False, index=True),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_name", String(320), nullable=False),
+    Column("action", String(64), nullable=False, index=True),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_id", String(64), nullable=False, index=True),
+    Column("entity_name", String(320), nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("remote_ip", String(64), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)

@@ -1,0 +1,1 @@
+"""The ASGI app: protocol routes (/oauth/...), management API (/api/v2/...)."""

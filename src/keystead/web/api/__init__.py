@@ -1,0 +1,1 @@
+"""The Genesys-shaped management API (/api/v2/...)."""

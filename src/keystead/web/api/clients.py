@@ -1,0 +1,137 @@
+"""/api/v2/oauth/clients: the Genesys OAuth client API, plus Keystead's extensions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.clients import ClientState, GrantType
+from keystead.domain.errors import InvalidInputError
+from keystead.domain.ports import ClientFilter, Page
+from keystead.store.clients import SqlClientStore
+from keystead.store.tables import audit_events, tokens
+from keystead.web.api.common import call, paging
+from keystead.web.errors import NO_STORE, json_response
+from keystead.web.presenters import client_json, listing
+from keystead.web.schemas import READ_ONLY_CLIENT_FIELDS, ClientRequest, SecretRequest, parse_body
+
+BASE = "/api/v2/oauth/clients"
+MAX_USAGE_DAYS = 366
+
+
+async def list_clients(request: Request) -> Response:
+    number, size = paging(request)
+    params = request.query_params
+    try:
+        state = ClientState(params["state"]) if "state" in params else None
+        grant = GrantType(params["grantType"].upper()) if "grantType" in params else None
+    except ValueError as exc:
+        raise InvalidInputError.one("state" if "grantType" not in params else "grantType",
+                                    "invalid.value", str(exc)) from exc
+    async with call(request, scope="oauth:readonly") as c:
+        c.caller.require("oauth:client:view")
+        found, total = await SqlClientStore(c.conn).list(
+            ClientFilter(name=params.get("name"), state=state, grant_type=grant),
+            Page(number, size))
+    return json_response(listing(found, client_json, total=total, page_number=number,
+                                 page_size=size, uri=BASE))
+
+
+async def create_client(request: Request) -> Response:
+    body = parse_body(ClientRequest, await request.body())
+    async with call(request, scope="oauth") as c:
+        issued = await c.runtime.management(c.conn).create(c.caller, body.to_settings())
+    return json_response(client_json(issued.client, secret=issued.secret), headers=NO_STORE)
+
+
+async def get_client(request: Request) -> Response:
+    async with call(request, scope="oauth:readonly") as c:
+        client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
+    return json_response(client_json(client))
+
+
+async def update_client(request: Request) -> Response:
+    body = parse_body(ClientRequest, await request.body(), ignore=READ_ONLY_CLIENT_FIELDS)
+    async with call(request, scope="oauth") as c:
+        client = await c.runtime.management(c.conn).update(
+            c.caller, request.path_params["id"], body.to_settings())
+    return json_response(client_json(client))
+
+
+async def delete_client(request: Request) -> Response:
+    async with call(request, scope="oauth") as c:
+        await c.runtime.management(c.conn).delete(c.caller, request.path_params["id"])
+    return Response(status_code=204)
+
+
+async def regenerate_secret(request: Request) -> Response:
+    body = parse_body(SecretRequest, await request.body(), allow_null=True)
+    async with call(request, scope="oauth") as c:
+        window = (c.runtime.settings.default_dual_use_seconds if body.dualUseSeconds is None
+                  else body.dualUseSeconds)
+        issued = await c.runtime.management(c.conn).regenerate_secret(
+            c.caller, request.path_params["id"], dual_use_seconds=window)
+    return json_response(client_json(issued.client, secret=issued.secret), headers=NO_STORE)
+
+
+async def expire_previous_secret(request: Request) -> Response:
+    async with call(request, scope="oauth") as c:
+        client = await c.runtime.management(c.conn).expire_previous_secret(
+            c.caller, request.path_params["id"])
+    return json_response(client_json(client))
+
+
+def _days(request: Request) -> int:
+    raw = request.query_params.get("days", "7")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_USAGE_DAYS:
+        raise InvalidInputError.one("days", "out.of.range",
+                                    f"days must be a whole number from 1 to {MAX_USAGE_DAYS}")
+    return int(raw)
+
+
+async def usage_summary(request: Request) -> Response:
+    """Genesys answers with an execution to poll; Keystead's result is ready at once."""
+    days = _days(request)
+    async with call(request, scope="oauth:readonly") as c:
+        client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
+    execution = f"summary-{days}"
+    return json_response({"executionId": execution,
+                          "resultsUri": f"{BASE}/{client.id}/usage/query/results/{execution}"})
+
+
+async def usage_results(request: Request) -> Response:
+    execution = request.path_params["execution"]
+    days_text = execution.removeprefix("summary-")
+    if not execution.startswith("summary-") or not days_text.isdigit() or not (
+            1 <= int(days_text) <= MAX_USAGE_DAYS):
+        raise InvalidInputError.one("executionId", "invalid.value", "unknown execution id")
+    async with call(request, scope="oauth:readonly") as c:
+        client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
+        since = c.runtime.clock() - timedelta(days=int(days_text))
+        issued = (await c.conn.execute(select(func.count()).select_from(tokens).where(
+            tokens.c.client_id == client.id, tokens.c.issued_at >= since))).scalar_one()
+        failures = (await c.conn.execute(select(func.count()).select_from(audit_events).where(
+            audit_events.c.entity_id == client.id, audit_events.c.action == "authenticate",
+            audit_events.c.result == "failure", audit_events.c.timestamp >= since))).scalar_one()
+    return json_response({"queryStatus": "Complete", "results": [
+        {"clientId": client.id, "clientName": client.settings.name,
+         "organizationId": None, "userId": None, "templateUri": "/oauth/token",
+         "httpMethod": "POST", "status200": issued, "status401": failures,
+         "requests": issued + failures, "date": None}]})
+
+
+routes = [
+    Route(BASE, list_clients, methods=["GET"]),
+    Route(BASE, create_client, methods=["POST"]),
+    Route(BASE + "/{id}", get_client, methods=["GET"]),
+    Route(BASE + "/{id}", update_client, methods=["PUT"]),
+    Route(BASE + "/{id}", delete_client, methods=["DELETE"]),
+    Route(BASE + "/{id}/secret", regenerate_secret, methods=["POST"]),
+    Route(BASE + "/{id}/secret/expire-previous", expire_previous_secret, methods=["POST"]),
+    Route(BASE + "/{id}/usage/summary", usage_summary, methods=["GET"]),
+    Route(BASE + "/{id}/usage/query/results/{execution}", usage_results, methods=["GET"]),
+]

@@ -1,0 +1,32 @@
+"""/api/v2/tokens/me: inspect (GET/HEAD) or revoke (DELETE) the calling token."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.web.auth import active_token
+from keystead.web.errors import json_response
+from keystead.web.presenters import iso
+from keystead.web.runtime import Runtime
+
+
+async def token_me(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    token = await active_token(request, runtime)
+    if request.method == "HEAD":
+        return Response(status_code=200)
+    if request.method == "DELETE":
+        await runtime.hot.revoke(token.record.digest, client_id=None, now=runtime.clock())
+        return Response(status_code=204)
+    record = token.record
+    return json_response({
+        "clientId": record.client_id, "subjectId": record.subject_id,
+        "scope": sorted(token.scopes), "dateCreated": iso(record.issued_at),
+        "dateExpires": iso(record.expires_at),
+        "roleDivisions": [{"roleId": r, "divisionId": d} for r, d in record.roles],
+    })
+
+
+routes = [Route("/api/v2/tokens/me", token_me, methods=["GET", "HEAD", "DELETE"])]

@@ -1,0 +1,93 @@
+"""create_app(settings): the ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keystead.config import Settings
+from keystead.domain.errors import DomainError, StoreUnavailableError
+from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
+from keystead.store.tokens import SqlTokenRevoker
+from keystead.web import oauth
+from keystead.web.api import audits, authorization, clients, scopes, tokens
+from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
+from keystead.web.runtime import Runtime, build_runtime, utc_now
+
+log = logging.getLogger("keystead")
+HOUSEKEEPING_INTERVAL_SECONDS = 60.0
+
+
+async def housekeeping(runtime: Runtime) -> None:
+    """Delete clients whose dateToDelete has passed and tokens that have expired."""
+    async with runtime.transaction() as conn:
+        deleted = await runtime.management(conn).purge_due()
+        await SqlTokenRevoker(conn).purge_expired(now=runtime.clock())
+    if deleted:
+        log.info("deleted %d client(s) whose dateToDelete passed", deleted)
+
+
+async def _housekeeping_loop(runtime: Runtime) -> None:
+    while True:
+        try:
+            await housekeeping(runtime)
+        except StoreUnavailableError:
+            log.warning("housekeeping skipped: store unreachable")
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)  # noqa: S101 - Starlette types handlers loosely
+    return domain_error(exc)
+
+
+async def _bearer_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidTokenError | InsufficientScopeError)  # noqa: S101
+    return bearer_error(exc)
+
+
+async def _unavailable(request: Request, _exc: Exception) -> Response:
+    return unavailable(request)
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    return internal_error(request, exc)
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+               housekeeping_interval: bool = True) -> Starlette:
+    """Build the app; the database must have been initialised (``keystead init``)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime = await build_runtime(settings, clock=clock)
+        app.state.runtime = runtime
+        task = asyncio.create_task(_housekeeping_loop(runtime)) if housekeeping_interval else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await runtime.close()
+
+    return Starlette(
+        routes=[*oauth.routes, *clients.routes, *scopes.routes, *authorization.routes,
+                *audits.routes, *tokens.routes],
+        lifespan=lifespan,
+        exception_handlers={
+            DomainError: _domain_error,
+            InvalidTokenError: _bearer_error,
+            InsufficientScopeError: _bearer_error,
+            StoreUnavailableError: _unavailable,
+            Exception: _internal,
+        },
+    )

@@ -1,0 +1,56 @@
+"""Bearer authentication for the management API (RFC 6750): scope AND permission."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+
+from keystead.domain.clients import Actor, RoleDivision
+from keystead.domain.principal import Caller
+from keystead.domain.scopes import has_scope
+from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
+from keystead.protocol.tokens import ActiveToken
+from keystead.store.catalog import SqlCatalog
+from keystead.store.tables import client_role_divisions, clients
+from keystead.web.runtime import Runtime
+
+
+def bearer_token(request: Request) -> str:
+    """Raises: InvalidTokenError when no Bearer token is presented."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidTokenError("a Bearer access token is required")
+    return token.strip()
+
+
+async def active_token(request: Request, runtime: Runtime) -> ActiveToken:
+    return await runtime.tokens.validate(bearer_token(request))
+
+
+async def authorize(request: Request, runtime: Runtime, conn: AsyncConnection, *,
+                    scope: str) -> Caller:
+    """The caller behind the request's token, which must carry ``scope``.
+
+    The caller's permissions come from the client's roles as they are now, so removing a role
+    takes effect on the next call, not when the token expires.
+
+    Raises:
+        InvalidTokenError: no token, or not active (the reason says why).
+        InsufficientScopeError: the token lacks ``scope``.
+    """
+    token = await active_token(request, runtime)
+    if not has_scope(token.scopes, scope):
+        raise InsufficientScopeError(f"the token lacks the scope {scope}")
+    name = (await conn.execute(select(clients.c.name).where(
+        clients.c.id == token.client_id))).scalar_one_or_none() or ""
+    pairs = frozenset(RoleDivision(r.role_id, r.division_id) for r in await conn.execute(
+        select(client_role_divisions).where(client_role_divisions.c.client_id == token.client_id)))
+    permissions = await SqlCatalog(conn).permissions_of(sorted({p.role_id for p in pairs}))
+    return Caller(actor=Actor("client", token.client_id, name), role_divisions=pairs,
+                  permissions=permissions, remote_ip=client_ip(request))
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""

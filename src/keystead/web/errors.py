@@ -1,0 +1,99 @@
+"""The one place errors become HTTP: RFC 6749 bodies on /oauth, Genesys ErrorBody on /api/v2."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keystead.domain.errors import DomainError, ForbiddenError, InvalidInputError
+from keystead.protocol.errors import (
+    InsufficientScopeError,
+    InvalidClientError,
+    InvalidTokenError,
+    OAuthError,
+    TemporarilyUnavailableError,
+)
+
+log = logging.getLogger("keystead.web")
+NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+RETRY_AFTER_SECONDS = "5"
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), status,
+                    headers, media_type="application/json")
+
+
+def oauth_error(exc: OAuthError, *, basic_challenge: bool = True) -> Response:
+    """RFC 6749 §5.2 error response."""
+    body = {"error": exc.error}
+    if exc.description:
+        body["error_description"] = exc.description
+    headers = dict(NO_STORE)
+    if isinstance(exc, InvalidClientError) and basic_challenge:
+        headers["www-authenticate"] = 'Basic realm="keystead"'
+    if isinstance(exc, TemporarilyUnavailableError):
+        headers["retry-after"] = RETRY_AFTER_SECONDS
+    if exc.detail:
+        log.info("oauth error %s: %s", exc.error, exc.detail)
+    return json_response(body, exc.status_code, headers)
+
+
+def error_body(status: int, code: str, message: str, *,
+               details: list[dict[str, str]] | None = None,
+               headers: dict[str, str] | None = None) -> Response:
+    """The Genesys ``ErrorBody`` shape."""
+    body = {
+        "message": message, "code": code, "status": status, "messageWithParams": message,
+        "messageParams": {}, "contextId": str(uuid.uuid4()), "details": details or [],
+        "errors": [],
+    }
+    return json_response(body, status, headers)
+
+
+def domain_error(exc: DomainError) -> Response:
+    details = []
+    headers = None
+    if isinstance(exc, InvalidInputError):
+        details = [{"errorCode": p.code, "fieldName": p.field} for p in exc.problems]
+    if isinstance(exc, ForbiddenError):
+        # RFC 6750 §3.1: the token is fine but not enough; say what is missing.
+        reason = "".join(ch if ch in _HEADER_SAFE else "?" for ch in exc.message)
+        headers = {"www-authenticate":
+                   f'Bearer realm="keystead", error="insufficient_scope", '
+                   f'error_description="{reason}"'}
+    return error_body(exc.status, exc.code, exc.message, details=details, headers=headers)
+
+
+_HEADER_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
+
+
+def bearer_error(exc: InvalidTokenError | InsufficientScopeError) -> Response:
+    """RFC 6750 §3: 401 invalid_token / 403 insufficient_scope, with the reason in both places."""
+    challenge = f'Bearer realm="keystead", error="{exc.error}"'
+    if exc.description:
+        challenge += f', error_description="{exc.description}"'
+    code = "bad.credentials" if isinstance(exc, InvalidTokenError) else "missing.permissions"
+    return error_body(exc.status_code, code, exc.description or exc.error,
+                      headers={"www-authenticate": challenge})
+
+
+def unavailable(request: Request) -> Response:
+    log.warning("store unreachable while serving %s %s", request.method, request.url.path)
+    if request.url.path.startswith("/oauth/"):
+        return oauth_error(TemporarilyUnavailableError("the service is temporarily unavailable"))
+    return error_body(503, "service.unavailable", "the store is temporarily unavailable; retry",
+                      headers={"retry-after": RETRY_AFTER_SECONDS})
+
+
+def internal_error(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error serving %s %s", request.method, request.url.path,
+              exc_info=(type(exc), exc, exc.__traceback__))
+    if request.url.path.startswith("/oauth/"):
+        return oauth_error(OAuthError("internal error"))
+    return error_body(500, "internal.server.error", "internal error; it has been logged")

@@ -1,0 +1,151 @@
+"""Domain objects as Genesys-shaped JSON."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from keystead.domain.clients import Actor, Client
+from keystead.domain.organization import Division, Role, Scope
+from keystead.domain.permissions import CATALOGUE
+from keystead.store.audit import StoredEvent
+
+T = TypeVar("T")
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def listing(items: Sequence[T], present: Callable[[T], dict[str, Any]], *, total: int,
+            page_number: int, page_size: int, uri: str) -> dict[str, Any]:
+    """A Genesys entity listing with paging fields and URIs."""
+    page_count = math.ceil(total / page_size) if page_size else 0
+    page_uri = f"{uri}?pageSize={page_size}&pageNumber="
+    body: dict[str, Any] = {
+        "entities": [present(item) for item in items], "pageSize": page_size,
+        "pageNumber": page_number, "total": total, "pageCount": page_count,
+        "firstUri": f"{page_uri}1", "selfUri": f"{page_uri}{page_number}",
+        "lastUri": f"{page_uri}{max(page_count, 1)}",
+    }
+    if page_number < page_count:
+        body["nextUri"] = f"{page_uri}{page_number + 1}"
+    if page_number > 1:
+        body["previousUri"] = f"{page_uri}{page_number - 1}"
+    return body
+
+
+def actor_ref(actor: Actor) -> dict[str, Any]:
+    path = {"user": "users", "client": "oauth/clients"}.get(actor.kind)
+    ref: dict[str, Any] = {"id": actor.id, "name": actor.name or actor.id}
+    if path:
+        ref["selfUri"] = f"/api/v2/{path}/{actor.id}"
+    return ref
+
+
+def client_json(client: Client, *, secret: str | None = None) -> dict[str, Any]:
+    s = client.settings
+    body: dict[str, Any] = {
+        "id": client.id,
+        "name": s.name,
+        "description": s.description,
+        "accessTokenValiditySeconds": s.token_ttl_seconds,
+        "registeredRedirectUri": list(s.redirect_uris),
+        "roleIds": sorted({rd.role_id for rd in s.role_divisions}),
+        "authorizedGrantType": str(client.primary_grant_type) if s.grant_types else None,
+        "authorizedGrantTypes": [str(g) for g in s.grant_types],
+        "scope": list(s.scopes),
+        "roleDivisions": [{"roleId": rd.role_id, "divisionId": rd.division_id}
+                          for rd in s.role_divisions],
+        "state": str(s.state),
+        "dateToDelete": iso(s.date_to_delete),
+        "dateCreated": iso(client.date_created),
+        "dateModified": iso(client.date_modified),
+        "createdBy": actor_ref(client.created_by),
+        "modifiedBy": actor_ref(client.modified_by),
+        "ownerContact": s.owner_contact,
+        "requirePkce": s.require_pkce,
+        "tokenFormat": str(s.token_format),
+        "dateLastUsed": iso(client.date_last_used),
+        "secrets": [{"id": x.id, "dateCreated": iso(x.date_created),
+                     "dateExpires": iso(x.date_expires), "dateLastUsed": iso(x.date_last_used),
+                     "current": x.current} for x in client.secrets],
+        "selfUri": f"/api/v2/oauth/clients/{client.id}",
+    }
+    if secret is not None:
+        body["secret"] = secret
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def division_json(division: Division) -> dict[str, Any]:
+    return {"id": division.id, "name": division.name, "description": division.description,
+            "homeDivision": division.home, "selfUri": f"/api/v2/authorization/divisions/{division.id}"}
+
+
+def role_json(role: Role, *, user_count: int = 0) -> dict[str, Any]:
+    return {
+        "id": role.id, "name": role.name, "description": role.description,
+        "permissions": list(role.permissions),
+        "permissionPolicies": [_policy(p) for p in role.permissions],
+        "default": role.builtin, "base": role.builtin, "userCount": user_count,
+        "selfUri": f"/api/v2/authorization/roles/{role.id}",
+    }
+
+
+def _policy(permission: str) -> dict[str, Any]:
+    domain, entity, action = permission.split(":")
+    return {"domain": domain, "entityName": entity, "actionSet": [action],
+            "allowConditions": False}
+
+
+def scope_json(scope: Scope) -> dict[str, Any]:
+    return {"id": scope.id, "description": scope.description, "builtin": scope.builtin,
+            "selfUri": f"/api/v2/oauth/scopes/{scope.id}"}
+
+
+def permission_catalogue() -> list[dict[str, Any]]:
+    return [
+        {"id": domain, "permissionMap": {
+            entity: [{"domain": domain, "entityType": entity, "action": action,
+                      "label": f"{domain}:{entity}:{action}"} for action in actions]
+            for entity, actions in entities.items()}}
+        for domain, entities in CATALOGUE.items()
+    ]
+
+
+def audit_json(stored: StoredEvent) -> dict[str, Any]:
+    e = stored.event
+    changes = e.details.get("propertyChanges")
+    return {
+        "id": stored.id,
+        "user": {"id": e.actor_id, "name": e.actor_name} if e.actor_kind == "user" else None,
+        "client": {"id": e.actor_id} if e.actor_kind == "client" else None,
+        "remoteIp": [e.remote_ip] if e.remote_ip else [],
+        "serviceName": "OAuth",
+        "level": "SYSTEM" if e.actor_kind == "system" else "USER",
+        "eventDate": iso(e.timestamp),
+        "action": e.action,
+        "entity": {"id": e.entity_id, "name": e.entity_name},
+        "entityType": e.entity_type,
+        "status": e.result.upper(),
+        "application": "keystead",
+        "propertyChanges": [
+            {"property": prop, "oldValues": [_text(change.get("old"))],
+             "newValues": [_text(change.get("new"))]}
+            for prop, change in changes.items() if isinstance(change, dict)
+        ] if isinstance(changes, dict) else [],
+        "context": {"actorKind": e.actor_kind, "actorId": e.actor_id,
+                    "actorName": e.actor_name, "sequence": str(stored.seq),
+                    "hash": stored.hash} | {
+            key: _text(value) for key, value in e.details.items() if key != "propertyChanges"},
+    }
+
+
+def _text(value: object) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return "" if value is None else str(value)

@@ -1,0 +1,111 @@
+"""Everything a request needs, built once at start-up from Settings (no per-request set-up)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from keystead.config import Settings
+from keystead.domain.management import ClientManagement
+from keystead.domain.secrets import Digester
+from keystead.domain.tokens import HotStore
+from keystead.protocol.client_auth import ClientAuthenticator
+from keystead.protocol.grants.client_credentials import ClientCredentialsGrant
+from keystead.protocol.introspection import IntrospectionEndpoint
+from keystead.protocol.keys import jwk_set, key_cipher, load_private
+from keystead.protocol.revocation import RevocationEndpoint
+from keystead.protocol.server import TokenEndpoint
+from keystead.protocol.tokens import Signer, TokenService
+from keystead.store.audit import SqlAuditLog
+from keystead.store.catalog import SqlCatalog
+from keystead.store.clients import SqlClientStore, SqlSecretStore
+from keystead.store.database import create_engine, sqlite_path
+from keystead.store.hot_sql import SqlHotStore, reachable
+from keystead.store.hot_sqlite import SqliteHotStore
+from keystead.store.tables import signing_keys
+from keystead.store.tokens import SqlTokenRevoker
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NotInitialisedError(RuntimeError):
+    """The database has no schema or signing key yet: run ``keystead init``."""
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    hot: HotStore
+    digester: Digester
+    clock: Callable[[], datetime]
+    tokens: TokenService
+    token_endpoint: TokenEndpoint
+    introspection: IntrospectionEndpoint
+    revocation: RevocationEndpoint
+    jwks: dict[str, object]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction per request: commits on success, rolls back on any error."""
+        async with reachable(self.engine) as conn:
+            yield conn
+
+    def management(self, conn: AsyncConnection) -> ClientManagement:
+        return ClientManagement(
+            clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
+            audit=SqlAuditLog(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
+            clock=self.clock)
+
+    async def close(self) -> None:
+        if isinstance(self.hot, SqliteHotStore):
+            self.hot.close()
+        await self.engine.dispose()
+
+
+async def build_runtime(settings: Settings, *,
+                        clock: Callable[[], datetime] = utc_now) -> Runtime:
+    """Connect, load signing keys, wire the endpoints.
+
+    Raises:
+        NotInitialisedError: no schema or no signing key.
+    """
+    settings = settings.with_secret_key()
+    server_key = settings.secret_key.get_secret_value().encode()
+    url = settings.resolved_database_url
+    engine = create_engine(url, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
+    path = sqlite_path(url)
+    hot: HotStore = (SqliteHotStore(path, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
+                     if path is not None else SqlHotStore(engine))
+    cipher = key_cipher(server_key)
+    try:
+        async with engine.connect() as conn:
+            keys = (await conn.execute(select(signing_keys))).all()
+    except (SQLAlchemyError, OSError) as exc:
+        await engine.dispose()
+        raise NotInitialisedError(f"cannot read signing keys ({exc}); run `keystead init`") from exc
+    active = [k for k in keys if k.active]
+    if not active:
+        await engine.dispose()
+        raise NotInitialisedError("no signing key; run `keystead init`")
+    public = jwk_set([dict(k.public_jwk) for k in keys])
+    signer = Signer(active[0].kid, load_private(cipher, active[0].private_jwk_encrypted),
+                    KeySet.import_key_set(public))
+    digester = Digester(server_key)
+    tokens = TokenService(hot, digester, clock, settings.issuer.rstrip("/"), signer)
+    authenticator = ClientAuthenticator(hot, digester, clock)
+    grants = {ClientCredentialsGrant.grant_type: ClientCredentialsGrant(tokens)}
+    return Runtime(
+        settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
+        tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants),
+        introspection=IntrospectionEndpoint(authenticator, tokens),
+        revocation=RevocationEndpoint(authenticator, tokens, clock), jwks=public)

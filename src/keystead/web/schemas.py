@@ -1,0 +1,183 @@
+"""Request bodies of the management API (Genesys field names), validated by pydantic.
+
+Validation errors become an ``InvalidInputError`` naming each field, so a bad body always gets a
+400 that says which field broke which rule.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from keystead.domain.clients import (
+    DEFAULT_TOKEN_TTL,
+    REFUSED_GRANTS,
+    ClientSettings,
+    ClientState,
+    GrantType,
+    RoleDivision,
+    TokenFormat,
+)
+from keystead.domain.errors import InvalidInputError, Problem
+
+Model = TypeVar("Model", bound=BaseModel)
+# Fields of a fetched OAuthClient that may come back in a PUT after a GET; they are read-only.
+READ_ONLY_CLIENT_FIELDS = frozenset({
+    "id", "secret", "dateCreated", "dateModified", "createdBy", "modifiedBy", "selfUri",
+    "secrets", "dateLastUsed",
+})
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class RoleDivisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    roleId: str = Field(min_length=1, max_length=64)  # noqa: N815 - Genesys wire name
+    divisionId: str | None = Field(default=None, max_length=64)  # noqa: N815
+
+
+class ClientRequest(BaseModel):
+    """``OAuthClientRequest`` plus Keystead's extensions."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(max_length=10_000)
+    description: str | None = None
+    accessTokenValiditySeconds: int | None = None  # noqa: N815
+    registeredRedirectUri: list[str] | None = None  # noqa: N815
+    roleIds: list[str] | None = None  # noqa: N815
+    authorizedGrantType: str | None = None  # noqa: N815
+    authorizedGrantTypes: list[str] | None = None  # noqa: N815
+    scope: list[str] | None = None
+    roleDivisions: list[RoleDivisionIn] | None = None  # noqa: N815
+    state: ClientState | None = None
+    dateToDelete: datetime | None = None  # noqa: N815
+    ownerContact: str | None = Field(default=None, max_length=320)  # noqa: N815
+    requirePkce: bool | None = None  # noqa: N815
+    tokenFormat: TokenFormat | None = None  # noqa: N815
+
+    @field_validator("dateToDelete")
+    @classmethod
+    def _naive_means_utc(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
+    def grant_types(self) -> tuple[GrantType, ...]:
+        names = list(self.authorizedGrantTypes or [])
+        if self.authorizedGrantType and self.authorizedGrantType not in names:
+            names.insert(0, self.authorizedGrantType)
+        problems, grants = [], []
+        for name in names:
+            upper = name.upper()
+            if upper in REFUSED_GRANTS:
+                problems.append(Problem("authorizedGrantType", "unsupported.grant",
+                                        f"{upper}: {REFUSED_GRANTS[upper]}"))
+            elif upper not in GrantType._value2member_map_:
+                problems.append(Problem("authorizedGrantType", "invalid.value",
+                                        f"{name!r} is not a grant type; use "
+                                        "CLIENT-CREDENTIALS, CODE, TOKEN or SAML2-BEARER"))
+            else:
+                grants.append(GrantType(upper))
+        if problems:
+            raise InvalidInputError(problems)
+        return tuple(grants)
+
+    def to_settings(self) -> ClientSettings:
+        pairs = [RoleDivision(rd.roleId, rd.divisionId or "") for rd in self.roleDivisions or []]
+        pairs += [RoleDivision(role_id, "") for role_id in self.roleIds or []
+                  if all(p.role_id != role_id for p in pairs)]
+        return ClientSettings(
+            name=self.name, description=self.description or "",
+            grant_types=self.grant_types(), scopes=tuple(self.scope or ()),
+            redirect_uris=tuple(self.registeredRedirectUri or ()),
+            role_divisions=tuple(pairs),
+            token_ttl_seconds=(DEFAULT_TOKEN_TTL if self.accessTokenValiditySeconds is None
+                               else self.accessTokenValiditySeconds),
+            state=self.state or ClientState.active, date_to_delete=self.dateToDelete,
+            token_format=self.tokenFormat or TokenFormat.opaque,
+            require_pkce=True if self.requirePkce is None else self.requirePkce,
+            owner_contact=self.ownerContact or "")
+
+
+class SecretRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dualUseSeconds: int | None = None  # noqa: N815
+
+
+class DivisionRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    name: str
+    description: str | None = None
+
+
+class RoleRequest(BaseModel):
+    """``DomainOrganizationRoleCreate``/``Update``: permissions as ``permissionPolicies`` or
+    ``permissions`` (Keystead accepts either)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    name: str
+    description: str | None = None
+    permissions: list[str] | None = None
+    permissionPolicies: list[dict[str, Any]] | None = None  # noqa: N815
+
+    def permission_list(self) -> list[str]:
+        listed = list(self.permissions or [])
+        for policy in self.permissionPolicies or []:
+            domain, entity = policy.get("domain", ""), policy.get("entityName", "")
+            for action in policy.get("actionSet", []) or ["*"]:
+                listed.append(f"{domain}:{entity}:{action}")
+        return list(dict.fromkeys(listed))
+
+
+class ScopeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: str
+    description: str | None = None
+
+
+class AuditFilter(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    property: str
+    value: str
+
+
+class AuditQueryRequest(BaseModel):
+    """``AuditRealtimeQueryRequest``: ``interval`` is ISO-8601 ``start/end``."""
+
+    model_config = ConfigDict(extra="ignore")
+    interval: str
+    serviceName: str | None = None  # noqa: N815
+    filters: list[AuditFilter] | None = None
+    sort: list[dict[str, str]] | None = None
+    pageNumber: int = Field(default=1, ge=1)  # noqa: N815
+    pageSize: int = Field(default=25, ge=1, le=500)  # noqa: N815
+
+
+def parse_body(model: type[Model], raw: bytes, *, allow_null: bool = False,
+               ignore: frozenset[str] = frozenset()) -> Model:
+    """Parse a JSON body into ``model``.
+
+    Raises:
+        InvalidInputError: not JSON, not an object, or fields that break the model's rules.
+    """
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError.one("body", "invalid.json", f"body is not valid JSON: {exc}") from exc
+    if data is None and allow_null:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidInputError.one("body", "invalid.json", "body must be a JSON object")
+    data = {key: value for key, value in data.items() if key not in ignore}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError([
+            Problem(".".join(str(part) for part in error["loc"]) or "body",
+                    str(error["type"]).replace("_", "."), error["msg"])
+            for error in exc.errors()]) from exc

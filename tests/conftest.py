@@ -1,0 +1,143 @@
+"""Fixtures: a fresh database per test (SQLite always, PostgreSQL when configured), the app, an
+httpx client driving it, and an admin client bootstrapped the way an operator does it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.testclient import TestClient
+
+from keystead.config import Settings
+from keystead.protocol.keys import generate_key, key_cipher
+from keystead.store.database import create_engine
+from keystead.store.migrate import upgrade
+from keystead.store.seed import seed
+from keystead.store.tables import metadata
+from keystead.web.app import create_app
+from keystead.web.runtime import utc_now
+from tests.factories import Registered, bootstrap
+
+POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
+SECRET_KEY = "test-server-key-" + "x" * 40
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+async def _seed(url: str) -> None:
+    engine = create_engine(url)
+    cipher = key_cipher(SECRET_KEY.encode())
+    async with engine.begin() as conn:
+        await seed(conn, now=utc_now(), make_key=lambda: generate_key(cipher))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, seeded SQLite file that each test copies (migrating per test is slow)."""
+    path = tmp_path_factory.mktemp("template") / "keystead.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+    asyncio.run(_seed(url))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database for this run, migrated once."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)")
+    name = f"keystead_test_{uuid.uuid4().hex[:8]}"
+
+    async def admin(sql: str) -> None:
+        engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        await conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    await engine.dispose()
+    await _seed(url)
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(store: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if store == "postgres":
+        url = str(request.getfixturevalue("postgres_database"))
+        asyncio.run(_reset_postgres(url))
+        return url
+    template: Path = request.getfixturevalue("sqlite_template")
+    shutil.copy(template, tmp_path / "keystead.db")
+    return f"sqlite+aiosqlite:///{tmp_path / 'keystead.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url,
+                    secret_key=SecretStr(SECRET_KEY), issuer="http://testserver")
+
+
+@pytest.fixture
+def http(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings, housekeeping_interval=False)
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def admin(http: TestClient) -> Registered:
+    """A client-credentials client holding Super Admin, as `keystead bootstrap-client` makes."""
+    return bootstrap(http, name="test admin", roles=["Super Admin"])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app behind a real uvicorn on a loopback port, for clients that need real HTTP."""
+    port = _free_port()
+    live_settings = settings.model_copy(update={"issuer": f"http://127.0.0.1:{port}"})
+    config = uvicorn.Config(create_app(live_settings, housekeeping_interval=False),
+                            host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
