@@ -1,35 +1,42 @@
-# Keystead — the two commands that matter: `make run` and `make test`.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-HOST   ?= 127.0.0.1
-PORT   ?= 8000
+# Keystead: `make run` serves it, `make test` proves it. Both start from nothing but Python.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
 WORKERS ?= 1
+PIP     := $(BIN)/pip install -q --disable-pip-version-check
 export KEYSTEAD_DATA_DIR ?= var
 
 .PHONY: run test lint bench init clean
 
-$(BIN)/keystead: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	$(PIP) --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
 	touch $@
 
-init: $(BIN)/keystead  ## create or upgrade the database and seed the built-ins
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test]'
+	touch $@
+
+init: $(VENV)/.installed-run  ## create or upgrade the database, seed the built-ins
 	$(BIN)/keystead init
 
-run: init  ## serve on http://$(HOST):$(PORT) with the embedded SQLite store under ./var
+run: init  ## serve http://$(HOST):$(PORT) on the embedded SQLite store in $(KEYSTEAD_DATA_DIR)
 	$(BIN)/keystead serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: $(BIN)/keystead  ## the whole suite (PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set)
+test: $(VENV)/.installed-test  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
 	$(BIN)/pytest
 
-lint: $(BIN)/keystead  ## ruff and mypy --strict
+lint: $(VENV)/.installed-test  ## ruff and mypy --strict
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src tests
 
-bench: $(BIN)/keystead  ## token and introspection throughput beside peer servers
-	$(BIN)/python bench/run.py
+bench: $(VENV)/.installed-test  ## token and introspection throughput beside peer servers
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

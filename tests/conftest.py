@@ -57,6 +57,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_database() -> Iterator[str]:
     """A throw-away PostgreSQL database for this run, migrated once."""
     if not POSTGRES_URL:
+        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
+            pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but KEYSTEAD_TEST_POSTGRES_URL is not")
         pytest.skip("PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)")
     name = f"keystead_test_{uuid.uuid4().hex[:8]}"
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from httpx import Response
 from starlette.testclient import TestClient
 
+from keystead.config import Settings
 from keystead.domain.principal import operator
 from keystead.store.catalog import SqlCatalog
-from keystead.web.runtime import Runtime
+from keystead.web.app import create_app
+from keystead.web.runtime import Runtime, utc_now
 from keystead.web.schemas import ClientRequest
 
 T = TypeVar("T")
@@ -78,3 +84,136 @@ def role_id(http: TestClient, headers: dict[str, str], name: str) -> str:
     matches = [r["id"] for r in response.json()["entities"] if r["name"] == name]
     assert matches, name
     return str(matches[0])
+
+
+# -- Client-management helpers (appended; used by tests/web/test_client*.py).
+from datetime import UTC, datetime, timedelta  # noqa: E402 - appended below the original helpers
+
+import httpx  # noqa: E402
+
+CLIENTS = "/api/v2/oauth/clients"
+ALL_TIME = "2000-01-01T00:00:00Z/2100-01-01T00:00:00Z"
+
+
+class ManualClock:
+    """A clock the test moves by hand: ``create_app(settings, clock=clock)``."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def client_body(role: str, **fields: Any) -> dict[str, Any]:
+    """A client-credentials request that passes every rule; ``fields`` replace or add."""
+    return {"name": "billing service", "description": "nightly invoices",
+            "authorizedGrantType": "CLIENT-CREDENTIALS", "scope": ["oauth:readonly"],
+            "roleIds": [role]} | fields
+
+
+def code_body(**fields: Any) -> dict[str, Any]:
+    """An authorization-code request that passes every rule; ``fields`` replace or add."""
+    return {"name": "web app", "authorizedGrantType": "CODE", "scope": ["oauth:readonly"],
+            "registeredRedirectUri": ["https://app.example.com/cb"]} | fields
+
+
+def create_client(http: TestClient, headers: dict[str, str], body: dict[str, Any]) -> Registered:
+    response = http.post(CLIENTS, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return Registered(response.json()["id"], response.json()["secret"])
+
+
+def update_client(http: TestClient, headers: dict[str, str], client_id: str,
+                  **changes: Any) -> httpx.Response:
+    """GET the client, change some fields, PUT it back (what an admin's tool does)."""
+    current = http.get(f"{CLIENTS}/{client_id}", headers=headers)
+    assert current.status_code == 200, current.text
+    return http.put(f"{CLIENTS}/{client_id}", json=current.json() | changes, headers=headers)
+
+
+def audit_events(http: TestClient, headers: dict[str, str], *,
+                 entity_id: str | None = None, action: str | None = None) -> list[dict[str, Any]]:
+    filters = [{"property": name, "value": value} for name, value in
+               (("entityId", entity_id), ("action", action)) if value is not None]
+    response = http.post("/api/v2/audits/query/realtime", headers=headers, json={
+        "interval": ALL_TIME, "filters": filters, "pageSize": 500})
+    assert response.status_code == 200, response.text
+    return list(response.json()["entities"])
+
+
+# -- CLI helpers (appended; used by tests/test_cli.py and tests/store/test_audit_chain.py).
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+KEYSTEAD_COMMAND = str(Path(sys.executable).with_name("keystead"))
+
+
+def keystead_cli(env: dict[str, str], *args: str,
+                 stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``keystead`` command with ``env`` as its only KEYSTEAD_* settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")} | env
+    return subprocess.run([KEYSTEAD_COMMAND, *args], env=clean, capture_output=True, text=True,
+                          input=stdin, timeout=120, check=False)
+
+
+# --- protocol-endpoint helpers (token, introspection, revocation, bearer challenges) ---
+
+
+@dataclass
+class ManualClock:
+    """A clock the test moves by hand, for ``create_app(settings, clock=...)``."""
+
+    now: datetime = field(default_factory=utc_now)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@contextmanager
+def serve(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Iterator[TestClient]:
+    """Another app over the same database (its own clock), as a second replica would be."""
+    app = create_app(settings, clock=clock, housekeeping_interval=False)
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client
+
+
+def introspect(http: TestClient, caller: Registered, access_token: str,
+               **form: str) -> Response:
+    return http.post("/oauth/introspect", data={"token": access_token, **form},
+                     auth=caller.basic_auth)
+
+
+def revoke(http: TestClient, caller: Registered, access_token: str, **form: str) -> Response:
+    return http.post("/oauth/revoke", data={"token": access_token, **form},
+                     auth=caller.basic_auth)
+
+
+def challenge(response: Response, scheme: str = "Bearer") -> dict[str, str]:
+    """The auth-params of a ``WWW-Authenticate`` challenge (RFC 6750 §3, RFC 7235 §2.1)."""
+    header = response.headers.get("www-authenticate", "")
+    assert header.startswith(scheme + " "), header
+    return dict(re.findall(r'([a-z_]+)="([^"]*)"', header))
+
+
+def set_state(http: TestClient, headers: dict[str, str], client_id: str, state: str) -> None:
+    """PUT the client back as fetched, with another ``state`` (as the console's switch does)."""
+    body = http.get(f"/api/v2/oauth/clients/{client_id}", headers=headers).json()
+    body["state"] = state
+    if state == "inactive":
+        body["dateToDelete"] = (utc_now() + timedelta(days=30)).isoformat()
+    response = http.put(f"/api/v2/oauth/clients/{client_id}", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+def delete_client(http: TestClient, headers: dict[str, str], client_id: str) -> None:
+    response = http.delete(f"/api/v2/oauth/clients/{client_id}", headers=headers)
+    assert response.status_code == 204, response.text

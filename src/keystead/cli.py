@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,11 +16,14 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import Settings
+from keystead.domain.audit import AuditEvent
 from keystead.domain.clients import ClientState
-from keystead.domain.errors import DomainError, InvalidInputError
+from keystead.domain.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from keystead.domain.management import ClientManagement
+from keystead.domain.permissions import SUPER_ADMIN
 from keystead.domain.ports import ClientFilter, Page
 from keystead.domain.principal import Caller, operator
+from keystead.domain.users import User, check_user
 from keystead.protocol.keys import generate_key, key_cipher
 from keystead.store.audit import SqlAuditLog, verify_chain
 from keystead.store.catalog import SqlCatalog
@@ -27,6 +31,7 @@ from keystead.store.clients import SqlClientStore
 from keystead.store.database import create_engine
 from keystead.store.migrate import upgrade
 from keystead.store.seed import seed
+from keystead.store.users import SqlUserStore
 from keystead.web.presenters import client_json
 from keystead.web.runtime import build_runtime, utc_now
 from keystead.web.schemas import ClientRequest, parse_body
@@ -35,7 +40,9 @@ app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed c
                        "management.", no_args_is_help=True)
 clients_app = typer.Typer(help="Manage OAuth clients.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
+app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 T = TypeVar("T")
 
@@ -133,8 +140,8 @@ def clients_list(state: ClientState | None = None, name: str | None = None) -> N
     """List clients (never their secrets)."""
 
     async def work(_m: ClientManagement, conn: AsyncConnection, _c: Caller) -> Any:
-        found, _total = await SqlClientStore(conn).list(ClientFilter(name=name, state=state),
-                                                        Page(1, 10**6))
+        found, _total = await SqlClientStore(conn).search(ClientFilter(name=name, state=state),
+                                                          Page(1, 10**6))
         return found
 
     for client in _run_in_transaction(work):
@@ -185,7 +192,7 @@ def clients_delete(client_id: str,
 def clients_rotate_secret(
     client_id: str,
     dual_use_seconds: Annotated[int | None, typer.Option(
-        help="How long the previous secret keeps working (0–604800; default from settings)")] = None,
+        help="Seconds the previous secret keeps working (0-604800)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Generate a new secret (printed once); the previous one works for the dual-use window."""
@@ -232,6 +239,37 @@ def clients_import(file: Path) -> None:
     for issued in _run_in_transaction(work):
         typer.echo(json.dumps({"name": issued.client.settings.name, "id": issued.client.id,
                                "secret": issued.secret}))
+
+
+@users_app.command("create-admin")
+def users_create_admin(
+    email: Annotated[str, typer.Option(help="The admin's e-mail (their sign-in name)")],
+    name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
+) -> None:
+    """Create a user holding Super Admin in the Home division (sign-in arrives with the console)."""
+
+    async def work(_m: ClientManagement, conn: AsyncConnection, caller: Caller) -> User:
+        users, catalog = SqlUserStore(conn), SqlCatalog(conn)
+        if problems := check_user(name, email):
+            raise InvalidInputError(problems)
+        if await users.by_email(email) is not None:
+            raise ConflictError(f"a user with e-mail {email} already exists")
+        role = await catalog.role_by_name(SUPER_ADMIN)
+        if role is None:
+            raise NotFoundError("the Super Admin role is missing; run `keystead init`")
+        user = User(str(uuid.uuid4()), name, email, "active", utc_now())
+        await users.add(user)
+        home = await catalog.home_division_id()
+        await users.grant(user.id, role_id=role.id, division_id=home)
+        await SqlAuditLog(conn).append(AuditEvent(
+            timestamp=user.date_created, actor_kind=caller.actor.kind, actor_id=caller.actor.id,
+            actor_name=caller.actor.name, action="create", entity_type="User",
+            entity_id=user.id, entity_name=email,
+            details={"grants": [f"{SUPER_ADMIN}@{home}"]}))
+        return user
+
+    user = _run_in_transaction(work)
+    typer.echo(f"user {user.id} ({user.email}) holds {SUPER_ADMIN} in the Home division")
 
 
 @audit_app.command("verify")

@@ -103,8 +103,9 @@ class ClientManagement:
             if prop in changes:
                 await self._record(caller, action, updated, {"propertyChanges": {
                     prop: changes[prop]}})
-        if settings.state is not ClientState.active and existing.settings.state is ClientState.active:
-            # Disabling or scheduling deletion stops tokens at once; re-enabling must not revive them.
+        was_active = existing.settings.state is ClientState.active
+        if was_active and settings.state is not ClientState.active:
+            # Disabling or scheduling deletion stops tokens at once; re-enabling must not revive.
             await self.tokens.revoke_client_tokens(client_id, now=now)
         return updated
 
@@ -113,7 +114,7 @@ class ClientManagement:
         """Issue a new current secret; the previous one works for ``dual_use_seconds`` more.
 
         Raises:
-            InvalidInputError: the window is outside 0–604,800 seconds.
+            InvalidInputError: the window is outside 0-604,800 seconds.
         """
         caller.require("oauth:client:edit")
         if not 0 <= dual_use_seconds <= MAX_DUAL_USE_SECONDS:

@@ -58,7 +58,7 @@ def check_redirect_uri(uri: str) -> str | None:
 
 
 def check_redirect_uris(uris: list[str], *, field: str = "registeredRedirectUri") -> list[Problem]:
-    """Check a whole registration: 1–125 URIs, each valid, no duplicates."""
+    """Check a whole registration: 1-125 URIs, each valid, no duplicates."""
     if not uris:
         return [Problem(field, "required", "at least one redirect URI is required for this grant")]
     if len(uris) > MAX_REDIRECT_URIS:

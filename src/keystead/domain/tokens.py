@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -76,5 +77,5 @@ class SigningKeyMaterial:
 
     kid: str
     alg: str
-    public_jwk: dict[str, object]
+    public_jwk: Mapping[str, object]
     private_jwk_encrypted: str

@@ -32,5 +32,5 @@ def load_private(cipher: Fernet, encrypted: str) -> ECKey:
     return ECKey.import_key(json.loads(cipher.decrypt(encrypted.encode())))
 
 
-def jwk_set(public_jwks: list[dict[str, Any]]) -> dict[str, Any]:
-    return KeySet.import_key_set({"keys": public_jwks}).as_dict(private=False)
+def jwk_set(public_jwks: list[dict[str, Any]]) -> KeySet:
+    return KeySet.import_key_set({"keys": public_jwks})

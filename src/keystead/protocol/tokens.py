@@ -16,6 +16,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
+from keystead.domain.clients import TokenFormat
 from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord, HotStore, TokenRecord
 from keystead.protocol.errors import InvalidTokenError
@@ -68,7 +69,7 @@ class TokenService:
         ttl = client.token_ttl_seconds
         expires_at = now + timedelta(seconds=ttl)
         scope_text = " ".join(scope)
-        if client.token_format == "jwt":
+        if client.token_format == TokenFormat.jwt:
             jti = secrets.token_urlsafe(16)
             value = self._jwt(client, jti=jti, scope=scope_text, now=now, ttl=ttl,
                               subject_id=subject_id)
@@ -115,7 +116,8 @@ class TokenService:
         reason = self._inactive_reason(record)
         if reason is not None or record is None:
             raise InvalidTokenError(f"the access token is {reason or InactiveReason.unknown}")
-        return ActiveToken(record, frozenset(record.scope.split()) & frozenset(record.client_scopes))
+        scopes = frozenset(record.scope.split()) & frozenset(record.client_scopes)
+        return ActiveToken(record, scopes)
 
     def _inactive_reason(self, record: TokenRecord | None) -> InactiveReason | None:
         if record is None:

@@ -1,1 +1,1 @@
-"""Persistence: SQLAlchemy Core tables, repositories that implement the domain's ports, migrations."""
+"""Persistence: SQLAlchemy Core tables, repositories implementing the domain's ports, migrations."""

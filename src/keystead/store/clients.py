@@ -81,7 +81,7 @@ class SqlClientStore:
             return None
         return (await self._hydrate([row]))[0]
 
-    async def list(self, flt: ClientFilter, page: Page) -> tuple[Sequence[Client], int]:
+    async def search(self, flt: ClientFilter, page: Page) -> tuple[Sequence[Client], int]:
         conditions = [clients.c.organization_id == ORG_ID]
         if flt.name:
             conditions.append(func.lower(clients.c.name).contains(flt.name.lower(),
@@ -96,9 +96,10 @@ class SqlClientStore:
         return await self._hydrate(rows[start:start + page.size]), len(rows)
 
     async def due_for_deletion(self, now: datetime) -> Sequence[Client]:
+        # SKIP LOCKED: replicas running housekeeping at once never delete (and audit) twice.
         rows = (await self.conn.execute(select(clients).where(
             clients.c.state == str(ClientState.inactive), clients.c.date_to_delete <= now,
-        ))).mappings().all()
+        ).with_for_update(skip_locked=True))).mappings().all()
         return await self._hydrate(list(rows))
 
     async def _hydrate(self, rows: list[Any]) -> list[Client]:

@@ -1,4 +1,4 @@
-"""Engine set-up for both stores: SQLite (WAL, foreign keys, immediate transactions) and PostgreSQL."""
+"""Engines for both stores: SQLite (WAL, foreign keys, immediate transactions) and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -19,6 +19,15 @@ from keystead.domain.tokens import ClientRecord, SecretRecord, TokenRecord
 from keystead.store.tables import ORG_ID
 
 LAST_USED_GRANULARITY_SECONDS = 60
+CLIENT_QUERY = """
+SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.token_format,
+       c.date_last_used,
+       (SELECT json_group_array(json_array(r.role_id, r.division_id))
+          FROM client_role_divisions r WHERE r.client_id = c.id),
+       (SELECT json_group_array(json_array(s.id, s.digest, s.date_expires, s.date_last_used))
+          FROM client_secrets s WHERE s.client_id = c.id)
+  FROM clients c WHERE c.id = ?
+"""
 
 
 def _naive(value: datetime) -> str:
@@ -60,23 +69,18 @@ class SqliteHotStore:
             raise StoreUnavailableError(str(exc)) from exc
 
     async def client(self, client_id: str) -> ClientRecord | None:
-        rows = self._run(
-            "SELECT id, name, state, grant_types, scopes, token_ttl_seconds, token_format, "
-            "date_last_used FROM clients WHERE id = ?", (client_id,))
+        # One statement instead of three: each execute costs ~15 µs of Python-side overhead.
+        rows = self._run(CLIENT_QUERY, (client_id,))
         if not rows:
             return None
-        cid, name, state, grants, scopes, ttl, fmt, last_used = rows[0]
-        roles = self._run("SELECT role_id, division_id FROM client_role_divisions "
-                          "WHERE client_id = ?", (client_id,))
-        secrets = self._run("SELECT id, digest, date_expires, date_last_used FROM client_secrets "
-                            "WHERE client_id = ?", (client_id,))
+        cid, name, state, grants, scopes, ttl, fmt, last_used, roles, secrets = rows[0]
         return ClientRecord(
             id=str(cid), name=str(name), state=str(state),
             grant_types=tuple(json.loads(str(grants))), scopes=tuple(json.loads(str(scopes))),
             token_ttl_seconds=int(str(ttl)), token_format=str(fmt),
-            roles=tuple((str(r), str(d)) for r, d in roles),
-            secrets=tuple(SecretRecord(str(i), str(dg), _aware(ex), _aware(lu))  # type: ignore[arg-type]
-                          for i, dg, ex, lu in secrets),
+            roles=_pairs(str(roles)),
+            secrets=tuple(SecretRecord(i, dg, _aware(ex), _aware(lu))
+                          for i, dg, ex, lu in json.loads(str(secrets))),
             date_last_used=_aware(last_used))  # type: ignore[arg-type]
 
     def _write(self, sql: str, params: tuple[object, ...]) -> int:
@@ -89,10 +93,11 @@ class SqliteHotStore:
         # One write a minute per secret at most: last-used is for humans, not for the hot path.
         cutoff = _naive(datetime.fromtimestamp(now.timestamp() - LAST_USED_GRANULARITY_SECONDS,
                                                tz=UTC))
-        self._write("UPDATE client_secrets SET date_last_used = ? WHERE id = ? AND "
-                  "(date_last_used IS NULL OR date_last_used < ?)", (_naive(now), secret_id, cutoff))
-        self._write("UPDATE clients SET date_last_used = ? WHERE id = ? AND "
-                  "(date_last_used IS NULL OR date_last_used < ?)", (_naive(now), client_id, cutoff))
+        stale = "(date_last_used IS NULL OR date_last_used < ?)"
+        self._write(f"UPDATE client_secrets SET date_last_used = ? WHERE id = ? AND {stale}",  # noqa: S608 - constant text
+                    (_naive(now), secret_id, cutoff))
+        self._write(f"UPDATE clients SET date_last_used = ? WHERE id = ? AND {stale}",  # noqa: S608
+                    (_naive(now), client_id, cutoff))
 
     async def add_token(self, token: TokenRecord) -> None:
         self._write(
@@ -105,8 +110,8 @@ class SqliteHotStore:
     async def token(self, digest: str) -> TokenRecord | None:
         rows = self._run(
             "SELECT t.client_id, t.subject_id, t.scope, t.roles, t.issued_at, t.expires_at, "
-            "t.revoked_at, c.state, c.scopes FROM tokens t LEFT JOIN clients c ON c.id = t.client_id "
-            "WHERE t.digest = ?", (digest,))
+            "t.revoked_at, c.state, c.scopes FROM tokens t "
+            "LEFT JOIN clients c ON c.id = t.client_id WHERE t.digest = ?", (digest,))
         if not rows:
             return None
         client_id, subject, scope, roles, issued, expires, revoked, state, scopes = rows[0]

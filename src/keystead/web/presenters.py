@@ -83,7 +83,8 @@ def client_json(client: Client, *, secret: str | None = None) -> dict[str, Any]:
 
 def division_json(division: Division) -> dict[str, Any]:
     return {"id": division.id, "name": division.name, "description": division.description,
-            "homeDivision": division.home, "selfUri": f"/api/v2/authorization/divisions/{division.id}"}
+            "homeDivision": division.home,
+            "selfUri": f"/api/v2/authorization/divisions/{division.id}"}
 
 
 def role_json(role: Role, *, user_count: int = 0) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from joserfc.jwk import KeySet
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -97,9 +96,9 @@ async def build_runtime(settings: Settings, *,
     if not active:
         await engine.dispose()
         raise NotInitialisedError("no signing key; run `keystead init`")
-    public = jwk_set([dict(k.public_jwk) for k in keys])
+    verify_keys = jwk_set([dict(k.public_jwk) for k in keys])
     signer = Signer(active[0].kid, load_private(cipher, active[0].private_jwk_encrypted),
-                    KeySet.import_key_set(public))
+                    verify_keys)
     digester = Digester(server_key)
     tokens = TokenService(hot, digester, clock, settings.issuer.rstrip("/"), signer)
     authenticator = ClientAuthenticator(hot, digester, clock)
@@ -108,4 +107,5 @@ async def build_runtime(settings: Settings, *,
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
         tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants),
         introspection=IntrospectionEndpoint(authenticator, tokens),
-        revocation=RevocationEndpoint(authenticator, tokens, clock), jwks=public)
+        revocation=RevocationEndpoint(authenticator, tokens, clock),
+        jwks=dict(verify_keys.as_dict(private=False)))

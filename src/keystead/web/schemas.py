@@ -168,7 +168,8 @@ def parse_body(model: type[Model], raw: bytes, *, allow_null: bool = False,
     try:
         data = json.loads(raw) if raw.strip() else None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInputError.one("body", "invalid.json", f"body is not valid JSON: {exc}") from exc
+        raise InvalidInputError.one("body", "invalid.json",
+                                    f"body is not valid JSON: {exc}") from exc
     if data is None and allow_null:
         data = {}
     if not isinstance(data, dict):

@@ -34,7 +34,7 @@ async def list_clients(request: Request) -> Response:
                                     "invalid.value", str(exc)) from exc
     async with call(request, scope="oauth:readonly") as c:
         c.caller.require("oauth:client:view")
-        found, total = await SqlClientStore(c.conn).list(
+        found, total = await SqlClientStore(c.conn).search(
             ClientFilter(name=params.get("name"), state=state, grant_type=grant),
             Page(number, size))
     return json_response(listing(found, client_json, total=total, page_number=number,

@@ -44,7 +44,7 @@ async def call(request: Request, *, scope: str) -> AsyncIterator[Call]:
 
 
 def paging(request: Request) -> tuple[int, int]:
-    """``pageNumber`` (from 1) and ``pageSize`` (1–500, default 25).
+    """``pageNumber`` (from 1) and ``pageSize`` (1-500, default 25).
 
     Raises:
         InvalidInputError: not whole numbers in range.
