@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from httpx import Response
 from starlette.testclient import TestClient
 
-from keystead.config import Settings
 from keystead.domain.principal import operator
 from keystead.store.catalog import SqlCatalog
-from keystead.web.app import create_app
-from keystead.web.runtime import Runtime, utc_now
+from keystead.web.runtime import Runtime
 from keystead.web.schemas import ClientRequest
 
 T = TypeVar("T")
@@ -90,6 +84,7 @@ def role_id(http: TestClient, headers: dict[str, str], name: str) -> str:
 from datetime import UTC, datetime, timedelta  # noqa: E402 - appended below the original helpers
 
 import httpx  # noqa: E402
+import httpx2  # noqa: E402 - what starlette's TestClient returns when it is installed
 
 CLIENTS = "/api/v2/oauth/clients"
 ALL_TIME = "2000-01-01T00:00:00Z/2100-01-01T00:00:00Z"
@@ -128,7 +123,7 @@ def create_client(http: TestClient, headers: dict[str, str], body: dict[str, Any
 
 
 def update_client(http: TestClient, headers: dict[str, str], client_id: str,
-                  **changes: Any) -> httpx.Response:
+                  **changes: Any) -> httpx2.Response:
     """GET the client, change some fields, PUT it back (what an admin's tool does)."""
     current = http.get(f"{CLIENTS}/{client_id}", headers=headers)
     assert current.status_code == 200, current.text
@@ -162,20 +157,15 @@ def keystead_cli(env: dict[str, str], *args: str,
                           input=stdin, timeout=120, check=False)
 
 
-# --- protocol-endpoint helpers (token, introspection, revocation, bearer challenges) ---
+# --- protocol-endpoint helpers (appended; used by tests/protocol, tests/web/test_bearer_auth.py,
+# tests/web/test_store_unavailable.py and tests/flows/test_client_credentials_flow.py).
+import re  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 
-
-@dataclass
-class ManualClock:
-    """A clock the test moves by hand, for ``create_app(settings, clock=...)``."""
-
-    now: datetime = field(default_factory=utc_now)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from keystead.config import Settings  # noqa: E402
+from keystead.web.app import create_app  # noqa: E402
+from keystead.web.runtime import utc_now  # noqa: E402
 
 
 @contextmanager
@@ -187,17 +177,19 @@ def serve(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Ite
 
 
 def introspect(http: TestClient, caller: Registered, access_token: str,
-               **form: str) -> Response:
+               **form: str) -> httpx2.Response:
     return http.post("/oauth/introspect", data={"token": access_token, **form},
                      auth=caller.basic_auth)
 
 
-def revoke(http: TestClient, caller: Registered, access_token: str, **form: str) -> Response:
+def revoke(http: TestClient, caller: Registered, access_token: str,
+           **form: str) -> httpx2.Response:
     return http.post("/oauth/revoke", data={"token": access_token, **form},
                      auth=caller.basic_auth)
 
 
-def challenge(response: Response, scheme: str = "Bearer") -> dict[str, str]:
+def challenge(response: httpx2.Response | httpx.Response,
+              scheme: str = "Bearer") -> dict[str, str]:
     """The auth-params of a ``WWW-Authenticate`` challenge (RFC 6750 §3, RFC 7235 §2.1)."""
     header = response.headers.get("www-authenticate", "")
     assert header.startswith(scheme + " "), header
@@ -206,11 +198,10 @@ def challenge(response: Response, scheme: str = "Bearer") -> dict[str, str]:
 
 def set_state(http: TestClient, headers: dict[str, str], client_id: str, state: str) -> None:
     """PUT the client back as fetched, with another ``state`` (as the console's switch does)."""
-    body = http.get(f"/api/v2/oauth/clients/{client_id}", headers=headers).json()
-    body["state"] = state
+    changes: dict[str, Any] = {"state": state}
     if state == "inactive":
-        body["dateToDelete"] = (utc_now() + timedelta(days=30)).isoformat()
-    response = http.put(f"/api/v2/oauth/clients/{client_id}", json=body, headers=headers)
+        changes["dateToDelete"] = (utc_now() + timedelta(days=30)).isoformat()
+    response = update_client(http, headers, client_id, **changes)
     assert response.status_code == 200, response.text
 
 

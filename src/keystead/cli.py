@@ -33,7 +33,7 @@ from keystead.store.migrate import upgrade
 from keystead.store.seed import seed
 from keystead.store.users import SqlUserStore
 from keystead.web.presenters import client_json
-from keystead.web.runtime import build_runtime, utc_now
+from keystead.web.runtime import NotInitialisedError, build_runtime, utc_now
 from keystead.web.schemas import ClientRequest, parse_body
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
@@ -72,6 +72,9 @@ def _run_in_transaction(work: Callable[[ClientManagement, AsyncConnection, Calle
         return asyncio.run(main())
     except DomainError as exc:
         _fail(exc.message)
+        raise  # unreachable: _fail exits
+    except NotInitialisedError as exc:
+        _fail(str(exc))
         raise  # unreachable: _fail exits
 
 
@@ -212,17 +215,24 @@ def clients_import(file: Path) -> None:
 
     Each imported client gets a new secret, printed once as JSON lines {name, id, secret}.
     """
-    raw = json.loads(file.read_text())
+    try:
+        raw = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"cannot read {file} as JSON: {exc}")
     entries = raw.get("entities", raw) if isinstance(raw, dict) else raw
-    if not isinstance(entries, list):
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         _fail("the file must hold a JSON list of OAuthClient objects or an entity listing")
 
     async def work(manage: ClientManagement, _conn: AsyncConnection, caller: Caller) -> Any:
         issued = []
         for index, entry in enumerate(entries):
             created_text = entry.get("dateCreated")
-            created = (datetime.fromisoformat(created_text.replace("Z", "+00:00"))
-                       if created_text else None)
+            try:
+                created = (datetime.fromisoformat(str(created_text).replace("Z", "+00:00"))
+                           if created_text else None)
+            except ValueError as exc:
+                raise InvalidInputError.one(f"[{index}].dateCreated", "invalid.date",
+                                            "dateCreated must be an ISO-8601 date") from exc
             if created is not None and created.tzinfo is None:
                 created = created.replace(tzinfo=UTC)
             try:

@@ -64,9 +64,10 @@ class ClientManagement:
         now = self.clock()
         created = date_created if date_created is not None and caller.is_operator else now
         settings = await self._with_default_divisions(settings)
-        previous = frozenset(settings.grant_types) if created < now else frozenset()
+        # Judged as of its creation: an imported client may carry TOKEN only if it was created
+        # before the cut-off (it had no grants before that).
         await self._check(caller, settings, added_roles=settings.role_divisions,
-                          previous_grants=previous, now=created)
+                          previous_grants=frozenset(), now=created)
         client = Client(id=str(uuid.uuid4()), settings=settings, date_created=created,
                         date_modified=now, created_by=caller.actor, modified_by=caller.actor)
         secret = new_secret()
@@ -115,6 +116,7 @@ class ClientManagement:
 
         Raises:
             InvalidInputError: the window is outside 0-604,800 seconds.
+            ForbiddenError: the client's roles give permissions the caller lacks.
         """
         caller.require("oauth:client:edit")
         if not 0 <= dual_use_seconds <= MAX_DUAL_USE_SECONDS:
@@ -122,6 +124,13 @@ class ClientManagement:
                 "dualUseSeconds", "out.of.range",
                 f"dualUseSeconds must be between 0 and {MAX_DUAL_USE_SECONDS} seconds")
         client = await self.find(caller, client_id, permission="oauth:client:edit")
+        # A new secret lets its holder act as the client: no one may thereby gain permissions
+        # their own roles do not give them.
+        powers = await self.catalog.permissions_of([rd.role_id for rd in
+                                                    client.settings.role_divisions])
+        if beyond := sorted(p for p in powers if not caller.has_permission(p)):
+            raise ForbiddenError("regenerating this client's secret would give you permissions "
+                                 f"you do not hold: {', '.join(beyond)}")
         now = self.clock()
         secret = new_secret()
         await self.secrets.rotate(client_id, secret_id=str(uuid.uuid4()),

@@ -51,6 +51,9 @@ class Catalog(Protocol):
 
     async def existing_divisions(self, division_ids: Sequence[str]) -> frozenset[str]: ...
     async def home_division_id(self) -> str: ...
+    async def permissions_of(self, role_ids: Sequence[str]) -> frozenset[str]:
+        """Every permission pattern the given roles grant."""
+
     async def scim_role_ids(self) -> frozenset[str]: ...
 
 

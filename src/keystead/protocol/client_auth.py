@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,8 @@ from keystead.domain.tokens import ClientRecord, HotStore, SecretRecord
 from keystead.protocol.errors import InvalidClientError, InvalidRequestError
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
+CLIENT_ID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+SHOWN_PREFIX = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,7 @@ def read_credentials(authorization: str | None, form: dict[str, str]) -> Credent
             raise InvalidRequestError("use one client authentication method, not two")
         try:
             decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:  # ValueError: not ASCII
             raise InvalidClientError("malformed Basic credentials") from exc
         client_id, sep, secret = decoded.partition(":")
         if not sep:
@@ -72,17 +75,23 @@ class ClientAuthenticator:
         if credentials is None:
             raise InvalidClientError("client authentication is required")
         now = self.clock()
+        # No client id holds NUL, and PostgreSQL text cannot: such an id is simply unknown.
+        shown_id = credentials.client_id[:64].replace("\x00", "")
         client = await self.store.client(credentials.client_id) if len(
-            credentials.client_id) <= 64 else None
+            credentials.client_id) <= 64 and shown_id == credentials.client_id else None
         candidate = self.digester.secret(credentials.secret)
         secret = _matching_secret(client, candidate, now) if client else None
         if client is None or secret is None or not client.is_active:
             reason = ("unknown client" if client is None else
                       "wrong or expired secret" if secret is None else f"client is {client.state}")
+            if client is None and not CLIENT_ID_SHAPE.fullmatch(shown_id):
+                # Not shaped like a client id (ours are UUIDs): most likely a secret pasted into
+                # the wrong field. The audit keeps a prefix to correlate, never the whole value.
+                shown_id = shown_id[:SHOWN_PREFIX] + "..."
             await self.store.record(AuditEvent(
-                timestamp=now, actor_kind="client", actor_id=credentials.client_id[:64],
+                timestamp=now, actor_kind="client", actor_id=shown_id,
                 actor_name=client.name if client else "", action="authenticate",
-                entity_type="OAuthClient", entity_id=credentials.client_id[:64],
+                entity_type="OAuthClient", entity_id=shown_id,
                 entity_name=client.name if client else "", result=Result.failure,
                 remote_ip=remote_ip, details={"reason": reason, "endpoint": endpoint,
                                               "method": credentials.method}))

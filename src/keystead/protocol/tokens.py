@@ -73,7 +73,7 @@ class TokenService:
             jti = secrets.token_urlsafe(16)
             value = self._jwt(client, jti=jti, scope=scope_text, now=now, ttl=ttl,
                               subject_id=subject_id)
-            digest = self.digester.token(jti)
+            digest = self.digester.jwt_id(jti)
         else:
             value = secrets.token_urlsafe(32)
             digest = self.digester.token(value)
@@ -103,7 +103,7 @@ class TokenService:
         except (JoseError, ValueError):
             return None
         jti = decoded.claims.get("jti")
-        return self.digester.token(jti) if isinstance(jti, str) else None
+        return self.digester.jwt_id(jti) if isinstance(jti, str) else None
 
     async def validate(self, token: str) -> ActiveToken:
         """Return the token if active now.

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# The drivers log statement parameters and result rows below WARNING, and those hold the digests
+# of secrets and tokens: keep them quiet unless the operator configured them explicitly.
+DRIVER_LOGGERS = ("sqlalchemy.engine", "aiosqlite")
+
+
+def _quiet_driver_loggers() -> None:
+    for name in DRIVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -23,11 +35,15 @@ def create_engine(url: str, *, busy_timeout_seconds: float = 5.0) -> AsyncEngine
     SQLite's deferred transactions fail at once with "database is locked" when a reader upgrades to
     a writer under contention; ``BEGIN IMMEDIATE`` waits for the lock instead (busy timeout).
     """
+    _quiet_driver_loggers()
     path = sqlite_path(url)
+    # hide_parameters: database errors are logged with their statement, never with its values.
     if path is None:
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                                   hide_parameters=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": busy_timeout_seconds})
+    engine = create_async_engine(url, connect_args={"timeout": busy_timeout_seconds},
+                                 hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

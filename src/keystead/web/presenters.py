@@ -110,7 +110,7 @@ def scope_json(scope: Scope) -> dict[str, Any]:
 
 def permission_catalogue() -> list[dict[str, Any]]:
     return [
-        {"id": domain, "permissionMap": {
+        {"id": domain, "domain": domain, "permissionMap": {
             entity: [{"domain": domain, "entityType": entity, "action": action,
                       "label": f"{domain}:{entity}:{action}"} for action in actions]
             for entity, actions in entities.items()}}

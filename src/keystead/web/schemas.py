@@ -65,7 +65,10 @@ class ClientRequest(BaseModel):
     @field_validator("dateToDelete")
     @classmethod
     def _naive_means_utc(cls, value: datetime | None) -> datetime | None:
-        return _utc(value)
+        try:
+            return _utc(value)
+        except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+            raise ValueError("the date is out of range") from exc
 
     def grant_types(self) -> tuple[GrantType, ...]:
         names = list(self.authorizedGrantTypes or [])
@@ -154,7 +157,7 @@ class AuditQueryRequest(BaseModel):
     serviceName: str | None = None  # noqa: N815
     filters: list[AuditFilter] | None = None
     sort: list[dict[str, str]] | None = None
-    pageNumber: int = Field(default=1, ge=1)  # noqa: N815
+    pageNumber: int = Field(default=1, ge=1, le=1_000_000)  # noqa: N815 - as GET listings
     pageSize: int = Field(default=25, ge=1, le=500)  # noqa: N815
 
 
@@ -167,9 +170,16 @@ def parse_body(model: type[Model], raw: bytes, *, allow_null: bool = False,
     """
     try:
         data = json.loads(raw) if raw.strip() else None
+        nul_fields = _nul_fields(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInputError.one("body", "invalid.json",
                                     f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInputError.one("body", "invalid.json", "body is nested too deeply") from exc
+    if nul_fields:
+        # PostgreSQL text cannot hold NUL, and no Keystead field needs it: refuse, never 500.
+        raise InvalidInputError([Problem(f, "invalid.character", "text must not contain NUL")
+                                 for f in nul_fields])
     if data is None and allow_null:
         data = {}
     if not isinstance(data, dict):
@@ -179,6 +189,26 @@ def parse_body(model: type[Model], raw: bytes, *, allow_null: bool = False,
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInputError([
-            Problem(".".join(str(part) for part in error["loc"]) or "body",
+            Problem(_field_path(error["loc"]),
                     str(error["type"]).replace("_", "."), error["msg"])
             for error in exc.errors()]) from exc
+
+
+def _nul_fields(value: object, path: str = "") -> list[str]:
+    """The fields of a parsed JSON body whose text holds a NUL character."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [found for key, item in value.items()
+                for found in _nul_fields(item, f"{path}.{key}".lstrip("."))] + (
+            [path or "body"] if any("\x00" in key for key in value) else [])
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value)
+                for found in _nul_fields(item, f"{path}[{index}]")]
+    return []
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    """``roleDivisions[0].roleId``: the same spelling the domain rules use for a field."""
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return path.lstrip(".") or "body"

@@ -19,6 +19,8 @@ from keystead.web.schemas import AuditQueryRequest, parse_body
 FILTERS = {"entityId": "entity_id", "entityType": "entity_type", "action": "action",
            "userId": "actor_id", "clientId": "actor_id", "actorId": "actor_id",
            "status": "result"}
+# Genesys spells filter properties in PascalCase ("EntityId", "ClientId"); match any case.
+_FILTERS_BY_LOWER = {name.lower(): column for name, column in FILTERS.items()}
 
 
 def _instant(text: str) -> datetime:
@@ -30,7 +32,7 @@ def _query(body: AuditQueryRequest) -> AuditQuery:
     start_text, sep, end_text = body.interval.partition("/")
     try:
         start, end = _instant(start_text), _instant(end_text)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: moved past year 1 or 9999
         raise InvalidInputError.one("interval", "invalid.interval",
                                     "interval must be ISO-8601 start/end, e.g. "
                                     "2026-11-01T00:00:00Z/2026-11-30T00:00:00Z") from exc
@@ -39,10 +41,10 @@ def _query(body: AuditQueryRequest) -> AuditQuery:
                                     "interval must be start/end with end after start")
     values: dict[str, str] = {}
     for index, flt in enumerate(body.filters or []):
-        if flt.property not in FILTERS:
+        if flt.property.lower() not in _FILTERS_BY_LOWER:
             raise InvalidInputError.one(f"filters[{index}].property", "invalid.value",
                                         f"filter by one of {', '.join(sorted(FILTERS))}")
-        values[FILTERS[flt.property]] = flt.value
+        values[_FILTERS_BY_LOWER[flt.property.lower()]] = flt.value
     result = None
     if "result" in values:
         try:

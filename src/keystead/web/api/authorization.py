@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from keystead.domain.audit import JSONValue
 from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from keystead.domain.organization import (
     Division,
@@ -29,6 +30,11 @@ from keystead.web.schemas import DivisionRequest, RoleRequest, parse_body
 
 DIVISIONS = "/api/v2/authorization/divisions"
 ROLES = "/api/v2/authorization/roles"
+
+
+def _changes(**pairs: tuple[JSONValue, JSONValue]) -> dict[str, JSONValue]:
+    """The audit's ``propertyChanges``: old and new value of each property that changed."""
+    return {name: {"old": old, "new": new} for name, (old, new) in pairs.items() if old != new}
 
 
 async def _division(c: Call, division_id: str) -> Division:
@@ -94,7 +100,9 @@ async def update_division(request: Request) -> Response:
         await _check_division(catalog, body, except_id=old.id)
         await catalog.update_division(old.id, name=body.name, description=body.description or "")
         await c.record("update", entity_type="Division", entity_id=old.id, entity_name=body.name,
-                       details={"propertyChanges": {"name": {"old": old.name, "new": body.name}}})
+                       details={"propertyChanges": _changes(
+                           name=(old.name, body.name),
+                           description=(old.description, body.description or ""))})
         found = await _division(c, old.id)
     return json_response(division_json(found))
 
@@ -176,8 +184,10 @@ async def update_role(request: Request) -> Response:
                     old.date_created, c.runtime.clock())
         await catalog.update_role(role)
         await c.record("update", entity_type="Role", entity_id=role.id, entity_name=role.name,
-                       details={"propertyChanges": {"permissions": {
-                           "old": list(old.permissions), "new": list(permissions)}}})
+                       details={"propertyChanges": _changes(
+                           name=(old.name, role.name), description=(old.description,
+                                                                    role.description),
+                           permissions=(list(old.permissions), list(permissions)))})
     return json_response(role_json(role))
 
 

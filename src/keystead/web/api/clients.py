@@ -28,10 +28,12 @@ async def list_clients(request: Request) -> Response:
     params = request.query_params
     try:
         state = ClientState(params["state"]) if "state" in params else None
+    except ValueError as exc:
+        raise InvalidInputError.one("state", "invalid.value", str(exc)) from exc
+    try:
         grant = GrantType(params["grantType"].upper()) if "grantType" in params else None
     except ValueError as exc:
-        raise InvalidInputError.one("state" if "grantType" not in params else "grantType",
-                                    "invalid.value", str(exc)) from exc
+        raise InvalidInputError.one("grantType", "invalid.value", str(exc)) from exc
     async with call(request, scope="oauth:readonly") as c:
         c.caller.require("oauth:client:view")
         found, total = await SqlClientStore(c.conn).search(
@@ -87,7 +89,7 @@ async def expire_previous_secret(request: Request) -> Response:
 
 def _days(request: Request) -> int:
     raw = request.query_params.get("days", "7")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_USAGE_DAYS:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_USAGE_DAYS:
         raise InvalidInputError.one("days", "out.of.range",
                                     f"days must be a whole number from 1 to {MAX_USAGE_DAYS}")
     return int(raw)
@@ -106,7 +108,8 @@ async def usage_summary(request: Request) -> Response:
 async def usage_results(request: Request) -> Response:
     execution = request.path_params["execution"]
     days_text = execution.removeprefix("summary-")
-    if not execution.startswith("summary-") or not days_text.isdigit() or not (
+    if not execution.startswith("summary-") or not (
+            days_text.isascii() and days_text.isdigit()) or not (
             1 <= int(days_text) <= MAX_USAGE_DAYS):
         raise InvalidInputError.one("executionId", "invalid.value", "unknown execution id")
     async with call(request, scope="oauth:readonly") as c:
@@ -117,10 +120,11 @@ async def usage_results(request: Request) -> Response:
         failures = (await c.conn.execute(select(func.count()).select_from(audit_events).where(
             audit_events.c.entity_id == client.id, audit_events.c.action == "authenticate",
             audit_events.c.result == "failure", audit_events.c.timestamp >= since))).scalar_one()
+    # Genesys's ApiUsageRow counts every 4xx under status400; status401 is Keystead's extension.
     return json_response({"queryStatus": "Complete", "results": [
         {"clientId": client.id, "clientName": client.settings.name,
          "organizationId": None, "userId": None, "templateUri": "/oauth/token",
-         "httpMethod": "POST", "status200": issued, "status401": failures,
+         "httpMethod": "POST", "status200": issued, "status400": failures, "status401": failures,
          "requests": issued + failures, "date": None}]})
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from keystead.domain.audit import AuditEvent, JSONValue
-from keystead.domain.errors import InvalidInputError
+from keystead.domain.errors import InvalidInputError, NotFoundError
 from keystead.domain.principal import Caller
 from keystead.store.audit import SqlAuditLog
 from keystead.web.auth import authorize
@@ -40,7 +40,21 @@ async def call(request: Request, *, scope: str) -> AsyncIterator[Call]:
     runtime: Runtime = request.app.state.runtime
     async with runtime.transaction() as conn:
         caller = await authorize(request, runtime, conn, scope=scope)
+        _refuse_nul(request)
         yield Call(runtime, conn, caller)
+
+
+def _refuse_nul(request: Request) -> None:
+    """No id or filter holds NUL, and PostgreSQL text cannot: answer 404/400, never 500.
+
+    Raises:
+        NotFoundError, InvalidInputError.
+    """
+    if any("\x00" in str(value) for value in request.path_params.values()):
+        raise NotFoundError("no such entity")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            raise InvalidInputError.one(name, "invalid.character", "text must not contain NUL")
 
 
 def paging(request: Request) -> tuple[int, int]:
@@ -53,7 +67,7 @@ def paging(request: Request) -> tuple[int, int]:
     for name, default, low, high in (("pageNumber", 1, 1, 10**6),
                                      ("pageSize", 25, 1, MAX_PAGE_SIZE)):
         raw = request.query_params.get(name, str(default))
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
             raise InvalidInputError.one(name, "out.of.range",
                                         f"{name} must be a whole number from {low} to {high}")
         values.append(int(raw))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from keystead.store.tables import ORG_ID, clients, organizations
 from keystead.web.auth import active_token
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso
@@ -21,7 +23,18 @@ async def token_me(request: Request) -> Response:
         await runtime.hot.revoke(token.record.digest, client_id=None, now=runtime.clock())
         return Response(status_code=204)
     record = token.record
+    async with runtime.transaction() as conn:
+        client_name = (await conn.execute(select(clients.c.name).where(
+            clients.c.id == record.client_id))).scalar_one_or_none() or ""
+        org_name = (await conn.execute(select(organizations.c.name).where(
+            organizations.c.id == ORG_ID))).scalar_one_or_none() or ""
+    organization = {"id": ORG_ID, "name": org_name}
     return json_response({
+        # Genesys TokenInfo fields, then Keystead's extensions.
+        "organization": organization, "homeOrganization": organization,
+        "authorizedScope": sorted(token.scopes),
+        "OAuthClient": {"id": record.client_id, "name": client_name,
+                        "organization": organization},
         "clientId": record.client_id, "subjectId": record.subject_id,
         "scope": sorted(token.scopes), "dateCreated": iso(record.issued_at),
         "dateExpires": iso(record.expires_at),

@@ -1,0 +1,240 @@
+"""/api/v2/oauth/scopes: the built-in catalogue plus the organisation's own scopes (issue 2 §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.factories import (
+    CLIENTS,
+    Registered,
+    audit_events,
+    bearer,
+    bootstrap,
+    client_body,
+    role_id,
+    token,
+    update_client,
+)
+
+SCOPES = "/api/v2/oauth/scopes"
+BUILTIN_SCOPES = {"oauth", "oauth:readonly", "authorization", "authorization:readonly",
+                  "audits:readonly", "users", "users:readonly"}
+
+
+@pytest.fixture
+def headers(http: TestClient, admin: Registered) -> dict[str, str]:
+    return bearer(token(http, admin))
+
+
+def _create(http: TestClient, headers: dict[str, str], scope_id: str,
+            description: str = "") -> dict[str, Any]:
+    response = http.post(SCOPES, headers=headers,
+                         json={"id": scope_id, "description": description})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _error(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = dict(response.json())
+    assert body["status"] == status
+    return body
+
+
+def _ids(http: TestClient, headers: dict[str, str]) -> set[str]:
+    return {s["id"] for s in http.get(SCOPES, headers=headers).json()["entities"]}
+
+
+def test_scopes_list_has_the_builtins(http: TestClient, headers: dict[str, str]) -> None:
+    body = http.get(SCOPES, headers=headers).json()
+    assert body["total"] == len(body["entities"]) == len(BUILTIN_SCOPES)
+    assert body["selfUri"] == SCOPES
+    assert {s["id"] for s in body["entities"]} == BUILTIN_SCOPES
+    for scope in body["entities"]:
+        assert scope["builtin"] is True
+        assert scope["description"]
+        assert scope["selfUri"] == f"{SCOPES}/{scope['id']}"
+
+
+def test_scope_custom_create_get_update_delete(http: TestClient,
+                                               headers: dict[str, str]) -> None:
+    created = _create(http, headers, "conversations:readonly", "Read conversations")
+    assert created == {"id": "conversations:readonly", "description": "Read conversations",
+                       "builtin": False, "selfUri": f"{SCOPES}/conversations:readonly"}
+    url = f"{SCOPES}/conversations:readonly"
+    assert http.get(url, headers=headers).json() == created
+    assert _ids(http, headers) == BUILTIN_SCOPES | {"conversations:readonly"}
+    updated = http.put(url, headers=headers, json={"id": "conversations:readonly",
+                                                   "description": "Read chats"})
+    assert updated.status_code == 200, updated.text
+    assert http.get(url, headers=headers).json()["description"] == "Read chats"
+    assert http.delete(url, headers=headers).status_code == 204
+    _error(http.get(url, headers=headers), 404)
+    _error(http.delete(url, headers=headers), 404)
+    assert _ids(http, headers) == BUILTIN_SCOPES
+
+
+def test_scope_custom_can_be_granted_to_a_client_and_requested(
+        http: TestClient, headers: dict[str, str]) -> None:
+    _create(http, headers, "presence:manage")
+    super_admin = role_id(http, headers, "Super Admin")
+    created = http.post(CLIENTS, headers=headers, json=client_body(
+        super_admin, scope=["presence:manage", "oauth:readonly"]))
+    assert created.status_code == 200, created.text
+    client = Registered(created.json()["id"], created.json()["secret"])
+    issued = http.post("/oauth/token", auth=client.basic_auth, data={
+        "grant_type": "client_credentials", "scope": "presence:manage"})
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["scope"] == "presence:manage"
+
+
+def test_scope_unknown_cannot_be_granted_to_a_client(http: TestClient,
+                                                     headers: dict[str, str]) -> None:
+    super_admin = role_id(http, headers, "Super Admin")
+    response = http.post(CLIENTS, headers=headers, json=client_body(
+        super_admin, scope=["presence:manage"]))
+    body = _error(response, 400)
+    assert {d["fieldName"] for d in body["details"]} == {"scope"}
+    assert "presence:manage" in body["message"]
+
+
+def test_scope_duplicate_is_a_conflict(http: TestClient, headers: dict[str, str]) -> None:
+    _create(http, headers, "presence:manage", "first")
+    _error(http.post(SCOPES, headers=headers, json={"id": "presence:manage"}), 409)
+    _error(http.post(SCOPES, headers=headers, json={"id": "oauth"}), 409)
+    assert http.get(f"{SCOPES}/presence:manage",
+                    headers=headers).json()["description"] == "first"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    pytest.param({}, "id", id="id-missing"),
+    pytest.param({"id": ""}, "id", id="id-empty"),
+    pytest.param({"id": "two words"}, "id", id="id-space"),
+    pytest.param({"id": 'say"what'}, "id", id="id-quote"),
+    pytest.param({"id": "back\\slash"}, "id", id="id-backslash"),
+    pytest.param({"id": "s" * 129}, "id", id="id-too-long"),
+    pytest.param({"id": "caf\u00e9"}, "id", id="id-not-ascii"),
+    pytest.param({"id": "ok", "description": "d" * 513}, "description",
+                 id="description-too-long"),
+    pytest.param({"id": "ok", "extra": 1}, "extra", id="unknown-field"),
+])
+def test_scope_create_refuses_bad_fields(http: TestClient, headers: dict[str, str],
+                                         body: dict[str, Any], field: str) -> None:
+    response = http.post(SCOPES, headers=headers, json=body)
+    assert field in {d["fieldName"] for d in _error(response, 400)["details"]}
+    assert _ids(http, headers) == BUILTIN_SCOPES
+
+
+def test_scope_id_cannot_be_changed(http: TestClient, headers: dict[str, str]) -> None:
+    _create(http, headers, "presence:manage")
+    response = http.put(f"{SCOPES}/presence:manage", headers=headers,
+                        json={"id": "presence:admin", "description": "renamed"})
+    assert {d["fieldName"] for d in _error(response, 400)["details"]} == {"id"}
+    assert _ids(http, headers) == BUILTIN_SCOPES | {"presence:manage"}
+
+
+def test_scope_builtin_cannot_be_deleted(http: TestClient, headers: dict[str, str]) -> None:
+    for scope in ("oauth", "audits:readonly"):
+        _error(http.delete(f"{SCOPES}/{scope}", headers=headers), 409)
+    assert _ids(http, headers) == BUILTIN_SCOPES
+
+
+def test_scope_update_unknown_is_not_found(http: TestClient, headers: dict[str, str]) -> None:
+    _error(http.put(f"{SCOPES}/nope", headers=headers, json={"id": "nope"}), 404)
+    assert _ids(http, headers) == BUILTIN_SCOPES
+
+
+def test_scope_in_use_cannot_be_deleted(http: TestClient, headers: dict[str, str]) -> None:
+    _create(http, headers, "presence:manage")
+    super_admin = role_id(http, headers, "Super Admin")
+    created = http.post(CLIENTS, headers=headers, json=client_body(
+        super_admin, scope=["presence:manage", "oauth:readonly"]))
+    assert created.status_code == 200, created.text
+    client_id = created.json()["id"]
+    body = _error(http.delete(f"{SCOPES}/presence:manage", headers=headers), 409)
+    assert "client" in body["message"]
+    assert "presence:manage" in _ids(http, headers)
+    assert update_client(http, headers, client_id, scope=["oauth:readonly"]).status_code == 200
+    assert http.delete(f"{SCOPES}/presence:manage", headers=headers).status_code == 204
+
+
+def test_scope_held_by_a_deleted_client_can_be_deleted(http: TestClient,
+                                                       headers: dict[str, str]) -> None:
+    _create(http, headers, "presence:manage")
+    super_admin = role_id(http, headers, "Super Admin")
+    created = http.post(CLIENTS, headers=headers, json=client_body(
+        super_admin, scope=["presence:manage"]))
+    assert created.status_code == 200, created.text
+    assert http.delete(f"{CLIENTS}/{created.json()['id']}", headers=headers).status_code == 204
+    assert http.delete(f"{SCOPES}/presence:manage", headers=headers).status_code == 204
+
+
+def test_scope_changes_are_audited(http: TestClient, headers: dict[str, str],
+                                   admin: Registered) -> None:
+    _create(http, headers, "presence:manage", "before")
+    url = f"{SCOPES}/presence:manage"
+    assert http.put(url, headers=headers, json={"id": "presence:manage",
+                                                "description": "after"}).status_code == 200
+    assert http.delete(url, headers=headers).status_code == 204
+    events = audit_events(http, headers, entity_id="presence:manage")
+    assert [(e["action"], e["entityType"], e["client"]["id"]) for e in events] == [
+        ("delete", "OAuthScope", admin.id), ("update", "OAuthScope", admin.id),
+        ("create", "OAuthScope", admin.id)]
+    assert events[1]["propertyChanges"] == [
+        {"property": "description", "oldValues": ["before"], "newValues": ["after"]}]
+
+
+def test_scope_refused_changes_are_not_audited(http: TestClient,
+                                               headers: dict[str, str]) -> None:
+    _error(http.post(SCOPES, headers=headers, json={"id": "oauth"}), 409)
+    _error(http.delete(f"{SCOPES}/oauth", headers=headers), 409)
+    assert audit_events(http, headers, entity_id="oauth") == []
+
+
+def test_scope_management_needs_scope_permissions(http: TestClient,
+                                                  headers: dict[str, str]) -> None:
+    made = http.post("/api/v2/authorization/roles", headers=headers, json={
+        "name": "Scope Viewer", "permissions": ["oauth:scope:view"]})
+    assert made.status_code == 200, made.text
+    _create(http, headers, "presence:manage")
+    viewer = bearer(token(http, bootstrap(http, name="viewer", roles=["Scope Viewer"])))
+    assert http.get(SCOPES, headers=viewer).status_code == 200
+    for response, permission in (
+        (http.post(SCOPES, headers=viewer, json={"id": "mine"}), "oauth:scope:add"),
+        (http.put(f"{SCOPES}/presence:manage", headers=viewer,
+                  json={"id": "presence:manage", "description": "x"}), "oauth:scope:edit"),
+        (http.delete(f"{SCOPES}/presence:manage", headers=viewer), "oauth:scope:delete"),
+    ):
+        assert permission in _error(response, 403)["message"]
+    assert _ids(http, headers) == BUILTIN_SCOPES | {"presence:manage"}
+
+
+def test_scope_oauth_admin_may_manage_scopes(http: TestClient) -> None:
+    oauth_admin = bearer(token(http, bootstrap(http, name="oauth admin", roles=["OAuth Admin"])))
+    assert http.post(SCOPES, headers=oauth_admin, json={"id": "mine"}).status_code == 200
+    assert http.delete(f"{SCOPES}/mine", headers=oauth_admin).status_code == 204
+
+
+def test_scope_without_a_scope_listing_permission_is_refused(http: TestClient,
+                                                             headers: dict[str, str]) -> None:
+    made = http.post("/api/v2/authorization/roles", headers=headers, json={
+        "name": "Audit Reader", "permissions": ["audits:audit:view"]})
+    assert made.status_code == 200, made.text
+    reader = bearer(token(http, bootstrap(http, name="reader", roles=["Audit Reader"])))
+    assert "oauth:scope:view" in _error(http.get(SCOPES, headers=reader), 403)["message"]
+
+
+def test_scope_api_needs_the_oauth_scope_to_change(http: TestClient) -> None:
+    readonly = bearer(token(http, bootstrap(http, name="ro", roles=["Super Admin"],
+                                            scopes=["oauth:readonly"])))
+    assert http.get(SCOPES, headers=readonly).status_code == 200
+    response = http.post(SCOPES, headers=readonly, json={"id": "mine"})
+    assert _error(response, 403)["message"] == "the token lacks the scope oauth"
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+    unrelated = bearer(token(http, bootstrap(http, name="audits", roles=["Super Admin"],
+                                             scopes=["audits:readonly"])))
+    assert http.get(SCOPES, headers=unrelated).status_code == 403
+    assert http.get(SCOPES).status_code == 401

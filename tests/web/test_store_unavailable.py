@@ -1,0 +1,177 @@
+"""When the store cannot be reached: 503 temporarily_unavailable + Retry-After, never an answer
+that makes a client throw away good credentials (invalid_client, active:false, 401).
+
+How the store is made unreachable, honestly, per store:
+
+- PostgreSQL: the app reaches the database through a TCP forwarder on 127.0.0.1. It starts normally
+  (its pool already holds a connection), then the test pulls the plug: every forwarded connection is
+  cut and the port refuses new ones, which is what a database host going down or a network
+  partition looks like from the app. Nothing inside the app is touched.
+- SQLite (embedded): the file cannot "go down" under an open descriptor (Linux keeps an unlinked
+  file readable), so two real failures are used: the database file vanishes (its volume is gone,
+  replaced by a directory) before the worker first opens it for the hot path; and another process
+  holds the write lock longer than the busy timeout, while the worker is already serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
+
+from keystead.config import Settings
+from keystead.store.database import sqlite_path
+from tests.factories import Registered, bearer, serve, token
+
+CC = {"grant_type": "client_credentials"}
+CutOff = tuple[TestClient, Callable[[], None]]
+
+
+class Plug:
+    """A TCP forwarder to ``target``; ``pull()`` cuts every connection and refuses new ones."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.port: int = self.listener.getsockname()[1]
+        self.pulled = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.pulled.is_set():
+            try:
+                downstream, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            with self.lock:
+                self.sockets += [downstream, upstream]
+            for src, dst in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def pull(self) -> None:
+        self.pulled.set()
+        self.thread.join(timeout=5)
+        self.listener.close()
+        with self.lock:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+
+def _remove_sqlite_file(path: Path) -> None:
+    """The database's volume is gone: its files vanish and a directory stands in their place."""
+    for suffix in ("", "-wal", "-shm"):
+        moved = Path(f"{path}{suffix}")
+        if moved.exists():
+            shutil.move(moved, moved.with_name(moved.name + ".gone"))
+    path.mkdir()
+
+
+@pytest.fixture
+def cut_off(settings: Settings, store: str, admin: Registered) -> Iterator[CutOff]:
+    """A freshly started app, and a function that makes its store unreachable."""
+    if store == "postgres":
+        url = make_url(settings.resolved_database_url)
+        plug = Plug(url.host or "127.0.0.1", url.port or 5432)
+        proxied = url.set(host="127.0.0.1", port=plug.port).render_as_string(hide_password=False)
+        with serve(settings.model_copy(update={"database_url": proxied})) as app:
+            # It was serving through the plug before the plug is pulled.
+            assert app.post("/oauth/token", data=CC, auth=admin.basic_auth).status_code == 200
+            yield app, plug.pull
+        plug.pull()
+    else:
+        path = sqlite_path(settings.resolved_database_url)
+        assert path is not None
+        with serve(settings) as app:
+            yield app, lambda: _remove_sqlite_file(path)
+
+
+def assert_unavailable(response: httpx2.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert int(response.headers["retry-after"]) > 0
+    assert response.headers["cache-control"] == "no-store"
+    assert "www-authenticate" not in response.headers
+
+
+def test_store_unreachable_token_endpoint_is_503(admin: Registered, cut_off: CutOff) -> None:
+    app, sever = cut_off
+    sever()
+    assert_unavailable(app.post("/oauth/token", data=CC, auth=admin.basic_auth))
+    # The same for credentials in the body, and for wrong ones: the store decides, and it is away.
+    assert_unavailable(app.post("/oauth/token", data=CC | {
+        "client_id": admin.id, "client_secret": admin.secret}))
+    assert_unavailable(app.post("/oauth/token", data=CC, auth=(admin.id, "wrong")))
+
+
+def test_store_unreachable_introspection_is_503_not_inactive(http: TestClient, admin: Registered,
+                                                             cut_off: CutOff) -> None:
+    valid = token(http, admin)
+    app, sever = cut_off
+    sever()
+    assert_unavailable(app.post("/oauth/introspect", data={"token": valid},
+                                auth=admin.basic_auth))
+
+
+def test_store_unreachable_revocation_is_503(http: TestClient, admin: Registered,
+                                             cut_off: CutOff) -> None:
+    valid = token(http, admin)
+    app, sever = cut_off
+    sever()
+    assert_unavailable(app.post("/oauth/revoke", data={"token": valid}, auth=admin.basic_auth))
+
+
+def test_store_unreachable_api_is_503_not_401(http: TestClient, admin: Registered,
+                                              cut_off: CutOff) -> None:
+    valid = bearer(token(http, admin))
+    app, sever = cut_off
+    sever()
+    for response in (app.get("/api/v2/tokens/me", headers=valid),
+                     app.get("/api/v2/oauth/clients", headers=valid)):
+        assert response.status_code == 503, response.text
+        assert int(response.headers["retry-after"]) > 0
+        assert "www-authenticate" not in response.headers
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_store_locked_sqlite_is_503_until_released(admin: Registered, settings: Settings) -> None:
+    # Another process holding the write lock past the busy timeout is the embedded store's
+    # "unreachable" while the worker is already serving; it serves again once the lock is gone.
+    path = sqlite_path(settings.resolved_database_url)
+    assert path is not None
+    quick = settings.model_copy(update={"sqlite_busy_timeout_seconds": 0.2})
+    with serve(quick) as app:
+        assert app.post("/oauth/token", data=CC, auth=admin.basic_auth).status_code == 200
+        holder = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            assert_unavailable(app.post("/oauth/token", data=CC, auth=admin.basic_auth))
+            holder.execute("ROLLBACK")
+        finally:
+            holder.close()
+        assert app.post("/oauth/token", data=CC, auth=admin.basic_auth).status_code == 200
