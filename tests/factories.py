@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from starlette.testclient import TestClient
 
+from keystead.config import Settings
 from keystead.domain.principal import operator
 from keystead.store.catalog import SqlCatalog
-from keystead.web.runtime import Runtime
+from keystead.web.app import create_app
+from keystead.web.runtime import Runtime, utc_now
 from keystead.web.schemas import ClientRequest
 
 T = TypeVar("T")
@@ -83,7 +92,6 @@ def role_id(http: TestClient, headers: dict[str, str], name: str) -> str:
 # -- Client-management helpers (appended; used by tests/web/test_client*.py).
 from datetime import UTC, datetime, timedelta  # noqa: E402 - appended below the original helpers
 
-import httpx  # noqa: E402
 import httpx2  # noqa: E402 - what starlette's TestClient returns when it is installed
 
 CLIENTS = "/api/v2/oauth/clients"
@@ -141,10 +149,6 @@ def audit_events(http: TestClient, headers: dict[str, str], *,
 
 
 # -- CLI helpers (appended; used by tests/test_cli.py and tests/store/test_audit_chain.py).
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 KEYSTEAD_COMMAND = str(Path(sys.executable).with_name("keystead"))
 
@@ -159,13 +163,7 @@ def keystead_cli(env: dict[str, str], *args: str,
 
 # --- protocol-endpoint helpers (appended; used by tests/protocol, tests/web/test_bearer_auth.py,
 # tests/web/test_store_unavailable.py and tests/flows/test_client_credentials_flow.py).
-import re  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
 
-from keystead.config import Settings  # noqa: E402
-from keystead.web.app import create_app  # noqa: E402
-from keystead.web.runtime import utc_now  # noqa: E402
 
 
 @contextmanager

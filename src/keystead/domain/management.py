@@ -128,7 +128,7 @@ class ClientManagement:
         # their own roles do not give them.
         powers = await self.catalog.permissions_of([rd.role_id for rd in
                                                     client.settings.role_divisions])
-        if beyond := sorted(p for p in powers if not caller.has_permission(p)):
+        if beyond := caller.lacks(powers):
             raise ForbiddenError("regenerating this client's secret would give you permissions "
                                  f"you do not hold: {', '.join(beyond)}")
         now = self.clock()

@@ -32,6 +32,10 @@ class Caller:
         if not self.has_permission(permission):
             raise ForbiddenError(f"missing permission {permission}")
 
+    def lacks(self, permissions: Iterable[str]) -> list[str]:
+        """The given permissions (patterns allowed) that the caller's own do not cover."""
+        return sorted(p for p in permissions if not self.has_permission(p))
+
     def missing_roles(self, wanted: Iterable[RoleDivision]) -> list[RoleDivision]:
         """The role grants the caller would have to hold to assign ``wanted`` (no escalation)."""
         if self.is_operator:

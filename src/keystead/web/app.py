@@ -13,12 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keystead.config import Settings
-from keystead.domain.errors import DomainError, InvalidInputError, StoreUnavailableError
+from keystead.domain.errors import DomainError, StoreUnavailableError
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.web import oauth
 from keystead.web.api import audits, authorization, clients, scopes, tokens
-from keystead.web.auth import active_token
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.runtime import Runtime, build_runtime, utc_now
 
@@ -44,17 +43,8 @@ async def _housekeeping_loop(runtime: Runtime) -> None:
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
 
 
-async def _domain_error(request: Request, exc: Exception) -> Response:
+async def _domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)  # noqa: S101 - Starlette types handlers loosely
-    if isinstance(exc, InvalidInputError) and request.url.path.startswith("/api/"):
-        # Handlers validate input before they authorise. RFC 6750 §3.1: without a valid token the
-        # answer is 401 whatever the input (SDKs refresh on 401; strangers learn no input rules).
-        try:
-            await active_token(request, request.app.state.runtime)
-        except InvalidTokenError as invalid:
-            return bearer_error(invalid)
-        except StoreUnavailableError:
-            return unavailable(request)
     return domain_error(exc)
 
 

@@ -29,7 +29,7 @@ async def active_token(request: Request, runtime: Runtime) -> ActiveToken:
     return await runtime.tokens.validate(bearer_token(request))
 
 
-async def authorize(request: Request, runtime: Runtime, conn: AsyncConnection, *,
+async def authorize(request: Request, token: ActiveToken, conn: AsyncConnection, *,
                     scope: str) -> Caller:
     """The caller behind the request's token, which must carry ``scope``.
 
@@ -37,10 +37,8 @@ async def authorize(request: Request, runtime: Runtime, conn: AsyncConnection, *
     takes effect on the next call, not when the token expires.
 
     Raises:
-        InvalidTokenError: no token, or not active (the reason says why).
         InsufficientScopeError: the token lacks ``scope``.
     """
-    token = await active_token(request, runtime)
     if not has_scope(token.scopes, scope):
         raise InsufficientScopeError(f"the token lacks the scope {scope}")
     name = (await conn.execute(select(clients.c.name).where(

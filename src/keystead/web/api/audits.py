@@ -59,10 +59,10 @@ def _query(body: AuditQueryRequest) -> AuditQuery:
 
 
 async def query_realtime(request: Request) -> Response:
-    body = parse_body(AuditQueryRequest, await request.body())
-    query = _query(body)
     async with call(request, scope="audits:readonly") as c:
         c.caller.require("audits:audit:view")
+        body = parse_body(AuditQueryRequest, await request.body())
+        query = _query(body)
         found, total = await SqlAuditLog(c.conn).query(query)
     page = listing(found, audit_json, total=total, page_number=query.page_number,
                    page_size=query.page_size, uri="/api/v2/audits/query/realtime")

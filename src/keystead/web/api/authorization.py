@@ -9,7 +9,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.audit import JSONValue
-from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from keystead.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 from keystead.domain.organization import (
     Division,
     Role,
@@ -45,9 +50,9 @@ async def _division(c: Call, division_id: str) -> Division:
 
 
 async def list_divisions(request: Request) -> Response:
-    number, size = paging(request)
     async with call(request, scope="authorization:readonly") as c:
         c.caller.require("authorization:division:view")
+        number, size = paging(request)
         found = await SqlCatalog(c.conn).divisions()
     page = found[(number - 1) * size: number * size]
     return json_response(listing(page, division_json, total=len(found), page_number=number,
@@ -70,9 +75,9 @@ async def get_division(request: Request) -> Response:
 
 
 async def create_division(request: Request) -> Response:
-    body = parse_body(DivisionRequest, await request.body())
     async with call(request, scope="authorization") as c:
         c.caller.require("authorization:division:add")
+        body = parse_body(DivisionRequest, await request.body())
         catalog = SqlCatalog(c.conn)
         await _check_division(catalog, body)
         division = Division(str(uuid.uuid4()), body.name, body.description or "", False,
@@ -92,9 +97,9 @@ async def _check_division(catalog: SqlCatalog, body: DivisionRequest,
 
 
 async def update_division(request: Request) -> Response:
-    body = parse_body(DivisionRequest, await request.body())
     async with call(request, scope="authorization") as c:
         c.caller.require("authorization:division:edit")
+        body = parse_body(DivisionRequest, await request.body())
         catalog = SqlCatalog(c.conn)
         old = await _division(c, request.path_params["id"])
         await _check_division(catalog, body, except_id=old.id)
@@ -130,10 +135,10 @@ async def _role(c: Call, role_id: str) -> Role:
 
 
 async def list_roles(request: Request) -> Response:
-    number, size = paging(request)
-    name = request.query_params.get("name")
     async with call(request, scope="authorization:readonly") as c:
         c.caller.require("authorization:role:view")
+        number, size = paging(request)
+        name = request.query_params.get("name")
         found = [r for r in await SqlCatalog(c.conn).roles()
                  if name is None or name.lower() in r.name.lower()]
     page = found[(number - 1) * size: number * size]
@@ -149,13 +154,17 @@ async def get_role(request: Request) -> Response:
 
 
 async def create_role(request: Request) -> Response:
-    body = parse_body(RoleRequest, await request.body())
     async with call(request, scope="authorization") as c:
         c.caller.require("authorization:role:add")
+        body = parse_body(RoleRequest, await request.body())
         catalog = SqlCatalog(c.conn)
         permissions = body.permission_list()
         if problems := check_role(body.name, body.description or "", permissions):
             raise InvalidInputError(problems)
+        if beyond := c.caller.lacks(permissions):
+            # No escalation: a role can hand out only what its author already holds.
+            raise ForbiddenError("a role may grant only permissions you hold; you lack "
+                                 + ", ".join(beyond))
         if await catalog.name_taken("roles", body.name):
             raise ConflictError(f"a role named {body.name!r} already exists")
         now = c.runtime.clock()
@@ -168,9 +177,9 @@ async def create_role(request: Request) -> Response:
 
 
 async def update_role(request: Request) -> Response:
-    body = parse_body(RoleRequest, await request.body())
     async with call(request, scope="authorization") as c:
         c.caller.require("authorization:role:edit")
+        body = parse_body(RoleRequest, await request.body())
         catalog = SqlCatalog(c.conn)
         old = await _role(c, request.path_params["id"])
         if old.builtin:
@@ -178,6 +187,10 @@ async def update_role(request: Request) -> Response:
         permissions = body.permission_list()
         if problems := check_role(body.name, body.description or "", permissions):
             raise InvalidInputError(problems)
+        if beyond := c.caller.lacks(permissions):
+            # No escalation: a role can hand out only what its author already holds.
+            raise ForbiddenError("a role may grant only permissions you hold; you lack "
+                                 + ", ".join(beyond))
         if await catalog.name_taken("roles", body.name, except_id=old.id):
             raise ConflictError(f"a role named {body.name!r} already exists")
         role = Role(old.id, body.name, body.description or "", tuple(permissions), False,

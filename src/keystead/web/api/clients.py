@@ -24,18 +24,18 @@ MAX_USAGE_DAYS = 366
 
 
 async def list_clients(request: Request) -> Response:
-    number, size = paging(request)
-    params = request.query_params
-    try:
-        state = ClientState(params["state"]) if "state" in params else None
-    except ValueError as exc:
-        raise InvalidInputError.one("state", "invalid.value", str(exc)) from exc
-    try:
-        grant = GrantType(params["grantType"].upper()) if "grantType" in params else None
-    except ValueError as exc:
-        raise InvalidInputError.one("grantType", "invalid.value", str(exc)) from exc
     async with call(request, scope="oauth:readonly") as c:
         c.caller.require("oauth:client:view")
+        number, size = paging(request)
+        params = request.query_params
+        try:
+            state = ClientState(params["state"]) if "state" in params else None
+        except ValueError as exc:
+            raise InvalidInputError.one("state", "invalid.value", str(exc)) from exc
+        try:
+            grant = GrantType(params["grantType"].upper()) if "grantType" in params else None
+        except ValueError as exc:
+            raise InvalidInputError.one("grantType", "invalid.value", str(exc)) from exc
         found, total = await SqlClientStore(c.conn).search(
             ClientFilter(name=params.get("name"), state=state, grant_type=grant),
             Page(number, size))
@@ -44,8 +44,8 @@ async def list_clients(request: Request) -> Response:
 
 
 async def create_client(request: Request) -> Response:
-    body = parse_body(ClientRequest, await request.body())
     async with call(request, scope="oauth") as c:
+        body = parse_body(ClientRequest, await request.body())
         issued = await c.runtime.management(c.conn).create(c.caller, body.to_settings())
     return json_response(client_json(issued.client, secret=issued.secret), headers=NO_STORE)
 
@@ -57,8 +57,8 @@ async def get_client(request: Request) -> Response:
 
 
 async def update_client(request: Request) -> Response:
-    body = parse_body(ClientRequest, await request.body(), ignore=READ_ONLY_CLIENT_FIELDS)
     async with call(request, scope="oauth") as c:
+        body = parse_body(ClientRequest, await request.body(), ignore=READ_ONLY_CLIENT_FIELDS)
         client = await c.runtime.management(c.conn).update(
             c.caller, request.path_params["id"], body.to_settings())
     return json_response(client_json(client))
@@ -71,8 +71,8 @@ async def delete_client(request: Request) -> Response:
 
 
 async def regenerate_secret(request: Request) -> Response:
-    body = parse_body(SecretRequest, await request.body(), allow_null=True)
     async with call(request, scope="oauth") as c:
+        body = parse_body(SecretRequest, await request.body(), allow_null=True)
         window = (c.runtime.settings.default_dual_use_seconds if body.dualUseSeconds is None
                   else body.dualUseSeconds)
         issued = await c.runtime.management(c.conn).regenerate_secret(
@@ -97,8 +97,8 @@ def _days(request: Request) -> int:
 
 async def usage_summary(request: Request) -> Response:
     """Genesys answers with an execution to poll; Keystead's result is ready at once."""
-    days = _days(request)
     async with call(request, scope="oauth:readonly") as c:
+        days = _days(request)
         client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
     execution = f"summary-{days}"
     return json_response({"executionId": execution,
@@ -106,13 +106,13 @@ async def usage_summary(request: Request) -> Response:
 
 
 async def usage_results(request: Request) -> Response:
-    execution = request.path_params["execution"]
-    days_text = execution.removeprefix("summary-")
-    if not execution.startswith("summary-") or not (
-            days_text.isascii() and days_text.isdigit()) or not (
-            1 <= int(days_text) <= MAX_USAGE_DAYS):
-        raise InvalidInputError.one("executionId", "invalid.value", "unknown execution id")
     async with call(request, scope="oauth:readonly") as c:
+        execution = request.path_params["execution"]
+        days_text = execution.removeprefix("summary-")
+        if not execution.startswith("summary-") or not (
+                days_text.isascii() and days_text.isdigit()) or not (
+                1 <= int(days_text) <= MAX_USAGE_DAYS):
+            raise InvalidInputError.one("executionId", "invalid.value", "unknown execution id")
         client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
         since = c.runtime.clock() - timedelta(days=int(days_text))
         issued = (await c.conn.execute(select(func.count()).select_from(tokens).where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -9,14 +10,22 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
-from keystead.domain.audit import AuditEvent, JSONValue
-from keystead.domain.errors import InvalidInputError, NotFoundError
+from keystead.domain.audit import AuditEvent, JSONValue, Result
+from keystead.domain.clients import Actor
+from keystead.domain.errors import (
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    StoreUnavailableError,
+)
 from keystead.domain.principal import Caller
+from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.audit import SqlAuditLog
-from keystead.web.auth import authorize
+from keystead.web.auth import active_token, authorize, client_ip
 from keystead.web.runtime import Runtime
 
 MAX_PAGE_SIZE = 500
+log = logging.getLogger("keystead.web")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +45,39 @@ class Call:
 
 @asynccontextmanager
 async def call(request: Request, *, scope: str) -> AsyncIterator[Call]:
-    """Open the request's transaction and authorise its token for ``scope``."""
+    """Authorise the request's token for ``scope``, then open the request's transaction.
+
+    Authorisation comes before any input is read: without a valid token the answer is 401
+    whatever the body holds (SDKs refresh on 401; strangers learn nothing of the input rules).
+    Every refusal (401, 403) is audited, in its own transaction since the request's rolls back.
+    """
     runtime: Runtime = request.app.state.runtime
-    async with runtime.transaction() as conn:
-        caller = await authorize(request, runtime, conn, scope=scope)
-        _refuse_nul(request)
-        yield Call(runtime, conn, caller)
+    actor = Actor("anonymous", "", "")
+    try:
+        token = await active_token(request, runtime)
+        actor = Actor("client", token.client_id, "")
+        async with runtime.transaction() as conn:
+            caller = await authorize(request, token, conn, scope=scope)
+            actor = caller.actor
+            _refuse_nul(request)
+            yield Call(runtime, conn, caller)
+    except (InvalidTokenError, InsufficientScopeError, ForbiddenError) as exc:
+        await _record_denial(runtime, request, actor, exc)
+        raise
+
+
+async def _record_denial(runtime: Runtime, request: Request, actor: Actor,
+                         exc: InvalidTokenError | InsufficientScopeError | ForbiddenError) -> None:
+    reason = exc.message if isinstance(exc, ForbiddenError) else (exc.description or exc.error)
+    target = f"{request.method} {request.url.path}"
+    try:
+        await runtime.hot.record(AuditEvent(
+            timestamp=runtime.clock(), actor_kind=actor.kind, actor_id=actor.id,
+            actor_name=actor.name, action="access.denied", entity_type="API",
+            entity_id=target[:64], entity_name=target[:320], result=Result.failure,
+            remote_ip=client_ip(request), details={"reason": reason}))
+    except StoreUnavailableError:
+        log.warning("could not audit a refused %s: store unreachable", target)
 
 
 def _refuse_nul(request: Request) -> None:

@@ -37,11 +37,11 @@ async def get_scope(request: Request) -> Response:
 
 
 async def create_scope(request: Request) -> Response:
-    body = parse_body(ScopeRequest, await request.body())
-    if problems := check_scope(body.id, body.description or ""):
-        raise InvalidInputError(problems)
     async with call(request, scope="oauth") as c:
         c.caller.require("oauth:scope:add")
+        body = parse_body(ScopeRequest, await request.body())
+        if problems := check_scope(body.id, body.description or ""):
+            raise InvalidInputError(problems)
         catalog = SqlCatalog(c.conn)
         if await catalog.scope(body.id) is not None:
             raise ConflictError(f"the scope {body.id!r} already exists")
@@ -53,14 +53,14 @@ async def create_scope(request: Request) -> Response:
 
 
 async def update_scope(request: Request) -> Response:
-    body = parse_body(ScopeRequest, await request.body())
-    scope_id = request.path_params["id"]
-    if body.id != scope_id:
-        raise InvalidInputError.one("id", "immutable", "a scope's id cannot be changed")
-    if problems := check_description(body.description or ""):
-        raise InvalidInputError(problems)
     async with call(request, scope="oauth") as c:
         c.caller.require("oauth:scope:edit")
+        body = parse_body(ScopeRequest, await request.body())
+        scope_id = request.path_params["id"]
+        if body.id != scope_id:
+            raise InvalidInputError.one("id", "immutable", "a scope's id cannot be changed")
+        if problems := check_description(body.description or ""):
+            raise InvalidInputError(problems)
         catalog = SqlCatalog(c.conn)
         old = await catalog.scope(scope_id)
         if old is None:
@@ -73,9 +73,9 @@ async def update_scope(request: Request) -> Response:
 
 
 async def delete_scope(request: Request) -> Response:
-    scope_id = request.path_params["id"]
     async with call(request, scope="oauth") as c:
         c.caller.require("oauth:scope:delete")
+        scope_id = request.path_params["id"]
         catalog = SqlCatalog(c.conn)
         found = await catalog.scope(scope_id)
         if found is None:
