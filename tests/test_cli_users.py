@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
+
+from keystead.config import Settings
+from keystead.web.app import create_app
+from tests.factories import Registered, bearer, client_body, token
 
 KEYSTEAD = str(Path(sys.executable).with_name("keystead"))
 
@@ -40,3 +46,23 @@ def test_create_admin_refuses_bad_email(data_dir: Path, email: str) -> None:
     result = _cli(data_dir, "users", "create-admin", "--email", email)
     assert result.returncode == 1
     assert "email" in result.stderr
+
+
+def test_add_role_lets_an_admin_client_assign_a_custom_role(data_dir: Path) -> None:
+    """The operator gives the admin client a custom role; the admin can then assign it."""
+    made = _cli(data_dir, "bootstrap-client", "--name", "root", "--role", "Super Admin", "--json")
+    admin = json.loads(made.stdout)
+    settings = Settings(data_dir=data_dir)
+    with TestClient(create_app(settings, housekeeping_interval=False)) as http:
+        headers = bearer(token(http, Registered(admin["id"], admin["secret"])))
+        role = http.post("/api/v2/authorization/roles", headers=headers, json={
+            "name": "Contact Manager", "permissions": ["oauth:client:view"]}).json()["id"]
+        refused = http.post("/api/v2/oauth/clients", headers=headers, json=client_body(role))
+        assert refused.status_code == 403
+        added = _cli(data_dir, "clients", "add-role", admin["id"], "--role", "Contact Manager")
+        assert added.returncode == 0, added.stderr
+        allowed = http.post("/api/v2/oauth/clients", headers=headers, json=client_body(role))
+        assert allowed.status_code == 200, allowed.text
+    unknown = _cli(data_dir, "clients", "add-role", admin["id"], "--role", "No Such Role")
+    assert unknown.returncode == 1
+    assert "No Such Role" in unknown.stderr

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import Settings
 from keystead.domain.audit import AuditEvent
-from keystead.domain.clients import ClientState
+from keystead.domain.clients import ClientState, RoleDivision
 from keystead.domain.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from keystead.domain.management import ClientManagement
 from keystead.domain.permissions import SUPER_ADMIN
@@ -167,6 +167,42 @@ def _set_state(client_id: str, state: ClientState) -> None:
 
     client = _run_in_transaction(work)
     typer.echo(f"{client.id} is now {client.settings.state}")
+
+
+@clients_app.command("add-role")
+def clients_add_role(
+    client_id: str,
+    role: Annotated[str, typer.Option(help="The role's name")],
+    division: Annotated[str | None, typer.Option(help="The division's name (default: Home)")]
+    = None,
+) -> None:
+    """Give a client a role in a division, as the operator.
+
+    Through the API a caller may assign only roles it holds itself; this is how an operator gives
+    an admin client a custom role so that it can, in turn, assign it.
+    """
+
+    async def work(manage: ClientManagement, conn: AsyncConnection, caller: Caller) -> Any:
+        catalog = SqlCatalog(conn)
+        found = await catalog.role_by_name(role)
+        if found is None:
+            raise InvalidInputError.one("role", "unknown.role", f"no role named {role!r}")
+        division_id = await catalog.home_division_id()
+        if division is not None:
+            named = [d.id for d in await catalog.divisions() if d.name == division]
+            if not named:
+                raise InvalidInputError.one("division", "unknown.division",
+                                            f"no division named {division!r}")
+            division_id = named[0]
+        client = await manage.find(caller, client_id)
+        added = RoleDivision(found.id, division_id)
+        if added in client.settings.role_divisions:
+            return client
+        return await manage.update(caller, client_id, replace(
+            client.settings, role_divisions=(*client.settings.role_divisions, added)))
+
+    client = _run_in_transaction(work)
+    typer.echo(f"{client.id} holds {len(client.settings.role_divisions)} role grant(s)")
 
 
 @clients_app.command("disable")
