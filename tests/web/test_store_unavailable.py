@@ -30,7 +30,7 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.store.database import sqlite_path
-from tests.factories import Registered, bearer, serve, token
+from tests.factories import Registered, bearer, introspect, serve, token
 
 CC = {"grant_type": "client_credentials"}
 CutOff = tuple[TestClient, Callable[[], None]]
@@ -159,19 +159,28 @@ def test_store_unreachable_api_is_503_not_401(http: TestClient, admin: Registere
 
 
 @pytest.mark.parametrize("store", ["sqlite"])
-def test_store_locked_sqlite_is_503_until_released(admin: Registered, settings: Settings) -> None:
+def test_store_locked_sqlite_writes_are_503_until_released(admin: Registered,
+                                                          settings: Settings) -> None:
     # Another process holding the write lock past the busy timeout is the embedded store's
-    # "unreachable" while the worker is already serving; it serves again once the lock is gone.
+    # "unreachable" for writes. Issuing and checking tokens only read (WAL readers never wait),
+    # so they go on; a revocation must write, gets 503, and works once the lock is gone.
     path = sqlite_path(settings.resolved_database_url)
     assert path is not None
     quick = settings.model_copy(update={"sqlite_busy_timeout_seconds": 0.2})
     with serve(quick) as app:
-        assert app.post("/oauth/token", data=CC, auth=admin.basic_auth).status_code == 200
+        issued = app.post("/oauth/token", data=CC, auth=admin.basic_auth)
+        assert issued.status_code == 200
+        value = issued.json()["access_token"]
         holder = sqlite3.connect(path, timeout=0, isolation_level=None)
         try:
             holder.execute("BEGIN IMMEDIATE")
-            assert_unavailable(app.post("/oauth/token", data=CC, auth=admin.basic_auth))
+            assert app.post("/oauth/token", data=CC, auth=admin.basic_auth).status_code == 200
+            assert introspect(app, admin, value).json()["active"] is True
+            assert_unavailable(app.post("/oauth/revoke", data={"token": value},
+                                        auth=admin.basic_auth))
             holder.execute("ROLLBACK")
         finally:
             holder.close()
-        assert app.post("/oauth/token", data=CC, auth=admin.basic_auth).status_code == 200
+        assert app.post("/oauth/revoke", data={"token": value},
+                        auth=admin.basic_auth).status_code == 200
+        assert introspect(app, admin, value).json()["active"] is False

@@ -62,4 +62,5 @@ class AuditLog(Protocol):
 
 
 class TokenRevoker(Protocol):
-    async def revoke_client_tokens(self, client_id: str, *, now: datetime) -> int: ...
+    async def revoke_client_tokens(self, client_id: str, *, now: datetime) -> None:
+        """Revoke every token the client was issued up to ``now``."""

@@ -42,8 +42,31 @@ class ClientRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a token itself carries (sealed inside an opaque token, or signed in a JWT)."""
+
+    digest: str  # keyed digest of the opaque value, or of the JWT's jti
+    client_id: str
+    subject_id: str | None
+    scope: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What the store says now about a token's client and the token itself."""
+
+    client_state: str
+    client_scopes: tuple[str, ...]
+    roles: tuple[tuple[str, str], ...]
+    tokens_valid_after: datetime | None  # tokens issued at or before this are revoked
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class TokenRecord:
-    """A stored access token joined with its client's live state."""
+    """A token's claims joined with its client's live state."""
 
     digest: str
     client_id: str
@@ -58,15 +81,24 @@ class TokenRecord:
 
 
 class HotStore(Protocol):
-    """The few reads and writes of token issuance and validation, each one round trip."""
+    """The reads and writes of token issuance and validation: one round trip each.
+
+    Issuing a token writes nothing on the request path: the token proves itself (sealed or
+    signed), and its digest is recorded in the background, in batches.
+    """
 
     async def client(self, client_id: str) -> ClientRecord | None: ...
     async def mark_used(self, client_id: str, secret_id: str, *, now: datetime) -> None: ...
-    async def add_token(self, token: TokenRecord) -> None: ...
-    async def token(self, digest: str) -> TokenRecord | None: ...
-    async def revoke(self, digest: str, *, client_id: str | None, now: datetime) -> bool:
-        """Revoke one token (only the given client's, when given); False if none matched."""
+    def record_issued(self, claims: TokenClaims) -> None:
+        """Queue the token's digest for the next batch write (see ``flush``)."""
 
+    async def flush(self) -> None:
+        """Write every queued token digest now."""
+
+    async def live_state(self, client_id: str, digest: str) -> LiveState | None:
+        """The client's state and the token's revocation; None when the client is gone."""
+
+    async def revoke(self, claims: TokenClaims, *, now: datetime) -> None: ...
     async def record(self, event: AuditEvent) -> None:
         """Append an audit event in its own transaction (failed authentications)."""
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from keystead.protocol.client_auth import ClientAuthenticator, read_credentials
 from keystead.protocol.errors import InvalidRequestError, UnsupportedTokenTypeError
@@ -19,7 +17,6 @@ KNOWN_HINTS = frozenset({"access_token", "refresh_token"})
 class RevocationEndpoint:
     authenticator: ClientAuthenticator
     tokens: TokenService
-    clock: Callable[[], datetime]
 
     async def handle(self, body: bytes, *, authorization: str | None, remote_ip: str) -> None:
         form = parse_form(body)
@@ -30,8 +27,6 @@ class RevocationEndpoint:
         hint = form.get("token_type_hint")
         if hint is not None and hint not in KNOWN_HINTS:
             raise UnsupportedTokenTypeError(f"token_type_hint {hint} is not supported")
-        digest = self.tokens.digest_of(form["token"])
-        if digest is not None:
-            # RFC 7009 §2.1: only the client the token was issued to may revoke it; for anyone
-            # else (or an unknown token) the answer is the same 200, revealing nothing.
-            await self.tokens.store.revoke(digest, client_id=client.id, now=self.clock())
+        # RFC 7009 §2.1: only the client the token was issued to may revoke it; for anyone
+        # else (or an unknown token) the answer is the same 200, revealing nothing.
+        await self.tokens.revoke(form["token"], client_id=client.id)

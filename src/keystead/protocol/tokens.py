@@ -1,7 +1,9 @@
-"""Access tokens: issuing (opaque or RFC 9068 JWT) and validating them against live state.
+"""Access tokens: issuing (sealed opaque, or RFC 9068 JWT) and validating them against live state.
 
-Both formats are recorded by keyed digest (of the opaque value, or of the JWT's ``jti``), so a
-revocation, a disabled or deleted client is seen by the very next validation on every replica.
+A token proves its own claims (AES-GCM or ES256), so issuing one writes nothing on the request
+path; its keyed digest (of the opaque value, or of the JWT's ``jti``) is recorded in batches.
+Every validation still reads the client's live state and the token's revocation by primary key,
+so a revocation, a disabled or deleted client is seen at the very next request on every replica.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from joserfc import jwt
@@ -18,9 +20,12 @@ from joserfc.jwk import ECKey, KeySet
 
 from keystead.domain.clients import TokenFormat
 from keystead.domain.secrets import Digester
-from keystead.domain.tokens import ClientRecord, HotStore, TokenRecord
+from keystead.domain.tokens import ClientRecord, HotStore, TokenClaims, TokenRecord
 from keystead.protocol.errors import InvalidTokenError
 from keystead.protocol.keys import ALG
+from keystead.protocol.opaque import MAX_TOKEN_LENGTH, OpaqueTokens, Sealed
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class InactiveReason(StrEnum):
@@ -59,51 +64,71 @@ class Signer:
 class TokenService:
     store: HotStore
     digester: Digester
+    opaque: OpaqueTokens
     clock: Callable[[], datetime]
     issuer: str
     signer: Signer
 
     async def issue(self, client: ClientRecord, *, scope: tuple[str, ...],
                     subject_id: str | None = None) -> IssuedToken:
+        """Mint a token; nothing is written on the request path (see ``HotStore``)."""
         now = self.clock()
         ttl = client.token_ttl_seconds
-        expires_at = now + timedelta(seconds=ttl)
+        issued_us = _microseconds(now)
+        expires_us = issued_us + ttl * 1_000_000
         scope_text = " ".join(scope)
         if client.token_format == TokenFormat.jwt:
             jti = secrets.token_urlsafe(16)
-            value = self._jwt(client, jti=jti, scope=scope_text, now=now, ttl=ttl,
-                              subject_id=subject_id)
+            value = self._jwt(client, jti=jti, scope=scope_text, issued_us=issued_us,
+                              ttl=ttl, subject_id=subject_id)
             digest = self.digester.jwt_id(jti)
         else:
-            value = secrets.token_urlsafe(32)
+            value = self.opaque.seal(Sealed(client.id, subject_id, scope_text, issued_us,
+                                            expires_us))
             digest = self.digester.token(value)
-        await self.store.add_token(TokenRecord(
+        self.store.record_issued(TokenClaims(
             digest=digest, client_id=client.id, subject_id=subject_id, scope=scope_text,
-            roles=client.roles, issued_at=now, expires_at=expires_at, revoked_at=None,
-            client_state=client.state, client_scopes=client.scopes))
+            issued_at=_instant(issued_us), expires_at=_instant(expires_us)))
         return IssuedToken(value, ttl, scope_text)
 
-    def _jwt(self, client: ClientRecord, *, jti: str, scope: str, now: datetime, ttl: int,
+    def _jwt(self, client: ClientRecord, *, jti: str, scope: str, issued_us: int, ttl: int,
              subject_id: str | None) -> str:
-        iat = int(now.timestamp())
+        iat = issued_us // 1_000_000
         claims = {
             "iss": self.issuer, "sub": subject_id or client.id, "aud": self.issuer,
-            "client_id": client.id, "iat": iat, "exp": iat + ttl, "jti": jti, "scope": scope,
-            "roles": [{"roleId": r, "divisionId": d} for r, d in client.roles],
+            "client_id": client.id, "iat": iat, "exp": iat + ttl, "jti": jti,
+            "scope": scope, "roles": [{"roleId": r, "divisionId": d} for r, d in client.roles],
+            # Whole-second iat cannot order a token against a revocation in the same second.
+            "iat_us": issued_us,
         }
         header = {"alg": ALG, "typ": "at+jwt", "kid": self.signer.kid}  # RFC 9068 §2.1
         return jwt.encode(header, claims, self.signer.key, algorithms=[ALG])
 
-    def digest_of(self, token: str) -> str | None:
-        """The stored digest for a presented token; None if it is a JWT we did not sign."""
+    def claims_of(self, token: str) -> TokenClaims | None:
+        """What a token Keystead issued says about itself; None for anything else."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            return None
         if token.count(".") != 2:
-            return self.digester.token(token)
+            sealed = self.opaque.open(token)
+            if sealed is None:
+                return None
+            return TokenClaims(self.digester.token(token), sealed.client_id, sealed.subject_id,
+                               sealed.scope, _instant(sealed.issued_at_us),
+                               _instant(sealed.expires_at_us))
         try:
-            decoded = jwt.decode(token, self.signer.verify_keys, algorithms=[ALG])
+            claims = jwt.decode(token, self.signer.verify_keys, algorithms=[ALG]).claims
         except (JoseError, ValueError):
             return None
-        jti = decoded.claims.get("jti")
-        return self.digester.jwt_id(jti) if isinstance(jti, str) else None
+        jti, client_id, iat_us, iat, exp = (
+            claims.get(k) for k in ("jti", "client_id", "iat_us", "iat", "exp"))
+        if not (isinstance(jti, str) and isinstance(client_id, str) and isinstance(iat_us, int)
+                and isinstance(iat, int) and isinstance(exp, int)):
+            return None
+        sub = claims.get("sub")
+        return TokenClaims(self.digester.jwt_id(jti), client_id,
+                           sub if isinstance(sub, str) and sub != client_id else None,
+                           str(claims.get("scope", "")), _instant(iat_us),
+                           _instant(iat_us + (exp - iat) * 1_000_000))
 
     async def validate(self, token: str) -> ActiveToken:
         """Return the token if active now.
@@ -111,23 +136,37 @@ class TokenService:
         Raises:
             InvalidTokenError: with the reason (expired, revoked, client disabled or deleted).
         """
-        digest = self.digest_of(token) if len(token) <= 4096 else None
-        record = await self.store.token(digest) if digest else None
-        reason = self._inactive_reason(record)
-        if reason is not None or record is None:
-            raise InvalidTokenError(f"the access token is {reason or InactiveReason.unknown}")
-        scopes = frozenset(record.scope.split()) & frozenset(record.client_scopes)
+        claims = self.claims_of(token)
+        if claims is None:
+            raise InvalidTokenError(f"the access token is {InactiveReason.unknown}")
+        if claims.expires_at <= self.clock():
+            raise InvalidTokenError(f"the access token is {InactiveReason.expired}")
+        live = await self.store.live_state(claims.client_id, claims.digest)
+        if live is None:
+            raise InvalidTokenError(f"the access token is {InactiveReason.client_deleted}")
+        if live.client_state != "active":
+            raise InvalidTokenError(f"the access token is {InactiveReason.client_disabled}")
+        cut_off = live.tokens_valid_after
+        if live.revoked_at is not None or (cut_off is not None and claims.issued_at <= cut_off):
+            raise InvalidTokenError(f"the access token is {InactiveReason.revoked}")
+        record = TokenRecord(
+            digest=claims.digest, client_id=claims.client_id, subject_id=claims.subject_id,
+            scope=claims.scope, roles=live.roles, issued_at=claims.issued_at,
+            expires_at=claims.expires_at, revoked_at=None, client_state=live.client_state,
+            client_scopes=live.client_scopes)
+        scopes = frozenset(claims.scope.split()) & frozenset(live.client_scopes)
         return ActiveToken(record, scopes)
 
-    def _inactive_reason(self, record: TokenRecord | None) -> InactiveReason | None:
-        if record is None:
-            return InactiveReason.unknown
-        if record.client_state == "deleted":
-            return InactiveReason.client_deleted
-        if record.client_state != "active":
-            return InactiveReason.client_disabled
-        if record.revoked_at is not None:
-            return InactiveReason.revoked
-        if record.expires_at <= self.clock():
-            return InactiveReason.expired
-        return None
+    async def revoke(self, token: str, *, client_id: str | None) -> None:
+        """RFC 7009 §2.1: revoke ``token`` if it is ``client_id``'s (anyone's when None)."""
+        claims = self.claims_of(token)
+        if claims is not None and client_id in (None, claims.client_id):
+            await self.store.revoke(claims, now=self.clock())
+
+
+def _microseconds(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _instant(microseconds: int) -> datetime:
+    return EPOCH + timedelta(microseconds=microseconds)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.domain.audit import AuditEvent
 from keystead.domain.errors import StoreUnavailableError
-from keystead.domain.tokens import ClientRecord, SecretRecord, TokenRecord
+from keystead.domain.tokens import ClientRecord, LiveState, SecretRecord, TokenClaims
 from keystead.store.audit import SqlAuditLog
 from keystead.store.tables import client_role_divisions, client_secrets, clients, tokens
 
@@ -35,9 +36,16 @@ async def reachable(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         raise
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    # A scalar subquery's column loses the UTC type decorator: restore the zone here.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 class SqlHotStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._issued: list[dict[str, object]] = []
+        self._flush_lock = asyncio.Lock()
 
     async def client(self, client_id: str) -> ClientRecord | None:
         async with reachable(self.engine) as conn:
@@ -72,33 +80,54 @@ class SqlHotStore:
                 or_(clients.c.date_last_used.is_(None), clients.c.date_last_used < cutoff),
             ).values(date_last_used=now))
 
-    async def add_token(self, token: TokenRecord) -> None:
-        async with reachable(self.engine) as conn:
-            await conn.execute(tokens.insert().values(
-                digest=token.digest, client_id=token.client_id, subject_id=token.subject_id,
-                scope=token.scope, roles=[list(pair) for pair in token.roles],
-                issued_at=token.issued_at, expires_at=token.expires_at))
+    def record_issued(self, claims: TokenClaims) -> None:
+        self._issued.append({
+            "digest": claims.digest, "client_id": claims.client_id,
+            "subject_id": claims.subject_id, "scope": claims.scope,
+            "issued_at": claims.issued_at, "expires_at": claims.expires_at})
 
-    async def token(self, digest: str) -> TokenRecord | None:
+    async def flush(self) -> None:
+        async with self._flush_lock:
+            batch, self._issued = self._issued, []
+            if not batch:
+                return
+            try:
+                async with reachable(self.engine) as conn:
+                    # A revocation may have written the row first: it wins.
+                    await conn.execute(pg_insert(tokens).on_conflict_do_nothing(), batch)
+            except StoreUnavailableError:
+                self._issued[:0] = batch  # keep them for the next attempt
+                raise
+
+    async def live_state(self, client_id: str, digest: str) -> LiveState | None:
+        roles = select(func.coalesce(func.json_agg(func.json_build_array(
+            client_role_divisions.c.role_id, client_role_divisions.c.division_id)),
+            text("'[]'::json"))).where(
+            client_role_divisions.c.client_id == clients.c.id).scalar_subquery()
+        revoked = select(tokens.c.revoked_at).where(tokens.c.digest == digest).scalar_subquery()
         async with reachable(self.engine) as conn:
-            row = (await conn.execute(select(tokens, clients.c.state, clients.c.scopes).outerjoin(
-                clients, clients.c.id == tokens.c.client_id).where(
-                tokens.c.digest == digest))).first()
+            row = (await conn.execute(select(
+                clients.c.state, clients.c.scopes, roles.label("roles"),
+                clients.c.tokens_valid_after, revoked.label("revoked_at"),
+            ).where(clients.c.id == client_id))).first()
         if row is None:
             return None
-        return TokenRecord(
-            digest=digest, client_id=row.client_id, subject_id=row.subject_id, scope=row.scope,
-            roles=tuple((r, d) for r, d in row.roles), issued_at=row.issued_at,
-            expires_at=row.expires_at, revoked_at=row.revoked_at,
-            client_state=row.state or "deleted", client_scopes=tuple(row.scopes or ()))
+        return LiveState(
+            client_state=row.state, client_scopes=tuple(row.scopes),
+            roles=tuple((r, d) for r, d in row.roles),
+            tokens_valid_after=row.tokens_valid_after,
+            revoked_at=_utc(row.revoked_at))
 
-    async def revoke(self, digest: str, *, client_id: str | None, now: datetime) -> bool:
-        query = update(tokens).where(tokens.c.digest == digest, tokens.c.revoked_at.is_(None))
-        if client_id is not None:
-            query = query.where(tokens.c.client_id == client_id)
+    async def revoke(self, claims: TokenClaims, *, now: datetime) -> None:
+        statement = pg_insert(tokens).values(
+            digest=claims.digest, client_id=claims.client_id, subject_id=claims.subject_id,
+            scope=claims.scope, issued_at=claims.issued_at, expires_at=claims.expires_at,
+            revoked_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=[tokens.c.digest], set_={"revoked_at": now},
+            where=tokens.c.revoked_at.is_(None))
         async with reachable(self.engine) as conn:
-            result = await conn.execute(query.values(revoked_at=now))
-        return result.rowcount > 0
+            await conn.execute(statement)
 
     async def record(self, event: AuditEvent) -> None:
         async with reachable(self.engine) as conn:

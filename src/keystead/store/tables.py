@@ -110,6 +110,9 @@ clients = Table(
     Column("created_by", JSON, nullable=False),
     Column("modified_by", JSON, nullable=False),
     Column("date_last_used", UTCDateTime, nullable=True),
+    # Tokens issued at or before this instant are revoked (set when the client stops being
+    # active, so re-enabling it never revives them).
+    Column("tokens_valid_after", UTCDateTime, nullable=True),
     Index("ix_clients_org_name", "organization_id", "name"),
 )
 
@@ -133,16 +136,16 @@ client_secrets = Table(
     Column("current", Boolean, nullable=False),
 )
 
-# Access tokens are known only by the keyed digest of their value (opaque) or of their jti (JWT).
-# No foreign key to clients: a deleted client's tokens stay (until they expire) so that a
-# resource server is told "client deleted" rather than "unknown token".
+# Issued access tokens, known only by the keyed digest of their value (opaque) or jti (JWT).
+# Written in batches after issuance (a token proves itself; see protocol/tokens.py); a
+# revocation upserts its row. No foreign key to clients: rows outlive a deleted client until
+# they expire, for the usage history.
 tokens = Table(
     "tokens", metadata,
     Column("digest", String(64), primary_key=True),
     Column("client_id", String(36), nullable=False, index=True),
     Column("subject_id", String(36), nullable=True),
     Column("scope", Text, nullable=False),
-    Column("roles", JSON, nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     Column("revoked_at", UTCDateTime, nullable=True),

@@ -19,10 +19,12 @@ from keystead.store.tokens import SqlTokenRevoker
 from keystead.web import oauth
 from keystead.web.api import audits, authorization, clients, scopes, tokens
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
+from keystead.web.fast_path import ProtocolFastPath
 from keystead.web.runtime import Runtime, build_runtime, utc_now
 
 log = logging.getLogger("keystead")
 HOUSEKEEPING_INTERVAL_SECONDS = 60.0
+FLUSH_INTERVAL_SECONDS = 0.1
 
 
 async def housekeeping(runtime: Runtime) -> None:
@@ -41,6 +43,23 @@ async def _housekeeping_loop(runtime: Runtime) -> None:
         except StoreUnavailableError:
             log.warning("housekeeping skipped: store unreachable")
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+
+
+async def _flush_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Record issued tokens' digests in batches (see HotStore), a last time when stopping.
+
+    Stopped by the event, never cancelled: a cancelled flush would leave its thread writing
+    through a connection that shutdown then closes.
+    """
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), FLUSH_INTERVAL_SECONDS)
+        try:
+            await runtime.hot.flush()
+        except StoreUnavailableError:
+            log.warning("token digests kept for the next flush: store unreachable")
+        if stopping.is_set():
+            return
 
 
 async def _domain_error(_request: Request, exc: Exception) -> Response:
@@ -62,24 +81,29 @@ async def _internal(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
-               housekeeping_interval: bool = True) -> Starlette:
+               housekeeping_interval: bool = True) -> ProtocolFastPath:
     """Build the app; the database must have been initialised (``keystead init``)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = await build_runtime(settings, clock=clock)
         app.state.runtime = runtime
-        task = asyncio.create_task(_housekeeping_loop(runtime)) if housekeeping_interval else None
+        stopping = asyncio.Event()
+        flusher = asyncio.create_task(_flush_loop(runtime, stopping))
+        housekeeper = (asyncio.create_task(_housekeeping_loop(runtime))
+                       if housekeeping_interval else None)
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
+            if housekeeper is not None:
+                housekeeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                    await housekeeper
+            stopping.set()
+            await flusher
             await runtime.close()
 
-    return Starlette(
+    return ProtocolFastPath(Starlette(
         routes=[*oauth.routes, *clients.routes, *scopes.routes, *authorization.routes,
                 *audits.routes, *tokens.routes],
         lifespan=lifespan,
@@ -90,4 +114,4 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
             StoreUnavailableError: _unavailable,
             Exception: _internal,
         },
-    )
+    ))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-
 from keystead.config import Settings
 from keystead.web.app import create_app
+from keystead.web.fast_path import ProtocolFastPath
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> ProtocolFastPath:
     return create_app(Settings())

@@ -19,6 +19,7 @@ from keystead.protocol.client_auth import ClientAuthenticator
 from keystead.protocol.grants.client_credentials import ClientCredentialsGrant
 from keystead.protocol.introspection import IntrospectionEndpoint
 from keystead.protocol.keys import jwk_set, key_cipher, load_private
+from keystead.protocol.opaque import OpaqueTokens
 from keystead.protocol.revocation import RevocationEndpoint
 from keystead.protocol.server import TokenEndpoint
 from keystead.protocol.tokens import Signer, TokenService
@@ -100,12 +101,13 @@ async def build_runtime(settings: Settings, *,
     signer = Signer(active[0].kid, load_private(cipher, active[0].private_jwk_encrypted),
                     verify_keys)
     digester = Digester(server_key)
-    tokens = TokenService(hot, digester, clock, settings.issuer.rstrip("/"), signer)
+    tokens = TokenService(hot, digester, OpaqueTokens(server_key), clock,
+                          settings.issuer.rstrip("/"), signer)
     authenticator = ClientAuthenticator(hot, digester, clock)
     grants = {ClientCredentialsGrant.grant_type: ClientCredentialsGrant(tokens)}
     return Runtime(
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
         tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants),
         introspection=IntrospectionEndpoint(authenticator, tokens),
-        revocation=RevocationEndpoint(authenticator, tokens, clock),
+        revocation=RevocationEndpoint(authenticator, tokens),
         jwks=dict(verify_keys.as_dict(private=False)))

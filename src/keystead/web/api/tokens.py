@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.store.tables import ORG_ID, clients, organizations
-from keystead.web.auth import active_token
+from keystead.web.auth import active_token, bearer_token
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso
 from keystead.web.runtime import Runtime
@@ -20,7 +20,7 @@ async def token_me(request: Request) -> Response:
     if request.method == "HEAD":
         return Response(status_code=200)
     if request.method == "DELETE":
-        await runtime.hot.revoke(token.record.digest, client_id=None, now=runtime.clock())
+        await runtime.tokens.revoke(bearer_token(request), client_id=None)
         return Response(status_code=204)
     record = token.record
     async with runtime.transaction() as conn:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 22:38:21.917172
+Create Date: 2026-11-26 23:39:12.105570
 """
 
 from alembic import op
@@ -37,7 +37,6 @@ def upgrade() -> None:
     sa.Column('client_id', sa.String(length=36), nullable=False),
     sa.Column('subject_id', sa.String(length=36), nullable=True),
     sa.Column('scope', sa.Text(), nullable=False),
-    sa.Column('roles', sa.JSON(), nullable=False),
     sa.Column('issued_at', keystead.store.types.UTCDateTime(), nullable=False),
     sa.Column('expires_at', keystead.store.types.UTCDateTime(), nullable=False),
     sa.Column('revoked_at', keystead.store.types.UTCDateTime(), nullable=True),
@@ -99,6 +98,7 @@ def upgrade() -> None:
     sa.Column('created_by', sa.JSON(), nullable=False),
     sa.Column('modified_by', sa.JSON(), nullable=False),
     sa.Column('date_last_used', keystead.store.types.UTCDateTime(), nullable=True),
+    sa.Column('tokens_valid_after', keystead.store.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_clients_organization_id_organizations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_clients'))
     )
