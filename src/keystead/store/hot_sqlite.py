@@ -10,6 +10,7 @@ blocking wait here would stall the event loop and with it the very transaction h
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import time
@@ -48,15 +49,29 @@ SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.to
 
 def _naive(value: datetime) -> str:
     # The same text SQLAlchemy writes, so string comparisons in SQL order correctly.
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _aware(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
 
 
+# Parsed JSON columns, keyed by their text: a cache that cannot go stale, since any change to
+# a client changes the text it is looked up by. Saves ~20 µs of json.loads per token.
+@functools.lru_cache(maxsize=8192)
+def _strings(raw: str) -> tuple[str, ...]:
+    return tuple(json.loads(raw))
+
+
+@functools.lru_cache(maxsize=8192)
 def _pairs(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple((role, division) for role, division in json.loads(raw))
+
+
+@functools.lru_cache(maxsize=8192)
+def _secrets(raw: str) -> tuple[SecretRecord, ...]:
+    return tuple(SecretRecord(i, digest, _aware(expires), _aware(used))
+                 for i, digest, expires, used in json.loads(raw))
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -113,12 +128,9 @@ class SqliteHotStore:
             return None
         cid, name, state, grants, scopes, ttl, fmt, last_used, roles, secrets = rows[0]
         return ClientRecord(
-            id=str(cid), name=str(name), state=str(state),
-            grant_types=tuple(json.loads(str(grants))), scopes=tuple(json.loads(str(scopes))),
-            token_ttl_seconds=int(str(ttl)), token_format=str(fmt),
-            roles=_pairs(str(roles)),
-            secrets=tuple(SecretRecord(i, dg, _aware(ex), _aware(lu))
-                          for i, dg, ex, lu in json.loads(str(secrets))),
+            id=str(cid), name=str(name), state=str(state), grant_types=_strings(str(grants)),
+            scopes=_strings(str(scopes)), token_ttl_seconds=int(str(ttl)), token_format=str(fmt),
+            roles=_pairs(str(roles)), secrets=_secrets(str(secrets)),
             date_last_used=_aware(last_used))  # type: ignore[arg-type]
 
     async def _write(self, sql: str, params: tuple[object, ...]) -> int:

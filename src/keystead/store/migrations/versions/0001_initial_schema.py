@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:39:12.105570
+Create Date: 2026-11-26 23:57:13.133077
 """
 
 from alembic import op
@@ -40,10 +40,11 @@ def upgrade() -> None:
     sa.Column('issued_at', keystead.store.types.UTCDateTime(), nullable=False),
     sa.Column('expires_at', keystead.store.types.UTCDateTime(), nullable=False),
     sa.Column('revoked_at', keystead.store.types.UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('digest', name=op.f('pk_tokens'))
+    sa.PrimaryKeyConstraint('digest', name=op.f('pk_tokens')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tokens_client_id'), ['client_id'], unique=False)
+        batch_op.create_index('ix_tokens_client_issued', ['client_id', 'issued_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tokens_expires_at'), ['expires_at'], unique=False)
 
     op.create_table('audit_events',
@@ -227,7 +228,7 @@ def downgrade() -> None:
     op.drop_table('audit_events')
     with op.batch_alter_table('tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tokens_expires_at'))
-        batch_op.drop_index(batch_op.f('ix_tokens_client_id'))
+        batch_op.drop_index('ix_tokens_client_issued')
 
     op.drop_table('tokens')
     op.drop_table('signing_keys')
