@@ -27,6 +27,7 @@ from keystead.store.tables import ORG_ID
 
 LAST_USED_GRANULARITY_SECONDS = 60
 MAX_RETRY_DELAY_SECONDS = 0.02
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
 T = TypeVar("T")
 LIVE_STATE_QUERY = """
 SELECT c.state, c.scopes,
@@ -85,6 +86,7 @@ class SqliteHotStore:
         self.busy_timeout_seconds = busy_timeout_seconds
         self._db: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None  # used only by flush's thread
+        self._wal = path.with_name(path.name + "-wal")
         self._issued: list[tuple[object, ...]] = []
         self._flush_lock = asyncio.Lock()
 
@@ -172,6 +174,7 @@ class SqliteHotStore:
                 self._writer = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True,
                                                isolation_level=None, check_same_thread=False,
                                                timeout=self.busy_timeout_seconds)
+                self._writer.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             with self._writer:
                 self._writer.execute("BEGIN IMMEDIATE")
                 # A revocation may have written the row first: it wins.
@@ -179,6 +182,11 @@ class SqliteHotStore:
                     "INSERT INTO tokens (digest, client_id, subject_id, scope, issued_at, "
                     "expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
                     batch)
+            # Under constant reads from several workers the automatic (passive) checkpoints
+            # never let the WAL start over, and it grows by gigabytes; a RESTART waits for the
+            # readers of old frames (microseconds each) and lets the next commit rewind it.
+            if self._wal.exists() and self._wal.stat().st_size > WAL_LIMIT_BYTES:
+                self._writer.execute("PRAGMA wal_checkpoint(RESTART)")
         except sqlite3.OperationalError as exc:
             raise StoreUnavailableError(str(exc)) from exc
 
