@@ -28,7 +28,7 @@ from keystead.store.seed import seed
 from keystead.store.tables import metadata
 from keystead.web.app import create_app
 from keystead.web.runtime import utc_now
-from tests.factories import Registered, bootstrap
+from tests.factories import ManualClock, Registered, bearer, bootstrap, role_id, token
 
 POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 SECRET_KEY = "test-server-key-" + "x" * 40
@@ -117,6 +117,24 @@ def http(settings: Settings) -> Iterator[TestClient]:
 def admin(http: TestClient) -> Registered:
     """A client-credentials client holding Super Admin, as `keystead bootstrap-client` makes."""
     return bootstrap(http, name="test admin", roles=["Super Admin"])
+
+
+@pytest.fixture
+def headers(http: TestClient, admin: Registered) -> dict[str, str]:
+    """The admin's bearer token, as request headers."""
+    return bearer(token(http, admin))
+
+
+@pytest.fixture
+def super_admin(http: TestClient, headers: dict[str, str]) -> str:
+    """The id of the built-in Super Admin role."""
+    return role_id(http, headers, "Super Admin")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock the test moves; pass it to create_app(settings, clock=clock)."""
+    return ManualClock()
 
 
 def _free_port() -> int:

@@ -274,11 +274,6 @@ def test_introspect_other_tokens_of_the_client_stay_active_after_one_is_revoked(
 # -- expiry, with a clock the test controls --
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
     with serve(settings, clock=clock) as client:
         yield client

@@ -13,11 +13,6 @@ from tests.factories import CLIENTS, Registered, audit_events, bearer, bootstrap
 ROLES = "/api/v2/authorization/roles"
 
 
-@pytest.fixture
-def headers(http: TestClient, admin: Registered) -> dict[str, str]:
-    return bearer(token(http, admin))
-
-
 @pytest.mark.parametrize("auth", [{}, {"Authorization": "Bearer not-a-token"}],
                          ids=["rfc6750-3.1-no-token", "rfc6750-3.1-unknown-token"])
 def test_bad_body_without_valid_token_is_401_not_400(http: TestClient,

@@ -25,11 +25,6 @@ ERROR_BODY_KEYS = {"message", "code", "status", "messageWithParams", "messagePar
                    "contextId", "details", "errors"}
 
 
-@pytest.fixture
-def headers(http: TestClient, admin: Registered) -> dict[str, str]:
-    return bearer(token(http, admin))
-
-
 def _error(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = dict(response.json())

@@ -121,11 +121,6 @@ def test_api_rejects_token_saying_why(http: TestClient, admin: Registered, make:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
     with serve(settings, clock=clock) as client:
         yield client

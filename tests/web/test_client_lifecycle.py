@@ -34,24 +34,9 @@ TOKENS_ME = "/api/v2/tokens/me"
 
 
 @pytest.fixture
-def headers(http: TestClient, admin: Registered) -> dict[str, str]:
-    return bearer(token(http, admin))
-
-
-@pytest.fixture
-def super_admin(http: TestClient, headers: dict[str, str]) -> str:
-    return role_id(http, headers, "Super Admin")
-
-
-@pytest.fixture
 def app_client(http: TestClient, headers: dict[str, str], super_admin: str) -> Registered:
     """A service the admin manages; it holds Super Admin so its token can call the API."""
     return create_client(http, headers, client_body(super_admin, scope=["oauth"]))
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
 
 
 @pytest.fixture

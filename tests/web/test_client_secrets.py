@@ -31,21 +31,11 @@ DAY = 86_400
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def http(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
     """Every test here runs the app on a clock it moves (replaces the conftest fixture)."""
     with TestClient(create_app(settings, clock=clock, housekeeping_interval=False),
                     base_url="http://testserver") as client:
         yield client
-
-
-@pytest.fixture
-def headers(http: TestClient, admin: Registered) -> dict[str, str]:
-    return bearer(token(http, admin))
 
 
 @pytest.fixture

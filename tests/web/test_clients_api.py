@@ -28,16 +28,6 @@ ERROR_BODY_KEYS = {"message", "code", "status", "messageWithParams", "messagePar
 SCIM_TTL = 450 * 86_400
 
 
-@pytest.fixture
-def headers(http: TestClient, admin: Registered) -> dict[str, str]:
-    return bearer(token(http, admin))
-
-
-@pytest.fixture
-def super_admin(http: TestClient, headers: dict[str, str]) -> str:
-    return role_id(http, headers, "Super Admin")
-
-
 def refused(response: Any, status: int = 400) -> list[tuple[str, str]]:
     """The (fieldName, errorCode) pairs of an ErrorBody, after checking its status."""
     assert response.status_code == status, response.text

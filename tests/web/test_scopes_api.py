@@ -24,11 +24,6 @@ BUILTIN_SCOPES = {"oauth", "oauth:readonly", "authorization", "authorization:rea
                   "audits:readonly", "users", "users:readonly"}
 
 
-@pytest.fixture
-def headers(http: TestClient, admin: Registered) -> dict[str, str]:
-    return bearer(token(http, admin))
-
-
 def _create(http: TestClient, headers: dict[str, str], scope_id: str,
             description: str = "") -> dict[str, Any]:
     response = http.post(SCOPES, headers=headers,
