@@ -66,7 +66,7 @@ class LiveState:
 
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
-    """A token's claims joined with its client's live state."""
+    """An active token: its claims joined with its client's live roles and scopes."""
 
     digest: str
     client_id: str
@@ -75,8 +75,6 @@ class TokenRecord:
     roles: tuple[tuple[str, str], ...]
     issued_at: datetime
     expires_at: datetime
-    revoked_at: datetime | None
-    client_state: str
     client_scopes: tuple[str, ...]
 
 

@@ -152,8 +152,7 @@ class TokenService:
         record = TokenRecord(
             digest=claims.digest, client_id=claims.client_id, subject_id=claims.subject_id,
             scope=claims.scope, roles=live.roles, issued_at=claims.issued_at,
-            expires_at=claims.expires_at, revoked_at=None, client_state=live.client_state,
-            client_scopes=live.client_scopes)
+            expires_at=claims.expires_at, client_scopes=live.client_scopes)
         scopes = frozenset(claims.scope.split()) & frozenset(live.client_scopes)
         return ActiveToken(record, scopes)
 
