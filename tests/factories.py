@@ -206,3 +206,37 @@ def set_state(http: TestClient, headers: dict[str, str], client_id: str, state: 
 def delete_client(http: TestClient, headers: dict[str, str], client_id: str) -> None:
     response = http.delete(f"/api/v2/oauth/clients/{client_id}", headers=headers)
     assert response.status_code == 204, response.text
+
+
+# -- tokens in each invalid state (introspection and the API must both refuse them) --
+TOKEN_FORMATS = ["opaque", "jwt"]
+TokenMaker = Callable[[TestClient, Registered, str], str]
+
+
+def service(http: TestClient, fmt: str = "opaque", **fields: Any) -> Registered:
+    """A client-credentials client holding OAuth Admin, issuing tokens in format ``fmt``."""
+    fields.setdefault("scopes", ["oauth:readonly", "audits:readonly"])
+    return bootstrap(http, name="svc", roles=["OAuth Admin"], tokenFormat=fmt, **fields)
+
+
+def revoked_token(http: TestClient, _admin: Registered, fmt: str) -> str:
+    svc = service(http, fmt)
+    value = token(http, svc)
+    assert revoke(http, svc, value).status_code == 200
+    return value
+
+
+def token_of_client_in(state: str) -> TokenMaker:
+    def make(http: TestClient, admin: Registered, fmt: str) -> str:
+        svc = service(http, fmt)
+        value = token(http, svc)
+        set_state(http, bearer(token(http, admin)), svc.id, state)
+        return value
+    return make
+
+
+def token_of_deleted_client(http: TestClient, admin: Registered, fmt: str) -> str:
+    svc = service(http, fmt)
+    value = token(http, svc)
+    delete_client(http, bearer(token(http, admin)), svc.id)
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,30 +16,28 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from tests.factories import (
+    TOKEN_FORMATS,
     ManualClock,
     Registered,
+    TokenMaker,
     bearer,
     bootstrap,
     challenge,
-    delete_client,
     introspect,
     revoke,
+    revoked_token,
     role_id,
     serve,
+    service,
     set_state,
     token,
+    token_of_client_in,
+    token_of_deleted_client,
     update_client,
 )
 
-FORMATS = ["opaque", "jwt"]
 
-
-def service(http: TestClient, fmt: str = "opaque") -> Registered:
-    return bootstrap(http, name="svc", roles=["OAuth Admin"],
-                     scopes=["oauth:readonly", "audits:readonly"], tokenFormat=fmt)
-
-
-@pytest.mark.parametrize("token_format", FORMATS)
+@pytest.mark.parametrize("token_format", TOKEN_FORMATS)
 def test_introspect_active_token_fields(http: TestClient, admin: Registered,
                                         token_format: str) -> None:
     svc = service(http, token_format)
@@ -133,39 +131,13 @@ def test_introspect_json_body_is_invalid_request(http: TestClient, admin: Regist
 
 # -- RFC 7662 §2.2: anything not valid is {"active": false} and nothing more --
 
-Make = Callable[[TestClient, Registered, str], str]
-
-
 def _unknown(_http: TestClient, _admin: Registered, _fmt: str) -> str:
     return "not-a-token-" + uuid.uuid4().hex
-
-
-def _revoked(http: TestClient, _admin: Registered, fmt: str) -> str:
-    svc = service(http, fmt)
-    value = token(http, svc)
-    assert revoke(http, svc, value).status_code == 200
-    return value
 
 
 def _revoked_via_api(http: TestClient, _admin: Registered, fmt: str) -> str:
     value = token(http, service(http, fmt))
     assert http.delete("/api/v2/tokens/me", headers=bearer(value)).status_code == 204
-    return value
-
-
-def _in_state(state: str) -> Make:
-    def make(http: TestClient, admin: Registered, fmt: str) -> str:
-        svc = service(http, fmt)
-        value = token(http, svc)
-        set_state(http, bearer(token(http, admin)), svc.id, state)
-        return value
-    return make
-
-
-def _deleted(http: TestClient, admin: Registered, fmt: str) -> str:
-    svc = service(http, fmt)
-    value = token(http, svc)
-    delete_client(http, bearer(token(http, admin)), svc.id)
     return value
 
 
@@ -222,14 +194,14 @@ def _oversized(_http: TestClient, _admin: Registered, _fmt: str) -> str:
     return "a" * 10_000
 
 
-@pytest.mark.parametrize("token_format", FORMATS)
+@pytest.mark.parametrize("token_format", TOKEN_FORMATS)
 @pytest.mark.parametrize("make", [
     pytest.param(_unknown, id="7662-2.2-unknown"),
-    pytest.param(_revoked, id="7662-2.2-revoked-7009"),
+    pytest.param(revoked_token, id="7662-2.2-revoked-7009"),
     pytest.param(_revoked_via_api, id="7662-2.2-revoked-via-tokens-me"),
-    pytest.param(_in_state("disabled"), id="7662-2.2-client-disabled"),
-    pytest.param(_in_state("inactive"), id="7662-2.2-client-inactive"),
-    pytest.param(_deleted, id="7662-2.2-client-deleted"),
+    pytest.param(token_of_client_in("disabled"), id="7662-2.2-client-disabled"),
+    pytest.param(token_of_client_in("inactive"), id="7662-2.2-client-inactive"),
+    pytest.param(token_of_deleted_client, id="7662-2.2-client-deleted"),
     pytest.param(_reenabled, id="7662-2.2-client-disabled-then-reenabled"),
     pytest.param(_tampered, id="7662-2.2-tampered"),
     pytest.param(_forged_jwt, id="7662-2.2-jwt-signed-by-another-key"),
@@ -238,7 +210,7 @@ def _oversized(_http: TestClient, _admin: Registered, _fmt: str) -> str:
     pytest.param(_not_ascii, id="7662-2.2-not-ascii"),
 ])
 def test_introspect_inactive_says_only_active_false(http: TestClient, admin: Registered,
-                                                    make: Make, token_format: str) -> None:
+                                                    make: TokenMaker, token_format: str) -> None:
     value = make(http, admin, token_format)
     response = introspect(http, admin, value)
     assert response.status_code == 200
@@ -279,7 +251,7 @@ def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.mark.parametrize("token_format", FORMATS)
+@pytest.mark.parametrize("token_format", TOKEN_FORMATS)
 def test_introspect_token_is_active_until_it_expires(clocked: TestClient, clock: ManualClock,
                                                      token_format: str) -> None:
     caller = bootstrap(clocked, name="rs", roles=["OAuth Admin"], scopes=["oauth:readonly"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -15,31 +15,26 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from tests.factories import (
+    TOKEN_FORMATS,
     ManualClock,
     Registered,
+    TokenMaker,
     bearer,
     bootstrap,
     challenge,
     client_body,
-    delete_client,
     introspect,
-    revoke,
+    revoked_token,
     role_id,
     serve,
-    set_state,
+    service,
     token,
+    token_of_client_in,
+    token_of_deleted_client,
 )
 
 CLIENTS = "/api/v2/oauth/clients"
 ME = "/api/v2/tokens/me"
-FORMATS = ["opaque", "jwt"]
-
-
-def service(http: TestClient, fmt: str = "opaque", **fields: Any) -> Registered:
-    fields.setdefault("scopes", ["oauth:readonly", "audits:readonly"])
-    return bootstrap(http, name="svc", roles=["OAuth Admin"], tokenFormat=fmt, **fields)
-
-
 def assert_invalid_token(response: httpx2.Response, reason: str | None = None) -> None:
     assert response.status_code == 401
     params = challenge(response)
@@ -80,41 +75,15 @@ def test_api_rejects_client_credentials_as_basic_auth(http: TestClient, admin: R
     assert_invalid_token(http.get(CLIENTS, headers={"Authorization": basic_header(admin)}))
 
 
-Make = Callable[[TestClient, Registered, str], str]
-
-
-def _revoked(http: TestClient, _admin: Registered, fmt: str) -> str:
-    svc = service(http, fmt)
-    value = token(http, svc)
-    assert revoke(http, svc, value).status_code == 200
-    return value
-
-
-def _in_state(state: str) -> Make:
-    def make(http: TestClient, admin: Registered, fmt: str) -> str:
-        svc = service(http, fmt)
-        value = token(http, svc)
-        set_state(http, bearer(token(http, admin)), svc.id, state)
-        return value
-    return make
-
-
-def _deleted(http: TestClient, admin: Registered, fmt: str) -> str:
-    svc = service(http, fmt)
-    value = token(http, svc)
-    delete_client(http, bearer(token(http, admin)), svc.id)
-    return value
-
-
 @pytest.mark.parametrize("path", [CLIENTS, ME])
 @pytest.mark.parametrize(("make", "reason"), [
-    pytest.param(_revoked, "revoked", id="6750-3.1-revoked"),
-    pytest.param(_in_state("disabled"), "disabled", id="6750-3.1-client-disabled"),
-    pytest.param(_in_state("inactive"), None, id="6750-3.1-client-inactive"),
-    pytest.param(_deleted, "deleted", id="6750-3.1-client-deleted"),
+    pytest.param(revoked_token, "revoked", id="6750-3.1-revoked"),
+    pytest.param(token_of_client_in("disabled"), "disabled", id="6750-3.1-client-disabled"),
+    pytest.param(token_of_client_in("inactive"), None, id="6750-3.1-client-inactive"),
+    pytest.param(token_of_deleted_client, "deleted", id="6750-3.1-client-deleted"),
 ])
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_api_rejects_token_saying_why(http: TestClient, admin: Registered, make: Make,
+@pytest.mark.parametrize("fmt", TOKEN_FORMATS)
+def test_api_rejects_token_saying_why(http: TestClient, admin: Registered, make: TokenMaker,
                                       reason: str | None, path: str, fmt: str) -> None:
     value = make(http, admin, fmt)
     assert_invalid_token(http.get(path, headers=bearer(value)), reason)
@@ -126,7 +95,7 @@ def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", TOKEN_FORMATS)
 def test_api_rejects_expired_token_saying_expired(clocked: TestClient, clock: ManualClock,
                                                   fmt: str) -> None:
     svc = service(clocked, fmt)
@@ -250,7 +219,7 @@ def test_api_permission_follows_the_clients_roles_now(http: TestClient, admin: R
 
 # -- /api/v2/tokens/me --
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", TOKEN_FORMATS)
 def test_tokens_me_describes_the_calling_token(http: TestClient, admin: Registered,
                                                fmt: str) -> None:
     svc = service(http, fmt)
@@ -279,7 +248,7 @@ def test_tokens_me_head_with_a_bad_token_is_401(http: TestClient) -> None:
     assert response.content == b""
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", TOKEN_FORMATS)
 def test_tokens_me_delete_revokes_the_calling_token(http: TestClient, admin: Registered,
                                                     fmt: str) -> None:
     svc = service(http, fmt)
