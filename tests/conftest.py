@@ -28,7 +28,7 @@ from keystead.store.seed import seed
 from keystead.store.tables import metadata
 from keystead.web.app import create_app
 from keystead.web.runtime import utc_now
-from tests.factories import ManualClock, Registered, bearer, bootstrap, role_id, token
+from tests.factories import ManualClock, Registered, bearer, bootstrap, role_id, serve, token
 
 POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 SECRET_KEY = "test-server-key-" + "x" * 40
@@ -135,6 +135,13 @@ def super_admin(http: TestClient, headers: dict[str, str]) -> str:
 def clock() -> ManualClock:
     """A clock the test moves; pass it to create_app(settings, clock=clock)."""
     return ManualClock()
+
+
+@pytest.fixture
+def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
+    """The app on ``clock``, which the test moves (expiry, dual-use windows, deletion dates)."""
+    with serve(settings, clock=clock) as client:
+        yield client
 
 
 def _free_port() -> int:

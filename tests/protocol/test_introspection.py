@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +13,6 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 from starlette.testclient import TestClient
 
-from keystead.config import Settings
 from tests.factories import (
     TOKEN_FORMATS,
     ManualClock,
@@ -27,7 +25,6 @@ from tests.factories import (
     revoke,
     revoked_token,
     role_id,
-    serve,
     service,
     set_state,
     token,
@@ -244,12 +241,6 @@ def test_introspect_other_tokens_of_the_client_stay_active_after_one_is_revoked(
 
 
 # -- expiry, with a clock the test controls --
-
-@pytest.fixture
-def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
-    with serve(settings, clock=clock) as client:
-        yield client
-
 
 @pytest.mark.parametrize("token_format", TOKEN_FORMATS)
 def test_introspect_token_is_active_until_it_expires(clocked: TestClient, clock: ManualClock,

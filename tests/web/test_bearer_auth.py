@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,6 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from starlette.testclient import TestClient
 
-from keystead.config import Settings
 from tests.factories import (
     TOKEN_FORMATS,
     ManualClock,
@@ -26,7 +24,6 @@ from tests.factories import (
     introspect,
     revoked_token,
     role_id,
-    serve,
     service,
     token,
     token_of_client_in,
@@ -87,12 +84,6 @@ def test_api_rejects_token_saying_why(http: TestClient, admin: Registered, make:
                                       reason: str | None, path: str, fmt: str) -> None:
     value = make(http, admin, fmt)
     assert_invalid_token(http.get(path, headers=bearer(value)), reason)
-
-
-@pytest.fixture
-def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
-    with serve(settings, clock=clock) as client:
-        yield client
 
 
 @pytest.mark.parametrize("fmt", TOKEN_FORMATS)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from keystead.config import Settings
 from keystead.domain.clients import ClientSettings, GrantType
 from keystead.domain.principal import operator
-from keystead.web.app import create_app, housekeeping
+from keystead.web.app import housekeeping
 from keystead.web.runtime import Runtime
 from tests.factories import (
     CLIENTS,
@@ -37,14 +35,6 @@ TOKENS_ME = "/api/v2/tokens/me"
 def app_client(http: TestClient, headers: dict[str, str], super_admin: str) -> Registered:
     """A service the admin manages; it holds Super Admin so its token can call the API."""
     return create_client(http, headers, client_body(super_admin, scope=["oauth"]))
-
-
-@pytest.fixture
-def timed(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
-    """The app on a clock the test moves."""
-    with TestClient(create_app(settings, clock=clock, housekeeping_interval=False),
-                    base_url="http://testserver") as client:
-        yield client
 
 
 def token_response(http: TestClient, client: Registered) -> Any:
@@ -179,46 +169,46 @@ def test_client_reactivate_needs_date_cleared(http: TestClient, headers: dict[st
     assert token_response(http, app_client).status_code == 200
 
 
-def test_client_inactive_purged_when_date_to_delete_passes(timed: TestClient,
+def test_client_inactive_purged_when_date_to_delete_passes(clocked: TestClient,
                                                            clock: ManualClock) -> None:
-    admin = bootstrap(timed, name="test admin", roles=["Super Admin"])
-    headers = bearer(token(timed, admin))
-    super_admin = role_id(timed, headers, "Super Admin")
-    doomed = create_client(timed, headers, client_body(
+    admin = bootstrap(clocked, name="test admin", roles=["Super Admin"])
+    headers = bearer(token(clocked, admin))
+    super_admin = role_id(clocked, headers, "Super Admin")
+    doomed = create_client(clocked, headers, client_body(
         super_admin, name="doomed", state="inactive",
         dateToDelete=stamp(clock.now + timedelta(days=1))))
-    later = create_client(timed, headers, client_body(
+    later = create_client(clocked, headers, client_body(
         super_admin, name="later", state="inactive",
         dateToDelete=stamp(clock.now + timedelta(days=2))))
-    active = create_client(timed, headers, client_body(super_admin, name="active"))
+    active = create_client(clocked, headers, client_body(super_admin, name="active"))
 
-    run(timed, housekeeping)
-    assert timed.get(f"{CLIENTS}/{doomed.id}", headers=headers).status_code == 200
+    run(clocked, housekeeping)
+    assert clocked.get(f"{CLIENTS}/{doomed.id}", headers=headers).status_code == 200
 
     clock.advance(86_400 + 1)
-    run(timed, housekeeping)
-    headers = bearer(token(timed, admin))  # the first token has expired by now
-    assert timed.get(f"{CLIENTS}/{doomed.id}", headers=headers).status_code == 404
-    assert timed.get(f"{CLIENTS}/{later.id}", headers=headers).status_code == 200
-    assert timed.get(f"{CLIENTS}/{active.id}", headers=headers).status_code == 200
-    events = audit_events(timed, headers, entity_id=doomed.id)
+    run(clocked, housekeeping)
+    headers = bearer(token(clocked, admin))  # the first token has expired by now
+    assert clocked.get(f"{CLIENTS}/{doomed.id}", headers=headers).status_code == 404
+    assert clocked.get(f"{CLIENTS}/{later.id}", headers=headers).status_code == 200
+    assert clocked.get(f"{CLIENTS}/{active.id}", headers=headers).status_code == 200
+    events = audit_events(clocked, headers, entity_id=doomed.id)
     assert [e["action"] for e in events] == ["delete", "create"]
     assert events[0]["context"]["actorKind"] == "system"
-    assert_no_new_token(timed, doomed)
+    assert_no_new_token(clocked, doomed)
 
 
-def test_client_reactivated_is_not_purged(timed: TestClient, clock: ManualClock) -> None:
-    admin = bootstrap(timed, name="test admin", roles=["Super Admin"])
-    headers = bearer(token(timed, admin))
-    super_admin = role_id(timed, headers, "Super Admin")
-    saved = create_client(timed, headers, client_body(
+def test_client_reactivated_is_not_purged(clocked: TestClient, clock: ManualClock) -> None:
+    admin = bootstrap(clocked, name="test admin", roles=["Super Admin"])
+    headers = bearer(token(clocked, admin))
+    super_admin = role_id(clocked, headers, "Super Admin")
+    saved = create_client(clocked, headers, client_body(
         super_admin, state="inactive", dateToDelete=stamp(clock.now + timedelta(hours=1))))
-    assert update_client(timed, headers, saved.id, state="active",
+    assert update_client(clocked, headers, saved.id, state="active",
                          dateToDelete=None).status_code == 200
     clock.advance(7_200)
-    run(timed, housekeeping)
-    headers = bearer(token(timed, admin))
-    assert timed.get(f"{CLIENTS}/{saved.id}", headers=headers).status_code == 200
+    run(clocked, housekeeping)
+    headers = bearer(token(clocked, admin))
+    assert clocked.get(f"{CLIENTS}/{saved.id}", headers=headers).status_code == 200
 
 
 # -- delete ------------------------------------------------------------------------------------

@@ -156,6 +156,24 @@ def test_scope_in_use_cannot_be_deleted(http: TestClient, headers: dict[str, str
     assert http.delete(f"{SCOPES}/presence:manage", headers=headers).status_code == 204
 
 
+@pytest.mark.parametrize(("held", "deleted"), [
+    pytest.param("presence:manage", "presence", id="prefix-of-a-held-scope"),
+    pytest.param("presence_x", "presence_", id="like-wildcard-underscore"),
+    pytest.param("a%b", "a", id="like-wildcard-percent"),
+])
+def test_scope_in_use_check_matches_whole_scopes_only(http: TestClient, headers: dict[str, str],
+                                                     held: str, deleted: str) -> None:
+    # The in-use check runs in SQL over the clients' JSON scope lists: a scope that is only a
+    # prefix of (or a LIKE pattern for) a held one is not in use.
+    _create(http, headers, held)
+    _create(http, headers, deleted)
+    super_admin = role_id(http, headers, "Super Admin")
+    assert http.post(CLIENTS, headers=headers, json=client_body(
+        super_admin, scope=[held])).status_code == 200
+    assert http.delete(f"{SCOPES}/{deleted}", headers=headers).status_code == 204
+    _error(http.delete(f"{SCOPES}/{held}", headers=headers), 409)
+
+
 def test_scope_held_by_a_deleted_client_can_be_deleted(http: TestClient,
                                                        headers: dict[str, str]) -> None:
     _create(http, headers, "presence:manage")

@@ -19,6 +19,7 @@ from keystead.domain.clients import (
     ClientState,
     GrantType,
     RoleDivision,
+    SecretInfo,
     check_settings,
 )
 from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, Problem
@@ -70,13 +71,15 @@ class ClientManagement:
                           previous_grants=frozenset(), now=created)
         client = Client(id=str(uuid.uuid4()), settings=settings, date_created=created,
                         date_modified=now, created_by=caller.actor, modified_by=caller.actor)
-        secret = new_secret()
-        await self.clients.add(client, secret_id=str(uuid.uuid4()),
+        secret, secret_id = new_secret(), str(uuid.uuid4())
+        await self.clients.add(client, secret_id=secret_id,
                                secret_digest=self.digester.secret(secret))
         await self._record(caller, "create", client, {"settings": describe(settings)})
-        stored = await self.clients.find(client.id)
-        if stored is None:  # pragma: no cover - we just wrote it in this transaction
-            raise NotFoundError("client vanished during creation")
+        # As the store returns it: role grants in a stable order, the one secret's metadata.
+        stored = replace(
+            client, settings=replace(settings, role_divisions=tuple(sorted(
+                settings.role_divisions, key=lambda rd: (rd.role_id, rd.division_id)))),
+            secrets=(SecretInfo(secret_id, now, None, None, current=True),))
         return Issued(stored, secret)
 
     async def update(self, caller: Caller, client_id: str, settings: ClientSettings) -> Client:

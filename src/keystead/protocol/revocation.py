@@ -9,7 +9,6 @@ from keystead.protocol.errors import InvalidRequestError, UnsupportedTokenTypeEr
 from keystead.protocol.params import parse_form
 from keystead.protocol.tokens import TokenService
 
-SUPPORTED_HINTS = frozenset({"access_token"})
 KNOWN_HINTS = frozenset({"access_token", "refresh_token"})
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.clients import (
@@ -22,6 +23,15 @@ from keystead.domain.clients import (
 )
 from keystead.domain.ports import ClientFilter, Page
 from keystead.store.tables import ORG_ID, client_role_divisions, client_secrets, clients
+
+
+def json_list_holds(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    """SQL for "the JSON list in ``column`` holds ``value``", the same on SQLite and PostgreSQL.
+
+    Both keep the list's JSON text as written, so the quoted element is matched exactly
+    (``"oauth"`` never matches inside ``"oauth:readonly"``); LIKE wildcards are escaped.
+    """
+    return cast(column, Text).contains(json.dumps(value), autoescape=True)
 
 
 def _actor_json(actor: Actor) -> dict[str, str]:
@@ -88,12 +98,18 @@ class SqlClientStore:
                                                                   autoescape=True))
         if flt.state:
             conditions.append(clients.c.state == str(flt.state))
-        query = select(clients).where(*conditions).order_by(clients.c.name, clients.c.id)
-        rows = list((await self.conn.execute(query)).mappings())
-        if flt.grant_type:  # JSON arrays are filtered here: portable across both stores
-            rows = [r for r in rows if str(flt.grant_type) in r["grant_types"]]
-        start = (page.number - 1) * page.size
-        return await self._hydrate(rows[start:start + page.size]), len(rows)
+        if flt.grant_type:
+            conditions.append(json_list_holds(clients.c.grant_types, str(flt.grant_type)))
+        total = (await self.conn.execute(
+            select(func.count()).select_from(clients).where(*conditions))).scalar_one()
+        rows = (await self.conn.execute(
+            select(clients).where(*conditions).order_by(clients.c.name, clients.c.id)
+            .limit(page.size).offset((page.number - 1) * page.size))).mappings().all()
+        return await self._hydrate(list(rows)), int(total)
+
+    async def count_holding_scope(self, scope_id: str) -> int:
+        return int((await self.conn.execute(select(func.count()).select_from(clients).where(
+            json_list_holds(clients.c.scopes, scope_id)))).scalar_one())
 
     async def due_for_deletion(self, now: datetime) -> Sequence[Client]:
         # SKIP LOCKED: replicas running housekeeping at once never delete (and audit) twice.

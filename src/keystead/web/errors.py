@@ -83,10 +83,15 @@ def bearer_error(exc: InvalidTokenError | InsufficientScopeError) -> Response:
                       headers={"www-authenticate": challenge})
 
 
+def oauth_unavailable() -> Response:
+    """RFC 6749 §5.2 temporarily_unavailable: clients retry instead of discarding credentials."""
+    return oauth_error(TemporarilyUnavailableError("the service is temporarily unavailable"))
+
+
 def unavailable(request: Request) -> Response:
     log.warning("store unreachable while serving %s %s", request.method, request.url.path)
     if request.url.path.startswith("/oauth/"):
-        return oauth_error(TemporarilyUnavailableError("the service is temporarily unavailable"))
+        return oauth_unavailable()
     return error_body(503, "service.unavailable", "the store is temporarily unavailable; retry",
                       headers={"retry-after": RETRY_AFTER_SECONDS})
 

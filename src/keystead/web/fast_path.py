@@ -19,9 +19,8 @@ from keystead.domain.errors import StoreUnavailableError
 from keystead.protocol.errors import (
     InvalidRequestError,
     OAuthError,
-    TemporarilyUnavailableError,
 )
-from keystead.web.errors import oauth_error
+from keystead.web.errors import oauth_error, oauth_unavailable
 from keystead.web.runtime import Runtime
 
 log = logging.getLogger("keystead.web")
@@ -63,8 +62,7 @@ class ProtocolFastPath:
             return
         except StoreUnavailableError:
             log.warning("store unreachable while serving POST %s", scope["path"])
-            unavailable = TemporarilyUnavailableError("the service is temporarily unavailable")
-            await oauth_error(unavailable)(scope, receive, send)
+            await oauth_unavailable()(scope, receive, send)
             return
         except Exception:
             log.exception("unexpected error serving POST %s", scope["path"])

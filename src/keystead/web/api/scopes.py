@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -10,7 +9,7 @@ from starlette.routing import Route
 from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from keystead.domain.organization import Scope, check_description, check_scope
 from keystead.store.catalog import SqlCatalog
-from keystead.store.tables import clients
+from keystead.store.clients import SqlClientStore
 from keystead.web.api.common import call
 from keystead.web.errors import json_response
 from keystead.web.presenters import scope_json
@@ -82,10 +81,8 @@ async def delete_scope(request: Request) -> Response:
             raise NotFoundError(f"no scope {scope_id!r}")
         if found.builtin:
             raise ConflictError(f"the built-in scope {scope_id!r} cannot be deleted")
-        holders = [r.name for r in await c.conn.execute(select(clients.c.name, clients.c.scopes))
-                   if scope_id in r.scopes]
-        if holders:
-            raise ConflictError(f"the scope is held by {len(holders)} client(s); "
+        if holders := await SqlClientStore(c.conn).count_holding_scope(scope_id):
+            raise ConflictError(f"the scope is held by {holders} client(s); "
                                 "remove it from them first")
         await catalog.delete_scope(scope_id)
         await c.record("delete", entity_type="OAuthScope", entity_id=scope_id,
