@@ -29,6 +29,7 @@ from keystead.store.tables import metadata
 from keystead.web.app import create_app
 from keystead.web.runtime import utc_now
 from tests.factories import ManualClock, Registered, bearer, bootstrap, role_id, serve, token
+from tests.people import Console, create_user, sign_in
 
 POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 SECRET_KEY = "test-server-key-" + "x" * 40
@@ -129,6 +130,14 @@ def headers(http: TestClient, admin: Registered) -> dict[str, str]:
 def super_admin(http: TestClient, headers: dict[str, str]) -> str:
     """The id of the built-in Super Admin role."""
     return role_id(http, headers, "Super Admin")
+
+
+@pytest.fixture
+def console(http: TestClient) -> Console:
+    """The console, signed in as a Super Admin user who enrolled TOTP on the way in."""
+    person = create_user(http, "root@example.com", roles=("Super Admin",))
+    sign_in(http, person)
+    return Console(http, person)
 
 
 @pytest.fixture

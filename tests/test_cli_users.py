@@ -14,15 +14,22 @@ from starlette.testclient import TestClient
 from keystead.config import Settings
 from keystead.web.app import create_app
 from tests.factories import Registered, bearer, client_body, token
+from tests.people import PASSWORD
 
 KEYSTEAD = str(Path(sys.executable).with_name("keystead"))
 
 
-def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"KEYSTEAD_DATA_DIR": str(tmp_path)}
     env.pop("KEYSTEAD_DATABASE_URL", None)
     return subprocess.run([KEYSTEAD, *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+                          input=stdin, timeout=60, check=False)
+
+
+def _create_admin(data_dir: Path, email: str, password: str = PASSWORD,
+                  ) -> subprocess.CompletedProcess[str]:
+    return _cli(data_dir, "users", "create-admin", "--email", email, "--password-stdin",
+                stdin=password + "\n")
 
 
 @pytest.fixture
@@ -32,10 +39,10 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def test_create_admin_grants_super_admin_once(data_dir: Path) -> None:
-    first = _cli(data_dir, "users", "create-admin", "--email", "ops@example.com")
+    first = _create_admin(data_dir, "ops@example.com")
     assert first.returncode == 0, first.stderr
     assert "Super Admin" in first.stdout
-    again = _cli(data_dir, "users", "create-admin", "--email", "ops@example.com")
+    again = _create_admin(data_dir, "ops@example.com")
     assert again.returncode == 1
     assert "already exists" in again.stderr
     assert _cli(data_dir, "audit", "verify").returncode == 0
@@ -43,9 +50,17 @@ def test_create_admin_grants_super_admin_once(data_dir: Path) -> None:
 
 @pytest.mark.parametrize("email", ["not-an-email", "a@b", "two@@example.com"])
 def test_create_admin_refuses_bad_email(data_dir: Path, email: str) -> None:
-    result = _cli(data_dir, "users", "create-admin", "--email", email)
+    result = _create_admin(data_dir, email)
     assert result.returncode == 1
     assert "email" in result.stderr
+
+
+@pytest.mark.parametrize("password", ["short-pw", "password1234", "aaaaaaaaaaaaaa"])
+def test_create_admin_refuses_weak_password(data_dir: Path, password: str) -> None:
+    result = _create_admin(data_dir, "ops@example.com", password)
+    assert result.returncode == 1
+    assert "password" in result.stderr
+    assert password not in result.stderr + result.stdout
 
 
 def test_add_role_lets_an_admin_client_assign_a_custom_role(data_dir: Path) -> None:

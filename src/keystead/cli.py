@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -16,14 +16,13 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import Settings
-from keystead.domain.audit import AuditEvent
 from keystead.domain.clients import ClientState, RoleDivision
-from keystead.domain.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
+from keystead.domain.errors import DomainError, InvalidInputError, NotFoundError
 from keystead.domain.management import ClientManagement
 from keystead.domain.permissions import SUPER_ADMIN
 from keystead.domain.ports import ClientFilter, Page
 from keystead.domain.principal import Caller, operator
-from keystead.domain.users import User, check_user
+from keystead.domain.users import User
 from keystead.protocol.keys import generate_key, key_cipher
 from keystead.store.audit import SqlAuditLog, verify_chain
 from keystead.store.catalog import SqlCatalog
@@ -31,9 +30,8 @@ from keystead.store.clients import SqlClientStore
 from keystead.store.database import create_engine
 from keystead.store.migrate import upgrade
 from keystead.store.seed import seed
-from keystead.store.users import SqlUserStore
 from keystead.web.presenters import client_json
-from keystead.web.runtime import NotInitialisedError, build_runtime, utc_now
+from keystead.web.runtime import NotInitialisedError, Runtime, build_runtime, utc_now
 from keystead.web.schemas import ClientRequest, parse_body
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
@@ -60,11 +58,20 @@ def _run_in_transaction(work: Callable[[ClientManagement, AsyncConnection, Calle
                                        Awaitable[T]]) -> T:
     """Run ``work`` in one transaction as the operator; domain errors exit 1 with the reason."""
 
+    async def with_management(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> T:
+        return await work(runtime.management(conn), conn, caller)
+
+    return _run_with_runtime(with_management)
+
+
+def _run_with_runtime(work: Callable[[Runtime, AsyncConnection, Caller], Awaitable[T]]) -> T:
+    """Like _run_in_transaction, for work that needs more of the runtime than client management."""
+
     async def main() -> T:
         runtime = await build_runtime(Settings())
         try:
             async with runtime.transaction() as conn:
-                return await work(runtime.management(conn), conn, operator())
+                return await work(runtime, conn, operator())
         finally:
             await runtime.close()
 
@@ -291,31 +298,28 @@ def clients_import(file: Path) -> None:
 def users_create_admin(
     email: Annotated[str, typer.Option(help="The admin's e-mail (their sign-in name)")],
     name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from standard input (for scripts)")] = False,
 ) -> None:
-    """Create a user holding Super Admin in the Home division (sign-in arrives with the console)."""
+    """Create a user holding Super Admin in the Home division; they enrol MFA at first sign-in."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
-    async def work(_m: ClientManagement, conn: AsyncConnection, caller: Caller) -> User:
-        users, catalog = SqlUserStore(conn), SqlCatalog(conn)
-        if problems := check_user(name, email):
-            raise InvalidInputError(problems)
-        if await users.by_email(email) is not None:
-            raise ConflictError(f"a user with e-mail {email} already exists")
+    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> User:
+        catalog = SqlCatalog(conn)
         role = await catalog.role_by_name(SUPER_ADMIN)
         if role is None:
             raise NotFoundError("the Super Admin role is missing; run `keystead init`")
-        user = User(str(uuid.uuid4()), name, email, "active", utc_now())
-        await users.add(user)
-        home = await catalog.home_division_id()
-        await users.grant(user.id, role_id=role.id, division_id=home)
-        await SqlAuditLog(conn).append(AuditEvent(
-            timestamp=user.date_created, actor_kind=caller.actor.kind, actor_id=caller.actor.id,
-            actor_name=caller.actor.name, action="create", entity_type="User",
-            entity_id=user.id, entity_name=email,
-            details={"grants": [f"{SUPER_ADMIN}@{home}"]}))
+        users = runtime.users(conn)
+        user = await users.create(caller, name=name, email=email, password=password)
+        await users.grant(caller, user.id, RoleDivision(role.id, await catalog.home_division_id()))
         return user
 
-    user = _run_in_transaction(work)
-    typer.echo(f"user {user.id} ({user.email}) holds {SUPER_ADMIN} in the Home division")
+    user = _run_with_runtime(work)
+    typer.echo(f"user {user.id} ({user.email}) holds {SUPER_ADMIN} in the Home division; "
+               "they set up two-step verification when they first sign in")
 
 
 @audit_app.command("verify")

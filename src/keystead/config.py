@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # SQLite only: how long a writer waits for the database lock before giving up.
     sqlite_busy_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Console sessions: signed out after this long without a request (15 minutes at most, the
+    # admin rule), and after this long whatever happens.
+    session_idle_seconds: int = Field(default=900, ge=1, le=900)
+    session_lifetime_seconds: int = Field(default=43_200, ge=60, le=43_200)
+    # The dashboard flags secrets older than this.
+    secret_rotation_days: int = Field(default=30, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:

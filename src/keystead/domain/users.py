@@ -1,15 +1,41 @@
-"""Users: people who hold roles in divisions (sign-in and MFA build on this record later)."""
+"""Users: people who hold roles in divisions, and the use cases that manage them.
+
+Every use case runs inside the caller's transaction and is audited with it. The no-escalation
+rule of clients holds here too: a grant is given or taken only by someone who holds it, and a
+user's sign-in details are changed only by someone whose permissions cover the user's.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
 
-from keystead.domain.errors import Problem
+from keystead.domain.audit import AuditEvent, JSONValue
+from keystead.domain.clients import RoleDivision
+from keystead.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    Problem,
+)
+from keystead.domain.passwords import Passwords, check_password
+from keystead.domain.ports import AuditLog, Catalog, Page
+from keystead.domain.principal import Caller
 
 MAX_NAME = 128
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ENTITY = "User"
+
+
+class UserState(StrEnum):
+    active = "active"
+    inactive = "inactive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,12 +45,185 @@ class User:
     email: str
     state: str
     date_created: datetime
+    date_modified: datetime | None = None
+    date_last_login: datetime | None = None
+    mfa_enrolled: bool = False
 
 
-def check_user(name: str, email: str) -> list[Problem]:
+def check_user(name: str, email: str, state: str = UserState.active) -> list[Problem]:
     problems = []
-    if not 1 <= len(name) <= MAX_NAME:
+    if not 1 <= len(name.strip()) <= MAX_NAME:
         problems.append(Problem("name", "length", f"name is required, 1 to {MAX_NAME} characters"))
     if len(email) > 320 or not _EMAIL.match(email):
         problems.append(Problem("email", "invalid.email", "email must look like name@example.com"))
+    if state not in set(UserState):
+        problems.append(Problem("state", "invalid.value",
+                                f"state must be one of {', '.join(UserState)}"))
     return problems
+
+
+def needs_mfa(permissions: frozenset[str]) -> bool:
+    """Anyone holding any permission (every one administers something) must use MFA."""
+    return bool(permissions)
+
+
+class UserStore(Protocol):
+    async def add(self, user: User, *, password_hash: str | None) -> None: ...
+    async def find(self, user_id: str) -> User | None: ...
+    async def by_email(self, email: str) -> User | None: ...
+    async def search(self, query: str | None, page: Page) -> tuple[Sequence[User], int]: ...
+    async def replace(self, user: User, *, password_hash: str | None = None) -> None:
+        """Store ``user``'s profile; a given ``password_hash`` replaces the password too."""
+
+    async def delete(self, user_id: str) -> None: ...
+
+
+class GrantStore(Protocol):
+    async def grants(self, user_id: str) -> list[RoleDivision]: ...
+    async def grant(self, user_id: str, *, role_id: str, division_id: str) -> None: ...
+    async def revoke(self, user_id: str, *, role_id: str, division_id: str) -> bool:
+        """Remove the grant; False when the user did not hold it."""
+
+
+@dataclass(slots=True)
+class UserManagement:
+    users: UserStore
+    grants: GrantStore
+    catalog: Catalog
+    audit: AuditLog
+    passwords: Passwords
+    clock: Callable[[], datetime]
+
+    async def create(self, caller: Caller, *, name: str, email: str,
+                     password: str | None) -> User:
+        """Add a user (without a password they cannot sign in until an admin sets one).
+
+        Raises:
+            ForbiddenError, InvalidInputError, ConflictError: the e-mail is taken.
+        """
+        caller.require("directory:user:add")
+        email = email.strip().lower()
+        problems = check_user(name, email)
+        if password is not None:
+            problems += check_password(password, email=email)
+        if problems:
+            raise InvalidInputError(problems)
+        if await self.users.by_email(email) is not None:
+            raise ConflictError(f"a user with e-mail {email} already exists")
+        now = self.clock()
+        user = User(str(uuid.uuid4()), name.strip(), email, UserState.active, now, now)
+        await self.users.add(user, password_hash=self.passwords.hash(password)
+                             if password is not None else None)
+        await self._record(caller, "create", user, {"name": user.name, "email": email,
+                                                    "password": password is not None})
+        return user
+
+    async def update(self, caller: Caller, user_id: str, *, name: str, email: str, state: str,
+                     password: str | None = None) -> User:
+        """Change a user's profile, state or password.
+
+        Raises:
+            ForbiddenError: the user holds permissions the caller lacks (taking over their
+                account would be an escalation).
+            InvalidInputError, NotFoundError, ConflictError.
+        """
+        existing = await self.find(caller, user_id, permission="directory:user:edit")
+        email = email.strip().lower()
+        problems = check_user(name, email, state)
+        if password is not None:
+            problems += check_password(password, email=email)
+        if problems:
+            raise InvalidInputError(problems)
+        if email != existing.email and await self.users.by_email(email) is not None:
+            raise ConflictError(f"a user with e-mail {email} already exists")
+        await self._check_covers(caller, existing)
+        updated = replace(existing, name=name.strip(), email=email, state=state,
+                          date_modified=self.clock())
+        await self.users.replace(updated, password_hash=self.passwords.hash(password)
+                                 if password is not None else None)
+        changes: dict[str, JSONValue] = {
+            key: {"old": old, "new": new}
+            for key, old, new in (("name", existing.name, updated.name),
+                                  ("email", existing.email, updated.email),
+                                  ("state", existing.state, updated.state))
+            if old != new}
+        if password is not None:
+            changes["password"] = "changed"  # noqa: S105 - a marker, never the value
+        if changes:
+            await self._record(caller, "update", updated, {"propertyChanges": changes})
+        return updated
+
+    async def delete(self, caller: Caller, user_id: str) -> None:
+        """Raises: ForbiddenError (also for deleting yourself), NotFoundError."""
+        user = await self.find(caller, user_id, permission="directory:user:delete")
+        if user.id == caller.actor.id:
+            raise ForbiddenError("you cannot delete yourself; ask another admin")
+        await self._check_covers(caller, user)
+        await self.users.delete(user_id)
+        await self._record(caller, "delete", user, {})
+
+    async def find(self, caller: Caller, user_id: str, *,
+                   permission: str = "directory:user:view") -> User:
+        if user_id != caller.actor.id:
+            caller.require(permission)
+        user = await self.users.find(user_id)
+        if user is None:
+            raise NotFoundError(f"no user with id {user_id}")
+        return user
+
+    async def grant(self, caller: Caller, user_id: str, grant: RoleDivision) -> None:
+        """Give a user a role in a division: only a role the caller holds there.
+
+        Raises:
+            ForbiddenError, NotFoundError (user, role or division), ConflictError (held).
+        """
+        caller.require("authorization:grant:add")
+        user = await self.find(caller, user_id)
+        names = await self._check_grant(caller, grant)
+        if grant in await self.grants.grants(user_id):
+            raise ConflictError("the user already holds this role in this division")
+        await self.grants.grant(user_id, role_id=grant.role_id, division_id=grant.division_id)
+        await self._record(caller, "grant.add", user, {
+            "roleId": grant.role_id, "roleName": names[grant.role_id],
+            "divisionId": grant.division_id})
+
+    async def revoke(self, caller: Caller, user_id: str, grant: RoleDivision) -> None:
+        """Take a role away; the caller must hold it too (no one demotes a stronger admin).
+
+        Raises:
+            ForbiddenError, NotFoundError.
+        """
+        caller.require("authorization:grant:delete")
+        user = await self.find(caller, user_id)
+        names = await self._check_grant(caller, grant)
+        if not await self.grants.revoke(user_id, role_id=grant.role_id,
+                                        division_id=grant.division_id):
+            raise NotFoundError("the user does not hold this role in this division")
+        await self._record(caller, "grant.delete", user, {
+            "roleId": grant.role_id, "roleName": names[grant.role_id],
+            "divisionId": grant.division_id})
+
+    async def _check_grant(self, caller: Caller, grant: RoleDivision) -> dict[str, str]:
+        names = await self.catalog.existing_roles([grant.role_id])
+        if grant.role_id not in names:
+            raise NotFoundError(f"no role with id {grant.role_id}")
+        if grant.division_id not in await self.catalog.existing_divisions([grant.division_id]):
+            raise NotFoundError(f"no division with id {grant.division_id}")
+        if caller.missing_roles([grant]):
+            raise ForbiddenError(f"you can grant only roles you hold; you do not hold "
+                                 f"{names[grant.role_id]!r} in division {grant.division_id}")
+        return names
+
+    async def _check_covers(self, caller: Caller, user: User) -> None:
+        held = await self.grants.grants(user.id)
+        powers = await self.catalog.permissions_of([g.role_id for g in held])
+        if user.id != caller.actor.id and (beyond := caller.lacks(powers)):
+            raise ForbiddenError("this user holds permissions you do not hold: "
+                                 + ", ".join(beyond))
+
+    async def _record(self, caller: Caller, action: str, user: User,
+                      details: dict[str, JSONValue]) -> None:
+        await self.audit.append(AuditEvent(
+            timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
+            actor_name=caller.actor.name, action=action, entity_type=ENTITY, entity_id=user.id,
+            entity_name=user.email, remote_ip=caller.remote_ip, details=details))

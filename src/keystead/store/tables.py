@@ -74,9 +74,11 @@ users = Table(
     Column("name", String(128), nullable=False),
     Column("email", String(320), nullable=False),
     Column("state", String(16), nullable=False, default="active"),
-    # Sign-in comes later: an argon2id hash and an encrypted TOTP secret will live here.
-    Column("password_hash", Text, nullable=True),
-    Column("mfa_secret", Text, nullable=True),
+    Column("password_hash", Text, nullable=True),  # argon2id
+    Column("mfa_secret", Text, nullable=True),  # TOTP secret, encrypted; set once enrolled
+    Column("mfa_last_step", BigInteger, nullable=True),  # a TOTP code is accepted once
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UTCDateTime, nullable=True),
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_modified", UTCDateTime, nullable=False),
     Column("date_last_login", UTCDateTime, nullable=True),
@@ -88,6 +90,28 @@ user_grants = Table(
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("role_id", String(36), ForeignKey("roles.id"), primary_key=True),
     Column("division_id", String(36), ForeignKey("divisions.id"), primary_key=True),
+)
+
+recovery_codes = Table(
+    "recovery_codes", metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("digest", String(64), primary_key=True),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+# Console sessions, server-side so every replica sees sign-out and expiry at once. Known by the
+# keyed digest of the cookie value; ``stage`` says how far sign-in got.
+sessions = Table(
+    "sessions", metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("stage", String(16), nullable=False),
+    Column("amr", JSON, nullable=False),
+    Column("data", JSON, nullable=False),  # encrypted values only (pending TOTP secret, ...)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
 clients = Table(

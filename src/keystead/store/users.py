@@ -1,32 +1,140 @@
-"""Users and their role grants (SQLAlchemy Core; never commits)."""
+"""Users, their role grants and their sign-in credentials (SQLAlchemy Core; never commits)."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.domain.clients import RoleDivision
+from keystead.domain.ports import Page
+from keystead.domain.signin import Credentials
 from keystead.domain.users import User
-from keystead.store.tables import ORG_ID, user_grants, users
+from keystead.store.tables import ORG_ID, recovery_codes, user_grants, users
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.name, row.email, row.state, row.date_created, row.date_modified,
+                row.date_last_login, row.mfa_secret is not None)
 
 
 class SqlUserStore:
+    """The UserStore and GrantStore ports."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, user: User) -> None:
+    async def add(self, user: User, *, password_hash: str | None = None) -> None:
         await self.conn.execute(insert(users).values(
             id=user.id, organization_id=ORG_ID, name=user.name, email=user.email,
-            state=user.state, date_created=user.date_created, date_modified=user.date_created))
+            state=user.state, password_hash=password_hash, date_created=user.date_created,
+            date_modified=user.date_modified or user.date_created))
+
+    async def find(self, user_id: str) -> User | None:
+        row = (await self.conn.execute(select(users).where(users.c.id == user_id))).first()
+        return _user(row) if row else None
 
     async def by_email(self, email: str) -> User | None:
         row = (await self.conn.execute(select(users).where(
             users.c.organization_id == ORG_ID, users.c.email == email))).first()
-        return User(row.id, row.name, row.email, row.state, row.date_created) if row else None
+        return _user(row) if row else None
+
+    async def search(self, query: str | None, page: Page) -> tuple[Sequence[User], int]:
+        conditions = [users.c.organization_id == ORG_ID]
+        if query:
+            needle = query.lower()
+            conditions.append(or_(func.lower(users.c.name).contains(needle, autoescape=True),
+                                  users.c.email.contains(needle, autoescape=True)))
+        total = (await self.conn.execute(
+            select(func.count()).select_from(users).where(*conditions))).scalar_one()
+        rows = await self.conn.execute(
+            select(users).where(*conditions).order_by(users.c.name, users.c.id)
+            .limit(page.size).offset((page.number - 1) * page.size))
+        return [_user(r) for r in rows], int(total)
+
+    async def replace(self, user: User, *, password_hash: str | None = None) -> None:
+        values: dict[str, Any] = {"name": user.name, "email": user.email, "state": user.state,
+                                  "date_modified": user.date_modified}
+        if password_hash is not None:
+            values |= {"password_hash": password_hash, "failed_logins": 0, "locked_until": None}
+        await self.conn.execute(update(users).where(users.c.id == user.id).values(**values))
+
+    async def delete(self, user_id: str) -> None:
+        await self.conn.execute(delete(users).where(users.c.id == user_id))
+
+    async def grants(self, user_id: str) -> list[RoleDivision]:
+        rows = await self.conn.execute(select(user_grants).where(user_grants.c.user_id == user_id)
+                                       .order_by(user_grants.c.role_id, user_grants.c.division_id))
+        return [RoleDivision(r.role_id, r.division_id) for r in rows]
 
     async def grant(self, user_id: str, *, role_id: str, division_id: str) -> None:
         await self.conn.execute(insert(user_grants).values(
             user_id=user_id, role_id=role_id, division_id=division_id))
 
-    async def grants(self, user_id: str) -> list[tuple[str, str]]:
-        rows = await self.conn.execute(select(user_grants).where(user_grants.c.user_id == user_id))
-        return [(r.role_id, r.division_id) for r in rows]
+    async def revoke(self, user_id: str, *, role_id: str, division_id: str) -> bool:
+        result = await self.conn.execute(delete(user_grants).where(
+            user_grants.c.user_id == user_id, user_grants.c.role_id == role_id,
+            user_grants.c.division_id == division_id))
+        return bool(result.rowcount)
+
+
+class SqlCredentialStore:
+    """The CredentialStore port: what sign-in reads and writes."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def credentials(self, *, email: str | None = None,
+                          user_id: str | None = None) -> Credentials | None:
+        where = users.c.id == user_id if user_id is not None else users.c.email == email
+        row = (await self.conn.execute(select(users).where(
+            users.c.organization_id == ORG_ID, where))).first()
+        if row is None:
+            return None
+        return Credentials(_user(row), row.password_hash, row.mfa_secret, row.mfa_last_step,
+                           row.failed_logins, row.locked_until)
+
+    async def record_failure(self, user_id: str, *, failed_logins: int,
+                             locked_until: datetime | None) -> None:
+        await self.conn.execute(update(users).where(users.c.id == user_id).values(
+            failed_logins=failed_logins, locked_until=locked_until))
+
+    async def record_sign_in(self, user_id: str, *, now: datetime,
+                             password_hash: str | None) -> None:
+        values: dict[str, Any] = {"failed_logins": 0, "locked_until": None,
+                                  "date_last_login": now}
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        await self.conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+    async def enrol_mfa(self, user_id: str, *, secret_sealed: str, step: int,
+                        recovery_digests: list[str]) -> None:
+        await self.conn.execute(update(users).where(users.c.id == user_id).values(
+            mfa_secret=secret_sealed, mfa_last_step=step))
+        await self.conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
+        if recovery_digests:
+            await self.conn.execute(insert(recovery_codes), [
+                {"user_id": user_id, "digest": d, "used_at": None} for d in recovery_digests])
+
+    async def accept_step(self, user_id: str, step: int) -> bool:
+        # The database decides a race between two submissions of one code.
+        result = await self.conn.execute(update(users).where(
+            users.c.id == user_id,
+            or_(users.c.mfa_last_step.is_(None), users.c.mfa_last_step < step),
+        ).values(mfa_last_step=step))
+        return bool(result.rowcount)
+
+    async def use_recovery_code(self, user_id: str, digest: str, *, now: datetime) -> bool:
+        result = await self.conn.execute(update(recovery_codes).where(
+            recovery_codes.c.user_id == user_id, recovery_codes.c.digest == digest,
+            recovery_codes.c.used_at.is_(None)).values(used_at=now))
+        return bool(result.rowcount)
+
+    async def reset_mfa(self, user_id: str) -> None:
+        """An admin's reset: the user enrols again at their next sign-in."""
+        await self.conn.execute(update(users).where(users.c.id == user_id).values(
+            mfa_secret=None, mfa_last_step=None))
+        await self.conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))

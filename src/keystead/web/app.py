@@ -18,6 +18,7 @@ from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.web import oauth
 from keystead.web.api import audits, authorization, clients, scopes, tokens
+from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
 from keystead.web.runtime import Runtime, build_runtime, utc_now
@@ -105,7 +106,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
 
     return ProtocolFastPath(Starlette(
         routes=[*oauth.routes, *clients.routes, *scopes.routes, *authorization.routes,
-                *audits.routes, *tokens.routes],
+                *audits.routes, *tokens.routes, *console_routes()],
         lifespan=lifespan,
         exception_handlers={
             DomainError: _domain_error,

@@ -9,10 +9,12 @@ from starlette.requests import Request
 from keystead.domain.clients import Actor, RoleDivision
 from keystead.domain.principal import Caller
 from keystead.domain.scopes import has_scope
+from keystead.domain.users import User
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.protocol.tokens import ActiveToken
 from keystead.store.catalog import SqlCatalog
 from keystead.store.tables import client_role_divisions, clients
+from keystead.store.users import SqlUserStore
 from keystead.web.runtime import Runtime
 
 
@@ -48,6 +50,14 @@ async def authorize(request: Request, token: ActiveToken, conn: AsyncConnection,
     permissions = await SqlCatalog(conn).permissions_of(sorted({p.role_id for p in pairs}))
     return Caller(actor=Actor("client", token.client_id, name), role_divisions=pairs,
                   permissions=permissions, remote_ip=client_ip(request))
+
+
+async def user_caller(conn: AsyncConnection, user: User, remote_ip: str) -> Caller:
+    """A signed-in user as a Caller: their grants and the permissions those give now."""
+    pairs = frozenset(await SqlUserStore(conn).grants(user.id))
+    permissions = await SqlCatalog(conn).permissions_of(sorted({p.role_id for p in pairs}))
+    return Caller(actor=Actor("user", user.id, user.email), role_divisions=pairs,
+                  permissions=permissions, remote_ip=remote_ip)
 
 
 def client_ip(request: Request) -> str:

@@ -13,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
 from keystead.domain.management import ClientManagement
-from keystead.domain.secrets import Digester
+from keystead.domain.passwords import Passwords
+from keystead.domain.secrets import Digester, SecretBox
+from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore
+from keystead.domain.users import UserManagement
 from keystead.protocol.client_auth import ClientAuthenticator
 from keystead.protocol.grants.client_credentials import ClientCredentialsGrant
 from keystead.protocol.introspection import IntrospectionEndpoint
@@ -31,6 +34,7 @@ from keystead.store.hot_sql import SqlHotStore, reachable
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.tables import signing_keys
 from keystead.store.tokens import SqlTokenRevoker
+from keystead.store.users import SqlCredentialStore, SqlUserStore
 
 
 def utc_now() -> datetime:
@@ -53,6 +57,8 @@ class Runtime:
     introspection: IntrospectionEndpoint
     revocation: RevocationEndpoint
     jwks: dict[str, object]
+    passwords: Passwords
+    box: SecretBox
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -65,6 +71,16 @@ class Runtime:
             clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
             audit=SqlAuditLog(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
             clock=self.clock)
+
+    def users(self, conn: AsyncConnection) -> UserManagement:
+        store = SqlUserStore(conn)
+        return UserManagement(users=store, grants=store, catalog=SqlCatalog(conn),
+                              audit=SqlAuditLog(conn), passwords=self.passwords, clock=self.clock)
+
+    def sign_in(self, conn: AsyncConnection) -> SignIn:
+        return SignIn(store=SqlCredentialStore(conn), audit=SqlAuditLog(conn),
+                      passwords=self.passwords, box=self.box, digester=self.digester,
+                      clock=self.clock)
 
     async def close(self) -> None:
         if isinstance(self.hot, SqliteHotStore):
@@ -110,4 +126,5 @@ async def build_runtime(settings: Settings, *,
         tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants),
         introspection=IntrospectionEndpoint(authenticator, tokens),
         revocation=RevocationEndpoint(authenticator, tokens),
-        jwks=dict(verify_keys.as_dict(private=False)))
+        jwks=dict(verify_keys.as_dict(private=False)), passwords=Passwords(),
+        box=SecretBox(server_key))

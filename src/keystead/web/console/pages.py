@@ -1,0 +1,206 @@
+"""What every console page shares: its session, its signed-in user, CSRF, headers, errors.
+
+``page(handler)`` wraps a handler: it loads the session (sending anyone not signed in to the
+sign-in page), checks the CSRF token of every POST, and answers with the security headers.
+Handlers render templates through ``Page.render`` and open their own transaction for work.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from keystead.domain.audit import AuditEvent, Result
+from keystead.domain.clients import Actor
+from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError
+from keystead.domain.principal import Caller
+from keystead.domain.users import User, needs_mfa
+from keystead.store.users import SqlUserStore
+from keystead.web.auth import client_ip, user_caller
+from keystead.web.console import sessions
+from keystead.web.console.sessions import PRE_SESSION_COOKIE, Session, Stage
+from keystead.web.runtime import Runtime
+
+log = logging.getLogger("keystead.console")
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"),
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+}
+# Notices a redirect may ask a page to show: fixed texts, so no request can inject one.
+NOTICES = {
+    "signed-out": "You are signed out.",
+    "expired": "You were signed out after a period of inactivity. Sign in again.",
+}
+
+
+@dataclass(slots=True)
+class Page:
+    request: Request
+    runtime: Runtime
+    session: Session | None
+    user: User | None
+    caller: Caller | None
+    form: FormData | None = None
+    notices: dict[str, str] = field(default_factory=dict)
+    _cookies: dict[str, str] = field(default_factory=dict)
+    _pre_session: str = ""
+
+    @property
+    def signed_in(self) -> Caller:
+        """The signed-in user as a Caller (only on pages that require sign-in)."""
+        if self.caller is None:
+            raise ForbiddenError("sign in first")
+        return self.caller
+
+    @property
+    def csrf_token(self) -> str:
+        binding = self.session.cookie if self.session else self._pre_session
+        return csrf_token(self.runtime, binding)
+
+    def field(self, name: str, default: str = "") -> str:
+        value = self.form.get(name) if self.form is not None else None
+        return value if isinstance(value, str) else default
+
+    def fields(self, name: str) -> list[str]:
+        if self.form is None:
+            return []
+        return [v for v in self.form.getlist(name) if isinstance(v, str)]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.runtime.transaction() as conn:
+            yield conn
+
+    def use_session(self, session: Session) -> None:
+        """Make ``session`` this browser's session (a new id after each sign-in step)."""
+        self.session = session
+        self._cookies[sessions.SESSION_COOKIE] = session.cookie
+
+    def forget_session(self) -> None:
+        self.session = None
+        self._cookies[sessions.SESSION_COOKIE] = ""
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response:
+        notice = NOTICES.get(self.request.query_params.get("notice", ""), "") or \
+            self.notices.get(self.request.query_params.get("notice", ""), "")
+        return templates.TemplateResponse(self.request, template, {
+            "page": self, "user": self.user, "caller": self.caller, "notice": notice,
+            "csrf_token": self.csrf_token, "path": self.request.url.path, **context,
+        }, status_code=status)
+
+    def finish(self, response: Response) -> Response:
+        for name, value in self._cookies.items():
+            if value:
+                sessions.set_cookie(response, self.request, self.runtime, name, value)
+            else:
+                response.delete_cookie(name, path="/")
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+
+def csrf_token(runtime: Runtime, binding: str) -> str:
+    return runtime.digester.session(f"csrf\0{binding}")
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+Handler = Callable[[Page], Awaitable[Response]]
+
+
+def page(handler: Handler, *, public: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap ``handler`` as a console endpoint (see the module docstring)."""
+
+    async def endpoint(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        async with runtime.transaction() as conn:
+            loaded = await sessions.load(request, runtime, conn)
+            user, caller = await _signed_in_user(request, conn, loaded.session)
+        ctx = Page(request, runtime, loaded.session, user, caller)
+        if loaded.expired:
+            ctx.forget_session()
+        pre = request.cookies.get(PRE_SESSION_COOKIE, "")
+        if not pre:
+            pre = secrets.token_urlsafe(24)
+            ctx._cookies[PRE_SESSION_COOKIE] = pre
+        ctx._pre_session = pre
+        if not public and caller is None:
+            notice = "expired" if loaded.expired else ""
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return ctx.finish(redirect(
+                f"/login?next={quote(target, safe='')}" + (f"&notice={notice}" if notice else "")))
+        if request.method == "POST":
+            ctx.form = await request.form()
+            sent = ctx.field("csrf_token")
+            if not sent or not hmac.compare_digest(sent, ctx.csrf_token):
+                await _audit_refusal(ctx, "missing or wrong CSRF token")
+                return ctx.finish(ctx.render("error.html", 403, title="Form refused", message=(
+                    "This form was refused because it did not carry this console's security "
+                    "token (it may have expired). Go back, reload the page and try again.")))
+        try:
+            response = await handler(ctx)
+        except ForbiddenError as exc:
+            await _audit_refusal(ctx, exc.message)
+            response = ctx.render("error.html", 403, title="Not allowed", message=exc.message)
+        except NotFoundError as exc:
+            response = ctx.render("error.html", 404, title="Not found", message=exc.message)
+        except InvalidInputError as exc:
+            response = ctx.render("error.html", 400, title="Check your input",
+                                  message="; ".join(f"{p.field}: {p.message}"
+                                                    for p in exc.problems))
+        return ctx.finish(response)
+
+    return endpoint
+
+
+def route(path: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
+          public: bool = False) -> Route:
+    return Route(path, page(handler, public=public), methods=list(methods))
+
+
+async def _signed_in_user(request: Request, conn: AsyncConnection,
+                          session: Session | None) -> tuple[User | None, Caller | None]:
+    if session is None:
+        return None, None
+    user = await SqlUserStore(conn).find(session.user_id)
+    if user is None or user.state != "active":
+        return user, None
+    if session.stage != Stage.signed_in:
+        return user, None
+    caller = await user_caller(conn, user, client_ip(request))
+    # Granted admin rights since signing in without MFA: not signed in until MFA is done.
+    if needs_mfa(caller.permissions) and "mfa" not in session.row.amr:
+        return user, None
+    return user, caller
+
+
+async def _audit_refusal(ctx: Page, reason: str) -> None:
+    actor = ctx.caller.actor if ctx.caller else Actor("anonymous", "", "")
+    target = f"{ctx.request.method} {ctx.request.url.path}"
+    await ctx.runtime.hot.record(AuditEvent(
+        timestamp=ctx.runtime.clock(), actor_kind=actor.kind, actor_id=actor.id,
+        actor_name=actor.name, action="access.denied", entity_type="Console",
+        entity_id=target[:64], entity_name=target[:320], result=Result.failure,
+        remote_ip=client_ip(ctx.request), details={"reason": reason}))

@@ -1,0 +1,20 @@
+"""Every console route, and the static files the pages use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from keystead.web.console import dashboard, signin
+
+STATIC = Path(__file__).parent / "static"
+
+
+def console_routes() -> list[BaseRoute]:
+    return [
+        *signin.routes,
+        *dashboard.routes,
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]

@@ -1,0 +1,111 @@
+"""Console sessions: a random id in an HttpOnly cookie, the session itself in the database.
+
+The id is rotated whenever sign-in moves a stage forward (password, second factor), so a
+session id planted before sign-in is worthless after it. Idle and absolute limits are checked
+on every request; an expired session is deleted then and there.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keystead.store.sessions import SessionRow, SqlSessionStore
+from keystead.web.runtime import Runtime
+
+SESSION_COOKIE = "ks_session"
+PRE_SESSION_COOKIE = "ks_csrf"  # binds the sign-in form's CSRF token before there is a session
+
+
+class Stage:
+    """How far sign-in got."""
+
+    second_factor = "mfa"      # password accepted; a TOTP or recovery code is due
+    enrol = "enrol"            # password accepted; the user must enrol a TOTP app first
+    recovery_codes = "codes"   # enrolled; the recovery codes are being shown once
+    signed_in = "in"
+
+
+@dataclass(slots=True)
+class Session:
+    cookie: str
+    row: SessionRow
+    data: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stage(self) -> str:
+        return self.row.stage
+
+    @property
+    def user_id(self) -> str:
+        return self.row.user_id
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    session: Session | None
+    expired: bool  # a session cookie was sent but its session has timed out
+
+
+def is_secure(request: Request, runtime: Runtime) -> bool:
+    return request.url.scheme == "https" or runtime.settings.issuer.startswith("https:")
+
+
+def set_cookie(response: Response, request: Request, runtime: Runtime, name: str,
+               value: str) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="lax", path="/",
+                        secure=is_secure(request, runtime))
+
+
+async def load(request: Request, runtime: Runtime, conn: AsyncConnection) -> Loaded:
+    """The request's session, touched; None when there is none or it timed out (then deleted)."""
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if not cookie:
+        return Loaded(None, expired=False)
+    store = SqlSessionStore(conn)
+    digest = runtime.digester.session(cookie)
+    row = await store.find(digest)
+    if row is None:
+        return Loaded(None, expired=False)
+    now = runtime.clock()
+    idle = timedelta(seconds=runtime.settings.session_idle_seconds)
+    if row.expires_at <= now or row.last_seen_at + idle <= now:
+        await store.delete(digest)
+        return Loaded(None, expired=True)
+    await store.touch(digest, now=now)
+    return Loaded(Session(cookie, row, dict(row.data)), expired=False)
+
+
+async def start(runtime: Runtime, conn: AsyncConnection, *, user_id: str, stage: str,
+                amr: list[str], previous: Session | None = None,
+                data: dict[str, str] | None = None) -> Session:
+    """A new session (a fresh id) at ``stage``; ``previous`` is ended, its deadline kept."""
+    store = SqlSessionStore(conn)
+    now = runtime.clock()
+    expires = now + timedelta(seconds=runtime.settings.session_lifetime_seconds)
+    created = now
+    if previous is not None:
+        await store.delete(previous.row.digest)
+        expires, created = previous.row.expires_at, previous.row.created_at
+    cookie = secrets.token_urlsafe(32)
+    row = SessionRow(runtime.digester.session(cookie), user_id, stage, amr, data or {},
+                     created, now, expires)
+    await store.add(row)
+    return Session(cookie, row, dict(row.data))
+
+
+async def save_data(runtime: Runtime, conn: AsyncConnection, session: Session) -> None:
+    await SqlSessionStore(conn).touch(session.row.digest, now=runtime.clock(), data=session.data)
+
+
+async def end(conn: AsyncConnection, session: Session) -> None:
+    await SqlSessionStore(conn).delete(session.row.digest)
+
+
+def expired_since(now: datetime, idle_seconds: int) -> datetime:
+    return now - timedelta(seconds=idle_seconds)
