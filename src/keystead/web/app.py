@@ -17,7 +17,7 @@ from keystead.domain.errors import DomainError, StoreUnavailableError
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.web import oauth
-from keystead.web.api import audits, authorization, clients, scopes, tokens
+from keystead.web.api import audits, authorization, clients, scopes, subjects, tokens, users
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -106,7 +106,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
 
     return ProtocolFastPath(Starlette(
         routes=[*oauth.routes, *clients.routes, *scopes.routes, *authorization.routes,
-                *audits.routes, *tokens.routes, *console_routes()],
+                *audits.routes, *tokens.routes, *users.routes, *subjects.routes,
+                *console_routes()],
         lifespan=lifespan,
         exception_handlers={
             DomainError: _domain_error,

@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from keystead.web.console import dashboard, signin
+from keystead.web.console import audit, clients, dashboard, people, signin
 
 STATIC = Path(__file__).parent / "static"
 
@@ -16,5 +16,8 @@ def console_routes() -> list[BaseRoute]:
     return [
         *signin.routes,
         *dashboard.routes,
+        *clients.routes,
+        *audit.routes,
+        *people.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

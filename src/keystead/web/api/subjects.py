@@ -1,0 +1,7 @@
+"""/api/v2 subjects (being written)."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+routes: list[Route] = []

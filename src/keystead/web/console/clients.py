@@ -1,0 +1,7 @@
+"""Console pages: clients (being written)."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+routes: list[Route] = []
