@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # admin rule), and after this long whatever happens.
     session_idle_seconds: int = Field(default=900, ge=1, le=900)
     session_lifetime_seconds: int = Field(default=43_200, ge=60, le=43_200)
+    # argon2id cost for user passwords (RFC 9106 §4: 64 MiB and 3 passes by default).
+    password_hash_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
 

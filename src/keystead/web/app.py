@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,6 +15,7 @@ from starlette.responses import Response
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
+from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.web import oauth
 from keystead.web.api import audits, authorization, clients, scopes, subjects, tokens, users
@@ -29,10 +30,13 @@ FLUSH_INTERVAL_SECONDS = 0.1
 
 
 async def housekeeping(runtime: Runtime) -> None:
-    """Delete clients whose dateToDelete has passed and tokens that have expired."""
+    """Delete clients whose dateToDelete has passed, expired tokens and timed-out sessions."""
     async with runtime.transaction() as conn:
         deleted = await runtime.management(conn).purge_due()
-        await SqlTokenRevoker(conn).purge_expired(now=runtime.clock())
+        now = runtime.clock()
+        await SqlTokenRevoker(conn).purge_expired(now=now)
+        await SqlSessionStore(conn).purge_expired(now=now, idle_before=now - timedelta(
+            seconds=runtime.settings.session_idle_seconds))
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
 

@@ -126,5 +126,7 @@ async def build_runtime(settings: Settings, *,
         tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants),
         introspection=IntrospectionEndpoint(authenticator, tokens),
         revocation=RevocationEndpoint(authenticator, tokens),
-        jwks=dict(verify_keys.as_dict(private=False)), passwords=Passwords(),
+        jwks=dict(verify_keys.as_dict(private=False)), passwords=Passwords(
+            memory_kib=settings.password_hash_memory_kib,
+            time_cost=settings.password_hash_time_cost),
         box=SecretBox(server_key))

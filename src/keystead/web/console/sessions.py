@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
@@ -105,7 +105,3 @@ async def save_data(runtime: Runtime, conn: AsyncConnection, session: Session) -
 
 async def end(conn: AsyncConnection, session: Session) -> None:
     await SqlSessionStore(conn).delete(session.row.digest)
-
-
-def expired_since(now: datetime, idle_seconds: int) -> datetime:
-    return now - timedelta(seconds=idle_seconds)
