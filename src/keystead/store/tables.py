@@ -82,7 +82,10 @@ users = Table(
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_modified", UTCDateTime, nullable=False),
     Column("date_last_login", UTCDateTime, nullable=True),
+    # How a trusted identity provider names the user (SAML NameID), when not by e-mail.
+    Column("external_id", String(255), nullable=True),
     Index("ux_users_org_email", "organization_id", "email", unique=True),
+    Index("ux_users_org_external_id", "organization_id", "external_id", unique=True),
 )
 
 user_grants = Table(
@@ -128,6 +131,9 @@ clients = Table(
     Column("date_to_delete", UTCDateTime, nullable=True),
     Column("token_format", String(16), nullable=False),
     Column("require_pkce", Boolean, nullable=False),
+    # "public" clients (SPA, mobile, native) hold no secret and must use PKCE.
+    Column("client_type", String(16), nullable=False, default="confidential",
+           server_default="confidential"),
     Column("owner_contact", String(320), nullable=False, default=""),
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_modified", UTCDateTime, nullable=False),
@@ -186,6 +192,83 @@ signing_keys = Table(
     Column("public_jwk", JSON, nullable=False),
     Column("date_created", UTCDateTime, nullable=False),
     Column("active", Boolean, nullable=False),
+    # A retired key stays in the JWK Set until every token it signed has expired.
+    Column("retire_after", UTCDateTime, nullable=True),
+)
+
+# One user's grant to one client, from one authorization code (or SAML assertion): its tokens and
+# refresh tokens carry the family id, so revoking the family stops all of them at once.
+grant_families = Table(
+    "grant_families", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(36), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_grant_families_user_client", "user_id", "client_id"),
+)
+
+authorization_codes = Table(
+    "authorization_codes", metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("family_id", String(36), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("code_challenge", String(128), nullable=True),
+    Column("nonce", Text, nullable=True),
+    Column("auth_time", UTCDateTime, nullable=False),
+    Column("amr", JSON, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("consumed_at", UTCDateTime, nullable=True),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens", metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("family_id", String(36), nullable=False, index=True),
+    Column("client_id", String(36), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("auth_time", UTCDateTime, nullable=False),
+    Column("amr", JSON, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("used_at", UTCDateTime, nullable=True),  # set when rotated: a second use is a replay
+)
+
+# What each user allowed each client; a change of the client's scopes asks again.
+consents = Table(
+    "consents", metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("scopes", JSON, nullable=False),
+    Column("granted_at", UTCDateTime, nullable=False),
+)
+
+# Trusted SAML identity providers (Genesys "GenericSAML"), for the SAML2 bearer grant.
+identity_providers = Table(
+    "identity_providers", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("issuer_uri", String(1024), nullable=False),
+    Column("certificates", JSON, nullable=False),
+    Column("relying_party_identifier", String(1024), nullable=False),
+    Column("name_identifier_format", String(256), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_modified", UTCDateTime, nullable=False),
+    Index("ux_identity_providers_org_issuer", "organization_id", "issuer_uri", unique=True),
+)
+
+# Assertion ids already redeemed (digest of issuer and ID), kept until the assertion expires.
+saml_assertions = Table(
+    "saml_assertions", metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
 # A single row per organisation: appenders update it first, which serialises the chain.
