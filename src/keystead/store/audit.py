@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import GENESIS_HASH, AuditEvent, Result, chain_hash
@@ -36,9 +36,33 @@ class AuditQuery:
     page_number: int = 1
     page_size: int = 25
     newest_first: bool = True
+    # An actor's exact id, or part of its name in any case (the console's "actor" filter).
+    actor: str | None = None
 
 
-def _event(r: Any) -> StoredEvent:
+def _conditions(q: AuditQuery) -> list[ColumnElement[bool]]:
+    conditions = [audit_events.c.organization_id == ORG_ID]
+    for column, value in (
+        (audit_events.c.entity_id, q.entity_id), (audit_events.c.entity_type, q.entity_type),
+        (audit_events.c.action, q.action), (audit_events.c.actor_id, q.actor_id),
+        (audit_events.c.result, str(q.result) if q.result else None),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if q.start is not None:
+        conditions.append(audit_events.c.timestamp >= q.start)
+    if q.end is not None:
+        conditions.append(audit_events.c.timestamp < q.end)
+    if q.actor is not None:
+        # autoescape: a % or _ in the text matches itself, not any character.
+        conditions.append(or_(
+            audit_events.c.actor_id == q.actor,
+            func.lower(audit_events.c.actor_name).contains(q.actor.lower(), autoescape=True)))
+    return conditions
+
+
+def stored_event(r: Any) -> StoredEvent:
+    """A row of ``audit_events`` as a StoredEvent."""
     return StoredEvent(r.id, r.seq, AuditEvent(
         timestamp=r.timestamp, actor_kind=r.actor_kind, actor_id=r.actor_id,
         actor_name=r.actor_name, action=r.action, entity_type=r.entity_type,
@@ -69,31 +93,46 @@ class SqlAuditLog:
             audit_head.c.organization_id == ORG_ID).values(last_hash=digest))
 
     async def query(self, q: AuditQuery) -> tuple[Sequence[StoredEvent], int]:
-        conditions = [audit_events.c.organization_id == ORG_ID]
-        for column, value in (
-            (audit_events.c.entity_id, q.entity_id), (audit_events.c.entity_type, q.entity_type),
-            (audit_events.c.action, q.action), (audit_events.c.actor_id, q.actor_id),
-            (audit_events.c.result, str(q.result) if q.result else None),
-        ):
-            if value is not None:
-                conditions.append(column == value)
-        if q.start is not None:
-            conditions.append(audit_events.c.timestamp >= q.start)
-        if q.end is not None:
-            conditions.append(audit_events.c.timestamp < q.end)
+        conditions = _conditions(q)
         total = (await self.conn.execute(
             select(func.count()).select_from(audit_events).where(*conditions))).scalar_one()
         order = audit_events.c.seq.desc() if q.newest_first else audit_events.c.seq
         rows = await self.conn.execute(
             select(audit_events).where(*conditions).order_by(order)
             .limit(q.page_size).offset((q.page_number - 1) * q.page_size))
-        return [_event(r) for r in rows], int(total)
+        return [stored_event(r) for r in rows], int(total)
+
+    async def count(self, q: AuditQuery, *, through_seq: int) -> int:
+        """How many events up to ``through_seq`` match ``q`` (its paging is ignored)."""
+        return int((await self.conn.execute(select(func.count()).select_from(audit_events).where(
+            *_conditions(q), audit_events.c.seq <= through_seq))).scalar_one())
+
+    async def batch_after(self, q: AuditQuery, *, after_seq: int, through_seq: int,
+                          limit: int) -> list[StoredEvent]:
+        """The next ``limit`` events matching ``q``, oldest first, in ``(after_seq, through_seq]``.
+
+        Exports walk the log in such batches, each in its own short transaction, so neither a
+        long download nor a large log holds a transaction open or builds one giant list. The
+        log is append-only, so the batches together are one consistent snapshot.
+        """
+        rows = await self.conn.execute(
+            select(audit_events).where(*_conditions(q), audit_events.c.seq > after_seq,
+                                       audit_events.c.seq <= through_seq)
+            .order_by(audit_events.c.seq).limit(limit))
+        return [stored_event(r) for r in rows]
+
+    async def actions(self) -> list[str]:
+        """Every action that occurs in the log, sorted."""
+        rows = await self.conn.execute(
+            select(audit_events.c.action).where(audit_events.c.organization_id == ORG_ID)
+            .distinct().order_by(audit_events.c.action))
+        return [str(r.action) for r in rows]
 
     async def all_in_order(self) -> AsyncIterator[StoredEvent]:
         result = await self.conn.stream(select(audit_events).where(
             audit_events.c.organization_id == ORG_ID).order_by(audit_events.c.seq))
         async for row in result:
-            yield _event(row)
+            yield stored_event(row)
 
     async def head(self) -> tuple[int, str]:
         row = (await self.conn.execute(select(audit_head).where(

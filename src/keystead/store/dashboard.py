@@ -1,0 +1,108 @@
+"""The dashboard's read queries: one statement per figure or list, never a query per row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.audit import Result
+from keystead.domain.clients import ClientState
+from keystead.store.audit import StoredEvent, stored_event
+from keystead.store.tables import ORG_ID, audit_events, client_secrets, clients
+
+# Attempts to prove an identity; everything else that succeeds changed something.
+AUTHENTICATIONS = ("authenticate", "user.login")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientAge:
+    """A client and the instant that makes it worth a look (its secret's birth, its last use)."""
+
+    id: str
+    name: str
+    state: str
+    since: datetime | None
+    date_created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """The first rows of a list and how many rows the whole list has."""
+
+    rows: Sequence[ClientAge]
+    total: int
+
+
+class SqlDashboard:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def clients_by_state(self) -> dict[str, int]:
+        """How many clients are in each state (every state present, zero if none)."""
+        counts = dict.fromkeys((str(s) for s in ClientState), 0)
+        rows = await self.conn.execute(
+            select(clients.c.state, func.count()).where(clients.c.organization_id == ORG_ID)
+            .group_by(clients.c.state))
+        for state, count in rows:
+            counts[str(state)] = int(count)
+        return counts
+
+    async def stale_secrets(self, *, created_before: datetime, limit: int) -> Listed:
+        """Clients whose current secret was created before ``created_before``, oldest first."""
+        where = (clients.c.organization_id == ORG_ID, client_secrets.c.current.is_(True),
+                 client_secrets.c.date_created < created_before)
+        joined = clients.join(client_secrets, client_secrets.c.client_id == clients.c.id)
+        total = (await self.conn.execute(
+            select(func.count()).select_from(joined).where(*where))).scalar_one()
+        rows = await self.conn.execute(
+            select(clients.c.id, clients.c.name, clients.c.state, clients.c.date_created,
+                   client_secrets.c.date_created.label("since"))
+            .select_from(joined).where(*where)
+            .order_by(client_secrets.c.date_created, clients.c.name).limit(limit))
+        return Listed([_age(r) for r in rows], int(total))
+
+    async def unused_clients(self, *, idle_since: datetime, limit: int) -> Listed:
+        """Active clients last used before ``idle_since``, or never used and created before it."""
+        where = (clients.c.organization_id == ORG_ID, clients.c.state == str(ClientState.active),
+                 or_(clients.c.date_last_used < idle_since,
+                     and_(clients.c.date_last_used.is_(None),
+                          clients.c.date_created < idle_since)))
+        total = (await self.conn.execute(
+            select(func.count()).select_from(clients).where(*where))).scalar_one()
+        rows = await self.conn.execute(
+            select(clients.c.id, clients.c.name, clients.c.state, clients.c.date_created,
+                   clients.c.date_last_used.label("since"))
+            .where(*where)
+            .order_by(func.coalesce(clients.c.date_last_used, clients.c.date_created),
+                      clients.c.name).limit(limit))
+        return Listed([_age(r) for r in rows], int(total))
+
+    async def failed_authentications(self, *, limit: int) -> list[StoredEvent]:
+        """The newest failed client authentications and user sign-ins."""
+        rows = await self.conn.execute(
+            select(audit_events).where(
+                audit_events.c.organization_id == ORG_ID,
+                audit_events.c.action.in_(AUTHENTICATIONS),
+                audit_events.c.result == str(Result.failure))
+            .order_by(audit_events.c.seq.desc()).limit(limit))
+        return [stored_event(r) for r in rows]
+
+    async def recent_changes(self, *, limit: int) -> list[StoredEvent]:
+        """The newest successful events other than authentications."""
+        rows = await self.conn.execute(
+            select(audit_events).where(
+                audit_events.c.organization_id == ORG_ID,
+                audit_events.c.action.not_in(AUTHENTICATIONS),
+                audit_events.c.result == str(Result.success))
+            .order_by(audit_events.c.seq.desc()).limit(limit))
+        return [stored_event(r) for r in rows]
+
+
+def _age(row: Any) -> ClientAge:
+    return ClientAge(id=row.id, name=row.name, state=row.state, since=row.since,
+                     date_created=row.date_created)
