@@ -406,3 +406,19 @@ def test_cli_import_rejects_a_malformed_file_with_a_message(
     assert result.stderr.startswith("error:")
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_cli_keys_rotate_publishes_the_new_key_beside_the_old(deployment: Deployment) -> None:
+    before = deployment.ok("keys", "list").splitlines()
+    assert len(before) == 1
+    out = deployment.ok("keys", "rotate")
+    assert "new signing key" in out
+    after = deployment.ok("keys", "list").splitlines()
+    assert len(after) == 2
+    assert all("published" in line for line in after)
+    admin = deployment.bootstrap("ops", "Super Admin")
+    with deployment.serving() as http:
+        kids = {k["kid"] for k in http.get("/oauth/jwks").json()["keys"]}
+        rotations = audit_events(http, bearer(token(http, admin)), action="key.rotate")
+    assert kids == {line.split()[0] for line in after}
+    assert [e["context"]["actorKind"] for e in rotations] == ["cli"]

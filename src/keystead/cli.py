@@ -16,6 +16,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import Settings
+from keystead.domain.audit import AuditEvent
 from keystead.domain.clients import ClientState, RoleDivision
 from keystead.domain.errors import DomainError, InvalidInputError, NotFoundError
 from keystead.domain.management import ClientManagement
@@ -23,11 +24,12 @@ from keystead.domain.permissions import SUPER_ADMIN
 from keystead.domain.ports import ClientFilter, Page
 from keystead.domain.principal import Caller, operator
 from keystead.domain.users import User
-from keystead.protocol.keys import generate_key, key_cipher
+from keystead.protocol.keys import PUBLISH_DELAY, StoredKey, generate_key, key_cipher
 from keystead.store.audit import SqlAuditLog, verify_chain
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore
 from keystead.store.database import create_engine
+from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import upgrade
 from keystead.store.seed import seed
 from keystead.web.presenters import client_json
@@ -42,6 +44,8 @@ users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="Signing keys (JWT access tokens, ID tokens).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 T = TypeVar("T")
 
 
@@ -320,6 +324,44 @@ def users_create_admin(
     user = _run_with_runtime(work)
     typer.echo(f"user {user.id} ({user.email}) holds {SUPER_ADMIN} in the Home division; "
                "they set up two-step verification when they first sign in")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new signing key: published now, signing in 5 minutes, the old one kept until its
+    last token expires."""
+
+    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> tuple[str, str]:
+        key = generate_key(runtime.cipher)
+        now = utc_now()
+        retire = await SqlSigningKeys(conn).rotate(key, now=now)
+        await SqlAuditLog(conn).append(AuditEvent(
+            timestamp=now, actor_kind=caller.actor.kind, actor_id=caller.actor.id,
+            actor_name=caller.actor.name, action="key.rotate", entity_type="SigningKey",
+            entity_id=key.kid, entity_name=key.kid,
+            details={"previousRetireAfter": retire.isoformat()}))
+        return key.kid, retire.isoformat()
+
+    kid, retire = _run_with_runtime(work)
+    typer.echo(f"new signing key {kid}: signs from {PUBLISH_DELAY} from now on every replica; "
+               f"previous keys stay published until {retire}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every stored key: when it was made, until when it stays published."""
+
+    async def work(_r: Runtime, conn: AsyncConnection, _c: Caller) -> list[StoredKey]:
+        return await SqlSigningKeys(conn).all()
+
+    now = utc_now()
+    keys = _run_with_runtime(work)
+    if not keys:
+        _fail("no signing key; run `keystead init`")
+    for key in keys:
+        state = "published" if key.retire_after is None or key.retire_after > now else "retired"
+        until = f" until {key.retire_after.isoformat()}" if key.retire_after else ""
+        typer.echo(f"{key.kid}  created {key.date_created.isoformat()}  {state}{until}")
 
 
 @audit_app.command("verify")

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # argon2id cost for user passwords (RFC 9106 §4: 64 MiB and 3 passes by default).
     password_hash_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
     password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    # Refresh tokens of the code grant: how long one lives (rotated ones for public clients).
+    refresh_token_ttl_seconds: int = Field(default=2_592_000, ge=300, le=31_536_000)
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
 

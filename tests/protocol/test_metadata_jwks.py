@@ -44,10 +44,10 @@ def test_metadata_lists_what_the_server_supports(http: TestClient) -> None:
     assert "implicit" not in body["grant_types_supported"]
     assert "response_types_supported" in body  # RFC 8414 §2: REQUIRED
     methods = {"client_secret_basic", "client_secret_post"}
-    for field in ("token_endpoint_auth_methods_supported",
-                  "introspection_endpoint_auth_methods_supported",
-                  "revocation_endpoint_auth_methods_supported"):
-        assert set(body[field]) == methods
+    # Public clients (no secret) name themselves at the token and revocation endpoints only.
+    assert set(body["token_endpoint_auth_methods_supported"]) == {*methods, "none"}
+    assert set(body["revocation_endpoint_auth_methods_supported"]) == {*methods, "none"}
+    assert set(body["introspection_endpoint_auth_methods_supported"]) == methods
     assert set(BUILTIN_SCOPES) <= set(body["scopes_supported"])
 
 

@@ -24,13 +24,14 @@ def new_secret() -> str:
 class Digester:
     """Keyed digests of secrets and tokens, one key per purpose so digests never cross-match."""
 
-    __slots__ = ("_jwt_id_key", "_secret_key", "_session_key", "_token_key")
+    __slots__ = ("_grant_key", "_jwt_id_key", "_secret_key", "_session_key", "_token_key")
 
     def __init__(self, server_key: bytes) -> None:
         self._secret_key = hmac.new(server_key, b"keystead client secret", hashlib.sha256).digest()
         self._token_key = hmac.new(server_key, b"keystead token", hashlib.sha256).digest()
         self._jwt_id_key = hmac.new(server_key, b"keystead jwt id", hashlib.sha256).digest()
         self._session_key = hmac.new(server_key, b"keystead session", hashlib.sha256).digest()
+        self._grant_key = hmac.new(server_key, b"keystead grant", hashlib.sha256).digest()
 
     def secret(self, value: str) -> str:
         return hmac.new(self._secret_key, value.encode(), hashlib.sha256).hexdigest()
@@ -41,6 +42,10 @@ class Digester:
     def session(self, value: str) -> str:
         """Console session ids, recovery codes and CSRF tokens are keyed here."""
         return hmac.new(self._session_key, value.encode(), hashlib.sha256).hexdigest()
+
+    def grant(self, value: str) -> str:
+        """Authorization codes and refresh tokens."""
+        return hmac.new(self._grant_key, value.encode(), hashlib.sha256).hexdigest()
 
     def jwt_id(self, jti: str) -> str:
         """A JWT's ``jti`` is public: its digest must never match an opaque token's."""

@@ -35,10 +35,16 @@ class ClientRecord:
     roles: tuple[tuple[str, str], ...]
     secrets: tuple[SecretRecord, ...]
     date_last_used: datetime | None
+    client_type: str = "confidential"  # "public": no secret, PKCE always (RFC 9700 §2.1.1)
+    require_pkce: bool = True
 
     @property
     def is_active(self) -> bool:
         return self.state == "active"
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == "public"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,16 @@ class TokenClaims:
     scope: str
     issued_at: datetime
     expires_at: datetime
+    # A user token's grant family (one authorization): revoking it stops every token in it.
+    family_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyState:
+    """What the store says now about a user token's grant family and its user."""
+
+    revoked_at: datetime | None
+    user_state: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +92,7 @@ class TokenRecord:
     issued_at: datetime
     expires_at: datetime
     client_scopes: tuple[str, ...]
+    family_id: str | None = None
 
 
 class HotStore(Protocol):
@@ -97,6 +114,9 @@ class HotStore(Protocol):
         """The client's state and the token's revocation; None when the client is gone."""
 
     async def revoke(self, claims: TokenClaims, *, now: datetime) -> None: ...
+    async def family_state(self, family_id: str) -> FamilyState | None:
+        """A grant family's revocation and its user's state; None when either is gone."""
+
     async def record(self, event: AuditEvent) -> None:
         """Append an audit event in its own transaction (failed authentications)."""
 

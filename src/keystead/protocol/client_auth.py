@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 from urllib.parse import unquote_plus
 
 from keystead.domain.audit import AuditEvent, Result
@@ -84,21 +85,45 @@ class ClientAuthenticator:
         if client is None or secret is None or not client.is_active:
             reason = ("unknown client" if client is None else
                       "wrong or expired secret" if secret is None else f"client is {client.state}")
-            if client is None and not CLIENT_ID_SHAPE.fullmatch(shown_id):
-                # Not shaped like a client id (ours are UUIDs): most likely a secret pasted into
-                # the wrong field. The audit keeps a prefix to correlate, never the whole value.
-                shown_id = shown_id[:SHOWN_PREFIX] + "..."
-            await self.store.record(AuditEvent(
-                timestamp=now, actor_kind="client", actor_id=shown_id,
-                actor_name=client.name if client else "", action="authenticate",
-                entity_type="OAuthClient", entity_id=shown_id,
-                entity_name=client.name if client else "", result=Result.failure,
-                remote_ip=remote_ip, details={"reason": reason, "endpoint": endpoint,
-                                              "method": credentials.method}))
-            raise InvalidClientError("client authentication failed", detail=reason)
+            await self._refuse(client, shown_id, reason, remote_ip=remote_ip, endpoint=endpoint,
+                               method=credentials.method, now=now)
         if secret.date_last_used is None or now - secret.date_last_used > LAST_USED_GRANULARITY:
             await self.store.mark_used(client.id, secret.id, now=now)
         return client
+
+    async def authenticate_public(self, client_id: str, *, remote_ip: str,
+                                  endpoint: str) -> ClientRecord:
+        """A public client, which authenticates by naming itself (it has no secret).
+
+        Raises:
+            InvalidClientError: unknown, not active, or a confidential client (which must
+                authenticate with its secret), recorded in the audit log.
+        """
+        now = self.clock()
+        shown_id = client_id[:64].replace("\x00", "")
+        client = await self.store.client(client_id) if shown_id == client_id else None
+        if client is None or not client.is_public or not client.is_active:
+            reason = ("unknown client" if client is None else
+                      "confidential client without its secret" if not client.is_public else
+                      f"client is {client.state}")
+            await self._refuse(client, shown_id, reason, remote_ip=remote_ip, endpoint=endpoint,
+                               method="none", now=now)
+        return client
+
+    async def _refuse(self, client: ClientRecord | None, shown_id: str, reason: str, *,
+                      remote_ip: str, endpoint: str, method: str, now: datetime) -> NoReturn:
+        if client is None and not CLIENT_ID_SHAPE.fullmatch(shown_id):
+            # Not shaped like a client id (ours are UUIDs): most likely a secret pasted into
+            # the wrong field. The audit keeps a prefix to correlate, never the whole value.
+            shown_id = shown_id[:SHOWN_PREFIX] + "..."
+        await self.store.record(AuditEvent(
+            timestamp=now, actor_kind="client", actor_id=shown_id,
+            actor_name=client.name if client else "", action="authenticate",
+            entity_type="OAuthClient", entity_id=shown_id,
+            entity_name=client.name if client else "", result=Result.failure,
+            remote_ip=remote_ip, details={"reason": reason, "endpoint": endpoint,
+                                          "method": method}))
+        raise InvalidClientError("client authentication failed", detail=reason)
 
 
 def _matching_secret(client: ClientRecord, candidate: str, now: datetime) -> SecretRecord | None:

@@ -8,6 +8,10 @@
      ├── UnsupportedGrantTypeError    400
      ├── InvalidScopeError            400
      ├── UnsupportedTokenTypeError    400 (RFC 7009 §2.2.1)
+     ├── UnsupportedResponseTypeError 400 (RFC 6749 §4.1.2.1, redirected)
+     ├── AccessDeniedError            400 (redirected)
+     ├── LoginRequiredError           400 (OIDC prompt=none, redirected)
+     ├── ConsentRequiredError         400 (OIDC prompt=none, redirected)
      ├── InvalidTokenError            401 (RFC 6750)
      ├── InsufficientScopeError       403 (RFC 6750)
      └── TemporarilyUnavailableError  503 + Retry-After
@@ -69,6 +73,26 @@ class InvalidScopeError(OAuthError):
 
 class UnsupportedTokenTypeError(OAuthError):
     error = "unsupported_token_type"
+    status_code = 400
+
+
+class UnsupportedResponseTypeError(OAuthError):
+    error = "unsupported_response_type"
+    status_code = 400
+
+
+class AccessDeniedError(OAuthError):
+    error = "access_denied"
+    status_code = 400
+
+
+class LoginRequiredError(OAuthError):
+    error = "login_required"
+    status_code = 400
+
+
+class ConsentRequiredError(OAuthError):
+    error = "consent_required"
     status_code = 400
 
 

@@ -1,10 +1,18 @@
-"""Signing keys (RFC 7517/7518): ES256 keys, encrypted at rest, published as a JWK Set."""
+"""Signing keys (RFC 7517/7518): ES256 keys, encrypted at rest, published as a JWK Set.
+
+Rotation without a flag day: a new key is published in the JWK Set ``PUBLISH_DELAY`` before any
+replica signs with it (each replica reloads keys every minute), and a retired key stays
+published until every token it signed has expired (its ``retire_after``).
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -34,3 +42,29 @@ def load_private(cipher: Fernet, encrypted: str) -> ECKey:
 
 def jwk_set(public_jwks: list[dict[str, Any]]) -> KeySet:
     return KeySet.import_key_set({"keys": public_jwks})
+
+
+PUBLISH_DELAY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    kid: str
+    public_jwk: dict[str, Any]
+    private_jwk_encrypted: str
+    date_created: datetime
+    retire_after: datetime | None
+
+
+def published(keys: Sequence[StoredKey], now: datetime) -> list[StoredKey]:
+    """The keys in the JWK Set: all but those retired past their last token's expiry."""
+    return [k for k in keys if k.retire_after is None or k.retire_after > now]
+
+
+def signing_key(keys: Sequence[StoredKey], now: datetime) -> StoredKey | None:
+    """The newest key every replica has had time to publish (the newest of all at first)."""
+    live = sorted(published(keys, now), key=lambda k: k.date_created)
+    ready = [k for k in live if k.date_created <= now - PUBLISH_DELAY]
+    if ready:
+        return ready[-1]
+    return live[0] if live else None

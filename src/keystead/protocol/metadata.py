@@ -1,25 +1,40 @@
-"""RFC 8414 authorization server metadata."""
+"""RFC 8414 authorization server metadata and OpenID Connect Discovery 1.0 §3."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from keystead.domain.scopes import BUILTIN_SCOPES
+from keystead.protocol.authorize import OIDC_SCOPES
+from keystead.protocol.keys import ALG
+
+SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
 def server_metadata(issuer: str, *, scopes: list[str] | None = None) -> dict[str, Any]:
     return {
         "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
         "token_endpoint": f"{issuer}/oauth/token",
         "introspection_endpoint": f"{issuer}/oauth/introspect",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "userinfo_endpoint": f"{issuer}/oauth/userinfo",
         "jwks_uri": f"{issuer}/oauth/jwks",
-        "grant_types_supported": ["client_credentials"],
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                          "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                       "client_secret_post"],
-        "scopes_supported": scopes if scopes is not None else list(BUILTIN_SCOPES),
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
+                                  "urn:ietf:params:oauth:grant-type:saml2-bearer"],
+        # Implicit ("token") still works for legacy clients, but is not advertised.
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": [*SECRET_METHODS, "none"],
+        "introspection_endpoint_auth_methods_supported": SECRET_METHODS,
+        "revocation_endpoint_auth_methods_supported": [*SECRET_METHODS, "none"],
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207
+        "scopes_supported": [*(scopes if scopes is not None else list(BUILTIN_SCOPES)),
+                             *OIDC_SCOPES],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [ALG],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr",
+                             "azp", "name", "email", "email_verified"],
+        "prompt_values_supported": ["none", "login", "consent"],
     }

@@ -32,6 +32,7 @@ class Sealed:
     # Microseconds since the epoch: revocation cut-offs need sub-second order.
     issued_at_us: int
     expires_at_us: int
+    family_id: str | None = None  # user tokens: the grant family revocation reaches
 
 
 class OpaqueTokens:
@@ -43,7 +44,8 @@ class OpaqueTokens:
 
     def seal(self, claims: Sealed) -> str:
         plain = _SEPARATOR.join((claims.client_id, claims.subject_id or "", claims.scope,
-                                 str(claims.issued_at_us), str(claims.expires_at_us)))
+                                 str(claims.issued_at_us), str(claims.expires_at_us),
+                                 claims.family_id or ""))
         nonce = os.urandom(NONCE_BYTES)
         sealed = nonce + self._aead.encrypt(nonce, plain.encode(), PREFIX.encode())
         return PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
@@ -56,7 +58,8 @@ class OpaqueTokens:
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
             plain = self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], PREFIX.encode())
-            client_id, subject, scope, issued, expires = plain.decode().split(_SEPARATOR)
-            return Sealed(client_id, subject or None, scope, int(issued), int(expires))
+            client_id, subject, scope, issued, expires, family = plain.decode().split(_SEPARATOR)
+            return Sealed(client_id, subject or None, scope, int(issued), int(expires),
+                          family or None)
         except (binascii.Error, ValueError, InvalidTag):
             return None

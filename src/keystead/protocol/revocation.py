@@ -1,11 +1,19 @@
-"""RFC 7009 token revocation: a client revokes its own tokens; unknown tokens are not an error."""
+"""RFC 7009 token revocation: a client revokes its own tokens; unknown tokens are not an error.
+
+Revoking a refresh token revokes its whole grant family, the access tokens issued with it too
+(§2.1: "SHOULD"). Public clients identify themselves by client_id (§2.1, §5).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from keystead.domain.secrets import Digester
 from keystead.protocol.client_auth import ClientAuthenticator, read_credentials
 from keystead.protocol.errors import InvalidRequestError, UnsupportedTokenTypeError
+from keystead.protocol.grants.user_tokens import Authorizations
 from keystead.protocol.params import parse_form
 from keystead.protocol.tokens import TokenService
 
@@ -16,16 +24,31 @@ KNOWN_HINTS = frozenset({"access_token", "refresh_token"})
 class RevocationEndpoint:
     authenticator: ClientAuthenticator
     tokens: TokenService
+    authorizations: Authorizations
+    digester: Digester
+    clock: Callable[[], datetime]
 
     async def handle(self, body: bytes, *, authorization: str | None, remote_ip: str) -> None:
         form = parse_form(body)
-        client = await self.authenticator.authenticate(read_credentials(authorization, form),
-                                                       remote_ip=remote_ip, endpoint="revoke")
+        credentials = read_credentials(authorization, form)
+        if credentials is None and "client_id" in form:
+            client = await self.authenticator.authenticate_public(
+                form["client_id"], remote_ip=remote_ip, endpoint="revoke")
+        else:
+            client = await self.authenticator.authenticate(credentials, remote_ip=remote_ip,
+                                                           endpoint="revoke")
         if "token" not in form:
             raise InvalidRequestError("token is required")  # RFC 7009 §2.1
         hint = form.get("token_type_hint")
         if hint is not None and hint not in KNOWN_HINTS:
             raise UnsupportedTokenTypeError(f"token_type_hint {hint} is not supported")
-        # RFC 7009 §2.1: only the client the token was issued to may revoke it; for anyone
-        # else (or an unknown token) the answer is the same 200, revealing nothing.
-        await self.tokens.revoke(form["token"], client_id=client.id)
+        # §2.1: only the client the token was issued to may revoke it; for anyone else (or an
+        # unknown token) the answer is the same 200, revealing nothing.
+        token = form["token"]
+        if self.tokens.claims_of(token) is not None:
+            await self.tokens.revoke(token, client_id=client.id)
+            return
+        async with self.authorizations() as store:
+            grant = await store.find_refresh(self.digester.grant(token))
+            if grant is not None and grant.client_id == client.id:
+                await store.revoke_family(grant.family_id, now=self.clock())

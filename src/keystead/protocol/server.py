@@ -17,6 +17,8 @@ from keystead.protocol.errors import (
 from keystead.protocol.grants.base import TokenGrant, TokenRequest
 from keystead.protocol.params import parse_form
 
+PUBLIC_CLIENT_GRANTS = frozenset({"authorization_code", "refresh_token"})
+
 
 @dataclass(frozen=True, slots=True)
 class TokenEndpoint:
@@ -34,11 +36,18 @@ class TokenEndpoint:
         if "grant_type" not in form:
             raise InvalidRequestError("grant_type is required")
         credentials = read_credentials(authorization, form)
-        client = await self.authenticator.authenticate(credentials, remote_ip=remote_ip,
-                                                       endpoint="token")
+        if credentials is None and "client_id" in form:
+            # RFC 6749 §2.3 / RFC 8252 §8.4: a public client only names itself.
+            client = await self.authenticator.authenticate_public(
+                form["client_id"], remote_ip=remote_ip, endpoint="token")
+        else:
+            client = await self.authenticator.authenticate(credentials, remote_ip=remote_ip,
+                                                           endpoint="token")
         grant = self.grants.get(form["grant_type"])
         if grant is None:
             raise UnsupportedGrantTypeError(f"grant_type {form['grant_type']} is not supported")
+        if client.is_public and grant.grant_type not in PUBLIC_CLIENT_GRANTS:
+            raise UnauthorizedClientError(f"a public client may not use {grant.grant_type}")
         if grant.client_grant not in client.grant_types:
             raise UnauthorizedClientError(f"this client may not use {grant.grant_type}")
         scope = None
@@ -47,5 +56,10 @@ class TokenEndpoint:
             if not all(is_scope_token(s) for s in scope):
                 raise InvalidScopeError("scope must be space-separated scope tokens")
         issued = await grant.exchange(TokenRequest(form["grant_type"], form, scope), client)
-        return {"access_token": issued.access_token, "token_type": "Bearer",
-                "expires_in": issued.expires_in, "scope": issued.scope}
+        answer: dict[str, Any] = {"access_token": issued.access_token, "token_type": "Bearer",
+                                  "expires_in": issued.expires_in, "scope": issued.scope}
+        if issued.refresh_token is not None:
+            answer["refresh_token"] = issued.refresh_token
+        if issued.id_token is not None:
+            answer["id_token"] = issued.id_token
+        return answer

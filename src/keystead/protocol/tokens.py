@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -34,6 +35,7 @@ class InactiveReason(StrEnum):
     revoked = "revoked"
     client_disabled = "client disabled"
     client_deleted = "client deleted"
+    user_inactive = "user inactive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class IssuedToken:
     access_token: str
     expires_in: int
     scope: str
+    refresh_token: str | None = None
+    id_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +57,19 @@ class ActiveToken:
         return self.record.client_id
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Signer:
+    """The key that signs now and the keys that verify: replaced in place when keys rotate."""
+
     kid: str
     key: ECKey
     verify_keys: KeySet
+    public_jwks: dict[str, Any]
+
+    def use(self, kid: str, key: ECKey, published: list[dict[str, Any]]) -> None:
+        self.kid, self.key = kid, key
+        self.verify_keys = KeySet.import_key_set({"keys": published})
+        self.public_jwks = {"keys": published}
 
 
 @dataclass(slots=True)
@@ -70,37 +82,46 @@ class TokenService:
     signer: Signer
 
     async def issue(self, client: ClientRecord, *, scope: tuple[str, ...],
-                    subject_id: str | None = None) -> IssuedToken:
-        """Mint a token; nothing is written on the request path (see ``HotStore``)."""
+                    subject_id: str | None = None, family_id: str | None = None,
+                    ttl_seconds: int | None = None) -> IssuedToken:
+        """Mint a token; nothing is written on the request path (see ``HotStore``).
+
+        A user token names its user (``subject_id``) and its grant family, which validation
+        checks so that revoking the user's authorization stops it at once.
+        """
         now = self.clock()
-        ttl = client.token_ttl_seconds
+        ttl = ttl_seconds or client.token_ttl_seconds
         issued_us = _microseconds(now)
         expires_us = issued_us + ttl * 1_000_000
         scope_text = " ".join(scope)
         if client.token_format == TokenFormat.jwt:
             jti = secrets.token_urlsafe(16)
             value = self._jwt(client, jti=jti, scope=scope_text, issued_us=issued_us,
-                              ttl=ttl, subject_id=subject_id)
+                              ttl=ttl, subject_id=subject_id, family_id=family_id)
             digest = self.digester.jwt_id(jti)
         else:
             value = self.opaque.seal(Sealed(client.id, subject_id, scope_text, issued_us,
-                                            expires_us))
+                                            expires_us, family_id))
             digest = self.digester.token(value)
         self.store.record_issued(TokenClaims(
             digest=digest, client_id=client.id, subject_id=subject_id, scope=scope_text,
-            issued_at=_instant(issued_us), expires_at=_instant(expires_us)))
+            issued_at=_instant(issued_us), expires_at=_instant(expires_us), family_id=family_id))
         return IssuedToken(value, ttl, scope_text)
 
     def _jwt(self, client: ClientRecord, *, jti: str, scope: str, issued_us: int, ttl: int,
-             subject_id: str | None) -> str:
+             subject_id: str | None, family_id: str | None) -> str:
         iat = issued_us // 1_000_000
-        claims = {
+        claims: dict[str, object] = {
             "iss": self.issuer, "sub": subject_id or client.id, "aud": self.issuer,
             "client_id": client.id, "iat": iat, "exp": iat + ttl, "jti": jti,
-            "scope": scope, "roles": [{"roleId": r, "divisionId": d} for r, d in client.roles],
+            "scope": scope,
             # Whole-second iat cannot order a token against a revocation in the same second.
             "iat_us": issued_us,
         }
+        if family_id is None:
+            claims["roles"] = [{"roleId": r, "divisionId": d} for r, d in client.roles]
+        else:
+            claims["gid"] = family_id
         header = {"alg": ALG, "typ": "at+jwt", "kid": self.signer.kid}  # RFC 9068 §2.1
         return jwt.encode(header, claims, self.signer.key, algorithms=[ALG])
 
@@ -114,7 +135,7 @@ class TokenService:
                 return None
             return TokenClaims(self.digester.token(token), sealed.client_id, sealed.subject_id,
                                sealed.scope, _instant(sealed.issued_at_us),
-                               _instant(sealed.expires_at_us))
+                               _instant(sealed.expires_at_us), sealed.family_id)
         try:
             claims = jwt.decode(token, self.signer.verify_keys, algorithms=[ALG]).claims
         except (JoseError, ValueError):
@@ -124,11 +145,12 @@ class TokenService:
         if not (isinstance(jti, str) and isinstance(client_id, str) and isinstance(iat_us, int)
                 and isinstance(iat, int) and isinstance(exp, int)):
             return None
-        sub = claims.get("sub")
+        sub, gid = claims.get("sub"), claims.get("gid")
         return TokenClaims(self.digester.jwt_id(jti), client_id,
                            sub if isinstance(sub, str) and sub != client_id else None,
                            str(claims.get("scope", "")), _instant(iat_us),
-                           _instant(iat_us + (exp - iat) * 1_000_000))
+                           _instant(iat_us + (exp - iat) * 1_000_000),
+                           gid if isinstance(gid, str) else None)
 
     async def validate(self, token: str) -> ActiveToken:
         """Return the token if active now.
@@ -149,10 +171,17 @@ class TokenService:
         cut_off = live.tokens_valid_after
         if live.revoked_at is not None or (cut_off is not None and claims.issued_at <= cut_off):
             raise InvalidTokenError(f"the access token is {InactiveReason.revoked}")
+        if claims.family_id is not None:
+            family = await self.store.family_state(claims.family_id)
+            if family is None or family.revoked_at is not None:
+                raise InvalidTokenError(f"the access token is {InactiveReason.revoked}")
+            if family.user_state != "active":
+                raise InvalidTokenError(f"the access token is {InactiveReason.user_inactive}")
         record = TokenRecord(
             digest=claims.digest, client_id=claims.client_id, subject_id=claims.subject_id,
             scope=claims.scope, roles=live.roles, issued_at=claims.issued_at,
-            expires_at=claims.expires_at, client_scopes=live.client_scopes)
+            expires_at=claims.expires_at, client_scopes=live.client_scopes,
+            family_id=claims.family_id)
         scopes = frozenset(claims.scope.split()) & frozenset(live.client_scopes)
         return ActiveToken(record, scopes)
 

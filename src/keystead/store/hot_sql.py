@@ -14,9 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.domain.audit import AuditEvent
 from keystead.domain.errors import StoreUnavailableError
-from keystead.domain.tokens import ClientRecord, LiveState, SecretRecord, TokenClaims
+from keystead.domain.tokens import (
+    ClientRecord,
+    FamilyState,
+    LiveState,
+    SecretRecord,
+    TokenClaims,
+)
 from keystead.store.audit import SqlAuditLog
-from keystead.store.tables import client_role_divisions, client_secrets, clients, tokens
+from keystead.store.tables import (
+    client_role_divisions,
+    client_secrets,
+    clients,
+    grant_families,
+    tokens,
+    users,
+)
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
 UNREACHABLE = (OperationalError, InterfaceError, OSError, asyncio.TimeoutError)
@@ -52,7 +65,8 @@ class SqlHotStore:
             row = (await conn.execute(select(
                 clients.c.id, clients.c.name, clients.c.state, clients.c.grant_types,
                 clients.c.scopes, clients.c.token_ttl_seconds, clients.c.token_format,
-                clients.c.date_last_used).where(clients.c.id == client_id))).first()
+                clients.c.date_last_used, clients.c.client_type, clients.c.require_pkce,
+            ).where(clients.c.id == client_id))).first()
             if row is None:
                 return None
             roles = await conn.execute(select(
@@ -66,7 +80,8 @@ class SqlHotStore:
                 scopes=tuple(row.scopes), token_ttl_seconds=row.token_ttl_seconds,
                 token_format=row.token_format, roles=tuple((r, d) for r, d in roles),
                 secrets=tuple(SecretRecord(*s) for s in secrets),
-                date_last_used=row.date_last_used)
+                date_last_used=row.date_last_used, client_type=row.client_type,
+                require_pkce=row.require_pkce)
 
     async def mark_used(self, client_id: str, secret_id: str, *, now: datetime) -> None:
         cutoff = now - LAST_USED_GRANULARITY
@@ -117,6 +132,13 @@ class SqlHotStore:
             roles=tuple((r, d) for r, d in row.roles),
             tokens_valid_after=row.tokens_valid_after,
             revoked_at=_utc(row.revoked_at))
+
+    async def family_state(self, family_id: str) -> FamilyState | None:
+        async with reachable(self.engine) as conn:
+            row = (await conn.execute(select(grant_families.c.revoked_at, users.c.state).join(
+                users, users.c.id == grant_families.c.user_id).where(
+                grant_families.c.id == family_id))).first()
+        return FamilyState(row.revoked_at, row.state) if row else None
 
     async def revoke(self, claims: TokenClaims, *, now: datetime) -> None:
         statement = pg_insert(tokens).values(

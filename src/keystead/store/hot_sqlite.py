@@ -22,7 +22,13 @@ from typing import TypeVar
 
 from keystead.domain.audit import AuditEvent, chain_hash
 from keystead.domain.errors import StoreUnavailableError
-from keystead.domain.tokens import ClientRecord, LiveState, SecretRecord, TokenClaims
+from keystead.domain.tokens import (
+    ClientRecord,
+    FamilyState,
+    LiveState,
+    SecretRecord,
+    TokenClaims,
+)
 from keystead.store.tables import ORG_ID
 
 LAST_USED_GRANULARITY_SECONDS = 60
@@ -39,7 +45,7 @@ SELECT c.state, c.scopes,
 """
 CLIENT_QUERY = """
 SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.token_format,
-       c.date_last_used,
+       c.date_last_used, c.client_type, c.require_pkce,
        (SELECT json_group_array(json_array(r.role_id, r.division_id))
           FROM client_role_divisions r WHERE r.client_id = c.id),
        (SELECT json_group_array(json_array(s.id, s.digest, s.date_expires, s.date_last_used))
@@ -128,12 +134,14 @@ class SqliteHotStore:
         rows = await self._run(CLIENT_QUERY, (client_id,))
         if not rows:
             return None
-        cid, name, state, grants, scopes, ttl, fmt, last_used, roles, secrets = rows[0]
+        (cid, name, state, grants, scopes, ttl, fmt, last_used, client_type, require_pkce, roles,
+         secrets) = rows[0]
         return ClientRecord(
             id=str(cid), name=str(name), state=str(state), grant_types=_strings(str(grants)),
             scopes=_strings(str(scopes)), token_ttl_seconds=int(str(ttl)), token_format=str(fmt),
             roles=_pairs(str(roles)), secrets=_secrets(str(secrets)),
-            date_last_used=_aware(last_used))  # type: ignore[arg-type]
+            date_last_used=_aware(last_used),  # type: ignore[arg-type]
+            client_type=str(client_type), require_pkce=bool(require_pkce))
 
     async def _write(self, sql: str, params: tuple[object, ...]) -> int:
         return await self._retrying(lambda: self._conn().execute(sql, params).rowcount)
@@ -199,6 +207,15 @@ class SqliteHotStore:
             client_state=str(state), client_scopes=tuple(json.loads(str(scopes))),
             roles=_pairs(str(roles)), tokens_valid_after=_aware(valid_after),  # type: ignore[arg-type]
             revoked_at=_aware(revoked))  # type: ignore[arg-type]
+
+    async def family_state(self, family_id: str) -> FamilyState | None:
+        rows = await self._run(
+            "SELECT f.revoked_at, u.state FROM grant_families f JOIN users u ON u.id = f.user_id "
+            "WHERE f.id = ?", (family_id,))
+        if not rows:
+            return None
+        revoked, user_state = rows[0]
+        return FamilyState(_aware(revoked), str(user_state))  # type: ignore[arg-type]
 
     async def revoke(self, claims: TokenClaims, *, now: datetime) -> None:
         await self._write(

@@ -15,10 +15,20 @@ from starlette.responses import Response
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
+from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.keys import SqlSigningKeys
 from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
-from keystead.web import oauth
-from keystead.web.api import audits, authorization, clients, scopes, subjects, tokens, users
+from keystead.web import authorize, oauth
+from keystead.web.api import (
+    audits,
+    authorization,
+    clients,
+    scopes,
+    subjects,
+    tokens,
+    users,
+)
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -30,13 +40,17 @@ FLUSH_INTERVAL_SECONDS = 0.1
 
 
 async def housekeeping(runtime: Runtime) -> None:
-    """Delete clients whose dateToDelete has passed, expired tokens and timed-out sessions."""
+    """Delete clients whose dateToDelete has passed, expired tokens, codes and refresh tokens,
+    timed-out sessions and retired keys; pick up rotated signing keys."""
     async with runtime.transaction() as conn:
         deleted = await runtime.management(conn).purge_due()
         now = runtime.clock()
         await SqlTokenRevoker(conn).purge_expired(now=now)
         await SqlSessionStore(conn).purge_expired(now=now, idle_before=now - timedelta(
             seconds=runtime.settings.session_idle_seconds))
+        await SqlAuthorizationStore(conn).purge_expired(now=now)
+        await SqlSigningKeys(conn).purge_retired(now=now)
+    await runtime.reload_keys()
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
 
@@ -109,8 +123,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
             await runtime.close()
 
     return ProtocolFastPath(Starlette(
-        routes=[*oauth.routes, *clients.routes, *scopes.routes, *authorization.routes,
-                *audits.routes, *tokens.routes, *users.routes, *subjects.routes,
+        routes=[*oauth.routes, *authorize.routes, *clients.routes, *scopes.routes,
+                *authorization.routes, *audits.routes, *tokens.routes, *users.routes,
+                *subjects.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

@@ -43,6 +43,12 @@ async def authorize(request: Request, token: ActiveToken, conn: AsyncConnection,
     """
     if not has_scope(token.scopes, scope):
         raise InsufficientScopeError(f"the token lacks the scope {scope}")
+    if token.record.subject_id is not None:
+        # A user's token acts with the user's permissions (as they are now), not the client's.
+        user = await SqlUserStore(conn).find(token.record.subject_id)
+        if user is None or user.state != "active":
+            raise InvalidTokenError("the access token's user is not active")
+        return await user_caller(conn, user, client_ip(request))
     name = (await conn.execute(select(clients.c.name).where(
         clients.c.id == token.client_id))).scalar_one_or_none() or ""
     pairs = frozenset(RoleDivision(r.role_id, r.division_id) for r in await conn.execute(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from cryptography.fernet import Fernet
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -19,20 +19,33 @@ from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore
 from keystead.domain.users import UserManagement
 from keystead.protocol.client_auth import ClientAuthenticator
+from keystead.protocol.grants.authorization_code import AuthorizationCodeGrant
+from keystead.protocol.grants.base import TokenGrant
 from keystead.protocol.grants.client_credentials import ClientCredentialsGrant
+from keystead.protocol.grants.refresh_token import RefreshTokenGrant
+from keystead.protocol.grants.user_tokens import UserTokens
 from keystead.protocol.introspection import IntrospectionEndpoint
-from keystead.protocol.keys import jwk_set, key_cipher, load_private
+from keystead.protocol.keys import (
+    StoredKey,
+    jwk_set,
+    key_cipher,
+    load_private,
+    published,
+    signing_key,
+)
+from keystead.protocol.oidc import IdTokens
 from keystead.protocol.opaque import OpaqueTokens
 from keystead.protocol.revocation import RevocationEndpoint
 from keystead.protocol.server import TokenEndpoint
 from keystead.protocol.tokens import Signer, TokenService
 from keystead.store.audit import SqlAuditLog
+from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.hot_sql import SqlHotStore, reachable
 from keystead.store.hot_sqlite import SqliteHotStore
-from keystead.store.tables import signing_keys
+from keystead.store.keys import SqlSigningKeys
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.users import SqlCredentialStore, SqlUserStore
 
@@ -56,9 +69,12 @@ class Runtime:
     token_endpoint: TokenEndpoint
     introspection: IntrospectionEndpoint
     revocation: RevocationEndpoint
-    jwks: dict[str, object]
+    cipher: Fernet
     passwords: Passwords
     box: SecretBox
+    signer: Signer
+    # Codes, consents, grant families and refresh tokens, one transaction per use.
+    authorizations: Callable[[], AbstractAsyncContextManager[SqlAuthorizationStore]]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -81,6 +97,19 @@ class Runtime:
         return SignIn(store=SqlCredentialStore(conn), audit=SqlAuditLog(conn),
                       passwords=self.passwords, box=self.box, digester=self.digester,
                       clock=self.clock)
+
+    @property
+    def jwks(self) -> dict[str, object]:
+        return dict(self.signer.public_jwks)
+
+    async def reload_keys(self) -> None:
+        """Pick up rotated keys (every replica does this each housekeeping round)."""
+        async with self.transaction() as conn:
+            keys = await SqlSigningKeys(conn).all()
+        chosen = signing_key(keys, self.clock())
+        if chosen is not None:
+            self.signer.use(chosen.kid, load_private(self.cipher, chosen.private_jwk_encrypted),
+                            [k.public_jwk for k in published(keys, self.clock())])
 
     async def close(self) -> None:
         if isinstance(self.hot, SqliteHotStore):
@@ -105,28 +134,44 @@ async def build_runtime(settings: Settings, *,
     cipher = key_cipher(server_key)
     try:
         async with engine.connect() as conn:
-            keys = (await conn.execute(select(signing_keys))).all()
+            keys = await SqlSigningKeys(conn).all()
     except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
         raise NotInitialisedError(f"cannot read signing keys ({exc}); run `keystead init`") from exc
-    active = [k for k in keys if k.active]
-    if not active:
+    signer = _signer(keys, cipher, clock())
+    if signer is None:
         await engine.dispose()
         raise NotInitialisedError("no signing key; run `keystead init`")
-    verify_keys = jwk_set([dict(k.public_jwk) for k in keys])
-    signer = Signer(active[0].kid, load_private(cipher, active[0].private_jwk_encrypted),
-                    verify_keys)
     digester = Digester(server_key)
     tokens = TokenService(hot, digester, OpaqueTokens(server_key), clock,
                           settings.issuer.rstrip("/"), signer)
     authenticator = ClientAuthenticator(hot, digester, clock)
-    grants = {ClientCredentialsGrant.grant_type: ClientCredentialsGrant(tokens)}
+    issuer = settings.issuer.rstrip("/")
+    authorizations = authorization_transactions(engine)
+    user_tokens = UserTokens(tokens, IdTokens(issuer, signer), digester, clock,
+                             settings.refresh_token_ttl_seconds)
+    grants: dict[str, TokenGrant] = {
+        ClientCredentialsGrant.grant_type: ClientCredentialsGrant(tokens),
+        AuthorizationCodeGrant.grant_type: AuthorizationCodeGrant(
+            authorizations, user_tokens, digester, clock),
+        RefreshTokenGrant.grant_type: RefreshTokenGrant(
+            authorizations, user_tokens, digester, clock),
+    }
     return Runtime(
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
         tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants),
         introspection=IntrospectionEndpoint(authenticator, tokens),
-        revocation=RevocationEndpoint(authenticator, tokens),
-        jwks=dict(verify_keys.as_dict(private=False)), passwords=Passwords(
+        revocation=RevocationEndpoint(authenticator, tokens, authorizations, digester, clock),
+        cipher=cipher, passwords=Passwords(
             memory_kib=settings.password_hash_memory_kib,
             time_cost=settings.password_hash_time_cost),
-        box=SecretBox(server_key))
+        box=SecretBox(server_key), signer=signer, authorizations=authorizations)
+
+
+def _signer(keys: list[StoredKey], cipher: Fernet, now: datetime) -> Signer | None:
+    chosen = signing_key(keys, now)
+    if chosen is None:
+        return None
+    public = [k.public_jwk for k in published(keys, now)]
+    return Signer(chosen.kid, load_private(cipher, chosen.private_jwk_encrypted),
+                  jwk_set(public), {"keys": public})

@@ -1,0 +1,119 @@
+"""A user's authorization of a client: consent, codes, grant families and refresh tokens.
+
+One authorization code (or SAML assertion) starts a grant family; every access and refresh
+token issued from it carries the family id, so revoking the family stops all of them at once
+(a replayed code or refresh token does exactly that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredClient:
+    """What the authorization endpoint needs to know about a client."""
+
+    id: str
+    name: str
+    description: str
+    active: bool
+    grant_types: frozenset[str]
+    scopes: tuple[str, ...]
+    redirect_uris: tuple[str, ...]
+    is_public: bool
+    require_pkce: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCode:
+    digest: str
+    family_id: str
+    client_id: str
+    user_id: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str | None
+    nonce: str | None
+    auth_time: datetime
+    amr: tuple[str, ...]
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshGrant:
+    digest: str
+    family_id: str
+    client_id: str
+    user_id: str
+    scope: str
+    auth_time: datetime
+    amr: tuple[str, ...]
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """What tokens and ID tokens say about a user."""
+
+    id: str
+    email: str
+    name: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    scopes: tuple[str, ...]  # what the user allowed
+    client_scopes: tuple[str, ...]  # the client's scopes when they allowed it
+    granted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """One client a user has authorized (the Genesys OAuthAuthorization shape, roughly)."""
+
+    client_id: str
+    client_name: str
+    scopes: tuple[str, ...]
+    granted_at: datetime
+
+
+class AuthorizationStore(Protocol):
+    """Codes, families and refresh tokens: read and written in the request's transaction."""
+
+    async def start_family(self, family_id: str, *, client_id: str, user_id: str,
+                           now: datetime) -> None: ...
+    async def add_code(self, code: AuthorizationCode) -> None: ...
+    async def consume_code(self, digest: str, *, now: datetime) -> AuthorizationCode | None:
+        """Mark the code used and return it; None if unknown, expired or used already."""
+
+    async def find_consumed_code(self, digest: str) -> AuthorizationCode | None: ...
+    async def add_refresh(self, grant: RefreshGrant) -> None: ...
+    async def use_refresh(self, digest: str, *, now: datetime,
+                          rotate: bool) -> RefreshGrant | None:
+        """The live refresh token (marked used when ``rotate``); None if unknown, expired, used
+        or its family is revoked."""
+
+    async def find_refresh(self, digest: str) -> RefreshGrant | None: ...
+    async def revoke_family(self, family_id: str, *, now: datetime) -> None: ...
+    async def person(self, user_id: str) -> Person | None: ...
+
+
+class ConsentStore(Protocol):
+    async def consent(self, user_id: str, client_id: str) -> Consent | None: ...
+    async def save_consent(self, user_id: str, client_id: str, consent: Consent) -> None: ...
+    async def authorizations(self, user_id: str) -> list[Authorization]: ...
+    async def revoke_client(self, user_id: str, client_id: str, *, now: datetime) -> bool:
+        """Forget the consent and revoke every family of the pair; False if there was none."""
+
+
+def covers(consent: Consent | None, *, requested: tuple[str, ...],
+           client_scopes: tuple[str, ...]) -> bool:
+    """True when the user already allowed ``requested`` and the client's scopes are unchanged."""
+    return (consent is not None and set(requested) <= set(consent.scopes)
+            and set(consent.client_scopes) == set(client_scopes))

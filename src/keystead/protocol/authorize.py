@@ -1,0 +1,170 @@
+"""The authorization endpoint's rules (RFC 6749 §3.1, §4.1.1-4.1.2; RFC 9700 §2.1; RFC 8252 §7.3;
+RFC 9207; OpenID Connect Core §3.1.2).
+
+Problems with the client or the redirect URI are shown to the user and never redirected
+(``UnsafeAuthorizationRequest``); every other problem is sent back to the validated redirect URI
+with ``error``, ``state`` and ``iss``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
+
+from keystead.domain.authorizations import RegisteredClient
+from keystead.domain.redirect_uris import LOOPBACK_HOSTS
+from keystead.domain.scopes import is_scope_token
+from keystead.protocol.errors import (
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuthError,
+    UnauthorizedClientError,
+    UnsupportedResponseTypeError,
+)
+from keystead.protocol.pkce import check_challenge
+
+# Scopes of OpenID Connect that any client using the code grant may ask for.
+OIDC_SCOPES: dict[str, str] = {
+    "openid": "Sign you in and know who you are",
+    "profile": "Your name",
+    "email": "Your e-mail address",
+}
+RESPONSE_GRANTS = {"code": "CODE", "token": "TOKEN"}
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+MAX_STATE = 2048
+MAX_NONCE = 512
+
+
+class UnsafeAuthorizationRequest(Exception):  # noqa: N818 - a page, not an OAuth error code
+    """The client or redirect URI cannot be trusted: show this to the user, never redirect."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    client_id: str
+    redirect_uri: str
+    response_type: str
+    scope: tuple[str, ...]
+    state: str | None
+    code_challenge: str | None
+    nonce: str | None
+    prompt: frozenset[str]
+
+    @property
+    def in_fragment(self) -> bool:
+        return self.response_type == "token"  # §4.2.2: implicit answers in the fragment
+
+
+def redirect_uri_matches(registered: str, requested: str) -> bool:
+    """Exact, case-sensitive string equality; a loopback URI matches on any port (RFC 8252)."""
+    if registered == requested:
+        return True
+    a, b = urlsplit(registered), urlsplit(requested)
+    if a.scheme != "http" or b.scheme != "http" or "@" in a.netloc or "@" in b.netloc:
+        return False
+    return (_host(a) in LOOPBACK_HOSTS and _host(a) == _host(b) and a.path == b.path
+            and a.query == b.query and not a.fragment and not b.fragment
+            and _valid_port(b))
+
+
+def _host(parts: SplitResult) -> str:
+    netloc = parts.netloc
+    if netloc.startswith("["):
+        return netloc[: netloc.find("]") + 1]
+    return netloc.rsplit(":", 1)[0] if ":" in netloc else netloc
+
+
+def _valid_port(parts: SplitResult) -> bool:
+    try:
+        return parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        return False
+
+
+def redirect_target(client: RegisteredClient | None,
+                    requested: str | None) -> tuple[RegisteredClient, str]:
+    """The client and the redirect URI to answer at, validated before anything is sent there.
+
+    Raises:
+        UnsafeAuthorizationRequest: unknown or inactive client, or an unregistered URI.
+    """
+    if client is None or not client.active:
+        raise UnsafeAuthorizationRequest(
+            "This application is not registered, or it has been disabled. Tell its developer.")
+    if requested is None:
+        if len(client.redirect_uris) == 1:
+            return client, client.redirect_uris[0]
+        raise UnsafeAuthorizationRequest(
+            "The application did not say where to return you (redirect_uri is missing).")
+    if any(redirect_uri_matches(uri, requested) for uri in client.redirect_uris):
+        return client, requested
+    raise UnsafeAuthorizationRequest(
+        "The application asked to return you to an address it has not registered, so Keystead "
+        "will not send you there.")
+
+
+def validate(params: Mapping[str, str], client: RegisteredClient,
+             redirect_uri: str) -> AuthorizationRequest:
+    """Check everything else of the request (the redirect URI is already validated).
+
+    Raises:
+        OAuthError: to be sent to ``redirect_uri``.
+    """
+    response_type = params.get("response_type")
+    if response_type is None:
+        raise InvalidRequestError("response_type is required")
+    if response_type not in RESPONSE_GRANTS:
+        raise UnsupportedResponseTypeError(f"response_type {response_type} is not supported")
+    if RESPONSE_GRANTS[response_type] not in client.grant_types:
+        raise UnauthorizedClientError(f"this client may not use response_type {response_type}")
+    state = params.get("state")
+    nonce = params.get("nonce")
+    if state is not None and len(state) > MAX_STATE:
+        raise InvalidRequestError("state is too long")
+    if nonce is not None and len(nonce) > MAX_NONCE:
+        raise InvalidRequestError("nonce is too long")
+    prompt = frozenset(params.get("prompt", "").split())
+    if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
+        raise InvalidRequestError("prompt must be none, or any of login, consent, select_account")
+    scope = _scope(params.get("scope"), client)
+    challenge = None
+    if response_type == "code":
+        challenge = check_challenge(params.get("code_challenge"),
+                                    params.get("code_challenge_method"),
+                                    required=client.is_public or client.require_pkce)
+    return AuthorizationRequest(client.id, redirect_uri, response_type, scope, state,
+                                challenge, nonce, prompt)
+
+
+def _scope(requested: str | None, client: RegisteredClient) -> tuple[str, ...]:
+    if requested is None or not requested.strip():
+        return client.scopes
+    tokens = tuple(dict.fromkeys(requested.split()))
+    if not all(is_scope_token(t) for t in tokens):
+        raise InvalidScopeError("scope must be space-separated scope tokens")
+    allowed = set(client.scopes) | set(OIDC_SCOPES)
+    if unknown := [t for t in tokens if t not in allowed]:
+        raise InvalidScopeError(f"scope not allowed for this client: {' '.join(unknown)}")
+    return tokens
+
+
+def answer(redirect_uri: str, params: Mapping[str, str | None], *, fragment: bool) -> str:
+    """``redirect_uri`` with ``params`` added to its query (or its fragment, for implicit)."""
+    parts = urlsplit(redirect_uri)
+    encoded = urlencode({k: v for k, v in params.items() if v is not None})
+    if fragment:
+        return urlunsplit(parts._replace(fragment=encoded))
+    query = f"{parts.query}&{encoded}" if parts.query else encoded
+    return urlunsplit(parts._replace(query=query))
+
+
+def error_answer(redirect_uri: str, error: OAuthError, *, state: str | None, issuer: str,
+                 fragment: bool = False) -> str:
+    """§4.1.2.1 error response, with ``iss`` (RFC 9207)."""
+    return answer(redirect_uri, {"error": error.error, "error_description": error.description,
+                                 "state": state, "iss": issuer}, fragment=fragment)

@@ -1,0 +1,63 @@
+"""RFC 6749 §6 with RFC 9700 §4.14: refresh tokens bound to the client, scope only narrowing;
+public clients' refresh tokens rotate, and a rotated one presented again revokes its family."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from keystead.domain.secrets import Digester
+from keystead.domain.tokens import ClientRecord
+from keystead.protocol.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from keystead.protocol.grants.base import TokenRequest
+from keystead.protocol.grants.user_tokens import Authorizations, Grant, UserTokens
+from keystead.protocol.tokens import IssuedToken
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenGrant:
+    grant_type: ClassVar[str] = "refresh_token"
+    client_grant: ClassVar[str] = "CODE"
+    authorizations: Authorizations
+    user_tokens: UserTokens
+    digester: Digester
+    clock: Callable[[], datetime]
+
+    async def exchange(self, request: TokenRequest, client: ClientRecord) -> IssuedToken:
+        """Raises: InvalidRequestError, InvalidGrantError, InvalidScopeError."""
+        value = request.form.get("refresh_token")
+        if not value:
+            raise InvalidRequestError("refresh_token is required")
+        digest = self.digester.grant(value)
+        reused = False
+        async with self.authorizations() as store:
+            known = await store.find_refresh(digest)
+            if known is not None and known.client_id != client.id:
+                raise InvalidGrantError("the refresh token was not issued to this client")
+            grant = await store.use_refresh(digest, now=self.clock(), rotate=client.is_public)
+            if grant is None:
+                if known is not None and known.used_at is not None:
+                    # A rotated token came back: someone holds a copy. Stop the whole family.
+                    await store.revoke_family(known.family_id, now=self.clock())
+                    reused = True
+            else:
+                granted = tuple(grant.scope.split())
+                scope = granted
+                if request.scope is not None:
+                    if widened := [s for s in request.scope if s not in granted]:
+                        raise InvalidScopeError(
+                            f"a refresh may only narrow the scope: {' '.join(widened)}")
+                    scope = tuple(dict.fromkeys(request.scope))
+                person = await store.person(grant.user_id)
+                if person is None:
+                    raise InvalidGrantError("the refresh token's user no longer exists")
+                return await self.user_tokens.issue(
+                    store, client, Grant(person, scope, grant.family_id, grant.auth_time,
+                                         grant.amr),
+                    # Confidential clients keep their refresh token; public ones get a new one.
+                    refresh_token=None if client.is_public else value)
+        raise InvalidGrantError("the refresh token is invalid, expired or revoked",
+                                detail="rotated refresh token reused: family revoked" if reused
+                                else "refresh token unknown, expired or revoked")

@@ -1,0 +1,231 @@
+"""GET/POST /oauth/authorize: sign the user in (console sessions, MFA), ask consent, answer with a
+code (or, for legacy clients only, an implicit token); /oauth/userinfo; OIDC discovery.
+
+The rules live in protocol/authorize.py; this module is the conversation with the browser.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.audit import AuditEvent, JSONValue, Result
+from keystead.domain.authorizations import AuthorizationCode, Consent, RegisteredClient, covers
+from keystead.domain.scopes import BUILTIN_SCOPES
+from keystead.domain.users import User
+from keystead.protocol import authorize as rules
+from keystead.protocol.authorize import AuthorizationRequest, UnsafeAuthorizationRequest
+from keystead.protocol.errors import (
+    AccessDeniedError,
+    ConsentRequiredError,
+    InsufficientScopeError,
+    InvalidRequestError,
+    LoginRequiredError,
+    OAuthError,
+)
+from keystead.protocol.metadata import server_metadata
+from keystead.protocol.oidc import claims_for
+from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.catalog import SqlCatalog
+from keystead.web.auth import active_token, client_ip
+from keystead.web.console.pages import Page, redirect, route
+from keystead.web.console.sessions import Session
+from keystead.web.errors import json_response
+from keystead.web.runtime import Runtime
+
+CODE_TTL = timedelta(seconds=60)
+CONSENT_FORM_TTL = timedelta(minutes=10)
+IMPLICIT_TTL_SECONDS = 900  # legacy implicit tokens are short-lived and never refreshed
+
+
+async def authorize(ctx: Page) -> Response:
+    params = ctx.request.query_params
+    repeated = {k for k, _ in params.multi_items() if len(params.getlist(k)) > 1}
+    async with ctx.transaction() as conn:
+        found = await SqlAuthorizationStore(conn).registered_client(params.get("client_id", ""))
+    try:
+        client, redirect_uri = rules.redirect_target(found, params.get("redirect_uri"))
+    except UnsafeAuthorizationRequest as exc:
+        return ctx.render("authorize/error.html", 400, message=exc.message)
+    state = params.get("state")
+    fragment = params.get("response_type") == "token"
+    try:
+        if repeated:  # RFC 6749 §3.1: parameters MUST NOT be included more than once
+            raise InvalidRequestError(f"repeated parameter: {', '.join(sorted(repeated))}")
+        request = rules.validate(dict(params), client, redirect_uri)
+        return await _decide(ctx, client, request)
+    except OAuthError as exc:
+        return redirect(rules.error_answer(redirect_uri, exc, state=state,
+                                           issuer=_issuer(ctx.runtime), fragment=fragment))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: User
+    session: Session
+
+
+def _signed_in(ctx: Page) -> SignedIn | None:
+    if ctx.caller is None or ctx.user is None or ctx.session is None:
+        return None
+    return SignedIn(ctx.user, ctx.session)
+
+
+async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationRequest) -> Response:
+    """Sign-in first, then consent (remembered), then the answer.
+
+    Raises:
+        OAuthError: login or consent needed under prompt=none.
+    """
+    who = _signed_in(ctx)
+    if who is None:
+        if "none" in request.prompt:
+            raise LoginRequiredError("the user is not signed in")
+        here = ctx.request.url.path + "?" + ctx.request.url.query
+        return redirect(f"/login?next={quote(here, safe='')}")
+    async with ctx.transaction() as conn:
+        consent = await SqlAuthorizationStore(conn).consent(who.user.id, client.id)
+    if covers(consent, requested=request.scope, client_scopes=client.scopes) and (
+            "consent" not in request.prompt):
+        return await _answer(ctx, who, client, request)
+    if "none" in request.prompt:
+        raise ConsentRequiredError("the user has not authorized this client")
+    return await _consent_page(ctx, who, client, request)
+
+
+async def _consent_page(ctx: Page, who: SignedIn, client: RegisteredClient,
+                        request: AuthorizationRequest) -> Response:
+    async with ctx.transaction() as conn:
+        catalogue = {s.id: s.description for s in await SqlCatalog(conn).scopes()}
+    descriptions = {**BUILTIN_SCOPES, **catalogue, **rules.OIDC_SCOPES}
+    sealed = ctx.runtime.box.seal(json.dumps({
+        "user": who.user.id, "until": (ctx.runtime.clock() + CONSENT_FORM_TTL).isoformat(),
+        "request": {"client_id": request.client_id, "redirect_uri": request.redirect_uri,
+                    "response_type": request.response_type, "scope": list(request.scope),
+                    "state": request.state, "code_challenge": request.code_challenge,
+                    "nonce": request.nonce}}))
+    return ctx.render("authorize/consent.html", client=client, auth_request=request,
+                      scopes=[(s, descriptions.get(s, "")) for s in request.scope],
+                      sealed=sealed)
+
+
+async def decide(ctx: Page) -> Response:
+    """The consent form's answer: Allow or Deny."""
+    opened = ctx.runtime.box.open(ctx.field("request"))
+    payload = json.loads(opened) if opened else None
+    who = _signed_in(ctx)
+    if (payload is None or who is None or payload["user"] != who.user.id
+            or payload["until"] < ctx.runtime.clock().isoformat()):
+        return ctx.render("authorize/error.html", 400, message=(
+            "This consent form has expired or was not meant for you. Go back to the "
+            "application and start again."))
+    fields = payload["request"]
+    async with ctx.transaction() as conn:
+        found = await SqlAuthorizationStore(conn).registered_client(fields["client_id"])
+    try:
+        client, redirect_uri = rules.redirect_target(found, fields["redirect_uri"])
+    except UnsafeAuthorizationRequest as exc:
+        return ctx.render("authorize/error.html", 400, message=exc.message)
+    request = AuthorizationRequest(
+        client.id, redirect_uri, fields["response_type"], tuple(fields["scope"]),
+        fields["state"], fields["code_challenge"], fields["nonce"], frozenset())
+    fragment = request.in_fragment
+    if ctx.field("decision") != "allow":
+        await _audit(ctx, who, "consent.deny", client, {"scopes": list(request.scope)})
+        return redirect(rules.error_answer(
+            redirect_uri, AccessDeniedError("the user denied the request"),
+            state=request.state, issuer=_issuer(ctx.runtime), fragment=fragment))
+    async with ctx.transaction() as conn:
+        await SqlAuthorizationStore(conn).save_consent(who.user.id, client.id, Consent(
+            request.scope, client.scopes, ctx.runtime.clock()))
+    await _audit(ctx, who, "consent.grant", client, {"scopes": list(request.scope)})
+    return await _answer(ctx, who, client, request)
+
+
+async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
+                  request: AuthorizationRequest) -> Response:
+    """A code (§4.1.2) or, for legacy clients, an implicit token (§4.2.2)."""
+    runtime, now = ctx.runtime, ctx.runtime.clock()
+    family_id = str(uuid.uuid4())
+    # auth_time is when the user signed in: a session keeps its start through id rotation.
+    auth_time, amr = who.session.row.created_at, tuple(who.session.row.amr)
+    issuer = _issuer(runtime)
+    async with ctx.transaction() as conn:
+        store = SqlAuthorizationStore(conn)
+        await store.start_family(family_id, client_id=client.id, user_id=who.user.id, now=now)
+        if request.response_type == "code":
+            code = secrets.token_urlsafe(32)
+            await store.add_code(AuthorizationCode(
+                runtime.digester.grant(code), family_id, client.id, who.user.id,
+                request.redirect_uri, " ".join(request.scope), request.code_challenge,
+                request.nonce, auth_time, amr, now + CODE_TTL))
+    if request.response_type == "code":
+        return redirect(rules.answer(request.redirect_uri, {
+            "code": code, "state": request.state, "iss": issuer}, fragment=False))
+    record = await runtime.hot.client(client.id)
+    if record is None:
+        raise AccessDeniedError("the client no longer exists")
+    token = await runtime.tokens.issue(record, scope=request.scope, subject_id=who.user.id,
+                                       family_id=family_id,
+                                       ttl_seconds=min(IMPLICIT_TTL_SECONDS,
+                                                       record.token_ttl_seconds))
+    await _audit(ctx, who, "grant.implicit.use", client, {
+        "deprecated": True, "note": "implicit grant: migrate this client to CODE with PKCE"})
+    return redirect(rules.answer(request.redirect_uri, {
+        "access_token": token.access_token, "token_type": "Bearer",
+        "expires_in": str(token.expires_in), "scope": token.scope, "state": request.state,
+        "iss": issuer}, fragment=True))
+
+
+async def _audit(ctx: Page, who: SignedIn, action: str, client: RegisteredClient,
+                 details: dict[str, JSONValue]) -> None:
+    await ctx.runtime.hot.record(AuditEvent(
+        timestamp=ctx.runtime.clock(), actor_kind="user", actor_id=who.user.id,
+        actor_name=who.user.email, action=action, entity_type="OAuthClient",
+        entity_id=client.id, entity_name=client.name, result=Result.success,
+        remote_ip=client_ip(ctx.request), details=details))
+
+
+def _issuer(runtime: Runtime) -> str:
+    return runtime.tokens.issuer
+
+
+async def userinfo(request: Request) -> Response:
+    """OIDC Core §5.3: the signed-in user's claims, for a user token carrying ``openid``.
+
+    Raises:
+        InvalidTokenError, InsufficientScopeError (turned into RFC 6750 answers).
+    """
+    runtime: Runtime = request.app.state.runtime
+    token = await active_token(request, runtime)
+    subject = token.record.subject_id
+    if subject is None or "openid" not in token.record.scope.split():
+        raise InsufficientScopeError("userinfo needs a user's token with the openid scope")
+    async with runtime.transaction() as conn:
+        person = await SqlAuthorizationStore(conn).person(subject)
+    if person is None:
+        raise InsufficientScopeError("the token's user no longer exists")
+    return json_response(claims_for(person, frozenset(token.record.scope.split())),
+                         headers={"cache-control": "no-store"})
+
+
+async def openid_configuration(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    return json_response(server_metadata(runtime.tokens.issuer),
+                         headers={"cache-control": "max-age=300"})
+
+
+routes: list[Route] = [
+    route("/oauth/authorize", authorize, public=True),
+    route("/oauth/authorize", decide, methods=("POST",), public=True),
+    Route("/oauth/userinfo", userinfo, methods=["GET", "POST"]),
+    Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
+]
