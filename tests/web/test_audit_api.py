@@ -6,6 +6,7 @@ checked to the second.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -317,3 +318,15 @@ def test_audit_query_is_not_answered_without_a_token_even_if_the_body_is_bad(
     # Validation must not run before authentication: an anonymous caller learns nothing.
     response = audited.post(QUERY, json={"interval": "nonsense"})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("value", ["bad\x00", "bad\ud800"], ids=["nul", "lone-surrogate"])
+def test_audit_query_refuses_text_no_database_can_store(audited: TestClient,
+                                                         headers: dict[str, str],
+                                                         value: str) -> None:
+    body = json.dumps({"interval": DAY, "serviceName": "OAuth",
+                       "filters": [{"property": "EntityId", "value": value}]})
+    response = audited.post(QUERY, content=body, headers={
+        **headers, "content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["details"][0]["fieldName"] == "filters[0].value"

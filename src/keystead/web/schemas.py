@@ -22,6 +22,7 @@ from keystead.domain.clients import (
     TokenFormat,
 )
 from keystead.domain.errors import InvalidInputError, Problem
+from keystead.domain.users import UserState
 
 Model = TypeVar("Model", bound=BaseModel)
 # Fields of a fetched OAuthClient that may come back in a PUT after a GET; they are read-only.
@@ -177,9 +178,10 @@ def parse_body(model: type[Model], raw: bytes, *, allow_null: bool = False,
     except RecursionError as exc:
         raise InvalidInputError.one("body", "invalid.json", "body is nested too deeply") from exc
     if nul_fields:
-        # PostgreSQL text cannot hold NUL, and no Keystead field needs it: refuse, never 500.
-        raise InvalidInputError([Problem(f, "invalid.character", "text must not contain NUL")
-                                 for f in nul_fields])
+        # Neither database can store NUL or an unpaired surrogate, and no Keystead field needs
+        # them: refuse, never 500.
+        raise InvalidInputError([Problem(f, "invalid.character", "text must not contain NUL "
+                                         "or unpaired UTF-16 surrogates") for f in nul_fields])
     if data is None and allow_null:
         data = {}
     if not isinstance(data, dict):
@@ -194,14 +196,24 @@ def parse_body(model: type[Model], raw: bytes, *, allow_null: bool = False,
             for error in exc.errors()]) from exc
 
 
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate such as "\ud800" from a JSON escape
+        return True
+    return False
+
+
 def _nul_fields(value: object, path: str = "") -> list[str]:
-    """The fields of a parsed JSON body whose text holds a NUL character."""
+    """The fields of a parsed JSON body whose text no database can store (NUL, surrogates)."""
     if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
+        return [path or "body"] if _unstorable(value) else []
     if isinstance(value, dict):
         return [found for key, item in value.items()
                 for found in _nul_fields(item, f"{path}.{key}".lstrip("."))] + (
-            [path or "body"] if any("\x00" in key for key in value) else [])
+            [path or "body"] if any(_unstorable(key) for key in value) else [])
     if isinstance(value, list):
         return [found for index, item in enumerate(value)
                 for found in _nul_fields(item, f"{path}[{index}]")]
@@ -212,3 +224,46 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     """``roleDivisions[0].roleId``: the same spelling the domain rules use for a field."""
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
     return path.lstrip(".") or "body"
+
+
+def _encodable(value: str | None) -> str | None:
+    """Refuse a lone surrogate (JSON allows ``\\ud800``): neither database, nor argon2, can
+    encode it, so it would otherwise end as a 500."""
+    if value is not None:
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError("text must be valid Unicode (it holds a lone surrogate)") from exc
+    return value
+
+
+class UserCreate(BaseModel):
+    """``CreateUser``: name, e-mail and an optional password; other fields are refused.
+
+    Nothing is stripped here: the use case trims the name and e-mail, and a password is kept
+    exactly as typed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    email: str
+    password: str | None = None
+
+    refuse_surrogates = field_validator("name", "email", "password")(_encodable)
+
+
+class UserUpdate(BaseModel):
+    """``UpdateUser`` as a partial change: an absent (or null) field keeps its value.
+
+    ``password`` is Keystead's extension. ``version`` is accepted because the SDK always sends
+    it; Keystead keeps no edit counter, so it is not compared.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    email: str | None = None
+    state: UserState | None = None
+    password: str | None = None
+    version: int | None = Field(default=None, ge=1)
+
+    refuse_surrogates = field_validator("name", "email", "password")(_encodable)
