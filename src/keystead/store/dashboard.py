@@ -38,6 +38,17 @@ class Listed:
     total: int
 
 
+IMPLICIT_USE = "grant.implicit.use"
+
+
+@dataclass(frozen=True, slots=True)
+class ImplicitUse:
+    client_id: str
+    name: str
+    uses: int
+    last: datetime
+
+
 class SqlDashboard:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -101,6 +112,18 @@ class SqlDashboard:
                 audit_events.c.result == str(Result.success))
             .order_by(audit_events.c.seq.desc()).limit(limit))
         return [stored_event(r) for r in rows]
+
+
+    async def implicit_use(self, *, since: datetime, limit: int) -> list[ImplicitUse]:
+        """Clients that used the deprecated implicit grant since ``since``, most uses first."""
+        uses = func.count().label("uses")
+        rows = await self.conn.execute(
+            select(audit_events.c.entity_id, func.max(audit_events.c.entity_name).label("name"),
+                   uses, func.max(audit_events.c.timestamp).label("last"))
+            .where(audit_events.c.organization_id == ORG_ID,
+                   audit_events.c.action == IMPLICIT_USE, audit_events.c.timestamp >= since)
+            .group_by(audit_events.c.entity_id).order_by(uses.desc()).limit(limit))
+        return [ImplicitUse(r.entity_id, r.name, int(r.uses), r.last) for r in rows]
 
 
 def _age(row: Any) -> ClientAge:

@@ -46,6 +46,8 @@ async def dashboard(ctx: Page) -> Response:
         if sees_audit:
             context["failures"] = await board.failed_authentications(limit=RECENT)
             context["changes"] = await board.recent_changes(limit=RECENT)
+            context["implicit"] = await board.implicit_use(
+                since=now - timedelta(days=UNUSED_DAYS), limit=LISTED)
     return ctx.render("dashboard.html", now=now, rotation_days=rotation_days,
                       unused_days=UNUSED_DAYS, recent=RECENT, sees_clients=sees_clients,
                       sees_audit=sees_audit, reason=reason, **context)
