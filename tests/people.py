@@ -36,7 +36,7 @@ class Person:
         assert self.totp_secret is not None
         while True:
             now_step = int(time.time()) // 30
-            step = max(self.last_step + 1, now_step - 1)
+            step = max(self.last_step + 1, now_step)
             if step <= now_step + 1:
                 self.last_step = step
                 return pyotp.TOTP(self.totp_secret).at(step * 30)

@@ -82,6 +82,34 @@ class ClientManagement:
             secrets=(SecretInfo(secret_id, now, None, None, current=True),))
         return Issued(stored, secret)
 
+    async def check(self, caller: Caller, settings: ClientSettings, *,
+                    client_id: str | None = None) -> list[Problem]:
+        """Judge ``settings`` as ``create`` (or ``update`` of ``client_id``) would; write nothing.
+
+        The console's wizard calls this at each step, so it refuses exactly what the API refuses.
+        Returns every broken rule (an empty list means the settings would be accepted).
+
+        Raises:
+            ForbiddenError: the caller lacks the permission, or assigns a role it does not hold.
+            NotFoundError: no client ``client_id``.
+        """
+        previous: frozenset[GrantType] = frozenset()
+        existing: tuple[RoleDivision, ...] = ()
+        if client_id is None:
+            caller.require("oauth:client:add")
+        else:
+            client = await self.find(caller, client_id, permission="oauth:client:edit")
+            previous = frozenset(client.settings.grant_types)
+            existing = client.settings.role_divisions
+        settings = await self._with_default_divisions(settings)
+        added = tuple(rd for rd in settings.role_divisions if rd not in existing)
+        try:
+            await self._check(caller, settings, added_roles=added, previous_grants=previous,
+                              now=self.clock())
+        except InvalidInputError as exc:
+            return exc.problems
+        return []
+
     async def update(self, caller: Caller, client_id: str, settings: ClientSettings) -> Client:
         """Replace a client's settings.
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from keystead.domain.audit import AuditEvent
 from keystead.domain.clients import Client, ClientState, GrantType
+from keystead.domain.organization import Division, Role, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,11 +19,20 @@ class Page:
     size: int
 
 
+class ClientSort(StrEnum):
+    """Orders of a client listing: by name, newest first, or most recently used first."""
+
+    name = "name"
+    created = "created"
+    last_used = "last-used"
+
+
 @dataclass(frozen=True, slots=True)
 class ClientFilter:
     name: str | None = None
     state: ClientState | None = None
     grant_type: GrantType | None = None
+    sort: ClientSort = ClientSort.name
 
 
 class ClientStore(Protocol):
@@ -64,3 +75,45 @@ class AuditLog(Protocol):
 class TokenRevoker(Protocol):
     async def revoke_client_tokens(self, client_id: str, *, now: datetime) -> None:
         """Revoke every token the client was issued up to ``now``."""
+
+
+# -- Organisation management: roles, divisions and scopes as their use cases change them.
+# SqlCatalog implements the first three; ``name_taken`` takes "divisions" or "roles".
+
+
+class DivisionStore(Protocol):
+    async def divisions(self) -> Sequence[Division]: ...
+    async def division(self, division_id: str) -> Division | None: ...
+    async def add_division(self, division: Division) -> None: ...
+    async def update_division(self, division_id: str, *, name: str, description: str) -> None: ...
+    async def division_in_use(self, division_id: str) -> bool:
+        """True while a client's or a user's role grant names the division."""
+
+    async def delete_division(self, division_id: str) -> None: ...
+    async def name_taken(self, table: str, name: str, *, except_id: str | None = None) -> bool: ...
+
+
+class RoleStore(Protocol):
+    async def roles(self) -> Sequence[Role]: ...
+    async def role(self, role_id: str) -> Role | None: ...
+    async def add_role(self, role: Role) -> None: ...
+    async def update_role(self, role: Role) -> None: ...
+    async def role_in_use(self, role_id: str) -> bool:
+        """True while a client or a user holds the role."""
+
+    async def delete_role(self, role_id: str) -> None: ...
+    async def name_taken(self, table: str, name: str, *, except_id: str | None = None) -> bool: ...
+
+
+class ScopeStore(Protocol):
+    async def scopes(self) -> Sequence[Scope]: ...
+    async def scope(self, scope_id: str) -> Scope | None: ...
+    async def add_scope(self, scope: Scope) -> None: ...
+    async def update_scope(self, scope_id: str, *, description: str) -> None: ...
+    async def delete_scope(self, scope_id: str) -> None: ...
+
+
+class ScopeHolders(Protocol):
+    """How many clients hold a scope (SqlClientStore implements it)."""
+
+    async def count_holding_scope(self, scope_id: str) -> int: ...

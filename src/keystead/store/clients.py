@@ -21,7 +21,7 @@ from keystead.domain.clients import (
     SecretInfo,
     TokenFormat,
 )
-from keystead.domain.ports import ClientFilter, Page
+from keystead.domain.ports import ClientFilter, ClientSort, Page
 from keystead.store.tables import ORG_ID, client_role_divisions, client_secrets, clients
 
 
@@ -53,6 +53,14 @@ def _row_values(client: Client) -> dict[str, Any]:
         "owner_contact": s.owner_contact, "date_modified": client.date_modified,
         "modified_by": _actor_json(client.modified_by),
     }
+
+
+# Never-used clients sort after used ones on both databases (their NULL ordering differs).
+_ORDERS: dict[ClientSort, tuple[ColumnElement[Any], ...]] = {
+    ClientSort.name: (clients.c.name,),
+    ClientSort.created: (clients.c.date_created.desc(),),
+    ClientSort.last_used: (clients.c.date_last_used.is_(None), clients.c.date_last_used.desc()),
+}
 
 
 class SqlClientStore:
@@ -103,7 +111,7 @@ class SqlClientStore:
         total = (await self.conn.execute(
             select(func.count()).select_from(clients).where(*conditions))).scalar_one()
         rows = (await self.conn.execute(
-            select(clients).where(*conditions).order_by(clients.c.name, clients.c.id)
+            select(clients).where(*conditions).order_by(*_ORDERS[flt.sort], clients.c.id)
             .limit(page.size).offset((page.number - 1) * page.size))).mappings().all()
         return await self._hydrate(list(rows)), int(total)
 

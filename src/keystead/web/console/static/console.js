@@ -65,7 +65,7 @@ document.addEventListener("DOMContentLoaded", () => {
         const loopback = ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
         if (line.includes("*")) problems.push(`Line ${index + 1}: wildcards are not allowed`);
         else if (url.hash || line.includes("#")) problems.push(`Line ${index + 1}: must not contain a fragment (#)`);
-        else if (url.protocol === "http:" && !loopback) problems.push(`Line ${index + 1}: use https (http only for 127.0.0.1 or [::1])`);
+        else if (url.protocol === "http:" && !loopback) problems.push(`Line ${index + 1}: use https (http only for 127.0.0.1, [::1] or localhost)`);
         else if (url.username || url.password) problems.push(`Line ${index + 1}: must not contain a user name or password`);
       });
       if (out) announce(out, problems.join(" · "));
