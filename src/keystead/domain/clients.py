@@ -26,6 +26,17 @@ class ClientState(StrEnum):
     inactive = "inactive"
 
 
+class ClientType(StrEnum):
+    """RFC 6749 §2.1: a confidential client keeps a secret; a public one (SPA, mobile, native
+    app) cannot, so it gets none and must use PKCE (RFC 9700 §2.1.1)."""
+
+    confidential = "confidential"
+    public = "public"
+
+
+PUBLIC_GRANTS = frozenset({"CODE", "TOKEN"})
+
+
 class TokenFormat(StrEnum):
     opaque = "opaque"
     jwt = "jwt"
@@ -66,6 +77,11 @@ class ClientSettings:
     token_format: TokenFormat = TokenFormat.opaque
     require_pkce: bool = True
     owner_contact: str = ""
+    client_type: ClientType = ClientType.confidential
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type is ClientType.public
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +186,15 @@ def check_settings(
     elif settings.redirect_uris:
         problems.append(Problem("registeredRedirectUri", "not.applicable",
                                 "redirect URIs apply only to CODE and TOKEN clients"))
+    if settings.is_public:
+        if user_only := [g for g in grants if g not in PUBLIC_GRANTS]:
+            problems.append(Problem(
+                "clientType", "public.grant",
+                f"a public client has no secret, so it cannot use {', '.join(user_only)}; "
+                "use a confidential client for that"))
+        if not settings.require_pkce:
+            problems.append(Problem("requirePkce", "public.pkce",
+                                    "a public client always uses PKCE; requirePkce must be true"))
     if settings.state is ClientState.inactive and settings.date_to_delete is None:
         problems.append(Problem("dateToDelete", "required",
                                 "an inactive client needs the date it will be deleted"))

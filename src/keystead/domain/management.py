@@ -34,10 +34,10 @@ ENTITY = "OAuthClient"
 
 @dataclass(frozen=True, slots=True)
 class Issued:
-    """A client together with the secret value shown this one time."""
+    """A client together with the secret value shown this one time (None: a public client)."""
 
     client: Client
-    secret: str
+    secret: str | None
 
 
 @dataclass(slots=True)
@@ -71,15 +71,17 @@ class ClientManagement:
                           previous_grants=frozenset(), now=created)
         client = Client(id=str(uuid.uuid4()), settings=settings, date_created=created,
                         date_modified=now, created_by=caller.actor, modified_by=caller.actor)
-        secret, secret_id = new_secret(), str(uuid.uuid4())
-        await self.clients.add(client, secret_id=secret_id,
-                               secret_digest=self.digester.secret(secret))
+        # A public client cannot keep a secret, so it gets none (RFC 6749 §2.1).
+        secret = None if settings.is_public else new_secret()
+        secret_id = str(uuid.uuid4())
+        await self.clients.add(client, secret_id=secret_id if secret else None,
+                               secret_digest=self.digester.secret(secret) if secret else None)
         await self._record(caller, "create", client, {"settings": describe(settings)})
         # As the store returns it: role grants in a stable order, the one secret's metadata.
         stored = replace(
             client, settings=replace(settings, role_divisions=tuple(sorted(
                 settings.role_divisions, key=lambda rd: (rd.role_id, rd.division_id)))),
-            secrets=(SecretInfo(secret_id, now, None, None, current=True),))
+            secrets=(SecretInfo(secret_id, now, None, None, current=True),) if secret else ())
         return Issued(stored, secret)
 
     async def check(self, caller: Caller, settings: ClientSettings, *,
@@ -118,7 +120,9 @@ class ClientManagement:
         """
         existing = await self.find(caller, client_id, permission="oauth:client:edit")
         now = self.clock()
-        settings = await self._with_default_divisions(settings)
+        # Fixed at creation: a public client has no secret to become confidential with.
+        settings = replace(await self._with_default_divisions(settings),
+                           client_type=existing.settings.client_type)
         added = tuple(rd for rd in settings.role_divisions
                       if rd not in existing.settings.role_divisions)
         await self._check(caller, settings, added_roles=added,
@@ -155,6 +159,9 @@ class ClientManagement:
                 "dualUseSeconds", "out.of.range",
                 f"dualUseSeconds must be between 0 and {MAX_DUAL_USE_SECONDS} seconds")
         client = await self.find(caller, client_id, permission="oauth:client:edit")
+        if client.settings.is_public:
+            raise InvalidInputError.one("clientType", "public.no.secret",
+                                        "a public client has no secret to regenerate")
         # A new secret lets its holder act as the client: no one may thereby gain permissions
         # their own roles do not give them.
         powers = await self.catalog.permissions_of([rd.role_id for rd in
@@ -261,6 +268,7 @@ def describe(settings: ClientSettings) -> dict[str, JSONValue]:
         "dateToDelete": settings.date_to_delete.isoformat() if settings.date_to_delete else None,
         "tokenFormat": str(settings.token_format),
         "requirePkce": settings.require_pkce,
+        "clientType": str(settings.client_type),
         "ownerContact": settings.owner_contact,
     }
 

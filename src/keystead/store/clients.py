@@ -16,6 +16,7 @@ from keystead.domain.clients import (
     Client,
     ClientSettings,
     ClientState,
+    ClientType,
     GrantType,
     RoleDivision,
     SecretInfo,
@@ -67,14 +68,17 @@ class SqlClientStore:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, client: Client, *, secret_id: str, secret_digest: str) -> None:
+    async def add(self, client: Client, *, secret_id: str | None,
+                  secret_digest: str | None) -> None:
         await self.conn.execute(insert(clients).values(
             id=client.id, organization_id=ORG_ID, date_created=client.date_created,
-            created_by=_actor_json(client.created_by), **_row_values(client)))
+            created_by=_actor_json(client.created_by), client_type=str(client.settings.client_type),
+            **_row_values(client)))
         await self._write_roles(client)
-        await self.conn.execute(insert(client_secrets).values(
-            id=secret_id, client_id=client.id, digest=secret_digest,
-            date_created=client.date_modified, current=True))
+        if secret_id is not None and secret_digest is not None:
+            await self.conn.execute(insert(client_secrets).values(
+                id=secret_id, client_id=client.id, digest=secret_digest,
+                date_created=client.date_modified, current=True))
 
     async def replace(self, client: Client) -> None:
         await self.conn.execute(
@@ -150,6 +154,7 @@ class SqlClientStore:
                 role_divisions=tuple(roles[r["id"]]), token_ttl_seconds=r["token_ttl_seconds"],
                 state=ClientState(r["state"]), date_to_delete=r["date_to_delete"],
                 token_format=TokenFormat(r["token_format"]), require_pkce=r["require_pkce"],
+                client_type=ClientType(r["client_type"]),
                 owner_contact=r["owner_contact"]),
             date_created=r["date_created"], date_modified=r["date_modified"],
             created_by=_actor(r["created_by"]), modified_by=_actor(r["modified_by"]),

@@ -6,10 +6,12 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
-from keystead.domain.clients import Actor, Client
+from keystead.domain.clients import Actor, Client, RoleDivision
 from keystead.domain.organization import Division, Role, Scope
 from keystead.domain.permissions import CATALOGUE
+from keystead.domain.users import User
 from keystead.store.audit import StoredEvent
 
 T = TypeVar("T")
@@ -69,6 +71,7 @@ def client_json(client: Client, *, secret: str | None = None) -> dict[str, Any]:
         "modifiedBy": actor_ref(client.modified_by),
         "ownerContact": s.owner_contact,
         "requirePkce": s.require_pkce,
+        "clientType": str(s.client_type),
         "tokenFormat": str(s.token_format),
         "dateLastUsed": iso(client.date_last_used),
         "secrets": [{"id": x.id, "dateCreated": iso(x.date_created),
@@ -136,8 +139,10 @@ def audit_json(stored: StoredEvent) -> dict[str, Any]:
         "application": "keystead",
         "propertyChanges": [
             {"property": prop, "oldValues": [_text(change.get("old"))],
-             "newValues": [_text(change.get("new"))]}
-            for prop, change in changes.items() if isinstance(change, dict)
+             "newValues": [_text(change.get("new"))]} if isinstance(change, dict) else
+            # A change recorded without values (a password: only that it changed).
+            {"property": prop, "oldValues": [], "newValues": [_text(change)]}
+            for prop, change in changes.items()
         ] if isinstance(changes, dict) else [],
         "context": {"actorKind": e.actor_kind, "actorId": e.actor_id,
                     "actorName": e.actor_name, "sequence": str(stored.seq),
@@ -150,3 +155,41 @@ def _text(value: object) -> str:
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
     return "" if value is None else str(value)
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """A Genesys ``User`` (the fields Keystead keeps) plus ``mfaEnrolled``; never a password.
+
+    Keystead keeps no edit counter, so ``version`` is always 1 (the SDK's models need one).
+    """
+    body: dict[str, Any] = {
+        "id": user.id, "name": user.name, "email": user.email, "state": str(user.state),
+        "dateLastLogin": iso(user.date_last_login), "version": 1,
+        "mfaEnrolled": user.mfa_enrolled, "selfUri": f"/api/v2/users/{user.id}",
+    }
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def subject_json(user: User, grants: Sequence[RoleDivision], *, role_names: dict[str, str],
+                 division_names: dict[str, str]) -> dict[str, Any]:
+    """A Genesys ``AuthzSubject``: the user and each role they hold, by division."""
+    return {
+        "id": user.id, "name": user.name,
+        "grants": [{
+            "subjectId": user.id,
+            "division": {"id": g.division_id, "name": division_names.get(g.division_id, ""),
+                         "selfUri": f"/api/v2/authorization/divisions/{g.division_id}"},
+            "role": {"id": g.role_id, "name": role_names.get(g.role_id, ""),
+                     "selfUri": f"/api/v2/authorization/roles/{g.role_id}"},
+        } for g in grants],
+        "version": 1, "selfUri": f"/api/v2/authorization/subjects/{user.id}",
+    }
+
+
+def keep_filters(body: dict[str, Any], **filters: str | None) -> dict[str, Any]:
+    """Carry a listing's filters into its paging URIs, so following ``nextUri`` keeps them."""
+    if query := urlencode({name: value for name, value in filters.items() if value}):
+        for key in ("firstUri", "selfUri", "lastUri", "nextUri", "previousUri"):
+            if key in body:
+                body[key] += f"&{query}"
+    return body

@@ -17,6 +17,7 @@ from keystead.domain.clients import (
     REFUSED_GRANTS,
     ClientSettings,
     ClientState,
+    ClientType,
     GrantType,
     RoleDivision,
     TokenFormat,
@@ -62,6 +63,8 @@ class ClientRequest(BaseModel):
     ownerContact: str | None = Field(default=None, max_length=320)  # noqa: N815
     requirePkce: bool | None = None  # noqa: N815
     tokenFormat: TokenFormat | None = None  # noqa: N815
+    # Keystead extension: "public" for SPA, mobile and native apps (no secret; fixed at creation).
+    clientType: ClientType | None = None  # noqa: N815
 
     @field_validator("dateToDelete")
     @classmethod
@@ -105,7 +108,8 @@ class ClientRequest(BaseModel):
             state=self.state or ClientState.active, date_to_delete=self.dateToDelete,
             token_format=self.tokenFormat or TokenFormat.opaque,
             require_pkce=True if self.requirePkce is None else self.requirePkce,
-            owner_contact=self.ownerContact or "")
+            owner_contact=self.ownerContact or "",
+            client_type=self.clientType or ClientType.confidential)
 
 
 class SecretRequest(BaseModel):

@@ -59,8 +59,14 @@ async def get_client(request: Request) -> Response:
 async def update_client(request: Request) -> Response:
     async with call(request, scope="oauth") as c:
         body = parse_body(ClientRequest, await request.body(), ignore=READ_ONLY_CLIENT_FIELDS)
-        client = await c.runtime.management(c.conn).update(
-            c.caller, request.path_params["id"], body.to_settings())
+        manage = c.runtime.management(c.conn)
+        if body.clientType is not None:
+            existing = await manage.find(c.caller, request.path_params["id"],
+                                         permission="oauth:client:edit")
+            if body.clientType is not existing.settings.client_type:
+                raise InvalidInputError.one("clientType", "immutable",
+                                            "clientType is fixed when a client is created")
+        client = await manage.update(c.caller, request.path_params["id"], body.to_settings())
     return json_response(client_json(client))
 
 

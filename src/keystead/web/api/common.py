@@ -62,11 +62,11 @@ async def call(request: Request, *, scope: str) -> AsyncIterator[Call]:
             _refuse_nul(request)
             yield Call(runtime, conn, caller)
     except (InvalidTokenError, InsufficientScopeError, ForbiddenError) as exc:
-        await _record_denial(runtime, request, actor, exc)
+        await record_denial(runtime, request, actor, exc)
         raise
 
 
-async def _record_denial(runtime: Runtime, request: Request, actor: Actor,
+async def record_denial(runtime: Runtime, request: Request, actor: Actor,
                          exc: InvalidTokenError | InsufficientScopeError | ForbiddenError) -> None:
     reason = exc.message if isinstance(exc, ForbiddenError) else (exc.description or exc.error)
     target = f"{request.method} {request.url.path}"

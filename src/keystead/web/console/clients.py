@@ -32,6 +32,7 @@ from keystead.domain.clients import (
     Client,
     ClientSettings,
     ClientState,
+    ClientType,
     GrantType,
     RoleDivision,
     SecretInfo,
@@ -58,6 +59,8 @@ REVEAL = "reveal"  # the session key holding a sealed secret awaiting its one sh
 # Notices a redirect may ask for: fixed texts, so no request can inject one.
 CLIENT_NOTICES = {
     "saved": "The client was saved.",
+    "created-public": ("The public client was created. It has no secret: the app names itself "
+                       "with its client id and proves each code with PKCE."),
     "scopes-changed": ("The client was saved. Its scopes changed: users must re-authorise "
                        "this client."),
     "disabled": "The client is disabled: it cannot get tokens, and the tokens it had stopped "
@@ -93,9 +96,10 @@ FORM_FIELDS = {
     "authorizedGrantType": "grantTypes", "accessTokenValiditySeconds": "accessTokenValiditySeconds",
     "scope": "scopes", "roleDivisions": "roles", "roleIds": "roles",
     "registeredRedirectUri": "redirectUris", "dateToDelete": "dateToDelete",
+    "clientType": "clientType", "requirePkce": "clientType",
 }
 STEP_FIELDS = ({"name", "description", "grantTypes"},
-               {"roles", "accessTokenValiditySeconds", "redirectUris", "scopes"})
+               {"roles", "accessTokenValiditySeconds", "redirectUris", "scopes", "clientType"})
 STEPS = ("Client details", "Settings", "Review")
 GENERAL = "client-form"  # problems no single field shows (the form's id)
 
@@ -114,6 +118,7 @@ class ClientForm:
     ttl: str = str(DEFAULT_TOKEN_TTL)
     redirect_uris: str = ""  # one per line
     scopes: tuple[str, ...] = ()
+    client_type: str = str(ClientType.confidential)
 
     @classmethod
     def posted(cls, ctx: Page) -> ClientForm:
@@ -123,7 +128,8 @@ class ClientForm:
                    ttl=ctx.field("accessTokenValiditySeconds",
                                  str(DEFAULT_TOKEN_TTL)).strip(),
                    redirect_uris="\n".join(ctx.fields("redirectUris")),
-                   scopes=tuple(dict.fromkeys(ctx.fields("scopes"))))
+                   scopes=tuple(dict.fromkeys(ctx.fields("scopes"))),
+                   client_type=ctx.field("clientType", str(ClientType.confidential)))
 
     @classmethod
     def of(cls, settings: ClientSettings) -> ClientForm:
@@ -132,7 +138,8 @@ class ClientForm:
                    roles=tuple(f"{rd.role_id}:{rd.division_id}"
                                for rd in settings.role_divisions),
                    ttl=str(settings.token_ttl_seconds),
-                   redirect_uris="\n".join(settings.redirect_uris), scopes=settings.scopes)
+                   redirect_uris="\n".join(settings.redirect_uris), scopes=settings.scopes,
+                   client_type=str(settings.client_type))
 
     @property
     def uri_lines(self) -> list[tuple[int, str]]:
@@ -172,6 +179,11 @@ class ClientForm:
                 errors.add("roles", f"{value!r} is not a role in a division")
             else:
                 pairs.append(RoleDivision(role_id, division_id))
+        client_type = ClientType.confidential
+        if self.client_type in ClientType._value2member_map_:
+            client_type = ClientType(self.client_type)
+        else:
+            errors.add("clientType", "choose confidential or public")
         ttl = base.token_ttl_seconds if base else DEFAULT_TOKEN_TTL
         if not (self.ttl.isascii() and self.ttl.isdigit()) or len(self.ttl) > 12:
             errors.add("accessTokenValiditySeconds",
@@ -183,7 +195,8 @@ class ClientForm:
                            description=self.description, grant_types=tuple(grants),
                            role_divisions=tuple(pairs), token_ttl_seconds=ttl,
                            scopes=self.scopes,
-                           redirect_uris=tuple(uri for _, uri in self.uri_lines))
+                           redirect_uris=tuple(uri for _, uri in self.uri_lines),
+                           client_type=client_type)
         return settings, errors
 
     def has_nul(self) -> bool:
@@ -193,7 +206,8 @@ class ClientForm:
         return (("name", [self.name]), ("description", [self.description]),
                 ("grantTypes", self.grant_types), ("roles", self.roles),
                 ("accessTokenValiditySeconds", [self.ttl]),
-                ("redirectUris", [self.redirect_uris]), ("scopes", self.scopes))
+                ("redirectUris", [self.redirect_uris]), ("scopes", self.scopes),
+                ("clientType", [self.client_type]))
 
 
 class Errors(dict[str, str]):
@@ -435,6 +449,8 @@ async def save(ctx: Page, form: ClientForm) -> Response:
         try:
             async with ctx.transaction() as conn:
                 issued = await ctx.runtime.management(conn).create(ctx.signed_in, settings)
+                if issued.secret is None:  # a public client: there is no secret to show
+                    return redirect(f"{BASE}/{issued.client.id}?notice=created-public")
                 keep_for_showing(ctx, session, issued, kind="created")
                 await sessions.save_data(ctx.runtime, conn, session)
             return redirect(f"{BASE}/{issued.client.id}/secret")
