@@ -59,6 +59,7 @@ def bootstrap(http: TestClient, *, name: str, roles: list[str],
             request = ClientRequest(name=name, authorizedGrantType="CLIENT-CREDENTIALS",
                                     roleIds=role_ids, scope=wanted, **fields)
             issued = await runtime.management(conn).create(operator(), request.to_settings())
+            assert issued.secret is not None  # a confidential client
             return Registered(issued.client.id, issued.secret)
 
     return run(http, work)

@@ -76,6 +76,7 @@ def _holder_of(http: TestClient, role: str) -> Registered:
             request = ClientRequest(name="role manager", authorizedGrantType="CLIENT-CREDENTIALS",
                                     roleIds=[role], scope=["authorization"])
             issued = await runtime.management(conn).create(operator(), request.to_settings())
+            assert issued.secret is not None  # a confidential client
             return Registered(issued.client.id, issued.secret)
 
     return run(http, work)

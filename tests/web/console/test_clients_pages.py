@@ -674,7 +674,7 @@ def test_scheduling_deletion_needs_a_future_date(console: Console, headers: dict
 def test_deleting_needs_the_exact_name(console: Console, headers: dict[str, str],
                                        app_client: Registered) -> None:
     page = page_of(console.http.get(f"{OAUTH}/{app_client.id}"))
-    assert page.attrs["delete"]["tag"] == "form"
+    assert page.attrs["delete-form"]["tag"] == "form"
     assert page.control("delete").disabled
     for wrong in ("Billing Service", "billing service ", ""):
         refused = console.post(f"{OAUTH}/{app_client.id}/delete", {"confirm-name": wrong})
