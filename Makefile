@@ -8,7 +8,7 @@ WORKERS ?= 1
 PIP     := $(BIN)/pip install -q --disable-pip-version-check
 export KEYSTEAD_DATA_DIR ?= var
 
-.PHONY: run test lint bench init clean
+.PHONY: run test chromium lint bench init clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,20 @@ init: $(VENV)/.installed-run  ## create or upgrade the database, seed the built-
 run: init  ## serve http://$(HOST):$(PORT) on the embedded SQLite store in $(KEYSTEAD_DATA_DIR)
 	$(BIN)/keystead serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: $(VENV)/.installed-test  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
+test: $(VENV)/.installed-test chromium  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
 	$(BIN)/pytest
+
+# The browser tests (tests/browser) drive Debian's Chromium; Playwright's own download is not used.
+chromium:  ## install /usr/bin/chromium when missing (as root, with apt-get), else say what is skipped
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing Chromium for the browser tests (apt-get install chromium)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	    || echo "make: could not install Chromium: the browser tests will be skipped"; \
+	else \
+	  echo "make: /usr/bin/chromium is missing (as root: apt-get install -y chromium):" \
+	       "the browser tests will be skipped"; \
+	fi
 
 lint: $(VENV)/.installed-test  ## ruff and mypy --strict
 	$(BIN)/ruff check src tests bench

@@ -1,0 +1,143 @@
+"""Real-browser fixtures: Debian's Chromium, driven by Playwright, against Keystead behind a real
+uvicorn on a loopback port.
+
+Browser tests run on SQLite only (the HTTP-level tests cover PostgreSQL). People and roles are
+set up through a second app on the same database file, as another replica would see them; the
+browser only ever talks to the uvicorn server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Playwright, ViewportSize, sync_playwright
+from starlette.testclient import TestClient
+
+from keystead.config import Settings
+from keystead.web.app import create_app
+from tests.browser.console import Admin, Server
+from tests.people import Person
+
+CHROMIUM = Path("/usr/bin/chromium")
+VIEWPORT = ViewportSize(width=1280, height=800)
+
+
+@pytest.fixture
+def store() -> str:
+    """SQLite only: overrides the sqlite+postgres parametrisation of tests/conftest.py."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="package")
+def playwright(sqlite_template: Path) -> Iterator[Playwright]:
+    """The Playwright driver. Its sync API marks an event loop as running on this thread while it
+    lives, so anything calling asyncio.run() (the template database) must happen first, and it
+    must stop before the rest of the suite runs (package scope)."""
+    assert sqlite_template.exists()
+    if not CHROMIUM.exists():
+        reason = f"Chromium not installed at {CHROMIUM}: apt-get install -y chromium"
+        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
+            pytest.fail(f"KEYSTEAD_TEST_REQUIRE_ALL is set but {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    # Playwright's own browser download needs a network we do not have: use Debian's Chromium.
+    # --no-sandbox because CI runs as root, where Chromium's sandbox refuses to start.
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    yield launched
+    launched.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _uvicorn(settings: Settings, port: int) -> Iterator[None]:
+    config = uvicorn.Config(create_app(settings, housekeeping_interval=False),
+                            host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+StartServer = Callable[..., Server]
+
+
+@pytest.fixture
+def start_server(settings: Settings) -> Iterator[StartServer]:
+    """Start Keystead with ``Settings`` overrides, e.g. ``start_server(session_idle_seconds=2)``."""
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> Server:
+            port = _free_port()
+            url = f"http://127.0.0.1:{port}"
+            live = settings.model_copy(update={"issuer": url, **overrides})
+            http = stack.enter_context(TestClient(create_app(live, housekeeping_interval=False),
+                                                  base_url="http://testserver"))
+            stack.enter_context(_uvicorn(live, port))
+            return Server(url, http, live)
+
+        yield start
+
+
+@pytest.fixture
+def server(start_server: StartServer) -> Server:
+    return start_server()
+
+
+OpenBrowser = Callable[[Server, Person], Admin]
+
+
+@pytest.fixture
+def open_browser(browser: Browser) -> Iterator[OpenBrowser]:
+    """A fresh browser profile (no cookies) for ``person`` on ``server``, 1280 px wide."""
+    contexts: list[BrowserContext] = []
+
+    def open_(server: Server, person: Person) -> Admin:
+        context = browser.new_context(base_url=server.url, viewport=VIEWPORT,
+                                      accept_downloads=True,
+                                      permissions=["clipboard-read", "clipboard-write"])
+        # Pages come from a loopback server in well under a second: fail fast when one is missing.
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        admin = Admin(context.new_page(), server, person)
+        admin.watch()
+        return admin
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def root(server: Server, open_browser: OpenBrowser) -> Admin:
+    """A browser signed in to the console as a Super Admin who enrolled TOTP on the way in."""
+    admin = open_browser(server, server.person())
+    admin.sign_in()
+    return admin
