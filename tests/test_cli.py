@@ -26,13 +26,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
+from keystead.domain.scopes import BUILTIN_SCOPES as BUILTIN_SCOPE_DESCRIPTIONS
 from keystead.web.app import create_app
 from tests.factories import Registered, audit_events, bearer, keystead_cli, token
 
 POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 CLIENTS = "/api/v2/oauth/clients"
-BUILTIN_SCOPES = {"oauth", "oauth:readonly", "authorization", "authorization:readonly",
-                  "audits:readonly", "users", "users:readonly"}
+BUILTIN_SCOPES = set(BUILTIN_SCOPE_DESCRIPTIONS)
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,11 @@ from PureCloudPlatformClientV2.rest import ApiException
 from starlette.testclient import TestClient
 from urllib3.util.retry import Retry
 
+from keystead.domain.scopes import BUILTIN_SCOPES as BUILTIN_SCOPE_DESCRIPTIONS
 from tests.factories import Registered, bootstrap
 
 OUTDATED = "outdated_sdk_version"
-BUILTIN_SCOPES = {"oauth", "oauth:readonly", "authorization", "authorization:readonly",
-                  "audits:readonly", "users", "users:readonly"}
+BUILTIN_SCOPES = set(BUILTIN_SCOPE_DESCRIPTIONS)
 
 
 # ---------------------------------------------------------------------------------- helpers

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from keystead.domain.scopes import BUILTIN_SCOPES as BUILTIN_SCOPE_DESCRIPTIONS
 from tests.factories import (
     CLIENTS,
     Registered,
@@ -20,8 +21,7 @@ from tests.factories import (
 )
 
 SCOPES = "/api/v2/oauth/scopes"
-BUILTIN_SCOPES = {"oauth", "oauth:readonly", "authorization", "authorization:readonly",
-                  "audits:readonly", "users", "users:readonly"}
+BUILTIN_SCOPES = set(BUILTIN_SCOPE_DESCRIPTIONS)
 
 
 def _create(http: TestClient, headers: dict[str, str], scope_id: str,

@@ -43,6 +43,10 @@ class Scope:
 def check_name(name: str, *, field: str = "name") -> list[Problem]:
     if not 1 <= len(name) <= MAX_NAME:
         return [Problem(field, "length", f"{field} is required, 1 to {MAX_NAME} characters")]
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        # A name is one line; PostgreSQL text cannot hold NUL at all.
+        return [Problem(field, "invalid.character",
+                        f"{field} must be one line without control characters")]
     return []
 
 
@@ -50,6 +54,8 @@ def check_description(description: str) -> list[Problem]:
     if len(description) > MAX_DESCRIPTION:
         return [Problem("description", "length",
                         f"description must be at most {MAX_DESCRIPTION} characters")]
+    if "\x00" in description:
+        return [Problem("description", "invalid.character", "description must not contain NUL")]
     return []
 
 
@@ -64,7 +70,8 @@ def check_role(name: str, description: str, permissions: list[str]) -> list[Prob
 
 def check_scope(scope_id: str, description: str) -> list[Problem]:
     problems = check_description(description)
-    if not 1 <= len(scope_id) <= MAX_NAME or not is_scope_token(scope_id):
+    # "\n" too: the scope-token pattern's "$" would let one trailing newline through.
+    if not 1 <= len(scope_id) <= MAX_NAME or not is_scope_token(scope_id) or "\n" in scope_id:
         problems.append(Problem("id", "invalid.scope",
                                 "a scope is 1 to 128 printable characters without spaces, "
                                 "quotes or backslashes (RFC 6749 §3.3)"))

@@ -17,6 +17,7 @@ CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "audits": {"audit": ("view",)},
     "directory": {"user": ("add", "view", "edit", "delete")},
+    "sso": {"provider": ("add", "view", "edit", "delete")},
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(

@@ -29,7 +29,7 @@ from keystead.domain.ports import AuditLog, Catalog, Page
 from keystead.domain.principal import Caller
 
 MAX_NAME = 128
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 ENTITY = "User"
 
 
@@ -54,7 +54,11 @@ def check_user(name: str, email: str, state: str = UserState.active) -> list[Pro
     problems = []
     if not 1 <= len(name.strip()) <= MAX_NAME:
         problems.append(Problem("name", "length", f"name is required, 1 to {MAX_NAME} characters"))
-    if len(email) > 320 or not _EMAIL.match(email):
+    elif any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        # One line; PostgreSQL text cannot hold NUL at all.
+        problems.append(Problem("name", "invalid.character",
+                                "name must be one line without control characters"))
+    if len(email) > 320 or not _EMAIL.fullmatch(email):
         problems.append(Problem("email", "invalid.email", "email must look like name@example.com"))
     if state not in set(UserState):
         problems.append(Problem("state", "invalid.value",
@@ -76,6 +80,8 @@ class UserStore(Protocol):
         """Store ``user``'s profile; a given ``password_hash`` replaces the password too."""
 
     async def delete(self, user_id: str) -> None: ...
+    async def reset_mfa(self, user_id: str) -> None:
+        """Forget the user's TOTP secret and recovery codes: they enrol again at next sign-in."""
 
 
 class GrantStore(Protocol):
@@ -161,6 +167,41 @@ class UserManagement:
         await self._check_covers(caller, user)
         await self.users.delete(user_id)
         await self._record(caller, "delete", user, {})
+
+    async def reset_mfa(self, caller: Caller, user_id: str) -> User:
+        """Make a user enrol two-step verification again at their next sign-in (a lost phone).
+
+        Raises:
+            ForbiddenError: resetting your own (ask another admin: a stolen session must not
+                let its thief enrol their own device), or the user holds permissions the
+                caller lacks.
+            NotFoundError.
+        """
+        user = await self.find(caller, user_id, permission="directory:user:edit")
+        if user.id == caller.actor.id:
+            raise ForbiddenError("you cannot reset your own two-step verification; "
+                                 "ask another admin")
+        await self._check_covers(caller, user)
+        await self.users.reset_mfa(user.id)
+        await self._record(caller, "mfa.reset", user, {"mfaEnrolled": user.mfa_enrolled})
+        return replace(user, mfa_enrolled=False)
+
+    async def search(self, caller: Caller, query: str | None,
+                     page: Page) -> tuple[Sequence[User], int]:
+        """Users whose name or e-mail contains ``query``, a page of them and the total."""
+        caller.require("directory:user:view")
+        return await self.users.search(query, page)
+
+    async def grants_of(self, caller: Caller, user_id: str) -> list[RoleDivision]:
+        """The roles a user holds, by division (anyone may see their own).
+
+        Raises:
+            ForbiddenError, NotFoundError.
+        """
+        if user_id != caller.actor.id:
+            caller.require("authorization:grant:view")
+        user = await self.find(caller, user_id)
+        return await self.grants.grants(user.id)
 
     async def find(self, caller: Caller, user_id: str, *,
                    permission: str = "directory:user:view") -> User:

@@ -66,6 +66,8 @@ class SqlAuthorizationStore:
         row = (await self.conn.execute(update(authorization_codes).where(
             authorization_codes.c.digest == digest, authorization_codes.c.consumed_at.is_(None),
             authorization_codes.c.expires_at > now,
+            # The user may have revoked the client between the code and its exchange.
+            authorization_codes.c.family_id.in_(_live_families),
         ).values(consumed_at=now).returning(*authorization_codes.c))).first()
         return _code(row) if row else None
 

@@ -13,7 +13,7 @@ from keystead.domain.clients import RoleDivision
 from keystead.domain.ports import Page
 from keystead.domain.signin import Credentials
 from keystead.domain.users import User
-from keystead.store.tables import ORG_ID, recovery_codes, user_grants, users
+from keystead.store.tables import ORG_ID, recovery_codes, sessions, user_grants, users
 
 
 def _user(row: Any) -> User:
@@ -61,9 +61,15 @@ class SqlUserStore:
         if password_hash is not None:
             values |= {"password_hash": password_hash, "failed_logins": 0, "locked_until": None}
         await self.conn.execute(update(users).where(users.c.id == user.id).values(**values))
+        if password_hash is not None or user.state != "active":
+            # A new password or a deactivation signs the user out everywhere, at once.
+            await _end_sessions(self.conn, user.id)
 
     async def delete(self, user_id: str) -> None:
         await self.conn.execute(delete(users).where(users.c.id == user_id))
+
+    async def reset_mfa(self, user_id: str) -> None:
+        await _reset_mfa(self.conn, user_id)
 
     async def grants(self, user_id: str) -> list[RoleDivision]:
         rows = await self.conn.execute(select(user_grants).where(user_grants.c.user_id == user_id)
@@ -135,6 +141,15 @@ class SqlCredentialStore:
 
     async def reset_mfa(self, user_id: str) -> None:
         """An admin's reset: the user enrols again at their next sign-in."""
-        await self.conn.execute(update(users).where(users.c.id == user_id).values(
-            mfa_secret=None, mfa_last_step=None))
-        await self.conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
+        await _reset_mfa(self.conn, user_id)
+
+
+async def _reset_mfa(conn: AsyncConnection, user_id: str) -> None:
+    await conn.execute(update(users).where(users.c.id == user_id).values(
+        mfa_secret=None, mfa_last_step=None))
+    await conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
+    await _end_sessions(conn, user_id)
+
+
+async def _end_sessions(conn: AsyncConnection, user_id: str) -> None:
+    await conn.execute(delete(sessions).where(sessions.c.user_id == user_id))

@@ -16,6 +16,7 @@ from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.identity_providers import SqlAssertionLedger
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
@@ -24,6 +25,8 @@ from keystead.web.api import (
     audits,
     authorization,
     clients,
+    identity_providers,
+    oauth_authorizations,
     scopes,
     subjects,
     tokens,
@@ -50,6 +53,7 @@ async def housekeeping(runtime: Runtime) -> None:
             seconds=runtime.settings.session_idle_seconds))
         await SqlAuthorizationStore(conn).purge_expired(now=now)
         await SqlSigningKeys(conn).purge_retired(now=now)
+        await SqlAssertionLedger(conn).purge_expired(now)
     await runtime.reload_keys()
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
@@ -125,7 +129,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
     return ProtocolFastPath(Starlette(
         routes=[*oauth.routes, *authorize.routes, *clients.routes, *scopes.routes,
                 *authorization.routes, *audits.routes, *tokens.routes, *users.routes,
-                *subjects.routes,
+                *subjects.routes, *identity_providers.routes, *oauth_authorizations.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

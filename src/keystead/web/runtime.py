@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
 from keystead.domain.management import ClientManagement
+from keystead.domain.organization_management import OrganizationManagement
 from keystead.domain.passwords import Passwords
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
@@ -23,6 +24,7 @@ from keystead.protocol.grants.authorization_code import AuthorizationCodeGrant
 from keystead.protocol.grants.base import TokenGrant
 from keystead.protocol.grants.client_credentials import ClientCredentialsGrant
 from keystead.protocol.grants.refresh_token import RefreshTokenGrant
+from keystead.protocol.grants.saml2_bearer import Saml2BearerGrant
 from keystead.protocol.grants.user_tokens import UserTokens
 from keystead.protocol.introspection import IntrospectionEndpoint
 from keystead.protocol.keys import (
@@ -46,6 +48,7 @@ from keystead.store.database import create_engine, sqlite_path
 from keystead.store.hot_sql import SqlHotStore, reachable
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.saml import saml_exchanges
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.users import SqlCredentialStore, SqlUserStore
 
@@ -92,6 +95,12 @@ class Runtime:
         store = SqlUserStore(conn)
         return UserManagement(users=store, grants=store, catalog=SqlCatalog(conn),
                               audit=SqlAuditLog(conn), passwords=self.passwords, clock=self.clock)
+
+    def organization(self, conn: AsyncConnection) -> OrganizationManagement:
+        catalog = SqlCatalog(conn)
+        return OrganizationManagement(divisions=catalog, roles=catalog, scopes=catalog,
+                                      holders=SqlClientStore(conn), audit=SqlAuditLog(conn),
+                                      clock=self.clock)
 
     def sign_in(self, conn: AsyncConnection) -> SignIn:
         return SignIn(store=SqlCredentialStore(conn), audit=SqlAuditLog(conn),
@@ -156,6 +165,9 @@ async def build_runtime(settings: Settings, *,
             authorizations, user_tokens, digester, clock),
         RefreshTokenGrant.grant_type: RefreshTokenGrant(
             authorizations, user_tokens, digester, clock),
+        Saml2BearerGrant.grant_type: Saml2BearerGrant(
+            saml_exchanges(engine, clock=clock, token_endpoint=f"{issuer}/oauth/token"),
+            user_tokens, hot.record, clock),
     }
     return Runtime(
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,

@@ -337,3 +337,22 @@ def test_console_pages_carry_the_security_headers(console: Console, path: str) -
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param({"password": "a-brand-new-passphrase-9"}, id="new-password"),
+    pytest.param({"state": "inactive"}, id="deactivated"),
+])
+def test_a_new_password_or_deactivation_signs_the_user_out(http: TestClient,
+                                                           change: dict[str, str]) -> None:
+    person = create_user(http, "reader@example.com")
+    assert _password_step(http, person.email, PASSWORD).url.path == "/admin"
+
+    async def update(runtime: Runtime) -> None:
+        async with runtime.transaction() as conn:
+            await runtime.users(conn).update(
+                operator(), person.id, name="reader", email=person.email,
+                state=change.get("state", "active"), password=change.get("password"))
+
+    run(http, update)
+    assert http.get("/admin", follow_redirects=False).status_code == 303

@@ -40,8 +40,9 @@ class UserTokens:
     refresh_ttl_seconds: int
 
     async def issue(self, store: AuthorizationStore, client: ClientRecord, grant: Grant, *,
-                    refresh_token: str | None = None) -> IssuedToken:
-        """Access token, refresh token (a new one unless ``refresh_token`` is kept), ID token.
+                    refresh_token: str | None = None, with_refresh: bool = True) -> IssuedToken:
+        """Access token, refresh token (a new one unless ``refresh_token`` is kept, none without
+        ``with_refresh``), ID token.
 
         Raises:
             InvalidGrantError: the user is no longer active.
@@ -51,7 +52,7 @@ class UserTokens:
         now = self.clock()
         access = await self.tokens.issue(client, scope=grant.scope, subject_id=grant.person.id,
                                          family_id=grant.family_id)
-        if refresh_token is None:
+        if refresh_token is None and with_refresh:
             refresh_token = secrets.token_urlsafe(32)
             await store.add_refresh(RefreshGrant(
                 self.digester.grant(refresh_token), grant.family_id, client.id, grant.person.id,

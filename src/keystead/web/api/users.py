@@ -1,7 +1,98 @@
-"""/api/v2 users (being written)."""
+"""/api/v2/users: the Genesys users API over UserManagement, so every change is ruled and audited.
+
+Permissions are checked before a body is read, as everywhere on the API: a caller who may not
+make the change learns nothing of the input rules (and gets 403 whatever it sent).
+"""
 
 from __future__ import annotations
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
-routes: list[Route] = []
+from keystead.domain.errors import DomainError, InvalidInputError
+from keystead.domain.ports import Page
+from keystead.web.api.common import call, paging
+from keystead.web.errors import json_response
+from keystead.web.presenters import keep_filters, listing, user_json
+from keystead.web.schemas import UserCreate, UserUpdate, parse_body
+
+BASE = "/api/v2/users"
+MAX_QUERY = 320  # the longest e-mail; a longer query can match nothing
+
+
+class NotAUserError(DomainError):
+    """A request about "me" made with a token that has no user (client credentials)."""
+
+    code = "not.a.user"
+
+
+async def list_users(request: Request) -> Response:
+    async with call(request, scope="users:readonly") as c:
+        c.caller.require("directory:user:view")  # before the parameters are read
+        number, size = paging(request)
+        query = request.query_params.get("q", "").strip() or None
+        if query is not None and len(query) > MAX_QUERY:
+            raise InvalidInputError.one("q", "out.of.range",
+                                        f"q must be at most {MAX_QUERY} characters")
+        found, total = await c.runtime.users(c.conn).search(c.caller, query, Page(number, size))
+    return json_response(keep_filters(
+        listing(found, user_json, total=total, page_number=number, page_size=size, uri=BASE),
+        q=query))
+
+
+async def create_user(request: Request) -> Response:
+    async with call(request, scope="users") as c:
+        c.caller.require("directory:user:add")
+        body = parse_body(UserCreate, await request.body())
+        user = await c.runtime.users(c.conn).create(c.caller, name=body.name, email=body.email,
+                                                    password=body.password)
+    return json_response(user_json(user))
+
+
+async def get_me(request: Request) -> Response:
+    async with call(request, scope="users:readonly") as c:
+        if c.caller.actor.kind != "user":
+            # As Genesys answers a client-credentials token here (its wording and code).
+            raise NotAUserError("This request requires a user context. Client credentials "
+                                "cannot be used for requests to this resource.")
+        user = await c.runtime.users(c.conn).find(c.caller, c.caller.actor.id)
+    return json_response(user_json(user))
+
+
+async def get_user(request: Request) -> Response:
+    async with call(request, scope="users:readonly") as c:
+        user = await c.runtime.users(c.conn).find(c.caller, request.path_params["id"])
+    return json_response(user_json(user))
+
+
+async def update_user(request: Request) -> Response:
+    async with call(request, scope="users") as c:
+        users = c.runtime.users(c.conn)
+        # Permission and existence before the body (403, then 404, then 400).
+        current = await users.find(c.caller, request.path_params["id"],
+                                   permission="directory:user:edit")
+        body = parse_body(UserUpdate, await request.body())
+        updated = await users.update(
+            c.caller, current.id,
+            name=current.name if body.name is None else body.name,
+            email=current.email if body.email is None else body.email,
+            state=current.state if body.state is None else str(body.state),
+            password=body.password)
+    return json_response(user_json(updated))
+
+
+async def delete_user(request: Request) -> Response:
+    async with call(request, scope="users") as c:
+        await c.runtime.users(c.conn).delete(c.caller, request.path_params["id"])
+    return Response(status_code=204)
+
+
+routes = [
+    Route(BASE, list_users, methods=["GET"]),
+    Route(BASE, create_user, methods=["POST"]),
+    Route(BASE + "/me", get_me, methods=["GET"]),  # before /{id}, which would take "me"
+    Route(BASE + "/{id}", get_user, methods=["GET"]),
+    Route(BASE + "/{id}", update_user, methods=["PATCH"]),
+    Route(BASE + "/{id}", delete_user, methods=["DELETE"]),
+]

@@ -26,7 +26,12 @@ from starlette.templating import Jinja2Templates
 
 from keystead.domain.audit import AuditEvent, Result
 from keystead.domain.clients import Actor
-from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError
+from keystead.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 from keystead.domain.principal import Caller
 from keystead.domain.users import User, needs_mfa
 from keystead.store.users import SqlUserStore
@@ -166,6 +171,8 @@ def page(handler: Handler, *, public: bool = False) -> Callable[[Request], Await
             response = ctx.render("error.html", 403, title="Not allowed", message=exc.message)
         except NotFoundError as exc:
             response = ctx.render("error.html", 404, title="Not found", message=exc.message)
+        except ConflictError as exc:
+            response = ctx.render("error.html", 409, title="Conflict", message=exc.message)
         except InvalidInputError as exc:
             response = ctx.render("error.html", 400, title="Check your input",
                                   message="; ".join(f"{p.field}: {p.message}"

@@ -1,0 +1,104 @@
+"""Trusted identity providers and the ledger of redeemed SAML assertions (Core SQL; never
+commits)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.identity_providers import (
+    IdentityProvider,
+    IdentityProviderSettings,
+    NameIdFormat,
+)
+from keystead.domain.ports import Page
+from keystead.store.tables import ORG_ID, identity_providers, saml_assertions
+
+
+def _provider(row: Any) -> IdentityProvider:
+    return IdentityProvider(
+        id=row.id,
+        settings=IdentityProviderSettings(
+            name=row.name, issuer_uri=row.issuer_uri, certificates=tuple(row.certificates),
+            relying_party_identifier=row.relying_party_identifier,
+            name_identifier_format=NameIdFormat(row.name_identifier_format),
+            disabled=row.disabled),
+        date_created=row.date_created, date_modified=row.date_modified)
+
+
+def _values(settings: IdentityProviderSettings) -> dict[str, Any]:
+    return {"name": settings.name, "issuer_uri": settings.issuer_uri,
+            "certificates": list(settings.certificates),
+            "relying_party_identifier": settings.relying_party_identifier,
+            "name_identifier_format": str(settings.name_identifier_format),
+            "disabled": settings.disabled}
+
+
+class SqlIdentityProviderStore:
+    """The IdentityProviderStore port, for the organisation."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, provider: IdentityProvider) -> None:
+        await self.conn.execute(insert(identity_providers).values(
+            id=provider.id, organization_id=ORG_ID, date_created=provider.date_created,
+            date_modified=provider.date_modified, **_values(provider.settings)))
+
+    async def find(self, provider_id: str) -> IdentityProvider | None:
+        row = (await self.conn.execute(select(identity_providers).where(
+            identity_providers.c.organization_id == ORG_ID,
+            identity_providers.c.id == provider_id))).first()
+        return _provider(row) if row else None
+
+    async def by_issuer(self, issuer_uri: str) -> IdentityProvider | None:
+        row = (await self.conn.execute(select(identity_providers).where(
+            identity_providers.c.organization_id == ORG_ID,
+            identity_providers.c.issuer_uri == issuer_uri))).first()
+        return _provider(row) if row else None
+
+    async def list(self, page: Page) -> tuple[Sequence[IdentityProvider], int]:
+        total = (await self.conn.execute(select(func.count()).select_from(identity_providers)
+                                         .where(identity_providers.c.organization_id == ORG_ID))
+                 ).scalar_one()
+        rows = await self.conn.execute(
+            select(identity_providers).where(identity_providers.c.organization_id == ORG_ID)
+            .order_by(identity_providers.c.date_created, identity_providers.c.id)
+            .limit(page.size).offset((page.number - 1) * page.size))
+        return [_provider(r) for r in rows], int(total)
+
+    async def replace(self, provider: IdentityProvider) -> None:
+        await self.conn.execute(update(identity_providers).where(
+            identity_providers.c.id == provider.id).values(
+            date_modified=provider.date_modified, **_values(provider.settings)))
+
+    async def delete(self, provider_id: str) -> None:
+        await self.conn.execute(delete(identity_providers).where(
+            identity_providers.c.id == provider_id))
+
+
+class SqlAssertionLedger:
+    """The AssertionLedger port: each assertion's digest is recorded once, until it expires."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def first_use(self, digest: str, *, expires_at: datetime) -> bool:
+        # The database decides a race between two replicas: exactly one insert lands.
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        result = await self.conn.execute(
+            dialect_insert(saml_assertions).values(digest=digest, expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=[saml_assertions.c.digest]))
+        return result.rowcount == 1
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Forget assertions that expired before ``now`` (they fail their time checks anyway)."""
+        result = await self.conn.execute(delete(saml_assertions).where(
+            saml_assertions.c.expires_at < now))
+        return result.rowcount

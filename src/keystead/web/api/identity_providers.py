@@ -1,0 +1,152 @@
+"""/api/v2/identityproviders: trusted SAML identity providers in the Genesys ``GenericSAML`` shape.
+
+Genesys keeps one generic provider per organisation (``/identityproviders/generic``); Keystead
+keeps that path for the organisation's first provider and adds ``/generic/{id}`` (and ``POST
+/generic``) for several. Every change goes through IdentityProviderManagement, so it is
+permission-checked and audited; the permission is checked before the body is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.identity_providers import (
+    IdentityProvider,
+    IdentityProviderManagement,
+    IdentityProviderSettings,
+    NameIdFormat,
+)
+from keystead.domain.ports import Page
+from keystead.store.audit import SqlAuditLog
+from keystead.store.identity_providers import SqlIdentityProviderStore
+from keystead.web.api.common import Call, call, paging
+from keystead.web.errors import json_response
+from keystead.web.presenters import listing
+from keystead.web.schemas import parse_body
+
+BASE = "/api/v2/identityproviders"
+GENERIC = f"{BASE}/generic"
+READ_SCOPE, WRITE_SCOPE = "identity-providers:readonly", "identity-providers"
+# Fields of a fetched provider that may come back in a PUT after a GET; they are read-only.
+READ_ONLY_FIELDS = frozenset({"id", "selfUri"})
+
+
+class GenericSamlRequest(BaseModel):
+    """``GenericSAML`` as Keystead keeps it; ``certificate`` (Genesys's older single field) is
+    accepted and joins ``certificates``. Absent text fields are reported by the domain rules."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(default="", max_length=10_000)
+    issuerURI: str = Field(default="", max_length=10_000)  # noqa: N815 - Genesys wire name
+    certificates: list[str] | None = Field(default=None, max_length=100)
+    certificate: str | None = None
+    relyingPartyIdentifier: str = Field(default="", max_length=10_000)  # noqa: N815
+    nameIdentifierFormat: NameIdFormat = NameIdFormat.unspecified  # noqa: N815
+    disabled: bool = False
+
+    def to_settings(self) -> IdentityProviderSettings:
+        certificates = list(self.certificates or [])
+        if self.certificate and self.certificate not in certificates:
+            certificates.append(self.certificate)
+        return IdentityProviderSettings(
+            name=self.name, issuer_uri=self.issuerURI, certificates=tuple(certificates),
+            relying_party_identifier=self.relyingPartyIdentifier,
+            name_identifier_format=self.nameIdentifierFormat, disabled=self.disabled)
+
+
+def generic_saml_json(provider: IdentityProvider) -> dict[str, Any]:
+    s = provider.settings
+    return {
+        "id": provider.id, "name": s.name, "issuerURI": s.issuer_uri,
+        "certificates": list(s.certificates),
+        "relyingPartyIdentifier": s.relying_party_identifier,
+        "nameIdentifierFormat": str(s.name_identifier_format), "disabled": s.disabled,
+        "selfUri": f"{GENERIC}/{provider.id}",
+    }
+
+
+def _management(c: Call) -> IdentityProviderManagement:
+    return IdentityProviderManagement(providers=SqlIdentityProviderStore(c.conn),
+                                      audit=SqlAuditLog(c.conn), clock=c.runtime.clock)
+
+
+async def _settings(request: Request) -> IdentityProviderSettings:
+    body = parse_body(GenericSamlRequest, await request.body(), ignore=READ_ONLY_FIELDS)
+    return body.to_settings()
+
+
+async def list_providers(request: Request) -> Response:
+    async with call(request, scope=READ_SCOPE) as c:
+        number, size = paging(request)
+        found, total = await _management(c).list(c.caller, Page(number, size))
+    return json_response(listing(found, generic_saml_json, total=total, page_number=number,
+                                 page_size=size, uri=BASE))
+
+
+async def get_generic(request: Request) -> Response:
+    async with call(request, scope=READ_SCOPE) as c:
+        provider = await _management(c).first(c.caller)
+    return json_response(generic_saml_json(provider))
+
+
+async def put_generic(request: Request) -> Response:
+    async with call(request, scope=WRITE_SCOPE) as c:
+        raw = await request.body()  # parsed by put_first only once the caller is permitted
+        provider = await _management(c).put_first(
+            c.caller, lambda: parse_body(GenericSamlRequest, raw,
+                                         ignore=READ_ONLY_FIELDS).to_settings())
+    return json_response(generic_saml_json(provider))
+
+
+async def delete_generic(request: Request) -> Response:
+    async with call(request, scope=WRITE_SCOPE) as c:
+        management = _management(c)
+        provider = await management.first(c.caller, permission="sso:provider:delete")
+        await management.delete(c.caller, provider.id)
+    return Response(status_code=204)
+
+
+async def create_provider(request: Request) -> Response:
+    async with call(request, scope=WRITE_SCOPE) as c:
+        c.caller.require("sso:provider:add")
+        provider = await _management(c).create(c.caller, await _settings(request))
+    return json_response(generic_saml_json(provider))
+
+
+async def get_provider(request: Request) -> Response:
+    async with call(request, scope=READ_SCOPE) as c:
+        provider = await _management(c).find(c.caller, request.path_params["id"])
+    return json_response(generic_saml_json(provider))
+
+
+async def update_provider(request: Request) -> Response:
+    async with call(request, scope=WRITE_SCOPE) as c:
+        management = _management(c)
+        # Permission and existence before the body (403, then 404, then 400).
+        current = await management.find(c.caller, request.path_params["id"],
+                                        permission="sso:provider:edit")
+        provider = await management.update(c.caller, current.id, await _settings(request))
+    return json_response(generic_saml_json(provider))
+
+
+async def delete_provider(request: Request) -> Response:
+    async with call(request, scope=WRITE_SCOPE) as c:
+        await _management(c).delete(c.caller, request.path_params["id"])
+    return Response(status_code=204)
+
+
+routes = [
+    Route(BASE, list_providers, methods=["GET"]),
+    Route(GENERIC, get_generic, methods=["GET"]),
+    Route(GENERIC, put_generic, methods=["PUT"]),
+    Route(GENERIC, delete_generic, methods=["DELETE"]),
+    Route(GENERIC, create_provider, methods=["POST"]),
+    Route(GENERIC + "/{id}", get_provider, methods=["GET"]),
+    Route(GENERIC + "/{id}", update_provider, methods=["PUT"]),
+    Route(GENERIC + "/{id}", delete_provider, methods=["DELETE"]),
+]

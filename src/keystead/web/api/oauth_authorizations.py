@@ -1,0 +1,158 @@
+"""/api/v2/oauth/authorizations: the clients the calling user has authorized (Genesys
+``OAuthAuthorization``), and DELETE, Keystead's extension, to take one back.
+
+These endpoints are about the caller's own consents, so they need a user's token (one issued
+through the authorization code grant, naming the user as its subject) and no scope beyond it: a
+user may always see and revoke what they authorized themselves, through any app they use. A
+client-credentials token has no user and gets 400, as Genesys answers. Every query is keyed by
+the token's user, so another user's authorizations are never visible nor revocable: a client
+this user did not authorize is 404, whoever else did.
+
+Revoking forgets the consent (the app must ask again) and revokes every grant family of the
+pair, which stops each of its access and refresh tokens at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.audit import AuditEvent, JSONValue
+from keystead.domain.authorizations import Authorization
+from keystead.domain.clients import Actor
+from keystead.domain.errors import NotFoundError
+from keystead.domain.users import User
+from keystead.protocol.errors import InvalidTokenError
+from keystead.store.audit import SqlAuditLog
+from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.users import SqlUserStore
+from keystead.web.api.common import Call, paging, record_denial
+from keystead.web.api.users import NotAUserError
+from keystead.web.auth import active_token, client_ip, user_caller
+from keystead.web.errors import json_response
+from keystead.web.presenters import iso, listing
+from keystead.web.runtime import Runtime
+
+BASE = "/api/v2/oauth/authorizations"
+NOT_AUTHORIZED = "you have not authorized this client"
+
+
+@asynccontextmanager
+async def as_user(request: Request) -> AsyncIterator[tuple[Call, User]]:
+    """The token's user (who must be active) and the request's transaction.
+
+    Like ``common.call`` but without a scope: every refused token (401) is audited.
+
+    Raises:
+        InvalidTokenError: no valid token, or its user is gone or not active.
+        NotAUserError: a token without a user (client credentials).
+    """
+    runtime: Runtime = request.app.state.runtime
+    actor = Actor("anonymous", "", "")
+    try:
+        token = await active_token(request, runtime)
+        actor = Actor("client", token.client_id, "")
+        subject = token.record.subject_id
+        if subject is None:
+            # Genesys's answer to a client-credentials token here, word for word.
+            raise NotAUserError("This request requires a user context. Client credentials "
+                                "cannot be used for requests to this resource.")
+        async with runtime.transaction() as conn:
+            user = await SqlUserStore(conn).find(subject)
+            if user is None or user.state != "active":
+                raise InvalidTokenError("the access token's user is not active")
+            yield Call(runtime, conn, await user_caller(conn, user, client_ip(request))), user
+    except InvalidTokenError as exc:
+        await record_denial(runtime, request, actor, exc)
+        raise
+
+
+def authorization_json(authorization: Authorization, owner: User) -> dict[str, Any]:
+    """The Genesys ``OAuthAuthorization`` shape; the consent's time is when it was created."""
+    person = {"id": owner.id, "name": owner.name, "selfUri": f"/api/v2/users/{owner.id}"}
+    return {
+        "client": {"id": authorization.client_id, "name": authorization.client_name,
+                   "selfUri": f"/api/v2/oauth/clients/{authorization.client_id}"},
+        "scope": list(authorization.scopes),
+        "resourceOwner": person,
+        "dateCreated": iso(authorization.granted_at),
+        "createdBy": person,
+        "pending": False,
+        "state": "Authorized",  # a revoked authorization is gone, never listed
+        "selfUri": f"{BASE}/{authorization.client_id}",
+    }
+
+
+def _client_id(request: Request) -> str:
+    """Raises: NotFoundError for an id holding NUL (none does; PostgreSQL text cannot)."""
+    value = str(request.path_params["clientId"])
+    if "\x00" in value:
+        raise NotFoundError(NOT_AUTHORIZED)
+    return value
+
+
+async def revoke_authorization(conn: AsyncConnection, runtime: Runtime, *, actor: Actor,
+                               remote_ip: str, client_id: str) -> str:
+    """Take back what the user ``actor`` allowed ``client_id``, audited, in ``conn``'s
+    transaction: the consent is forgotten and every token of the pair stops at once.
+
+    Returns the client's name.
+
+    Raises:
+        NotFoundError: the user has not authorized that client (or revoked it already).
+    """
+    store = SqlAuthorizationStore(conn)
+    found = await store.authorization(actor.id, client_id)
+    now = runtime.clock()
+    if not await store.revoke_client(actor.id, client_id, now=now):
+        raise NotFoundError(NOT_AUTHORIZED)
+    details: dict[str, JSONValue] = {}
+    if found is not None:
+        name = found.client_name
+        details["scopes"] = list(found.scopes)
+    else:  # live tokens without a consent: revoked all the same
+        client = await store.registered_client(client_id)
+        name = client.name if client else ""
+    await SqlAuditLog(conn).append(AuditEvent(
+        timestamp=now, actor_kind=actor.kind, actor_id=actor.id, actor_name=actor.name,
+        action="authorization.revoke", entity_type="OAuthClient", entity_id=client_id,
+        entity_name=name, remote_ip=remote_ip, details=details))
+    return name
+
+
+async def list_authorizations(request: Request) -> Response:
+    async with as_user(request) as (c, user):
+        number, size = paging(request)
+        found = await SqlAuthorizationStore(c.conn).authorizations(user.id)
+    start = (number - 1) * size
+    return json_response(listing(found[start:start + size],
+                                 lambda a: authorization_json(a, user), total=len(found),
+                                 page_number=number, page_size=size, uri=BASE))
+
+
+async def get_authorization(request: Request) -> Response:
+    async with as_user(request) as (c, user):
+        found = await SqlAuthorizationStore(c.conn).authorization(user.id, _client_id(request))
+        if found is None:
+            raise NotFoundError(NOT_AUTHORIZED)
+    return json_response(authorization_json(found, user))
+
+
+async def delete_authorization(request: Request) -> Response:
+    async with as_user(request) as (c, _user):
+        await revoke_authorization(c.conn, c.runtime, actor=c.caller.actor,
+                                   remote_ip=c.caller.remote_ip, client_id=_client_id(request))
+    return Response(status_code=204)
+
+
+routes = [
+    Route(BASE, list_authorizations, methods=["GET"]),
+    Route(BASE + "/{clientId}", get_authorization, methods=["GET"]),
+    Route(BASE + "/{clientId}", delete_authorization, methods=["DELETE"]),
+]

@@ -1,0 +1,61 @@
+"""Connected apps: the applications the signed-in user allowed to act for them, and taking that
+back.
+
+Any signed-in user may use it, whatever their roles: it shows and revokes only their own
+authorizations (every query is keyed by the signed-in user, never by a posted user id).
+Revoking is what DELETE /api/v2/oauth/authorizations/{clientId} does, audited the same way:
+the consent is forgotten and each of the app's access and refresh tokens stops at once.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.errors import NotFoundError
+from keystead.domain.scopes import BUILTIN_SCOPES
+from keystead.protocol.authorize import OIDC_SCOPES
+from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.catalog import SqlCatalog
+from keystead.web.api.oauth_authorizations import revoke_authorization
+from keystead.web.console.pages import Page, redirect, route
+from keystead.web.console.people import when
+
+PATH = "/admin/connected-apps"
+# Notices a redirect may ask for: fixed texts, so no request can inject one.
+NOTICES = {
+    "revoked": "Access revoked: the application's tokens no longer work, and it must ask you "
+               "again before it can act for you.",
+    "not-connected": "That application had no access to revoke (it may have been revoked "
+                     "already).",
+}
+
+
+async def connected_apps(ctx: Page) -> Response:
+    caller = ctx.signed_in
+    async with ctx.transaction() as conn:
+        apps = await SqlAuthorizationStore(conn).authorizations(caller.actor.id)
+        catalogue = {s.id: s.description for s in await SqlCatalog(conn).scopes()}
+    ctx.notices.update(NOTICES)
+    return ctx.render("connected_apps.html", apps=apps, when=when,
+                      descriptions={**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES})
+
+
+async def revoke(ctx: Page) -> Response:
+    caller = ctx.signed_in
+    client_id = ctx.field("client_id")
+    if "\x00" in client_id:  # no id holds NUL, and PostgreSQL text cannot
+        return redirect(f"{PATH}?notice=not-connected")
+    try:
+        async with ctx.transaction() as conn:
+            await revoke_authorization(conn, ctx.runtime, actor=caller.actor,
+                                       remote_ip=caller.remote_ip, client_id=client_id)
+    except NotFoundError:
+        return redirect(f"{PATH}?notice=not-connected")
+    return redirect(f"{PATH}?notice=revoked")
+
+
+routes: list[Route] = [
+    route(PATH, connected_apps),
+    route(PATH + "/revoke", revoke, methods=("POST",)),
+]
