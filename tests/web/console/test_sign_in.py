@@ -337,6 +337,8 @@ def test_console_pages_carry_the_security_headers(console: Console, path: str) -
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cache-control"] == "no-store"
+    # Admin forms post only here; sign-in forms may end in a redirect to an OAuth client.
+    assert ("form-action 'self'" in csp) is (path == "/admin")
 
 
 @pytest.mark.parametrize("change", [

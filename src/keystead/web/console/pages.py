@@ -43,10 +43,13 @@ from keystead.web.runtime import Runtime
 log = logging.getLogger("keystead.console")
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "frame-ancestors 'none'; base-uri 'none'; connect-src 'self'")
+# Sign-in and consent forms end in a redirect to the OAuth client's redirect URI, which
+# browsers check against form-action: only the admin pages can pin forms to this origin.
+ADMIN_CSP = f"{CSP}; form-action 'self'"
 SECURITY_HEADERS = {
-    "content-security-policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"),
+    "content-security-policy": CSP,
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
@@ -70,6 +73,7 @@ class Page:
     notices: dict[str, str] = field(default_factory=dict)
     _cookies: dict[str, str] = field(default_factory=dict)
     _pre_session: str = ""
+    public: bool = False
 
     @property
     def signed_in(self) -> Caller:
@@ -121,6 +125,8 @@ class Page:
             else:
                 response.delete_cookie(name, path="/")
         response.headers.update(SECURITY_HEADERS)
+        if not self.public:
+            response.headers["content-security-policy"] = ADMIN_CSP
         return response
 
 
@@ -143,7 +149,7 @@ def page(handler: Handler, *, public: bool = False) -> Callable[[Request], Await
         async with runtime.transaction() as conn:
             loaded = await sessions.load(request, runtime, conn)
             user, caller = await _signed_in_user(request, conn, loaded.session)
-        ctx = Page(request, runtime, loaded.session, user, caller)
+        ctx = Page(request, runtime, loaded.session, user, caller, public=public)
         if loaded.expired:
             ctx.forget_session()
         pre = request.cookies.get(PRE_SESSION_COOKIE, "")
