@@ -110,3 +110,15 @@ def refresh(http: TestClient, client: Registered | str, refresh_token: str,
     if isinstance(client, str):  # a public client names itself
         return http.post("/oauth/token", data={**body, "client_id": client})
     return http.post("/oauth/token", data=body, auth=client.basic_auth)
+
+
+def public_client(http: TestClient, headers: dict[str, str], *,
+                  redirect_uris: tuple[str, ...] = (REDIRECT_URI,),
+                  scopes: tuple[str, ...] = ("users:readonly",)) -> str:
+    """A public CODE client (no secret, RFC 6749 §2.1) registered through the API; its id."""
+    response = http.post("/api/v2/oauth/clients", headers=headers, json=code_body(
+        name="native app", clientType="public", registeredRedirectUri=list(redirect_uris),
+        scope=list(scopes)))
+    assert response.status_code == 200, response.text
+    assert not response.json().get("secret")
+    return str(response.json()["id"])

@@ -15,6 +15,12 @@ BUILTIN_SCOPES: dict[str, str] = {
     "identity-providers": "Manage trusted SAML identity providers",
     "identity-providers:readonly": "View trusted SAML identity providers",
 }
+# OpenID Connect's scopes: any client using the code grant may ask for them (users consent).
+OIDC_SCOPES: dict[str, str] = {
+    "openid": "Sign you in and know who you are",
+    "profile": "Your name",
+    "email": "Your e-mail address",
+}
 # Holding a scope that manages also allows reading.
 IMPLIED_BY: dict[str, str] = {
     "oauth:readonly": "oauth",

@@ -14,7 +14,7 @@ from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 from keystead.domain.authorizations import RegisteredClient
 from keystead.domain.redirect_uris import LOOPBACK_HOSTS
-from keystead.domain.scopes import is_scope_token
+from keystead.domain.scopes import OIDC_SCOPES, is_scope_token
 from keystead.protocol.errors import (
     InvalidRequestError,
     InvalidScopeError,
@@ -24,12 +24,6 @@ from keystead.protocol.errors import (
 )
 from keystead.protocol.pkce import check_challenge
 
-# Scopes of OpenID Connect that any client using the code grant may ask for.
-OIDC_SCOPES: dict[str, str] = {
-    "openid": "Sign you in and know who you are",
-    "profile": "Your name",
-    "email": "Your e-mail address",
-}
 RESPONSE_GRANTS = {"code": "CODE", "token": "TOKEN"}
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 MAX_STATE = 2048
@@ -54,6 +48,9 @@ class AuthorizationRequest:
     code_challenge: str | None
     nonce: str | None
     prompt: frozenset[str]
+    # RFC 6749 §4.1.3: the token request must repeat redirect_uri only if this one sent it.
+    redirect_uri_sent: bool = True
+    max_age: int | None = None  # OIDC Core §3.1.2.1: seconds since the user last signed in
 
     @property
     def in_fragment(self) -> bool:
@@ -119,9 +116,10 @@ def validate(params: Mapping[str, str], client: RegisteredClient,
     if response_type is None:
         raise InvalidRequestError("response_type is required")
     if response_type not in RESPONSE_GRANTS:
-        raise UnsupportedResponseTypeError(f"response_type {response_type} is not supported")
+        # Fixed text: error_description may carry only a safe charset, never the input.
+        raise UnsupportedResponseTypeError("response_type must be code")
     if RESPONSE_GRANTS[response_type] not in client.grant_types:
-        raise UnauthorizedClientError(f"this client may not use response_type {response_type}")
+        raise UnauthorizedClientError("this client may not use this response_type")
     state = params.get("state")
     nonce = params.get("nonce")
     if state is not None and len(state) > MAX_STATE:
@@ -131,6 +129,9 @@ def validate(params: Mapping[str, str], client: RegisteredClient,
     prompt = frozenset(params.get("prompt", "").split())
     if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
         raise InvalidRequestError("prompt must be none, or any of login, consent, select_account")
+    max_age = params.get("max_age")
+    if max_age is not None and not (max_age.isascii() and max_age.isdigit() and len(max_age) < 10):
+        raise InvalidRequestError("max_age must be a whole number of seconds")
     scope = _scope(params.get("scope"), client)
     challenge = None
     if response_type == "code":
@@ -138,7 +139,8 @@ def validate(params: Mapping[str, str], client: RegisteredClient,
                                     params.get("code_challenge_method"),
                                     required=client.is_public or client.require_pkce)
     return AuthorizationRequest(client.id, redirect_uri, response_type, scope, state,
-                                challenge, nonce, prompt)
+                                challenge, nonce, prompt, "redirect_uri" in params,
+                                int(max_age) if max_age is not None else None)
 
 
 def _scope(requested: str | None, client: RegisteredClient) -> tuple[str, ...]:

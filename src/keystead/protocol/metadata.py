@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keystead.domain.scopes import BUILTIN_SCOPES
-from keystead.protocol.authorize import OIDC_SCOPES
+from keystead.domain.scopes import BUILTIN_SCOPES, OIDC_SCOPES
 from keystead.protocol.keys import ALG
 
 SECRET_METHODS = ["client_secret_basic", "client_secret_post"]

@@ -20,6 +20,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
 from keystead.domain.clients import TokenFormat
+from keystead.domain.scopes import OIDC_SCOPES
 from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord, HotStore, TokenClaims, TokenRecord
 from keystead.protocol.errors import InvalidTokenError
@@ -182,7 +183,11 @@ class TokenService:
             scope=claims.scope, roles=live.roles, issued_at=claims.issued_at,
             expires_at=claims.expires_at, client_scopes=live.client_scopes,
             family_id=claims.family_id)
-        scopes = frozenset(claims.scope.split()) & frozenset(live.client_scopes)
+        # What the token may still do: its scopes the client still has (and, for a user's
+        # token, the OpenID Connect scopes the user consented to, which clients never hold).
+        allowed = frozenset(live.client_scopes) | (
+            frozenset(OIDC_SCOPES) if claims.subject_id is not None else frozenset())
+        scopes = frozenset(claims.scope.split()) & allowed
         return ActiveToken(record, scopes)
 
     async def revoke(self, token: str, *, client_id: str | None) -> None:

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from keystead.domain.audit import AuditEvent, JSONValue, Result
 from keystead.domain.authorizations import AuthorizationCode, Consent, RegisteredClient, covers
-from keystead.domain.scopes import BUILTIN_SCOPES
+from keystead.domain.scopes import BUILTIN_SCOPES, OIDC_SCOPES
 from keystead.domain.users import User
 from keystead.protocol import authorize as rules
 from keystead.protocol.authorize import AuthorizationRequest, UnsafeAuthorizationRequest
@@ -36,6 +36,7 @@ from keystead.protocol.oidc import claims_for
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.catalog import SqlCatalog
 from keystead.web.auth import active_token, client_ip
+from keystead.web.console import sessions
 from keystead.web.console.pages import Page, redirect, route
 from keystead.web.console.sessions import Session
 from keystead.web.errors import json_response
@@ -59,7 +60,7 @@ async def authorize(ctx: Page) -> Response:
     fragment = params.get("response_type") == "token"
     try:
         if repeated:  # RFC 6749 §3.1: parameters MUST NOT be included more than once
-            raise InvalidRequestError(f"repeated parameter: {', '.join(sorted(repeated))}")
+            raise InvalidRequestError("a parameter is repeated")
         request = rules.validate(dict(params), client, redirect_uri)
         return await _decide(ctx, client, request)
     except OAuthError as exc:
@@ -86,10 +87,18 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
         OAuthError: login or consent needed under prompt=none.
     """
     who = _signed_in(ctx)
-    if who is None:
+    if who is None or _signs_in_again(ctx, who, request):
         if "none" in request.prompt:
-            raise LoginRequiredError("the user is not signed in")
-        here = ctx.request.url.path + "?" + ctx.request.url.query
+            raise LoginRequiredError("the user must sign in")
+        if who is not None:
+            # OIDC Core §3.1.2.1 prompt=login / max_age: sign in again, here and now.
+            async with ctx.transaction() as conn:
+                await sessions.end(conn, who.session)
+            ctx.forget_session()
+        # Back here after sign-in, without prompt=login (which would ask forever).
+        query = urlencode([(k, v) for k, v in ctx.request.query_params.multi_items()
+                           if not (k == "prompt" and "login" in v.split())])
+        here = f"{ctx.request.url.path}?{query}"
         return redirect(f"/login?next={quote(here, safe='')}")
     async with ctx.transaction() as conn:
         consent = await SqlAuthorizationStore(conn).consent(who.user.id, client.id)
@@ -101,17 +110,25 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
     return await _consent_page(ctx, who, client, request)
 
 
+def _signs_in_again(ctx: Page, who: SignedIn, request: AuthorizationRequest) -> bool:
+    """prompt=login, or a sign-in older than max_age (OIDC Core §3.1.2.1)."""
+    if "login" in request.prompt:
+        return True
+    age = ctx.runtime.clock() - who.session.row.created_at
+    return request.max_age is not None and age > timedelta(seconds=request.max_age)
+
+
 async def _consent_page(ctx: Page, who: SignedIn, client: RegisteredClient,
                         request: AuthorizationRequest) -> Response:
     async with ctx.transaction() as conn:
         catalogue = {s.id: s.description for s in await SqlCatalog(conn).scopes()}
-    descriptions = {**BUILTIN_SCOPES, **catalogue, **rules.OIDC_SCOPES}
+    descriptions = {**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES}
     sealed = ctx.runtime.box.seal(json.dumps({
         "user": who.user.id, "until": (ctx.runtime.clock() + CONSENT_FORM_TTL).isoformat(),
         "request": {"client_id": request.client_id, "redirect_uri": request.redirect_uri,
                     "response_type": request.response_type, "scope": list(request.scope),
                     "state": request.state, "code_challenge": request.code_challenge,
-                    "nonce": request.nonce}}))
+                    "nonce": request.nonce, "redirect_uri_sent": request.redirect_uri_sent}}))
     return ctx.render("authorize/consent.html", client=client, auth_request=request,
                       scopes=[(s, descriptions.get(s, "")) for s in request.scope],
                       sealed=sealed)
@@ -136,7 +153,8 @@ async def decide(ctx: Page) -> Response:
         return ctx.render("authorize/error.html", 400, message=exc.message)
     request = AuthorizationRequest(
         client.id, redirect_uri, fields["response_type"], tuple(fields["scope"]),
-        fields["state"], fields["code_challenge"], fields["nonce"], frozenset())
+        fields["state"], fields["code_challenge"], fields["nonce"], frozenset(),
+        fields["redirect_uri_sent"])
     fragment = request.in_fragment
     if ctx.field("decision") != "allow":
         await _audit(ctx, who, "consent.deny", client, {"scopes": list(request.scope)})
@@ -165,7 +183,9 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
             code = secrets.token_urlsafe(32)
             await store.add_code(AuthorizationCode(
                 runtime.digester.grant(code), family_id, client.id, who.user.id,
-                request.redirect_uri, " ".join(request.scope), request.code_challenge,
+                # Empty when the request left redirect_uri out: the token request may too.
+                request.redirect_uri if request.redirect_uri_sent else "",
+                " ".join(request.scope), request.code_challenge,
                 request.nonce, auth_time, amr, now + CODE_TTL))
     if request.response_type == "code":
         return redirect(rules.answer(request.redirect_uri, {

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
+from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.management import ClientManagement
 from keystead.domain.organization_management import OrganizationManagement
 from keystead.domain.passwords import Passwords
@@ -47,6 +48,7 @@ from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.hot_sql import SqlHotStore, reachable
 from keystead.store.hot_sqlite import SqliteHotStore
+from keystead.store.identity_providers import SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.saml import saml_exchanges
 from keystead.store.tokens import SqlTokenRevoker
@@ -101,6 +103,10 @@ class Runtime:
         return OrganizationManagement(divisions=catalog, roles=catalog, scopes=catalog,
                                       holders=SqlClientStore(conn), audit=SqlAuditLog(conn),
                                       clock=self.clock)
+
+    def identity_providers(self, conn: AsyncConnection) -> IdentityProviderManagement:
+        return IdentityProviderManagement(providers=SqlIdentityProviderStore(conn),
+                                          audit=SqlAuditLog(conn), clock=self.clock)
 
     def sign_in(self, conn: AsyncConnection) -> SignIn:
         return SignIn(store=SqlCredentialStore(conn), audit=SqlAuditLog(conn),

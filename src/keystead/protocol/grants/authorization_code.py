@@ -49,8 +49,9 @@ class AuthorizationCodeGrant:
             else:
                 if code.client_id != client.id:
                     raise InvalidGrantError("the code was not issued to this client")
-                # §4.1.3: redirect_uri must be identical to the authorization request's.
-                if request.form.get("redirect_uri") != code.redirect_uri:
+                # §4.1.3: redirect_uri must be identical to the authorization request's, if that
+                # request had one (the code stores "" when it did not).
+                if code.redirect_uri and request.form.get("redirect_uri") != code.redirect_uri:
                     raise InvalidGrantError("redirect_uri does not match the authorization request")
                 pkce.verify(code.code_challenge, request.form.get("code_verifier"))
                 person = await store.person(code.user_id)

@@ -22,8 +22,6 @@ from keystead.domain.identity_providers import (
     NameIdFormat,
 )
 from keystead.domain.ports import Page
-from keystead.store.audit import SqlAuditLog
-from keystead.store.identity_providers import SqlIdentityProviderStore
 from keystead.web.api.common import Call, call, paging
 from keystead.web.errors import json_response
 from keystead.web.presenters import listing
@@ -71,8 +69,7 @@ def generic_saml_json(provider: IdentityProvider) -> dict[str, Any]:
 
 
 def _management(c: Call) -> IdentityProviderManagement:
-    return IdentityProviderManagement(providers=SqlIdentityProviderStore(c.conn),
-                                      audit=SqlAuditLog(c.conn), clock=c.runtime.clock)
+    return c.runtime.identity_providers(c.conn)
 
 
 async def _settings(request: Request) -> IdentityProviderSettings:

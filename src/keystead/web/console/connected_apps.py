@@ -13,8 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.errors import NotFoundError
-from keystead.domain.scopes import BUILTIN_SCOPES
-from keystead.protocol.authorize import OIDC_SCOPES
+from keystead.domain.scopes import BUILTIN_SCOPES, OIDC_SCOPES
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.catalog import SqlCatalog
 from keystead.web.api.oauth_authorizations import revoke_authorization

@@ -7,7 +7,15 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from keystead.web.console import audit, clients, connected_apps, dashboard, people, signin
+from keystead.web.console import (
+    audit,
+    clients,
+    connected_apps,
+    dashboard,
+    identity_providers,
+    people,
+    signin,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -19,6 +27,7 @@ def console_routes() -> list[BaseRoute]:
         *clients.routes,
         *audit.routes,
         *people.routes,
+        *identity_providers.routes,
         *connected_apps.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

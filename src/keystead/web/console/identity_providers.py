@@ -1,0 +1,260 @@
+"""Console pages for trusted SAML identity providers: list, add, change and delete.
+
+A trusted provider vouches for users at the token endpoint (RFC 7522, ``saml2-bearer``), so every
+change goes through ``IdentityProviderManagement``: permission-checked (``sso:provider:*``) and
+audited with the signed-in user as its actor, certificates only by fingerprint. A broken rule
+re-renders the form with each message next to its field and what was typed kept; a certificate
+problem says which of the pasted certificates it is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
+from keystead.domain.identity_providers import (
+    PEM_END,
+    IdentityProvider,
+    IdentityProviderManagement,
+    IdentityProviderSettings,
+    NameIdFormat,
+    fingerprint,
+)
+from keystead.domain.ports import Page as Paging
+from keystead.web.console.pages import Page, redirect, route
+
+BASE = "/admin/identity-providers"
+PAGE_SIZE = 25
+MAX_PAGE = 1_000_000
+# What each NameID format means for finding the user (store/saml.py decides the match).
+FORMATS = (
+    (NameIdFormat.email,
+     "E-mail address: matched to the user's e-mail (assertions must use this format)"),
+    (NameIdFormat.unspecified,
+     "Unspecified: matched to the user's e-mail (assertions may name any format)"),
+    (NameIdFormat.persistent, "Persistent: matched to the user's external id"),
+)
+FORMAT_NAMES = {NameIdFormat.email: "e-mail address", NameIdFormat.unspecified: "unspecified",
+                NameIdFormat.persistent: "persistent"}
+FIELDS = ("name", "issuerURI", "relyingPartyIdentifier", "nameIdentifierFormat", "certificates",
+          "disabled")
+# Notices a redirect may ask for: fixed texts, so no request can inject one.
+NOTICES = {
+    "identity-provider-created": "Identity provider added.",
+    "identity-provider-saved": "Changes saved.",
+    "identity-provider-deleted": "Identity provider deleted.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """What the pages show of a stored certificate: never more than its public facts."""
+
+    fingerprint: str
+    subject: str
+    not_after: datetime | None
+
+    @property
+    def short(self) -> str:
+        """The first eight bytes of the SHA-256 fingerprint, as people compare them."""
+        kind, _, digest = self.fingerprint.partition(":")
+        pairs = ":".join(digest[i:i + 2] for i in range(0, 16, 2)).upper()
+        return f"{'SHA-256' if kind == 'sha256' else kind} {pairs}…"
+
+
+def describe_certificate(pem: str) -> Certificate:
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:  # stored by an earlier release this library no longer reads
+        return Certificate(fingerprint(pem), "(unreadable certificate)", None)
+    return Certificate(fingerprint(pem), certificate.subject.rfc4514_string(),
+                       certificate.not_valid_after_utc)
+
+
+def split_certificates(text: str) -> list[str]:
+    """The certificates pasted in one textarea, split after each END CERTIFICATE line.
+
+    Anything after the last one (a bare base64 body, or a certificate without its END line)
+    is kept as one more entry, so the rules can say what is wrong with it.
+    """
+    # Browsers send a textarea's line breaks as CRLF; the store keeps PEM with LF.
+    parts = text.replace("\r\n", "\n").replace("\r", "\n").split(PEM_END)
+    entries = [(part.strip() + "\n" + PEM_END).strip() for part in parts[:-1]]
+    if rest := parts[-1].strip():
+        entries.append(rest)
+    return entries
+
+
+def _management(ctx: Page, conn: AsyncConnection) -> IdentityProviderManagement:
+    return ctx.runtime.identity_providers(conn)
+
+
+def _render(ctx: Page, template: str, status: int = 200, **context: Any) -> Response:
+    ctx.notices.update(NOTICES)
+    return ctx.render(template, status, **context)
+
+
+def _path_id(ctx: Page) -> str:
+    """The provider id from the URL. Raises: NotFoundError (NUL: PostgreSQL cannot hold it)."""
+    value = str(ctx.request.path_params["id"])
+    if "\x00" in value:
+        raise NotFoundError("no such identity provider")
+    return value
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def _values(ctx: Page) -> dict[str, str]:
+    """The form as typed (kept when the form comes back with errors)."""
+    return {name: ctx.field(name) for name in FIELDS}
+
+
+def _values_of(provider: IdentityProvider | None) -> dict[str, str]:
+    if provider is None:
+        return {"name": "", "issuerURI": "", "relyingPartyIdentifier": "",
+                "nameIdentifierFormat": str(NameIdFormat.unspecified), "certificates": "",
+                "disabled": ""}
+    s = provider.settings
+    return {"name": s.name, "issuerURI": s.issuer_uri,
+            "relyingPartyIdentifier": s.relying_party_identifier,
+            "nameIdentifierFormat": str(s.name_identifier_format),
+            "certificates": "\n\n".join(s.certificates), "disabled": "on" if s.disabled else ""}
+
+
+def _settings(values: Mapping[str, str]) -> IdentityProviderSettings:
+    """The typed form as settings. Raises: InvalidInputError (an unknown NameID format)."""
+    try:
+        name_id_format = NameIdFormat(values["nameIdentifierFormat"])
+    except ValueError:
+        raise InvalidInputError.one("nameIdentifierFormat", "invalid.value",
+                                    "choose one of the listed formats") from None
+    return IdentityProviderSettings(
+        name=values["name"], issuer_uri=values["issuerURI"],
+        certificates=tuple(split_certificates(values["certificates"])),
+        relying_party_identifier=values["relyingPartyIdentifier"],
+        name_identifier_format=name_id_format, disabled=bool(values["disabled"]))
+
+
+def _form_errors(problems: Sequence[Problem], count: int) -> dict[str, str]:
+    """Each field's problems under its form field; a certificate's names it by position."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        field, message = problem.field, problem.message
+        if field.startswith("certificates["):
+            index = field.removeprefix("certificates[").rstrip("]")
+            reason = message.removeprefix(f"{field} ")
+            message = f"Certificate {int(index) + 1} of {count}: {reason}"
+            field = "certificates"
+        errors.setdefault(field, []).append(_sentence(message))
+    return {field: " ".join(messages) for field, messages in errors.items()}
+
+
+def _conflict(exc: ConflictError) -> dict[str, str]:
+    field, _, message = exc.message.partition(": ")
+    return {field: _sentence(message)} if field in FIELDS and message else {
+        "issuerURI": _sentence(exc.message)}
+
+
+def _form(ctx: Page, provider: IdentityProvider | None, status: int = 200, *,
+          values: Mapping[str, str] | None = None,
+          errors: Mapping[str, str] | None = None) -> Response:
+    caller = ctx.signed_in
+    token_endpoint = f"{ctx.runtime.tokens.issuer}/oauth/token"
+    return _render(
+        ctx, "identity_providers/form.html", status, provider=provider,
+        values=values or _values_of(provider), errors=errors or {}, formats=FORMATS,
+        token_endpoint=token_endpoint, now=ctx.runtime.clock(),
+        certificates=[describe_certificate(pem) for pem in provider.settings.certificates]
+        if provider else [],
+        editable=caller.has_permission("sso:provider:edit" if provider else "sso:provider:add"))
+
+
+async def providers_list(ctx: Page) -> Response:
+    raw_page = ctx.request.query_params.get("page", "1")
+    whole = raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= len(str(MAX_PAGE))
+    number = min(max(int(raw_page) if whole else 1, 1), MAX_PAGE)
+    async with ctx.transaction() as conn:
+        found, total = await _management(ctx, conn).list(ctx.signed_in,
+                                                         Paging(number, PAGE_SIZE))
+    rows = [{"provider": p, "certificates": [describe_certificate(pem)
+                                             for pem in p.settings.certificates]}
+            for p in found]
+    return _render(ctx, "identity_providers/list.html", rows=rows, total=total,
+                   page_number=number, page_count=max(1, -(-total // PAGE_SIZE)),
+                   format_names=FORMAT_NAMES)
+
+
+async def provider_new_form(ctx: Page) -> Response:
+    ctx.signed_in.require("sso:provider:add")
+    return _form(ctx, None)
+
+
+async def provider_create(ctx: Page) -> Response:
+    ctx.signed_in.require("sso:provider:add")  # before the input: a refusal teaches no rules
+    values = _values(ctx)
+    try:
+        settings = _settings(values)
+        async with ctx.transaction() as conn:
+            provider = await _management(ctx, conn).create(ctx.signed_in, settings)
+    except InvalidInputError as exc:
+        count = len(split_certificates(values["certificates"]))
+        return _form(ctx, None, 400, values=values, errors=_form_errors(exc.problems, count))
+    except ConflictError as exc:
+        return _form(ctx, None, 409, values=values, errors=_conflict(exc))
+    return redirect(f"{BASE}/{provider.id}?notice=identity-provider-created")
+
+
+async def _find(ctx: Page, provider_id: str) -> IdentityProvider:
+    async with ctx.transaction() as conn:
+        return await _management(ctx, conn).find(ctx.signed_in, provider_id)
+
+
+async def provider_page(ctx: Page) -> Response:
+    return _form(ctx, await _find(ctx, _path_id(ctx)))
+
+
+async def provider_update(ctx: Page) -> Response:
+    provider_id = _path_id(ctx)
+    values = _values(ctx)
+    try:
+        async with ctx.transaction() as conn:
+            management = _management(ctx, conn)
+            # Permission and existence before the input rules (403, then 404, then 400).
+            current = await management.find(ctx.signed_in, provider_id,
+                                            permission="sso:provider:edit")
+            await management.update(ctx.signed_in, current.id, _settings(values))
+    except InvalidInputError as exc:
+        count = len(split_certificates(values["certificates"]))
+        return _form(ctx, await _find(ctx, provider_id), 400, values=values,
+                     errors=_form_errors(exc.problems, count))
+    except ConflictError as exc:
+        return _form(ctx, await _find(ctx, provider_id), 409, values=values,
+                     errors=_conflict(exc))
+    return redirect(f"{BASE}/{provider_id}?notice=identity-provider-saved")
+
+
+async def provider_delete(ctx: Page) -> Response:
+    provider_id = _path_id(ctx)
+    async with ctx.transaction() as conn:
+        await _management(ctx, conn).delete(ctx.signed_in, provider_id)
+    return redirect(f"{BASE}?notice=identity-provider-deleted")
+
+
+routes: list[Route] = [
+    route(BASE, providers_list),
+    route(f"{BASE}/new", provider_new_form),
+    route(f"{BASE}/new", provider_create, methods=("POST",)),
+    route(BASE + "/{id}", provider_page),
+    route(BASE + "/{id}", provider_update, methods=("POST",)),
+    route(BASE + "/{id}/delete", provider_delete, methods=("POST",)),
+]
