@@ -92,3 +92,33 @@ def test_genesys_sdk_saml2bearer_token(sso_client: Registered, live_server: str)
     api = ApiClient(host=live_server).get_saml2bearer_token(
         sso_client.id, sso_client.secret, "keystead", assertion)
     assert UsersApi(api).get_users_me().email == "ada@example.com"
+
+
+PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+
+
+def test_a_persistent_name_id_names_the_user_by_external_id(
+        http: TestClient, admin_headers: dict[str, str]) -> None:
+    idp = SamlIdp.create("https://hr.example.com", label="hr")
+    assert http.post("/api/v2/identityproviders/generic", headers=admin_headers, json={
+        "name": "HR IdP", "issuerURI": idp.issuer, "certificates": [idp.certificate],
+        "relyingPartyIdentifier": AUDIENCE, "nameIdentifierFormat": PERSISTENT,
+    }).status_code == 200
+    made = http.post("/api/v2/users", headers=admin_headers, json={
+        "name": "Grace", "email": "grace@example.com", "externalId": "emp-42"})
+    assert made.json()["externalId"] == "emp-42"
+    twin = http.post("/api/v2/users", headers=admin_headers, json={
+        "name": "Twin", "email": "twin@example.com", "externalId": "emp-42"})
+    assert twin.status_code == 409
+    client = http.post(CLIENTS, headers=admin_headers, json={
+        "name": "hr app", "authorizedGrantType": "SAML2-BEARER", "scope": ["users:readonly"]})
+    hr = Registered(client.json()["id"], client.json()["secret"])
+    issued = _trade(http, hr, idp.issue(datetime.now(UTC), name_id="emp-42",
+                                        name_id_format=PERSISTENT))
+    assert issued.status_code == 200, issued.text
+    me = http.get("/api/v2/users/me", headers=bearer(issued.json()["access_token"])).json()
+    assert me["email"] == "grace@example.com"
+    # An e-mail as a persistent NameID names nobody: one rule per format.
+    by_email = _trade(http, hr, idp.issue(datetime.now(UTC), name_id="grace@example.com",
+                                          name_id_format=PERSISTENT))
+    assert by_email.status_code == 400

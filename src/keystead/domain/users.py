@@ -29,6 +29,7 @@ from keystead.domain.ports import AuditLog, Catalog, Page
 from keystead.domain.principal import Caller
 
 MAX_NAME = 128
+MAX_EXTERNAL_ID = 255
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 ENTITY = "User"
 
@@ -48,6 +49,8 @@ class User:
     date_modified: datetime | None = None
     date_last_login: datetime | None = None
     mfa_enrolled: bool = False
+    # How a trusted identity provider names the user (a persistent SAML NameID).
+    external_id: str | None = None
 
 
 def check_user(name: str, email: str, state: str = UserState.active) -> list[Problem]:
@@ -66,6 +69,17 @@ def check_user(name: str, email: str, state: str = UserState.active) -> list[Pro
     return problems
 
 
+def check_external_id(external_id: str | None) -> list[Problem]:
+    if external_id is None or external_id == "":
+        return []
+    if len(external_id) > MAX_EXTERNAL_ID or not external_id.isprintable() or (
+            external_id != external_id.strip()):
+        return [Problem("externalId", "invalid.value",
+                        f"externalId must be 1 to {MAX_EXTERNAL_ID} printable characters "
+                        "without surrounding spaces")]
+    return []
+
+
 def needs_mfa(permissions: frozenset[str]) -> bool:
     """Anyone holding any permission (every one administers something) must use MFA."""
     return bool(permissions)
@@ -75,6 +89,7 @@ class UserStore(Protocol):
     async def add(self, user: User, *, password_hash: str | None) -> None: ...
     async def find(self, user_id: str) -> User | None: ...
     async def by_email(self, email: str) -> User | None: ...
+    async def by_external_id(self, external_id: str) -> User | None: ...
     async def search(self, query: str | None, page: Page) -> tuple[Sequence[User], int]: ...
     async def replace(self, user: User, *, password_hash: str | None = None) -> None:
         """Store ``user``'s profile; a given ``password_hash`` replaces the password too."""
@@ -101,7 +116,7 @@ class UserManagement:
     clock: Callable[[], datetime]
 
     async def create(self, caller: Caller, *, name: str, email: str,
-                     password: str | None) -> User:
+                     password: str | None, external_id: str | None = None) -> User:
         """Add a user (without a password they cannot sign in until an admin sets one).
 
         Raises:
@@ -112,12 +127,15 @@ class UserManagement:
         problems = check_user(name, email)
         if password is not None:
             problems += check_password(password, email=email)
+        problems += check_external_id(external_id)
         if problems:
             raise InvalidInputError(problems)
         if await self.users.by_email(email) is not None:
             raise ConflictError(f"a user with e-mail {email} already exists")
+        await self._check_external_id_free(external_id, user_id=None)
         now = self.clock()
-        user = User(str(uuid.uuid4()), name.strip(), email, UserState.active, now, now)
+        user = User(str(uuid.uuid4()), name.strip(), email, UserState.active, now, now,
+                    external_id=external_id or None)
         await self.users.add(user, password_hash=self.passwords.hash(password)
                              if password is not None else None)
         await self._record(caller, "create", user, {"name": user.name, "email": email,
@@ -125,8 +143,8 @@ class UserManagement:
         return user
 
     async def update(self, caller: Caller, user_id: str, *, name: str, email: str, state: str,
-                     password: str | None = None) -> User:
-        """Change a user's profile, state or password.
+                     password: str | None = None, external_id: str | None = None) -> User:
+        """Change a user's profile, state or password; ``external_id`` None keeps it, "" clears.
 
         Raises:
             ForbiddenError: the user holds permissions the caller lacks (taking over their
@@ -138,20 +156,25 @@ class UserManagement:
         problems = check_user(name, email, state)
         if password is not None:
             problems += check_password(password, email=email)
+        problems += check_external_id(external_id)
         if problems:
             raise InvalidInputError(problems)
         if email != existing.email and await self.users.by_email(email) is not None:
             raise ConflictError(f"a user with e-mail {email} already exists")
+        await self._check_external_id_free(external_id, user_id=existing.id)
         await self._check_covers(caller, existing)
         updated = replace(existing, name=name.strip(), email=email, state=state,
-                          date_modified=self.clock())
+                          date_modified=self.clock(),
+                          external_id=existing.external_id if external_id is None
+                          else external_id or None)
         await self.users.replace(updated, password_hash=self.passwords.hash(password)
                                  if password is not None else None)
         changes: dict[str, JSONValue] = {
             key: {"old": old, "new": new}
             for key, old, new in (("name", existing.name, updated.name),
                                   ("email", existing.email, updated.email),
-                                  ("state", existing.state, updated.state))
+                                  ("state", existing.state, updated.state),
+                                  ("externalId", existing.external_id, updated.external_id))
             if old != new}
         if password is not None:
             changes["password"] = "changed"  # noqa: S105 - a marker, never the value
@@ -254,6 +277,14 @@ class UserManagement:
             raise ForbiddenError(f"you can grant only roles you hold; you do not hold "
                                  f"{names[grant.role_id]!r} in division {grant.division_id}")
         return names
+
+    async def _check_external_id_free(self, external_id: str | None, *,
+                                      user_id: str | None) -> None:
+        if not external_id:
+            return
+        holder = await self.users.by_external_id(external_id)
+        if holder is not None and holder.id != user_id:
+            raise ConflictError(f"another user already has externalId {external_id!r}")
 
     async def _check_covers(self, caller: Caller, user: User) -> None:
         held = await self.grants.grants(user.id)

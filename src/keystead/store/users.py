@@ -18,7 +18,7 @@ from keystead.store.tables import ORG_ID, recovery_codes, sessions, user_grants,
 
 def _user(row: Any) -> User:
     return User(row.id, row.name, row.email, row.state, row.date_created, row.date_modified,
-                row.date_last_login, row.mfa_secret is not None)
+                row.date_last_login, row.mfa_secret is not None, row.external_id)
 
 
 class SqlUserStore:
@@ -31,7 +31,7 @@ class SqlUserStore:
         await self.conn.execute(insert(users).values(
             id=user.id, organization_id=ORG_ID, name=user.name, email=user.email,
             state=user.state, password_hash=password_hash, date_created=user.date_created,
-            date_modified=user.date_modified or user.date_created))
+            date_modified=user.date_modified or user.date_created, external_id=user.external_id))
 
     async def find(self, user_id: str) -> User | None:
         row = (await self.conn.execute(select(users).where(users.c.id == user_id))).first()
@@ -40,6 +40,11 @@ class SqlUserStore:
     async def by_email(self, email: str) -> User | None:
         row = (await self.conn.execute(select(users).where(
             users.c.organization_id == ORG_ID, users.c.email == email))).first()
+        return _user(row) if row else None
+
+    async def by_external_id(self, external_id: str) -> User | None:
+        row = (await self.conn.execute(select(users).where(
+            users.c.organization_id == ORG_ID, users.c.external_id == external_id))).first()
         return _user(row) if row else None
 
     async def search(self, query: str | None, page: Page) -> tuple[Sequence[User], int]:
@@ -57,7 +62,8 @@ class SqlUserStore:
 
     async def replace(self, user: User, *, password_hash: str | None = None) -> None:
         values: dict[str, Any] = {"name": user.name, "email": user.email, "state": user.state,
-                                  "date_modified": user.date_modified}
+                                  "date_modified": user.date_modified,
+                                  "external_id": user.external_id}
         if password_hash is not None:
             values |= {"password_hash": password_hash, "failed_logins": 0, "locked_until": None}
         await self.conn.execute(update(users).where(users.c.id == user.id).values(**values))

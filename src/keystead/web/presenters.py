@@ -165,7 +165,8 @@ def user_json(user: User) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": user.id, "name": user.name, "email": user.email, "state": str(user.state),
         "dateLastLogin": iso(user.date_last_login), "version": 1,
-        "mfaEnrolled": user.mfa_enrolled, "selfUri": f"/api/v2/users/{user.id}",
+        "mfaEnrolled": user.mfa_enrolled, "externalId": user.external_id,
+        "selfUri": f"/api/v2/users/{user.id}",
     }
     return {key: value for key, value in body.items() if value is not None}
 

@@ -252,6 +252,7 @@ class UserCreate(BaseModel):
     name: str
     email: str
     password: str | None = None
+    externalId: str | None = None  # noqa: N815 - Keystead extension: the SAML NameID
 
     refuse_surrogates = field_validator("name", "email", "password")(_encodable)
 
@@ -268,6 +269,7 @@ class UserUpdate(BaseModel):
     email: str | None = None
     state: UserState | None = None
     password: str | None = None
+    externalId: str | None = None  # noqa: N815 - "" clears it
     version: int | None = Field(default=None, ge=1)
 
     refuse_surrogates = field_validator("name", "email", "password")(_encodable)

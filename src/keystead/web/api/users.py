@@ -46,7 +46,8 @@ async def create_user(request: Request) -> Response:
         c.caller.require("directory:user:add")
         body = parse_body(UserCreate, await request.body())
         user = await c.runtime.users(c.conn).create(c.caller, name=body.name, email=body.email,
-                                                    password=body.password)
+                                                    password=body.password,
+                                                    external_id=body.externalId)
     return json_response(user_json(user))
 
 
@@ -78,7 +79,8 @@ async def update_user(request: Request) -> Response:
             name=current.name if body.name is None else body.name,
             email=current.email if body.email is None else body.email,
             state=current.state if body.state is None else str(body.state),
-            password=body.password)
+            password=body.password,
+            external_id=body.externalId)
     return json_response(user_json(updated))
 
 
