@@ -6,15 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -28,7 +24,17 @@ from keystead.store.seed import seed
 from keystead.store.tables import metadata
 from keystead.web.app import create_app
 from keystead.web.runtime import utc_now
-from tests.factories import ManualClock, Registered, bearer, bootstrap, role_id, serve, token
+from tests.factories import (
+    ManualClock,
+    Registered,
+    bearer,
+    bootstrap,
+    free_port,
+    role_id,
+    serve,
+    token,
+    uvicorn_on,
+)
 from tests.people import Console, create_user, sign_in
 
 POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
@@ -155,27 +161,10 @@ def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
         yield client
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[str]:
     """The app behind a real uvicorn on a loopback port, for clients that need real HTTP."""
-    port = _free_port()
-    live_settings = settings.model_copy(update={"issuer": f"http://127.0.0.1:{port}"})
-    config = uvicorn.Config(create_app(live_settings, housekeeping_interval=False),
-                            host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with uvicorn_on(settings.model_copy(update={"issuer": url}), port):
+        yield url

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import uvicorn
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
@@ -241,3 +245,29 @@ def token_of_deleted_client(http: TestClient, admin: Registered, fmt: str) -> st
     value = token(http, svc)
     delete_client(http, bearer(token(http, admin)), svc.id)
     return value
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_on(settings: Settings, port: int) -> Iterator[None]:
+    """The app behind a real uvicorn on a loopback port, in a thread, until the block ends."""
+    config = uvicorn.Config(create_app(settings, housekeeping_interval=False),
+                            host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -9,22 +9,19 @@ browser only ever talks to the uvicorn server.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Playwright, ViewportSize, sync_playwright
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.app import create_app
 from tests.browser.console import Admin, Server
+from tests.factories import free_port, uvicorn_on
 from tests.people import Person
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -61,31 +58,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _uvicorn(settings: Settings, port: int) -> Iterator[None]:
-    config = uvicorn.Config(create_app(settings, housekeeping_interval=False),
-                            host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 StartServer = Callable[..., Server]
 
 
@@ -95,12 +67,12 @@ def start_server(settings: Settings) -> Iterator[StartServer]:
     with ExitStack() as stack:
 
         def start(**overrides: Any) -> Server:
-            port = _free_port()
+            port = free_port()
             url = f"http://127.0.0.1:{port}"
             live = settings.model_copy(update={"issuer": url, **overrides})
             http = stack.enter_context(TestClient(create_app(live, housekeeping_interval=False),
                                                   base_url="http://testserver"))
-            stack.enter_context(_uvicorn(live, port))
+            stack.enter_context(uvicorn_on(live, port))
             return Server(url, http, live)
 
         yield start
