@@ -1,18 +1,18 @@
-"""The organisation use cases and the user use cases the console added, without I/O: in-memory
-stores, so each rule is tried directly (the API and console tests run them on both databases)."""
+"""The organisation use cases and the user use cases the console added, run directly against the
+real stores on both databases (each rule is tried without going through HTTP)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.testclient import TestClient
 
-from keystead.domain.audit import AuditEvent
-from keystead.domain.clients import Actor, RoleDivision
+from keystead.domain.clients import Actor, ClientSettings, GrantType, RoleDivision
 from keystead.domain.errors import (
     ConflictError,
     DomainError,
@@ -22,202 +22,205 @@ from keystead.domain.errors import (
 )
 from keystead.domain.organization import Division, Role, Scope, check_scope
 from keystead.domain.organization_management import OrganizationManagement
-from keystead.domain.passwords import Passwords
 from keystead.domain.ports import Page
-from keystead.domain.principal import Caller
-from keystead.domain.users import User, UserManagement, UserState
+from keystead.domain.principal import Caller, operator
+from keystead.domain.users import User, UserManagement
+from keystead.store.audit import AuditQuery, SqlAuditLog, StoredEvent
+from keystead.store.catalog import SqlCatalog
+from keystead.store.users import SqlCredentialStore
+from keystead.web.runtime import Runtime, utc_now
+from tests.factories import run
 
 T = TypeVar("T")
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-HOME = Division("home", "Home", "", True, NOW)
-SUPER = Role("super", "Super Admin", "", ("*:*:*",), True, NOW, NOW)
-POWERFUL = Role("powerful", "Client Deleter", "", ("oauth:client:delete",), False, NOW, NOW)
+GHOST = str(uuid.uuid4())  # the id of no user
 
 
-def done(work: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(work)
-
-
-def caller(*permissions: str, user_id: str = "me",
-           holds: Sequence[RoleDivision] = ()) -> Caller:
+def caller(*permissions: str, user_id: str = "me") -> Caller:
     return Caller(actor=Actor("user", user_id, f"{user_id}@example.com"),
-                  role_divisions=frozenset(holds), permissions=frozenset(permissions))
+                  role_divisions=frozenset(), permissions=frozenset(permissions))
 
 
-class Catalog:
-    """Divisions, roles and scopes in memory (the ports SqlCatalog implements)."""
+def in_transaction(http: TestClient,
+                   work: Callable[[Runtime, AsyncConnection], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction of the app (committed, or rolled back if it raises)."""
 
-    def __init__(self) -> None:
-        self.division_rows = {HOME.id: HOME}
-        self.role_rows = {SUPER.id: SUPER, POWERFUL.id: POWERFUL}
-        self.scope_rows = {"oauth": Scope("oauth", "built in", True)}
-        self.in_use: set[str] = set()
-        self.held_scopes: dict[str, int] = {}
+    async def go(runtime: Runtime) -> T:
+        async with runtime.transaction() as conn:
+            return await work(runtime, conn)
 
-    async def divisions(self) -> list[Division]:
-        return sorted(self.division_rows.values(), key=lambda d: d.name)
-
-    async def division(self, division_id: str) -> Division | None:
-        return self.division_rows.get(division_id)
-
-    async def add_division(self, division: Division) -> None:
-        self.division_rows[division.id] = division
-
-    async def update_division(self, division_id: str, *, name: str, description: str) -> None:
-        self.division_rows[division_id] = replace(self.division_rows[division_id], name=name,
-                                                  description=description)
-
-    async def division_in_use(self, division_id: str) -> bool:
-        return division_id in self.in_use
-
-    async def delete_division(self, division_id: str) -> None:
-        del self.division_rows[division_id]
-
-    async def name_taken(self, table: str, name: str, *, except_id: str | None = None) -> bool:
-        rows: dict[str, Division] | dict[str, Role] = (
-            self.division_rows if table == "divisions" else self.role_rows)
-        return any(r.name == name and r.id != except_id for r in rows.values())
-
-    async def roles(self) -> list[Role]:
-        return sorted(self.role_rows.values(), key=lambda r: r.name)
-
-    async def role(self, role_id: str) -> Role | None:
-        return self.role_rows.get(role_id)
-
-    async def add_role(self, role: Role) -> None:
-        self.role_rows[role.id] = role
-
-    async def update_role(self, role: Role) -> None:
-        self.role_rows[role.id] = role
-
-    async def role_in_use(self, role_id: str) -> bool:
-        return role_id in self.in_use
-
-    async def delete_role(self, role_id: str) -> None:
-        del self.role_rows[role_id]
-
-    async def scopes(self) -> list[Scope]:
-        return sorted(self.scope_rows.values(), key=lambda s: s.id)
-
-    async def scope(self, scope_id: str) -> Scope | None:
-        return self.scope_rows.get(scope_id)
-
-    async def add_scope(self, scope: Scope) -> None:
-        self.scope_rows[scope.id] = scope
-
-    async def update_scope(self, scope_id: str, *, description: str) -> None:
-        self.scope_rows[scope_id] = replace(self.scope_rows[scope_id], description=description)
-
-    async def delete_scope(self, scope_id: str) -> None:
-        del self.scope_rows[scope_id]
-
-    async def count_holding_scope(self, scope_id: str) -> int:
-        return self.held_scopes.get(scope_id, 0)
-
-    # -- the Catalog port UserManagement uses
-    async def known_scopes(self) -> frozenset[str]:
-        return frozenset(self.scope_rows)
-
-    async def existing_roles(self, role_ids: Sequence[str]) -> dict[str, str]:
-        return {i: self.role_rows[i].name for i in role_ids if i in self.role_rows}
-
-    async def existing_divisions(self, division_ids: Sequence[str]) -> frozenset[str]:
-        return frozenset(i for i in division_ids if i in self.division_rows)
-
-    async def home_division_id(self) -> str:
-        return HOME.id
-
-    async def permissions_of(self, role_ids: Sequence[str]) -> frozenset[str]:
-        return frozenset(p for i in role_ids if i in self.role_rows
-                         for p in self.role_rows[i].permissions)
-
-    async def scim_role_ids(self) -> frozenset[str]:
-        return frozenset()
+    return run(http, go)
 
 
-class AuditLog:
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    async def append(self, event: AuditEvent) -> None:
-        self.events.append(event)
+def organization(http: TestClient,
+                 use: Callable[[OrganizationManagement], Awaitable[T]]) -> T:
+    return in_transaction(http, lambda runtime, conn: use(runtime.organization(conn)))
 
 
-class Users:
-    """The UserStore and GrantStore ports in memory."""
+def people(http: TestClient, use: Callable[[UserManagement], Awaitable[T]]) -> T:
+    return in_transaction(http, lambda runtime, conn: use(runtime.users(conn)))
 
-    def __init__(self) -> None:
-        self.rows: dict[str, User] = {}
-        self.hashes: dict[str, str | None] = {}
-        self.held: dict[str, list[RoleDivision]] = {}
 
-    async def add(self, user: User, *, password_hash: str | None) -> None:
-        self.rows[user.id] = user
-        self.hashes[user.id] = password_hash
+def catalog(http: TestClient, use: Callable[[SqlCatalog], Awaitable[T]]) -> T:
+    return in_transaction(http, lambda _runtime, conn: use(SqlCatalog(conn)))
 
-    async def find(self, user_id: str) -> User | None:
-        return self.rows.get(user_id)
 
-    async def by_email(self, email: str) -> User | None:
-        return next((u for u in self.rows.values() if u.email == email), None)
+def audit_of(http: TestClient, entity_id: str) -> Sequence[StoredEvent]:
+    async def read(_runtime: Runtime, conn: AsyncConnection) -> Sequence[StoredEvent]:
+        events, _total = await SqlAuditLog(conn).query(AuditQuery(
+            entity_id=entity_id, page_size=500, newest_first=False))
+        return events
 
-    async def search(self, query: str | None, page: Page) -> tuple[list[User], int]:
-        found = [u for u in self.rows.values() if not query or query in u.email]
-        return found[(page.number - 1) * page.size: page.number * page.size], len(found)
+    return in_transaction(http, read)
 
-    async def replace(self, user: User, *, password_hash: str | None = None) -> None:
-        self.rows[user.id] = user
-        if password_hash is not None:
-            self.hashes[user.id] = password_hash
 
-    async def delete(self, user_id: str) -> None:
-        del self.rows[user_id]
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a refused change must leave as it was, read in a transaction of its own."""
 
-    async def reset_mfa(self, user_id: str) -> None:
-        self.rows[user_id] = replace(self.rows[user_id], mfa_enrolled=False)
+    divisions: list[Division]
+    roles: list[Role]
+    scopes: list[Scope]
+    users: list[User]
+    audit_events: int
 
-    async def grants(self, user_id: str) -> list[RoleDivision]:
-        return list(self.held.get(user_id, []))
 
-    async def grant(self, user_id: str, *, role_id: str, division_id: str) -> None:
-        self.held.setdefault(user_id, []).append(RoleDivision(role_id, division_id))
+def snapshot(http: TestClient) -> Snapshot:
+    async def read(runtime: Runtime, conn: AsyncConnection) -> Snapshot:
+        store = SqlCatalog(conn)
+        users, _ = await runtime.users(conn).search(operator(), None, Page(1, 500))
+        _, audited = await SqlAuditLog(conn).query(AuditQuery(page_size=1))
+        return Snapshot(await store.divisions(), await store.roles(), await store.scopes(),
+                        list(users), audited)
 
-    async def revoke(self, user_id: str, *, role_id: str, division_id: str) -> bool:
-        held = self.held.get(user_id, [])
-        if (grant := RoleDivision(role_id, division_id)) not in held:
-            return False
-        held.remove(grant)
-        return True
+    return in_transaction(http, read)
+
+
+def add_role(http: TestClient, name: str, permissions: Sequence[str]) -> Role:
+    """A custom role, stored directly (setup, so not audited)."""
+    now = utc_now()
+    role = Role(str(uuid.uuid4()), name, "", tuple(permissions), False, now, now)
+
+    async def add(store: SqlCatalog) -> Role:
+        await store.add_role(role)
+        found = await store.role(role.id)
+        assert found is not None
+        return found
+
+    return catalog(http, add)
+
+
+def builtin_role(http: TestClient, name: str) -> Role:
+    async def find(store: SqlCatalog) -> Role:
+        found = await store.role_by_name(name)
+        assert found is not None, name
+        return found
+
+    return catalog(http, find)
+
+
+def home_id(http: TestClient) -> str:
+    return catalog(http, lambda store: store.home_division_id())
+
+
+def add_user(http: TestClient, name: str, *, grants: Sequence[RoleDivision] = ()) -> str:
+    """A user enrolled in two-step verification, holding ``grants``; returns the id."""
+
+    async def add(runtime: Runtime, conn: AsyncConnection) -> str:
+        users = runtime.users(conn)
+        user = await users.create(operator(), name=name, email=f"{name}@example.com",
+                                  password=None)
+        await SqlCredentialStore(conn).enrol_mfa(user.id, secret_sealed="sealed-totp-secret",
+                                                 step=0, recovery_digests=[])
+        for grant in grants:
+            await users.grant(operator(), user.id, grant)
+        return user.id
+
+    return in_transaction(http, add)
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """The built-ins, plus a division, a role and a scope each in real use."""
+
+    home: str
+    super_admin: str
+    europe: str
+    batch: str
+    invoices: str
 
 
 @pytest.fixture
-def catalog() -> Catalog:
-    return Catalog()
+def powerful(http: TestClient) -> Role:
+    """A role that lets its holders delete clients."""
+    return add_role(http, "Client Deleter", ["oauth:client:delete"])
 
 
 @pytest.fixture
-def audit() -> AuditLog:
-    return AuditLog()
+def org_in_use(http: TestClient) -> Organisation:
+    now = utc_now()
+    europe = Division(str(uuid.uuid4()), "Europe", "", False, now)
+    invoices = Scope("invoices", "", False)
+
+    async def add(store: SqlCatalog) -> None:
+        await store.add_division(europe)
+        await store.add_scope(invoices)
+
+    catalog(http, add)
+    home, batch = home_id(http), add_role(http, "Batch", [])
+    # A user granted Batch in Europe puts both in use; a client holding "invoices" the scope.
+    add_user(http, "holder", grants=[RoleDivision(batch.id, europe.id)])
+    oauth_admin = builtin_role(http, "OAuth Admin")  # a client-credentials client needs a role
+
+    async def client(runtime: Runtime, conn: AsyncConnection) -> None:
+        await runtime.management(conn).create(operator(), ClientSettings(
+            name="invoicing", grant_types=(GrantType.client_credentials,),
+            scopes=(invoices.id,), role_divisions=(RoleDivision(oauth_admin.id, home),)))
+
+    in_transaction(http, client)
+    return Organisation(home, builtin_role(http, "Super Admin").id, europe.id, batch.id,
+                        invoices.id)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Users by name: "me" (the caller), "boss" (Super Admin in Home) and "clerk"."""
+
+    ids: dict[str, str]
+    super_admin: str
+    home: str
+
+    def caller(self, *permissions: str, name: str = "me") -> Caller:
+        return caller(*permissions, user_id=self.ids[name])
 
 
 @pytest.fixture
-def org(catalog: Catalog, audit: AuditLog) -> OrganizationManagement:
-    return OrganizationManagement(divisions=catalog, roles=catalog, scopes=catalog,
-                                  holders=catalog, audit=audit, clock=lambda: NOW)
+def directory(http: TestClient) -> Directory:
+    home, super_admin = home_id(http), builtin_role(http, "Super Admin").id
+    ids = {"me": add_user(http, "me"), "clerk": add_user(http, "clerk"),
+           "boss": add_user(http, "boss", grants=[RoleDivision(super_admin, home)])}
+    return Directory(ids, super_admin, home)
+
+
+def mfa_enrolled(http: TestClient, user_id: str) -> bool:
+    async def read(_runtime: Runtime, conn: AsyncConnection) -> bool:
+        found = await SqlCredentialStore(conn).credentials(user_id=user_id)
+        assert found is not None
+        return found.user.mfa_enrolled
+
+    return in_transaction(http, read)
 
 
 # -- roles: no escalation
 
 
-def test_role_create_refuses_permissions_the_author_lacks(org: OrganizationManagement,
-                                                          catalog: Catalog,
-                                                          audit: AuditLog) -> None:
+def test_role_create_refuses_permissions_the_author_lacks(http: TestClient) -> None:
+    before = snapshot(http)
     author = caller("authorization:role:add", "oauth:client:view")
     with pytest.raises(ForbiddenError, match="oauth:client:delete"):
-        done(org.create_role(author, name="Deleter", description="",
-                             permissions=["oauth:client:view", "oauth:client:delete"]))
-    assert set(catalog.role_rows) == {SUPER.id, POWERFUL.id}
-    assert audit.events == []
+        organization(http, lambda org: org.create_role(
+            author, name="Deleter", description="",
+            permissions=["oauth:client:view", "oauth:client:delete"]))
+    assert snapshot(http) == before
 
 
 @pytest.mark.parametrize("permissions", [
@@ -225,28 +228,31 @@ def test_role_create_refuses_permissions_the_author_lacks(org: OrganizationManag
     pytest.param(["oauth:client:delete"], id="only-renamed"),
 ])
 def test_role_grants_more_than_the_editor_holds_cannot_be_changed(
-        org: OrganizationManagement, catalog: Catalog, audit: AuditLog,
-        permissions: list[str]) -> None:
+        http: TestClient, powerful: Role, permissions: list[str]) -> None:
     # Someone who may edit roles but not delete clients must not weaken (or rename) a role
     # that lets its holders delete clients: the role is stronger than its editor.
+    before = snapshot(http)
     editor = caller("authorization:role:*")
     with pytest.raises(ForbiddenError, match="oauth:client:delete"):
-        done(org.update_role(editor, POWERFUL.id, name="Renamed", description="",
-                             permissions=permissions))
+        organization(http, lambda org: org.update_role(
+            editor, powerful.id, name="Renamed", description="", permissions=permissions))
     with pytest.raises(ForbiddenError, match="oauth:client:delete"):
-        done(org.delete_role(editor, POWERFUL.id))
-    assert catalog.role_rows[POWERFUL.id] == POWERFUL
-    assert audit.events == []
+        organization(http, lambda org: org.delete_role(editor, powerful.id))
+    assert snapshot(http) == before
+    assert catalog(http, lambda store: store.role(powerful.id)) == powerful
 
 
 def test_role_editor_holding_its_permissions_may_change_it_and_it_is_audited(
-        org: OrganizationManagement, catalog: Catalog, audit: AuditLog) -> None:
+        http: TestClient, powerful: Role) -> None:
     editor = caller("authorization:role:*", "oauth:client:*", user_id="ed")
-    changed = done(org.update_role(editor, POWERFUL.id, name=" Client Viewer ", description="",
-                                   permissions=["oauth:client:view", "oauth:client:view"]))
+    changed = organization(http, lambda org: org.update_role(
+        editor, powerful.id, name=" Client Viewer ", description="",
+        permissions=["oauth:client:view", "oauth:client:view"]))
     assert (changed.name, changed.permissions) == ("Client Viewer", ("oauth:client:view",))
-    assert catalog.role_rows[POWERFUL.id] == changed
-    (event,) = audit.events
+    stored = catalog(http, lambda store: store.role(powerful.id))
+    assert stored is not None
+    assert (stored.name, stored.permissions) == (changed.name, changed.permissions)
+    (event,) = [e.event for e in audit_of(http, powerful.id)]
     assert (event.action, event.entity_type, event.actor_id) == ("update", "Role", "ed")
     assert event.details == {"propertyChanges": {
         "name": {"old": "Client Deleter", "new": "Client Viewer"},
@@ -257,31 +263,26 @@ def test_role_editor_holding_its_permissions_may_change_it_and_it_is_audited(
 
 
 @pytest.mark.parametrize(("action", "reason"), [
-    pytest.param(lambda o, c: o.delete_division(c, HOME.id), "Home", id="home-division"),
-    pytest.param(lambda o, c: o.delete_division(c, "eu"), "role grants", id="division-in-use"),
-    pytest.param(lambda o, c: o.delete_role(c, "batch"), "assigned", id="role-in-use"),
-    pytest.param(lambda o, c: o.delete_role(c, SUPER.id), "built-in", id="role-built-in"),
-    pytest.param(lambda o, c: o.update_role(c, SUPER.id, name="Super Admin", description="",
-                                            permissions=["*:*:*"]),
+    pytest.param(lambda o, c, w: o.delete_division(c, w.home), "Home", id="home-division"),
+    pytest.param(lambda o, c, w: o.delete_division(c, w.europe), "role grants",
+                 id="division-in-use"),
+    pytest.param(lambda o, c, w: o.delete_role(c, w.batch), "assigned", id="role-in-use"),
+    pytest.param(lambda o, c, w: o.delete_role(c, w.super_admin), "built-in",
+                 id="role-built-in"),
+    pytest.param(lambda o, c, w: o.update_role(c, w.super_admin, name="Super Admin",
+                                               description="", permissions=["*:*:*"]),
                  "built-in", id="role-built-in-change"),
-    pytest.param(lambda o, c: o.delete_scope(c, "oauth"), "built-in", id="scope-built-in"),
-    pytest.param(lambda o, c: o.delete_scope(c, "invoices"), "1 client", id="scope-held"),
-    pytest.param(lambda o, c: o.create_division(c, name="Home", description=""), "exists",
+    pytest.param(lambda o, c, _w: o.delete_scope(c, "oauth"), "built-in", id="scope-built-in"),
+    pytest.param(lambda o, c, w: o.delete_scope(c, w.invoices), "1 client", id="scope-held"),
+    pytest.param(lambda o, c, _w: o.create_division(c, name="Home", description=""), "exists",
                  id="division-name-taken"),
 ])
-def test_refused_changes_write_and_audit_nothing(org: OrganizationManagement, catalog: Catalog,
-                                                 audit: AuditLog, action: Any,
-                                                 reason: str) -> None:
-    catalog.division_rows["eu"] = Division("eu", "Europe", "", False, NOW)
-    catalog.role_rows["batch"] = Role("batch", "Batch", "", (), False, NOW, NOW)
-    catalog.scope_rows["invoices"] = Scope("invoices", "", False)
-    catalog.in_use |= {"eu", "batch"}
-    catalog.held_scopes["invoices"] = 1
-    before = (dict(catalog.division_rows), dict(catalog.role_rows), dict(catalog.scope_rows))
+def test_refused_changes_write_and_audit_nothing(http: TestClient, org_in_use: Organisation,
+                                                 action: Any, reason: str) -> None:
+    before = snapshot(http)
     with pytest.raises(ConflictError, match=reason):
-        done(action(org, caller("*:*:*")))
-    assert (catalog.division_rows, catalog.role_rows, catalog.scope_rows) == before
-    assert audit.events == []
+        organization(http, lambda org: action(org, caller("*:*:*"), org_in_use))
+    assert snapshot(http) == before
 
 
 # -- input rules
@@ -298,11 +299,12 @@ def test_refused_changes_write_and_audit_nothing(org: OrganizationManagement, ca
                  id="scope-description-too-long"),
 ])
 def test_control_characters_and_overlong_text_are_refused_naming_the_field(
-        org: OrganizationManagement, audit: AuditLog, action: Any, field: str) -> None:
+        http: TestClient, action: Any, field: str) -> None:
+    before = snapshot(http)
     with pytest.raises(InvalidInputError) as refused:
-        done(action(org, caller("*:*:*")))
+        organization(http, lambda org: action(org, caller("*:*:*")))
     assert [p.field for p in refused.value.problems] == [field]
-    assert audit.events == []
+    assert snapshot(http) == before
 
 
 def test_scope_id_with_a_trailing_newline_is_refused() -> None:
@@ -312,88 +314,85 @@ def test_scope_id_with_a_trailing_newline_is_refused() -> None:
     assert check_scope("invoices", "") == []
 
 
-def test_grant_choices_need_a_grant_permission(org: OrganizationManagement) -> None:
+def test_grant_choices_need_a_grant_permission(http: TestClient) -> None:
     with pytest.raises(ForbiddenError, match="authorization:grant"):
-        done(org.grant_choices(caller("directory:user:*", "authorization:role:view")))
-    choices = done(org.grant_choices(caller("authorization:grant:add")))
-    assert [r.name for r in choices.roles] == ["Client Deleter", "Super Admin"]
+        organization(http, lambda org: org.grant_choices(
+            caller("directory:user:*", "authorization:role:view")))
+    choices = organization(http, lambda org: org.grant_choices(
+        caller("authorization:grant:add")))
+    assert [r.name for r in choices.roles] == ["OAuth Admin", "Super Admin"]
     assert [d.name for d in choices.divisions] == ["Home"]
 
 
 # -- users: the use cases the console added
 
 
-@pytest.fixture
-def users() -> Users:
-    store = Users()
-    for user_id in ("me", "boss", "clerk"):
-        store.rows[user_id] = User(user_id, user_id, f"{user_id}@example.com",
-                                   UserState.active, NOW, NOW, mfa_enrolled=True)
-    store.held["boss"] = [RoleDivision(SUPER.id, HOME.id)]
-    return store
-
-
-@pytest.fixture
-def people(users: Users, catalog: Catalog, audit: AuditLog) -> UserManagement:
-    return UserManagement(users=users, grants=users, catalog=catalog, audit=audit,
-                          passwords=Passwords(), clock=lambda: NOW)
-
-
-def test_reset_mfa_forgets_the_factor_and_is_audited(people: UserManagement, users: Users,
-                                                     audit: AuditLog) -> None:
-    reset = done(people.reset_mfa(caller("directory:user:*"), "clerk"))
+def test_reset_mfa_forgets_the_factor_and_is_audited(http: TestClient,
+                                                     directory: Directory) -> None:
+    me, clerk = directory.ids["me"], directory.ids["clerk"]
+    reset = people(http, lambda users: users.reset_mfa(
+        directory.caller("directory:user:*"), clerk))
     assert reset.mfa_enrolled is False
-    assert users.rows["clerk"].mfa_enrolled is False
-    (event,) = audit.events
-    assert (event.action, event.entity_id, event.actor_id) == ("mfa.reset", "clerk", "me")
+    assert mfa_enrolled(http, clerk) is False
+    (event,) = [e.event for e in audit_of(http, clerk) if e.event.action == "mfa.reset"]
+    assert (event.action, event.entity_id, event.actor_id) == ("mfa.reset", clerk, me)
 
 
-@pytest.mark.parametrize(("user_id", "reason"), [
+@pytest.mark.parametrize(("target", "reason"), [
     pytest.param("me", "your own", id="yourself"),
     pytest.param("boss", r"\*:\*:\*", id="a-stronger-user"),
 ])
-def test_reset_mfa_refused(people: UserManagement, users: Users, audit: AuditLog,
-                           user_id: str, reason: str) -> None:
+def test_reset_mfa_refused(http: TestClient, directory: Directory, target: str,
+                           reason: str) -> None:
+    before = snapshot(http)
     with pytest.raises(ForbiddenError, match=reason):
-        done(people.reset_mfa(caller("directory:user:*"), user_id))
-    assert users.rows[user_id].mfa_enrolled is True
-    assert audit.events == []
+        people(http, lambda users: users.reset_mfa(directory.caller("directory:user:*"),
+                                                   directory.ids[target]))
+    assert mfa_enrolled(http, directory.ids[target]) is True
+    assert snapshot(http) == before
 
 
-@pytest.mark.parametrize(("who", "target", "refused"), [
-    pytest.param(caller("directory:user:view"), "boss", ForbiddenError, id="without-grant-view"),
-    pytest.param(caller("authorization:grant:view"), "boss", ForbiddenError,
+@pytest.mark.parametrize(("permissions", "as_user", "target", "refused"), [
+    pytest.param(("directory:user:view",), "me", "boss", ForbiddenError,
+                 id="without-grant-view"),
+    pytest.param(("authorization:grant:view",), "me", "boss", ForbiddenError,
                  id="without-user-view"),
-    pytest.param(caller("*:*:*"), "ghost", NotFoundError, id="unknown-user"),
-    pytest.param(caller(user_id="boss"), "boss", None, id="your-own"),
-    pytest.param(caller("directory:user:view", "authorization:grant:view"), "boss", None,
+    pytest.param(("*:*:*",), "me", "ghost", NotFoundError, id="unknown-user"),
+    pytest.param((), "boss", "boss", None, id="your-own"),
+    pytest.param(("directory:user:view", "authorization:grant:view"), "me", "boss", None,
                  id="with-both"),
 ])
 def test_grants_of_shows_a_users_roles_only_to_those_allowed(
-        people: UserManagement, who: Caller, target: str,
-        refused: type[DomainError] | None) -> None:
+        http: TestClient, directory: Directory, permissions: tuple[str, ...], as_user: str,
+        target: str, refused: type[DomainError] | None) -> None:
+    who = directory.caller(*permissions, name=as_user)
+    target_id = directory.ids.get(target, GHOST)
     if refused is not None:
         with pytest.raises(refused):
-            done(people.grants_of(who, target))
+            people(http, lambda users: users.grants_of(who, target_id))
     else:
-        assert done(people.grants_of(who, target)) == [RoleDivision(SUPER.id, HOME.id)]
+        assert people(http, lambda users: users.grants_of(who, target_id)) == [
+            RoleDivision(directory.super_admin, directory.home)]
 
 
-def test_search_needs_directory_user_view(people: UserManagement) -> None:
+def test_search_needs_directory_user_view(http: TestClient, directory: Directory) -> None:
     with pytest.raises(ForbiddenError, match="directory:user:view"):
-        done(people.search(caller("authorization:grant:*"), None, Page(1, 25)))
-    found, total = done(people.search(caller("directory:user:view"), "clerk", Page(1, 25)))
-    assert ([u.id for u in found], total) == (["clerk"], 1)
+        people(http, lambda users: users.search(
+            directory.caller("authorization:grant:*"), None, Page(1, 25)))
+    found, total = people(http, lambda users: users.search(
+        directory.caller("directory:user:view"), "clerk", Page(1, 25)))
+    assert ([u.id for u in found], total) == ([directory.ids["clerk"]], 1)
 
 
 @pytest.mark.parametrize(("name", "email", "field"), [
     pytest.param("Ada\x00", "ada@example.com", "name", id="name-nul"),
     pytest.param("Ada", "ada\x00@example.com", "email", id="email-nul"),
 ])
-def test_user_create_refuses_control_characters(people: UserManagement, users: Users,
+def test_user_create_refuses_control_characters(http: TestClient, directory: Directory,
                                                 name: str, email: str, field: str) -> None:
+    before = snapshot(http)
     with pytest.raises(InvalidInputError) as refused:
-        done(people.create(caller("directory:user:add"), name=name, email=email,
-                           password=None))
+        people(http, lambda users: users.create(directory.caller("directory:user:add"),
+                                                name=name, email=email, password=None))
     assert [p.field for p in refused.value.problems] == [field]
-    assert set(users.rows) == {"me", "boss", "clerk"}
+    assert snapshot(http) == before
