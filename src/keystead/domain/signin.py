@@ -6,6 +6,7 @@ the audit entry even when sign-in is refused.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from keystead.domain.ports import AuditLog
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.users import User, UserState
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 FREE_FAILURES = 5
 FIRST_LOCK = timedelta(seconds=30)
 LONGEST_LOCK = timedelta(minutes=15)
@@ -43,7 +45,8 @@ class CredentialStore(Protocol):
         """Reset the failure count, stamp the last login; a given hash replaces the old one."""
 
     async def enrol_mfa(self, user_id: str, *, secret_sealed: str, step: int,
-                        recovery_digests: list[str]) -> None: ...
+                        recovery_digests: list[str]) -> bool:
+        """Keep the factor unless the user has one already (then False, nothing changed)."""
     async def accept_step(self, user_id: str, step: int) -> bool:
         """Record a used TOTP step; False when this step or a later one was used already."""
 
@@ -79,7 +82,10 @@ class SignIn:
             return None
         matches = self.passwords.verify(found.password_hash if found else None, password)
         if found is None:
-            await self._record("", email, "user.login", Result.failure, remote_ip,
+            # What was typed goes to the audit only if it looks like an address: a password
+            # typed into the wrong field must not.
+            shown = email[:320] if _EMAIL.match(email) else "(not an e-mail address)"
+            await self._record("", shown, "user.login", Result.failure, remote_ip,
                                {"reason": "unknown e-mail"})
             return None
         if not matches or found.user.state != UserState.active:
@@ -118,14 +124,21 @@ class SignIn:
         found = await self.store.credentials(user_id=user_id)
         if found is None:
             return False
+        if found.mfa_secret_sealed is not None:
+            # A stale enrolment page (kept open by someone with the password) must never
+            # replace the factor the user has since enrolled.
+            await self._record(user_id, found.user.email, "user.mfa.enrol", Result.failure,
+                               remote_ip, {"reason": "already enrolled"})
+            return False
         step = accepted_step(secret, code, at=self.clock(), last_step=None)
         if step is None:
             await self._record(user_id, found.user.email, "user.mfa.enrol", Result.failure,
                                remote_ip, {"reason": "wrong code"})
             return False
-        await self.store.enrol_mfa(user_id, secret_sealed=self.box.seal(secret), step=step,
-                                   recovery_digests=[self.digester.session(c)
-                                                     for c in recovery_codes])
+        if not await self.store.enrol_mfa(
+                user_id, secret_sealed=self.box.seal(secret), step=step,
+                recovery_digests=[self.digester.session(c) for c in recovery_codes]):
+            return False
         await self._record(user_id, found.user.email, "user.mfa.enrol", Result.success,
                            remote_ip, {"recoveryCodes": len(recovery_codes)})
         return True

@@ -90,6 +90,7 @@ class UserStore(Protocol):
     async def find(self, user_id: str) -> User | None: ...
     async def by_email(self, email: str) -> User | None: ...
     async def by_external_id(self, external_id: str) -> User | None: ...
+    async def password_hash(self, user_id: str) -> str | None: ...
     async def search(self, query: str | None, page: Page) -> tuple[Sequence[User], int]: ...
     async def replace(self, user: User, *, password_hash: str | None = None) -> None:
         """Store ``user``'s profile; a given ``password_hash`` replaces the password too."""
@@ -143,7 +144,8 @@ class UserManagement:
         return user
 
     async def update(self, caller: Caller, user_id: str, *, name: str, email: str, state: str,
-                     password: str | None = None, external_id: str | None = None) -> User:
+                     password: str | None = None, external_id: str | None = None,
+                     current_password: str | None = None) -> User:
         """Change a user's profile, state or password; ``external_id`` None keeps it, "" clears.
 
         Raises:
@@ -161,6 +163,13 @@ class UserManagement:
             raise InvalidInputError(problems)
         if email != existing.email and await self.users.by_email(email) is not None:
             raise ConflictError(f"a user with e-mail {email} already exists")
+        if existing.id == caller.actor.id and (password is not None or email != existing.email):
+            # Your own sign-in details: a stolen session alone must not be able to take them.
+            stored = await self.users.password_hash(existing.id)
+            if current_password is None or not self.passwords.verify(stored, current_password):
+                raise InvalidInputError.one(
+                    "currentPassword", "password.wrong",
+                    "to change your own password or e-mail, enter your current password")
         await self._check_external_id_free(external_id, user_id=existing.id)
         await self._check_covers(caller, existing)
         updated = replace(existing, name=name.strip(), email=email, state=state,

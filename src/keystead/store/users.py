@@ -13,7 +13,14 @@ from keystead.domain.clients import RoleDivision
 from keystead.domain.ports import Page
 from keystead.domain.signin import Credentials
 from keystead.domain.users import User
-from keystead.store.tables import ORG_ID, recovery_codes, sessions, user_grants, users
+from keystead.store.tables import (
+    ORG_ID,
+    grant_families,
+    recovery_codes,
+    sessions,
+    user_grants,
+    users,
+)
 
 
 def _user(row: Any) -> User:
@@ -42,6 +49,11 @@ class SqlUserStore:
             users.c.organization_id == ORG_ID, users.c.email == email))).first()
         return _user(row) if row else None
 
+    async def password_hash(self, user_id: str) -> str | None:
+        value = (await self.conn.execute(select(users.c.password_hash).where(
+            users.c.id == user_id))).scalar_one_or_none()
+        return str(value) if value is not None else None
+
     async def by_external_id(self, external_id: str) -> User | None:
         row = (await self.conn.execute(select(users).where(
             users.c.organization_id == ORG_ID, users.c.external_id == external_id))).first()
@@ -68,8 +80,12 @@ class SqlUserStore:
             values |= {"password_hash": password_hash, "failed_logins": 0, "locked_until": None}
         await self.conn.execute(update(users).where(users.c.id == user.id).values(**values))
         if password_hash is not None or user.state != "active":
-            # A new password or a deactivation signs the user out everywhere, at once.
+            # A new password or a deactivation signs the user out everywhere, at once: console
+            # sessions, and every app's tokens (reactivating the user must not revive them).
             await _end_sessions(self.conn, user.id)
+            await self.conn.execute(update(grant_families).where(
+                grant_families.c.user_id == user.id, grant_families.c.revoked_at.is_(None),
+            ).values(revoked_at=user.date_modified or user.date_created))
 
     async def delete(self, user_id: str) -> None:
         await self.conn.execute(delete(users).where(users.c.id == user_id))
@@ -102,8 +118,10 @@ class SqlCredentialStore:
     async def credentials(self, *, email: str | None = None,
                           user_id: str | None = None) -> Credentials | None:
         where = users.c.id == user_id if user_id is not None else users.c.email == email
+        # Locked for the transaction: parallel attempts count one by one (PostgreSQL; SQLite's
+        # BEGIN IMMEDIATE already serialises them), so the lockout cannot be raced.
         row = (await self.conn.execute(select(users).where(
-            users.c.organization_id == ORG_ID, where))).first()
+            users.c.organization_id == ORG_ID, where).with_for_update())).first()
         if row is None:
             return None
         return Credentials(_user(row), row.password_hash, row.mfa_secret, row.mfa_last_step,
@@ -123,13 +141,18 @@ class SqlCredentialStore:
         await self.conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
     async def enrol_mfa(self, user_id: str, *, secret_sealed: str, step: int,
-                        recovery_digests: list[str]) -> None:
-        await self.conn.execute(update(users).where(users.c.id == user_id).values(
+                        recovery_digests: list[str]) -> bool:
+        # Only a user without a factor enrols: a second, stale enrolment never replaces one.
+        enrolled = await self.conn.execute(update(users).where(
+            users.c.id == user_id, users.c.mfa_secret.is_(None)).values(
             mfa_secret=secret_sealed, mfa_last_step=step))
+        if not enrolled.rowcount:
+            return False
         await self.conn.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))
         if recovery_digests:
             await self.conn.execute(insert(recovery_codes), [
                 {"user_id": user_id, "digest": d, "used_at": None} for d in recovery_digests])
+        return True
 
     async def accept_step(self, user_id: str, step: int) -> bool:
         # The database decides a race between two submissions of one code.

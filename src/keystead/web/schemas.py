@@ -270,6 +270,8 @@ class UserUpdate(BaseModel):
     state: UserState | None = None
     password: str | None = None
     externalId: str | None = None  # noqa: N815 - "" clears it
+    # Needed when users change their own password or e-mail (a user's token alone is not enough).
+    currentPassword: str | None = None  # noqa: N815
     version: int | None = Field(default=None, ge=1)
 
     refuse_surrogates = field_validator("name", "email", "password")(_encodable)

@@ -80,7 +80,7 @@ async def update_user(request: Request) -> Response:
             email=current.email if body.email is None else body.email,
             state=current.state if body.state is None else str(body.state),
             password=body.password,
-            external_id=body.externalId)
+            external_id=body.externalId, current_password=body.currentPassword)
     return json_response(user_json(updated))
 
 

@@ -165,7 +165,7 @@ def page(handler: Handler, *, public: bool = False) -> Callable[[Request], Await
         if request.method == "POST":
             ctx.form = await request.form()
             sent = ctx.field("csrf_token")
-            if not sent or not hmac.compare_digest(sent, ctx.csrf_token):
+            if not sent or not hmac.compare_digest(sent.encode(), ctx.csrf_token.encode()):
                 await _audit_refusal(ctx, "missing or wrong CSRF token")
                 return ctx.finish(ctx.render("error.html", 403, title="Form refused", message=(
                     "This form was refused because it did not carry this console's security "

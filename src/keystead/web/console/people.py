@@ -217,7 +217,8 @@ async def user_update(ctx: Page) -> Response:
         async with ctx.transaction() as conn:
             await _users(ctx, conn).update(ctx.signed_in, user_id, name=values["name"],
                                            email=values["email"], state=values["state"],
-                                           password=password or None)
+                                           password=password or None,
+                                           current_password=ctx.field("currentPassword") or None)
     except InvalidInputError as exc:
         return await _user_page(ctx, user_id, 400, values=values,
                                 errors=_form_errors(exc.problems))
