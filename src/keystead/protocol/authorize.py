@@ -61,12 +61,17 @@ def redirect_uri_matches(registered: str, requested: str) -> bool:
     """Exact, case-sensitive string equality; a loopback URI matches on any port (RFC 8252)."""
     if registered == requested:
         return True
-    a, b = urlsplit(registered), urlsplit(requested)
+    try:
+        a, b = urlsplit(registered), urlsplit(requested)
+    except ValueError:  # e.g. "http://[::1" : not a URI at all
+        return False
     if a.scheme != "http" or b.scheme != "http" or "@" in a.netloc or "@" in b.netloc:
         return False
-    return (_host(a) in LOOPBACK_HOSTS and _host(a) == _host(b) and a.path == b.path
-            and a.query == b.query and not a.fragment and not b.fragment
-            and _valid_port(b))
+    host = _host(a)
+    # The requested authority is exactly that host, with or without a port: nothing else.
+    return (host in LOOPBACK_HOSTS and _valid_port(b)
+            and b.netloc in (host, f"{host}:{b.port}")
+            and a.path == b.path and a.query == b.query and not a.fragment and not b.fragment)
 
 
 def _host(parts: SplitResult) -> str:

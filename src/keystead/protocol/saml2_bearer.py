@@ -349,6 +349,10 @@ def _name_id(signed: etree._Element, provider: IdentityProvider) -> tuple[str, s
     if name_id_format is not None and expected is not NameIdFormat.unspecified and (
             name_id_format != expected):
         raise _refused("NameID format mismatch: not the provider's nameIdentifierFormat")
+    # The admin's setting decides how the NameID names a user; the assertion only where the
+    # provider's format is unspecified.
+    if expected is not NameIdFormat.unspecified:
+        return name_id, str(expected)
     return name_id, name_id_format
 
 

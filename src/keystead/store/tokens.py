@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.store.tables import clients, tokens
+from keystead.store.tables import clients, grant_families, tokens
 
 
 class SqlTokenRevoker:
@@ -18,6 +18,10 @@ class SqlTokenRevoker:
         # One row, not one per token: validation compares each token's issue time with it.
         await self.conn.execute(update(clients).where(clients.c.id == client_id).values(
             tokens_valid_after=now))
+        # Users' grants to the client too: their refresh tokens and unused codes die with it.
+        await self.conn.execute(update(grant_families).where(
+            grant_families.c.client_id == client_id, grant_families.c.revoked_at.is_(None),
+        ).values(revoked_at=now))
 
     async def purge_expired(self, *, now: datetime) -> int:
         result = await self.conn.execute(delete(tokens).where(tokens.c.expires_at < now))

@@ -95,9 +95,10 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
             async with ctx.transaction() as conn:
                 await sessions.end(conn, who.session)
             ctx.forget_session()
-        # Back here after sign-in, without prompt=login (which would ask forever).
+        # Back here after sign-in, without prompt=login or max_age: the fresh sign-in has
+        # answered them, and they would ask forever.
         query = urlencode([(k, v) for k, v in ctx.request.query_params.multi_items()
-                           if not (k == "prompt" and "login" in v.split())])
+                           if k != "max_age" and not (k == "prompt" and "login" in v.split())])
         here = f"{ctx.request.url.path}?{query}"
         return redirect(f"/login?next={quote(here, safe='')}")
     async with ctx.transaction() as conn:

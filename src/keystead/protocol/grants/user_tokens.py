@@ -40,7 +40,8 @@ class UserTokens:
     refresh_ttl_seconds: int
 
     async def issue(self, store: AuthorizationStore, client: ClientRecord, grant: Grant, *,
-                    refresh_token: str | None = None, with_refresh: bool = True) -> IssuedToken:
+                    refresh_token: str | None = None, with_refresh: bool = True,
+                    refresh_scope: tuple[str, ...] | None = None) -> IssuedToken:
         """Access token, refresh token (a new one unless ``refresh_token`` is kept, none without
         ``with_refresh``), ID token.
 
@@ -56,7 +57,9 @@ class UserTokens:
             refresh_token = secrets.token_urlsafe(32)
             await store.add_refresh(RefreshGrant(
                 self.digester.grant(refresh_token), grant.family_id, client.id, grant.person.id,
-                " ".join(grant.scope), grant.auth_time, grant.amr, now,
+                # RFC 6749 §6: a rotated refresh token keeps the scope granted, however
+                # narrow the access token asked for.
+                " ".join(refresh_scope or grant.scope), grant.auth_time, grant.amr, now,
                 now + timedelta(seconds=self.refresh_ttl_seconds), None))
         id_token = None
         if "openid" in grant.scope:

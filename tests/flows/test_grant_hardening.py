@@ -1,0 +1,132 @@
+"""Ways to bring dead user tokens back, or to confuse the authorization endpoint, that a
+review tried: each is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.factories import CLIENTS, Registered, bearer, bootstrap, code_body, introspect, token
+from tests.oauth_flows import (
+    REDIRECT_URI,
+    answer_of,
+    authorize,
+    code_client,
+    exchange,
+    pkce_pair,
+    signed_in_person,
+    user_tokens,
+)
+from tests.people import Person, sign_in
+from tests.saml_idp import AUDIENCE, SamlIdp
+
+PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+
+
+@pytest.fixture
+def admin_headers(http: TestClient) -> dict[str, str]:
+    return bearer(token(http, bootstrap(http, name="ops", roles=["Super Admin"])))
+
+
+def _refresh(http: TestClient, client: Registered, refresh_token: str, **form: str) -> Any:
+    return http.post("/oauth/token", auth=client.basic_auth, data={
+        "grant_type": "refresh_token", "refresh_token": refresh_token, **form})
+
+
+def test_reactivating_a_user_does_not_revive_their_tokens(
+        http: TestClient, admin_headers: dict[str, str]) -> None:
+    client = code_client(http)
+    person = signed_in_person(http)
+    tokens = user_tokens(http, client)
+    for state in ("inactive", "active"):
+        assert http.patch(f"/api/v2/users/{person.id}", headers=admin_headers,
+                          json={"state": state}).status_code == 200
+    checker = bootstrap(http, name="rs", roles=["OAuth Admin"])
+    assert introspect(http, checker, tokens["access_token"]).json()["active"] is False
+    assert _refresh(http, client, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_re_enabling_a_client_does_not_revive_its_refresh_tokens(
+        http: TestClient, admin_headers: dict[str, str]) -> None:
+    client = code_client(http)
+    signed_in_person(http)
+    tokens = user_tokens(http, client)
+    body = code_body(registeredRedirectUri=[REDIRECT_URI], scope=["users:readonly"])
+    for state in ("disabled", "active"):
+        assert http.put(f"{CLIENTS}/{client.id}", headers=admin_headers,
+                        json=body | {"state": state}).status_code == 200
+    assert _refresh(http, client, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("redirect_uri", [
+    pytest.param("http://[::1", id="unclosed-ipv6"),
+    pytest.param("http://[x]/cb", id="bad-ipv6"),
+    pytest.param("http://[::1]evil.example:8080/callback", id="junk-after-ipv6"),
+])
+def test_malformed_redirect_uris_get_the_error_page(http: TestClient,
+                                                    admin_headers: dict[str, str],
+                                                    redirect_uri: str) -> None:
+    made = http.post(CLIENTS, headers=admin_headers, json=code_body(
+        registeredRedirectUri=["http://[::1]/callback"], scope=["users:readonly"]))
+    response = http.get("/oauth/authorize", follow_redirects=False, params={
+        "response_type": "code", "client_id": made.json()["id"], "redirect_uri": redirect_uri})
+    assert response.status_code == 400
+    assert "location" not in response.headers
+
+
+@pytest.mark.usefixtures("admin_headers")
+def test_max_age_zero_signs_in_once_then_answers(http: TestClient) -> None:
+    client = code_client(http)
+    person: Person = signed_in_person(http)
+    pkce = pkce_pair()
+    first = authorize(http, client.id, pkce=pkce, max_age="0")
+    assert first.headers["location"].startswith("/login")
+    sign_in(http, person)
+    # Signing in again lands on the authorization request without max_age: it is answered.
+    again = authorize(http, client.id, pkce=pkce)
+    assert "code" in answer_of(again)
+
+
+def test_a_narrowed_refresh_keeps_the_public_refresh_tokens_scope(
+        http: TestClient, admin_headers: dict[str, str]) -> None:
+    made = http.post(CLIENTS, headers=admin_headers, json=code_body(
+        registeredRedirectUri=[REDIRECT_URI], scope=["users:readonly"], clientType="public"))
+    spa = made.json()["id"]
+    signed_in_person(http)
+    pkce = pkce_pair()
+    code = answer_of(authorize(http, spa, pkce=pkce))["code"]
+    tokens = exchange(http, spa, code, pkce=pkce).json()
+    narrowed = http.post("/oauth/token", data={
+        "grant_type": "refresh_token", "client_id": spa, "refresh_token": tokens["refresh_token"],
+        "scope": "openid"}).json()
+    assert narrowed["scope"] == "openid"
+    wide_again = http.post("/oauth/token", data={
+        "grant_type": "refresh_token", "client_id": spa,
+        "refresh_token": narrowed["refresh_token"]}).json()
+    assert set(wide_again["scope"].split()) == {"openid", "users:readonly"}
+
+
+def test_the_providers_name_id_format_decides_the_lookup(
+        http: TestClient, admin_headers: dict[str, str]) -> None:
+    idp = SamlIdp.create("https://hr.example.com", label="hr-format")
+    http.post("/api/v2/identityproviders/generic", headers=admin_headers, json={
+        "name": "HR", "issuerURI": idp.issuer, "certificates": [idp.certificate],
+        "relyingPartyIdentifier": AUDIENCE, "nameIdentifierFormat": PERSISTENT})
+    http.post("/api/v2/users", headers=admin_headers, json={
+        "name": "Grace", "email": "grace@example.com", "externalId": "emp-7"})
+    made = http.post(CLIENTS, headers=admin_headers, json={
+        "name": "hr app", "authorizedGrantType": "SAML2-BEARER", "scope": ["users:readonly"]})
+    hr = Registered(made.json()["id"], made.json()["secret"])
+
+    def trade(name_id: str) -> int:
+        assertion = idp.issue(datetime.now(UTC), name_id=name_id, name_id_format=None)
+        return int(http.post("/oauth/token", auth=hr.basic_auth, data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:saml2-bearer",
+            "assertion": assertion}).status_code)
+
+    # No Format in the assertion: the provider's "persistent" still means the external id.
+    assert trade("emp-7") == 200
+    assert trade("grace@example.com") == 400
