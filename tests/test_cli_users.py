@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.app import create_app
-from tests.factories import Registered, bearer, client_body, token
+from tests.factories import Registered, audit_events, bearer, client_body, token
 from tests.people import PASSWORD
 
 KEYSTEAD = str(Path(sys.executable).with_name("keystead"))
@@ -81,3 +81,36 @@ def test_add_role_lets_an_admin_client_assign_a_custom_role(data_dir: Path) -> N
     unknown = _cli(data_dir, "clients", "add-role", admin["id"], "--role", "No Such Role")
     assert unknown.returncode == 1
     assert "No Such Role" in unknown.stderr
+
+
+def test_users_grant_gives_a_role_the_console_could_not(data_dir: Path) -> None:
+    assert _create_admin(data_dir, "ops@example.com").returncode == 0
+    granted = _cli(data_dir, "users", "grant", "--email", "OPS@example.com",
+                   "--role", "OAuth Admin")
+    assert granted.returncode == 0, granted.stderr
+    assert "OAuth Admin" in granted.stdout
+    again = _cli(data_dir, "users", "grant", "--email", "ops@example.com", "--role", "OAuth Admin")
+    assert again.returncode == 1
+    assert "already holds" in again.stderr
+    unknown = _cli(data_dir, "users", "grant", "--email", "ops@example.com", "--role", "Nope")
+    assert unknown.returncode == 1
+    assert "Nope" in unknown.stderr
+    nobody = _cli(data_dir, "users", "grant", "--email", "x@example.com", "--role", "OAuth Admin")
+    assert nobody.returncode == 1
+    assert "x@example.com" in nobody.stderr
+    settings = Settings(data_dir=data_dir)
+    with TestClient(create_app(settings, housekeeping_interval=False)) as http:
+        admin = _bootstrap(data_dir)
+        headers = bearer(token(http, admin))
+        user_id = http.get("/api/v2/users", headers=headers).json()["entities"][0]["id"]
+        grants = http.get(f"/api/v2/authorization/subjects/{user_id}", headers=headers).json()
+        audited = audit_events(http, headers, action="grant.add")
+    assert sorted(g["role"]["name"] for g in grants["grants"]) == ["OAuth Admin", "Super Admin"]
+    assert {e["context"]["actorKind"] for e in audited} == {"cli"}
+    assert _cli(data_dir, "audit", "verify").returncode == 0
+
+
+def _bootstrap(data_dir: Path) -> Registered:
+    made = _cli(data_dir, "bootstrap-client", "--name", "root", "--role", "Super Admin", "--json")
+    printed = json.loads(made.stdout)
+    return Registered(printed["id"], printed["secret"])

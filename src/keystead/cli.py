@@ -32,6 +32,7 @@ from keystead.store.database import create_engine
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import upgrade
 from keystead.store.seed import seed
+from keystead.store.users import SqlUserStore
 from keystead.web.presenters import client_json
 from keystead.web.runtime import NotInitialisedError, Runtime, build_runtime, utc_now
 from keystead.web.schemas import ClientRequest, parse_body
@@ -194,19 +195,8 @@ def clients_add_role(
     """
 
     async def work(manage: ClientManagement, conn: AsyncConnection, caller: Caller) -> Any:
-        catalog = SqlCatalog(conn)
-        found = await catalog.role_by_name(role)
-        if found is None:
-            raise InvalidInputError.one("role", "unknown.role", f"no role named {role!r}")
-        division_id = await catalog.home_division_id()
-        if division is not None:
-            named = [d.id for d in await catalog.divisions() if d.name == division]
-            if not named:
-                raise InvalidInputError.one("division", "unknown.division",
-                                            f"no division named {division!r}")
-            division_id = named[0]
+        added = await _role_in_division(SqlCatalog(conn), role, division)
         client = await manage.find(caller, client_id)
-        added = RoleDivision(found.id, division_id)
         if added in client.settings.role_divisions:
             return client
         return await manage.update(caller, client_id, replace(
@@ -214,6 +204,26 @@ def clients_add_role(
 
     client = _run_in_transaction(work)
     typer.echo(f"{client.id} holds {len(client.settings.role_divisions)} role grant(s)")
+
+
+async def _role_in_division(catalog: SqlCatalog, role: str,
+                            division: str | None) -> RoleDivision:
+    """The named role in the named division (Home when None).
+
+    Raises:
+        InvalidInputError: no such role or division.
+    """
+    found = await catalog.role_by_name(role)
+    if found is None:
+        raise InvalidInputError.one("role", "unknown.role", f"no role named {role!r}")
+    division_id = await catalog.home_division_id()
+    if division is not None:
+        named = [d.id for d in await catalog.divisions() if d.name == division]
+        if not named:
+            raise InvalidInputError.one("division", "unknown.division",
+                                        f"no division named {division!r}")
+        division_id = named[0]
+    return RoleDivision(found.id, division_id)
 
 
 @clients_app.command("disable")
@@ -324,6 +334,31 @@ def users_create_admin(
     user = _run_with_runtime(work)
     typer.echo(f"user {user.id} ({user.email}) holds {SUPER_ADMIN} in the Home division; "
                "they set up two-step verification when they first sign in")
+
+
+@users_app.command("grant")
+def users_grant(
+    email: Annotated[str, typer.Option(help="The user's e-mail")],
+    role: Annotated[str, typer.Option(help="The role's name")],
+    division: Annotated[str | None, typer.Option(help="The division's name (default: Home)")]
+    = None,
+) -> None:
+    """Give a user a role in a division, as the operator.
+
+    In the console and the API an admin grants only roles they hold; this is how an operator
+    gives the first admins the other roles (OAuth Admin, custom roles) to hand on.
+    """
+
+    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> str:
+        grant = await _role_in_division(SqlCatalog(conn), role, division)
+        user = await SqlUserStore(conn).by_email(email.strip().lower())
+        if user is None:
+            raise NotFoundError(f"no user with e-mail {email}")
+        await runtime.users(conn).grant(caller, user.id, grant)
+        return user.email
+
+    granted_to = _run_with_runtime(work)
+    typer.echo(f"{granted_to} now holds {role} in {division or 'Home'}")
 
 
 @keys_app.command("rotate")
