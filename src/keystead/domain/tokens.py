@@ -36,7 +36,6 @@ class ClientRecord:
     secrets: tuple[SecretRecord, ...]
     date_last_used: datetime | None
     client_type: str = "confidential"  # "public": no secret, PKCE always (RFC 9700 §2.1.1)
-    require_pkce: bool = True
 
     @property
     def is_active(self) -> bool:

@@ -45,7 +45,7 @@ SELECT c.state, c.scopes,
 """
 CLIENT_QUERY = """
 SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.token_format,
-       c.date_last_used, c.client_type, c.require_pkce,
+       c.date_last_used, c.client_type,
        (SELECT json_group_array(json_array(r.role_id, r.division_id))
           FROM client_role_divisions r WHERE r.client_id = c.id),
        (SELECT json_group_array(json_array(s.id, s.digest, s.date_expires, s.date_last_used))
@@ -134,14 +134,14 @@ class SqliteHotStore:
         rows = await self._run(CLIENT_QUERY, (client_id,))
         if not rows:
             return None
-        (cid, name, state, grants, scopes, ttl, fmt, last_used, client_type, require_pkce, roles,
+        (cid, name, state, grants, scopes, ttl, fmt, last_used, client_type, roles,
          secrets) = rows[0]
         return ClientRecord(
             id=str(cid), name=str(name), state=str(state), grant_types=_strings(str(grants)),
             scopes=_strings(str(scopes)), token_ttl_seconds=int(str(ttl)), token_format=str(fmt),
             roles=_pairs(str(roles)), secrets=_secrets(str(secrets)),
             date_last_used=_aware(last_used),  # type: ignore[arg-type]
-            client_type=str(client_type), require_pkce=bool(require_pkce))
+            client_type=str(client_type))
 
     async def _write(self, sql: str, params: tuple[object, ...]) -> int:
         return await self._retrying(lambda: self._conn().execute(sql, params).rowcount)
