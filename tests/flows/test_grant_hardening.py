@@ -17,10 +17,11 @@ from tests.oauth_flows import (
     code_client,
     exchange,
     pkce_pair,
+    sealed_request_of,
     signed_in_person,
     user_tokens,
 )
-from tests.people import Person, sign_in
+from tests.people import Person, csrf_of, sign_in
 from tests.saml_idp import AUDIENCE, SamlIdp
 
 PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
@@ -130,3 +131,23 @@ def test_the_providers_name_id_format_decides_the_lookup(
     # No Format in the assertion: the provider's "persistent" still means the external id.
     assert trade("emp-7") == 200
     assert trade("grace@example.com") == 400
+
+
+def test_allow_judges_the_request_against_the_client_as_it_is_now(
+        http: TestClient, admin_headers: dict[str, str]) -> None:
+    client = code_client(http, scopes=("users:readonly", "oauth:readonly"))
+    signed_in_person(http)
+    pkce = pkce_pair()
+    page = http.get("/oauth/authorize", params={
+        "response_type": "code", "client_id": client.id, "redirect_uri": REDIRECT_URI,
+        "scope": "oauth:readonly", "state": "s-1", "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256"})
+    assert page.status_code == 200
+    # While the consent page is open, an admin takes the scope away from the client.
+    assert http.put(f"{CLIENTS}/{client.id}", headers=admin_headers, json=code_body(
+        registeredRedirectUri=[REDIRECT_URI], scope=["users:readonly"])).status_code == 200
+    sealed = sealed_request_of(page.text)
+    answer = answer_of(http.post("/oauth/authorize", follow_redirects=False, data={
+        "csrf_token": csrf_of(page.text), "request": sealed, "decision": "allow"}))
+    assert answer["error"] == "invalid_scope"
+    assert "code" not in answer

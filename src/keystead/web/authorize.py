@@ -126,10 +126,8 @@ async def _consent_page(ctx: Page, who: SignedIn, client: RegisteredClient,
     descriptions = {**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES}
     sealed = ctx.runtime.box.seal(json.dumps({
         "user": who.user.id, "until": (ctx.runtime.clock() + CONSENT_FORM_TTL).isoformat(),
-        "request": {"client_id": request.client_id, "redirect_uri": request.redirect_uri,
-                    "response_type": request.response_type, "scope": list(request.scope),
-                    "state": request.state, "code_challenge": request.code_challenge,
-                    "nonce": request.nonce, "redirect_uri_sent": request.redirect_uri_sent}}))
+        # The request as the app sent it: judged again by the same rules when the user answers.
+        "params": dict(ctx.request.query_params)}))
     return ctx.render("authorize/consent.html", client=client, auth_request=request,
                       scopes=[(s, descriptions.get(s, "")) for s in request.scope],
                       sealed=sealed)
@@ -145,17 +143,20 @@ async def decide(ctx: Page) -> Response:
         return ctx.render("authorize/error.html", 400, message=(
             "This consent form has expired or was not meant for you. Go back to the "
             "application and start again."))
-    fields = payload["request"]
+    params: dict[str, str] = payload["params"]
     async with ctx.transaction() as conn:
-        found = await SqlAuthorizationStore(conn).registered_client(fields["client_id"])
+        found = await SqlAuthorizationStore(conn).registered_client(params.get("client_id", ""))
     try:
-        client, redirect_uri = rules.redirect_target(found, fields["redirect_uri"])
+        client, redirect_uri = rules.redirect_target(found, params.get("redirect_uri"))
     except UnsafeAuthorizationRequest as exc:
         return ctx.render("authorize/error.html", 400, message=exc.message)
-    request = AuthorizationRequest(
-        client.id, redirect_uri, fields["response_type"], tuple(fields["scope"]),
-        fields["state"], fields["code_challenge"], fields["nonce"], frozenset(),
-        fields["redirect_uri_sent"])
+    try:
+        # The client may have changed since the page was shown (grant types, scopes, PKCE).
+        request = rules.validate(params, client, redirect_uri)
+    except OAuthError as exc:
+        return redirect(rules.error_answer(
+            redirect_uri, exc, state=params.get("state"), issuer=_issuer(ctx.runtime),
+            fragment=params.get("response_type") == "token"))
     fragment = request.in_fragment
     if ctx.field("decision") != "allow":
         await _audit(ctx, who, "consent.deny", client, {"scopes": list(request.scope)})
