@@ -70,10 +70,11 @@ def setup(workdir: Path) -> tuple[Path, str]:
 
 
 CLIENT_SQL = "SELECT id, name, state, scopes, token_ttl_seconds FROM clients WHERE id = ?"
-LOOKUP_SQL = ("SELECT t.client_id, t.scope, t.expires_at, t.revoked_at, c.state FROM tokens t "
-             "LEFT JOIN clients c ON c.id = t.client_id WHERE t.digest = ?")
-INSERT_SQL = ("INSERT INTO tokens (digest, client_id, subject_id, scope, issued_at, "
-              "expires_at) VALUES (?, ?, NULL, 'oauth', ?, ?)")
+LOOKUP_SQL = ("SELECT t.client_id, t.scope, t.expires_at, t.revoked_at, c.state "
+              "FROM revoked_tokens t LEFT JOIN clients c ON c.id = t.client_id WHERE t.digest = ?")
+# A row per token, as the first design wrote on every issue (now: a revocation).
+INSERT_SQL = ("INSERT INTO revoked_tokens (digest, client_id, subject_id, scope, issued_at, "
+              "expires_at, revoked_at) VALUES (?, ?, NULL, 'oauth', ?, ?, datetime('now'))")
 
 
 def store_costs(db_path: Path, client_id: str) -> None:

@@ -2,10 +2,11 @@
 
 Rows go in with plain ``sqlite3`` ``executemany`` in one transaction per table, matching the
 schema of ``src/keystead/store/tables.py``: each client gets a ``client_secrets`` row (a random
-64-hex digest: no one can authenticate as these clients) and one role-in-division; tokens have
-random 64-hex digests, belong to random filler clients and stay valid for hours, so the server's
-housekeeping (which deletes expired tokens every minute) has nothing to purge during the run.
-About 1 % of the tokens are revoked. The server must be stopped while this runs.
+64-hex digest: no one can authenticate as these clients), one role-in-division and a usage count
+for today. Keystead stores a row only for a revoked token, so the tokens are a revocation list:
+random 64-hex digests of random filler clients' tokens, all revoked, valid for hours yet, so
+the server's housekeeping (which forgets expired revocations every minute) has nothing to purge
+during the run. The server must be stopped while this runs.
 
 Standalone: ``python bench/prefill.py DB_PATH [--clients N] [--tokens N]``.
 """
@@ -85,6 +86,9 @@ def fill(db_path: Path, *, clients: int, tokens: int, seed: int = 20260301) -> F
         db.executemany(
             "INSERT INTO client_role_divisions (client_id, role_id, division_id) VALUES (?, ?, ?)",
             ((cid, role_id, division_id) for cid in client_ids))
+        db.executemany(
+            "INSERT INTO client_usage (client_id, day, tokens_issued) VALUES (?, ?, ?)",
+            ((cid, now.date().isoformat(), rng.randrange(1, 1000)) for cid in client_ids))
         db.execute("COMMIT")
 
         # Columns built whole (C-speed list operations), not row by row: ~5x faster.
@@ -94,23 +98,20 @@ def fill(db_path: Path, *, clients: int, tokens: int, seed: int = 20260301) -> F
         del blob  # digest order: appends to the primary-key index instead of random page splits
         issued = [_ts(now - timedelta(seconds=s)) for s in range(0, 3600, 3)]
         expires = [_ts(now + timedelta(seconds=s)) for s in range(2 * 3600, 24 * 3600, 7)]
-        revoked = [None] * 99 + [stamp]
         rows = zip(digests, rng.choices(owners, k=tokens), repeat("oauth:readonly"),
-                   rng.choices(issued, k=tokens),
-                   rng.choices(expires, k=tokens), rng.choices(revoked, k=tokens))
+                   rng.choices(issued, k=tokens), rng.choices(expires, k=tokens), repeat(stamp))
         # Secondary indexes are dropped and re-created from their own stored DDL: one sort beats
         # a million random index inserts.
-        indexes = [sql for (sql,) in db.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tokens' "
-            "AND sql IS NOT NULL")]
+        indexes = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'revoked_tokens' AND sql IS NOT NULL").fetchall()
         db.execute("BEGIN")
-        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND "
-                                  "tbl_name = 'tokens' AND sql IS NOT NULL").fetchall():
+        for name, _ in indexes:
             db.execute(f'DROP INDEX "{name}"')
         db.executemany(
-            "INSERT INTO tokens (digest, client_id, subject_id, scope, issued_at, "
+            "INSERT INTO revoked_tokens (digest, client_id, subject_id, scope, issued_at, "
             "expires_at, revoked_at) VALUES (?, ?, NULL, ?, ?, ?, ?)", rows)
-        for sql in indexes:
+        for _, sql in indexes:
             db.execute(sql)
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -124,7 +125,7 @@ def counts(db_path: Path) -> dict[str, int]:
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         return {t: int(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608
-                for t in ("clients", "client_secrets", "tokens")}
+                for t in ("clients", "client_secrets", "revoked_tokens", "client_usage")}
     finally:
         db.close()
 

@@ -422,9 +422,10 @@ def render(results: dict[str, Any], rows: list[Row], found: list[Target]) -> str
                          f"first: {row.result.first_error}")
     if results.get("prefill"):
         pf = results["prefill"]
-        lines += ["", f"loaded store: +{pf['clients']:,} clients, +{pf['tokens']:,} tokens in "
-                      f"{pf['seconds']:.1f} s; now {pf['counts']['clients']:,} clients, "
-                      f"{pf['counts']['tokens']:,} tokens, {pf['db_bytes'] / 2**20:,.0f} MiB"]
+        lines += ["", f"loaded store: +{pf['clients']:,} clients, +{pf['tokens']:,} revoked "
+                      f"tokens in {pf['seconds']:.1f} s; now {pf['counts']['clients']:,} clients, "
+                      f"{pf['counts']['revoked_tokens']:,} revoked tokens, "
+                      f"{pf['db_bytes'] / 2**20:,.0f} MiB"]
     if results.get("keystead_wal_bytes_at_phase_end"):
         wal = ", ".join(f"{label} {size / 2**20:,.1f} MiB" for label, size
                         in results["keystead_wal_bytes_at_phase_end"].items())

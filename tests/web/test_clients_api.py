@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from keystead.domain.tokens import USAGE_DAYS
+from keystead.web.app import housekeeping
 from tests.factories import (
     CLIENTS,
+    ManualClock,
     Registered,
     audit_events,
     bearer,
@@ -19,6 +22,8 @@ from tests.factories import (
     create_client,
     home_division_id,
     role_id,
+    run,
+    service,
     token,
     update_client,
 )
@@ -919,6 +924,30 @@ def test_client_usage_summary_of_unused_client(http: TestClient, headers: dict[s
     summary = http.get(f"{CLIENTS}/{app.id}/usage/summary", headers=headers)
     [row] = http.get(summary.json()["resultsUri"], headers=headers).json()["results"]
     assert (row["status200"], row["status401"]) == (0, 0)
+
+
+def test_client_usage_counts_expired_tokens_by_day_and_forgets_them_after_a_year(
+        clocked: TestClient, clock: ManualClock) -> None:
+    admin = bootstrap(clocked, name="usage admin", roles=["Super Admin"])
+    app = service(clocked)
+    clock.now = clock.now.replace(hour=12)  # noon: the hours below stay on one UTC day
+
+    def issued(days: int) -> int:
+        summary = clocked.get(f"{CLIENTS}/{app.id}/usage/summary", params={"days": days},
+                              headers=bearer(token(clocked, admin)))
+        results = clocked.get(summary.json()["resultsUri"], headers=bearer(token(clocked, admin)))
+        assert results.status_code == 200, results.text
+        return int(results.json()["results"][0]["status200"])
+
+    token(clocked, app)
+    token(clocked, app)
+    clock.advance(2 * 86_400)  # both expired long ago, and housekeeping has run since
+    run(clocked, housekeeping)
+    token(clocked, app)
+    assert [issued(1), issued(2), issued(3), issued(USAGE_DAYS)] == [1, 1, 3, 3]
+    clock.advance(USAGE_DAYS * 86_400)
+    run(clocked, housekeeping)
+    assert issued(USAGE_DAYS) == 0
 
 
 @pytest.mark.parametrize("days", ["0", "367", "week", "-1", "\u00b2"])

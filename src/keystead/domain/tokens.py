@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from keystead.domain.audit import AuditEvent
+
+# The longest usage summary an admin can ask for, and so how long daily usage counts are kept.
+USAGE_DAYS = 366
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +101,17 @@ class HotStore(Protocol):
     """The reads and writes of token issuance and validation: one round trip each.
 
     Issuing a token writes nothing on the request path: the token proves itself (sealed or
-    signed), and its digest is recorded in the background, in batches.
+    signed), only a revoked token gets a row (by digest), and usage is counted in memory and
+    added to the store in the background.
     """
 
     async def client(self, client_id: str) -> ClientRecord | None: ...
     async def mark_used(self, client_id: str, secret_id: str, *, now: datetime) -> None: ...
-    def record_issued(self, claims: TokenClaims) -> None:
-        """Queue the token's digest for the next batch write (see ``flush``)."""
+    def count_issued(self, client_id: str, day: date) -> None:
+        """Count one token issued to the client on that UTC day, written by ``flush``."""
 
     async def flush(self) -> None:
-        """Write every queued token digest now."""
+        """Add the counts made since the last flush to the store."""
 
     async def live_state(self, client_id: str, digest: str) -> LiveState | None:
         """The client's state and the token's revocation; None when the client is gone."""

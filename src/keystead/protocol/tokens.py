@@ -1,9 +1,10 @@
 """Access tokens: issuing (sealed opaque, or RFC 9068 JWT) and validating them against live state.
 
 A token proves its own claims (AES-GCM or ES256), so issuing one writes nothing on the request
-path; its keyed digest (of the opaque value, or of the JWT's ``jti``) is recorded in batches.
-Every validation still reads the client's live state and the token's revocation by primary key,
-so a revocation, a disabled or deleted client is seen at the very next request on every replica.
+path: the store counts it for the client's usage, in memory, and keeps only revoked tokens, by
+the keyed digest of the opaque value or of the JWT's ``jti``. Every validation still reads the
+client's live state and the token's revocation by primary key, so a revocation, a disabled or
+deleted client is seen at the very next request on every replica.
 """
 
 from __future__ import annotations
@@ -99,14 +100,10 @@ class TokenService:
             jti = secrets.token_urlsafe(16)
             value = self._jwt(client, jti=jti, scope=scope_text, issued_us=issued_us,
                               ttl=ttl, subject_id=subject_id, family_id=family_id)
-            digest = self.digester.jwt_id(jti)
         else:
             value = self.opaque.seal(Sealed(client.id, subject_id, scope_text, issued_us,
                                             expires_us, family_id))
-            digest = self.digester.token(value)
-        self.store.record_issued(TokenClaims(
-            digest=digest, client_id=client.id, subject_id=subject_id, scope=scope_text,
-            issued_at=_instant(issued_us), expires_at=_instant(expires_us), family_id=family_id))
+        self.store.count_issued(client.id, now.astimezone(UTC).date())
         return IssuedToken(value, ttl, scope_text)
 
     def _jwt(self, client: ClientRecord, *, jti: str, scope: str, issued_us: int, ttl: int,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,9 +26,10 @@ from keystead.store.audit import SqlAuditLog
 from keystead.store.tables import (
     client_role_divisions,
     client_secrets,
+    client_usage,
     clients,
     grant_families,
-    tokens,
+    revoked_tokens,
     users,
 )
 
@@ -57,7 +59,7 @@ def _utc(value: datetime | None) -> datetime | None:
 class SqlHotStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._issued: list[dict[str, object]] = []
+        self._issued: Counter[tuple[str, date]] = Counter()  # (client id, UTC day) -> tokens
         self._flush_lock = asyncio.Lock()
 
     async def client(self, client_id: str) -> ClientRecord | None:
@@ -94,23 +96,25 @@ class SqlHotStore:
                 or_(clients.c.date_last_used.is_(None), clients.c.date_last_used < cutoff),
             ).values(date_last_used=now))
 
-    def record_issued(self, claims: TokenClaims) -> None:
-        self._issued.append({
-            "digest": claims.digest, "client_id": claims.client_id,
-            "subject_id": claims.subject_id, "scope": claims.scope,
-            "issued_at": claims.issued_at, "expires_at": claims.expires_at})
+    def count_issued(self, client_id: str, day: date) -> None:
+        self._issued[client_id, day] += 1
 
     async def flush(self) -> None:
         async with self._flush_lock:
-            batch, self._issued = self._issued, []
-            if not batch:
+            counts, self._issued = self._issued, Counter()
+            if not counts:
                 return
+            add = pg_insert(client_usage)
+            add = add.on_conflict_do_update(
+                index_elements=[client_usage.c.client_id, client_usage.c.day],
+                set_={"tokens_issued": client_usage.c.tokens_issued + add.excluded.tokens_issued})
             try:
                 async with reachable(self.engine) as conn:
-                    # A revocation may have written the row first: it wins.
-                    await conn.execute(pg_insert(tokens).on_conflict_do_nothing(), batch)
+                    await conn.execute(add, [
+                        {"client_id": client_id, "day": day, "tokens_issued": n}
+                        for (client_id, day), n in counts.items()])
             except StoreUnavailableError:
-                self._issued[:0] = batch  # keep them for the next attempt
+                self._issued.update(counts)  # kept for the next attempt
                 raise
 
     async def live_state(self, client_id: str, digest: str) -> LiveState | None:
@@ -118,7 +122,8 @@ class SqlHotStore:
             client_role_divisions.c.role_id, client_role_divisions.c.division_id)),
             text("'[]'::json"))).where(
             client_role_divisions.c.client_id == clients.c.id).scalar_subquery()
-        revoked = select(tokens.c.revoked_at).where(tokens.c.digest == digest).scalar_subquery()
+        revoked = select(revoked_tokens.c.revoked_at).where(
+            revoked_tokens.c.digest == digest).scalar_subquery()
         async with reachable(self.engine) as conn:
             row = (await conn.execute(select(
                 clients.c.state, clients.c.scopes, roles.label("roles"),
@@ -140,13 +145,11 @@ class SqlHotStore:
         return FamilyState(row.revoked_at, row.state) if row else None
 
     async def revoke(self, claims: TokenClaims, *, now: datetime) -> None:
-        statement = pg_insert(tokens).values(
+        # Revoking twice keeps the first time.
+        statement = pg_insert(revoked_tokens).values(
             digest=claims.digest, client_id=claims.client_id, subject_id=claims.subject_id,
             scope=claims.scope, issued_at=claims.issued_at, expires_at=claims.expires_at,
-            revoked_at=now)
-        statement = statement.on_conflict_do_update(
-            index_elements=[tokens.c.digest], set_={"revoked_at": now},
-            where=tokens.c.revoked_at.is_(None))
+            revoked_at=now).on_conflict_do_nothing()
         async with reachable(self.engine) as conn:
             await conn.execute(statement)
 

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -166,22 +167,30 @@ client_secrets = Table(
     Column("current", Boolean, nullable=False),
 )
 
-# Issued access tokens, known only by the keyed digest of their value (opaque) or jti (JWT).
-# Written in batches after issuance (a token proves itself; see protocol/tokens.py); a
-# revocation upserts its row. No foreign key to clients: rows outlive a deleted client until
-# they expire, for the usage history.
-tokens = Table(
-    "tokens", metadata,
+# Revoked access tokens, known only by the keyed digest of their value (opaque) or jti (JWT).
+# Issuing writes no row (a token proves itself; see protocol/tokens.py): this is the revocation
+# list, kept until the token would have expired anyway. No foreign key to clients: a deleted
+# client's tokens are refused by the client lookup already.
+revoked_tokens = Table(
+    "revoked_tokens", metadata,
     Column("digest", String(64), primary_key=True),
     Column("client_id", String(36), nullable=False),
     Column("subject_id", String(36), nullable=True),
     Column("scope", Text, nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
-    Column("revoked_at", UTCDateTime, nullable=True),
-    Index("ix_tokens_client_issued", "client_id", "issued_at"),  # usage per client
-    # Clustered on the digest: one B-tree fewer to update per batch of random digests.
+    Column("revoked_at", UTCDateTime, nullable=False),
     sqlite_with_rowid=False,
+)
+
+# Tokens issued per client per UTC day, for the usage summary: counted in memory by each worker
+# and added here in one small upsert per flush. Kept MAX_USAGE_DAYS, longer than any token lives;
+# no foreign key, so a deleted client's history stays until it ages out.
+client_usage = Table(
+    "client_usage", metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("tokens_issued", Integer, nullable=False),
 )
 
 signing_keys = Table(

@@ -1,13 +1,14 @@
-"""Bulk token operations used by client management (same transaction as the change)."""
+"""Bulk token operations: client management (same transaction as the change), housekeeping."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.store.tables import clients, grant_families, tokens
+from keystead.domain.tokens import USAGE_DAYS
+from keystead.store.tables import client_usage, clients, grant_families, revoked_tokens
 
 
 class SqlTokenRevoker:
@@ -24,5 +25,9 @@ class SqlTokenRevoker:
         ).values(revoked_at=now))
 
     async def purge_expired(self, *, now: datetime) -> int:
-        result = await self.conn.execute(delete(tokens).where(tokens.c.expires_at < now))
+        """Forget revocations of tokens that have expired anyway, and usage too old to ask for."""
+        result = await self.conn.execute(delete(revoked_tokens).where(
+            revoked_tokens.c.expires_at < now))
+        await self.conn.execute(delete(client_usage).where(
+            client_usage.c.day < (now - timedelta(days=USAGE_DAYS)).date()))
         return result.rowcount

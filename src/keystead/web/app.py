@@ -43,8 +43,9 @@ FLUSH_INTERVAL_SECONDS = 0.1
 
 
 async def housekeeping(runtime: Runtime) -> None:
-    """Delete clients whose dateToDelete has passed, expired tokens, codes and refresh tokens,
-    timed-out sessions and retired keys; pick up rotated signing keys."""
+    """Delete clients whose dateToDelete has passed, revocations of expired tokens, usage older
+    than a year, expired codes and refresh tokens, timed-out sessions and retired keys; pick up
+    rotated signing keys."""
     async with runtime.transaction() as conn:
         deleted = await runtime.management(conn).purge_due()
         now = runtime.clock()
@@ -69,7 +70,7 @@ async def _housekeeping_loop(runtime: Runtime) -> None:
 
 
 async def _flush_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Record issued tokens' digests in batches (see HotStore), a last time when stopping.
+    """Add the usage counted in memory to the store (see HotStore), a last time when stopping.
 
     Stopped by the event, never cancelled: a cancelled flush would leave its thread writing
     through a connection that shutdown then closes.
@@ -80,7 +81,7 @@ async def _flush_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
         try:
             await runtime.hot.flush()
         except StoreUnavailableError:
-            log.warning("token digests kept for the next flush: store unreachable")
+            log.warning("usage counts kept for the next flush: store unreachable")
         if stopping.is_set():
             return
 

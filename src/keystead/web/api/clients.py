@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from starlette.requests import Request
@@ -12,15 +12,15 @@ from starlette.routing import Route
 from keystead.domain.clients import ClientState, GrantType
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.ports import ClientFilter, Page
+from keystead.domain.tokens import USAGE_DAYS
 from keystead.store.clients import SqlClientStore
-from keystead.store.tables import audit_events, tokens
+from keystead.store.tables import audit_events, client_usage
 from keystead.web.api.common import call, paging
 from keystead.web.errors import NO_STORE, json_response
 from keystead.web.presenters import client_json, listing
 from keystead.web.schemas import READ_ONLY_CLIENT_FIELDS, ClientRequest, SecretRequest, parse_body
 
 BASE = "/api/v2/oauth/clients"
-MAX_USAGE_DAYS = 366
 
 
 async def list_clients(request: Request) -> Response:
@@ -95,9 +95,9 @@ async def expire_previous_secret(request: Request) -> Response:
 
 def _days(request: Request) -> int:
     raw = request.query_params.get("days", "7")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_USAGE_DAYS:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= USAGE_DAYS:
         raise InvalidInputError.one("days", "out.of.range",
-                                    f"days must be a whole number from 1 to {MAX_USAGE_DAYS}")
+                                    f"days must be a whole number from 1 to {USAGE_DAYS}")
     return int(raw)
 
 
@@ -120,12 +120,15 @@ async def usage_results(request: Request) -> Response:
         days_text = execution.removeprefix("summary-")
         if not execution.startswith("summary-") or not (
                 days_text.isascii() and days_text.isdigit()) or not (
-                1 <= int(days_text) <= MAX_USAGE_DAYS):
+                1 <= int(days_text) <= USAGE_DAYS):
             raise InvalidInputError.one("executionId", "invalid.value", "unknown execution id")
         client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
-        since = c.runtime.clock() - timedelta(days=int(days_text))
-        issued = (await c.conn.execute(select(func.count()).select_from(tokens).where(
-            tokens.c.client_id == client.id, tokens.c.issued_at >= since))).scalar_one()
+        # The last N UTC days, today included: the days the counts are kept by.
+        first_day = c.runtime.clock().astimezone(UTC).date() - timedelta(days=int(days_text) - 1)
+        since = datetime.combine(first_day, time(), UTC)
+        issued = (await c.conn.execute(select(func.coalesce(func.sum(
+            client_usage.c.tokens_issued), 0)).where(
+            client_usage.c.client_id == client.id, client_usage.c.day >= first_day))).scalar_one()
         failures = (await c.conn.execute(select(func.count()).select_from(audit_events).where(
             audit_events.c.entity_id == client.id, audit_events.c.action == "authenticate",
             audit_events.c.result == "failure", audit_events.c.timestamp >= since))).scalar_one()

@@ -1,0 +1,106 @@
+"""Migrations: the schema they build is the one the code declares, and upgrading an existing
+store keeps what it must (0004: revocations kept, recorded tokens turned into usage counts)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from keystead.store.migrate import alembic_config, upgrade
+from keystead.store.tables import metadata
+from tests.conftest import POSTGRES_URL, STORES
+
+
+@pytest.fixture(params=STORES)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, on each store."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'keystead.db'}"
+        return
+    request.getfixturevalue("postgres_database")  # skips or fails as the other PG tests do
+    name = f"keystead_migrate_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(sql: str) -> None:
+    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+def _sync(url: str, work: Any) -> Any:
+    async def run() -> Any:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                return await conn.run_sync(work)
+        finally:
+            await engine.dispose()
+    return asyncio.run(run())
+
+
+def test_migrated_schema_is_the_declared_one(empty_database: str) -> None:
+    upgrade(empty_database)
+
+    def differences(conn: Connection) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+    assert _sync(empty_database, differences) == []
+
+
+def _naive_utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0,
+               second: int = 0, microsecond: int = 0) -> datetime:
+    """What both stores keep: UTC without a zone."""
+    return datetime(year, month, day, hour, minute, second, microsecond,
+                    tzinfo=UTC).replace(tzinfo=None)
+
+
+def test_upgrade_to_0004_keeps_revocations_and_counts_recorded_tokens(
+        empty_database: str) -> None:
+    command.upgrade(alembic_config(empty_database), "0003")
+    late = _naive_utc(2026, 11, 20, 23, 59, 59, 999999)
+    rows = [  # digest, client, issued, revoked (naive UTC, as the stores keep it)
+        ("a" * 64, "client-a", _naive_utc(2026, 11, 20, 10), None),
+        ("b" * 64, "client-a", late, late),
+        ("c" * 64, "client-a", _naive_utc(2026, 11, 21), None),
+        ("d" * 64, "client-b", _naive_utc(2026, 11, 21, 8), None),
+    ]
+
+    def record(conn: Connection) -> None:
+        for digest, client, issued, revoked in rows:
+            conn.execute(text(
+                "INSERT INTO tokens (digest, client_id, scope, issued_at, expires_at, revoked_at)"
+                " VALUES (:d, :c, 'oauth', :i, :e, :r)"),
+                {"d": digest, "c": client, "i": issued, "e": _naive_utc(2026, 12, 1), "r": revoked})
+
+    _sync(empty_database, record)
+    upgrade(empty_database)
+
+    def read(conn: Connection) -> tuple[list[Any], list[Any], bool]:
+        revoked = conn.execute(text("SELECT digest, client_id FROM revoked_tokens")).all()
+        usage = conn.execute(text(
+            "SELECT client_id, day, tokens_issued FROM client_usage ORDER BY client_id, day")).all()
+        old_table = conn.execute(text("SELECT count(*) FROM tokens")).scalar_one() \
+            if conn.dialect.has_table(conn, "tokens") else None
+        return list(revoked), list(usage), old_table is None
+
+    revoked, usage, old_table_gone = _sync(empty_database, read)
+    assert [tuple(r) for r in revoked] == [("b" * 64, "client-a")]
+    assert [(c, str(d), n) for c, d, n in usage] == [
+        ("client-a", "2026-11-20", 2), ("client-a", "2026-11-21", 1),
+        ("client-b", "2026-11-21", 1)]
+    assert old_table_gone
