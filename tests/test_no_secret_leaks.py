@@ -38,7 +38,7 @@ from keystead.web.runtime import Runtime
 from tests.factories import CLIENTS, Registered, bearer, bootstrap, role_id, run
 
 TOKEN_ENDPOINT = "/oauth/token"
-DIGEST_COLUMNS = {("client_secrets", "digest"), ("tokens", "digest")}
+DIGEST_COLUMNS = {("client_secrets", "digest"), ("revoked_tokens", "digest")}
 
 
 @dataclass
