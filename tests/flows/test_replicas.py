@@ -42,6 +42,7 @@ def test_replicas_see_disable_and_delete_at_once(http: TestClient, replica: Test
     headers = bearer(token(http, admin))
     service = bootstrap(http, name="svc", roles=["OAuth Admin"], scopes=["oauth:readonly"])
     value = token(replica, service)
+    assert _introspect(replica, admin, value)  # the replica has read the client and the token
     client = http.get(f"/api/v2/oauth/clients/{service.id}", headers=headers).json()
     disabled = {key: client[key] for key in ("name", "authorizedGrantType", "roleDivisions",
                                              "scope")} | {"state": "disabled"}
@@ -61,6 +62,7 @@ def test_replicas_see_rotation_at_once(http: TestClient, replica: TestClient,
                                        admin: Registered) -> None:
     headers = bearer(token(http, admin))
     service = bootstrap(http, name="svc", roles=["OAuth Admin"], scopes=["oauth:readonly"])
+    token(replica, service)  # the replica has read the client with its old secret
     rotated = http.post(f"/api/v2/oauth/clients/{service.id}/secret",
                         json={"dualUseSeconds": 0}, headers=headers)
     assert rotated.status_code == 200
