@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -29,6 +29,7 @@ from keystead.protocol.keys import ALG
 from keystead.protocol.opaque import MAX_TOKEN_LENGTH, OpaqueTokens, Sealed
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+OPENED_LIMIT = 10_000
 
 
 class InactiveReason(StrEnum):
@@ -82,6 +83,9 @@ class TokenService:
     clock: Callable[[], datetime]
     issuer: str
     signer: Signer
+    # Opened opaque tokens: what one says never changes, and a resource server asks about the
+    # same token at every call it serves. Validity (expiry, revocation, client) is checked anew.
+    _opened: dict[str, TokenClaims] = field(default_factory=dict, init=False, repr=False)
 
     async def issue(self, client: ClientRecord, *, scope: tuple[str, ...],
                     subject_id: str | None = None, family_id: str | None = None,
@@ -128,12 +132,7 @@ class TokenService:
         if len(token) > MAX_TOKEN_LENGTH:
             return None
         if token.count(".") != 2:
-            sealed = self.opaque.open(token)
-            if sealed is None:
-                return None
-            return TokenClaims(self.digester.token(token), sealed.client_id, sealed.subject_id,
-                               sealed.scope, _instant(sealed.issued_at_us),
-                               _instant(sealed.expires_at_us), sealed.family_id)
+            return self._opened.get(token) or self._open(token)
         try:
             claims = jwt.decode(token, self.signer.verify_keys, algorithms=[ALG]).claims
         except (JoseError, ValueError):
@@ -149,6 +148,18 @@ class TokenService:
                            str(claims.get("scope", "")), _instant(iat_us),
                            _instant(iat_us + (exp - iat) * 1_000_000),
                            gid if isinstance(gid, str) else None)
+
+    def _open(self, token: str) -> TokenClaims | None:
+        sealed = self.opaque.open(token)
+        if sealed is None:
+            return None
+        claims = TokenClaims(self.digester.token(token), sealed.client_id, sealed.subject_id,
+                             sealed.scope, _instant(sealed.issued_at_us),
+                             _instant(sealed.expires_at_us), sealed.family_id)
+        if len(self._opened) >= OPENED_LIMIT:
+            self._opened.clear()
+        self._opened[token] = claims
+        return claims
 
     async def validate(self, token: str) -> ActiveToken:
         """Return the token if active now.
