@@ -6,11 +6,11 @@ These three skip Starlette's routing and its Request and Response objects, about
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import orjson
 from starlette.applications import Starlette
 from starlette.datastructures import State
 from starlette.types import Message, Receive, Scope, Send
@@ -68,7 +68,8 @@ class ProtocolFastPath:
             log.exception("unexpected error serving POST %s", scope["path"])
             await oauth_error(OAuthError("internal error"))(scope, receive, send)
             return
-        payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        # orjson: 0.1 µs for these small bodies where json.dumps takes 3.5 (bench/README.md).
+        payload = b"" if body is None else orjson.dumps(body)
         await _send(send, 200, payload, NO_STORE_JSON if body is not None else NO_STORE_JSON[1:])
 
     async def _serve(self, endpoint: Endpoint, scope: Scope,
