@@ -267,6 +267,8 @@ def test_cli_disable_stops_tokens_and_enable_restores_new_ones(deployment: Deplo
     app = deployment.bootstrap("batch job", "OAuth Admin")
     with deployment.serving() as http:
         old_token = token(http, app)
+        assert _introspect(http, admin, old_token) is True
+        token(http, app)  # read, and kept: last-used writes (which drop kept reads) are done
         assert "is now disabled" in deployment.ok("clients", "disable", app.id)
         assert _token_status(http, app) == (401, "invalid_client")
         assert _introspect(http, admin, old_token) is False

@@ -35,6 +35,8 @@ def test_revoke_own_token_ends_it_everywhere(http: TestClient, admin: Registered
                                              fmt: str) -> None:
     svc = service(http, fmt)
     value = token(http, svc)
+    assert is_active(http, admin, value)  # read once: that answer must not outlive the revocation
+    assert http.get("/api/v2/tokens/me", headers=bearer(value)).status_code == 200
     response = revoke(http, svc, value)
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
