@@ -200,8 +200,8 @@ class SqliteHotStore:
     async def flush(self) -> None:
         """Add the usage counted since the last flush, on a thread with its own connection.
 
-        One small upsert per client and day, every 100 ms: a row per token cost a quarter of
-        the token throughput (bench/README.md).
+        One small upsert per client and day, every second: a row per token cost 42 % of the
+        token throughput (bench/README.md).
         """
         async with self._flush_lock:
             counts, self._issued = self._issued, Counter()

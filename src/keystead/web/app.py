@@ -39,7 +39,8 @@ from keystead.web.runtime import Runtime, build_runtime, utc_now
 
 log = logging.getLogger("keystead")
 HOUSEKEEPING_INTERVAL_SECONDS = 60.0
-FLUSH_INTERVAL_SECONDS = 0.1
+# Each flush is a commit, which makes every worker drop its kept hot-path reads: not too often.
+FLUSH_INTERVAL_SECONDS = 1.0
 
 
 async def housekeeping(runtime: Runtime) -> None:

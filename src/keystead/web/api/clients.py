@@ -112,7 +112,7 @@ async def usage_summary(request: Request) -> Response:
 
 
 async def usage_results(request: Request) -> Response:
-    # This worker's queued tokens (others' lag at most 100 ms); before the transaction opens,
+    # This worker's counts (others' lag at most a second); before the transaction opens,
     # which on SQLite holds the lock the flush needs.
     await request.app.state.runtime.hot.flush()
     async with call(request, scope="oauth:readonly") as c:
