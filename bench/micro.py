@@ -22,10 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 from prefill import fill
 
 SECRET_KEY = "keystead-bench-only-secret-key-0123456789abcdefg"  # noqa: S105
@@ -87,6 +89,8 @@ def store_costs(db_path: Path, client_id: str) -> None:
     db.execute(INSERT_SQL, (known, client_id, stamp, later))
     bench("sqlite3: client row by primary key (1 statement)",
           lambda: db.execute(CLIENT_SQL, (client_id,)).fetchall())
+    bench("sqlite3: PRAGMA data_version (has another connection committed?)",
+          lambda: db.execute("PRAGMA data_version").fetchone())
     bench("sqlite3: token by digest, joined with its client",
           lambda: db.execute(LOOKUP_SQL, (known,)).fetchall())
     # Long windows: WAL checkpoints (with an fsync) happen every ~1000 pages written.
@@ -129,6 +133,16 @@ async def sqlalchemy_costs(db_path: Path, client_id: str) -> None:
     await engine.dispose()
 
 
+def json_costs() -> None:
+    body = {"active": True, "scope": "oauth oauth:readonly authorization audits:readonly",
+            "client_id": str(uuid.uuid4()), "sub": str(uuid.uuid4()), "token_type": "Bearer",
+            "exp": 1_800_000_000, "iat": 1_799_996_400, "iss": "http://127.0.0.1:8000",
+            "roles": [{"roleId": str(uuid.uuid4()), "divisionId": str(uuid.uuid4())}]}
+    bench("json.dumps of an introspection response (compact, encoded)",
+          lambda: json.dumps(body, separators=(",", ":")).encode())
+    bench("orjson.dumps of the same", lambda: orjson.dumps(body))
+
+
 def crypto_costs() -> None:
     key = hashlib.sha256(SECRET_KEY.encode()).digest()
     value = secrets.token_urlsafe(32)
@@ -155,6 +169,7 @@ def main() -> int:
         store_costs(db_path, client_id)
         asyncio.run(sqlalchemy_costs(db_path, client_id))
         crypto_costs()
+        json_costs()
     return 0
 
 

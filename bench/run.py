@@ -60,7 +60,7 @@ PEERS = ("asgi-minimal", "oidc-provider")
 # Fixed so digests in a kept data dir stay comparable between runs; never used outside the bench.
 BENCH_SECRET_KEY = "keystead-bench-only-secret-key-0123456789abcdefg"  # noqa: S105
 FOREIGN_WARN_CORES = 0.15
-INTROSPECT_TOKENS = 64  # distinct valid tokens the introspection load cycles through
+INTROSPECT_TOKENS = 64  # default count of distinct valid tokens the introspection load cycles
 assert len(BENCH_SECRET_KEY) == 48  # noqa: S101
 
 
@@ -87,6 +87,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="also measure with a pre-filled store (--no-loaded skips it)")
     p.add_argument("--loaded-only", action="store_true",
                    help="skip the peers and the empty-store phase; measure the loaded store only")
+    p.add_argument("--introspect-tokens", type=int, default=INTROSPECT_TOKENS,
+                   help="distinct tokens the introspection load cycles through; past 10,000 a "
+                        "worker can no longer keep them all in memory (bench/README.md)")
     p.add_argument("--fill-clients", type=int, default=100_000, help="clients for --loaded")
     p.add_argument("--fill-tokens", type=int, default=1_000_000, help="tokens for --loaded")
     p.add_argument("--peers-dir", type=Path,
@@ -101,8 +104,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.loaded_only:
         args.loaded, args.skip_peers = True, True
-    if min(args.duration, args.connections, args.threads, args.workers, args.repeat) <= 0:
-        p.error("--duration, --connections, --threads, --workers and --repeat must be positive")
+    if min(args.duration, args.connections, args.threads, args.workers, args.repeat,
+           args.introspect_tokens) <= 0:
+        p.error("--duration, --connections, --threads, --workers, --repeat and "
+                "--introspect-tokens must be positive")
     if args.connections < args.threads:
         p.error("wrk needs at least one connection per thread (--connections >= --threads)")
     return args
@@ -301,7 +306,7 @@ def measure_keystead(ks: Keystead, reaper: Reaper, args: argparse.Namespace, sha
         tokens_row.runs = measure(args, f"{tokens_row.server} tokens", pid, lambda: bench_token(
             reaper, args.peers_dir, url=server.token_url, client_id=server.client_id,
             secret=server.secret, server_pid=pid, shape=shape))
-        minted = mint_tokens(server.token_url, server.authorization, INTROSPECT_TOKENS)
+        minted = mint_tokens(server.token_url, server.authorization, args.introspect_tokens)
         intro_url = server.token_url.replace("/oauth/token", "/oauth/introspect")
         intro_row.runs = measure(args, f"{tokens_row.server} introspections", pid,
                                  lambda: bench_introspect(reaper, url=intro_url,
@@ -391,7 +396,8 @@ def render(results: dict[str, Any], rows: list[Row], found: list[Target]) -> str
         f"{results['source']['src_newest_mtime']})",
         f"wrk {cfg['connections']} connections, {cfg['threads']} threads, {cfg['duration']:g} s "
         f"windows after {cfg['warmup']:g} s warm-up, median of {cfg['repeat']}; "
-        f"{cfg['workers']} server processes each; the driver shares the CPUs",
+        f"{cfg['workers']} server processes each; the driver shares the CPUs; introspection "
+        f"cycles through {cfg.get('introspect_tokens', INTROSPECT_TOKENS):,} tokens",
         "",
     ]
     header = ("server", "endpoint", "ok/s", "p50 ms", "p99 ms", "max ms", "errors",
@@ -483,7 +489,8 @@ def run(args: argparse.Namespace, reaper: Reaper, workdir: Path) -> tuple[dict[s
         "source": source_info(),
         "config": {"duration": args.duration, "warmup": args.warmup,
                    "connections": args.connections, "threads": args.threads,
-                   "workers": args.workers, "repeat": args.repeat, "driver": "wrk"},
+                   "workers": args.workers, "repeat": args.repeat, "driver": "wrk",
+                   "introspect_tokens": args.introspect_tokens},
         "output": str(args.output),
     }
     rows: list[Row] = []
