@@ -16,6 +16,7 @@ nothing changes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import sqlite3
@@ -43,14 +44,16 @@ MAX_RETRY_DELAY_SECONDS = 0.02
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 KEPT_READS_LIMIT = 10_000  # per kind; past it they are dropped (a flood of unknown ids, say)
 T = TypeVar("T")
-LIVE_STATE_QUERY = """
+# A token's live state comes in two parts, kept apart: its client's (shared by all the client's
+# tokens) and its own revocation (one small primary-key read for a token not seen before).
+CLIENT_LIVE_QUERY = """
 SELECT c.state, c.scopes,
        (SELECT json_group_array(json_array(r.role_id, r.division_id))
           FROM client_role_divisions r WHERE r.client_id = c.id),
-       c.tokens_valid_after,
-       (SELECT t.revoked_at FROM revoked_tokens t WHERE t.digest = ?)
+       c.tokens_valid_after
   FROM clients c WHERE c.id = ?
 """
+REVOKED_QUERY = "SELECT revoked_at FROM revoked_tokens WHERE digest = ?"
 CLIENT_QUERY = """
 SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.token_format,
        c.date_last_used, c.client_type,
@@ -67,8 +70,12 @@ def _naive(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 def _aware(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
+    return _utc(value) if value else None
 
 
 # Parsed JSON columns, keyed by their text: a cache that cannot go stale, since any change to
@@ -98,11 +105,11 @@ def _client_record(row: tuple[Any, ...]) -> ClientRecord:
         client_type=str(client_type))
 
 
-def _live_state(row: tuple[Any, ...]) -> LiveState:
-    state, scopes, roles, valid_after, revoked = row
+def _client_live(row: tuple[Any, ...]) -> LiveState:
+    state, scopes, roles, valid_after = row
     return LiveState(
         client_state=str(state), client_scopes=_strings(str(scopes)), roles=_pairs(str(roles)),
-        tokens_valid_after=_aware(valid_after), revoked_at=_aware(revoked))
+        tokens_valid_after=_aware(valid_after), revoked_at=None)
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -121,7 +128,8 @@ class SqliteHotStore:
         self._flush_lock = asyncio.Lock()
         self._data_version: int | None = None
         self._clients: dict[str, ClientRecord | None] = {}
-        self._live: dict[tuple[str, str], LiveState | None] = {}
+        self._client_live: dict[str, LiveState | None] = {}
+        self._revoked: dict[str, datetime | None] = {}
         self._families: dict[str, FamilyState | None] = {}
 
     def _conn(self) -> sqlite3.Connection:
@@ -154,14 +162,19 @@ class SqliteHotStore:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
 
-    def _kept(self, kept: dict[Any, T | None], key: Hashable, sql: str,
-              params: tuple[object, ...], build: Callable[[tuple[Any, ...]], T]) -> T | None:
-        """The row ``sql`` reads, built; kept in ``kept`` until the database changes."""
+    def _fresh(self) -> sqlite3.Connection:
+        """The connection, once kept reads are dropped if another connection has committed."""
         db = self._conn()
         (version,) = db.execute("PRAGMA data_version").fetchone()
-        if version != self._data_version:  # another connection committed: forget everything
+        if version != self._data_version:
             self._forget()
             self._data_version = version
+        return db
+
+    @staticmethod
+    def _kept(db: sqlite3.Connection, kept: dict[Any, T | None], key: Hashable, sql: str,
+              params: tuple[object, ...], build: Callable[[tuple[Any, ...]], T]) -> T | None:
+        """The row ``sql`` reads, built; kept in ``kept`` until ``_forget``."""
         if key in kept:
             return kept[key]
         row = db.execute(sql, params).fetchone()
@@ -172,13 +185,13 @@ class SqliteHotStore:
         return value
 
     def _forget(self) -> None:
-        for kept in (self._clients, self._live, self._families):
+        for kept in (self._clients, self._client_live, self._revoked, self._families):
             kept.clear()
 
     async def client(self, client_id: str) -> ClientRecord | None:
         # One statement instead of three: each execute costs ~15 µs of Python-side overhead.
         return await self._retrying(lambda: self._kept(
-            self._clients, client_id, CLIENT_QUERY, (client_id,), _client_record))
+            self._fresh(), self._clients, client_id, CLIENT_QUERY, (client_id,), _client_record))
 
     async def _write(self, sql: str, params: tuple[object, ...]) -> None:
         await self._retrying(lambda: self._conn().execute(sql, params))
@@ -236,12 +249,21 @@ class SqliteHotStore:
             raise StoreUnavailableError(str(exc)) from exc
 
     async def live_state(self, client_id: str, digest: str) -> LiveState | None:
-        return await self._retrying(lambda: self._kept(
-            self._live, (client_id, digest), LIVE_STATE_QUERY, (digest, client_id), _live_state))
+        return await self._retrying(lambda: self._read_live_state(client_id, digest))
+
+    def _read_live_state(self, client_id: str, digest: str) -> LiveState | None:
+        db = self._fresh()  # one check serves both parts
+        client = self._kept(db, self._client_live, client_id, CLIENT_LIVE_QUERY, (client_id,),
+                            _client_live)
+        if client is None:
+            return None
+        revoked = self._kept(db, self._revoked, digest, REVOKED_QUERY, (digest,),
+                             lambda row: _utc(str(row[0])))
+        return client if revoked is None else dataclasses.replace(client, revoked_at=revoked)
 
     async def family_state(self, family_id: str) -> FamilyState | None:
         return await self._retrying(lambda: self._kept(
-            self._families, family_id,
+            self._fresh(), self._families, family_id,
             "SELECT f.revoked_at, u.state FROM grant_families f JOIN users u ON u.id = f.user_id "
             "WHERE f.id = ?", (family_id,),
             lambda row: FamilyState(_aware(row[0]), str(row[1]))))
