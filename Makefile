@@ -26,7 +26,8 @@ init: $(VENV)/.installed-run  ## create or upgrade the database, seed the built-
 	$(BIN)/keystead init
 
 run: init  ## serve http://$(HOST):$(PORT) on the embedded SQLite store in $(KEYSTEAD_DATA_DIR)
-	$(BIN)/keystead serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	KEYSTEAD_ISSUER="$${KEYSTEAD_ISSUER:-http://$(HOST):$(PORT)}" \
+	  $(BIN)/keystead serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(VENV)/.installed-test chromium  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
 	$(BIN)/pytest
