@@ -38,6 +38,7 @@ class ClientRecord:
     roles: tuple[tuple[str, str], ...]
     secrets: tuple[SecretRecord, ...]
     date_last_used: datetime | None
+    tokens_valid_after: datetime | None  # tokens issued at or before this are revoked
     client_type: str = "confidential"  # "public": no secret, PKCE always (RFC 9700 §2.1.1)
 
     @property

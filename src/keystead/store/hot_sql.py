@@ -67,7 +67,7 @@ class SqlHotStore:
             row = (await conn.execute(select(
                 clients.c.id, clients.c.name, clients.c.state, clients.c.grant_types,
                 clients.c.scopes, clients.c.token_ttl_seconds, clients.c.token_format,
-                clients.c.date_last_used, clients.c.client_type,
+                clients.c.date_last_used, clients.c.tokens_valid_after, clients.c.client_type,
             ).where(clients.c.id == client_id))).first()
             if row is None:
                 return None
@@ -82,7 +82,8 @@ class SqlHotStore:
                 scopes=tuple(row.scopes), token_ttl_seconds=row.token_ttl_seconds,
                 token_format=row.token_format, roles=tuple((r, d) for r, d in roles),
                 secrets=tuple(SecretRecord(*s) for s in secrets),
-                date_last_used=row.date_last_used, client_type=row.client_type)
+                date_last_used=row.date_last_used, tokens_valid_after=row.tokens_valid_after,
+                client_type=row.client_type)
 
     async def mark_used(self, client_id: str, secret_id: str, *, now: datetime) -> None:
         cutoff = now - LAST_USED_GRANULARITY

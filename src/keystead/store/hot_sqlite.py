@@ -16,7 +16,6 @@ nothing changes.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import json
 import sqlite3
@@ -44,19 +43,12 @@ MAX_RETRY_DELAY_SECONDS = 0.02
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 KEPT_READS_LIMIT = 10_000  # per kind; past it they are dropped (a flood of unknown ids, say)
 T = TypeVar("T")
-# A token's live state comes in two parts, kept apart: its client's (shared by all the client's
-# tokens) and its own revocation (one small primary-key read for a token not seen before).
-CLIENT_LIVE_QUERY = """
-SELECT c.state, c.scopes,
-       (SELECT json_group_array(json_array(r.role_id, r.division_id))
-          FROM client_role_divisions r WHERE r.client_id = c.id),
-       c.tokens_valid_after
-  FROM clients c WHERE c.id = ?
-"""
+# A token's live state is its client's record (kept once for all the client's tokens) and its
+# own revocation (one small primary-key read for a token not seen before).
 REVOKED_QUERY = "SELECT revoked_at FROM revoked_tokens WHERE digest = ?"
 CLIENT_QUERY = """
 SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.token_format,
-       c.date_last_used, c.client_type,
+       c.date_last_used, c.tokens_valid_after, c.client_type,
        (SELECT json_group_array(json_array(r.role_id, r.division_id))
           FROM client_role_divisions r WHERE r.client_id = c.id),
        (SELECT json_group_array(json_array(s.id, s.digest, s.date_expires, s.date_last_used))
@@ -97,19 +89,13 @@ def _secrets(raw: str) -> tuple[SecretRecord, ...]:
 
 
 def _client_record(row: tuple[Any, ...]) -> ClientRecord:
-    (cid, name, state, grants, scopes, ttl, fmt, last_used, client_type, roles, secrets) = row
+    (cid, name, state, grants, scopes, ttl, fmt, last_used, valid_after, client_type, roles,
+     secrets) = row
     return ClientRecord(
         id=str(cid), name=str(name), state=str(state), grant_types=_strings(str(grants)),
         scopes=_strings(str(scopes)), token_ttl_seconds=int(str(ttl)), token_format=str(fmt),
         roles=_pairs(str(roles)), secrets=_secrets(str(secrets)), date_last_used=_aware(last_used),
-        client_type=str(client_type))
-
-
-def _client_live(row: tuple[Any, ...]) -> LiveState:
-    state, scopes, roles, valid_after = row
-    return LiveState(
-        client_state=str(state), client_scopes=_strings(str(scopes)), roles=_pairs(str(roles)),
-        tokens_valid_after=_aware(valid_after), revoked_at=None)
+        tokens_valid_after=_aware(valid_after), client_type=str(client_type))
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -128,7 +114,6 @@ class SqliteHotStore:
         self._flush_lock = asyncio.Lock()
         self._data_version: int | None = None
         self._clients: dict[str, ClientRecord | None] = {}
-        self._client_live: dict[str, LiveState | None] = {}
         self._revoked: dict[str, datetime | None] = {}
         self._families: dict[str, FamilyState | None] = {}
 
@@ -185,7 +170,7 @@ class SqliteHotStore:
         return value
 
     def _forget(self) -> None:
-        for kept in (self._clients, self._client_live, self._revoked, self._families):
+        for kept in (self._clients, self._revoked, self._families):
             kept.clear()
 
     async def client(self, client_id: str) -> ClientRecord | None:
@@ -253,13 +238,15 @@ class SqliteHotStore:
 
     def _read_live_state(self, client_id: str, digest: str) -> LiveState | None:
         db = self._fresh()  # one check serves both parts
-        client = self._kept(db, self._client_live, client_id, CLIENT_LIVE_QUERY, (client_id,),
-                            _client_live)
+        client = self._kept(db, self._clients, client_id, CLIENT_QUERY, (client_id,),
+                            _client_record)
         if client is None:
             return None
         revoked = self._kept(db, self._revoked, digest, REVOKED_QUERY, (digest,),
                              lambda row: _utc(str(row[0])))
-        return client if revoked is None else dataclasses.replace(client, revoked_at=revoked)
+        return LiveState(client_state=client.state, client_scopes=client.scopes,
+                         roles=client.roles, tokens_valid_after=client.tokens_valid_after,
+                         revoked_at=revoked)
 
     async def family_state(self, family_id: str) -> FamilyState | None:
         return await self._retrying(lambda: self._kept(
@@ -277,8 +264,8 @@ class SqliteHotStore:
              _naive(claims.issued_at), _naive(claims.expires_at), _naive(now)))
 
     async def record(self, event: AuditEvent) -> None:
+        # Nothing kept reads audit rows: a flood of failed sign-ins leaves the kept reads alone.
         await self._retrying(lambda: self._append(event))
-        self._forget()
 
     def _append(self, event: AuditEvent) -> None:
         # Synchronous from BEGIN to COMMIT: the lock is never held across an await.
