@@ -112,10 +112,10 @@ async def usage_summary(request: Request) -> Response:
 
 
 async def usage_results(request: Request) -> Response:
-    # This worker's counts (others' lag at most a second); before the transaction opens,
-    # which on SQLite holds the lock the flush needs.
-    await request.app.state.runtime.hot.flush()
-    async with call(request, scope="oauth:readonly") as c:
+    # This worker's counts are flushed first (others' lag at most a second), and only for a
+    # caller with a valid token: a stranger's request writes nothing.
+    async with call(request, scope="oauth:readonly",
+                    before_transaction=request.app.state.runtime.hot.flush) as c:
         execution = request.path_params["execution"]
         days_text = execution.removeprefix("summary-")
         if not execution.startswith("summary-") or not (

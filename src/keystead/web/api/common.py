@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -44,18 +44,24 @@ class Call:
 
 
 @asynccontextmanager
-async def call(request: Request, *, scope: str) -> AsyncIterator[Call]:
+async def call(request: Request, *, scope: str,
+               before_transaction: Callable[[], Awaitable[None]] | None = None,
+               ) -> AsyncIterator[Call]:
     """Authorise the request's token for ``scope``, then open the request's transaction.
 
     Authorisation comes before any input is read: without a valid token the answer is 401
     whatever the body holds (SDKs refresh on 401; strangers learn nothing of the input rules).
     Every refusal (401, 403) is audited, in its own transaction since the request's rolls back.
+    ``before_transaction`` runs once the token is valid, before the transaction opens (which
+    on SQLite holds the write lock).
     """
     runtime: Runtime = request.app.state.runtime
     actor = Actor("anonymous", "", "")
     try:
         token = await active_token(request, runtime)
         actor = Actor("client", token.client_id, "")
+        if before_transaction is not None:
+            await before_transaction()
         async with runtime.transaction() as conn:
             caller = await authorize(request, token, conn, scope=scope)
             actor = caller.actor
