@@ -151,3 +151,22 @@ def test_allow_judges_the_request_against_the_client_as_it_is_now(
         "csrf_token": csrf_of(page.text), "request": sealed, "decision": "allow"}))
     assert answer["error"] == "invalid_scope"
     assert "code" not in answer
+
+
+def test_a_users_own_token_cannot_change_their_e_mail_or_password_without_the_current_one(
+        http: TestClient) -> None:
+    client = code_client(http, scopes=("users",))
+    person = signed_in_person(http, "owner@example.com", roles=("Super Admin",))
+    headers = bearer(user_tokens(http, client, scope="users")["access_token"])
+    me = f"/api/v2/users/{person.id}"
+    for change in ({"email": "thief@example.com"},
+                   {"email": "thief@example.com", "currentPassword": "not-the-password-1"},
+                   {"password": "a-thiefs-new-passphrase-1"}):
+        refused = http.patch(me, headers=headers, json=change)
+        assert refused.status_code == 400, refused.text
+        assert [d["fieldName"] for d in refused.json()["details"]] == ["currentPassword"]
+    assert http.get(me, headers=headers).json()["email"] == person.email
+    accepted = http.patch(me, headers=headers, json={"email": "owner2@example.com",
+                                                     "currentPassword": person.password})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["email"] == "owner2@example.com"
