@@ -101,6 +101,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="print the results as JSON on stdout (the table goes to stderr)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     p.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    p.add_argument("--baseline", metavar="REV",
+                   help="also measure Keystead as of this git revision (its src/ checked out in "
+                        "the temp dir, same venv) just before the current tree, and report the "
+                        "current ÷ baseline ratios: the no-regression check for a change")
     args = p.parse_args(argv)
     if args.loaded_only:
         args.loaded, args.skip_peers = True, True
@@ -197,14 +201,18 @@ def run_peer(reaper: Reaper, peers_dir: Path, peer: str, workdir: Path,
 class Keystead:
     """A Keystead installation in a temp dir: init, a bench client, `serve` on demand."""
 
-    def __init__(self, reaper: Reaper, workdir: Path, workers: int) -> None:
+    def __init__(self, reaper: Reaper, workdir: Path, workers: int, *,
+                 name: str = "keystead", source: Path | None = None) -> None:
         self.reaper = reaper
         self.workdir = workdir
         self.workers = workers
-        self.data_dir = workdir / "keystead-data"
+        self.name = name
+        self.data_dir = workdir / f"{name}-data"
         self.command = keystead_command()
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
+        if source is not None:  # another revision's src/ wins over the venv's editable install
+            self.env["PYTHONPATH"] = str(source)
         self.env.update(KEYSTEAD_DATA_DIR=str(self.data_dir), KEYSTEAD_SECRET_KEY=BENCH_SECRET_KEY,
                         KEYSTEAD_ISSUER=f"http://127.0.0.1:{self.port}",
                         KEYSTEAD_LOG_LEVEL="WARNING")
@@ -237,7 +245,7 @@ class Keystead:
     @contextlib.contextmanager
     def serving(self, label: str) -> Iterator[Server]:
         self.starts += 1
-        log_file = self.workdir / f"keystead-{self.starts}.log"
+        log_file = self.workdir / f"{self.name}-{self.starts}.log"
         token_url = f"http://127.0.0.1:{self.port}/oauth/token"
         log(f"starting keystead serve --workers {self.workers} on 127.0.0.1:{self.port} ({label})")
         with log_file.open("w") as sink:
@@ -245,7 +253,7 @@ class Keystead:
                 [str(self.command), "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--workers", str(self.workers), "--log-level", "warning"],
                 env=self.env, stdout=sink, stderr=subprocess.STDOUT)
-        server = Server(f"keystead ({label})", proc, token_url, self.client_id, self.secret,
+        server = Server(f"{self.name} ({label})", proc, token_url, self.client_id, self.secret,
                         log_file)
         try:
             auth = server.authorization
@@ -299,7 +307,7 @@ def measure(args: argparse.Namespace, what: str, server_pid: int,
 
 def measure_keystead(ks: Keystead, reaper: Reaper, args: argparse.Namespace, shape: LoadShape,
                      label: str) -> tuple[Row, Row]:
-    tokens_row = Row(f"keystead{'' if label == 'empty' else ' (' + label + ')'}", "token")
+    tokens_row = Row(f"{ks.name}{'' if label == 'empty' else ' (' + label + ')'}", "token")
     intro_row = Row(tokens_row.server, "introspect")
     with ks.serving(label) as server:
         pid = server.proc.pid
@@ -350,7 +358,7 @@ def _ratio(a: Measurement | None, b: Measurement | None) -> float | None:
     return a.rate / b.rate if a is not None and b is not None and b.rate > 0 else None
 
 
-def targets(rows: dict[tuple[str, str], Row]) -> list[Target]:
+def targets(rows: dict[tuple[str, str], Row], baseline: str | None = None) -> list[Target]:
     def get(server: str, endpoint: str) -> Measurement | None:
         row = rows.get((server, endpoint))
         return row.result if row is not None and row.runs else None
@@ -369,6 +377,14 @@ def targets(rows: dict[tuple[str, str], Row]) -> list[Target]:
         Target("keystead server CPU per token", ks.cpu_us_per_op if ks else None, "<=", 250.0,
                "µs"),
     ]
+    if baseline is not None:
+        base, base_intro = get(baseline, "token"), get(baseline, "introspect")
+        found += [
+            Target(f"keystead tokens/s ÷ {baseline} tokens/s", _ratio(ks, base), ">=", 0.95,
+                   note="no regression"),
+            Target(f"keystead introspections/s ÷ {baseline} introspections/s",
+                   _ratio(intro, base_intro), ">=", 0.95, note="no regression"),
+        ]
     if ks_l is not None:
         found += [
             Target("loaded ÷ empty store: tokens/s", _ratio(ks_l, ks), ">=", 0.9,
@@ -467,6 +483,24 @@ def source_info() -> dict[str, Any]:
             "src_newest_mtime": datetime.fromtimestamp(latest, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
+def git_commit(revision: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+        capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"--baseline {revision}: not a commit ({done.stderr.strip()})")
+    return done.stdout.strip()
+
+
+def checkout_src(revision: str, into: Path) -> Path:
+    """``src/`` as of ``revision``, extracted under ``into`` (no worktree left behind)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", git_commit(revision), "src"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "src"
+
+
 def host_info() -> dict[str, Any]:
     model = ""
     with contextlib.suppress(OSError):
@@ -505,6 +539,15 @@ def run(args: argparse.Namespace, reaper: Reaper, workdir: Path) -> tuple[dict[s
                 rows.append(Row(peer, "token",
                                 measure(args, f"{peer} tokens", server.proc.pid, once)))
 
+    baseline = None
+    if args.baseline and not args.loaded_only:
+        base = Keystead(reaper, workdir, args.workers, name=f"baseline {args.baseline}",
+                        source=checkout_src(args.baseline, workdir / "baseline-src"))
+        base.setup()
+        rows += measure_keystead(base, reaper, args, shape, "empty")
+        baseline = base.name
+        results["baseline"] = {"revision": args.baseline, "commit": git_commit(args.baseline)}
+
     ks = Keystead(reaper, workdir, args.workers)
     ks.setup()
     if not args.loaded_only:
@@ -518,7 +561,7 @@ def run(args: argparse.Namespace, reaper: Reaper, workdir: Path) -> tuple[dict[s
 
     results["keystead_wal_bytes_at_phase_end"] = ks.wal_bytes
     by_key = {(r.server, r.endpoint): r for r in rows}
-    found = targets(by_key)
+    found = targets(by_key, baseline)
     results["measurements"] = [
         {"server": r.server, "endpoint": r.endpoint, **r.result.as_dict(),
          "windows": [m.as_dict() for m in r.runs]} for r in rows]
