@@ -26,9 +26,10 @@ from keystead.domain.principal import Caller, operator
 from keystead.domain.users import User
 from keystead.protocol.keys import PUBLISH_DELAY, StoredKey, generate_key, key_cipher
 from keystead.store.audit import SqlAuditLog, verify_chain
+from keystead.store.backup import BackupError, backup_sqlite
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore
-from keystead.store.database import create_engine
+from keystead.store.database import create_engine, sqlite_path
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import upgrade
 from keystead.store.seed import seed
@@ -108,6 +109,37 @@ def init() -> None:
 
     added = asyncio.run(main())
     typer.echo(f"database ready ({len(added)} built-ins added)")
+
+
+@app.command()
+def backup(destination: Annotated[Path, typer.Argument(help="a new file for the copy")],
+           as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")]
+           = False) -> None:
+    """Copy the embedded SQLite database to a new file while the server keeps serving.
+
+    For PostgreSQL use pg_dump (README, "Backups and restores"). The copy does not hold the
+    server key: keep KEYSTEAD_SECRET_KEY (or data_dir/secret.key) backed up apart from it.
+    """
+    settings = Settings()
+    source = sqlite_path(settings.resolved_database_url)
+    if source is None:
+        _fail("`keystead backup` copies the embedded SQLite store; for PostgreSQL run "
+              "pg_dump --format=custom (see the README's \"Backups and restores\")")
+        return
+    try:
+        report = backup_sqlite(source, destination,
+                               busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
+    except BackupError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        _out({"destination": str(report.destination), "schemaRevision": report.schema_revision,
+              "bytes": report.bytes_written, "clients": report.clients,
+              "auditEvents": report.audit_events})
+    else:
+        typer.echo(f"backed up to {report.destination}: schema {report.schema_revision}, "
+                   f"{report.clients} clients, {report.audit_events} audit entries, "
+                   f"{report.bytes_written:,} bytes")
 
 
 @app.command()
