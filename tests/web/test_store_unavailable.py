@@ -15,6 +15,7 @@ How the store is made unreachable, honestly, per store:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import socket
@@ -25,7 +26,9 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
@@ -184,3 +187,60 @@ def test_store_locked_sqlite_writes_are_503_until_released(admin: Registered,
         assert app.post("/oauth/revoke", data={"token": value},
                         auth=admin.basic_auth).status_code == 200
         assert introspect(app, admin, value).json()["active"] is False
+
+
+# -- PostgreSQL refusing connections: what a restart, a failover or an operator looks like.
+# The database itself says no (ALTER DATABASE, with the app's backends terminated), for real.
+
+# (CONNECTION LIMIT 0 would be "too many connections", but the tests connect as a superuser,
+# whom PostgreSQL still lets in.)
+REFUSALS = [
+    pytest.param("ALLOW_CONNECTIONS false", "ALLOW_CONNECTIONS true",
+                 id="55000-not-accepting-connections"),
+]
+
+
+async def _as_superuser(url: str, *statements: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@contextlib.contextmanager
+def refusing(settings: Settings, refuse: str, allow: str) -> Iterator[None]:
+    """The app's database refuses new connections and its open ones are terminated."""
+    url = make_url(settings.resolved_database_url)
+    name, admin_url = url.database, url.set(database="postgres")
+    asyncio.run(_as_superuser(
+        admin_url.render_as_string(hide_password=False), f'ALTER DATABASE "{name}" {refuse}',
+        # The name is the test's own database, not input.
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))  # noqa: S608
+    try:
+        yield
+    finally:
+        asyncio.run(_as_superuser(admin_url.render_as_string(hide_password=False),
+                                  f'ALTER DATABASE "{name}" {allow}'))
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(("refuse", "allow"), REFUSALS)
+def test_store_refusing_connections_is_503_everywhere_then_recovers(
+        settings: Settings, admin: Registered, refuse: str, allow: str) -> None:
+    with serve(settings) as app:
+        valid = app.post("/oauth/token", data=CC, auth=admin.basic_auth).json()["access_token"]
+        with refusing(settings, refuse, allow):
+            assert_unavailable(app.post("/oauth/token", data=CC, auth=admin.basic_auth))
+            assert_unavailable(app.post("/oauth/introspect", data={"token": valid},
+                                        auth=admin.basic_auth))
+            assert_unavailable(app.post("/oauth/revoke", data={"token": valid},
+                                        auth=admin.basic_auth))
+            api = app.get("/api/v2/oauth/clients", headers=bearer(valid))
+            assert api.status_code == 503, api.text
+            assert int(api.headers["retry-after"]) > 0
+        # Allowed again: the same app serves at once, with the same credentials.
+        assert app.post("/oauth/token", data=CC, auth=admin.basic_auth).status_code == 200
+        assert introspect(app, admin, valid).json()["active"] is True

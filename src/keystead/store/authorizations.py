@@ -18,7 +18,7 @@ from keystead.domain.authorizations import (
     RefreshGrant,
     RegisteredClient,
 )
-from keystead.store.hot_sql import reachable
+from keystead.store.availability import reachable
 from keystead.store.tables import (
     authorization_codes,
     clients,

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keystead.domain.audit import AuditEvent
 from keystead.domain.errors import StoreUnavailableError
@@ -23,6 +20,7 @@ from keystead.domain.tokens import (
     TokenClaims,
 )
 from keystead.store.audit import SqlAuditLog
+from keystead.store.availability import reachable
 from keystead.store.tables import (
     client_role_divisions,
     client_secrets,
@@ -34,21 +32,6 @@ from keystead.store.tables import (
 )
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
-UNREACHABLE = (OperationalError, InterfaceError, OSError, asyncio.TimeoutError)
-
-
-@asynccontextmanager
-async def reachable(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A transaction; connection failures become StoreUnavailableError."""
-    try:
-        async with engine.begin() as conn:
-            yield conn
-    except UNREACHABLE as exc:
-        raise StoreUnavailableError(type(exc).__name__) from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise StoreUnavailableError(type(exc).__name__) from exc
-        raise
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -14,7 +14,7 @@ from keystead.domain.authorizations import Person
 from keystead.domain.identity_providers import NameIdFormat
 from keystead.protocol.saml2_bearer import SamlBearerVerifier
 from keystead.store.authorizations import SqlAuthorizationStore
-from keystead.store.hot_sql import reachable
+from keystead.store.availability import reachable
 from keystead.store.identity_providers import SqlAssertionLedger, SqlIdentityProviderStore
 from keystead.store.tables import ORG_ID, users
 

@@ -43,10 +43,11 @@ from keystead.protocol.server import TokenEndpoint
 from keystead.protocol.tokens import Signer, TokenService
 from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
+from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
-from keystead.store.hot_sql import SqlHotStore, reachable
+from keystead.store.hot_sql import SqlHotStore
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
