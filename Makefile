@@ -8,7 +8,7 @@ WORKERS ?= 1
 PIP     := $(BIN)/pip install -q --disable-pip-version-check
 export KEYSTEAD_DATA_DIR ?= var
 
-.PHONY: run test chromium lint bench init clean
+.PHONY: run test tools lint bench init clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,19 +29,26 @@ run: init  ## serve http://$(HOST):$(PORT) on the embedded SQLite store in $(KEY
 	KEYSTEAD_ISSUER="$${KEYSTEAD_ISSUER:-http://$(HOST):$(PORT)}" \
 	  $(BIN)/keystead serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: $(VENV)/.installed-test chromium  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
+test: $(VENV)/.installed-test tools  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
 	$(BIN)/pytest
 
-# The browser tests (tests/browser) drive Debian's Chromium; Playwright's own download is not used.
-chromium:  ## install /usr/bin/chromium when missing (as root, with apt-get), else say what is skipped
-	@if [ -x /usr/bin/chromium ]; then :; \
+# Real servers some tests drive, from Debian (package:program): Chromium for the browser tests
+# (Playwright's own download is not used), HAProxy and pgbouncer for the deployment tests,
+# Prometheus's promtool for the metrics test.
+DEBIAN_TOOLS := chromium:/usr/bin/chromium haproxy:/usr/sbin/haproxy \
+                pgbouncer:/usr/sbin/pgbouncer prometheus:/usr/bin/promtool
+tools:  ## install the missing ones (as root, with apt-get), else say which tests are skipped
+	@missing=""; for tool in $(DEBIAN_TOOLS); do \
+	  [ -x "$${tool#*:}" ] || missing="$$missing $${tool%%:*}"; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "make: installing Chromium for the browser tests (apt-get install chromium)"; \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
-	    || echo "make: could not install Chromium: the browser tests will be skipped"; \
+	  echo "make: installing$$missing for the tests (apt-get)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq $$missing >/dev/null; } \
+	    || echo "make: could not install$$missing: the tests that need them will be skipped"; \
 	else \
-	  echo "make: /usr/bin/chromium is missing (as root: apt-get install -y chromium):" \
-	       "the browser tests will be skipped"; \
+	  echo "make: missing$$missing (as root: apt-get install -y$$missing):" \
+	       "the tests that need them will be skipped"; \
 	fi
 
 lint: $(VENV)/.installed-test  ## ruff and mypy --strict

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     environment: Environment = Environment.development
     data_dir: Path = Path("var")
     database_url: str = ""
+    # PostgreSQL through pgbouncer (or another pooler) in transaction mode: no prepared statements
+    # kept across transactions. Run `keystead init` against the database itself.
+    database_transaction_pooler: bool = False
     issuer: str = "http://127.0.0.1:8000"
     # Keys the HMAC digests of secrets and tokens and encrypts signing keys at rest.
     secret_key: SecretStr = SecretStr("")

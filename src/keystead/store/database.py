@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +30,36 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def create_engine(url: str, *, busy_timeout_seconds: float = 5.0) -> AsyncEngine:
+def _unique_statement_name() -> str:
+    return f"__keystead_{uuid.uuid4().hex}__"
+
+
+# Behind a pooler in transaction mode (pgbouncer's pool_mode=transaction) consecutive transactions
+# of one client connection run on different server connections: asyncpg must not keep prepared
+# statements between transactions, and their names must never collide on a server connection.
+TRANSACTION_POOLER_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": _unique_statement_name,
+}
+
+
+def create_engine(url: str, *, busy_timeout_seconds: float = 5.0,
+                  transaction_pooler: bool = False) -> AsyncEngine:
     """An async engine; on SQLite every transaction takes the write lock up front.
 
     SQLite's deferred transactions fail at once with "database is locked" when a reader upgrades to
     a writer under contention; ``BEGIN IMMEDIATE`` waits for the lock instead (busy timeout).
+    ``transaction_pooler``: PostgreSQL is reached through pgbouncer (or another pooler) in
+    transaction mode.
     """
     _quiet_driver_loggers()
     path = sqlite_path(url)
     # hide_parameters: database errors are logged with their statement, never with its values.
     if path is None:
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                                   hide_parameters=True)
+        return create_async_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True,
+            connect_args=TRANSACTION_POOLER_ARGS if transaction_pooler else {})
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout_seconds},
                                  hide_parameters=True)

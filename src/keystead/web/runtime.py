@@ -143,7 +143,8 @@ async def build_runtime(settings: Settings, *,
     settings = settings.with_secret_key()
     server_key = settings.secret_key.get_secret_value().encode()
     url = settings.resolved_database_url
-    engine = create_engine(url, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
+    engine = create_engine(url, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
+                           transaction_pooler=settings.database_transaction_pooler)
     path = sqlite_path(url)
     hot: HotStore = (SqliteHotStore(path, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
                      if path is not None else SqlHotStore(engine))
