@@ -46,8 +46,9 @@ class IntrospectionEndpoint:
         try:
             active = await self.tokens.validate(form["token"])
         except InvalidTokenError:
-            if self.tokens.claims_of(form["token"]) is None and _REFRESH_SHAPE.fullmatch(
-                    form["token"]):
+            # The shape test first: it costs nothing, and no access token has that shape.
+            if _REFRESH_SHAPE.fullmatch(form["token"]) and self.tokens.claims_of(
+                    form["token"]) is None:
                 return await self._refresh_token(form["token"], client)
             return INACTIVE  # RFC 7662 §2.2: no further detail for inactive tokens
         record = active.record
