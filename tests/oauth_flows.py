@@ -7,6 +7,8 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +16,17 @@ from urllib.parse import parse_qs, urlsplit
 from httpx2 import Response
 from starlette.testclient import TestClient
 
-from tests.factories import Registered, bearer, bootstrap, code_body, create_client, token
+from keystead.config import Settings
+from tests.factories import (
+    ManualClock,
+    Registered,
+    bearer,
+    bootstrap,
+    code_body,
+    create_client,
+    serve,
+    token,
+)
 from tests.people import Person, create_user, csrf_of, sign_in
 
 REDIRECT_URI = "https://app.example/cb"
@@ -122,3 +134,15 @@ def public_client(http: TestClient, headers: dict[str, str], *,
     assert response.status_code == 200, response.text
     assert not response.json().get("secret")
     return str(response.json()["id"])
+
+
+# -- appended for the reuse grace (codes and rotated refresh tokens used twice) --
+
+@contextmanager
+def after_grace(settings: Settings) -> Iterator[TestClient]:
+    """Another app on the same database whose clock is past the reuse grace: a second use sent
+    to it is a replay, not a racing duplicate."""
+    clock = ManualClock()
+    clock.advance(settings.grant_reuse_grace_seconds + 1)
+    with serve(settings, clock=clock) as client:
+        yield client

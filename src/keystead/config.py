@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1, le=20)
     # Refresh tokens of the code grant: how long one lives (rotated ones for public clients).
     refresh_token_ttl_seconds: int = Field(default=2_592_000, ge=300, le=31_536_000)
+    # Every grant family (one user's authorization of one client) ends this long after the
+    # user authorized it, however often its refresh tokens rotate: 90 days by default, so a
+    # steadily refreshing app still sends its user to sign in again every quarter.
+    grant_family_max_lifetime_seconds: int = Field(default=7_776_000, ge=300, le=31_536_000)
+    # A code or rotated refresh token presented again by its own client within this many seconds
+    # of its first use is a racing duplicate: refused (invalid_grant) without revoking the
+    # family. Later, it is a replay and revokes the family. 0: every second use revokes.
+    grant_reuse_grace_seconds: int = Field(default=10, ge=0, le=60)
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
 

@@ -79,7 +79,6 @@ def test_verify_without_pkce_on_either_side_passes() -> None:
     pytest.param(s256("a" * 42 + "+"), "a" * 42 + "+", id="4.1-verifier-reserved-char"),
     pytest.param(s256("a" * 42 + " "), "a" * 42 + " ", id="4.1-verifier-space"),
     pytest.param(s256("a" * 43 + "\n"), "a" * 43 + "\n", id="4.1-verifier-trailing-newline"),
-    pytest.param(None, RFC_VERIFIER, id="9700-2.1.1-downgrade-verifier-without-challenge"),
 ])
 def test_verify_refuses_with_invalid_grant(challenge: str | None, verifier: str | None) -> None:
     with pytest.raises(InvalidGrantError) as raised:
@@ -88,10 +87,18 @@ def test_verify_refuses_with_invalid_grant(challenge: str | None, verifier: str 
     assert raised.value.status_code == 400
 
 
+def test_verify_refuses_a_verifier_for_a_code_without_challenge() -> None:
+    # RFC 9700 §2.1.1 (a PKCE downgrade); OAuth 2.1 §3.2.4 names the error invalid_request.
+    with pytest.raises(InvalidRequestError) as raised:
+        verify(None, RFC_VERIFIER)
+    assert raised.value.error == "invalid_request"
+    assert raised.value.status_code == 400
+
+
 def test_verify_errors_never_echo_the_verifier() -> None:
     errors: list[OAuthError] = []
     for challenge, verifier in ((RFC_CHALLENGE, "x" * 43), (None, RFC_VERIFIER)):
-        with pytest.raises(InvalidGrantError) as raised:
+        with pytest.raises((InvalidGrantError, InvalidRequestError)) as raised:
             verify(challenge, verifier)
         errors.append(raised.value)
     for error, secret in zip(errors, ("x" * 43, RFC_VERIFIER), strict=True):

@@ -14,7 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from keystead.store.migrate import alembic_config, upgrade
@@ -104,3 +104,34 @@ def test_upgrade_to_0004_keeps_revocations_and_counts_recorded_tokens(
         ("client-a", "2026-11-20", 2), ("client-a", "2026-11-21", 1),
         ("client-b", "2026-11-21", 1)]
     assert old_table_gone
+
+
+def test_upgrade_to_0007_gives_existing_families_a_deadline_and_downgrades(
+        empty_database: str) -> None:
+    command.upgrade(alembic_config(empty_database), "0004")
+    created = _naive_utc(2026, 11, 1, 12)
+
+    def authorize(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO organizations (id, name) VALUES ('org', 'Org')"))
+        conn.execute(text(
+            "INSERT INTO users (id, organization_id, name, email, state, failed_logins, "
+            "date_created, date_modified) VALUES ('u', 'org', 'U', 'u@example.com', 'active', 0,"
+            " :t, :t)"), {"t": created})
+        conn.execute(text("INSERT INTO grant_families (id, client_id, user_id, created_at) "
+                          "VALUES ('f', 'c', 'u', :t)"), {"t": created})
+
+    _sync(empty_database, authorize)
+    upgrade(empty_database)
+
+    def deadline(conn: Connection) -> Any:
+        return conn.execute(text("SELECT expires_at FROM grant_families")).scalar_one()
+
+    found = _sync(empty_database, deadline)
+    # SQLite hands the text back; both say 90 days after the family was created.
+    assert str(found).replace("T", " ").startswith("2027-01-30 12:00:00")
+    command.downgrade(alembic_config(empty_database), "0004")
+
+    def columns(conn: Connection) -> list[str]:
+        return [c["name"] for c in inspect(conn).get_columns("grant_families")]
+
+    assert "expires_at" not in _sync(empty_database, columns)

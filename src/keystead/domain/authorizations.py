@@ -40,6 +40,9 @@ class AuthorizationCode:
     auth_time: datetime
     amr: tuple[str, ...]
     expires_at: datetime
+    consumed_at: datetime | None = None
+    # The console session it was minted in (digest): the code dies with the session.
+    session_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +90,25 @@ class AuthorizationStore(Protocol):
     """Codes, families and refresh tokens: read and written in the request's transaction."""
 
     async def start_family(self, family_id: str, *, client_id: str, user_id: str,
-                           now: datetime) -> None: ...
+                           now: datetime, expires_at: datetime) -> None:
+        """A new family; ``expires_at`` is its absolute deadline, never moved."""
+
+    async def family_expires_at(self, family_id: str) -> datetime | None:
+        """The family's absolute deadline; None if there is no such family."""
+
     async def add_code(self, code: AuthorizationCode) -> None: ...
-    async def consume_code(self, digest: str, *, now: datetime) -> AuthorizationCode | None:
-        """Mark the code used and return it; None if unknown, expired or used already."""
+    async def consume_code(self, digest: str, *, now: datetime,
+                           sessions_seen_after: datetime) -> AuthorizationCode | None:
+        """Mark the code used and return it; None if unknown, expired, used already, its
+        family is revoked or past its deadline, or the console session it was minted in has
+        ended (signed out, past its lifetime, or not seen since ``sessions_seen_after``)."""
 
     async def find_consumed_code(self, digest: str) -> AuthorizationCode | None: ...
     async def add_refresh(self, grant: RefreshGrant) -> None: ...
     async def use_refresh(self, digest: str, *, now: datetime,
                           rotate: bool) -> RefreshGrant | None:
         """The live refresh token (marked used when ``rotate``); None if unknown, expired, used
-        or its family is revoked."""
+        or its family is revoked or past its deadline."""
 
     async def find_refresh(self, digest: str) -> RefreshGrant | None: ...
     async def revoke_family(self, family_id: str, *, now: datetime) -> None: ...

@@ -37,13 +37,17 @@ def verify(challenge: str | None, verifier: str | None) -> None:
     """§4.6: the verifier must hash to the challenge; none may be sent when none was bound.
 
     Raises:
-        InvalidGrantError: a missing, malformed or wrong verifier, or a verifier for a code
-            issued without a challenge (a PKCE downgrade, RFC 9700 §2.1.1).
+        InvalidRequestError: a verifier for a code issued without a challenge (a PKCE
+            downgrade, RFC 9700 §2.1.1; OAuth 2.1 §3.2.4 names the error).
+        InvalidGrantError: a missing, malformed or wrong verifier.
     """
     if challenge is None:
         if verifier is not None:
-            raise InvalidGrantError("the code was issued without code_challenge",
-                                    detail="code_verifier sent for a code without PKCE")
+            # OAuth 2.1 §4.1.3: "If there was no code_challenge in the authorization request
+            # associated with the given code, the authorization server MUST ... return an
+            # error" (invalid_request, §3.2.4).
+            raise InvalidRequestError("the code was issued without code_challenge",
+                                      detail="code_verifier sent for a code without PKCE")
         return
     if verifier is None or not _VERIFIER.fullmatch(verifier):
         raise InvalidGrantError("code_verifier is missing or malformed")

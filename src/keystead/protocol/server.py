@@ -55,7 +55,8 @@ class TokenEndpoint:
             scope = tuple(form["scope"].split(" "))
             if not all(is_scope_token(s) for s in scope):
                 raise InvalidScopeError("scope must be space-separated scope tokens")
-        issued = await grant.exchange(TokenRequest(form["grant_type"], form, scope), client)
+        issued = await grant.exchange(TokenRequest(form["grant_type"], form, scope, remote_ip),
+                                      client)
         answer: dict[str, Any] = {"access_token": issued.access_token, "token_type": "Bearer",
                                   "expires_in": issued.expires_in, "scope": issued.scope}
         if issued.refresh_token is not None:

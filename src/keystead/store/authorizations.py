@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Exists, Select, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.domain.authorizations import (
@@ -25,16 +25,27 @@ from keystead.store.tables import (
     consents,
     grant_families,
     refresh_tokens,
+    sessions,
     users,
 )
 
-_live_families = select(grant_families.c.id).where(grant_families.c.revoked_at.is_(None))
+
+def _live_families(now: datetime) -> Select[tuple[str]]:
+    return select(grant_families.c.id).where(grant_families.c.revoked_at.is_(None),
+                                             grant_families.c.expires_at > now)
+
+
+def _live_session(now: datetime, seen_after: datetime) -> Exists:
+    """The code's console session still exists and has neither expired nor gone idle."""
+    return exists().where(sessions.c.digest == authorization_codes.c.session_digest,
+                          sessions.c.expires_at > now, sessions.c.last_seen_at > seen_after)
 
 
 def _code(row: Any) -> AuthorizationCode:
     return AuthorizationCode(row.digest, row.family_id, row.client_id, row.user_id,
                              row.redirect_uri, row.scope, row.code_challenge, row.nonce,
-                             row.auth_time, tuple(row.amr), row.expires_at)
+                             row.auth_time, tuple(row.amr), row.expires_at, row.consumed_at,
+                             row.session_digest)
 
 
 def _refresh(row: Any) -> RefreshGrant:
@@ -50,24 +61,34 @@ class SqlAuthorizationStore:
         self.conn = conn
 
     async def start_family(self, family_id: str, *, client_id: str, user_id: str,
-                           now: datetime) -> None:
+                           now: datetime, expires_at: datetime) -> None:
         await self.conn.execute(insert(grant_families).values(
-            id=family_id, client_id=client_id, user_id=user_id, created_at=now))
+            id=family_id, client_id=client_id, user_id=user_id, created_at=now,
+            expires_at=expires_at))
+
+    async def family_expires_at(self, family_id: str) -> datetime | None:
+        found: datetime | None = (await self.conn.execute(select(grant_families.c.expires_at)
+                                  .where(grant_families.c.id == family_id))).scalar()
+        return found
 
     async def add_code(self, code: AuthorizationCode) -> None:
         await self.conn.execute(insert(authorization_codes).values(
             digest=code.digest, family_id=code.family_id, client_id=code.client_id,
             user_id=code.user_id, redirect_uri=code.redirect_uri, scope=code.scope,
             code_challenge=code.code_challenge, nonce=code.nonce, auth_time=code.auth_time,
-            amr=list(code.amr), expires_at=code.expires_at))
+            amr=list(code.amr), expires_at=code.expires_at, session_digest=code.session_digest))
 
-    async def consume_code(self, digest: str, *, now: datetime) -> AuthorizationCode | None:
+    async def consume_code(self, digest: str, *, now: datetime,
+                           sessions_seen_after: datetime) -> AuthorizationCode | None:
         # The database decides a race between two redemptions: one row is updated, once.
         row = (await self.conn.execute(update(authorization_codes).where(
             authorization_codes.c.digest == digest, authorization_codes.c.consumed_at.is_(None),
             authorization_codes.c.expires_at > now,
             # The user may have revoked the client between the code and its exchange.
-            authorization_codes.c.family_id.in_(_live_families),
+            authorization_codes.c.family_id.in_(_live_families(now)),
+            # Codes minted before sessions were recorded on them have none to check.
+            authorization_codes.c.session_digest.is_(None)
+            | _live_session(now, sessions_seen_after),
         ).values(consumed_at=now).returning(*authorization_codes.c))).first()
         return _code(row) if row else None
 
@@ -86,7 +107,8 @@ class SqlAuthorizationStore:
     async def use_refresh(self, digest: str, *, now: datetime,
                           rotate: bool) -> RefreshGrant | None:
         live = (refresh_tokens.c.digest == digest, refresh_tokens.c.used_at.is_(None),
-                refresh_tokens.c.expires_at > now, refresh_tokens.c.family_id.in_(_live_families))
+                refresh_tokens.c.expires_at > now,
+                refresh_tokens.c.family_id.in_(_live_families(now)))
         if rotate:
             row = (await self.conn.execute(update(refresh_tokens).where(*live).values(
                 used_at=now).returning(*refresh_tokens.c))).first()

@@ -214,6 +214,8 @@ grant_families = Table(
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # The absolute deadline, set when the user authorizes: no refresh token outlives it.
+    Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_grant_families_user_client", "user_id", "client_id"),
 )
 
@@ -231,6 +233,8 @@ authorization_codes = Table(
     Column("amr", JSON, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     Column("consumed_at", UTCDateTime, nullable=True),
+    # The console session the code was minted in (its digest): once it ends, the code is dead.
+    Column("session_digest", String(64), nullable=True),
 )
 
 refresh_tokens = Table(

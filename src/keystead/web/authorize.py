@@ -180,7 +180,9 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
     issuer = _issuer(runtime)
     async with ctx.transaction() as conn:
         store = SqlAuthorizationStore(conn)
-        await store.start_family(family_id, client_id=client.id, user_id=who.user.id, now=now)
+        await store.start_family(
+            family_id, client_id=client.id, user_id=who.user.id, now=now,
+            expires_at=now + timedelta(seconds=runtime.settings.grant_family_max_lifetime_seconds))
         if request.response_type == "code":
             code = secrets.token_urlsafe(32)
             await store.add_code(AuthorizationCode(
@@ -188,7 +190,9 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
                 # Empty when the request left redirect_uri out: the token request may too.
                 request.redirect_uri if request.redirect_uri_sent else "",
                 " ".join(request.scope), request.code_challenge,
-                request.nonce, auth_time, amr, now + CODE_TTL))
+                request.nonce, auth_time, amr, now + CODE_TTL,
+                # Signing out (or the session timing out) kills the code if not yet redeemed.
+                session_digest=who.session.row.digest))
     if request.response_type == "code":
         return redirect(rules.answer(request.redirect_uri, {
             "code": code, "state": request.state, "iss": issuer}, fragment=False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +25,7 @@ from keystead.protocol.grants.authorization_code import AuthorizationCodeGrant
 from keystead.protocol.grants.base import TokenGrant
 from keystead.protocol.grants.client_credentials import ClientCredentialsGrant
 from keystead.protocol.grants.refresh_token import RefreshTokenGrant
+from keystead.protocol.grants.reuse import ReusePolicy
 from keystead.protocol.grants.saml2_bearer import Saml2BearerGrant
 from keystead.protocol.grants.user_tokens import UserTokens
 from keystead.protocol.introspection import IntrospectionEndpoint
@@ -166,13 +167,16 @@ async def build_runtime(settings: Settings, *,
     issuer = settings.issuer.rstrip("/")
     authorizations = authorization_transactions(engine)
     user_tokens = UserTokens(tokens, IdTokens(issuer, signer), digester, clock,
-                             settings.refresh_token_ttl_seconds)
+                             settings.refresh_token_ttl_seconds,
+                             settings.grant_family_max_lifetime_seconds)
+    reuse = ReusePolicy(timedelta(seconds=settings.grant_reuse_grace_seconds), hot.record, clock)
     grants: dict[str, TokenGrant] = {
         ClientCredentialsGrant.grant_type: ClientCredentialsGrant(tokens),
         AuthorizationCodeGrant.grant_type: AuthorizationCodeGrant(
-            authorizations, user_tokens, digester, clock),
+            authorizations, user_tokens, digester, clock, reuse,
+            timedelta(seconds=settings.session_idle_seconds)),
         RefreshTokenGrant.grant_type: RefreshTokenGrant(
-            authorizations, user_tokens, digester, clock),
+            authorizations, user_tokens, digester, clock, reuse),
         Saml2BearerGrant.grant_type: Saml2BearerGrant(
             saml_exchanges(engine, clock=clock, token_endpoint=f"{issuer}/oauth/token"),
             user_tokens, hot.record, clock),
@@ -180,7 +184,8 @@ async def build_runtime(settings: Settings, *,
     return Runtime(
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
         tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants),
-        introspection=IntrospectionEndpoint(authenticator, tokens),
+        introspection=IntrospectionEndpoint(authenticator, tokens, authorizations, digester,
+                                            clock),
         revocation=RevocationEndpoint(authenticator, tokens, authorizations, digester, clock),
         cipher=cipher, passwords=Passwords(
             memory_kib=settings.password_hash_memory_kib,

@@ -14,6 +14,7 @@ class TokenRequest:
     grant_type: str
     form: dict[str, str]
     scope: tuple[str, ...] | None  # None: the client did not ask for a scope
+    remote_ip: str = ""  # for audit entries
 
 
 class TokenGrant(Protocol):

@@ -1,5 +1,7 @@
-"""RFC 6749 §6 with RFC 9700 §4.14: refresh tokens bound to the client, scope only narrowing;
-public clients' refresh tokens rotate, and a rotated one presented again revokes its family."""
+"""RFC 6749 §6 with RFC 9700 §4.14: refresh tokens bound to the client, scope only narrowing
+(and narrowed again to what the client still holds); public clients' refresh tokens rotate, and
+a rotated one presented again by its client after the racing grace revokes its family (audited).
+No refresh token outlives its family's absolute deadline."""
 
 from __future__ import annotations
 
@@ -8,12 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from keystead.domain.authorizations import RefreshGrant
 from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord
 from keystead.protocol.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from keystead.protocol.grants.base import TokenRequest
+from keystead.protocol.grants.reuse import ReusePolicy
 from keystead.protocol.grants.user_tokens import Authorizations, Grant, UserTokens
 from keystead.protocol.tokens import IssuedToken
+
+REUSE_ACTION = "refresh_token.reuse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +30,7 @@ class RefreshTokenGrant:
     user_tokens: UserTokens
     digester: Digester
     clock: Callable[[], datetime]
+    reuse: ReusePolicy
 
     async def exchange(self, request: TokenRequest, client: ClientRecord) -> IssuedToken:
         """Raises: InvalidRequestError, InvalidGrantError, InvalidScopeError."""
@@ -31,17 +38,19 @@ class RefreshTokenGrant:
         if not value:
             raise InvalidRequestError("refresh_token is required")
         digest = self.digester.grant(value)
-        reused = False
+        replayed: RefreshGrant | None = None
         async with self.authorizations() as store:
             known = await store.find_refresh(digest)
             if known is not None and known.client_id != client.id:
+                # Another client's token: refused, and it revokes nothing (§7.5.2).
                 raise InvalidGrantError("the refresh token was not issued to this client")
             grant = await store.use_refresh(digest, now=self.clock(), rotate=client.is_public)
             if grant is None:
-                if known is not None and known.used_at is not None:
+                if (known is not None and known.used_at is not None
+                        and not self.reuse.is_racing_duplicate(known.used_at)):
                     # A rotated token came back: someone holds a copy. Stop the whole family.
                     await store.revoke_family(known.family_id, now=self.clock())
-                    reused = True
+                    replayed = known
             else:
                 granted = tuple(grant.scope.split())
                 scope = granted
@@ -53,11 +62,19 @@ class RefreshTokenGrant:
                 person = await store.person(grant.user_id)
                 if person is None:
                     raise InvalidGrantError("the refresh token's user no longer exists")
+                deadline = await store.family_expires_at(grant.family_id)
+                if deadline is None:
+                    raise InvalidGrantError("the refresh token's authorization is gone")
+                # user_tokens narrows both to what the client still holds.
                 return await self.user_tokens.issue(
                     store, client, Grant(person, scope, grant.family_id, grant.auth_time,
-                                         grant.amr),
+                                         grant.amr, deadline),
                     # Confidential clients keep their refresh token; public ones get a new one.
                     refresh_token=None if client.is_public else value, refresh_scope=granted)
+        if replayed is not None:
+            await self.reuse.audit_replay(REUSE_ACTION, client, family_id=replayed.family_id,
+                                          user_id=replayed.user_id, remote_ip=request.remote_ip)
         raise InvalidGrantError("the refresh token is invalid, expired or revoked",
-                                detail="rotated refresh token reused: family revoked" if reused
-                                else "refresh token unknown, expired or revoked")
+                                detail="rotated refresh token reused: family revoked" if replayed
+                                else "refresh token unknown, expired, revoked or a racing "
+                                     "duplicate")

@@ -65,14 +65,16 @@ class Saml2BearerGrant:
                 if person is None or person.state != "active":
                     raise InvalidGrantError(PUBLIC_DESCRIPTION,
                                             detail="no active user has the assertion's NameID")
-                family_id = str(uuid.uuid4())
+                family_id, now = str(uuid.uuid4()), self.clock()
+                deadline = self.user_tokens.family_deadline(now)
                 await work.authorizations.start_family(family_id, client_id=client.id,
-                                                       user_id=person.id, now=self.clock())
+                                                       user_id=person.id, now=now,
+                                                       expires_at=deadline)
                 # RFC 7522 §5: no refresh token; the client asks again with a new assertion.
                 return await self.user_tokens.issue(
                     work.authorizations, client,
-                    Grant(person, scope, family_id, _auth_time(subject, self.clock()),
-                          ("saml",)), with_refresh=False)
+                    Grant(person, scope, family_id, _auth_time(subject, now), ("saml",),
+                          deadline), with_refresh=False)
         except InvalidGrantError as exc:
             await self._audit_refusal(client, exc.detail or exc.error)
             raise

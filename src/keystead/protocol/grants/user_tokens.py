@@ -9,14 +9,25 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from keystead.domain.authorizations import AuthorizationStore, Person, RefreshGrant
+from keystead.domain.scopes import OIDC_SCOPES
 from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord
-from keystead.protocol.errors import InvalidGrantError
+from keystead.protocol.errors import InvalidGrantError, InvalidScopeError
 from keystead.protocol.oidc import IdTokens
 from keystead.protocol.tokens import IssuedToken, TokenService
 
 # The grants' unit of work: one transaction over the authorization store.
 Authorizations = Callable[[], AbstractAsyncContextManager[AuthorizationStore]]
+
+
+def still_allowed(client: ClientRecord, scope: tuple[str, ...]) -> tuple[str, ...]:
+    """``scope`` less what the client no longer holds (read now, not when the user agreed).
+
+    RFC 6749 §6: a refresh "MUST NOT include any scope not originally granted"; a scope an
+    admin has since taken from the client is no longer granted. OpenID Connect scopes are
+    the user's, which clients never hold, so they stay.
+    """
+    return tuple(s for s in scope if s in client.scopes or s in OIDC_SCOPES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +39,7 @@ class Grant:
     family_id: str
     auth_time: datetime
     amr: tuple[str, ...]
+    family_expires_at: datetime  # the family's absolute deadline: nothing issued outlives it
     nonce: str | None = None
 
 
@@ -38,6 +50,11 @@ class UserTokens:
     digester: Digester
     clock: Callable[[], datetime]
     refresh_ttl_seconds: int
+    family_max_lifetime_seconds: int
+
+    def family_deadline(self, now: datetime) -> datetime:
+        """The absolute deadline of a family started ``now``."""
+        return now + timedelta(seconds=self.family_max_lifetime_seconds)
 
     async def issue(self, store: AuthorizationStore, client: ClientRecord, grant: Grant, *,
                     refresh_token: str | None = None, with_refresh: bool = True,
@@ -46,24 +63,36 @@ class UserTokens:
         ``with_refresh``), ID token.
 
         Raises:
-            InvalidGrantError: the user is no longer active.
+            InvalidGrantError: the user is no longer active, or the family is past its deadline.
         """
         if grant.person.state != "active":
             raise InvalidGrantError("the user cannot sign in", detail="user is not active")
+        scope = still_allowed(client, grant.scope)
+        if grant.scope and not scope:
+            raise InvalidScopeError("none of the authorized scopes is still allowed for this "
+                                    "client")
         now = self.clock()
-        access = await self.tokens.issue(client, scope=grant.scope, subject_id=grant.person.id,
-                                         family_id=grant.family_id)
+        # Neither the access token nor a rotated refresh token may outlive the family.
+        left = int((grant.family_expires_at - now).total_seconds())
+        if left <= 0:
+            raise InvalidGrantError("the authorization has expired",
+                                    detail="grant family past its absolute deadline")
+        access = await self.tokens.issue(client, scope=scope, subject_id=grant.person.id,
+                                         family_id=grant.family_id,
+                                         ttl_seconds=min(client.token_ttl_seconds, left))
         if refresh_token is None and with_refresh:
             refresh_token = secrets.token_urlsafe(32)
             await store.add_refresh(RefreshGrant(
                 self.digester.grant(refresh_token), grant.family_id, client.id, grant.person.id,
                 # RFC 6749 §6: a rotated refresh token keeps the scope granted, however
                 # narrow the access token asked for.
-                " ".join(refresh_scope or grant.scope), grant.auth_time, grant.amr, now,
-                now + timedelta(seconds=self.refresh_ttl_seconds), None))
+                " ".join(still_allowed(client, refresh_scope or grant.scope)), grant.auth_time,
+                grant.amr, now,
+                min(now + timedelta(seconds=self.refresh_ttl_seconds), grant.family_expires_at),
+                None))
         id_token = None
-        if "openid" in grant.scope:
+        if "openid" in scope:
             id_token = self.id_tokens.sign(
-                client_id=client.id, person=grant.person, scope=grant.scope,
+                client_id=client.id, person=grant.person, scope=scope,
                 auth_time=grant.auth_time, amr=grant.amr, nonce=grant.nonce, now=now)
         return replace(access, refresh_token=refresh_token, id_token=id_token)
