@@ -23,6 +23,7 @@ from keystead.protocol.grants.user_tokens import Authorizations
 from keystead.protocol.params import parse_form
 from keystead.protocol.tokens import TokenService
 
+
 @dataclass(frozen=True, slots=True)
 class RevocationEndpoint:
     authenticator: ClientAuthenticator
