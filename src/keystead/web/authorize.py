@@ -113,8 +113,8 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
         OAuthError: login or consent needed under prompt=none.
     """
     who = _signed_in(ctx)
-    if who is None and ctx.request.method == "POST" and not ctx.request.cookies.get(
-            sessions.SESSION_COOKIE):
+    if who is None and ctx.request.method == "POST" and not sessions.session_cookie(
+            ctx.request, ctx.runtime):
         # A cross-site POST carries no SameSite=Lax cookie even when the user is signed in:
         # ask again by GET (which carries it) before deciding the user must sign in.
         return redirect(f"{AUTHORIZE_PATH}?{urlencode(pairs)}")

@@ -123,7 +123,7 @@ class Page:
             if value:
                 sessions.set_cookie(response, self.request, self.runtime, name, value)
             else:
-                response.delete_cookie(name, path="/")
+                sessions.delete_cookie(response, self.request, self.runtime, name)
         response.headers.update(SECURITY_HEADERS)
         if not self.public:
             response.headers["content-security-policy"] = ADMIN_CSP
@@ -157,7 +157,7 @@ def page(handler: Handler, *, public: bool = False,
         ctx = Page(request, runtime, loaded.session, user, caller, public=public)
         if loaded.expired:
             ctx.forget_session()
-        pre = request.cookies.get(PRE_SESSION_COOKIE, "")
+        pre = request.cookies.get(sessions.cookie_name(runtime, PRE_SESSION_COOKIE), "")
         if not pre:
             pre = secrets.token_urlsafe(24)
             ctx._cookies[PRE_SESSION_COOKIE] = pre
