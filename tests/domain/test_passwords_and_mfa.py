@@ -52,6 +52,15 @@ def test_password_verification() -> None:
     assert not passwords.verify("not a hash", "violet-harbour-lantern-7")
 
 
+def test_password_needs_rehash_only_under_other_parameters() -> None:
+    cheap = Passwords(memory_kib=8_192, time_cost=1)
+    stored = cheap.hash("violet-harbour-lantern-7")
+    assert cheap.needs_rehash(stored) is False
+    assert Passwords(memory_kib=8_192, time_cost=2).needs_rehash(stored) is True
+    assert Passwords(memory_kib=9_216, time_cost=1).needs_rehash(stored) is True
+    assert cheap.needs_rehash("not a hash") is False
+
+
 def test_totp_accepts_one_step_of_drift_and_no_more() -> None:
     secret = new_enrolment("a@example.com").secret
     totp = pyotp.TOTP(secret)

@@ -59,6 +59,15 @@ class Passwords:
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when ``password_hash`` was made with other argon2 parameters than the configured
+        ones (type, memory, passes, parallelism, lengths): re-hash it while the password is
+        known."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return False  # not ours to fix here: verify() has refused it already
+
     def verify(self, password_hash: str | None, password: str) -> bool:
         try:
             return self._hasher.verify(password_hash or self.dummy, password) and (
