@@ -25,9 +25,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 init: $(VENV)/.installed-run  ## create or upgrade the database, seed the built-ins
 	$(BIN)/keystead init
 
+# `keystead serve` takes its issuer from KEYSTEAD_ISSUER, or else http://HOST:PORT (IPv6 bracketed).
 run: init  ## serve http://$(HOST):$(PORT) on the embedded SQLite store in $(KEYSTEAD_DATA_DIR)
-	KEYSTEAD_ISSUER="$${KEYSTEAD_ISSUER:-http://$(HOST):$(PORT)}" \
-	  $(BIN)/keystead serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(BIN)/keystead serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(VENV)/.installed-test tools  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
 	$(BIN)/pytest

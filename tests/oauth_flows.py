@@ -72,7 +72,7 @@ def authorize(http: TestClient, client_id: str, *, scope: str = "openid users:re
         query |= {"code_challenge": pkce.challenge, "code_challenge_method": "S256"}
     page = http.get("/oauth/authorize", params=query, follow_redirects=False)
     if page.status_code == 200 and (sealed := _SEALED.search(page.text)):
-        return http.post("/oauth/authorize", data={
+        return http.post("/oauth/authorize/consent", data={
             "csrf_token": csrf_of(page.text), "request": sealed.group(1), "decision": consent},
             follow_redirects=False)
     return page

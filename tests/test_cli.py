@@ -11,7 +11,9 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,16 +21,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
-from keystead.config import Settings
+from keystead.config import Settings, listen_url, serve_issuer
 from keystead.domain.scopes import BUILTIN_SCOPES as BUILTIN_SCOPE_DESCRIPTIONS
 from keystead.web.app import create_app
-from tests.factories import Registered, audit_events, bearer, keystead_cli, token
+from tests.factories import (
+    KEYSTEAD_COMMAND,
+    Registered,
+    audit_events,
+    bearer,
+    free_port,
+    keystead_cli,
+    token,
+)
 
 POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 CLIENTS = "/api/v2/oauth/clients"
@@ -424,3 +435,95 @@ def test_cli_keys_rotate_publishes_the_new_key_beside_the_old(deployment: Deploy
         rotations = audit_events(http, bearer(token(http, admin)), action="key.rotate")
     assert kids == {line.split()[0] for line in after}
     assert [e["context"]["actorKind"] for e in rotations] == ["cli"]
+
+
+# -- keystead serve: the issuer follows where the server listens unless configured --
+
+@contextmanager
+def _serving(data_dir: Path, host: str, port: int,
+             extra: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """`keystead serve --host --port` as a real process; yields its discovery document."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")}
+    env |= {"KEYSTEAD_DATA_DIR": str(data_dir), **(extra or {})}
+    log = (data_dir.parent / "serve.log").open("w+")
+    process = subprocess.Popen(
+        [KEYSTEAD_COMMAND, "serve", "--host", host, "--port", str(port)], env=env,
+        stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        url = f"{listen_url(host, port)}/.well-known/openid-configuration"
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, (data_dir.parent / "serve.log").read_text()
+            try:
+                response = httpx.get(url, timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "keystead serve did not start"
+                time.sleep(0.1)
+        assert response.status_code == 200
+        yield response.json()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def served_data(sqlite_initialised: Path, tmp_path: Path) -> Path:
+    shutil.copytree(sqlite_initialised, tmp_path / "data")
+    return tmp_path / "data"
+
+
+def _assert_everything_under(document: dict[str, Any], issuer: str) -> None:
+    assert document["issuer"] == issuer
+    endpoints = {k: v for k, v in document.items() if k.endswith(("_endpoint", "_uri"))}
+    assert endpoints
+    assert all(v.startswith(f"{issuer}/") for v in endpoints.values()), endpoints
+
+
+def test_cli_serve_issuer_is_the_listen_address(served_data: Path) -> None:
+    port = free_port()
+    with _serving(served_data, "127.0.0.1", port) as document:
+        _assert_everything_under(document, f"http://127.0.0.1:{port}")
+        # Every advertised endpoint is reachable where it is advertised.
+        assert httpx.get(document["jwks_uri"], timeout=5).status_code == 200
+
+
+def test_cli_serve_issuer_from_the_environment_wins(served_data: Path) -> None:
+    port = free_port()
+    issuer = "https://id.example.com"
+    with _serving(served_data, "127.0.0.1", port, {"KEYSTEAD_ISSUER": issuer}) as document:
+        _assert_everything_under(document, issuer)
+
+
+def test_cli_serve_issuer_brackets_an_ipv6_address(served_data: Path) -> None:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+            port = int(sock.getsockname()[1])
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    with _serving(served_data, "::1", port) as document:
+        _assert_everything_under(document, f"http://[::1]:{port}")
+
+
+@pytest.mark.parametrize(("host", "port", "issuer"), [
+    pytest.param("127.0.0.1", 8000, "http://127.0.0.1:8000", id="ipv4"),
+    pytest.param("localhost", 9000, "http://localhost:9000", id="name"),
+    pytest.param("::1", 8443, "http://[::1]:8443", id="ipv6-bracketed"),
+    pytest.param("[::1]", 8443, "http://[::1]:8443", id="ipv6-already-bracketed"),
+    pytest.param("auth.internal", 80, "http://auth.internal", id="port-80-left-out"),
+    pytest.param("0.0.0.0", 8000, "http://0.0.0.0:8000", id="wildcard-kept-as-given"),  # noqa: S104
+])
+def test_serve_issuer_without_configuration_is_the_listen_url(host: str, port: int,
+                                                              issuer: str) -> None:
+    assert serve_issuer(host, port, environ={}) == (issuer, False)
+
+
+def test_serve_issuer_configured_is_kept() -> None:
+    assert serve_issuer("0.0.0.0", 8000, environ={  # noqa: S104
+        "KEYSTEAD_ISSUER": "https://id.example.com"}) == ("https://id.example.com", True)

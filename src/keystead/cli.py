@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -15,7 +16,7 @@ import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.config import Settings
+from keystead.config import ISSUER_VARIABLE, WILDCARD_HOSTS, Settings, serve_issuer
 from keystead.domain.audit import AuditEvent
 from keystead.domain.clients import ClientState, RoleDivision
 from keystead.domain.errors import DomainError, InvalidInputError, NotFoundError
@@ -145,7 +146,20 @@ def backup(destination: Annotated[Path, typer.Argument(help="a new file for the 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
           log_level: str = "info") -> None:
-    """Serve the API and the protocol endpoints."""
+    """Serve the API and the protocol endpoints.
+
+    The issuer (and so every URL discovery advertises) is KEYSTEAD_ISSUER, or else
+    http://HOST:PORT: where this server listens.
+    """
+    issuer, configured = serve_issuer(host, port)
+    if not configured:
+        # The workers build their settings from the environment: hand them the issuer there.
+        os.environ[ISSUER_VARIABLE] = issuer
+        if host.strip("[]") in WILDCARD_HOSTS:
+            typer.echo(f"warning: listening on every interface, the issuer is {issuer}; set "
+                       f"{ISSUER_VARIABLE} to the URL clients use to reach this server",
+                       err=True)
+    typer.echo(f"issuer: {issuer}", err=True)
     uvicorn.run("keystead.web.asgi:app_from_environment", factory=True, host=host, port=port,
                 workers=workers, log_level=log_level, access_log=False, proxy_headers=False)
 

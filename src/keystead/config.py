@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 
@@ -10,6 +12,10 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - a marker we refuse, not a credential
+ISSUER_VARIABLE = "KEYSTEAD_ISSUER"
+# Addresses that mean "every interface": no client can reach the server by this name, so a
+# deployment listening on one must say its public URL in KEYSTEAD_ISSUER.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names we warn about
 
 
 class Environment(StrEnum):
@@ -88,3 +94,25 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return self.model_copy(update={"secret_key": SecretStr(key_file.read_text().strip())})
+
+
+def listen_url(host: str, port: int) -> str:
+    """``http://host:port`` as a client writes it: an IPv6 address in brackets, no ``:80``."""
+    bare = host.strip("[]")
+    name = f"[{bare}]" if ":" in bare else bare
+    return f"http://{name}" if port == 80 else f"http://{name}:{port}"
+
+
+def serve_issuer(host: str, port: int, *,
+                 environ: Mapping[str, str] = os.environ) -> tuple[str, bool]:
+    """The issuer ``keystead serve --host --port`` runs with, and whether it was configured.
+
+    ``KEYSTEAD_ISSUER`` wins; without it the issuer follows where the server listens, so
+    discovery and every endpoint URL name the address clients reach it at (OIDC Discovery §4.3:
+    the issuer MUST be identical to the URL the metadata was fetched under).
+    """
+    configured = environ.get(ISSUER_VARIABLE, "")
+    if configured:
+        return configured, True
+    return listen_url(host, port), False
+

@@ -24,6 +24,12 @@ AT = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
     pytest.param("x" * 257, "password.length", id="longer-than-256"),
     pytest.param("Password1234", "password.common", id="common-any-case"),
     pytest.param("qwertyuiop123", "password.common", id="keyboard-walk"),
+    pytest.param("password12345", "password.common", id="breached-long-enough"),
+    pytest.param("1q2w3e4r5t6y7u", "password.common", id="breached-keyboard-pattern"),
+    pytest.param("iloveyou2024", "password.common", id="breached-word-and-year"),
+    pytest.param("michael19851", "password.guessable", id="name-and-date"),
+    pytest.param("abcdefghijklmnop", "password.guessable", id="alphabet-sequence"),
+    pytest.param("Keystead2026!", "password.guessable", id="service-name-and-year"),
     pytest.param("abababababab", "password.repetitive", id="two-characters"),
     pytest.param("my-jane.doe-secret", "password.contains.email", id="contains-email-name"),
 ])
@@ -33,8 +39,15 @@ def test_password_policy_refuses(password: str, code: str) -> None:
     assert password not in problems[0].message
 
 
-def test_password_policy_accepts_a_passphrase() -> None:
-    assert check_password("violet-harbour-lantern-7", email="jane@example.com") == []
+@pytest.mark.parametrize("password", [
+    pytest.param("violet-harbour-lantern-7", id="passphrase"),
+    pytest.param("correct horse battery staple", id="four-words"),
+    pytest.param("kG8#pL2!vQ9zW", id="random-characters"),
+    pytest.param("saffron-kettle-glacier-umbrella-nimbus-tarragon-velvet-orchard-cobalt-lynx-42",
+                 id="longer-than-the-estimated-part"),
+])
+def test_password_policy_accepts(password: str) -> None:
+    assert check_password(password, email="jane@example.com") == []
 
 
 def test_passwords_are_argon2id_with_the_rfc9106_profile_by_default() -> None:
@@ -50,6 +63,15 @@ def test_password_verification() -> None:
     assert not passwords.verify(stored, "violet-harbour-lantern-8")
     assert not passwords.verify(None, "violet-harbour-lantern-7")
     assert not passwords.verify("not a hash", "violet-harbour-lantern-7")
+
+
+def test_password_needs_rehash_only_under_other_parameters() -> None:
+    cheap = Passwords(memory_kib=8_192, time_cost=1)
+    stored = cheap.hash("violet-harbour-lantern-7")
+    assert cheap.needs_rehash(stored) is False
+    assert Passwords(memory_kib=8_192, time_cost=2).needs_rehash(stored) is True
+    assert Passwords(memory_kib=9_216, time_cost=1).needs_rehash(stored) is True
+    assert cheap.needs_rehash("not a hash") is False
 
 
 def test_totp_accepts_one_step_of_drift_and_no_more() -> None:

@@ -72,7 +72,7 @@ def browser_allows(base: str, authorization_url: str, person: Person) -> str:
         consent = browser.get(back)
         assert consent.status_code == 200
         assert 'id="allow"' in consent.text
-        allowed = browser.post("/oauth/authorize", data={
+        allowed = browser.post("/oauth/authorize/consent", data={
             "csrf_token": _found(_CSRF, consent.text), "decision": "allow",
             "request": _found(_SEALED, consent.text)})
         assert allowed.status_code == 303

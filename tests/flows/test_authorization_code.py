@@ -43,6 +43,7 @@ from tests.oauth_flows import (
 from tests.people import Person, create_user, csrf_of
 
 AUTHORIZE = "/oauth/authorize"
+CONSENT = "/oauth/authorize/consent"  # the consent form posts its answer here
 ISSUER = "http://testserver"
 LOOPBACK = "http://127.0.0.1/cb"
 USERS = "/api/v2/users"
@@ -396,7 +397,7 @@ def test_consent_form_without_csrf_token_is_refused(http: TestClient,
                                                     client: Registered) -> None:
     page = consent_page(http, client.id)
     sealed = sealed_request_of(page.text)
-    response = http.post(AUTHORIZE, data={"request": sealed, "decision": "allow"},
+    response = http.post(CONSENT, data={"request": sealed, "decision": "allow"},
                          follow_redirects=False)
     assert response.status_code == 403
     assert "location" not in response.headers
@@ -408,7 +409,7 @@ def test_consent_form_tampered_is_refused(http: TestClient, client: Registered) 
     page = consent_page(http, client.id)
     sealed = sealed_request_of(page.text)
     forged = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
-    response = http.post(AUTHORIZE, data={"request": forged, "decision": "allow",
+    response = http.post(CONSENT, data={"request": forged, "decision": "allow",
                                           "csrf_token": csrf_of(page.text)},
                          follow_redirects=False)
     assert_error_page(response)
@@ -422,7 +423,7 @@ def test_consent_form_of_another_user_is_refused(http: TestClient, client: Regis
     with serve(settings) as other:  # the attacker's own browser
         signed_in_person(other, "attacker@example.com")
         csrf = csrf_of(other.get("/admin").text)
-        response = other.post(AUTHORIZE, data={"request": sealed, "decision": "allow",
+        response = other.post(CONSENT, data={"request": sealed, "decision": "allow",
                                                "csrf_token": csrf}, follow_redirects=False)
     assert_error_page(response)
 
@@ -442,7 +443,7 @@ def test_consent_form_expires_after_ten_minutes(clocked: TestClient,
     signed_in_person(clocked)
     page = consent_page(clocked, client.id)
     clock.advance(601)
-    response = clocked.post(AUTHORIZE, data={
+    response = clocked.post(CONSENT, data={
         "request": sealed_request_of(page.text), "decision": "allow",
         "csrf_token": csrf_of(page.text)}, follow_redirects=False)
     assert_error_page(response)
@@ -453,7 +454,7 @@ def test_consent_allow_after_the_client_was_disabled_shows_an_error_page(
         http: TestClient, client: Registered, headers: dict[str, str]) -> None:
     page = consent_page(http, client.id)
     set_state(http, headers, client.id, "disabled")
-    response = http.post(AUTHORIZE, data={
+    response = http.post(CONSENT, data={
         "request": sealed_request_of(page.text), "decision": "allow",
         "csrf_token": csrf_of(page.text)}, follow_redirects=False)
     assert_error_page(response)
@@ -535,7 +536,7 @@ def test_token_pkce_downgrade_is_refused(http: TestClient) -> None:
     query = request_query(relaxed.id, code_challenge=None, code_challenge_method=None)
     page = get_authorize(http, query)
     sealed = sealed_request_of(page.text)
-    code = answer_of(http.post(AUTHORIZE, data={
+    code = answer_of(http.post(CONSENT, data={
         "request": sealed, "decision": "allow", "csrf_token": csrf_of(page.text)},
         follow_redirects=False))["code"]
     # OAuth 2.1 §3.2.4 / §4.1.3: the verifier is a parameter the request must not have.

@@ -147,7 +147,7 @@ def test_allow_judges_the_request_against_the_client_as_it_is_now(
     assert http.put(f"{CLIENTS}/{client.id}", headers=admin_headers, json=code_body(
         registeredRedirectUri=[REDIRECT_URI], scope=["users:readonly"])).status_code == 200
     sealed = sealed_request_of(page.text)
-    answer = answer_of(http.post("/oauth/authorize", follow_redirects=False, data={
+    answer = answer_of(http.post("/oauth/authorize/consent", follow_redirects=False, data={
         "csrf_token": csrf_of(page.text), "request": sealed, "decision": "allow"}))
     assert answer["error"] == "invalid_scope"
     assert "code" not in answer

@@ -16,6 +16,7 @@ from keystead.protocol.authorize import (
     UnsafeAuthorizationRequest,
     answer,
     error_answer,
+    error_in_fragment,
     redirect_target,
     redirect_uri_matches,
     validate,
@@ -233,12 +234,46 @@ def test_validate_allows_implicit_only_for_clients_holding_token() -> None:
                  id="oidc-3.1.2.1-prompt-none-with-other"),
     pytest.param(request(prompt="sometimes"), CLIENT, InvalidRequestError,
                  id="oidc-3.1.2.1-prompt-unknown"),
+    pytest.param(request(response_mode="form_post"), CLIENT, InvalidRequestError,
+                 id="mrt-2.1-form_post-not-offered"),
+    pytest.param(request(response_mode="bogus"), CLIENT, InvalidRequestError,
+                 id="mrt-2.1-unknown-response_mode"),
+    pytest.param(request(response_type="token", response_mode="query", code_challenge=None,
+                         code_challenge_method=None),
+                 replace(CLIENT, grant_types=frozenset({"TOKEN"})), InvalidRequestError,
+                 id="mrt-2.1-query-must-not-carry-a-token"),
 ])
 def test_validate_refuses(params: dict[str, str], client: RegisteredClient,
                           error: type[OAuthError]) -> None:
     with pytest.raises(error) as raised:
         validate(params, client, APP)
     assert raised.value.status_code == 400
+
+
+@pytest.mark.parametrize(("params", "fragment"), [
+    pytest.param(request(), False, id="code-defaults-to-query"),
+    pytest.param(request(response_mode="query"), False, id="code-query"),
+    pytest.param(request(response_mode="fragment"), True, id="code-fragment"),
+])
+def test_validate_response_mode(params: dict[str, str], fragment: bool) -> None:
+    assert validate(params, CLIENT, APP).in_fragment is fragment
+
+
+@pytest.mark.parametrize(("params", "fragment"), [
+    pytest.param({"response_type": "code"}, False, id="code"),
+    pytest.param({"response_type": "token"}, True, id="token"),
+    pytest.param({"response_type": "token", "response_mode": "query"}, True,
+                 id="token-query-is-refused-in-the-fragment"),
+    pytest.param({"response_type": "code", "response_mode": "fragment"}, True,
+                 id="code-fragment"),
+    pytest.param({"response_type": "code", "response_mode": "bogus"}, False,
+                 id="unknown-mode-uses-the-default"),
+    pytest.param({"response_type": "token", "response_mode": "bogus"}, True,
+                 id="unknown-mode-token-default"),
+    pytest.param({}, False, id="nothing"),
+])
+def test_error_in_fragment(params: dict[str, str], fragment: bool) -> None:
+    assert error_in_fragment(params) is fragment
 
 
 def test_validate_accepts_state_and_nonce_at_their_limits() -> None:

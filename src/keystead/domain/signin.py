@@ -44,6 +44,9 @@ class CredentialStore(Protocol):
                              password_hash: str | None) -> None:
         """Reset the failure count, stamp the last login; a given hash replaces the old one."""
 
+    async def rehash_password(self, user_id: str, *, password_hash: str) -> None:
+        """Replace the stored hash of the same password (new argon2 parameters); nothing else."""
+
     async def enrol_mfa(self, user_id: str, *, secret_sealed: str, step: int,
                         recovery_digests: list[str]) -> bool:
         """Keep the factor unless the user has one already (then False, nothing changed)."""
@@ -92,6 +95,11 @@ class SignIn:
             reason = "wrong password" if not matches else f"user is {found.user.state}"
             await self._fail(found, reason, remote_ip)
             return None
+        if found.password_hash is not None and self.passwords.needs_rehash(found.password_hash):
+            # The only moment the password is known: move the hash to the configured argon2
+            # parameters, in this sign-in's transaction (the row is locked since credentials()).
+            await self.store.rehash_password(found.user.id,
+                                             password_hash=self.passwords.hash(password))
         return found.user
 
     async def with_second_factor(self, user_id: str, code: str, *, remote_ip: str) -> str | None:

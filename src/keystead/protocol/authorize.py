@@ -1,5 +1,5 @@
 """The authorization endpoint's rules (RFC 6749 §3.1, §4.1.1-4.1.2; RFC 9700 §2.1; RFC 8252 §7.3;
-RFC 9207; OpenID Connect Core §3.1.2).
+RFC 9207; OpenID Connect Core §3.1.2; OAuth 2.0 Multiple Response Type Encoding Practices §2.1).
 
 Problems with the client or the redirect URI are shown to the user and never redirected
 (``UnsafeAuthorizationRequest``); every other problem is sent back to the validated redirect URI
@@ -25,6 +25,9 @@ from keystead.protocol.errors import (
 from keystead.protocol.pkce import check_challenge
 
 RESPONSE_GRANTS = {"code": "CODE", "token": "TOKEN"}
+# Multiple Response Types §2.1: where the answer's parameters go. form_post is not offered.
+RESPONSE_MODES = frozenset({"query", "fragment"})
+DEFAULT_RESPONSE_MODE = {"code": "query", "token": "fragment"}
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 MAX_STATE = 2048
 MAX_NONCE = 512
@@ -51,10 +54,25 @@ class AuthorizationRequest:
     # RFC 6749 §4.1.3: the token request must repeat redirect_uri only if this one sent it.
     redirect_uri_sent: bool = True
     max_age: int | None = None  # OIDC Core §3.1.2.1: seconds since the user last signed in
+    response_mode: str = "query"
 
     @property
     def in_fragment(self) -> bool:
-        return self.response_type == "token"  # §4.2.2: implicit answers in the fragment
+        return self.response_mode == "fragment"
+
+
+def error_in_fragment(params: Mapping[str, str]) -> bool:
+    """Where an error about ``params`` goes: the asked response_mode when it is valid for the
+    response_type, else the response_type's default (implicit answers in the fragment, §4.2.2.1).
+
+    Never raises: it decides where to send the error that ``validate`` raised.
+    """
+    response_type, mode = params.get("response_type"), params.get("response_mode")
+    if mode == "fragment":
+        return True
+    if mode == "query" and response_type != "token":
+        return False
+    return response_type == "token"
 
 
 def redirect_uri_matches(registered: str, requested: str) -> bool:
@@ -125,6 +143,7 @@ def validate(params: Mapping[str, str], client: RegisteredClient,
         raise UnsupportedResponseTypeError("response_type must be code")
     if RESPONSE_GRANTS[response_type] not in client.grant_types:
         raise UnauthorizedClientError("this client may not use this response_type")
+    response_mode = _response_mode(params.get("response_mode"), response_type)
     state = params.get("state")
     nonce = params.get("nonce")
     if state is not None and len(state) > MAX_STATE:
@@ -145,7 +164,24 @@ def validate(params: Mapping[str, str], client: RegisteredClient,
                                     required=client.is_public or client.require_pkce)
     return AuthorizationRequest(client.id, redirect_uri, response_type, scope, state,
                                 challenge, nonce, prompt, "redirect_uri" in params,
-                                int(max_age) if max_age is not None else None)
+                                int(max_age) if max_age is not None else None, response_mode)
+
+
+def _response_mode(requested: str | None, response_type: str) -> str:
+    """The response_mode to answer with.
+
+    Raises:
+        InvalidRequestError: an unknown mode, or query for a response carrying a token.
+    """
+    if requested is None:
+        return DEFAULT_RESPONSE_MODE[response_type]
+    if requested not in RESPONSE_MODES:
+        raise InvalidRequestError("response_mode must be query or fragment")
+    if requested == "query" and response_type == "token":
+        # Multiple Response Types §2.1: the query mode MUST NOT be used for a response that
+        # carries an access token (it would land in logs and Referer headers).
+        raise InvalidRequestError("response_mode query cannot carry a token; use fragment")
+    return requested
 
 
 def _scope(requested: str | None, client: RegisteredClient) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ def server_metadata(issuer: str, *, scopes: list[str] | None = None) -> dict[str
                                   "urn:ietf:params:oauth:grant-type:saml2-bearer"],
         # Implicit ("token") still works for legacy clients, but is not advertised.
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "fragment"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": [*SECRET_METHODS, "none"],
         "introspection_endpoint_auth_methods_supported": SECRET_METHODS,

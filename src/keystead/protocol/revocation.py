@@ -2,6 +2,12 @@
 
 Revoking a refresh token revokes its whole grant family, the access tokens issued with it too
 (§2.1: "SHOULD"). Public clients identify themselves by client_id (§2.1, §5).
+
+``token_type_hint`` is only a hint: every token type this server issues is searched whatever it
+says, so an unknown hint is ignored (§2.1: "If the server is unable to locate the token using the
+given hint, it MUST extend its search across all of its supported token types"; an unsupported
+hint names no type to search first). ``unsupported_token_type`` (§2.2.1) is never needed: every
+token Keystead issues can be revoked.
 """
 
 from __future__ import annotations
@@ -12,12 +18,10 @@ from datetime import datetime
 
 from keystead.domain.secrets import Digester
 from keystead.protocol.client_auth import ClientAuthenticator, read_credentials
-from keystead.protocol.errors import InvalidRequestError, UnsupportedTokenTypeError
+from keystead.protocol.errors import InvalidRequestError
 from keystead.protocol.grants.user_tokens import Authorizations
 from keystead.protocol.params import parse_form
 from keystead.protocol.tokens import TokenService
-
-KNOWN_HINTS = frozenset({"access_token", "refresh_token"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +43,6 @@ class RevocationEndpoint:
                                                            endpoint="revoke")
         if "token" not in form:
             raise InvalidRequestError("token is required")  # RFC 7009 §2.1
-        hint = form.get("token_type_hint")
-        if hint is not None and hint not in KNOWN_HINTS:
-            raise UnsupportedTokenTypeError(f"token_type_hint {hint} is not supported")
         # §2.1: only the client the token was issued to may revoke it; for anyone else (or an
         # unknown token) the answer is the same 200, revealing nothing.
         token = form["token"]

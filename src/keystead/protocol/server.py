@@ -45,7 +45,8 @@ class TokenEndpoint:
                                                            endpoint="token")
         grant = self.grants.get(form["grant_type"])
         if grant is None:
-            raise UnsupportedGrantTypeError(f"grant_type {form['grant_type']} is not supported")
+            # Fixed text: the caller's value may hold characters error_description cannot carry.
+            raise UnsupportedGrantTypeError("this grant_type is not supported")
         if client.is_public and grant.grant_type not in PUBLIC_CLIENT_GRANTS:
             raise UnauthorizedClientError(f"a public client may not use {grant.grant_type}")
         if grant.client_grant not in client.grant_types:

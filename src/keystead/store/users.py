@@ -140,6 +140,10 @@ class SqlCredentialStore:
             values["password_hash"] = password_hash
         await self.conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
+    async def rehash_password(self, user_id: str, *, password_hash: str) -> None:
+        await self.conn.execute(update(users).where(users.c.id == user_id).values(
+            password_hash=password_hash))
+
     async def enrol_mfa(self, user_id: str, *, secret_sealed: str, step: int,
                         recovery_digests: list[str]) -> bool:
         # Only a user without a factor enrols: a second, stale enrolment never replaces one.

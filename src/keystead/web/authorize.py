@@ -1,5 +1,6 @@
-"""GET/POST /oauth/authorize: sign the user in (console sessions, MFA), ask consent, answer with a
-code (or, for legacy clients only, an implicit token); /oauth/userinfo; OIDC discovery.
+"""GET/POST /oauth/authorize and the consent answer: sign the user in (console sessions, MFA),
+ask consent, answer with a code (or, for legacy clients only, an implicit token);
+/oauth/userinfo; OIDC discovery.
 
 The rules live in protocol/authorize.py; this module is the conversation with the browser.
 """
@@ -33,6 +34,7 @@ from keystead.protocol.errors import (
 )
 from keystead.protocol.metadata import server_metadata
 from keystead.protocol.oidc import claims_for
+from keystead.protocol.params import parse_pairs, repeated_names
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.catalog import SqlCatalog
 from keystead.web.auth import active_token, client_ip
@@ -42,30 +44,53 @@ from keystead.web.console.sessions import Session
 from keystead.web.errors import json_response
 from keystead.web.runtime import Runtime
 
+AUTHORIZE_PATH = "/oauth/authorize"
+CONSENT_PATH = "/oauth/authorize/consent"  # the consent form's answer, CSRF-checked
+FORM_TYPE = "application/x-www-form-urlencoded"
 CODE_TTL = timedelta(seconds=60)
 CONSENT_FORM_TTL = timedelta(minutes=10)
 IMPLICIT_TTL_SECONDS = 900  # legacy implicit tokens are short-lived and never refreshed
 
 
 async def authorize(ctx: Page) -> Response:
-    params = ctx.request.query_params
-    repeated = {k for k, _ in params.multi_items() if len(params.getlist(k)) > 1}
+    """The authorization request, by GET (query) or POST (form body).
+
+    OIDC Core §3.1.2.1: "Authorization Servers MUST support the use of the HTTP GET and POST
+    methods"; with POST the parameters are serialised as a form. The consent answer has its own
+    route (``CONSENT_PATH``) and its own CSRF check, so the two can never be confused.
+    """
+    if ctx.request.method == "GET":
+        return await _authorization_request(ctx, ctx.request.query_params.multi_items())
+    content_type = ctx.request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    try:
+        if content_type != FORM_TYPE:
+            raise InvalidRequestError("the request must be form data")
+        pairs = parse_pairs(await ctx.request.body())
+    except InvalidRequestError:
+        # Not a form we can read: no client or redirect URI to trust, so a page, not a redirect.
+        return ctx.render("authorize/error.html", 400, message=(
+            "The application sent a sign-in request Keystead cannot read (it must be "
+            "application/x-www-form-urlencoded UTF-8 form data). Tell its developer."))
+    return await _authorization_request(ctx, pairs)
+
+
+async def _authorization_request(ctx: Page, pairs: list[tuple[str, str]]) -> Response:
+    params = dict(pairs)
     async with ctx.transaction() as conn:
         found = await SqlAuthorizationStore(conn).registered_client(params.get("client_id", ""))
     try:
         client, redirect_uri = rules.redirect_target(found, params.get("redirect_uri"))
     except UnsafeAuthorizationRequest as exc:
         return ctx.render("authorize/error.html", 400, message=exc.message)
-    state = params.get("state")
-    fragment = params.get("response_type") == "token"
     try:
-        if repeated:  # RFC 6749 §3.1: parameters MUST NOT be included more than once
+        if repeated_names(pairs):  # RFC 6749 §3.1: parameters MUST NOT be included more than once
             raise InvalidRequestError("a parameter is repeated")
-        request = rules.validate(dict(params), client, redirect_uri)
-        return await _decide(ctx, client, request)
+        request = rules.validate(params, client, redirect_uri)
+        return await _decide(ctx, client, request, pairs)
     except OAuthError as exc:
-        return redirect(rules.error_answer(redirect_uri, exc, state=state,
-                                           issuer=_issuer(ctx.runtime), fragment=fragment))
+        return redirect(rules.error_answer(redirect_uri, exc, state=params.get("state"),
+                                           issuer=_issuer(ctx.runtime),
+                                           fragment=rules.error_in_fragment(params)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +105,19 @@ def _signed_in(ctx: Page) -> SignedIn | None:
     return SignedIn(ctx.user, ctx.session)
 
 
-async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationRequest) -> Response:
+async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationRequest,
+                  pairs: list[tuple[str, str]]) -> Response:
     """Sign-in first, then consent (remembered), then the answer.
 
     Raises:
         OAuthError: login or consent needed under prompt=none.
     """
     who = _signed_in(ctx)
+    if who is None and ctx.request.method == "POST" and not sessions.session_cookie(
+            ctx.request, ctx.runtime):
+        # A cross-site POST carries no SameSite=Lax cookie even when the user is signed in:
+        # ask again by GET (which carries it) before deciding the user must sign in.
+        return redirect(f"{AUTHORIZE_PATH}?{urlencode(pairs)}")
     if who is None or _signs_in_again(ctx, who, request):
         if "none" in request.prompt:
             raise LoginRequiredError("the user must sign in")
@@ -97,9 +128,9 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
             ctx.forget_session()
         # Back here after sign-in, without prompt=login or max_age: the fresh sign-in has
         # answered them, and they would ask forever.
-        query = urlencode([(k, v) for k, v in ctx.request.query_params.multi_items()
+        query = urlencode([(k, v) for k, v in pairs
                            if k != "max_age" and not (k == "prompt" and "login" in v.split())])
-        here = f"{ctx.request.url.path}?{query}"
+        here = f"{AUTHORIZE_PATH}?{query}"
         return redirect(f"/login?next={quote(here, safe='')}")
     async with ctx.transaction() as conn:
         consent = await SqlAuthorizationStore(conn).consent(who.user.id, client.id)
@@ -108,7 +139,7 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
         return await _answer(ctx, who, client, request)
     if "none" in request.prompt:
         raise ConsentRequiredError("the user has not authorized this client")
-    return await _consent_page(ctx, who, client, request)
+    return await _consent_page(ctx, who, client, request, dict(pairs))
 
 
 def _signs_in_again(ctx: Page, who: SignedIn, request: AuthorizationRequest) -> bool:
@@ -120,17 +151,17 @@ def _signs_in_again(ctx: Page, who: SignedIn, request: AuthorizationRequest) -> 
 
 
 async def _consent_page(ctx: Page, who: SignedIn, client: RegisteredClient,
-                        request: AuthorizationRequest) -> Response:
+                        request: AuthorizationRequest, params: dict[str, str]) -> Response:
     async with ctx.transaction() as conn:
         catalogue = {s.id: s.description for s in await SqlCatalog(conn).scopes()}
     descriptions = {**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES}
     sealed = ctx.runtime.box.seal(json.dumps({
         "user": who.user.id, "until": (ctx.runtime.clock() + CONSENT_FORM_TTL).isoformat(),
         # The request as the app sent it: judged again by the same rules when the user answers.
-        "params": dict(ctx.request.query_params)}))
+        "params": params}))
     return ctx.render("authorize/consent.html", client=client, auth_request=request,
                       scopes=[(s, descriptions.get(s, "")) for s in request.scope],
-                      sealed=sealed)
+                      sealed=sealed, action=CONSENT_PATH)
 
 
 async def decide(ctx: Page) -> Response:
@@ -156,7 +187,7 @@ async def decide(ctx: Page) -> Response:
     except OAuthError as exc:
         return redirect(rules.error_answer(
             redirect_uri, exc, state=params.get("state"), issuer=_issuer(ctx.runtime),
-            fragment=params.get("response_type") == "token"))
+            fragment=rules.error_in_fragment(params)))
     fragment = request.in_fragment
     if ctx.field("decision") != "allow":
         await _audit(ctx, who, "consent.deny", client, {"scopes": list(request.scope)})
@@ -195,7 +226,7 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
                 session_digest=who.session.row.digest))
     if request.response_type == "code":
         return redirect(rules.answer(request.redirect_uri, {
-            "code": code, "state": request.state, "iss": issuer}, fragment=False))
+            "code": code, "state": request.state, "iss": issuer}, fragment=request.in_fragment))
     record = await runtime.hot.client(client.id)
     if record is None:
         raise AccessDeniedError("the client no longer exists")
@@ -208,7 +239,7 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
     return redirect(rules.answer(request.redirect_uri, {
         "access_token": token.access_token, "token_type": "Bearer",
         "expires_in": str(token.expires_in), "scope": token.scope, "state": request.state,
-        "iss": issuer}, fragment=True))
+        "iss": issuer}, fragment=request.in_fragment))
 
 
 async def _audit(ctx: Page, who: SignedIn, action: str, client: RegisteredClient,
@@ -250,8 +281,8 @@ async def openid_configuration(request: Request) -> Response:
 
 
 routes: list[Route] = [
-    route("/oauth/authorize", authorize, public=True),
-    route("/oauth/authorize", decide, methods=("POST",), public=True),
+    route(AUTHORIZE_PATH, authorize, methods=("GET", "POST"), public=True, csrf=False),
+    route(CONSENT_PATH, decide, methods=("POST",), public=True),
     Route("/oauth/userinfo", userinfo, methods=["GET", "POST"]),
     Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
 ]

@@ -309,7 +309,7 @@ def test_session_cookie_is_secure_over_https(settings: Settings) -> None:
         create_user(http, "reader@example.com")
         response = _password_step(http, "reader@example.com", PASSWORD)
         cookie = next(h for h in response.history[0].headers.get_list("set-cookie")
-                      if h.startswith("ks_session="))
+                      if h.startswith("__Host-ks_session="))
         assert "Secure" in cookie
 
 

@@ -123,7 +123,7 @@ class Page:
             if value:
                 sessions.set_cookie(response, self.request, self.runtime, name, value)
             else:
-                response.delete_cookie(name, path="/")
+                sessions.delete_cookie(response, self.request, self.runtime, name)
         response.headers.update(SECURITY_HEADERS)
         if not self.public:
             response.headers["content-security-policy"] = ADMIN_CSP
@@ -141,8 +141,13 @@ def redirect(url: str) -> RedirectResponse:
 Handler = Callable[[Page], Awaitable[Response]]
 
 
-def page(handler: Handler, *, public: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap ``handler`` as a console endpoint (see the module docstring)."""
+def page(handler: Handler, *, public: bool = False,
+         csrf: bool = True) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap ``handler`` as a console endpoint (see the module docstring).
+
+    ``csrf=False`` only for a POST that is not a form of ours (the OAuth authorization request,
+    which any site may send, as it may send the same request by GET): the handler reads the body.
+    """
 
     async def endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
@@ -152,7 +157,7 @@ def page(handler: Handler, *, public: bool = False) -> Callable[[Request], Await
         ctx = Page(request, runtime, loaded.session, user, caller, public=public)
         if loaded.expired:
             ctx.forget_session()
-        pre = request.cookies.get(PRE_SESSION_COOKIE, "")
+        pre = request.cookies.get(sessions.cookie_name(runtime, PRE_SESSION_COOKIE), "")
         if not pre:
             pre = secrets.token_urlsafe(24)
             ctx._cookies[PRE_SESSION_COOKIE] = pre
@@ -162,7 +167,7 @@ def page(handler: Handler, *, public: bool = False) -> Callable[[Request], Await
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return ctx.finish(redirect(
                 f"/login?next={quote(target, safe='')}" + (f"&notice={notice}" if notice else "")))
-        if request.method == "POST":
+        if request.method == "POST" and csrf:
             ctx.form = await request.form()
             sent = ctx.field("csrf_token")
             if not sent or not hmac.compare_digest(sent.encode(), ctx.csrf_token.encode()):
@@ -189,8 +194,8 @@ def page(handler: Handler, *, public: bool = False) -> Callable[[Request], Await
 
 
 def route(path: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
-          public: bool = False) -> Route:
-    return Route(path, page(handler, public=public), methods=list(methods))
+          public: bool = False, csrf: bool = True) -> Route:
+    return Route(path, page(handler, public=public, csrf=csrf), methods=list(methods))
 
 
 async def _signed_in_user(request: Request, conn: AsyncConnection,

@@ -20,6 +20,10 @@ from keystead.web.runtime import Runtime
 
 SESSION_COOKIE = "ks_session"
 PRE_SESSION_COOKIE = "ks_csrf"  # binds the sign-in form's CSRF token before there is a session
+# ASVS 3.3.1 / RFC 6265bis §4.1.3.2: a "__Host-" cookie is accepted only Secure, Path=/, without
+# Domain, so no sibling subdomain or plain-http page can plant or shadow it. Browsers refuse the
+# prefix without Secure, so a plain-http deployment (development) keeps the bare names.
+HOST_PREFIX = "__Host-"
 
 
 class Stage:
@@ -56,15 +60,33 @@ def is_secure(request: Request, runtime: Runtime) -> bool:
     return request.url.scheme == "https" or runtime.settings.issuer.startswith("https:")
 
 
+def cookie_name(runtime: Runtime, name: str) -> str:
+    """``name`` as this deployment sends it: ``__Host-`` prefixed when the issuer is https."""
+    return HOST_PREFIX + name if runtime.settings.issuer.startswith("https:") else name
+
+
+def session_cookie(request: Request, runtime: Runtime) -> str:
+    """The session id the browser sent (empty when none)."""
+    return request.cookies.get(cookie_name(runtime, SESSION_COOKIE), "")
+
+
 def set_cookie(response: Response, request: Request, runtime: Runtime, name: str,
                value: str) -> None:
-    response.set_cookie(name, value, httponly=True, samesite="lax", path="/",
-                        secure=is_secure(request, runtime))
+    """Set the cookie ``name`` (a bare name, prefixed here): HttpOnly, SameSite=Lax, Path=/,
+    never a Domain; Secure on https (always, with the prefix)."""
+    response.set_cookie(cookie_name(runtime, name), value, httponly=True, samesite="lax",
+                        path="/", secure=is_secure(request, runtime))
+
+
+def delete_cookie(response: Response, request: Request, runtime: Runtime, name: str) -> None:
+    # The expiring Set-Cookie must carry the same attributes, or a browser refuses a prefixed one.
+    response.delete_cookie(cookie_name(runtime, name), httponly=True, samesite="lax", path="/",
+                           secure=is_secure(request, runtime))
 
 
 async def load(request: Request, runtime: Runtime, conn: AsyncConnection) -> Loaded:
     """The request's session, touched; None when there is none or it timed out (then deleted)."""
-    cookie = request.cookies.get(SESSION_COOKIE, "")
+    cookie = session_cookie(request, runtime)
     if not cookie:
         return Loaded(None, expired=False)
     store = SqlSessionStore(conn)
