@@ -20,6 +20,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
+from keystead.domain.audiences import audience_of
 from keystead.domain.clients import TokenFormat
 from keystead.domain.scopes import OIDC_SCOPES
 from keystead.domain.secrets import Digester
@@ -30,6 +31,10 @@ from keystead.protocol.opaque import MAX_TOKEN_LENGTH, OpaqueTokens, Sealed
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OPENED_LIMIT = 10_000
+# A private claim (RFC 7519 §4.3) marking how a token was issued; only "implicit" is written.
+VIA_CLAIM = "ks_via"
+IMPLICIT = "implicit"
+ISSUER_MARK = "~"  # an opaque token writes the issuer at the start of an audience as this
 
 
 class InactiveReason(StrEnum):
@@ -89,32 +94,40 @@ class TokenService:
 
     async def issue(self, client: ClientRecord, *, scope: tuple[str, ...],
                     subject_id: str | None = None, family_id: str | None = None,
-                    ttl_seconds: int | None = None) -> IssuedToken:
+                    ttl_seconds: int | None = None, implicit: bool = False) -> IssuedToken:
         """Mint a token; nothing is written on the request path (see ``HotStore``).
 
         A user token names its user (``subject_id``) and its grant family, which validation
-        checks so that revoking the user's authorization stops it at once.
+        checks so that revoking the user's authorization stops it at once. Its audience comes
+        from its scopes (domain/audiences.py); an ``implicit`` token is marked as such.
         """
         now = self.clock()
         ttl = ttl_seconds or client.token_ttl_seconds
         issued_us = _microseconds(now)
         expires_us = issued_us + ttl * 1_000_000
         scope_text = " ".join(scope)
+        audience = audience_of(scope, issuer=self.issuer,
+                               resource_servers=dict(client.resource_servers), implicit=implicit)
         if client.token_format == TokenFormat.jwt:
             jti = secrets.token_urlsafe(16)
             value = self._jwt(client, jti=jti, scope=scope_text, issued_us=issued_us,
-                              ttl=ttl, subject_id=subject_id, family_id=family_id)
+                              ttl=ttl, subject_id=subject_id, family_id=family_id,
+                              audience=audience, implicit=implicit)
         else:
             value = self.opaque.seal(Sealed(client.id, subject_id, scope_text, issued_us,
-                                            expires_us, family_id))
+                                            expires_us, family_id, self._compact(audience),
+                                            implicit))
         self.store.count_issued(client.id, now.astimezone(UTC).date())
         return IssuedToken(value, ttl, scope_text)
 
     def _jwt(self, client: ClientRecord, *, jti: str, scope: str, issued_us: int, ttl: int,
-             subject_id: str | None, family_id: str | None) -> str:
+             subject_id: str | None, family_id: str | None, audience: tuple[str, ...],
+             implicit: bool) -> str:
         iat = issued_us // 1_000_000
         claims: dict[str, object] = {
-            "iss": self.issuer, "sub": subject_id or client.id, "aud": self.issuer,
+            # RFC 9068 §2.2: aud is REQUIRED. Always a list: a token signed before audiences
+            # existed has the bare issuer string instead (see ``claims_of``).
+            "iss": self.issuer, "sub": subject_id or client.id, "aud": list(audience),
             "client_id": client.id, "iat": iat, "exp": iat + ttl, "jti": jti,
             "scope": scope,
             # Whole-second iat cannot order a token against a revocation in the same second.
@@ -124,6 +137,8 @@ class TokenService:
             claims["roles"] = [{"roleId": r, "divisionId": d} for r, d in client.roles]
         else:
             claims["gid"] = family_id
+        if implicit:
+            claims[VIA_CLAIM] = IMPLICIT
         header = {"alg": ALG, "typ": "at+jwt", "kid": self.signer.kid}  # RFC 9068 §2.1
         return jwt.encode(header, claims, self.signer.key, algorithms=[ALG])
 
@@ -142,24 +157,54 @@ class TokenService:
         if not (isinstance(jti, str) and isinstance(client_id, str) and isinstance(iat_us, int)
                 and isinstance(iat, int) and isinstance(exp, int)):
             return None
-        sub, gid = claims.get("sub"), claims.get("gid")
+        sub, gid, aud = claims.get("sub"), claims.get("gid"), claims.get("aud")
+        scope = str(claims.get("scope", ""))
+        if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+            audience = tuple(str(a) for a in aud)
+        elif aud == self.issuer:
+            audience = self._legacy_audience(scope)
+        else:
+            return None
         return TokenClaims(self.digester.jwt_id(jti), client_id,
                            sub if isinstance(sub, str) and sub != client_id else None,
-                           str(claims.get("scope", "")), _instant(iat_us),
+                           scope, _instant(iat_us),
                            _instant(iat_us + (exp - iat) * 1_000_000),
-                           gid if isinstance(gid, str) else None)
+                           gid if isinstance(gid, str) else None, audience,
+                           claims.get(VIA_CLAIM) == IMPLICIT)
 
     def _open(self, token: str) -> TokenClaims | None:
         sealed = self.opaque.open(token)
         if sealed is None:
             return None
+        audience = (self._legacy_audience(sealed.scope) if sealed.audience is None
+                    else self._expand(sealed.audience))
         claims = TokenClaims(self.digester.token(token), sealed.client_id, sealed.subject_id,
                              sealed.scope, _instant(sealed.issued_at_us),
-                             _instant(sealed.expires_at_us), sealed.family_id)
+                             _instant(sealed.expires_at_us), sealed.family_id, audience,
+                             sealed.implicit)
         if len(self._opened) >= OPENED_LIMIT:
             self._opened.clear()
         self._opened[token] = claims
         return claims
+
+    def _compact(self, audience: tuple[str, ...]) -> str:
+        """The audience as an opaque token seals it: the issuer, at the start, written "~"."""
+        issuer = self.issuer
+        return " ".join(ISSUER_MARK + a[len(issuer):] if a.startswith(issuer) else a
+                        for a in audience)
+
+    def _expand(self, compact: str) -> tuple[str, ...]:
+        # An audience is an absolute URI, so none of its own starts with "~".
+        return tuple(self.issuer + a[1:] if a.startswith(ISSUER_MARK) else a
+                     for a in compact.split())
+
+    def _legacy_audience(self, scope: str) -> tuple[str, ...]:
+        """A token issued before tokens carried an audience: what its scopes gave then.
+
+        Such tokens worked on the management API with a built-in scope, so they keep doing so
+        until they expire; an implicit one cannot be told apart, but lived 15 minutes at most.
+        """
+        return audience_of(scope.split(), issuer=self.issuer, resource_servers={})
 
     async def validate(self, token: str) -> ActiveToken:
         """Return the token if active now.
@@ -190,7 +235,7 @@ class TokenService:
             digest=claims.digest, client_id=claims.client_id, subject_id=claims.subject_id,
             scope=claims.scope, roles=live.roles, issued_at=claims.issued_at,
             expires_at=claims.expires_at, client_scopes=live.client_scopes,
-            family_id=claims.family_id)
+            family_id=claims.family_id, audience=claims.audience, implicit=claims.implicit)
         # What the token may still do: its scopes the client still has (and, for a user's
         # token, the OpenID Connect scopes the user consented to, which clients never hold).
         allowed = frozenset(live.client_scopes) | (
