@@ -58,7 +58,8 @@ def test_scope_custom_create_get_update_delete(http: TestClient,
                                                headers: dict[str, str]) -> None:
     created = _create(http, headers, "conversations:readonly", "Read conversations")
     assert created == {"id": "conversations:readonly", "description": "Read conversations",
-                       "builtin": False, "selfUri": f"{SCOPES}/conversations:readonly"}
+                       "builtin": False, "resourceServer": None,
+                       "selfUri": f"{SCOPES}/conversations:readonly"}
     url = f"{SCOPES}/conversations:readonly"
     assert http.get(url, headers=headers).json() == created
     assert _ids(http, headers) == BUILTIN_SCOPES | {"conversations:readonly"}

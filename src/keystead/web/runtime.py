@@ -18,6 +18,7 @@ from keystead.domain.organization_management import OrganizationManagement
 from keystead.domain.passwords import Passwords
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
+from keystead.domain.audiences import management_api
 from keystead.domain.tokens import HotStore
 from keystead.domain.users import UserManagement
 from keystead.protocol.client_auth import ClientAuthenticator
@@ -100,9 +101,10 @@ class Runtime:
 
     def organization(self, conn: AsyncConnection) -> OrganizationManagement:
         catalog = SqlCatalog(conn)
-        return OrganizationManagement(divisions=catalog, roles=catalog, scopes=catalog,
-                                      holders=SqlClientStore(conn), audit=SqlAuditLog(conn),
-                                      clock=self.clock)
+        return OrganizationManagement(
+            divisions=catalog, roles=catalog, scopes=catalog, holders=SqlClientStore(conn),
+            audit=SqlAuditLog(conn), clock=self.clock,
+            reserved_audiences=frozenset({management_api(self.tokens.issuer)}))
 
     def identity_providers(self, conn: AsyncConnection) -> IdentityProviderManagement:
         return IdentityProviderManagement(providers=SqlIdentityProviderStore(conn),
