@@ -41,12 +41,14 @@ def audience_of(scope: Iterable[str], *, issuer: str, resource_servers: Mapping[
     implicit token never has the management API among its audiences: it travelled in a URL.
     """
     found: set[str] = set()
+    builtin = False
     for s in scope:
         if s in BUILTIN_SCOPES:
-            if not implicit:
-                found.add(management_api(issuer))
+            builtin = True
         else:
             found.add(resource_servers.get(s, issuer))
+    if builtin and not implicit:
+        found.add(management_api(issuer))
     return tuple(sorted(found)) if found else (issuer,)
 
 

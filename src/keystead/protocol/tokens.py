@@ -9,6 +9,7 @@ deleted client is seen at the very next request on every replica.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,8 +107,8 @@ class TokenService:
         issued_us = _microseconds(now)
         expires_us = issued_us + ttl * 1_000_000
         scope_text = " ".join(scope)
-        audience = audience_of(scope, issuer=self.issuer,
-                               resource_servers=dict(client.resource_servers), implicit=implicit)
+        audience, sealed_audience = _audience(scope, client.resource_servers, self.issuer,
+                                              implicit=implicit)
         if client.token_format == TokenFormat.jwt:
             jti = secrets.token_urlsafe(16)
             value = self._jwt(client, jti=jti, scope=scope_text, issued_us=issued_us,
@@ -115,7 +116,7 @@ class TokenService:
                               audience=audience, implicit=implicit)
         else:
             value = self.opaque.seal(Sealed(client.id, subject_id, scope_text, issued_us,
-                                            expires_us, family_id, self._compact(audience),
+                                            expires_us, family_id, sealed_audience,
                                             implicit))
         self.store.count_issued(client.id, now.astimezone(UTC).date())
         return IssuedToken(value, ttl, scope_text)
@@ -177,7 +178,7 @@ class TokenService:
         if sealed is None:
             return None
         audience = (self._legacy_audience(sealed.scope) if sealed.audience is None
-                    else self._expand(sealed.audience))
+                    else _expand(sealed.audience, self.issuer))
         claims = TokenClaims(self.digester.token(token), sealed.client_id, sealed.subject_id,
                              sealed.scope, _instant(sealed.issued_at_us),
                              _instant(sealed.expires_at_us), sealed.family_id, audience,
@@ -186,17 +187,6 @@ class TokenService:
             self._opened.clear()
         self._opened[token] = claims
         return claims
-
-    def _compact(self, audience: tuple[str, ...]) -> str:
-        """The audience as an opaque token seals it: the issuer, at the start, written "~"."""
-        issuer = self.issuer
-        return " ".join(ISSUER_MARK + a[len(issuer):] if a.startswith(issuer) else a
-                        for a in audience)
-
-    def _expand(self, compact: str) -> tuple[str, ...]:
-        # An audience is an absolute URI, so none of its own starts with "~".
-        return tuple(self.issuer + a[1:] if a.startswith(ISSUER_MARK) else a
-                     for a in compact.split())
 
     def _legacy_audience(self, scope: str) -> tuple[str, ...]:
         """A token issued before tokens carried an audience: what its scopes gave then.
@@ -248,6 +238,25 @@ class TokenService:
         claims = self.claims_of(token)
         if claims is not None and client_id in (None, claims.client_id):
             await self.store.revoke(claims, now=self.clock())
+
+
+# Pure functions of their arguments, so kept by value: a client asks for the same scopes again
+# and again, and issuing then costs one dictionary look-up instead of ~8 µs (bench: this box).
+@functools.lru_cache(maxsize=4096)
+def _audience(scope: tuple[str, ...], resource_servers: tuple[tuple[str, str], ...], issuer: str,
+              *, implicit: bool) -> tuple[tuple[str, ...], str]:
+    """A token's audience, and the same as an opaque token seals it (the issuer written "~")."""
+    audience = audience_of(scope, issuer=issuer, resource_servers=dict(resource_servers),
+                           implicit=implicit)
+    return audience, " ".join(ISSUER_MARK + a[len(issuer):] if a.startswith(issuer) else a
+                              for a in audience)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expand(sealed_audience: str, issuer: str) -> tuple[str, ...]:
+    # An audience is an absolute URI, so none of its own starts with "~".
+    return tuple(issuer + a[1:] if a.startswith(ISSUER_MARK) else a
+                 for a in sealed_audience.split())
 
 
 def _microseconds(moment: datetime) -> int:
