@@ -26,7 +26,15 @@ from tests.factories import (
     run,
     token,
 )
-from tests.oauth_flows import code_client, signed_in_person, user_tokens
+from tests.oauth_flows import (
+    REDIRECT_URI,
+    answer_of,
+    authorize,
+    code_client,
+    pkce_pair,
+    signed_in_person,
+    user_tokens,
+)
 
 SCOPES = "/api/v2/oauth/scopes"
 API = "http://testserver/api/v2"
@@ -164,3 +172,67 @@ def test_audience_of_a_token_issued_before_audiences_comes_from_its_scopes(
     value = run(http, mint)
     assert introspect(http, admin, value).json()["aud"] == [API]
     assert http.get(CLIENTS, headers=bearer(value)).status_code == 200
+
+
+# -- RFC 8707: the resource parameter picks one audience --
+
+def _token_response(http: TestClient, client: Registered, **form: str) -> Any:
+    return http.post("/oauth/token", data={"grant_type": "client_credentials", **form},
+                     auth=client.basic_auth)
+
+
+@pytest.mark.parametrize("fmt", TOKEN_FORMATS)
+def test_resource_parameter_narrows_the_token_to_that_audience(
+        http: TestClient, admin: Registered, headers: dict[str, str], fmt: str) -> None:
+    svc = _billing_service(http, headers, fmt)
+    response = _token_response(http, svc, resource=BILLING)
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "invoices"
+    value = response.json()["access_token"]
+    assert introspect(http, admin, value).json()["aud"] == [BILLING]
+    _refused_by_the_api(http, value)
+    for_api = _token_response(http, svc, resource=API, scope="oauth:readonly invoices").json()
+    assert for_api["scope"] == "oauth:readonly"
+    assert introspect(http, admin, for_api["access_token"]).json()["aud"] == [API]
+
+
+@pytest.mark.parametrize("resource", [
+    pytest.param("https://elsewhere.example.com", id="no-scope-for-it"),
+    pytest.param(BILLING + "#frag", id="fragment-8707-2"),
+    pytest.param("billing", id="not-absolute"),
+])
+def test_resource_parameter_for_no_scope_is_invalid_target(
+        http: TestClient, headers: dict[str, str], resource: str) -> None:
+    svc = _billing_service(http, headers, "opaque")
+    response = _token_response(http, svc, resource=resource)
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_target")
+    assert response.headers["cache-control"] == "no-store"
+    # A scope asked for must still be for the resource: no silent widening.
+    response = _token_response(http, svc, resource=BILLING, scope="oauth:readonly")
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_target")
+
+
+def test_resource_parameter_repeated_is_invalid_request(
+        http: TestClient, headers: dict[str, str]) -> None:
+    svc = _billing_service(http, headers, "opaque")
+    response = http.post("/oauth/token", content=(
+        "grant_type=client_credentials&resource=https%3A%2F%2Fa.example&"
+        "resource=https%3A%2F%2Fb.example"), auth=svc.basic_auth,
+        headers={"content-type": "application/x-www-form-urlencoded"})
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
+def test_resource_parameter_on_a_code_exchange_narrows_the_user_token(http: TestClient) -> None:
+    client = code_client(http, scopes=("oauth:readonly",))
+    signed_in_person(http, "boss@example.com", roles=("Super Admin",))
+    pkce = pkce_pair()
+    code = answer_of(authorize(http, client.id, scope="openid oauth:readonly", pkce=pkce))["code"]
+    response = http.post("/oauth/token", auth=client.basic_auth, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+        "code_verifier": pkce.verifier, "resource": API})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["scope"] == "oauth:readonly"
+    assert "id_token" in body  # what the user authorized is unchanged: only the access token
+    checker = bootstrap(http, name="checker", roles=["OAuth Admin"])
+    assert introspect(http, checker, body["access_token"]).json()["aud"] == [API]

@@ -269,7 +269,7 @@ class OrganizationManagement:
         return scope
 
     async def update_scope(self, caller: Caller, scope_id: str, *, description: str,
-                           resource_server: str | None | Unchanged = UNCHANGED) -> Scope:
+                           resource_server: str | Unchanged | None = UNCHANGED) -> Scope:
         """Change a scope's description and resource server (its id is what clients ask for:
         it never changes). A new resource server is the audience of tokens issued from now on;
         tokens already issued keep theirs.

@@ -26,7 +26,7 @@ from keystead.domain.clients import TokenFormat
 from keystead.domain.scopes import OIDC_SCOPES
 from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord, HotStore, TokenClaims, TokenRecord
-from keystead.protocol.errors import InvalidTokenError
+from keystead.protocol.errors import InvalidTargetError, InvalidTokenError
 from keystead.protocol.keys import ALG
 from keystead.protocol.opaque import MAX_TOKEN_LENGTH, OpaqueTokens, Sealed
 
@@ -95,13 +95,20 @@ class TokenService:
 
     async def issue(self, client: ClientRecord, *, scope: tuple[str, ...],
                     subject_id: str | None = None, family_id: str | None = None,
-                    ttl_seconds: int | None = None, implicit: bool = False) -> IssuedToken:
+                    ttl_seconds: int | None = None, implicit: bool = False,
+                    resource: str | None = None) -> IssuedToken:
         """Mint a token; nothing is written on the request path (see ``HotStore``).
 
         A user token names its user (``subject_id``) and its grant family, which validation
         checks so that revoking the user's authorization stops it at once. Its audience comes
-        from its scopes (domain/audiences.py); an ``implicit`` token is marked as such.
+        from its scopes (domain/audiences.py); an ``implicit`` token is marked as such. With a
+        ``resource`` (RFC 8707), only the scopes for that audience are kept.
+
+        Raises:
+            InvalidTargetError: no scope of the token is for ``resource``.
         """
+        if resource is not None:
+            scope = self._for_resource(client, scope, resource)
         now = self.clock()
         ttl = ttl_seconds or client.token_ttl_seconds
         issued_us = _microseconds(now)
@@ -120,6 +127,20 @@ class TokenService:
                                             implicit))
         self.store.count_issued(client.id, now.astimezone(UTC).date())
         return IssuedToken(value, ttl, scope_text)
+
+    def _for_resource(self, client: ClientRecord, scope: tuple[str, ...],
+                      resource: str) -> tuple[str, ...]:
+        """RFC 8707 §2: the scopes whose audience is ``resource``.
+
+        Raises:
+            InvalidTargetError: none is (an unknown, malformed or fragment-bearing URI
+                included: it is no scope's audience).
+        """
+        kept = tuple(s for s in scope if _audience((s,), client.resource_servers, self.issuer,
+                                                   implicit=False)[0] == (resource,))
+        if not kept:
+            raise InvalidTargetError("no scope of this request is for the resource requested")
+        return kept
 
     def _jwt(self, client: ClientRecord, *, jti: str, scope: str, issued_us: int, ttl: int,
              subject_id: str | None, family_id: str | None, audience: tuple[str, ...],

@@ -12,13 +12,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
+from keystead.domain.audiences import management_api
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.management import ClientManagement
 from keystead.domain.organization_management import OrganizationManagement
 from keystead.domain.passwords import Passwords
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
-from keystead.domain.audiences import management_api
 from keystead.domain.tokens import HotStore
 from keystead.domain.users import UserManagement
 from keystead.protocol.client_auth import ClientAuthenticator

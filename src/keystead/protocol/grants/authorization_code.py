@@ -59,7 +59,7 @@ class AuthorizationCodeGrant:
                     raise InvalidGrantError("the code's user no longer exists")
                 return await self.user_tokens.issue(store, client, Grant(
                     person, tuple(code.scope.split()), code.family_id, code.auth_time, code.amr,
-                    code.nonce))
+                    code.nonce), resource=request.form.get("resource"))
         raise InvalidGrantError("the code is invalid, expired or already used",
                                 detail="code replayed: its tokens are revoked" if replayed
                                 else "code unknown or expired")

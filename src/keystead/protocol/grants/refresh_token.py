@@ -57,7 +57,8 @@ class RefreshTokenGrant:
                     store, client, Grant(person, scope, grant.family_id, grant.auth_time,
                                          grant.amr),
                     # Confidential clients keep their refresh token; public ones get a new one.
-                    refresh_token=None if client.is_public else value, refresh_scope=granted)
+                    refresh_token=None if client.is_public else value, refresh_scope=granted,
+                    resource=request.form.get("resource"))
         raise InvalidGrantError("the refresh token is invalid, expired or revoked",
                                 detail="rotated refresh token reused: family revoked" if reused
                                 else "refresh token unknown, expired or revoked")

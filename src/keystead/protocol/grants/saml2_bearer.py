@@ -72,7 +72,7 @@ class Saml2BearerGrant:
                 return await self.user_tokens.issue(
                     work.authorizations, client,
                     Grant(person, scope, family_id, _auth_time(subject, self.clock()),
-                          ("saml",)), with_refresh=False)
+                          ("saml",)), with_refresh=False, resource=request.form.get("resource"))
         except InvalidGrantError as exc:
             await self._audit_refusal(client, exc.detail or exc.error)
             raise

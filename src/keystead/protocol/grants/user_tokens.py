@@ -41,18 +41,20 @@ class UserTokens:
 
     async def issue(self, store: AuthorizationStore, client: ClientRecord, grant: Grant, *,
                     refresh_token: str | None = None, with_refresh: bool = True,
-                    refresh_scope: tuple[str, ...] | None = None) -> IssuedToken:
-        """Access token, refresh token (a new one unless ``refresh_token`` is kept, none without
-        ``with_refresh``), ID token.
+                    refresh_scope: tuple[str, ...] | None = None,
+                    resource: str | None = None) -> IssuedToken:
+        """Access token (for ``resource`` only, when named: RFC 8707 §2.2), refresh token (a new
+        one unless ``refresh_token`` is kept, none without ``with_refresh``), ID token.
 
         Raises:
             InvalidGrantError: the user is no longer active.
+            InvalidTargetError: no scope of the grant is for ``resource``.
         """
         if grant.person.state != "active":
             raise InvalidGrantError("the user cannot sign in", detail="user is not active")
         now = self.clock()
         access = await self.tokens.issue(client, scope=grant.scope, subject_id=grant.person.id,
-                                         family_id=grant.family_id)
+                                         family_id=grant.family_id, resource=resource)
         if refresh_token is None and with_refresh:
             refresh_token = secrets.token_urlsafe(32)
             await store.add_refresh(RefreshGrant(
