@@ -1,8 +1,9 @@
 """Opaque access tokens that prove themselves: AES-256-GCM sealed claims.
 
 To a client the token is an opaque string (RFC 6749 §1.4). To Keystead it is authenticated
-encryption of who it was issued to, when, until when, and for what scope, so issuing one needs
-no write on the request path and checking one needs no token-table lookup to trust its claims.
+encryption of who it was issued to, when, until when, for what scope and audience, and whether
+the implicit grant issued it, so issuing one needs no write on the request path and checking one
+needs no token-table lookup to trust its claims.
 Revocation, disabled and deleted clients are still checked live on every validation.
 """
 
