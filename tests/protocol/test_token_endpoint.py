@@ -366,7 +366,7 @@ def test_token_jwt_format_is_an_rfc9068_access_token(http: TestClient,
     assert decoded.header["kid"] in {k["kid"] for k in http.get("/oauth/jwks").json()["keys"]}
     claims = decoded.claims
     assert claims["iss"] == ISSUER
-    assert claims["aud"] == ISSUER
+    assert claims["aud"] == [f"{ISSUER}/api/v2"]  # a built-in scope: the management API
     assert claims["sub"] == jwt_client.id
     assert claims["client_id"] == jwt_client.id
     assert claims["scope"] == "oauth:readonly"

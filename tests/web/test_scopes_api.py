@@ -58,7 +58,8 @@ def test_scope_custom_create_get_update_delete(http: TestClient,
                                                headers: dict[str, str]) -> None:
     created = _create(http, headers, "conversations:readonly", "Read conversations")
     assert created == {"id": "conversations:readonly", "description": "Read conversations",
-                       "builtin": False, "selfUri": f"{SCOPES}/conversations:readonly"}
+                       "builtin": False, "resourceServer": None,
+                       "selfUri": f"{SCOPES}/conversations:readonly"}
     url = f"{SCOPES}/conversations:readonly"
     assert http.get(url, headers=headers).json() == created
     assert _ids(http, headers) == BUILTIN_SCOPES | {"conversations:readonly"}
@@ -251,3 +252,69 @@ def test_scope_api_needs_the_oauth_scope_to_change(http: TestClient) -> None:
                                              scopes=["audits:readonly"])))
     assert http.get(SCOPES, headers=unrelated).status_code == 403
     assert http.get(SCOPES).status_code == 401
+
+
+# -- a custom scope's resource server: the audience of its tokens (issue 9 §2) --
+
+@pytest.mark.parametrize("value", [
+    pytest.param("", id="empty"),
+    pytest.param("billing", id="relative"),
+    pytest.param("/api/billing", id="path-only"),
+    pytest.param("https://billing.example.com/api#v1", id="fragment-8707-2"),
+    pytest.param("https://billing.example.com/api?v=1", id="query"),
+    pytest.param("http://billing.example.com", id="http-not-loopback"),
+    pytest.param("https://user:pw@billing.example.com", id="userinfo"),
+    pytest.param("https://", id="no-host"),
+    pytest.param("ftp://billing.example.com", id="other-scheme"),
+    pytest.param("urn:billing", id="urn-without-name"),
+    pytest.param("https://billing.example.com/a b", id="space"),
+    pytest.param("https://b\u00e9.example.com", id="not-ascii"),
+    pytest.param("https://billing.example.com:99999", id="bad-port"),
+    pytest.param("https://example.com/" + "a" * 512, id="too-long"),
+    pytest.param("http://testserver/api/v2", id="the-management-api"),
+])
+def test_scope_create_refuses_a_bad_resource_server(http: TestClient, headers: dict[str, str],
+                                                    value: str) -> None:
+    response = http.post(SCOPES, headers=headers,
+                         json={"id": "invoices", "resourceServer": value})
+    assert {d["fieldName"] for d in _error(response, 400)["details"]} == {"resourceServer"}
+    assert _ids(http, headers) == BUILTIN_SCOPES  # nothing half-written
+
+
+@pytest.mark.parametrize("value", [
+    "https://billing.example.com/api", "https://billing.example.com", "urn:example:billing",
+    "http://localhost:8080/api", "http://127.0.0.1"])
+def test_scope_create_keeps_a_valid_resource_server(http: TestClient, headers: dict[str, str],
+                                                    value: str) -> None:
+    created = http.post(SCOPES, headers=headers, json={"id": "invoices", "resourceServer": value})
+    assert created.status_code == 200, created.text
+    assert created.json()["resourceServer"] == value
+    assert http.get(f"{SCOPES}/invoices", headers=headers).json()["resourceServer"] == value
+
+
+def test_scope_update_sets_keeps_and_clears_the_resource_server(
+        http: TestClient, headers: dict[str, str]) -> None:
+    _create(http, headers, "invoices")
+    url = f"{SCOPES}/invoices"
+
+    def put(body: dict[str, Any]) -> Any:
+        response = http.put(url, headers=headers, json={"id": "invoices", **body})
+        assert response.status_code == 200, response.text
+        return http.get(url, headers=headers).json()["resourceServer"]
+
+    assert put({"resourceServer": "https://billing.example.com"}) == "https://billing.example.com"
+    assert put({"description": "left out: unchanged"}) == "https://billing.example.com"
+    assert put({"resourceServer": None}) is None
+    bad = http.put(url, headers=headers, json={"id": "invoices", "resourceServer": "billing"})
+    assert {d["fieldName"] for d in _error(bad, 400)["details"]} == {"resourceServer"}
+    events = audit_events(http, headers, entity_id="invoices", action="update")
+    assert events[-1]["propertyChanges"] == [{"property": "resourceServer", "oldValues": [""],
+                                              "newValues": ["https://billing.example.com"]}]
+
+
+def test_scope_builtin_declares_no_resource_server(http: TestClient,
+                                                   headers: dict[str, str]) -> None:
+    response = http.put(f"{SCOPES}/oauth", headers=headers,
+                        json={"id": "oauth", "resourceServer": "https://billing.example.com"})
+    assert {d["fieldName"] for d in _error(response, 400)["details"]} == {"resourceServer"}
+    assert http.get(f"{SCOPES}/oauth", headers=headers).json()["resourceServer"] is None

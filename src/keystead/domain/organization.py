@@ -38,6 +38,8 @@ class Scope:
     id: str
     description: str
     builtin: bool
+    # The resource server a custom scope's tokens are for (their ``aud``); None: the issuer.
+    resource_server: str | None = None
 
 
 def check_name(name: str, *, field: str = "name") -> list[Problem]:

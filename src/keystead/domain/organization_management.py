@@ -11,13 +11,21 @@ role or renames it into something else).
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from keystead.domain.audiences import RESOURCE_SERVER_FIELD, check_resource_server
 from keystead.domain.audit import AuditEvent, JSONValue
-from keystead.domain.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from keystead.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    Problem,
+)
 from keystead.domain.organization import (
     Division,
     Role,
@@ -34,6 +42,15 @@ Clock = Callable[[], datetime]
 DIVISION, ROLE, SCOPE = "Division", "Role", "OAuthScope"
 GRANT_PERMISSIONS = ("authorization:grant:view", "authorization:grant:add",
                      "authorization:grant:delete")
+
+
+class Unchanged(enum.Enum):
+    """A property an update leaves as it is (its field was left out of the request)."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +74,8 @@ class OrganizationManagement:
     holders: ScopeHolders
     audit: AuditLog
     clock: Clock
+    # Audiences a custom scope cannot declare: Keystead's own management API.
+    reserved_audiences: frozenset[str] = field(default_factory=frozenset)
 
     # -- divisions
 
@@ -228,35 +247,64 @@ class OrganizationManagement:
         caller.require("oauth:scope:view")
         return await self.holders.count_holding_scope(scope_id)
 
-    async def create_scope(self, caller: Caller, *, scope_id: str, description: str) -> Scope:
-        """Raises: ForbiddenError, InvalidInputError, ConflictError (the scope exists)."""
+    async def create_scope(self, caller: Caller, *, scope_id: str, description: str,
+                           resource_server: str | None = None) -> Scope:
+        """A custom scope, for ``resource_server`` (its tokens' audience) or for the issuer.
+
+        Raises: ForbiddenError, InvalidInputError, ConflictError (the scope exists).
+        """
         caller.require("oauth:scope:add")
         scope_id, description = scope_id.strip(), description.strip()
-        if problems := check_scope(scope_id, description):
+        problems = check_scope(scope_id, description) + self._check_resource_server(
+            resource_server)
+        if problems:
             raise InvalidInputError(problems)
         if await self.scopes.scope(scope_id) is not None:
             raise ConflictError(f"the scope {scope_id!r} already exists")
-        scope = Scope(scope_id, description, False)
+        scope = Scope(scope_id, description, False, resource_server)
         await self.scopes.add_scope(scope)
         await self._record(caller, "create", SCOPE, scope.id, scope.id,
-                           {"description": scope.description})
+                           {"description": scope.description,
+                            "resourceServer": scope.resource_server})
         return scope
 
-    async def update_scope(self, caller: Caller, scope_id: str, *, description: str) -> Scope:
-        """Change a scope's description (its id is what clients ask for: it never changes).
+    async def update_scope(self, caller: Caller, scope_id: str, *, description: str,
+                           resource_server: str | Unchanged | None = UNCHANGED) -> Scope:
+        """Change a scope's description and resource server (its id is what clients ask for:
+        it never changes). A new resource server is the audience of tokens issued from now on;
+        tokens already issued keep theirs.
 
         Raises:
-            ForbiddenError, InvalidInputError, NotFoundError.
+            ForbiddenError, InvalidInputError (a built-in scope is for the management API and
+            declares no resource server), NotFoundError.
         """
         caller.require("oauth:scope:edit")
         description = description.strip()
-        if problems := check_description(description):
+        problems = check_description(description)
+        if resource_server is not UNCHANGED:
+            problems += self._check_resource_server(resource_server)
+        if problems:
             raise InvalidInputError(problems)
         old = await self.find_scope(caller, scope_id)
-        await self.scopes.update_scope(scope_id, description=description)
+        new_server = old.resource_server if resource_server is UNCHANGED else resource_server
+        if old.builtin and new_server is not None:
+            raise InvalidInputError.one(RESOURCE_SERVER_FIELD, "builtin",
+                                        "a built-in scope is for the management API: leave "
+                                        "resourceServer out")
+        await self.scopes.update_scope(scope_id, description=description,
+                                       resource_server=new_server)
         await self._record(caller, "update", SCOPE, scope_id, scope_id, {
-            "propertyChanges": changes(description=(old.description, description))})
-        return replace(old, description=description)
+            "propertyChanges": changes(description=(old.description, description),
+                                       resourceServer=(old.resource_server, new_server))})
+        return replace(old, description=description, resource_server=new_server)
+
+    def _check_resource_server(self, value: str | None) -> list[Problem]:
+        if value is None:
+            return []
+        if value in self.reserved_audiences:
+            return [Problem(RESOURCE_SERVER_FIELD, "reserved",
+                            "resourceServer cannot be Keystead's own management API")]
+        return check_resource_server(value)
 
     async def delete_scope(self, caller: Caller, scope_id: str) -> None:
         """Raises: ForbiddenError, NotFoundError, ConflictError (built-in, or held by a client)."""

@@ -40,6 +40,9 @@ class ClientRecord:
     date_last_used: datetime | None
     tokens_valid_after: datetime | None  # tokens issued at or before this are revoked
     client_type: str = "confidential"  # "public": no secret, PKCE always (RFC 9700 §2.1.1)
+    # (scope, resource server) for each of its custom scopes that declares one: the audience
+    # its tokens for that scope carry, read with the client so issuing reads nothing more.
+    resource_servers: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_active(self) -> bool:
@@ -62,6 +65,9 @@ class TokenClaims:
     expires_at: datetime
     # A user token's grant family (one authorization): revoking it stops every token in it.
     family_id: str | None = None
+    # Who the token is for (domain/audiences.py), decided when it was issued.
+    audience: tuple[str, ...] = ()
+    implicit: bool = False  # issued by the implicit grant (it travelled in a URL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,8 @@ class TokenRecord:
     expires_at: datetime
     client_scopes: tuple[str, ...]
     family_id: str | None = None
+    audience: tuple[str, ...] = ()
+    implicit: bool = False
 
 
 class HotStore(Protocol):

@@ -1,4 +1,4 @@
-"""RFC 6749 §5.2 / RFC 6750 §3.1 / RFC 7009 errors as one family.
+"""RFC 6749 §5.2 / RFC 6750 §3.1 / RFC 7009 / RFC 8707 errors as one family.
 
     OAuthError                      (server_error, 500)
      ├── InvalidRequestError          400
@@ -7,6 +7,7 @@
      ├── UnauthorizedClientError      400
      ├── UnsupportedGrantTypeError    400
      ├── InvalidScopeError            400
+     ├── InvalidTargetError           400 (RFC 8707 §2)
      ├── UnsupportedTokenTypeError    400 (RFC 7009 §2.2.1)
      ├── UnsupportedResponseTypeError 400 (RFC 6749 §4.1.2.1, redirected)
      ├── AccessDeniedError            400 (redirected)
@@ -68,6 +69,11 @@ class UnsupportedGrantTypeError(OAuthError):
 
 class InvalidScopeError(OAuthError):
     error = "invalid_scope"
+    status_code = 400
+
+
+class InvalidTargetError(OAuthError):
+    error = "invalid_target"
     status_code = 400
 
 

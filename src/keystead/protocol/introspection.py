@@ -61,6 +61,7 @@ class IntrospectionEndpoint:
             "exp": int(record.expires_at.timestamp()),
             "iat": int(record.issued_at.timestamp()),
             "iss": self.tokens.issuer,
+            "aud": list(record.audience),  # decided at issuance (domain/audiences.py)
             "roles": [{"roleId": r, "divisionId": d} for r, d in record.roles],
         }
 

@@ -1,8 +1,9 @@
 """Opaque access tokens that prove themselves: AES-256-GCM sealed claims.
 
 To a client the token is an opaque string (RFC 6749 §1.4). To Keystead it is authenticated
-encryption of who it was issued to, when, until when, and for what scope, so issuing one needs
-no write on the request path and checking one needs no token-table lookup to trust its claims.
+encryption of who it was issued to, when, until when, for what scope and audience, and whether
+the implicit grant issued it, so issuing one needs no write on the request path and checking one
+needs no token-table lookup to trust its claims.
 Revocation, disabled and deleted clients are still checked live on every validation.
 """
 
@@ -22,6 +23,7 @@ PREFIX = "ks1."
 NONCE_BYTES = 12
 _SEPARATOR = "\x1f"  # cannot occur in a client id, subject id or scope token
 MAX_TOKEN_LENGTH = 4096
+LEGACY_FIELDS = 6  # sealed before audiences: accepted until they expire
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,10 @@ class Sealed:
     issued_at_us: int
     expires_at_us: int
     family_id: str | None = None  # user tokens: the grant family revocation reaches
+    # Space-separated audiences, the issuer written "~" to keep the token short; None for a
+    # token sealed before tokens carried an audience (six fields instead of eight).
+    audience: str | None = None
+    implicit: bool = False  # issued by the implicit grant: never for the management API
 
 
 class OpaqueTokens:
@@ -45,7 +51,8 @@ class OpaqueTokens:
     def seal(self, claims: Sealed) -> str:
         plain = _SEPARATOR.join((claims.client_id, claims.subject_id or "", claims.scope,
                                  str(claims.issued_at_us), str(claims.expires_at_us),
-                                 claims.family_id or ""))
+                                 claims.family_id or "", claims.audience or "",
+                                 "i" if claims.implicit else ""))
         nonce = os.urandom(NONCE_BYTES)
         sealed = nonce + self._aead.encrypt(nonce, plain.encode(), PREFIX.encode())
         return PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
@@ -58,8 +65,13 @@ class OpaqueTokens:
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
             plain = self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], PREFIX.encode())
-            client_id, subject, scope, issued, expires, family = plain.decode().split(_SEPARATOR)
+            fields = plain.decode().split(_SEPARATOR)
+            audience: str | None = None
+            via = ""
+            if len(fields) != LEGACY_FIELDS:
+                *fields, audience, via = fields
+            client_id, subject, scope, issued, expires, family = fields
             return Sealed(client_id, subject or None, scope, int(issued), int(expires),
-                          family or None)
+                          family or None, audience, via == "i")
         except (binascii.Error, ValueError, InvalidTag):
             return None

@@ -9,6 +9,7 @@ deleted client is seen at the very next request on every replica.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,16 +21,21 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
+from keystead.domain.audiences import audience_of
 from keystead.domain.clients import TokenFormat
 from keystead.domain.scopes import OIDC_SCOPES
 from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord, HotStore, TokenClaims, TokenRecord
-from keystead.protocol.errors import InvalidTokenError
+from keystead.protocol.errors import InvalidTargetError, InvalidTokenError
 from keystead.protocol.keys import ALG
 from keystead.protocol.opaque import MAX_TOKEN_LENGTH, OpaqueTokens, Sealed
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OPENED_LIMIT = 10_000
+# A private claim (RFC 7519 §4.3) marking how a token was issued; only "implicit" is written.
+VIA_CLAIM = "ks_via"
+IMPLICIT = "implicit"
+ISSUER_MARK = "~"  # an opaque token writes the issuer at the start of an audience as this
 
 
 class InactiveReason(StrEnum):
@@ -89,32 +95,61 @@ class TokenService:
 
     async def issue(self, client: ClientRecord, *, scope: tuple[str, ...],
                     subject_id: str | None = None, family_id: str | None = None,
-                    ttl_seconds: int | None = None) -> IssuedToken:
+                    ttl_seconds: int | None = None, implicit: bool = False,
+                    resource: str | None = None) -> IssuedToken:
         """Mint a token; nothing is written on the request path (see ``HotStore``).
 
         A user token names its user (``subject_id``) and its grant family, which validation
-        checks so that revoking the user's authorization stops it at once.
+        checks so that revoking the user's authorization stops it at once. Its audience comes
+        from its scopes (domain/audiences.py); an ``implicit`` token is marked as such. With a
+        ``resource`` (RFC 8707), only the scopes for that audience are kept.
+
+        Raises:
+            InvalidTargetError: no scope of the token is for ``resource``.
         """
+        if resource is not None:
+            scope = self._for_resource(client, scope, resource)
         now = self.clock()
         ttl = ttl_seconds or client.token_ttl_seconds
         issued_us = _microseconds(now)
         expires_us = issued_us + ttl * 1_000_000
         scope_text = " ".join(scope)
+        audience, sealed_audience = _audience(scope, client.resource_servers, self.issuer,
+                                              implicit=implicit)
         if client.token_format == TokenFormat.jwt:
             jti = secrets.token_urlsafe(16)
             value = self._jwt(client, jti=jti, scope=scope_text, issued_us=issued_us,
-                              ttl=ttl, subject_id=subject_id, family_id=family_id)
+                              ttl=ttl, subject_id=subject_id, family_id=family_id,
+                              audience=audience, implicit=implicit)
         else:
             value = self.opaque.seal(Sealed(client.id, subject_id, scope_text, issued_us,
-                                            expires_us, family_id))
+                                            expires_us, family_id, sealed_audience,
+                                            implicit))
         self.store.count_issued(client.id, now.astimezone(UTC).date())
         return IssuedToken(value, ttl, scope_text)
 
+    def _for_resource(self, client: ClientRecord, scope: tuple[str, ...],
+                      resource: str) -> tuple[str, ...]:
+        """RFC 8707 §2: the scopes whose audience is ``resource``.
+
+        Raises:
+            InvalidTargetError: none is (an unknown, malformed or fragment-bearing URI
+                included: it is no scope's audience).
+        """
+        kept = tuple(s for s in scope if _audience((s,), client.resource_servers, self.issuer,
+                                                   implicit=False)[0] == (resource,))
+        if not kept:
+            raise InvalidTargetError("no scope of this request is for the resource requested")
+        return kept
+
     def _jwt(self, client: ClientRecord, *, jti: str, scope: str, issued_us: int, ttl: int,
-             subject_id: str | None, family_id: str | None) -> str:
+             subject_id: str | None, family_id: str | None, audience: tuple[str, ...],
+             implicit: bool) -> str:
         iat = issued_us // 1_000_000
         claims: dict[str, object] = {
-            "iss": self.issuer, "sub": subject_id or client.id, "aud": self.issuer,
+            # RFC 9068 §2.2: aud is REQUIRED. Always a list: a token signed before audiences
+            # existed has the bare issuer string instead (see ``claims_of``).
+            "iss": self.issuer, "sub": subject_id or client.id, "aud": list(audience),
             "client_id": client.id, "iat": iat, "exp": iat + ttl, "jti": jti,
             "scope": scope,
             # Whole-second iat cannot order a token against a revocation in the same second.
@@ -124,6 +159,8 @@ class TokenService:
             claims["roles"] = [{"roleId": r, "divisionId": d} for r, d in client.roles]
         else:
             claims["gid"] = family_id
+        if implicit:
+            claims[VIA_CLAIM] = IMPLICIT
         header = {"alg": ALG, "typ": "at+jwt", "kid": self.signer.kid}  # RFC 9068 §2.1
         return jwt.encode(header, claims, self.signer.key, algorithms=[ALG])
 
@@ -142,24 +179,43 @@ class TokenService:
         if not (isinstance(jti, str) and isinstance(client_id, str) and isinstance(iat_us, int)
                 and isinstance(iat, int) and isinstance(exp, int)):
             return None
-        sub, gid = claims.get("sub"), claims.get("gid")
+        sub, gid, aud = claims.get("sub"), claims.get("gid"), claims.get("aud")
+        scope = str(claims.get("scope", ""))
+        if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+            audience = tuple(str(a) for a in aud)
+        elif aud == self.issuer:
+            audience = self._legacy_audience(scope)
+        else:
+            return None
         return TokenClaims(self.digester.jwt_id(jti), client_id,
                            sub if isinstance(sub, str) and sub != client_id else None,
-                           str(claims.get("scope", "")), _instant(iat_us),
+                           scope, _instant(iat_us),
                            _instant(iat_us + (exp - iat) * 1_000_000),
-                           gid if isinstance(gid, str) else None)
+                           gid if isinstance(gid, str) else None, audience,
+                           claims.get(VIA_CLAIM) == IMPLICIT)
 
     def _open(self, token: str) -> TokenClaims | None:
         sealed = self.opaque.open(token)
         if sealed is None:
             return None
+        audience = (self._legacy_audience(sealed.scope) if sealed.audience is None
+                    else _expand(sealed.audience, self.issuer))
         claims = TokenClaims(self.digester.token(token), sealed.client_id, sealed.subject_id,
                              sealed.scope, _instant(sealed.issued_at_us),
-                             _instant(sealed.expires_at_us), sealed.family_id)
+                             _instant(sealed.expires_at_us), sealed.family_id, audience,
+                             sealed.implicit)
         if len(self._opened) >= OPENED_LIMIT:
             self._opened.clear()
         self._opened[token] = claims
         return claims
+
+    def _legacy_audience(self, scope: str) -> tuple[str, ...]:
+        """A token issued before tokens carried an audience: what its scopes gave then.
+
+        Such tokens worked on the management API with a built-in scope, so they keep doing so
+        until they expire; an implicit one cannot be told apart, but lived 15 minutes at most.
+        """
+        return audience_of(scope.split(), issuer=self.issuer, resource_servers={})
 
     async def validate(self, token: str) -> ActiveToken:
         """Return the token if active now.
@@ -190,7 +246,7 @@ class TokenService:
             digest=claims.digest, client_id=claims.client_id, subject_id=claims.subject_id,
             scope=claims.scope, roles=live.roles, issued_at=claims.issued_at,
             expires_at=claims.expires_at, client_scopes=live.client_scopes,
-            family_id=claims.family_id)
+            family_id=claims.family_id, audience=claims.audience, implicit=claims.implicit)
         # What the token may still do: its scopes the client still has (and, for a user's
         # token, the OpenID Connect scopes the user consented to, which clients never hold).
         allowed = frozenset(live.client_scopes) | (
@@ -203,6 +259,25 @@ class TokenService:
         claims = self.claims_of(token)
         if claims is not None and client_id in (None, claims.client_id):
             await self.store.revoke(claims, now=self.clock())
+
+
+# Pure functions of their arguments, so kept by value: a client asks for the same scopes again
+# and again, and issuing then costs one dictionary look-up instead of ~8 µs (bench: this box).
+@functools.lru_cache(maxsize=4096)
+def _audience(scope: tuple[str, ...], resource_servers: tuple[tuple[str, str], ...], issuer: str,
+              *, implicit: bool) -> tuple[tuple[str, ...], str]:
+    """A token's audience, and the same as an opaque token seals it (the issuer written "~")."""
+    audience = audience_of(scope, issuer=issuer, resource_servers=dict(resource_servers),
+                           implicit=implicit)
+    return audience, " ".join(ISSUER_MARK + a[len(issuer):] if a.startswith(issuer) else a
+                              for a in audience)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expand(sealed_audience: str, issuer: str) -> tuple[str, ...]:
+    # An audience is an absolute URI, so none of its own starts with "~".
+    return tuple(issuer + a[1:] if a.startswith(ISSUER_MARK) else a
+                 for a in sealed_audience.split())
 
 
 def _microseconds(moment: datetime) -> int:

@@ -150,22 +150,23 @@ class SqlCatalog:
     async def scopes(self) -> list[Scope]:
         rows = await self.conn.execute(select(scopes).where(
             scopes.c.organization_id == ORG_ID).order_by(scopes.c.id))
-        return [Scope(r.id, r.description, r.builtin) for r in rows]
+        return [Scope(r.id, r.description, r.builtin, r.resource_server) for r in rows]
 
     async def scope(self, scope_id: str) -> Scope | None:
         row = (await self.conn.execute(select(scopes).where(
             scopes.c.organization_id == ORG_ID, scopes.c.id == scope_id))).first()
-        return Scope(row.id, row.description, row.builtin) if row else None
+        return Scope(row.id, row.description, row.builtin, row.resource_server) if row else None
 
     async def add_scope(self, scope: Scope) -> None:
         await self.conn.execute(insert(scopes).values(
             organization_id=ORG_ID, id=scope.id, description=scope.description,
-            builtin=scope.builtin))
+            builtin=scope.builtin, resource_server=scope.resource_server))
 
-    async def update_scope(self, scope_id: str, *, description: str) -> None:
+    async def update_scope(self, scope_id: str, *, description: str,
+                           resource_server: str | None) -> None:
         await self.conn.execute(update(scopes).where(
             scopes.c.organization_id == ORG_ID, scopes.c.id == scope_id).values(
-            description=description))
+            description=description, resource_server=resource_server))
 
     async def delete_scope(self, scope_id: str) -> None:
         await self.conn.execute(delete(scopes).where(

@@ -28,6 +28,7 @@ from keystead.store.tables import (
     clients,
     grant_families,
     revoked_tokens,
+    scopes,
     users,
 )
 
@@ -46,11 +47,18 @@ class SqlHotStore:
         self._flush_lock = asyncio.Lock()
 
     async def client(self, client_id: str) -> ClientRecord | None:
+        # The resource servers of the client's custom scopes, in the same statement.
+        held = select(func.json_array_elements_text(clients.c.scopes)).correlate(clients)
+        servers = select(func.coalesce(func.json_agg(func.json_build_array(
+            scopes.c.id, scopes.c.resource_server)), text("'[]'::json"))).where(
+            scopes.c.organization_id == clients.c.organization_id,
+            scopes.c.resource_server.is_not(None), scopes.c.id.in_(held)).scalar_subquery()
         async with reachable(self.engine) as conn:
             row = (await conn.execute(select(
                 clients.c.id, clients.c.name, clients.c.state, clients.c.grant_types,
                 clients.c.scopes, clients.c.token_ttl_seconds, clients.c.token_format,
                 clients.c.date_last_used, clients.c.tokens_valid_after, clients.c.client_type,
+                servers.label("resource_servers"),
             ).where(clients.c.id == client_id))).first()
             if row is None:
                 return None
@@ -66,7 +74,8 @@ class SqlHotStore:
                 token_format=row.token_format, roles=tuple((r, d) for r, d in roles),
                 secrets=tuple(SecretRecord(*s) for s in secrets),
                 date_last_used=row.date_last_used, tokens_valid_after=row.tokens_valid_after,
-                client_type=row.client_type)
+                client_type=row.client_type,
+                resource_servers=tuple((s, r) for s, r in row.resource_servers))
 
     async def mark_used(self, client_id: str, secret_id: str, *, now: datetime) -> None:
         cutoff = now - LAST_USED_GRANULARITY

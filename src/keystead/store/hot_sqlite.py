@@ -52,7 +52,11 @@ SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.to
        (SELECT json_group_array(json_array(r.role_id, r.division_id))
           FROM client_role_divisions r WHERE r.client_id = c.id),
        (SELECT json_group_array(json_array(s.id, s.digest, s.date_expires, s.date_last_used))
-          FROM client_secrets s WHERE s.client_id = c.id)
+          FROM client_secrets s WHERE s.client_id = c.id),
+       (SELECT json_group_array(json_array(o.id, o.resource_server))
+          FROM scopes o WHERE o.organization_id = c.organization_id
+           AND o.resource_server IS NOT NULL
+           AND o.id IN (SELECT value FROM json_each(c.scopes)))
   FROM clients c WHERE c.id = ?
 """
 
@@ -90,12 +94,13 @@ def _secrets(raw: str) -> tuple[SecretRecord, ...]:
 
 def _client_record(row: tuple[Any, ...]) -> ClientRecord:
     (cid, name, state, grants, scopes, ttl, fmt, last_used, valid_after, client_type, roles,
-     secrets) = row
+     secrets, resource_servers) = row
     return ClientRecord(
         id=str(cid), name=str(name), state=str(state), grant_types=_strings(str(grants)),
         scopes=_strings(str(scopes)), token_ttl_seconds=int(str(ttl)), token_format=str(fmt),
         roles=_pairs(str(roles)), secrets=_secrets(str(secrets)), date_last_used=_aware(last_used),
-        tokens_valid_after=_aware(valid_after), client_type=str(client_type))
+        tokens_valid_after=_aware(valid_after), client_type=str(client_type),
+        resource_servers=_pairs(str(resource_servers)))
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -66,6 +66,8 @@ scopes = Table(
     Column("id", String(128), primary_key=True),
     Column("description", String(512), nullable=False, default=""),
     Column("builtin", Boolean, nullable=False, default=False),
+    # A custom scope's resource server: the audience of its tokens (None: the issuer).
+    Column("resource_server", String(512), nullable=True),
 )
 
 users = Table(

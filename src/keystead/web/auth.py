@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
+from keystead.domain.audiences import is_for_management_api, management_api
 from keystead.domain.clients import Actor, RoleDivision
 from keystead.domain.principal import Caller
 from keystead.domain.scopes import has_scope
@@ -29,6 +30,26 @@ def bearer_token(request: Request) -> str:
 
 async def active_token(request: Request, runtime: Runtime) -> ActiveToken:
     return await runtime.tokens.validate(bearer_token(request))
+
+
+async def management_token(request: Request, runtime: Runtime) -> ActiveToken:
+    """The request's token, active and meant for the management API (``{issuer}/api/v2``).
+
+    RFC 9068 §4: the resource server MUST validate that ``aud`` contains its own identifier.
+    Refused with 401 ``invalid_token``, not 403: no scope or permission would make the token
+    acceptable here, so the client must get another token, not ask for more scope. An implicit
+    token is refused whatever its scope and whoever its user: it travelled in a URL.
+
+    Raises:
+        InvalidTokenError: not active, issued by the implicit grant, or for another audience.
+    """
+    token = await active_token(request, runtime)
+    record, issuer = token.record, runtime.tokens.issuer
+    if not is_for_management_api(record.audience, issuer=issuer, implicit=record.implicit):
+        reason = ("an implicit grant token" if record.implicit
+                  else f"not for this API (its audience must include {management_api(issuer)})")
+        raise InvalidTokenError(f"the access token is {reason}")
+    return token
 
 
 async def authorize(request: Request, token: ActiveToken, conn: AsyncConnection, *,

@@ -233,7 +233,8 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
     token = await runtime.tokens.issue(record, scope=request.scope, subject_id=who.user.id,
                                        family_id=family_id,
                                        ttl_seconds=min(IMPLICIT_TTL_SECONDS,
-                                                       record.token_ttl_seconds))
+                                                       record.token_ttl_seconds),
+                                       implicit=True)
     await _audit(ctx, who, "grant.implicit.use", client, {
         "deprecated": True, "note": "implicit grant: migrate this client to CODE with PKCE"})
     return redirect(rules.answer(request.redirect_uri, {

@@ -108,6 +108,7 @@ def _policy(permission: str) -> dict[str, Any]:
 
 def scope_json(scope: Scope) -> dict[str, Any]:
     return {"id": scope.id, "description": scope.description, "builtin": scope.builtin,
+            "resourceServer": scope.resource_server,
             "selfUri": f"/api/v2/oauth/scopes/{scope.id}"}
 
 

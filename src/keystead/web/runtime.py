@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
+from keystead.domain.audiences import management_api
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.management import ClientManagement
 from keystead.domain.organization_management import OrganizationManagement
@@ -102,9 +103,10 @@ class Runtime:
 
     def organization(self, conn: AsyncConnection) -> OrganizationManagement:
         catalog = SqlCatalog(conn)
-        return OrganizationManagement(divisions=catalog, roles=catalog, scopes=catalog,
-                                      holders=SqlClientStore(conn), audit=SqlAuditLog(conn),
-                                      clock=self.clock)
+        return OrganizationManagement(
+            divisions=catalog, roles=catalog, scopes=catalog, holders=SqlClientStore(conn),
+            audit=SqlAuditLog(conn), clock=self.clock,
+            reserved_audiences=frozenset({management_api(self.tokens.issuer)}))
 
     def identity_providers(self, conn: AsyncConnection) -> IdentityProviderManagement:
         return IdentityProviderManagement(providers=SqlIdentityProviderStore(conn),

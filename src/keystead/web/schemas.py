@@ -146,6 +146,8 @@ class ScopeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: str
     description: str | None = None
+    # Left out of a PUT: unchanged; null: none (tokens for the scope are for the issuer).
+    resourceServer: str | None = None  # noqa: N815 - the API's camelCase field name
 
 
 class AuditFilter(BaseModel):

@@ -393,6 +393,26 @@ def test_scope_held_by_a_client_or_builtin_cannot_be_deleted(
     assert "<code>oauth</code>" in listed
 
 
+def test_scope_resource_server_is_declared_and_changed_through_the_pages(
+        console: Console, headers: dict[str, str]) -> None:
+    created = console.post("/admin/scopes/new", {"id": "invoices",
+                                                 "resourceServer": "https://billing.example.com"})
+    assert _created_id(created, "/admin/scopes") == "invoices"
+    assert 'value="https://billing.example.com"' in created.text
+    api = "/api/v2/oauth/scopes/invoices"
+    assert console.http.get(api, headers=headers).json()["resourceServer"] == (
+        "https://billing.example.com")
+    refused = console.post("/admin/scopes/invoices", {"intent": "save",
+                                                      "resourceServer": "billing"})
+    assert refused.status_code == 400
+    assert 'id="resourceServer-error"' in refused.text
+    console.post("/admin/scopes/invoices", {"intent": "save", "resourceServer": ""})
+    assert console.http.get(api, headers=headers).json()["resourceServer"] is None
+    builtin = console.http.get("/admin/scopes/oauth").text
+    assert 'name="resourceServer"' not in builtin
+    assert "http://testserver/api/v2" in builtin
+
+
 # -- every form: each problem next to its field, never a 500, never a partial write
 
 
@@ -407,6 +427,8 @@ def test_scope_held_by_a_client_or_builtin_cannot_be_deleted(
                  "description", id="division-description-too-long"),
     pytest.param("/admin/scopes/new", {"id": "two words"}, 400, "id", id="scope-space"),
     pytest.param("/admin/scopes/new", {"id": "oauth"}, 409, "id", id="scope-taken"),
+    pytest.param("/admin/scopes/new", {"id": "ok", "resourceServer": "https://x#y"}, 400,
+                 "resourceServer", id="scope-resource-server-fragment"),
     pytest.param("/admin/users/new", {"name": "x", "email": "not-an-email"}, 400, "email",
                  id="user-email"),
     pytest.param("/admin/users/new", {"name": "", "email": "a@example.com"}, 400, "name",

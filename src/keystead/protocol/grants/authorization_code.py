@@ -78,7 +78,7 @@ class AuthorizationCodeGrant:
             raise InvalidGrantError("the code's authorization no longer exists")
         return await self.user_tokens.issue(store, client, Grant(
             person, tuple(code.scope.split()), code.family_id, code.auth_time, code.amr,
-            deadline, code.nonce))
+            deadline, code.nonce), resource=request.form.get("resource"))
 
     @staticmethod
     def _check_binding(request: TokenRequest, client: ClientRecord,

@@ -31,4 +31,5 @@ class ClientCredentialsGrant:
     tokens: TokenService
 
     async def exchange(self, request: TokenRequest, client: ClientRecord) -> IssuedToken:
-        return await self.tokens.issue(client, scope=narrow_scope(client, request.scope))
+        return await self.tokens.issue(client, scope=narrow_scope(client, request.scope),
+                                       resource=request.form.get("resource"))

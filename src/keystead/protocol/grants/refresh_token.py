@@ -70,7 +70,8 @@ class RefreshTokenGrant:
                     store, client, Grant(person, scope, grant.family_id, grant.auth_time,
                                          grant.amr, deadline),
                     # Confidential clients keep their refresh token; public ones get a new one.
-                    refresh_token=None if client.is_public else value, refresh_scope=granted)
+                    refresh_token=None if client.is_public else value, refresh_scope=granted,
+                    resource=request.form.get("resource"))
         if replayed is not None:
             await self.reuse.audit_replay(REUSE_ACTION, client, family_id=replayed.family_id,
                                           user_id=replayed.user_id, remote_ip=request.remote_ip)

@@ -74,7 +74,7 @@ class Saml2BearerGrant:
                 return await self.user_tokens.issue(
                     work.authorizations, client,
                     Grant(person, scope, family_id, _auth_time(subject, now), ("saml",),
-                          deadline), with_refresh=False)
+                          deadline), with_refresh=False, resource=request.form.get("resource"))
         except InvalidGrantError as exc:
             await self._audit_refusal(client, exc.detail or exc.error)
             raise

@@ -58,12 +58,14 @@ class UserTokens:
 
     async def issue(self, store: AuthorizationStore, client: ClientRecord, grant: Grant, *,
                     refresh_token: str | None = None, with_refresh: bool = True,
-                    refresh_scope: tuple[str, ...] | None = None) -> IssuedToken:
-        """Access token, refresh token (a new one unless ``refresh_token`` is kept, none without
-        ``with_refresh``), ID token.
+                    refresh_scope: tuple[str, ...] | None = None,
+                    resource: str | None = None) -> IssuedToken:
+        """Access token (for ``resource`` only, when named: RFC 8707 §2.2), refresh token (a new
+        one unless ``refresh_token`` is kept, none without ``with_refresh``), ID token.
 
         Raises:
             InvalidGrantError: the user is no longer active, or the family is past its deadline.
+            InvalidTargetError: no scope of the grant is for ``resource``.
         """
         if grant.person.state != "active":
             raise InvalidGrantError("the user cannot sign in", detail="user is not active")
@@ -79,7 +81,8 @@ class UserTokens:
                                     detail="grant family past its absolute deadline")
         access = await self.tokens.issue(client, scope=scope, subject_id=grant.person.id,
                                          family_id=grant.family_id,
-                                         ttl_seconds=min(client.token_ttl_seconds, left))
+                                         ttl_seconds=min(client.token_ttl_seconds, left),
+                                         resource=resource)
         if refresh_token is None and with_refresh:
             refresh_token = secrets.token_urlsafe(32)
             await store.add_refresh(RefreshGrant(

@@ -21,7 +21,7 @@ from keystead.domain.errors import (
 from keystead.domain.principal import Caller
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.audit import SqlAuditLog
-from keystead.web.auth import active_token, authorize, client_ip
+from keystead.web.auth import authorize, client_ip, management_token
 from keystead.web.runtime import Runtime
 
 MAX_PAGE_SIZE = 500
@@ -58,7 +58,7 @@ async def call(request: Request, *, scope: str,
     runtime: Runtime = request.app.state.runtime
     actor = Actor("anonymous", "", "")
     try:
-        token = await active_token(request, runtime)
+        token = await management_token(request, runtime)
         actor = Actor("client", token.client_id, "")
         if before_transaction is not None:
             await before_transaction()

@@ -34,7 +34,7 @@ from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.users import SqlUserStore
 from keystead.web.api.common import Call, paging, record_denial
 from keystead.web.api.users import NotAUserError
-from keystead.web.auth import active_token, client_ip, user_caller
+from keystead.web.auth import client_ip, management_token, user_caller
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso, listing
 from keystead.web.runtime import Runtime
@@ -56,7 +56,7 @@ async def as_user(request: Request) -> AsyncIterator[tuple[Call, User]]:
     runtime: Runtime = request.app.state.runtime
     actor = Actor("anonymous", "", "")
     try:
-        token = await active_token(request, runtime)
+        token = await management_token(request, runtime)
         actor = Actor("client", token.client_id, "")
         subject = token.record.subject_id
         if subject is None:

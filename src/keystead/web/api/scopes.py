@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
+from keystead.domain.organization_management import UNCHANGED
 from keystead.web.api.common import call
 from keystead.web.errors import json_response
 from keystead.web.presenters import scope_json
@@ -39,7 +40,8 @@ async def create_scope(request: Request) -> Response:
         c.caller.require("oauth:scope:add")  # before reading the request's input
         body = parse_body(ScopeRequest, await request.body())
         scope = await c.runtime.organization(c.conn).create_scope(
-            c.caller, scope_id=body.id, description=body.description or "")
+            c.caller, scope_id=body.id, description=body.description or "",
+            resource_server=body.resourceServer)
     return json_response(scope_json(scope))
 
 
@@ -51,7 +53,9 @@ async def update_scope(request: Request) -> Response:
         if body.id != scope_id:
             raise InvalidInputError.one("id", "immutable", "a scope's id cannot be changed")
         scope = await c.runtime.organization(c.conn).update_scope(
-            c.caller, scope_id, description=body.description or "")
+            c.caller, scope_id, description=body.description or "",
+            resource_server=(body.resourceServer if "resourceServer" in body.model_fields_set
+                             else UNCHANGED))
     return json_response(scope_json(scope))
 
 

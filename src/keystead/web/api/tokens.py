@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.store.tables import ORG_ID, clients, organizations
-from keystead.web.auth import active_token, bearer_token
+from keystead.web.auth import bearer_token, management_token
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso
 from keystead.web.runtime import Runtime
@@ -16,7 +16,7 @@ from keystead.web.runtime import Runtime
 
 async def token_me(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    token = await active_token(request, runtime)
+    token = await management_token(request, runtime)
     if request.method == "HEAD":
         return Response(status_code=200)
     if request.method == "DELETE":

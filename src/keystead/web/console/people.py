@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 from starlette.routing import Route
 
+from keystead.domain.audiences import management_api
 from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
 from keystead.domain.organization import Division, Role
-from keystead.domain.organization_management import OrganizationManagement
+from keystead.domain.organization_management import UNCHANGED, OrganizationManagement
 from keystead.domain.passwords import MIN_LENGTH
 from keystead.domain.permissions import CATALOGUE
 from keystead.domain.ports import Page as Paging
@@ -469,16 +470,18 @@ async def scopes_list(ctx: Page) -> Response:
 
 async def scope_new_form(ctx: Page) -> Response:
     ctx.signed_in.require("oauth:scope:add")
-    return _render(ctx, "people/scope_new.html", values={"id": "", "description": ""},
-                   errors={})
+    return _render(ctx, "people/scope_new.html",
+                   values={"id": "", "description": "", "resourceServer": ""}, errors={})
 
 
 async def scope_create(ctx: Page) -> Response:
-    values = {"id": ctx.field("id"), "description": ctx.field("description")}
+    values = {"id": ctx.field("id"), "description": ctx.field("description"),
+              "resourceServer": ctx.field("resourceServer").strip()}
     try:
         async with ctx.transaction() as conn:
-            scope = await _org(ctx, conn).create_scope(ctx.signed_in, scope_id=values["id"],
-                                                       description=values["description"])
+            scope = await _org(ctx, conn).create_scope(
+                ctx.signed_in, scope_id=values["id"], description=values["description"],
+                resource_server=values["resourceServer"] or None)
     except InvalidInputError as exc:
         return _render(ctx, "people/scope_new.html", 400, values=values,
                        errors=_form_errors(exc.problems))
@@ -503,8 +506,10 @@ async def _scope_page(ctx: Page, scope_id: str, status: int = 200, *,
         holders = await org.count_holders(caller, scope_id)
     return _render(ctx, "people/scope.html", status, scope=scope, holders=holders,
                    url=f"/admin/scopes/{_quote(scope.id)}",
-                   values=values or {"description": scope.description}, errors=errors or {},
-                   delete_error=delete_error)
+                   management_api=management_api(ctx.runtime.tokens.issuer),
+                   values=values or {"description": scope.description,
+                                     "resourceServer": scope.resource_server or ""},
+                   errors=errors or {}, delete_error=delete_error)
 
 
 async def scope_page(ctx: Page) -> Response:
@@ -520,11 +525,15 @@ async def scope_change(ctx: Page) -> Response:
         except ConflictError as exc:
             return await _scope_page(ctx, scope_id, 409, delete_error=_sentence(exc.message))
         return redirect("/admin/scopes?notice=scope-deleted")
-    values = {"description": ctx.field("description")}
+    values = {"description": ctx.field("description"),
+              "resourceServer": ctx.field("resourceServer").strip()}
+    # A built-in scope's page has no resource server field: leave it as it is.
+    has_server = ctx.form is not None and "resourceServer" in ctx.form
     try:
         async with ctx.transaction() as conn:
-            await _org(ctx, conn).update_scope(ctx.signed_in, scope_id,
-                                               description=values["description"])
+            await _org(ctx, conn).update_scope(
+                ctx.signed_in, scope_id, description=values["description"],
+                resource_server=(values["resourceServer"] or None) if has_server else UNCHANGED)
     except InvalidInputError as exc:
         return await _scope_page(ctx, scope_id, 400, values=values,
                                  errors=_form_errors(exc.problems))
