@@ -177,6 +177,7 @@ def _realistic_session(http: TestClient, store: str) -> None:
         return Registered(response.json()["id"], response.json()["secret"])
 
     opaque = create(name="billing")
+    poster = create(name="form poster", tokenEndpointAuthMethod="client_secret_post")
     signed = create(name="reports", tokenFormat="jwt")
     web = create(name="web app", authorizedGrantType="CODE", roleIds=[],
                  registeredRedirectUri=["https://app.example.com/cb"])
@@ -184,7 +185,7 @@ def _realistic_session(http: TestClient, store: str) -> None:
     # Everyday use: tokens by Basic and by form, listings, reads, introspection.
     old_token = get_token(opaque)
     form_token = http.post(TOKEN_ENDPOINT, data=grant | {
-        "client_id": opaque.id, "client_secret": opaque.secret}).json()["access_token"]
+        "client_id": poster.id, "client_secret": poster.secret}).json()["access_token"]
     jwt_token = get_token(signed, scope="oauth:readonly")
     for path in (CLIENTS, f"{CLIENTS}/{opaque.id}", f"{CLIENTS}/{web.id}",
                  "/api/v2/oauth/scopes", "/api/v2/tokens/me"):

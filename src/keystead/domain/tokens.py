@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -40,6 +40,9 @@ class ClientRecord:
     date_last_used: datetime | None
     tokens_valid_after: datetime | None  # tokens issued at or before this are revoked
     client_type: str = "confidential"  # "public": no secret, PKCE always (RFC 9700 §2.1.1)
+    # RFC 7591 §2: the one way this client may authenticate (client_secret_basic,
+    # client_secret_post, or none for a public client).
+    token_endpoint_auth_method: str = "client_secret_basic"  # noqa: S105 - a method's name
 
     @property
     def is_active(self) -> bool:
@@ -123,6 +126,9 @@ class HotStore(Protocol):
 
     async def record(self, event: AuditEvent) -> None:
         """Append an audit event in its own transaction (failed authentications)."""
+
+    async def record_all(self, events: Sequence[AuditEvent]) -> None:
+        """Append audit events in one transaction (the aggregated failures of an interval)."""
 
 
 @dataclass(frozen=True, slots=True)
