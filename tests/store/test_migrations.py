@@ -14,7 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from keystead.store.migrate import alembic_config, upgrade
@@ -126,15 +126,14 @@ def test_upgrade_to_0008_registers_each_clients_auth_method_and_downgrades(
     command.upgrade(alembic_config(empty_database), "0008")
 
     def methods(conn: Connection) -> dict[str, str]:
-        return dict(conn.execute(text(  # type: ignore[arg-type]
-            "SELECT id, token_endpoint_auth_method FROM clients")).all())
+        return {str(row[0]): str(row[1]) for row in conn.execute(text(
+            "SELECT id, token_endpoint_auth_method FROM clients"))}
 
     # Public clients have no secret; confidential ones get RFC 7591's default.
     assert _sync(empty_database, methods) == {"web": "client_secret_basic", "spa": "none"}
     command.downgrade(alembic_config(empty_database), "0004")
 
     def columns(conn: Connection) -> set[str]:
-        from sqlalchemy import inspect
         return {c["name"] for c in inspect(conn).get_columns("clients")}
 
     assert "token_endpoint_auth_method" not in _sync(empty_database, columns)

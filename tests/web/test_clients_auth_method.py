@@ -72,7 +72,7 @@ def test_client_auth_method_changes_by_put_and_is_audited(
                              tokenEndpointAuthMethod="client_secret_post")
     assert response.status_code == 200, response.text
     assert response.json()["tokenEndpointAuthMethod"] == "client_secret_post"
-    [change] = [e for e in audit_events(http, headers, entity_id=created.id, action="update")]
+    [change] = audit_events(http, headers, entity_id=created.id, action="update")
     assert "tokenEndpointAuthMethod" in str(change)
     # The new method works at once, the old one no longer does.
     form = {"grant_type": "client_credentials"}
