@@ -69,6 +69,16 @@ def bootstrap(http: TestClient, *, name: str, roles: list[str],
     return run(http, work)
 
 
+def flush_failures(http: TestClient, *, final: bool = True) -> None:
+    """Write the tallied failed client authentications now, as the background flush does
+    (``final``: as at shutdown, whether or not the interval has ended)."""
+
+    async def work(runtime: Runtime) -> None:
+        await runtime.flush_auth_failures(final=final)
+
+    run(http, work)
+
+
 def token(http: TestClient, client: Registered, *, scope: str | None = None) -> str:
     form = {"grant_type": "client_credentials"} | ({"scope": scope} if scope else {})
     response = http.post("/oauth/token", data=form, auth=client.basic_auth)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import ISSUER_VARIABLE, WILDCARD_HOSTS, Settings, serve_issuer
 from keystead.domain.audit import AuditEvent
-from keystead.domain.clients import ClientState, RoleDivision
+from keystead.domain.clients import ClientState, RoleDivision, TokenEndpointAuthMethod
 from keystead.domain.errors import DomainError, InvalidInputError, NotFoundError
 from keystead.domain.management import ClientManagement
 from keystead.domain.permissions import SUPER_ADMIN
@@ -170,6 +170,10 @@ def bootstrap_client(
     role: Annotated[list[str], typer.Option(help="A role name to hold in the Home division; "
                                                  "repeat for several")],
     as_json: Annotated[bool, typer.Option("--json", help="Print {id, secret} as JSON")] = False,
+    token_endpoint_auth_method: Annotated[TokenEndpointAuthMethod, typer.Option(
+        help="How the client sends its secret: client_secret_basic (HTTP Basic) or "
+             "client_secret_post (form body); it may use only this one")]
+    = TokenEndpointAuthMethod.client_secret_basic,
 ) -> None:
     """Create a client-credentials client with ROLEs and every built-in scope; print its secret
     once."""
@@ -184,7 +188,8 @@ def bootstrap_client(
             role_ids.append(found.id)
         scopes = [s.id for s in await catalog.scopes() if s.builtin]
         request = ClientRequest(name=name, authorizedGrantType="CLIENT-CREDENTIALS",
-                                roleIds=role_ids, scope=scopes)
+                                roleIds=role_ids, scope=scopes,
+                                tokenEndpointAuthMethod=token_endpoint_auth_method)
         return await manage.create(caller, request.to_settings())
 
     issued = _run_in_transaction(work)
@@ -225,6 +230,20 @@ def _set_state(client_id: str, state: ClientState) -> None:
 
     client = _run_in_transaction(work)
     typer.echo(f"{client.id} is now {client.settings.state}")
+
+
+@clients_app.command("set-auth-method")
+def clients_set_auth_method(client_id: str, method: TokenEndpointAuthMethod) -> None:
+    """Set how a client authenticates at the token endpoint (after upgrading, for a client that
+    sends its secret in the form body: client_secret_post)."""
+
+    async def work(manage: ClientManagement, _conn: AsyncConnection, caller: Caller) -> Any:
+        client = await manage.find(caller, client_id)
+        return await manage.update(caller, client_id, replace(
+            client.settings, token_endpoint_auth_method=method))
+
+    client = _run_in_transaction(work)
+    typer.echo(f"{client.id} now authenticates with {client.settings.token_endpoint_auth_method}")
 
 
 @clients_app.command("add-role")

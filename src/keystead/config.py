@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     grant_reuse_grace_seconds: int = Field(default=10, ge=0, le=60)
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
+    # Failed client authentications: one audit entry per client, source and reason per
+    # interval, with a count (the first of each written at once).
+    auth_failure_interval_seconds: int = Field(default=60, ge=1, le=3_600)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:

@@ -22,7 +22,7 @@ from keystead.domain.redirect_uris import (
     pytest.param("http://127.0.0.1:51234/cb", id="8252-7.3-ipv4-loopback-port"),
     pytest.param("http://[::1]:8080/cb", id="8252-7.3-ipv6-loopback-port"),
     pytest.param("http://[::1]/cb", id="8252-7.3-ipv6-loopback"),
-    pytest.param("myapp://cb", id="8252-7.1-private-use"),
+    pytest.param("com.example.app://cb", id="8252-7.1-private-use"),
     pytest.param("com.example.app:/cb", id="8252-7.1-reverse-domain"),
     pytest.param("com.example.app:/oauth2redirect/provider", id="8252-7.1-reverse-domain-path"),
 ])
@@ -38,7 +38,7 @@ def test_redirect_uri_accepts(uri: str) -> None:
     pytest.param("http://[::2]/cb", id="http-other-ipv6"),
     pytest.param("https://app.example.com/cb#frag", id="3.1.2-fragment"),
     pytest.param("https://app.example.com/cb#", id="3.1.2-empty-fragment"),
-    pytest.param("myapp://cb#frag", id="3.1.2-private-use-fragment"),
+    pytest.param("com.example.app://cb#frag", id="3.1.2-private-use-fragment"),
     pytest.param("https://*.example.com/cb", id="wildcard-host"),
     pytest.param("https://app.example.com/*", id="wildcard-path"),
     pytest.param("https://user:pw@app.example.com/cb", id="userinfo"),
@@ -56,6 +56,8 @@ def test_redirect_uri_accepts(uri: str) -> None:
     pytest.param("javascript:alert(1)", id="javascript-scheme"),
     pytest.param("data:text/html,hi", id="data-scheme"),
     pytest.param("file:///etc/passwd", id="file-scheme"),
+    pytest.param("myapp://cb", id="8252-7.1-private-use-without-dot"),
+    pytest.param("myapp:/cb", id="8252-7.1-private-use-path-without-dot"),
     pytest.param("https://app.example.com/" + "a" * 2048, id="too-long"),
 ])
 def test_redirect_uri_refuses(uri: str) -> None:
@@ -68,7 +70,7 @@ def test_redirect_uri_refuses(uri: str) -> None:
     pytest.param("http://[::1]:9/cb", True, id="ipv6"),
     pytest.param("https://localhost/cb", False, id="https-is-exact-match"),
     pytest.param("http://app.example.com/cb", False, id="remote-host"),
-    pytest.param("myapp://localhost", False, id="private-use"),
+    pytest.param("com.example.app://localhost", False, id="private-use"),
 ])
 def test_redirect_uri_is_loopback(uri: str, loopback: bool) -> None:
     assert is_loopback(uri) is loopback

@@ -194,22 +194,39 @@ def test_authorize_error_page_is_not_framed_or_cached(http: TestClient) -> None:
 
 # -- loopback redirect URIs (RFC 8252 §7.3) --
 
+@pytest.fixture
+def native(http: TestClient, headers: dict[str, str]) -> str:
+    """A public (native app) CODE client with a loopback redirect URI: its id."""
+    return public_client(http, headers, redirect_uris=(LOOPBACK,))
+
+
 @pytest.mark.usefixtures("person")
 def test_authorize_loopback_redirect_uri_matches_on_any_port(http: TestClient,
-                                                             client: Registered) -> None:
+                                                             native: str) -> None:
     pkce, uri = pkce_pair(), "http://127.0.0.1:53123/cb"
-    response = authorize(http, client.id, pkce=pkce, redirect_uri=uri)
+    response = authorize(http, native, pkce=pkce, redirect_uri=uri)
     assert response.headers["location"].startswith(uri + "?")
     code = answer_of(response)["code"]
-    assert exchange(http, client, code, pkce=pkce, redirect_uri=uri).status_code == 200
+    assert exchange(http, native, code, pkce=pkce, redirect_uri=uri).status_code == 200
+
+
+@pytest.mark.usefixtures("person")
+def test_authorize_confidential_loopback_redirect_uri_needs_its_exact_port(
+        http: TestClient, client: Registered) -> None:
+    # RFC 8252 §7.3's any-port rule is for native apps; a web client's address is fixed.
+    response = authorize(http, client.id, pkce=pkce_pair(), redirect_uri="http://127.0.0.1:53123/cb")
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    exact = authorize(http, client.id, pkce=pkce_pair(), redirect_uri=LOOPBACK)
+    assert exact.headers["location"].startswith(LOOPBACK + "?")
 
 
 @pytest.mark.usefixtures("person")
 def test_token_loopback_code_needs_the_same_port_at_the_token_endpoint(
-        http: TestClient, client: Registered) -> None:
+        http: TestClient, native: str) -> None:
     pkce, uri = pkce_pair(), "http://127.0.0.1:53123/cb"
-    code = answer_of(authorize(http, client.id, pkce=pkce, redirect_uri=uri))["code"]
-    other_port = exchange(http, client, code, pkce=pkce, redirect_uri="http://127.0.0.1:9/cb")
+    code = answer_of(authorize(http, native, pkce=pkce, redirect_uri=uri))["code"]
+    other_port = exchange(http, native, code, pkce=pkce, redirect_uri="http://127.0.0.1:9/cb")
     assert token_error(other_port) == "invalid_grant"
 
 
@@ -477,8 +494,9 @@ def test_token_code_exchange_returns_access_refresh_and_id_tokens(http: TestClie
 
 
 @pytest.mark.usefixtures("person")
-def test_token_code_exchange_with_client_secret_post_works(http: TestClient,
-                                                           client: Registered) -> None:
+def test_token_code_exchange_with_client_secret_post_works(http: TestClient) -> None:
+    client = code_client(http, redirect_uris=(REDIRECT_URI,),
+                         tokenEndpointAuthMethod="client_secret_post")
     pkce = pkce_pair()
     response = http.post("/oauth/token", data={
         "grant_type": "authorization_code", "code": code_of(http, client, pkce),

@@ -28,8 +28,10 @@ def discover(base: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-def test_flow_authlib_token_call_introspect_revoke(live_server: str, admin: Registered,
+def test_flow_authlib_token_call_introspect_revoke(live_server: str, http: TestClient,
                                                    method: str) -> None:
+    # Each client registers the one method it uses (tokenEndpointAuthMethod).
+    admin = bootstrap(http, name=method, roles=["Super Admin"], tokenEndpointAuthMethod=method)
     meta = discover(live_server)
     with OAuth2Client(admin.id, admin.secret, token_endpoint_auth_method=method,
                       revocation_endpoint_auth_method=method) as oauth:

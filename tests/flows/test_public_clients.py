@@ -172,7 +172,7 @@ def test_the_console_wizard_creates_a_public_client_without_a_secret(console: Co
     assert scopes.status_code == 200
     response = console.post("/admin/integrations/oauth/new", {
         "step": "3", "action": "save", "name": "mobile app", "grantTypes": "CODE",
-        "accessTokenValiditySeconds": "3600", "redirectUris": "myapp://callback",
+        "accessTokenValiditySeconds": "3600", "redirectUris": "com.example.mobile://callback",
         "scopes": "users:readonly", "clientType": "public"})
     assert response.status_code == 200, response.text
     assert "/secret" not in str(response.url)

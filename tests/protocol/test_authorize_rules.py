@@ -72,7 +72,7 @@ def query_of(url: str) -> dict[str, list[str]]:
                  id="8252-7.3-same-query"),
 ])
 def test_redirect_uri_matches(registered: str, requested: str) -> None:
-    assert redirect_uri_matches(registered, requested) is True
+    assert redirect_uri_matches(registered, requested, any_loopback_port=True) is True
 
 
 @pytest.mark.parametrize(("registered", "requested"), [
@@ -116,7 +116,7 @@ def test_redirect_uri_matches(registered: str, requested: str) -> None:
     pytest.param("http://[::1]/cb", "http://[::1]:53123/other", id="8252-7.3-ipv6-other-path"),
 ])
 def test_redirect_uri_does_not_match(registered: str, requested: str) -> None:
-    assert redirect_uri_matches(registered, requested) is False
+    assert redirect_uri_matches(registered, requested, any_loopback_port=True) is False
 
 
 # -- redirect_target: which URI the answer may go to --
@@ -126,9 +126,44 @@ def test_redirect_target_uses_the_only_registered_uri_when_none_is_sent() -> Non
 
 
 def test_redirect_target_returns_the_requested_loopback_uri_with_its_port() -> None:
-    client = replace(CLIENT, redirect_uris=(APP, LOOPBACK))
+    # RFC 8252 §7.3 applies to native apps, which are public clients.
+    client = replace(CLIENT, redirect_uris=(APP, LOOPBACK), is_public=True)
     assert redirect_target(client, "http://127.0.0.1:5000/cb") == (client,
                                                                   "http://127.0.0.1:5000/cb")
+
+
+@pytest.mark.parametrize("requested", [
+    pytest.param("http://127.0.0.1:5000/cb", id="8252-7.3-port-added"),
+    pytest.param("http://127.0.0.1:8081/cb", id="8252-7.3-other-port"),
+    pytest.param("http://127.0.0.1/cb", id="8252-7.3-port-dropped"),
+])
+def test_redirect_target_confidential_loopback_uri_needs_its_exact_port(requested: str) -> None:
+    client = replace(CLIENT, redirect_uris=("http://127.0.0.1:8080/cb",))
+    with pytest.raises(UnsafeAuthorizationRequest):
+        redirect_target(client, requested)
+
+
+def test_redirect_target_confidential_loopback_uri_matches_exactly() -> None:
+    client = replace(CLIENT, redirect_uris=("http://127.0.0.1:8080/cb",))
+    assert redirect_target(client, "http://127.0.0.1:8080/cb") == (
+        client, "http://127.0.0.1:8080/cb")
+
+
+@pytest.mark.parametrize("is_public", [pytest.param(True, id="public"),
+                                       pytest.param(False, id="confidential")])
+@pytest.mark.parametrize("requested", [pytest.param("myapp:/cb", id="sent"),
+                                       pytest.param(None, id="omitted")])
+def test_redirect_target_never_uses_a_stored_uri_that_breaks_todays_rules(
+        is_public: bool, requested: str | None) -> None:
+    # RFC 8252 §7.1: registered before private-use schemes had to be reverse domain names.
+    client = replace(CLIENT, redirect_uris=("myapp:/cb",), is_public=is_public)
+    with pytest.raises(UnsafeAuthorizationRequest):
+        redirect_target(client, requested)
+
+
+def test_redirect_target_still_uses_the_valid_uris_of_a_client_holding_an_invalid_one() -> None:
+    client = replace(CLIENT, redirect_uris=("myapp:/cb", "com.example.app:/cb"), is_public=True)
+    assert redirect_target(client, "com.example.app:/cb") == (client, "com.example.app:/cb")
 
 
 @pytest.mark.parametrize(("client", "requested"), [

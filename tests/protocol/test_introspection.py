@@ -61,8 +61,10 @@ def test_introspect_own_token(http: TestClient, admin: Registered) -> None:
 
 
 def test_introspect_accepts_client_secret_post(http: TestClient, admin: Registered) -> None:
+    poster = bootstrap(http, name="rs", roles=["OAuth Admin"],
+                       tokenEndpointAuthMethod="client_secret_post")
     response = http.post("/oauth/introspect", data={
-        "token": token(http, admin), "client_id": admin.id, "client_secret": admin.secret})
+        "token": token(http, admin), "client_id": poster.id, "client_secret": poster.secret})
     assert response.status_code == 200
     assert response.json()["active"] is True
 

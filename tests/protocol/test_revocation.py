@@ -49,8 +49,11 @@ def test_revoke_own_token_ends_it_everywhere(http: TestClient, admin: Registered
 
 
 def test_revoke_with_client_secret_post(http: TestClient, admin: Registered) -> None:
-    svc = service(http)
-    value = token(http, svc)
+    svc = bootstrap(http, name="svc", roles=["OAuth Admin"], scopes=["oauth:readonly"],
+                    tokenEndpointAuthMethod="client_secret_post")
+    value = http.post("/oauth/token", data={"grant_type": "client_credentials",
+                                            "client_id": svc.id, "client_secret": svc.secret}
+                      ).json()["access_token"]
     response = http.post("/oauth/revoke", data={"token": value, "client_id": svc.id,
                                                 "client_secret": svc.secret})
     assert response.status_code == 200

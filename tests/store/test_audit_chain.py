@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -185,15 +186,17 @@ def test_audit_chain_concurrent_api_changes_never_fork(http: TestClient,
                                                        admin: Registered) -> None:
     headers = bearer(token(http, admin))
     super_admin = role_id(http, headers, "Super Admin")
-    intruder = Registered(admin.id, "wrong-" + admin.secret)
+    # One intruder per attempt: repeats of one client, source and reason in an interval are
+    # written as one aggregated entry, and this test wants every failure to append.
+    intruders = [Registered(str(uuid.uuid4()), "wrong-" + admin.secret) for _ in range(8)]
 
     def create(index: int) -> int:
         body = client_body(super_admin, name=f"service {index}")
         return http.post(CLIENTS, json=body, headers=headers).status_code
 
-    def fail_auth(_index: int) -> int:
+    def fail_auth(index: int) -> int:
         return http.post("/oauth/token", data={"grant_type": "client_credentials"},
-                         auth=intruder.basic_auth).status_code
+                         auth=intruders[index].basic_auth).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         created = list(pool.map(create, range(16)))
@@ -211,14 +214,15 @@ def test_audit_chain_concurrent_mixed_writers_never_fork(http: TestClient,
     # Management changes and failed authentications race on one chain at the same time.
     headers = bearer(token(http, admin))
     super_admin = role_id(http, headers, "Super Admin")
-    intruder = Registered(admin.id, "wrong-" + admin.secret)
+    # One intruder per attempt, so that each failure appends (repeats are aggregated).
+    intruders = [Registered(str(uuid.uuid4()), "wrong-" + admin.secret) for _ in range(8)]
     start = threading.Barrier(8)
 
     def work(index: int) -> int:
         start.wait()
         if index % 2:
             return http.post("/oauth/token", data={"grant_type": "client_credentials"},
-                             auth=intruder.basic_auth).status_code
+                             auth=intruders[index].basic_auth).status_code
         body = client_body(super_admin, name=f"service {index}")
         return http.post(CLIENTS, json=body, headers=headers).status_code
 

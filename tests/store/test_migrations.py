@@ -135,3 +135,36 @@ def test_upgrade_to_0007_gives_existing_families_a_deadline_and_downgrades(
         return [c["name"] for c in inspect(conn).get_columns("grant_families")]
 
     assert "expires_at" not in _sync(empty_database, columns)
+
+
+def test_upgrade_to_0008_registers_each_clients_auth_method_and_downgrades(
+        empty_database: str) -> None:
+    command.upgrade(alembic_config(empty_database), "0004")
+
+    def add(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO organizations (id, name) VALUES ('org', 'org')"))
+        for client_id, client_type in (("web", "confidential"), ("spa", "public")):
+            conn.execute(text(
+                "INSERT INTO clients (id, organization_id, name, description, grant_types, "
+                "scopes, redirect_uris, token_ttl_seconds, state, token_format, require_pkce, "
+                "client_type, owner_contact, date_created, date_modified, created_by, "
+                "modified_by) VALUES (:id, 'org', :id, '', '[\"CODE\"]', '[]', '[]', 3600, "
+                "'active', 'opaque', :pkce, :type, '', :now, :now, '{}', '{}')"),
+                {"id": client_id, "type": client_type, "now": _naive_utc(2026, 11, 1),
+                 "pkce": True})
+
+    _sync(empty_database, add)
+    command.upgrade(alembic_config(empty_database), "0008")
+
+    def methods(conn: Connection) -> dict[str, str]:
+        return {str(row[0]): str(row[1]) for row in conn.execute(text(
+            "SELECT id, token_endpoint_auth_method FROM clients"))}
+
+    # Public clients have no secret; confidential ones get RFC 7591's default.
+    assert _sync(empty_database, methods) == {"web": "client_secret_basic", "spa": "none"}
+    command.downgrade(alembic_config(empty_database), "0004")
+
+    def columns(conn: Connection) -> set[str]:
+        return {c["name"] for c in inspect(conn).get_columns("clients")}
+
+    assert "token_endpoint_auth_method" not in _sync(empty_database, columns)

@@ -461,7 +461,7 @@ def test_client_grant_types_refused(http: TestClient, headers: dict[str, str],
     pytest.param("http://localhost:3000/cb", id="localhost"),
     pytest.param("http://127.0.0.1/cb", id="ipv4-loopback"),
     pytest.param("http://[::1]:8080/cb", id="ipv6-loopback"),
-    pytest.param("myapp://cb", id="private-use"),
+    pytest.param("com.example.app://cb", id="private-use"),
     pytest.param("com.example.app:/cb", id="reverse-domain"),
 ])
 def test_client_redirect_uri_accepted(http: TestClient, headers: dict[str, str],
@@ -480,6 +480,8 @@ def test_client_redirect_uri_accepted(http: TestClient, headers: dict[str, str],
     pytest.param("app.example.com/cb", id="no-scheme"),
     pytest.param("javascript:alert(1)", id="javascript"),
     pytest.param("", id="empty"),
+    pytest.param("myapp:/cb", id="8252-7.1-private-use-without-dot"),
+    pytest.param("myapp://cb", id="8252-7.1-private-use-authority-without-dot"),
 ])
 def test_client_redirect_uri_refused(http: TestClient, headers: dict[str, str],
                                      uri: str) -> None:

@@ -37,6 +37,21 @@ class ClientType(StrEnum):
 PUBLIC_GRANTS = frozenset({"CODE", "TOKEN"})
 
 
+class TokenEndpointAuthMethod(StrEnum):
+    """How a client authenticates at the token, introspection and revocation endpoints
+    (RFC 7591 §2 names; RFC 6749 §2.3.1 for the two secret methods)."""
+
+    client_secret_basic = "client_secret_basic"  # noqa: S105 - a method's name, not a secret
+    client_secret_post = "client_secret_post"  # noqa: S105
+    none = "none"
+
+
+def default_auth_method(client_type: ClientType) -> TokenEndpointAuthMethod:
+    """RFC 7591 §2: ``client_secret_basic`` when unspecified; a public client has no secret."""
+    return (TokenEndpointAuthMethod.none if client_type is ClientType.public
+            else TokenEndpointAuthMethod.client_secret_basic)
+
+
 class TokenFormat(StrEnum):
     opaque = "opaque"
     jwt = "jwt"
@@ -78,6 +93,8 @@ class ClientSettings:
     require_pkce: bool = True
     owner_contact: str = ""
     client_type: ClientType = ClientType.confidential
+    token_endpoint_auth_method: TokenEndpointAuthMethod = (
+        TokenEndpointAuthMethod.client_secret_basic)
 
     @property
     def is_public(self) -> bool:
@@ -195,6 +212,7 @@ def check_settings(
         if not settings.require_pkce:
             problems.append(Problem("requirePkce", "public.pkce",
                                     "a public client always uses PKCE; requirePkce must be true"))
+    problems.extend(_check_auth_method(settings))
     if settings.state is ClientState.inactive and settings.date_to_delete is None:
         problems.append(Problem("dateToDelete", "required",
                                 "an inactive client needs the date it will be deleted"))
@@ -204,3 +222,18 @@ def check_settings(
     if settings.date_to_delete is not None and settings.date_to_delete <= now:
         problems.append(Problem("dateToDelete", "in.past", "dateToDelete must be in the future"))
     return problems
+
+
+def _check_auth_method(settings: ClientSettings) -> list[Problem]:
+    """A public client authenticates with ``none`` and nothing else; a confidential client
+    with one of the secret methods, never ``none`` (it would then need no secret at all)."""
+    method = settings.token_endpoint_auth_method
+    if settings.is_public and method is not TokenEndpointAuthMethod.none:
+        return [Problem("tokenEndpointAuthMethod", "public.method",
+                        "a public client has no secret, so its tokenEndpointAuthMethod must be "
+                        "none")]
+    if not settings.is_public and method is TokenEndpointAuthMethod.none:
+        return [Problem("tokenEndpointAuthMethod", "confidential.method",
+                        "a confidential client authenticates with its secret: use "
+                        "client_secret_basic (HTTP Basic) or client_secret_post (form body)")]
+    return []

@@ -269,6 +269,7 @@ def describe(settings: ClientSettings) -> dict[str, JSONValue]:
         "tokenFormat": str(settings.token_format),
         "requirePkce": settings.require_pkce,
         "clientType": str(settings.client_type),
+        "tokenEndpointAuthMethod": str(settings.token_endpoint_auth_method),
         "ownerContact": settings.owner_contact,
     }
 

@@ -51,9 +51,14 @@ def check_redirect_uri(uri: str) -> str | None:
         if _bracketed_host(parts.netloc) in LOOPBACK_HOSTS:
             return None
         return "must use https (http is allowed only for localhost, 127.0.0.1 and [::1])"
-    # RFC 8252 §7.1: any other scheme is an app's private-use scheme (myapp://, com.example.app:/).
+    # RFC 8252 §7.1: any other scheme is an app's private-use scheme (com.example.app:/).
     if parts.scheme in UNSAFE_SCHEMES:
         return f"the {parts.scheme}: scheme is not allowed"
+    # RFC 8252 §7.1: apps "MUST use a URI scheme based on a domain name under their control,
+    # expressed in reverse order": a bare word such as myapp: is claimable by any other app.
+    if "." not in parts.scheme:
+        return (f"uses the private-use scheme {parts.scheme}:, which must be a reverse domain "
+                "name the app's owner controls, such as com.example.app:/cb (RFC 8252 §7.1)")
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -43,6 +43,9 @@ class ClientRecord:
     # (scope, resource server) for each of its custom scopes that declares one: the audience
     # its tokens for that scope carry, read with the client so issuing reads nothing more.
     resource_servers: tuple[tuple[str, str], ...] = ()
+    # RFC 7591 §2: the one way this client may authenticate (client_secret_basic,
+    # client_secret_post, or none for a public client).
+    token_endpoint_auth_method: str = "client_secret_basic"  # noqa: S105 - a method's name
 
     @property
     def is_active(self) -> bool:
@@ -131,6 +134,9 @@ class HotStore(Protocol):
 
     async def record(self, event: AuditEvent) -> None:
         """Append an audit event in its own transaction (failed authentications)."""
+
+    async def record_all(self, events: Sequence[AuditEvent]) -> None:
+        """Append audit events in one transaction (the aggregated failures of an interval)."""
 
 
 @dataclass(frozen=True, slots=True)

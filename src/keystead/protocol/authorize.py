@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 from keystead.domain.authorizations import RegisteredClient
-from keystead.domain.redirect_uris import LOOPBACK_HOSTS
+from keystead.domain.redirect_uris import LOOPBACK_HOSTS, check_redirect_uri
 from keystead.domain.scopes import OIDC_SCOPES, is_scope_token
 from keystead.protocol.errors import (
     InvalidRequestError,
@@ -75,10 +75,19 @@ def error_in_fragment(params: Mapping[str, str]) -> bool:
     return response_type == "token"
 
 
-def redirect_uri_matches(registered: str, requested: str) -> bool:
-    """Exact, case-sensitive string equality; a loopback URI matches on any port (RFC 8252)."""
+def redirect_uri_matches(registered: str, requested: str, *, any_loopback_port: bool) -> bool:
+    """Exact, case-sensitive string equality; with ``any_loopback_port`` (public native apps
+    only), a loopback URI also matches on any port.
+
+    RFC 8252 §7.3: the authorization server "MUST allow any port to be specified at the time
+    of the request for loopback IP redirect URIs" - a rule for native apps, which cannot know
+    which port is free. A confidential (web) client's server has a fixed address, so its
+    loopback URI matches exactly, port included.
+    """
     if registered == requested:
         return True
+    if not any_loopback_port:
+        return False
     try:
         a, b = urlsplit(registered), urlsplit(requested)
     except ValueError:  # e.g. "http://[::1" : not a URI at all
@@ -116,12 +125,16 @@ def redirect_target(client: RegisteredClient | None,
     if client is None or not client.active:
         raise UnsafeAuthorizationRequest(
             "This application is not registered, or it has been disabled. Tell its developer.")
+    # A URI registered before a rule tightened (a private-use scheme without a dot, say) is
+    # never redirected to; editing the client then asks for a valid one.
+    registered = [uri for uri in client.redirect_uris if check_redirect_uri(uri) is None]
     if requested is None:
-        if len(client.redirect_uris) == 1:
-            return client, client.redirect_uris[0]
+        if len(client.redirect_uris) == 1 and registered:
+            return client, registered[0]
         raise UnsafeAuthorizationRequest(
             "The application did not say where to return you (redirect_uri is missing).")
-    if any(redirect_uri_matches(uri, requested) for uri in client.redirect_uris):
+    if any(redirect_uri_matches(uri, requested, any_loopback_port=client.is_public)
+           for uri in registered):
         return client, requested
     raise UnsafeAuthorizationRequest(
         "The application asked to return you to an address it has not registered, so Keystead "

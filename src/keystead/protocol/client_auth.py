@@ -1,28 +1,34 @@
 """Client authentication at the token, introspection and revocation endpoints.
 
 RFC 6749 §2.3.1: ``client_secret_basic`` (HTTP Basic, form-urlencoded id and secret) and
-``client_secret_post``; a client MUST NOT use more than one method in a request.
+``client_secret_post``; a client MUST NOT use more than one method in a request. Each client
+registers the one method it uses (RFC 7591 §2 ``token_endpoint_auth_method``), and any other is
+refused: a secret sent where the client said it would not be is a mistake or someone else.
+
+Failures are tallied in memory (``auth_failures``): one audit row per client, source and reason
+per interval, not one per failure.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
 from urllib.parse import unquote_plus
 
-from keystead.domain.audit import AuditEvent, Result
+from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.secrets import Digester, digests_match
 from keystead.domain.tokens import ClientRecord, HotStore, SecretRecord
+from keystead.protocol.auth_failures import AuthFailure, FailureTally, shown_client_id
 from keystead.protocol.errors import InvalidClientError, InvalidRequestError
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
-CLIENT_ID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-SHOWN_PREFIX = 6
+# What the endpoints accept; each client registers one of them (RFC 7591 §2).
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+PUBLIC_METHOD = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,32 +67,38 @@ class ClientAuthenticator:
     store: HotStore
     digester: Digester
     clock: Callable[[], datetime]
+    failures: FailureTally
 
     async def authenticate(self, credentials: Credentials | None, *, remote_ip: str,
                            endpoint: str) -> ClientRecord:
         """Return the client whose secret matches.
 
-        The same ``invalid_client`` answers an unknown id, a wrong or expired secret and a client
-        that is not active, so the response never tells which ids exist; the reason goes to the
-        audit log.
+        The same ``invalid_client`` answers an unknown id, a wrong or expired secret, a client
+        that is not active and a method the client did not register, so the response never
+        tells which ids exist; the reason goes to the audit log.
 
         Raises:
-            InvalidClientError: the failure, recorded in the audit log.
+            InvalidClientError: the failure, tallied for the audit log.
         """
         if credentials is None:
             raise InvalidClientError("client authentication is required")
         now = self.clock()
         # No client id holds NUL, and PostgreSQL text cannot: such an id is simply unknown.
-        shown_id = credentials.client_id[:64].replace("\x00", "")
         client = await self.store.client(credentials.client_id) if len(
-            credentials.client_id) <= 64 and shown_id == credentials.client_id else None
+            credentials.client_id) <= 64 and "\x00" not in credentials.client_id else None
         candidate = self.digester.secret(credentials.secret)
         secret = _matching_secret(client, candidate, now) if client else None
-        if client is None or secret is None or not client.is_active:
+        if (client is None or secret is None or not client.is_active
+                or credentials.method != client.token_endpoint_auth_method):
+            # RFC 7591 §2: the client registered its method; the one it used is checked against
+            # the record already read, no further query.
             reason = ("unknown client" if client is None else
-                      "wrong or expired secret" if secret is None else f"client is {client.state}")
-            await self._refuse(client, shown_id, reason, remote_ip=remote_ip, endpoint=endpoint,
-                               method=credentials.method, now=now)
+                      "wrong or expired secret" if secret is None else
+                      f"client is {client.state}" if not client.is_active else
+                      f"used {credentials.method}, registered "
+                      f"{client.token_endpoint_auth_method}")
+            await self._refuse(client, credentials.client_id, reason, remote_ip=remote_ip,
+                               endpoint=endpoint, method=credentials.method, now=now)
         if secret.date_last_used is None or now - secret.date_last_used > LAST_USED_GRANULARITY:
             await self.store.mark_used(client.id, secret.id, now=now)
         return client
@@ -100,29 +112,31 @@ class ClientAuthenticator:
                 authenticate with its secret), recorded in the audit log.
         """
         now = self.clock()
-        shown_id = client_id[:64].replace("\x00", "")
-        client = await self.store.client(client_id) if shown_id == client_id else None
-        if client is None or not client.is_public or not client.is_active:
+        client = await self.store.client(client_id) if len(
+            client_id) <= 64 and "\x00" not in client_id else None
+        if (client is None or client.token_endpoint_auth_method != PUBLIC_METHOD
+                or not client.is_active):
             reason = ("unknown client" if client is None else
-                      "confidential client without its secret" if not client.is_public else
+                      "confidential client without its secret"
+                      if client.token_endpoint_auth_method != PUBLIC_METHOD else
                       f"client is {client.state}")
-            await self._refuse(client, shown_id, reason, remote_ip=remote_ip, endpoint=endpoint,
-                               method="none", now=now)
+            await self._refuse(client, client_id, reason, remote_ip=remote_ip,
+                               endpoint=endpoint, method=PUBLIC_METHOD, now=now)
         return client
 
-    async def _refuse(self, client: ClientRecord | None, shown_id: str, reason: str, *,
+    async def _refuse(self, client: ClientRecord | None, client_id: str, reason: str, *,
                       remote_ip: str, endpoint: str, method: str, now: datetime) -> NoReturn:
-        if client is None and not CLIENT_ID_SHAPE.fullmatch(shown_id):
-            # Not shaped like a client id (ours are UUIDs): most likely a secret pasted into
-            # the wrong field. The audit keeps a prefix to correlate, never the whole value.
-            shown_id = shown_id[:SHOWN_PREFIX] + "..."
-        await self.store.record(AuditEvent(
-            timestamp=now, actor_kind="client", actor_id=shown_id,
-            actor_name=client.name if client else "", action="authenticate",
-            entity_type="OAuthClient", entity_id=shown_id,
-            entity_name=client.name if client else "", result=Result.failure,
-            remote_ip=remote_ip, details={"reason": reason, "endpoint": endpoint,
-                                          "method": method}))
+        """Tally the failure (a row now only for its key's first in the interval) and raise."""
+        name = client.name if client else ""
+        first = self.failures.note(AuthFailure(
+            client_id=shown_client_id(client_id), client_name=name, remote_ip=remote_ip,
+            reason=reason, endpoint=endpoint, method=method, at=now))
+        if first is not None:
+            try:
+                await self.store.record(first)
+            except StoreUnavailableError:
+                self.failures.give_back([first])  # written by the next flush instead
+                raise
         raise InvalidClientError("client authentication failed", detail=reason)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from keystead.domain.scopes import BUILTIN_SCOPES, OIDC_SCOPES
+from keystead.protocol.client_auth import PUBLIC_METHOD, SECRET_METHODS
 from keystead.protocol.keys import ALG
-
-SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
 def server_metadata(issuer: str, *, scopes: list[str] | None = None) -> dict[str, Any]:
@@ -25,9 +24,11 @@ def server_metadata(issuer: str, *, scopes: list[str] | None = None) -> dict[str
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": [*SECRET_METHODS, "none"],
-        "introspection_endpoint_auth_methods_supported": SECRET_METHODS,
-        "revocation_endpoint_auth_methods_supported": [*SECRET_METHODS, "none"],
+        # Each client registers one of these (its tokenEndpointAuthMethod) and may use only it.
+        "token_endpoint_auth_methods_supported": [*SECRET_METHODS, PUBLIC_METHOD],
+        # Introspection is for confidential resource servers: a public client cannot ask.
+        "introspection_endpoint_auth_methods_supported": list(SECRET_METHODS),
+        "revocation_endpoint_auth_methods_supported": [*SECRET_METHODS, PUBLIC_METHOD],
         "authorization_response_iss_parameter_supported": True,  # RFC 9207
         "scopes_supported": [*(scopes if scopes is not None else list(BUILTIN_SCOPES)),
                              *OIDC_SCOPES],

@@ -20,6 +20,7 @@ from keystead.domain.clients import (
     GrantType,
     RoleDivision,
     SecretInfo,
+    TokenEndpointAuthMethod,
     TokenFormat,
 )
 from keystead.domain.ports import ClientFilter, ClientSort, Page
@@ -51,6 +52,7 @@ def _row_values(client: Client) -> dict[str, Any]:
         "redirect_uris": list(s.redirect_uris), "token_ttl_seconds": s.token_ttl_seconds,
         "state": str(s.state), "date_to_delete": s.date_to_delete,
         "token_format": str(s.token_format), "require_pkce": s.require_pkce,
+        "token_endpoint_auth_method": str(s.token_endpoint_auth_method),
         "owner_contact": s.owner_contact, "date_modified": client.date_modified,
         "modified_by": _actor_json(client.modified_by),
     }
@@ -155,6 +157,8 @@ class SqlClientStore:
                 state=ClientState(r["state"]), date_to_delete=r["date_to_delete"],
                 token_format=TokenFormat(r["token_format"]), require_pkce=r["require_pkce"],
                 client_type=ClientType(r["client_type"]),
+                token_endpoint_auth_method=TokenEndpointAuthMethod(
+                    r["token_endpoint_auth_method"]),
                 owner_contact=r["owner_contact"]),
             date_created=r["date_created"], date_modified=r["date_modified"],
             created_by=_actor(r["created_by"]), modified_by=_actor(r["modified_by"]),

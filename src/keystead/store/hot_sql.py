@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select, text, update
@@ -58,7 +60,7 @@ class SqlHotStore:
                 clients.c.id, clients.c.name, clients.c.state, clients.c.grant_types,
                 clients.c.scopes, clients.c.token_ttl_seconds, clients.c.token_format,
                 clients.c.date_last_used, clients.c.tokens_valid_after, clients.c.client_type,
-                servers.label("resource_servers"),
+                servers.label("resource_servers"), clients.c.token_endpoint_auth_method,
             ).where(clients.c.id == client_id))).first()
             if row is None:
                 return None
@@ -75,7 +77,8 @@ class SqlHotStore:
                 secrets=tuple(SecretRecord(*s) for s in secrets),
                 date_last_used=row.date_last_used, tokens_valid_after=row.tokens_valid_after,
                 client_type=row.client_type,
-                resource_servers=tuple((s, r) for s, r in row.resource_servers))
+                resource_servers=tuple((s, r) for s, r in row.resource_servers),
+                token_endpoint_auth_method=row.token_endpoint_auth_method)
 
     async def mark_used(self, client_id: str, secret_id: str, *, now: datetime) -> None:
         cutoff = now - LAST_USED_GRANULARITY
@@ -149,3 +152,11 @@ class SqlHotStore:
     async def record(self, event: AuditEvent) -> None:
         async with reachable(self.engine) as conn:
             await SqlAuditLog(conn).append(event)
+
+    async def record_all(self, events: Sequence[AuditEvent]) -> None:
+        if not events:
+            return
+        async with reachable(self.engine) as conn:
+            log = SqlAuditLog(conn)
+            for event in events:
+                await log.append(event)

@@ -22,7 +22,7 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,7 +48,7 @@ T = TypeVar("T")
 REVOKED_QUERY = "SELECT revoked_at FROM revoked_tokens WHERE digest = ?"
 CLIENT_QUERY = """
 SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.token_format,
-       c.date_last_used, c.tokens_valid_after, c.client_type,
+       c.date_last_used, c.tokens_valid_after, c.client_type, c.token_endpoint_auth_method,
        (SELECT json_group_array(json_array(r.role_id, r.division_id))
           FROM client_role_divisions r WHERE r.client_id = c.id),
        (SELECT json_group_array(json_array(s.id, s.digest, s.date_expires, s.date_last_used))
@@ -93,14 +93,15 @@ def _secrets(raw: str) -> tuple[SecretRecord, ...]:
 
 
 def _client_record(row: tuple[Any, ...]) -> ClientRecord:
-    (cid, name, state, grants, scopes, ttl, fmt, last_used, valid_after, client_type, roles,
-     secrets, resource_servers) = row
+    (cid, name, state, grants, scopes, ttl, fmt, last_used, valid_after, client_type,
+     auth_method, roles, secrets, resource_servers) = row
     return ClientRecord(
         id=str(cid), name=str(name), state=str(state), grant_types=_strings(str(grants)),
         scopes=_strings(str(scopes)), token_ttl_seconds=int(str(ttl)), token_format=str(fmt),
         roles=_pairs(str(roles)), secrets=_secrets(str(secrets)), date_last_used=_aware(last_used),
         tokens_valid_after=_aware(valid_after), client_type=str(client_type),
-        resource_servers=_pairs(str(resource_servers)))
+        resource_servers=_pairs(str(resource_servers)),
+        token_endpoint_auth_method=str(auth_method))
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -270,32 +271,41 @@ class SqliteHotStore:
 
     async def record(self, event: AuditEvent) -> None:
         # Nothing kept reads audit rows: a flood of failed sign-ins leaves the kept reads alone.
-        await self._retrying(lambda: self._append(event))
+        await self._retrying(lambda: self._append((event,)))
 
-    def _append(self, event: AuditEvent) -> None:
+    async def record_all(self, events: Sequence[AuditEvent]) -> None:
+        if events:
+            await self._retrying(lambda: self._append(events))
+
+    def _append(self, events: Sequence[AuditEvent]) -> None:
         # Synchronous from BEGIN to COMMIT: the lock is never held across an await.
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
-            seq, prev = db.execute(
-                "UPDATE audit_head SET seq = seq + 1 WHERE organization_id = ? "
-                "RETURNING seq, last_hash", (ORG_ID,)).fetchone()
-            digest = chain_hash(prev, seq, event)
-            db.execute(
-                "INSERT INTO audit_events (organization_id, seq, id, timestamp, actor_kind, "
-                "actor_id, actor_name, action, entity_type, entity_id, entity_name, result, "
-                "remote_ip, details, prev_hash, hash) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ORG_ID, seq, str(uuid.uuid4()), _naive(event.timestamp), event.actor_kind,
-                 event.actor_id, event.actor_name, event.action, event.entity_type,
-                 event.entity_id, event.entity_name, str(event.result), event.remote_ip,
-                 json.dumps(event.details), prev, digest))
-            db.execute("UPDATE audit_head SET last_hash = ? WHERE organization_id = ?",
-                       (digest, ORG_ID))
+            for event in events:
+                self._append_one(db, event)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _append_one(db: sqlite3.Connection, event: AuditEvent) -> None:
+        seq, prev = db.execute(
+            "UPDATE audit_head SET seq = seq + 1 WHERE organization_id = ? "
+            "RETURNING seq, last_hash", (ORG_ID,)).fetchone()
+        digest = chain_hash(prev, seq, event)
+        db.execute(
+            "INSERT INTO audit_events (organization_id, seq, id, timestamp, actor_kind, "
+            "actor_id, actor_name, action, entity_type, entity_id, entity_name, result, "
+            "remote_ip, details, prev_hash, hash) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (ORG_ID, seq, str(uuid.uuid4()), _naive(event.timestamp), event.actor_kind,
+             event.actor_id, event.actor_name, event.action, event.entity_type,
+             event.entity_id, event.entity_name, str(event.result), event.remote_ip,
+             json.dumps(event.details), prev, digest))
+        db.execute("UPDATE audit_head SET last_hash = ? WHERE organization_id = ?",
+                   (digest, ORG_ID))
 
     def close(self) -> None:
         for db in (self._db, self._writer):

@@ -137,6 +137,9 @@ clients = Table(
     # "public" clients (SPA, mobile, native) hold no secret and must use PKCE.
     Column("client_type", String(16), nullable=False, default="confidential",
            server_default="confidential"),
+    # RFC 7591 §2: client_secret_basic, client_secret_post, or none (public clients only).
+    Column("token_endpoint_auth_method", String(32), nullable=False,
+           default="client_secret_basic", server_default="client_secret_basic"),
     Column("owner_contact", String(320), nullable=False, default=""),
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_modified", UTCDateTime, nullable=False),

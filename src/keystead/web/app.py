@@ -71,7 +71,8 @@ async def _housekeeping_loop(runtime: Runtime) -> None:
 
 
 async def _flush_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Add the usage counted in memory to the store (see HotStore), a last time when stopping.
+    """Add the usage and the authentication failures counted in memory to the store (see
+    HotStore, FailureTally), a last time when stopping.
 
     Stopped by the event, never cancelled: a cancelled flush would leave its thread writing
     through a connection that shutdown then closes.
@@ -83,6 +84,10 @@ async def _flush_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
             await runtime.hot.flush()
         except StoreUnavailableError:
             log.warning("usage counts kept for the next flush: store unreachable")
+        try:
+            await runtime.flush_auth_failures(final=stopping.is_set())
+        except StoreUnavailableError:
+            log.warning("authentication failures kept for the next flush: store unreachable")
         if stopping.is_set():
             return
 

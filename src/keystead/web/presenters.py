@@ -72,6 +72,7 @@ def client_json(client: Client, *, secret: str | None = None) -> dict[str, Any]:
         "ownerContact": s.owner_contact,
         "requirePkce": s.require_pkce,
         "clientType": str(s.client_type),
+        "tokenEndpointAuthMethod": str(s.token_endpoint_auth_method),
         "tokenFormat": str(s.token_format),
         "dateLastUsed": iso(client.date_last_used),
         "secrets": [{"id": x.id, "dateCreated": iso(x.date_created),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
 from keystead.domain.audiences import management_api
+from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.management import ClientManagement
 from keystead.domain.organization_management import OrganizationManagement
@@ -21,6 +23,7 @@ from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore
 from keystead.domain.users import UserManagement
+from keystead.protocol.auth_failures import FailureTally
 from keystead.protocol.client_auth import ClientAuthenticator
 from keystead.protocol.grants.authorization_code import AuthorizationCodeGrant
 from keystead.protocol.grants.base import TokenGrant
@@ -57,6 +60,8 @@ from keystead.store.saml import saml_exchanges
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.users import SqlCredentialStore, SqlUserStore
 
+log = logging.getLogger("keystead")
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -83,6 +88,25 @@ class Runtime:
     signer: Signer
     # Codes, consents, grant families and refresh tokens, one transaction per use.
     authorizations: Callable[[], AbstractAsyncContextManager[SqlAuthorizationStore]]
+    # Failed client authentications of this worker; also what a throttle asks
+    # (``recent_failures``), without touching the database.
+    auth_failures: FailureTally
+
+    async def flush_auth_failures(self, *, final: bool = False) -> None:
+        """Write the failures tallied since the last flush: one row per client, source and
+        reason for each interval that has ended (every interval, when ``final``).
+
+        Raises:
+            StoreUnavailableError: the events are kept for the next attempt.
+        """
+        events = self.auth_failures.take(self.clock(), final=final)
+        try:
+            await self.hot.record_all(events)
+        except StoreUnavailableError:
+            if dropped := self.auth_failures.give_back(events):
+                log.warning("%d aggregated authentication failure(s) dropped: store "
+                            "unreachable and too many waiting", dropped)
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -165,7 +189,9 @@ async def build_runtime(settings: Settings, *,
     digester = Digester(server_key)
     tokens = TokenService(hot, digester, OpaqueTokens(server_key), clock,
                           settings.issuer.rstrip("/"), signer)
-    authenticator = ClientAuthenticator(hot, digester, clock)
+    auth_failures = FailureTally(started_at=clock(), interval=timedelta(
+        seconds=settings.auth_failure_interval_seconds))
+    authenticator = ClientAuthenticator(hot, digester, clock, auth_failures)
     issuer = settings.issuer.rstrip("/")
     authorizations = authorization_transactions(engine)
     user_tokens = UserTokens(tokens, IdTokens(issuer, signer), digester, clock,
@@ -192,7 +218,8 @@ async def build_runtime(settings: Settings, *,
         cipher=cipher, passwords=Passwords(
             memory_kib=settings.password_hash_memory_kib,
             time_cost=settings.password_hash_time_cost),
-        box=SecretBox(server_key), signer=signer, authorizations=authorizations)
+        box=SecretBox(server_key), signer=signer, authorizations=authorizations,
+        auth_failures=auth_failures)
 
 
 def _signer(keys: list[StoredKey], cipher: Fernet, now: datetime) -> Signer | None:

@@ -20,7 +20,9 @@ from keystead.domain.clients import (
     ClientType,
     GrantType,
     RoleDivision,
+    TokenEndpointAuthMethod,
     TokenFormat,
+    default_auth_method,
 )
 from keystead.domain.errors import InvalidInputError, Problem
 from keystead.domain.users import UserState
@@ -65,6 +67,9 @@ class ClientRequest(BaseModel):
     tokenFormat: TokenFormat | None = None  # noqa: N815
     # Keystead extension: "public" for SPA, mobile and native apps (no secret; fixed at creation).
     clientType: ClientType | None = None  # noqa: N815
+    # Keystead extension (RFC 7591 §2 token_endpoint_auth_method): client_secret_basic (the
+    # default), client_secret_post, or none for a public client. Absent in a PUT: kept.
+    tokenEndpointAuthMethod: TokenEndpointAuthMethod | None = None  # noqa: N815
 
     @field_validator("dateToDelete")
     @classmethod
@@ -109,7 +114,9 @@ class ClientRequest(BaseModel):
             token_format=self.tokenFormat or TokenFormat.opaque,
             require_pkce=True if self.requirePkce is None else self.requirePkce,
             owner_contact=self.ownerContact or "",
-            client_type=self.clientType or ClientType.confidential)
+            client_type=self.clientType or ClientType.confidential,
+            token_endpoint_auth_method=self.tokenEndpointAuthMethod or default_auth_method(
+                self.clientType or ClientType.confidential))
 
 
 class SecretRequest(BaseModel):

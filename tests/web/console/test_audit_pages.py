@@ -24,6 +24,7 @@ from tests.factories import (
     bootstrap,
     client_body,
     create_client,
+    flush_failures,
     run,
     serve,
 )
@@ -52,6 +53,9 @@ def fail_to_authenticate(http: TestClient, client: Registered, times: int = 1) -
         response = http.post("/oauth/token", data={"grant_type": "client_credentials"},
                              auth=(client.id, f"wrong-secret-{attempt}"))
         assert response.status_code == 401
+        # Each in an interval of its own, so each is an audit row of its own (within one
+        # interval, repeats of a client, source and reason are written as one, with a count).
+        flush_failures(http)
 
 
 def logged(http: TestClient, action: str) -> Sequence[StoredEvent]:

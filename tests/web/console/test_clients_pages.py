@@ -796,3 +796,31 @@ def test_every_console_change_is_audited_with_the_user_as_actor_and_no_secret(
     text = json.dumps(events)
     assert client.secret not in text
     assert regenerated.secret not in text
+
+
+def test_editing_sets_the_client_authentication_method(
+        console: Console, headers: dict[str, str], app_client: Registered) -> None:
+    form = console.http.get(f"{OAUTH}/{app_client.id}/edit")
+    saved = submit(console, form, "save", tokenEndpointAuthMethod="client_secret_post")
+    assert saved.url.path == f"{OAUTH}/{app_client.id}"
+    assert "client_secret_post" in page_of(saved).text["auth-method"]
+    assert api_client(console.http, headers, app_client.id)[
+        "tokenEndpointAuthMethod"] == "client_secret_post"
+    # A confidential client cannot be set to authenticate without its secret.
+    refused = submit(console, console.http.get(f"{OAUTH}/{app_client.id}/edit"), "save",
+                     tokenEndpointAuthMethod="none")
+    assert refused.status_code == 400
+    assert error_of(refused, "tokenEndpointAuthMethod")
+    assert api_client(console.http, headers, app_client.id)[
+        "tokenEndpointAuthMethod"] == "client_secret_post"
+
+
+def test_wizard_registers_the_chosen_client_authentication_method(
+        console: Console, headers: dict[str, str]) -> None:
+    done = add_client(console, name="form poster", grants=["CLIENT-CREDENTIALS"],
+                      roles=("Super Admin",), scopes=["oauth:readonly"],
+                      tokenEndpointAuthMethod="client_secret_post")
+    assert done.status_code == 200, done.text
+    [client] = [c for c in console.http.get(
+        "/api/v2/oauth/clients", headers=headers).json()["entities"] if c["name"] == "form poster"]
+    assert client["tokenEndpointAuthMethod"] == "client_secret_post"

@@ -36,6 +36,8 @@ from keystead.domain.clients import (
     GrantType,
     RoleDivision,
     SecretInfo,
+    TokenEndpointAuthMethod,
+    default_auth_method,
 )
 from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, Problem
 from keystead.domain.management import Issued
@@ -97,9 +99,11 @@ FORM_FIELDS = {
     "scope": "scopes", "roleDivisions": "roles", "roleIds": "roles",
     "registeredRedirectUri": "redirectUris", "dateToDelete": "dateToDelete",
     "clientType": "clientType", "requirePkce": "clientType",
+    "tokenEndpointAuthMethod": "tokenEndpointAuthMethod",
 }
 STEP_FIELDS = ({"name", "description", "grantTypes"},
-               {"roles", "accessTokenValiditySeconds", "redirectUris", "scopes", "clientType"})
+               {"roles", "accessTokenValiditySeconds", "redirectUris", "scopes", "clientType",
+                "tokenEndpointAuthMethod"})
 STEPS = ("Client details", "Settings", "Review")
 GENERAL = "client-form"  # problems no single field shows (the form's id)
 
@@ -119,6 +123,7 @@ class ClientForm:
     redirect_uris: str = ""  # one per line
     scopes: tuple[str, ...] = ()
     client_type: str = str(ClientType.confidential)
+    auth_method: str = ""  # "": the default for the client type (or, when editing, unchanged)
 
     @classmethod
     def posted(cls, ctx: Page) -> ClientForm:
@@ -129,7 +134,8 @@ class ClientForm:
                                  str(DEFAULT_TOKEN_TTL)).strip(),
                    redirect_uris="\n".join(ctx.fields("redirectUris")),
                    scopes=tuple(dict.fromkeys(ctx.fields("scopes"))),
-                   client_type=ctx.field("clientType", str(ClientType.confidential)))
+                   client_type=ctx.field("clientType", str(ClientType.confidential)),
+                   auth_method=ctx.field("tokenEndpointAuthMethod", ""))
 
     @classmethod
     def of(cls, settings: ClientSettings) -> ClientForm:
@@ -139,7 +145,8 @@ class ClientForm:
                                for rd in settings.role_divisions),
                    ttl=str(settings.token_ttl_seconds),
                    redirect_uris="\n".join(settings.redirect_uris), scopes=settings.scopes,
-                   client_type=str(settings.client_type))
+                   client_type=str(settings.client_type),
+                   auth_method=str(settings.token_endpoint_auth_method))
 
     @property
     def uri_lines(self) -> list[tuple[int, str]]:
@@ -184,6 +191,13 @@ class ClientForm:
             client_type = ClientType(self.client_type)
         else:
             errors.add("clientType", "choose confidential or public")
+        auth_method = (base.token_endpoint_auth_method if base
+                       else default_auth_method(client_type))
+        if self.auth_method in TokenEndpointAuthMethod._value2member_map_:
+            auth_method = TokenEndpointAuthMethod(self.auth_method)
+        elif self.auth_method:
+            errors.add("tokenEndpointAuthMethod",
+                       "choose client_secret_basic, client_secret_post or none")
         ttl = base.token_ttl_seconds if base else DEFAULT_TOKEN_TTL
         if not (self.ttl.isascii() and self.ttl.isdigit()) or len(self.ttl) > 12:
             errors.add("accessTokenValiditySeconds",
@@ -196,7 +210,7 @@ class ClientForm:
                            role_divisions=tuple(pairs), token_ttl_seconds=ttl,
                            scopes=self.scopes,
                            redirect_uris=tuple(uri for _, uri in self.uri_lines),
-                           client_type=client_type)
+                           client_type=client_type, token_endpoint_auth_method=auth_method)
         return settings, errors
 
     def has_nul(self) -> bool:
@@ -207,7 +221,8 @@ class ClientForm:
                 ("grantTypes", self.grant_types), ("roles", self.roles),
                 ("accessTokenValiditySeconds", [self.ttl]),
                 ("redirectUris", [self.redirect_uris]), ("scopes", self.scopes),
-                ("clientType", [self.client_type]))
+                ("clientType", [self.client_type]),
+                ("tokenEndpointAuthMethod", [self.auth_method]))
 
 
 class Errors(dict[str, str]):

@@ -67,6 +67,7 @@ document.addEventListener("DOMContentLoaded", () => {
         else if (url.hash || line.includes("#")) problems.push(`Line ${index + 1}: must not contain a fragment (#)`);
         else if (url.protocol === "http:" && !loopback) problems.push(`Line ${index + 1}: use https (http only for 127.0.0.1, [::1] or localhost)`);
         else if (url.username || url.password) problems.push(`Line ${index + 1}: must not contain a user name or password`);
+        else if (!["http:", "https:"].includes(url.protocol) && !url.protocol.includes(".")) problems.push(`Line ${index + 1}: a private-use scheme must be a reverse domain name, such as com.example.app:/cb`);
       });
       if (out) announce(out, problems.join(" · "));
       area.setAttribute("aria-invalid", problems.length ? "true" : "false");
