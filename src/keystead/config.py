@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1, le=20)
     # Refresh tokens of the code grant: how long one lives (rotated ones for public clients).
     refresh_token_ttl_seconds: int = Field(default=2_592_000, ge=300, le=31_536_000)
+    # SAML2 bearer: the longest an assertion may be valid, from its IssueInstant to its latest
+    # NotOnOrAfter (the replay ledger keeps a redeemed one that long, plus 60 s of skew).
+    saml_assertion_max_lifetime_seconds: int = Field(default=600, ge=60, le=86_400)
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
 

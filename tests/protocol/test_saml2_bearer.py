@@ -41,6 +41,7 @@ from tests.saml_idp import (
     EMAIL,
     EXCLUSIVE_C14N,
     HOLDER_OF_KEY,
+    PASSWORD_PROTECTED,
     PERSISTENT,
     SAMLP,
     TOKEN_ENDPOINT,
@@ -137,7 +138,7 @@ def test_saml2_bearer_accepts_a_signed_assertion_and_names_its_subject(
         provider_id=trusted.id, issuer=idp.issuer, name_id="ada@example.com",
         name_id_format=EMAIL, assertion_id=assertion.get("ID"),
         not_on_or_after=bench.clock.now + timedelta(minutes=5),
-        authn_instant=bench.clock.now)
+        authn_instant=bench.clock.now, authn_context_classes=(PASSWORD_PROTECTED,))
 
 
 @pytest.mark.parametrize(("urlsafe", "padding"), [

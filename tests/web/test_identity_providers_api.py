@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.testclient import TestClient
 
+from keystead.domain.identity_providers import DEFAULT_MFA_CONTEXT_CLASSES
 from tests.factories import Registered, audit_events, bearer, bootstrap, challenge, token
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp, rsa_key, self_signed
 
@@ -70,6 +71,7 @@ def test_identity_provider_create_answers_generic_saml(http: TestClient,
         "id": created["id"], "name": "Corporate IdP", "issuerURI": IDP.issuer,
         "certificates": [IDP.certificate.strip()], "relyingPartyIdentifier": AUDIENCE,
         "nameIdentifierFormat": EMAIL, "disabled": False,
+        "vouchesForMfa": False, "mfaAuthnContextClassRefs": list(DEFAULT_MFA_CONTEXT_CLASSES),
         "selfUri": f"{GENERIC}/{created['id']}"}
     assert _ok(http.get(f"{GENERIC}/{created['id']}", headers=headers)) == created
     assert _ok(http.get(GENERIC, headers=headers)) == created

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
+from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.management import ClientManagement
 from keystead.domain.organization_management import OrganizationManagement
@@ -48,7 +49,7 @@ from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.hot_sql import SqlHotStore, reachable
 from keystead.store.hot_sqlite import SqliteHotStore
-from keystead.store.identity_providers import SqlIdentityProviderStore
+from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.saml import saml_exchanges
 from keystead.store.tokens import SqlTokenRevoker
@@ -107,6 +108,11 @@ class Runtime:
     def identity_providers(self, conn: AsyncConnection) -> IdentityProviderManagement:
         return IdentityProviderManagement(providers=SqlIdentityProviderStore(conn),
                                           audit=SqlAuditLog(conn), clock=self.clock)
+
+    def identity_links(self, conn: AsyncConnection) -> IdentityLinkManagement:
+        return IdentityLinkManagement(users=self.users(conn), links=SqlIdentityLinkStore(conn),
+                                      providers=SqlIdentityProviderStore(conn),
+                                      audit=SqlAuditLog(conn), clock=self.clock)
 
     def sign_in(self, conn: AsyncConnection) -> SignIn:
         return SignIn(store=SqlCredentialStore(conn), audit=SqlAuditLog(conn),
@@ -172,7 +178,9 @@ async def build_runtime(settings: Settings, *,
         RefreshTokenGrant.grant_type: RefreshTokenGrant(
             authorizations, user_tokens, digester, clock),
         Saml2BearerGrant.grant_type: Saml2BearerGrant(
-            saml_exchanges(engine, clock=clock, token_endpoint=f"{issuer}/oauth/token"),
+            saml_exchanges(engine, clock=clock, token_endpoint=f"{issuer}/oauth/token",
+                           max_lifetime=timedelta(
+                               seconds=settings.saml_assertion_max_lifetime_seconds)),
             user_tokens, hot.record, clock),
     }
     return Runtime(
