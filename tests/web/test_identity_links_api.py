@@ -5,6 +5,7 @@ unlink is audited on the user."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -200,3 +201,25 @@ def test_identity_link_goes_with_the_user(http: TestClient, headers: dict[str, s
                     json={"nameId": "ada"}).status_code == 200
     assert http.delete(f"/api/v2/users/{ada.id}", headers=headers).status_code == 204
     assert _holder(http, provider, "ada") is None
+
+
+def test_identity_link_a_user_without_permissions_cannot_unlink_themselves(
+        http: TestClient, headers: dict[str, str]) -> None:
+    provider = _provider(http, headers)
+    ada = create_user(http, "ada@example.com")
+    assert http.put(_url(ada.id, provider), headers=headers,
+                    json={"nameId": "ada@example.com"}).status_code == 200
+    made = http.post("/api/v2/oauth/clients", headers=headers, json={
+        "name": "sso app", "authorizedGrantType": "SAML2-BEARER",
+        "scope": ["users", "users:readonly"]})
+    assert made.status_code == 200, made.text
+    issued = http.post("/oauth/token", auth=(made.json()["id"], made.json()["secret"]), data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:saml2-bearer",
+        "assertion": IDP.issue(datetime.now(UTC), name_id="ada@example.com")})
+    assert issued.status_code == 200, issued.text
+    as_ada = bearer(issued.json()["access_token"])
+    assert http.get(_url(ada.id), headers=as_ada).status_code == 200  # her own: readable
+    assert http.delete(_url(ada.id, provider), headers=as_ada).status_code == 403
+    assert http.put(_url(ada.id, provider), headers=as_ada,
+                    json={"nameId": "other"}).status_code == 403
+    assert _holder(http, provider, "ada@example.com").user_id == ada.id

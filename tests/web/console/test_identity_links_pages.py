@@ -120,7 +120,7 @@ def test_identity_provider_page_turns_on_mfa_vouching(console: Console,
                         ).status_code == 200
     assert _trade(console.http, client, "auditor@example.com",
                   authn_context_class=MULTI_FACTOR).status_code == 400
-    form = {"name": "Corporate IdP", "issuerURI": IDP.issuer,
+    form: dict[str, str | list[str]] = {"name": "Corporate IdP", "issuerURI": IDP.issuer,
             "relyingPartyIdentifier": AUDIENCE, "nameIdentifierFormat": EMAIL,
             "certificates": IDP.certificate}
     empty = console.post(f"{PAGES}/{provider}", form | {"vouchesForMfa": "on",
