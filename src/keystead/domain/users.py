@@ -49,7 +49,8 @@ class User:
     date_modified: datetime | None = None
     date_last_login: datetime | None = None
     mfa_enrolled: bool = False
-    # How a trusted identity provider names the user (a persistent SAML NameID).
+    # An id the organisation knows the user by elsewhere. SAML assertions never match it: a
+    # provider names a user only through an identity link (domain/identity_links.py).
     external_id: str | None = None
 
 

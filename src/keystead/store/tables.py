@@ -84,7 +84,8 @@ users = Table(
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_modified", UTCDateTime, nullable=False),
     Column("date_last_login", UTCDateTime, nullable=True),
-    # How a trusted identity provider names the user (SAML NameID), when not by e-mail.
+    # An id the organisation knows the user by elsewhere (unique). It names no one to a SAML
+    # provider: assertions name users through user_identity_links only (issue 9).
     Column("external_id", String(255), nullable=True),
     Index("ux_users_org_email", "organization_id", "email", unique=True),
     Index("ux_users_org_external_id", "organization_id", "external_id", unique=True),
