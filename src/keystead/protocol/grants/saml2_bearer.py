@@ -90,8 +90,7 @@ class Saml2BearerGrant:
                 return await self.user_tokens.issue(
                     work.authorizations, client,
                     Grant(person, scope, family_id, _auth_time(subject, self.clock()),
-                          # RFC 8176 §2: "mfa", when the provider vouched for it.
-                          ("saml", "mfa") if subject.mfa else ("saml",)), with_refresh=False)
+                          ("saml",)), with_refresh=False)
         except InvalidGrantError as exc:
             await self._audit_refusal(client, exc.detail or exc.error, subject)
             raise
