@@ -30,6 +30,8 @@ PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 EXCLUSIVE_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 TOKEN_ENDPOINT = "http://testserver/oauth/token"
 AUDIENCE = "https://keystead.example.com/saml"  # the provider's relyingPartyIdentifier
+PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+MULTI_FACTOR = "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
@@ -116,11 +118,13 @@ class SamlIdp:
                   not_before: datetime | None = None,
                   not_on_or_after: datetime | None = None,
                   confirmation_not_on_or_after: datetime | None = None,
-                  conditions: bool = True) -> etree._Element:
-        """An unsigned assertion valid for five minutes from ``now``; keywords change a part."""
+                  conditions: bool = True, issue_instant: datetime | None = None,
+                  authn_context_class: str | None = PASSWORD_PROTECTED) -> etree._Element:
+        """An unsigned assertion valid for five minutes from ``now``; keywords change a part
+        (``issue_instant`` None keeps ``now``; ``authn_context_class`` None leaves no class)."""
         expires = now + timedelta(minutes=5)
         root = etree.Element(saml("Assertion"), nsmap={"saml2": SAML}, ID=assertion_id or new_id(),
-                             Version="2.0", IssueInstant=instant(now))
+                             Version="2.0", IssueInstant=instant(issue_instant or now))
         etree.SubElement(root, saml("Issuer")).text = issuer or self.issuer
         subject = etree.SubElement(root, saml("Subject"))
         name = etree.SubElement(subject, saml("NameID"))
@@ -140,8 +144,8 @@ class SamlIdp:
         statement = etree.SubElement(root, saml("AuthnStatement"), AuthnInstant=instant(now),
                                      SessionIndex=new_id())
         context = etree.SubElement(statement, saml("AuthnContext"))
-        etree.SubElement(context, saml("AuthnContextClassRef")).text = (
-            "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
+        if authn_context_class is not None:
+            etree.SubElement(context, saml("AuthnContextClassRef")).text = authn_context_class
         return root
 
     def sign(self, assertion: etree._Element, *, signer: XMLSigner | None = None

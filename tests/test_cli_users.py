@@ -15,6 +15,7 @@ from keystead.config import Settings
 from keystead.web.app import create_app
 from tests.factories import Registered, audit_events, bearer, client_body, token
 from tests.people import PASSWORD
+from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp
 
 KEYSTEAD = str(Path(sys.executable).with_name("keystead"))
 
@@ -114,3 +115,48 @@ def _bootstrap(data_dir: Path) -> Registered:
     made = _cli(data_dir, "bootstrap-client", "--name", "root", "--role", "Super Admin", "--json")
     printed = json.loads(made.stdout)
     return Registered(printed["id"], printed["secret"])
+
+
+def test_users_link_idp_and_unlink_idp(data_dir: Path) -> None:
+    """The operator links a user to an identity provider (by id or issuer URI), audited."""
+    idp = SamlIdp.create("https://idp.cli.test", label="cli")
+    assert _create_admin(data_dir, "ops@example.com").returncode == 0
+    admin = _bootstrap(data_dir)
+    settings = Settings(data_dir=data_dir)
+    with TestClient(create_app(settings, housekeeping_interval=False)) as http:
+        headers = bearer(token(http, admin))
+        provider = http.post("/api/v2/identityproviders/generic", headers=headers, json={
+            "name": "Corporate IdP", "issuerURI": idp.issuer, "certificates": [idp.certificate],
+            "relyingPartyIdentifier": AUDIENCE, "nameIdentifierFormat": EMAIL}).json()["id"]
+    linked = _cli(data_dir, "users", "link-idp", "--email", "OPS@example.com",
+                  "--provider", idp.issuer, "--name-id", "ops@corp.test")
+    assert linked.returncode == 0, linked.stderr
+    assert "ops@corp.test" in linked.stdout
+    nobody = _cli(data_dir, "users", "link-idp", "--email", "ops@example.com",
+                  "--provider", "https://nope.example.com", "--name-id", "x")
+    assert nobody.returncode == 1
+    assert "nope.example.com" in nobody.stderr
+    bad = _cli(data_dir, "users", "link-idp", "--email", "ops@example.com",
+               "--provider", provider, "--name-id", " padded")
+    assert bad.returncode == 1
+    assert "nameId" in bad.stderr
+    with TestClient(create_app(settings, housekeeping_interval=False)) as http:
+        headers = bearer(token(http, admin))
+        user_id = http.get("/api/v2/users", headers=headers).json()["entities"][0]["id"]
+        links = http.get(f"/api/v2/users/{user_id}/identityproviders", headers=headers).json()
+        assert [(e["identityProvider"]["id"], e["nameId"]) for e in links["entities"]] == [
+            (provider, "ops@corp.test")]
+    unlinked = _cli(data_dir, "users", "unlink-idp", "--email", "ops@example.com",
+                    "--provider", provider)
+    assert unlinked.returncode == 0, unlinked.stderr
+    again = _cli(data_dir, "users", "unlink-idp", "--email", "ops@example.com",
+                 "--provider", provider)
+    assert again.returncode == 1
+    with TestClient(create_app(settings, housekeeping_interval=False)) as http:
+        headers = bearer(token(http, admin))
+        audited = audit_events(http, headers, entity_id=user_id)
+    audited.sort(key=lambda e: int(e["context"]["sequence"]))
+    assert [(e["action"], e["context"]["actorKind"]) for e in audited
+            if e["action"].startswith("identityprovider.")] == [
+        ("identityprovider.link", "cli"), ("identityprovider.unlink", "cli")]
+    assert _cli(data_dir, "audit", "verify").returncode == 0

@@ -20,6 +20,7 @@ from keystead.config import ISSUER_VARIABLE, WILDCARD_HOSTS, Settings, serve_iss
 from keystead.domain.audit import AuditEvent
 from keystead.domain.clients import ClientState, RoleDivision, TokenEndpointAuthMethod
 from keystead.domain.errors import DomainError, InvalidInputError, NotFoundError
+from keystead.domain.identity_providers import IdentityProvider
 from keystead.domain.management import ClientManagement
 from keystead.domain.permissions import SUPER_ADMIN
 from keystead.domain.ports import ClientFilter, Page
@@ -31,6 +32,7 @@ from keystead.store.backup import BackupError, backup_sqlite
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore
 from keystead.store.database import create_engine, sqlite_path
+from keystead.store.identity_providers import SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import upgrade
 from keystead.store.seed import seed
@@ -424,6 +426,54 @@ def users_grant(
 
     granted_to = _run_with_runtime(work)
     typer.echo(f"{granted_to} now holds {role} in {division or 'Home'}")
+
+
+async def _user_and_provider(conn: AsyncConnection, email: str,
+                             provider: str) -> tuple[User, IdentityProvider]:
+    user = await SqlUserStore(conn).by_email(email.strip().lower())
+    if user is None:
+        raise NotFoundError(f"no user with e-mail {email}")
+    providers = SqlIdentityProviderStore(conn)
+    found = await providers.find(provider) or await providers.by_issuer(provider)
+    if found is None:
+        raise NotFoundError(f"no identity provider with id or issuer URI {provider}")
+    return user, found
+
+
+@users_app.command("link-idp")
+def users_link_idp(
+    email: Annotated[str, typer.Option(help="The user's e-mail")],
+    provider: Annotated[str, typer.Option(help="The identity provider's id or issuer URI")],
+    name_id: Annotated[str, typer.Option(
+        "--name-id", help="The NameID the provider sends for this user, exactly")],
+) -> None:
+    """Let an identity provider assert a user (SAML2 bearer) under one NameID; audited.
+
+    A provider asserts only the users linked to it: an e-mail or external id in its NameID
+    names nobody without a link.
+    """
+
+    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> str:
+        user, found = await _user_and_provider(conn, email, provider)
+        await runtime.identity_links(conn).link(caller, user.id, found.id, name_id)
+        return f"{user.email} is linked to {found.settings.name} as {name_id}"
+
+    typer.echo(_run_with_runtime(work))
+
+
+@users_app.command("unlink-idp")
+def users_unlink_idp(
+    email: Annotated[str, typer.Option(help="The user's e-mail")],
+    provider: Annotated[str, typer.Option(help="The identity provider's id or issuer URI")],
+) -> None:
+    """The identity provider may no longer assert the user; audited."""
+
+    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> str:
+        user, found = await _user_and_provider(conn, email, provider)
+        await runtime.identity_links(conn).unlink(caller, user.id, found.id)
+        return f"{user.email} is no longer linked to {found.settings.name}"
+
+    typer.echo(_run_with_runtime(work))
 
 
 @keys_app.command("rotate")

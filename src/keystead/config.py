@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # of its first use is a racing duplicate: refused (invalid_grant) without revoking the
     # family. Later, it is a replay and revokes the family. 0: every second use revokes.
     grant_reuse_grace_seconds: int = Field(default=10, ge=0, le=60)
+    # SAML2 bearer: the longest an assertion may be valid, from its IssueInstant to its latest
+    # NotOnOrAfter (the replay ledger keeps a redeemed one that long, plus 60 s of skew).
+    saml_assertion_max_lifetime_seconds: int = Field(default=600, ge=60, le=86_400)
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
     # Failed client authentications: one audit entry per client, source and reason per

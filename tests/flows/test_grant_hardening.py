@@ -113,11 +113,14 @@ def test_a_narrowed_refresh_keeps_the_public_refresh_tokens_scope(
 def test_the_providers_name_id_format_decides_the_lookup(
         http: TestClient, admin_headers: dict[str, str]) -> None:
     idp = SamlIdp.create("https://hr.example.com", label="hr-format")
-    http.post("/api/v2/identityproviders/generic", headers=admin_headers, json={
+    provider = http.post("/api/v2/identityproviders/generic", headers=admin_headers, json={
         "name": "HR", "issuerURI": idp.issuer, "certificates": [idp.certificate],
-        "relyingPartyIdentifier": AUDIENCE, "nameIdentifierFormat": PERSISTENT})
-    http.post("/api/v2/users", headers=admin_headers, json={
-        "name": "Grace", "email": "grace@example.com", "externalId": "emp-7"})
+        "relyingPartyIdentifier": AUDIENCE, "nameIdentifierFormat": PERSISTENT}).json()["id"]
+    grace = http.post("/api/v2/users", headers=admin_headers, json={
+        "name": "Grace", "email": "grace@example.com", "externalId": "emp-7"}).json()["id"]
+    # Issue 9: the provider names Grace through her link, not through her externalId.
+    assert http.put(f"/api/v2/users/{grace}/identityproviders/{provider}",
+                    headers=admin_headers, json={"nameId": "emp-7"}).status_code == 200
     made = http.post(CLIENTS, headers=admin_headers, json={
         "name": "hr app", "authorizedGrantType": "SAML2-BEARER", "scope": ["users:readonly"]})
     hr = Registered(made.json()["id"], made.json()["secret"])
@@ -128,7 +131,8 @@ def test_the_providers_name_id_format_decides_the_lookup(
             "grant_type": "urn:ietf:params:oauth:grant-type:saml2-bearer",
             "assertion": assertion}).status_code)
 
-    # No Format in the assertion: the provider's "persistent" still means the external id.
+    # No Format in the assertion: the provider's "persistent" still applies; the NameID is
+    # looked up among the provider's links, where her e-mail names nobody.
     assert trade("emp-7") == 200
     assert trade("grace@example.com") == 400
 

@@ -26,12 +26,15 @@ def admin_headers(http: TestClient) -> dict[str, str]:
 
 @pytest.fixture
 def sso_client(http: TestClient, admin_headers: dict[str, str]) -> Registered:
-    """A trusted provider, the user Ada, and a SAML2-BEARER client."""
+    """A trusted provider, the user Ada linked to it, and a SAML2-BEARER client."""
     provider = http.put("/api/v2/identityproviders/generic", headers=admin_headers, json={
         "name": "Corporate IdP", "issuerURI": IDP.issuer, "certificates": [IDP.certificate],
         "relyingPartyIdentifier": AUDIENCE, "nameIdentifierFormat": EMAIL})
     assert provider.status_code == 200, provider.text
-    create_user(http, "ada@example.com")
+    ada = create_user(http, "ada@example.com")
+    linked = http.put(f"/api/v2/users/{ada.id}/identityproviders/{provider.json()['id']}",
+                      headers=admin_headers, json={"nameId": "ada@example.com"})
+    assert linked.status_code == 200, linked.text
     made = http.post(CLIENTS, headers=admin_headers, json={
         "name": "sso app", "authorizedGrantType": "SAML2-BEARER", "scope": ["users:readonly"]})
     assert made.status_code == 200, made.text
@@ -97,13 +100,14 @@ def test_genesys_sdk_saml2bearer_token(sso_client: Registered, live_server: str)
 PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 
 
-def test_a_persistent_name_id_names_the_user_by_external_id(
+def test_a_persistent_name_id_names_the_user_through_their_link(
         http: TestClient, admin_headers: dict[str, str]) -> None:
     idp = SamlIdp.create("https://hr.example.com", label="hr")
-    assert http.post("/api/v2/identityproviders/generic", headers=admin_headers, json={
+    provider = http.post("/api/v2/identityproviders/generic", headers=admin_headers, json={
         "name": "HR IdP", "issuerURI": idp.issuer, "certificates": [idp.certificate],
         "relyingPartyIdentifier": AUDIENCE, "nameIdentifierFormat": PERSISTENT,
-    }).status_code == 200
+    })
+    assert provider.status_code == 200
     made = http.post("/api/v2/users", headers=admin_headers, json={
         "name": "Grace", "email": "grace@example.com", "externalId": "emp-42"})
     assert made.json()["externalId"] == "emp-42"
@@ -113,6 +117,13 @@ def test_a_persistent_name_id_names_the_user_by_external_id(
     client = http.post(CLIENTS, headers=admin_headers, json={
         "name": "hr app", "authorizedGrantType": "SAML2-BEARER", "scope": ["users:readonly"]})
     hr = Registered(client.json()["id"], client.json()["secret"])
+    # Issue 9: the externalId alone names nobody; the admin links the user to the provider.
+    unlinked = _trade(http, hr, idp.issue(datetime.now(UTC), name_id="emp-42",
+                                          name_id_format=PERSISTENT))
+    assert (unlinked.status_code, unlinked.json()["error"]) == (400, "invalid_grant")
+    assert http.put(f"/api/v2/users/{made.json()['id']}/identityproviders/"
+                    f"{provider.json()['id']}", headers=admin_headers,
+                    json={"nameId": "emp-42"}).status_code == 200
     issued = _trade(http, hr, idp.issue(datetime.now(UTC), name_id="emp-42",
                                         name_id_format=PERSISTENT))
     assert issued.status_code == 200, issued.text

@@ -41,6 +41,7 @@ from tests.saml_idp import (
     EMAIL,
     EXCLUSIVE_C14N,
     HOLDER_OF_KEY,
+    PASSWORD_PROTECTED,
     PERSISTENT,
     SAMLP,
     TOKEN_ENDPOINT,
@@ -80,15 +81,17 @@ class Bench:
             SqlIdentityProviderStore(conn), SqlAuditLog(conn), self.clock,
         ).create(operator(), settings))
 
-    def verify(self, assertion: str) -> SamlSubject:
+    def verify(self, assertion: str, *, max_lifetime: timedelta = timedelta(seconds=600)
+               ) -> SamlSubject:
         return self.run(lambda conn: SamlBearerVerifier(
             SqlIdentityProviderStore(conn), SqlAssertionLedger(conn), self.clock, TOKEN_ENDPOINT,
+            max_lifetime,
         ).verify(assertion))
 
-    def refusal(self, assertion: str) -> str:
+    def refusal(self, assertion: str, **verify: Any) -> str:
         """The private detail of the refusal; the public side is always the same."""
         with pytest.raises(InvalidGrantError) as refused:
-            self.verify(assertion)
+            self.verify(assertion, **verify)
         assert (refused.value.error, refused.value.description) == (
             "invalid_grant", PUBLIC_DESCRIPTION)
         assert refused.value.detail is not None
@@ -137,7 +140,7 @@ def test_saml2_bearer_accepts_a_signed_assertion_and_names_its_subject(
         provider_id=trusted.id, issuer=idp.issuer, name_id="ada@example.com",
         name_id_format=EMAIL, assertion_id=assertion.get("ID"),
         not_on_or_after=bench.clock.now + timedelta(minutes=5),
-        authn_instant=bench.clock.now)
+        authn_instant=bench.clock.now, authn_context_classes=(PASSWORD_PROTECTED,))
 
 
 @pytest.mark.parametrize(("urlsafe", "padding"), [
@@ -388,6 +391,80 @@ def test_saml2_bearer_needs_the_audience_in_every_restriction(bench: Bench, idp:
         for name in names:
             etree.SubElement(restriction, saml("Audience")).text = name
     assert "audience mismatch" in bench.refusal(encode(idp.sign(assertion)))
+
+
+# -- refused: lived too long (issue 9.1: at most max_lifetime, 600 s by default)
+
+
+def _lasting(idp: SamlIdp, now: Any, seconds: int, **parts: Any) -> str:
+    until = now + timedelta(seconds=seconds)
+    return idp.issue(now, not_on_or_after=until, confirmation_not_on_or_after=until, **parts)
+
+
+@pytest.mark.parametrize(("expiry", "reason"), [
+    pytest.param("not_on_or_after", "lives longer", id="conditions-for-a-year"),
+    pytest.param("confirmation_not_on_or_after", "lives longer", id="confirmation-for-a-year"),
+])
+@pytest.mark.usefixtures("trusted")
+def test_saml2_bearer_refuses_an_assertion_valid_for_a_year(bench: Bench, idp: SamlIdp,
+                                                            expiry: str, reason: str) -> None:
+    year = bench.clock.now + timedelta(days=365)
+    assert reason in bench.refusal(idp.issue(bench.clock.now, **{expiry: year}))
+    assert bench.ledger_size() == 0
+
+
+@pytest.mark.usefixtures("trusted")
+def test_saml2_bearer_accepts_an_assertion_of_exactly_the_maximum_lifetime(
+        bench: Bench, idp: SamlIdp) -> None:
+    assert bench.verify(_lasting(idp, bench.clock.now, 600)).name_id == "ada@example.com"
+    assert "lives longer" in bench.refusal(_lasting(idp, bench.clock.now, 601))
+
+
+@pytest.mark.usefixtures("trusted")
+def test_saml2_bearer_lifetime_counts_from_the_issue_instant(bench: Bench, idp: SamlIdp) -> None:
+    # Issued nine minutes ago, valid for two more: eleven minutes in all.
+    now = bench.clock.now
+    assertion = idp.issue(now, issue_instant=now - timedelta(minutes=9),
+                          not_on_or_after=now + timedelta(minutes=2),
+                          confirmation_not_on_or_after=now + timedelta(minutes=2))
+    assert "lives longer" in bench.refusal(assertion)
+
+
+@pytest.mark.usefixtures("trusted")
+def test_saml2_bearer_max_lifetime_is_configurable(bench: Bench, idp: SamlIdp) -> None:
+    hour = timedelta(hours=1)
+    assertion = _lasting(idp, bench.clock.now, 3600)
+    assert "lives longer" in bench.refusal(assertion)
+    assert bench.verify(assertion, max_lifetime=hour).name_id == "ada@example.com"
+
+
+@pytest.mark.usefixtures("trusted")
+def test_saml2_bearer_refuses_an_issue_instant_in_the_future(bench: Bench, idp: SamlIdp) -> None:
+    now = bench.clock.now
+    ahead = idp.issue(now, issue_instant=now + timedelta(seconds=SKEW + 1))
+    assert "IssueInstant is in the future" in bench.refusal(ahead)
+    within_skew = idp.issue(now, issue_instant=now + timedelta(seconds=SKEW - 1))
+    assert bench.verify(within_skew).name_id == "ada@example.com"
+
+
+@pytest.mark.usefixtures("trusted")
+def test_saml2_bearer_refuses_an_assertion_without_issue_instant(bench: Bench,
+                                                                 idp: SamlIdp) -> None:
+    assertion = idp.assertion(bench.clock.now)
+    del assertion.attrib["IssueInstant"]
+    assert "no IssueInstant" in bench.refusal(encode(idp.sign(assertion)))
+
+
+@pytest.mark.usefixtures("trusted")
+def test_saml2_bearer_ledger_keeps_an_assertion_no_longer_than_the_maximum(
+        bench: Bench, idp: SamlIdp) -> None:
+    bench.verify(_lasting(idp, bench.clock.now, 600))
+
+    async def retention(conn: AsyncConnection) -> Any:
+        return (await conn.execute(select(saml_assertions.c.expires_at))).scalar_one()
+
+    kept_until = bench.run(retention)
+    assert kept_until <= bench.clock.now + timedelta(seconds=600 + SKEW)
 
 
 # -- refused: replay

@@ -15,6 +15,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from keystead.store.migrate import alembic_config, upgrade
@@ -168,3 +169,85 @@ def test_upgrade_to_0008_registers_each_clients_auth_method_and_downgrades(
         return {c["name"] for c in inspect(conn).get_columns("clients")}
 
     assert "token_endpoint_auth_method" not in _sync(empty_database, columns)
+
+
+PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+
+
+def _users_and_providers(url: str, formats: list[str]) -> None:
+    """At 0004: Grace with an external id, Ada with none, and a provider per format."""
+    now = _naive_utc(2026, 12, 1)
+
+    def record(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO organizations (id, name) VALUES ('org', 'org')"))
+        for user_id, email, external_id in (("u-grace", "grace@example.com", "emp-42"),
+                                            ("u-ada", "ada@example.com", None)):
+            conn.execute(text(
+                "INSERT INTO users (id, organization_id, name, email, state, failed_logins, "
+                "date_created, date_modified, external_id) VALUES (:i, 'org', :e, :e, 'active', "
+                "0, :n, :n, :x)"), {"i": user_id, "e": email, "n": now, "x": external_id})
+        for index, name_format in enumerate(formats):
+            conn.execute(text(
+                "INSERT INTO identity_providers (id, organization_id, name, issuer_uri, "
+                "certificates, relying_party_identifier, name_identifier_format, disabled, "
+                "date_created, date_modified) VALUES (:i, 'org', :i, :u, '[]', 'rp', :f, :d, "
+                ":n, :n)"), {"i": f"idp-{index}", "u": f"https://idp{index}.example.com",
+                             "f": name_format, "d": False, "n": now})
+
+    _sync(url, record)
+
+
+def _links(url: str) -> list[tuple[str, str, str]]:
+    def read(conn: Connection) -> list[tuple[str, str, str]]:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT user_id, identity_provider_id, name_id FROM user_identity_links "
+            "ORDER BY user_id")).all()]
+
+    return list(_sync(url, read))
+
+
+def test_upgrade_to_0005_links_external_ids_to_a_single_persistent_provider(
+        empty_database: str) -> None:
+    command.upgrade(alembic_config(empty_database), "0004")
+    _users_and_providers(empty_database, [PERSISTENT])
+    upgrade(empty_database)
+    # Grace keeps the one provider that could name her by her external id; Ada (e-mail only)
+    # is linked to nothing: an admin links her.
+    assert _links(empty_database) == [("u-grace", "idp-0", "emp-42")]
+
+    def provider(conn: Connection) -> tuple[Any, Any]:
+        row = conn.execute(text("SELECT vouches_for_mfa, mfa_authn_context_classes "
+                                "FROM identity_providers")).one()
+        return bool(row[0]), row[1]
+
+    vouches, classes = _sync(empty_database, provider)
+    assert vouches is False
+    assert "https://refeds.org/profile/mfa" in str(classes)
+
+
+@pytest.mark.parametrize("formats", [
+    pytest.param([PERSISTENT, PERSISTENT], id="two-providers"),
+    pytest.param([EMAIL_FORMAT], id="an-email-format-provider"),
+    pytest.param([], id="no-provider"),
+])
+def test_upgrade_to_0005_links_nothing_when_the_provider_is_not_certain(
+        empty_database: str, formats: list[str]) -> None:
+    command.upgrade(alembic_config(empty_database), "0004")
+    _users_and_providers(empty_database, formats)
+    upgrade(empty_database)
+    assert _links(empty_database) == []
+
+
+def test_downgrade_from_0005_drops_the_links(empty_database: str) -> None:
+    upgrade(empty_database)
+    command.downgrade(alembic_config(empty_database), "0004")
+
+    def tables(conn: Connection) -> tuple[bool, list[str]]:
+        columns = [c["name"] for c in sa_inspect(conn).get_columns("identity_providers")]
+        return sa_inspect(conn).has_table("user_identity_links"), columns
+
+    has_links, columns = _sync(empty_database, tables)
+    assert not has_links
+    assert "vouches_for_mfa" not in columns
+    assert "mfa_authn_context_classes" not in columns

@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.testclient import TestClient
 
+from keystead.domain.identity_providers import DEFAULT_MFA_CONTEXT_CLASSES
 from tests.factories import Registered, audit_events, bearer, bootstrap, challenge, token
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp, rsa_key, self_signed
 
@@ -70,6 +71,7 @@ def test_identity_provider_create_answers_generic_saml(http: TestClient,
         "id": created["id"], "name": "Corporate IdP", "issuerURI": IDP.issuer,
         "certificates": [IDP.certificate.strip()], "relyingPartyIdentifier": AUDIENCE,
         "nameIdentifierFormat": EMAIL, "disabled": False,
+        "vouchesForMfa": False, "mfaAuthnContextClassRefs": list(DEFAULT_MFA_CONTEXT_CLASSES),
         "selfUri": f"{GENERIC}/{created['id']}"}
     assert _ok(http.get(f"{GENERIC}/{created['id']}", headers=headers)) == created
     assert _ok(http.get(GENERIC, headers=headers)) == created
@@ -186,6 +188,18 @@ TRUNCATED = IDP.certificate.strip()[:200] + "\n-----END CERTIFICATE-----"
     pytest.param({"disabled": "maybe"}, {"disabled": "bool.parsing"}, id="disabled-not-bool"),
     pytest.param({"issuerUri": "https://typo.example.com"}, {"issuerUri": "extra.forbidden"},
                  id="unknown-field"),
+    pytest.param({"vouchesForMfa": True, "mfaAuthnContextClassRefs": []},
+                 {"mfaAuthnContextClassRefs": "required"}, id="vouching-without-mfa-classes"),
+    pytest.param({"mfaAuthnContextClassRefs": ["urn:x:mfa", "urn:x:has space"]},
+                 {"mfaAuthnContextClassRefs[1]": "invalid.value"}, id="mfa-class-with-a-space"),
+    pytest.param({"mfaAuthnContextClassRefs": [""]},
+                 {"mfaAuthnContextClassRefs[0]": "invalid.value"}, id="empty-mfa-class"),
+    pytest.param({"mfaAuthnContextClassRefs": ["urn:x:mfa", "urn:x:mfa"]},
+                 {"mfaAuthnContextClassRefs": "duplicate"}, id="mfa-class-twice"),
+    pytest.param({"mfaAuthnContextClassRefs": [f"urn:x:{n}" for n in range(21)]},
+                 {"mfaAuthnContextClassRefs": "out.of.range"}, id="too-many-mfa-classes"),
+    pytest.param({"vouchesForMfa": "maybe"}, {"vouchesForMfa": "bool.parsing"},
+                 id="vouches-not-bool"),
 ])
 def test_identity_provider_create_refuses_bad_input_naming_the_field(
         http: TestClient, headers: dict[str, str], fields: dict[str, Any],
@@ -320,6 +334,21 @@ def test_identity_provider_changes_are_audited_with_fingerprints_never_pem(
     for pem in (IDP.certificate, NEXT.certificate):
         assert "BEGIN CERTIFICATE" not in text
         assert pem.splitlines()[5] not in text  # not even a line of the body
+
+
+def test_identity_provider_mfa_vouching_is_set_and_audited(http: TestClient,
+                                                          headers: dict[str, str]) -> None:
+    created = _create(http, headers)
+    assert created["vouchesForMfa"] is False  # off unless an admin turns it on
+    changed = _ok(http.put(f"{GENERIC}/{created['id']}", headers=headers, json=created | {
+        "vouchesForMfa": True, "mfaAuthnContextClassRefs": ["https://refeds.org/profile/mfa"]}))
+    assert (changed["vouchesForMfa"], changed["mfaAuthnContextClassRefs"]) == (
+        True, ["https://refeds.org/profile/mfa"])
+    assert _ok(http.get(f"{GENERIC}/{created['id']}", headers=headers)) == changed
+    update = _events(http, headers)[1]
+    changes = {c["property"]: (c["oldValues"], c["newValues"]) for c in update["propertyChanges"]}
+    assert changes["vouchesForMfa"] == (["False"], ["True"])
+    assert "mfaAuthnContextClassRefs" in changes
 
 
 def test_identity_provider_unchanged_put_is_not_audited(http: TestClient,

@@ -5,6 +5,11 @@ client trades for tokens (``protocol/saml2_bearer.py``). Registering one is ther
 act, guarded by the ``sso:provider:*`` permissions and audited like every client change. The
 audit records certificates only by their SHA-256 fingerprints: a PEM body is long and adds
 nothing an auditor needs.
+
+Two settings bound what a provider may assert (issue 9): it vouches only for the users linked to
+it (``domain/identity_links.py``), and for a user who holds any permission only when
+``vouches_for_mfa`` is set and the assertion's ``AuthnContextClassRef`` is one of its
+``mfa_authn_context_classes`` (``administrative_refusal`` below).
 """
 
 from __future__ import annotations
@@ -35,6 +40,17 @@ MAX_PEM = 16_384
 MIN_RSA_BITS = 2048
 PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 PEM_END = "-----END CERTIFICATE-----"
+MAX_CONTEXT_CLASSES = 20
+# AuthnContextClassRef values that, by their definition, mean a second factor was used: SAML
+# authn-context §3.4 (the two MobileTwoFactor classes, TimeSyncToken), the REFEDS MFA profile,
+# and what Microsoft Entra ID / AD FS send after MFA. The admin may narrow or extend the list.
+DEFAULT_MFA_CONTEXT_CLASSES = (
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken",
+    "https://refeds.org/profile/mfa",
+    "http://schemas.microsoft.com/claims/multipleauthn",
+)
 
 
 class NameIdFormat(StrEnum):
@@ -59,6 +75,9 @@ class IdentityProviderSettings:
     relying_party_identifier: str
     name_identifier_format: NameIdFormat = NameIdFormat.unspecified
     disabled: bool = False
+    # Off by default: the provider's word alone never lets an administrator in.
+    vouches_for_mfa: bool = False
+    mfa_authn_context_classes: tuple[str, ...] = DEFAULT_MFA_CONTEXT_CLASSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +168,55 @@ def check_identity_provider(settings: IdentityProviderSettings) -> list[Problem]
     if settings.name_identifier_format not in set(NameIdFormat):
         problems.append(Problem("nameIdentifierFormat", "invalid.value",
                                 f"nameIdentifierFormat must be one of {', '.join(NameIdFormat)}"))
+    problems += _context_class_problems(settings)
     return problems
+
+
+def _context_class_problems(settings: IdentityProviderSettings) -> list[Problem]:
+    field = "mfaAuthnContextClassRefs"
+    classes = settings.mfa_authn_context_classes
+    if len(classes) > MAX_CONTEXT_CLASSES:
+        return [Problem(field, "out.of.range", f"at most {MAX_CONTEXT_CLASSES} values")]
+    if settings.vouches_for_mfa and not classes:
+        return [Problem(field, "required",
+                        f"{field} must name at least one AuthnContextClassRef when "
+                        "vouchesForMfa is true (the classes the provider sends after MFA)")]
+    for index, value in enumerate(classes):
+        if not 1 <= len(value) <= MAX_URI or any(ord(ch) <= 0x20 or ord(ch) == 0x7F
+                                                  for ch in value):
+            return [Problem(f"{field}[{index}]", "invalid.value",
+                            f"{field}[{index}] must be a URI of 1 to {MAX_URI} characters "
+                            "without spaces or control characters")]
+    if len(set(classes)) != len(classes):
+        return [Problem(field, "duplicate", "a class is listed twice")]
+    return []
+
+
+def counts_as_mfa(provider: IdentityProviderSettings, context_classes: Sequence[str]) -> bool:
+    """True when the provider is trusted to vouch for MFA (``vouches_for_mfa``) and one of the
+    assertion's signed ``AuthnContextClassRef`` values is one of its
+    ``mfa_authn_context_classes`` (exact string match)."""
+    return provider.vouches_for_mfa and bool(
+        set(context_classes) & set(provider.mfa_authn_context_classes))
+
+
+def administrative_refusal(*, holds_permissions: bool, vouches_for_mfa: bool,
+                           mfa: bool) -> str | None:
+    """Why a provider may not vouch for this user alone, or None when it may.
+
+    A user who holds any permission is an administrator: every permission in the catalogue
+    administers something, and the console's MFA rule (``users.needs_mfa``) draws the same line.
+    Keystead cannot run its own TOTP check in a SAML2 bearer exchange, so an administrator's
+    token needs the provider to have done MFA and to be trusted to say so
+    (:func:`counts_as_mfa`, with ``mfa`` its answer for the assertion).
+    """
+    if not holds_permissions or mfa:
+        return None
+    if not vouches_for_mfa:
+        return ("the user holds administrative permissions and the identity provider is not "
+                "trusted to vouch for MFA (vouchesForMfa is false)")
+    return ("the user holds administrative permissions and the assertion's "
+            "AuthnContextClassRef is not one the identity provider counts as MFA")
 
 
 class IdentityProviderStore(Protocol):
@@ -289,7 +356,9 @@ class IdentityProviderManagement:
 def _normalised(settings: IdentityProviderSettings) -> IdentityProviderSettings:
     return replace(settings, name=settings.name.strip(), issuer_uri=settings.issuer_uri.strip(),
                    relying_party_identifier=settings.relying_party_identifier.strip(),
-                   certificates=tuple(normalise_certificate(c) for c in settings.certificates))
+                   certificates=tuple(normalise_certificate(c) for c in settings.certificates),
+                   mfa_authn_context_classes=tuple(
+                       c.strip() for c in settings.mfa_authn_context_classes))
 
 
 def describe(settings: IdentityProviderSettings) -> dict[str, JSONValue]:
@@ -301,6 +370,8 @@ def describe(settings: IdentityProviderSettings) -> dict[str, JSONValue]:
         "relyingPartyIdentifier": settings.relying_party_identifier,
         "nameIdentifierFormat": str(settings.name_identifier_format),
         "disabled": settings.disabled,
+        "vouchesForMfa": settings.vouches_for_mfa,
+        "mfaAuthnContextClassRefs": list(settings.mfa_authn_context_classes),
     }
 
 

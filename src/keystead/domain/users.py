@@ -49,7 +49,8 @@ class User:
     date_modified: datetime | None = None
     date_last_login: datetime | None = None
     mfa_enrolled: bool = False
-    # How a trusted identity provider names the user (a persistent SAML NameID).
+    # An id the organisation knows the user by elsewhere. SAML assertions never match it: a
+    # provider names a user only through an identity link (domain/identity_links.py).
     external_id: str | None = None
 
 
@@ -171,7 +172,7 @@ class UserManagement:
                     "currentPassword", "password.wrong",
                     "to change your own password or e-mail, enter your current password")
         await self._check_external_id_free(external_id, user_id=existing.id)
-        await self._check_covers(caller, existing)
+        await self.check_covers(caller, existing)
         updated = replace(existing, name=name.strip(), email=email, state=state,
                           date_modified=self.clock(),
                           external_id=existing.external_id if external_id is None
@@ -196,7 +197,7 @@ class UserManagement:
         user = await self.find(caller, user_id, permission="directory:user:delete")
         if user.id == caller.actor.id:
             raise ForbiddenError("you cannot delete yourself; ask another admin")
-        await self._check_covers(caller, user)
+        await self.check_covers(caller, user)
         await self.users.delete(user_id)
         await self._record(caller, "delete", user, {})
 
@@ -213,7 +214,7 @@ class UserManagement:
         if user.id == caller.actor.id:
             raise ForbiddenError("you cannot reset your own two-step verification; "
                                  "ask another admin")
-        await self._check_covers(caller, user)
+        await self.check_covers(caller, user)
         await self.users.reset_mfa(user.id)
         await self._record(caller, "mfa.reset", user, {"mfaEnrolled": user.mfa_enrolled})
         return replace(user, mfa_enrolled=False)
@@ -295,7 +296,8 @@ class UserManagement:
         if holder is not None and holder.id != user_id:
             raise ConflictError(f"another user already has externalId {external_id!r}")
 
-    async def _check_covers(self, caller: Caller, user: User) -> None:
+    async def check_covers(self, caller: Caller, user: User) -> None:
+        """Raises: ForbiddenError when the user holds permissions the caller lacks."""
         held = await self.grants.grants(user.id)
         powers = await self.catalog.permissions_of([g.role_id for g in held])
         if user.id != caller.actor.id and (beyond := caller.lacks(powers)):

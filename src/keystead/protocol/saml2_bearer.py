@@ -21,8 +21,16 @@ description, its private ``detail`` naming the reason for the log:
 7. SAML core §2.4.1.1-2.4.1.2, RFC 7522 §3: a bearer ``SubjectConfirmation`` whose data names
    the token endpoint as ``Recipient`` and has a ``NotOnOrAfter`` not yet passed.
 8. SAML core §2.4.1, §8.3: a ``NameID`` (plain text), in the provider's format.
-9. RFC 7522 §3, SAML core §1.3.4: an assertion is redeemed once; its issuer and ``ID`` are
-   remembered until it expires.
+9. SAML core §2.3.3: an ``IssueInstant`` no later than now (plus the skew), and no more than
+   ``max_lifetime`` (``KEYSTEAD_SAML_ASSERTION_MAX_LIFETIME_SECONDS``, default 600 s) between it
+   and the latest ``NotOnOrAfter`` (of the Conditions and the bearer confirmation): a bearer
+   assertion valid for a year is a year-long credential, and the replay ledger would have to
+   keep it for a year.
+10. RFC 7522 §3, SAML core §1.3.4: an assertion is redeemed once; its issuer and ``ID`` are
+    remembered until it expires (at most ``max_lifetime`` plus the skew after it was issued).
+
+The subject also carries the ``AuthnContextClassRef`` of each signed ``AuthnStatement``: the
+grant decides with them whether the provider vouched for MFA.
 """
 
 from __future__ import annotations
@@ -52,7 +60,12 @@ from signxml.exceptions import (
 )
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
-from keystead.domain.identity_providers import AssertionLedger, IdentityProvider, NameIdFormat
+from keystead.domain.identity_providers import (
+    AssertionLedger,
+    IdentityProvider,
+    NameIdFormat,
+    counts_as_mfa,
+)
 from keystead.protocol.errors import InvalidGrantError
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -63,6 +76,7 @@ PUBLIC_DESCRIPTION = "the assertion is not valid"
 MAX_ASSERTION_BYTES = 256 * 1024
 MAX_ENCODED_CHARS = (MAX_ASSERTION_BYTES + 2) // 3 * 4 + 2
 CLOCK_SKEW = timedelta(seconds=60)
+DEFAULT_MAX_LIFETIME = timedelta(seconds=600)
 SIGNATURE_METHODS = frozenset({
     SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512,
     SignatureMethod.SHA256_RSA_MGF1, SignatureMethod.SHA384_RSA_MGF1,
@@ -99,6 +113,9 @@ class SamlSubject:
     assertion_id: str
     not_on_or_after: datetime
     authn_instant: datetime | None = None
+    authn_context_classes: tuple[str, ...] = ()
+    vouches_for_mfa: bool = False  # the provider's setting
+    mfa: bool = False  # the provider vouches for MFA and this assertion's class says so
 
 
 def _refused(detail: str) -> InvalidGrantError:
@@ -118,6 +135,7 @@ class SamlBearerVerifier:
     ledger: AssertionLedger
     clock: Callable[[], datetime]
     token_endpoint: str
+    max_lifetime: timedelta = DEFAULT_MAX_LIFETIME
 
     async def verify(self, assertion_b64: str) -> SamlSubject:
         """Check every rule in the module docstring and redeem the assertion.
@@ -150,8 +168,12 @@ class SamlBearerVerifier:
         name_id, name_id_format = _name_id(signed, provider)
         confirmation_expiry = self._check_confirmation(signed, now=now)
         expires = min(filter(None, (conditions_expiry, confirmation_expiry)))
+        self._check_lifetime(signed, max(filter(None, (conditions_expiry, confirmation_expiry))),
+                             now=now)
         authn = signed.find("saml:AuthnStatement", NS)
         authn_instant = _instant(authn, "AuthnInstant") if authn is not None else None
+        classes = tuple(c for c in (_text(ref) for ref in signed.iterfind(
+            "saml:AuthnStatement/saml:AuthnContext/saml:AuthnContextClassRef", NS)) if c)
         # RFC 7522 §3: the server MAY keep "the set of used ID values for the length of time
         # for which the Assertion would be considered valid": until expiry plus the skew.
         if not await self.ledger.first_use(assertion_digest(issuer, assertion_id),
@@ -159,7 +181,24 @@ class SamlBearerVerifier:
             raise _refused("assertion replayed: its ID was already redeemed")
         return SamlSubject(provider_id=provider.id, issuer=issuer, name_id=name_id,
                            name_id_format=name_id_format, assertion_id=assertion_id,
-                           not_on_or_after=expires, authn_instant=authn_instant)
+                           not_on_or_after=expires, authn_instant=authn_instant,
+                           authn_context_classes=classes,
+                           vouches_for_mfa=provider.settings.vouches_for_mfa,
+                           mfa=counts_as_mfa(provider.settings, classes))
+
+    def _check_lifetime(self, signed: etree._Element, latest_expiry: datetime, *,
+                        now: datetime) -> None:
+        """An issue instant not in the future, and a lifetime of at most ``max_lifetime``."""
+        # SAML core §2.3.3: IssueInstant "[Required] The time instant of issue in UTC".
+        issued = _instant(signed, "IssueInstant")
+        if issued is None:
+            raise _refused("the assertion has no IssueInstant")
+        if issued > now + CLOCK_SKEW:
+            raise _refused("the assertion's IssueInstant is in the future")
+        if latest_expiry - issued > self.max_lifetime:
+            raise _refused(
+                f"the assertion lives longer than the allowed maximum of "
+                f"{int(self.max_lifetime.total_seconds())} s (IssueInstant to NotOnOrAfter)")
 
     def _check_conditions(self, signed: etree._Element, provider: IdentityProvider, *,
                           now: datetime) -> datetime | None:

@@ -1,5 +1,5 @@
-"""Trusted identity providers and the ledger of redeemed SAML assertions (Core SQL; never
-commits)."""
+"""Trusted identity providers, the users linked to them, and the ledger of redeemed SAML
+assertions (Core SQL; never commits)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.domain.identity_links import IdentityLink
 from keystead.domain.identity_providers import (
     IdentityProvider,
     IdentityProviderSettings,
     NameIdFormat,
 )
 from keystead.domain.ports import Page
-from keystead.store.tables import ORG_ID, identity_providers, saml_assertions
+from keystead.store.tables import (
+    ORG_ID,
+    identity_providers,
+    saml_assertions,
+    user_identity_links,
+)
 
 
 def _provider(row: Any) -> IdentityProvider:
@@ -28,7 +34,8 @@ def _provider(row: Any) -> IdentityProvider:
             name=row.name, issuer_uri=row.issuer_uri, certificates=tuple(row.certificates),
             relying_party_identifier=row.relying_party_identifier,
             name_identifier_format=NameIdFormat(row.name_identifier_format),
-            disabled=row.disabled),
+            disabled=row.disabled, vouches_for_mfa=row.vouches_for_mfa,
+            mfa_authn_context_classes=tuple(row.mfa_authn_context_classes)),
         date_created=row.date_created, date_modified=row.date_modified)
 
 
@@ -37,7 +44,8 @@ def _values(settings: IdentityProviderSettings) -> dict[str, Any]:
             "certificates": list(settings.certificates),
             "relying_party_identifier": settings.relying_party_identifier,
             "name_identifier_format": str(settings.name_identifier_format),
-            "disabled": settings.disabled}
+            "disabled": settings.disabled, "vouches_for_mfa": settings.vouches_for_mfa,
+            "mfa_authn_context_classes": list(settings.mfa_authn_context_classes)}
 
 
 class SqlIdentityProviderStore:
@@ -81,6 +89,41 @@ class SqlIdentityProviderStore:
     async def delete(self, provider_id: str) -> None:
         await self.conn.execute(delete(identity_providers).where(
             identity_providers.c.id == provider_id))
+
+
+def _link(row: Any) -> IdentityLink:
+    return IdentityLink(row.user_id, row.identity_provider_id, row.name_id, row.date_created)
+
+
+class SqlIdentityLinkStore:
+    """The IdentityLinkStore port: (provider, NameID) -> user."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def links_of(self, user_id: str) -> list[IdentityLink]:
+        rows = await self.conn.execute(select(user_identity_links).where(
+            user_identity_links.c.user_id == user_id).order_by(
+            user_identity_links.c.date_created, user_identity_links.c.identity_provider_id))
+        return [_link(r) for r in rows]
+
+    async def holder(self, provider_id: str, name_id: str) -> IdentityLink | None:
+        row = (await self.conn.execute(select(user_identity_links).where(
+            user_identity_links.c.identity_provider_id == provider_id,
+            user_identity_links.c.name_id == name_id))).first()
+        return _link(row) if row else None
+
+    async def put(self, link: IdentityLink) -> None:
+        await self.remove(link.user_id, link.provider_id)
+        await self.conn.execute(insert(user_identity_links).values(
+            identity_provider_id=link.provider_id, name_id=link.name_id, user_id=link.user_id,
+            date_created=link.date_created))
+
+    async def remove(self, user_id: str, provider_id: str) -> bool:
+        result = await self.conn.execute(delete(user_identity_links).where(
+            user_identity_links.c.user_id == user_id,
+            user_identity_links.c.identity_provider_id == provider_id))
+        return result.rowcount > 0
 
 
 class SqlAssertionLedger:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from keystead.store.types import UTCDateTime
@@ -85,7 +86,8 @@ users = Table(
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_modified", UTCDateTime, nullable=False),
     Column("date_last_login", UTCDateTime, nullable=True),
-    # How a trusted identity provider names the user (SAML NameID), when not by e-mail.
+    # An id the organisation knows the user by elsewhere (unique). It names no one to a SAML
+    # provider: assertions name users through user_identity_links only (issue 9).
     Column("external_id", String(255), nullable=True),
     Index("ux_users_org_email", "organization_id", "email", unique=True),
     Index("ux_users_org_external_id", "organization_id", "external_id", unique=True),
@@ -279,7 +281,24 @@ identity_providers = Table(
     Column("disabled", Boolean, nullable=False),
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_modified", UTCDateTime, nullable=False),
+    # May this provider vouch that it did MFA (for users who hold permissions), and by which
+    # AuthnContextClassRef values.
+    Column("vouches_for_mfa", Boolean, nullable=False, server_default=false()),
+    Column("mfa_authn_context_classes", JSON, nullable=False),
     Index("ux_identity_providers_org_issuer", "organization_id", "issuer_uri", unique=True),
+)
+
+# Which provider may assert which user, and by which NameID: the subject key is
+# (provider, NameID); a user has at most one NameID per provider.
+user_identity_links = Table(
+    "user_identity_links", metadata,
+    Column("identity_provider_id", String(36),
+           ForeignKey("identity_providers.id", ondelete="CASCADE"), primary_key=True),
+    Column("name_id", String(512), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("date_created", UTCDateTime, nullable=False),
+    Index("ux_user_identity_links_user_provider", "user_id", "identity_provider_id",
+          unique=True),
 )
 
 # Assertion ids already redeemed (digest of issuer and ID), kept until the assertion expires.

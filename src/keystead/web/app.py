@@ -25,6 +25,7 @@ from keystead.web.api import (
     audits,
     authorization,
     clients,
+    identity_links,
     identity_providers,
     oauth_authorizations,
     scopes,
@@ -136,7 +137,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
     return ProtocolFastPath(Starlette(
         routes=[*oauth.routes, *authorize.routes, *clients.routes, *scopes.routes,
                 *authorization.routes, *audits.routes, *tokens.routes, *users.routes,
-                *subjects.routes, *identity_providers.routes, *oauth_authorizations.routes,
+                *subjects.routes, *identity_providers.routes, *identity_links.routes,
+                *oauth_authorizations.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

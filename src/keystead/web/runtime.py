@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from keystead.config import Settings
 from keystead.domain.audiences import management_api
 from keystead.domain.errors import StoreUnavailableError
+from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.management import ClientManagement
 from keystead.domain.organization_management import OrganizationManagement
@@ -54,7 +55,7 @@ from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.hot_sql import SqlHotStore
 from keystead.store.hot_sqlite import SqliteHotStore
-from keystead.store.identity_providers import SqlIdentityProviderStore
+from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.saml import saml_exchanges
 from keystead.store.tokens import SqlTokenRevoker
@@ -136,6 +137,11 @@ class Runtime:
         return IdentityProviderManagement(providers=SqlIdentityProviderStore(conn),
                                           audit=SqlAuditLog(conn), clock=self.clock)
 
+    def identity_links(self, conn: AsyncConnection) -> IdentityLinkManagement:
+        return IdentityLinkManagement(users=self.users(conn), links=SqlIdentityLinkStore(conn),
+                                      providers=SqlIdentityProviderStore(conn),
+                                      audit=SqlAuditLog(conn), clock=self.clock)
+
     def sign_in(self, conn: AsyncConnection) -> SignIn:
         return SignIn(store=SqlCredentialStore(conn), audit=SqlAuditLog(conn),
                       passwords=self.passwords, box=self.box, digester=self.digester,
@@ -206,7 +212,9 @@ async def build_runtime(settings: Settings, *,
         RefreshTokenGrant.grant_type: RefreshTokenGrant(
             authorizations, user_tokens, digester, clock, reuse),
         Saml2BearerGrant.grant_type: Saml2BearerGrant(
-            saml_exchanges(engine, clock=clock, token_endpoint=f"{issuer}/oauth/token"),
+            saml_exchanges(engine, clock=clock, token_endpoint=f"{issuer}/oauth/token",
+                           max_lifetime=timedelta(
+                               seconds=settings.saml_assertion_max_lifetime_seconds)),
             user_tokens, hot.record, clock),
     }
     return Runtime(

@@ -261,7 +261,7 @@ class UserCreate(BaseModel):
     name: str
     email: str
     password: str | None = None
-    externalId: str | None = None  # noqa: N815 - Keystead extension: the SAML NameID
+    externalId: str | None = None  # noqa: N815 - Keystead extension (not used by SAML)
 
     refuse_surrogates = field_validator("name", "email", "password")(_encodable)
 

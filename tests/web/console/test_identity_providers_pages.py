@@ -81,8 +81,13 @@ def _error(page: str, field: str) -> str:
 
 
 def _sso_client(http: TestClient, headers: dict[str, str]) -> Registered:
-    """The user Ada, and a client holding SAML2-BEARER (made through the API)."""
-    create_user(http, "ada@example.com")
+    """The user Ada linked to every registered provider (issue 9: a provider asserts only the
+    users linked to it), and a client holding SAML2-BEARER (made through the API)."""
+    ada = create_user(http, "ada@example.com")
+    for provider in http.get(API, headers=headers).json()["entities"]:
+        linked = http.put(f"/api/v2/users/{ada.id}/identityproviders/{provider['id']}",
+                          headers=headers, json={"nameId": "ada@example.com"})
+        assert linked.status_code == 200, linked.text
     made = http.post(CLIENTS, headers=headers, json={
         "name": "sso app", "authorizedGrantType": "SAML2-BEARER", "scope": ["users:readonly"]})
     assert made.status_code == 200, made.text
@@ -113,7 +118,11 @@ def test_identity_provider_added_through_the_page_is_listed_and_served_by_the_ap
     assert hint
     assert "Audience" in hint.group(1)
     assert "http://testserver/oauth/token" in hint.group(1)
-    assert re.search(r"Persistent[^<]*external id</option>", html.unescape(form))
+    assert re.search(r"Persistent[^<]*</option>", html.unescape(form))
+    # Issue 9: the admin is told a NameID names a user only through a link.
+    assert "linked to this provider" in html.unescape(form)
+    assert 'id="vouchesForMfa"' in form
+    assert 'id="mfaAuthnContextClassRefs"' in form
 
     provider_id = _add(console)
     page = console.http.get(f"{PAGES}/{provider_id}?notice=identity-provider-created").text

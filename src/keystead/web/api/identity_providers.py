@@ -2,8 +2,10 @@
 
 Genesys keeps one generic provider per organisation (``/identityproviders/generic``); Keystead
 keeps that path for the organisation's first provider and adds ``/generic/{id}`` (and ``POST
-/generic``) for several. Every change goes through IdentityProviderManagement, so it is
-permission-checked and audited; the permission is checked before the body is read.
+/generic``) for several. Two Keystead fields extend the shape: ``vouchesForMfa`` (default
+false) and ``mfaAuthnContextClassRefs`` (default: well-known MFA classes). Every change goes
+through IdentityProviderManagement, so it is permission-checked and audited; the permission is
+checked before the body is read.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.identity_providers import (
+    DEFAULT_MFA_CONTEXT_CLASSES,
     IdentityProvider,
     IdentityProviderManagement,
     IdentityProviderSettings,
@@ -46,6 +49,10 @@ class GenericSamlRequest(BaseModel):
     relyingPartyIdentifier: str = Field(default="", max_length=10_000)  # noqa: N815
     nameIdentifierFormat: NameIdFormat = NameIdFormat.unspecified  # noqa: N815
     disabled: bool = False
+    # Keystead extensions (issue 9): may the provider vouch for MFA, and by which classes.
+    vouchesForMfa: bool = False  # noqa: N815
+    mfaAuthnContextClassRefs: list[str] | None = Field(  # noqa: N815
+        default=None, max_length=100)
 
     def to_settings(self) -> IdentityProviderSettings:
         certificates = list(self.certificates or [])
@@ -54,7 +61,10 @@ class GenericSamlRequest(BaseModel):
         return IdentityProviderSettings(
             name=self.name, issuer_uri=self.issuerURI, certificates=tuple(certificates),
             relying_party_identifier=self.relyingPartyIdentifier,
-            name_identifier_format=self.nameIdentifierFormat, disabled=self.disabled)
+            name_identifier_format=self.nameIdentifierFormat, disabled=self.disabled,
+            vouches_for_mfa=self.vouchesForMfa,
+            mfa_authn_context_classes=DEFAULT_MFA_CONTEXT_CLASSES
+            if self.mfaAuthnContextClassRefs is None else tuple(self.mfaAuthnContextClassRefs))
 
 
 def generic_saml_json(provider: IdentityProvider) -> dict[str, Any]:
@@ -64,6 +74,8 @@ def generic_saml_json(provider: IdentityProvider) -> dict[str, Any]:
         "certificates": list(s.certificates),
         "relyingPartyIdentifier": s.relying_party_identifier,
         "nameIdentifierFormat": str(s.name_identifier_format), "disabled": s.disabled,
+        "vouchesForMfa": s.vouches_for_mfa,
+        "mfaAuthnContextClassRefs": list(s.mfa_authn_context_classes),
         "selfUri": f"{GENERIC}/{provider.id}",
     }
 

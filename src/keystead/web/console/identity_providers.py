@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
 from keystead.domain.identity_providers import (
+    DEFAULT_MFA_CONTEXT_CLASSES,
     PEM_END,
     IdentityProvider,
     IdentityProviderManagement,
@@ -34,18 +35,17 @@ from keystead.web.console.pages import Page, redirect, route
 BASE = "/admin/identity-providers"
 PAGE_SIZE = 25
 MAX_PAGE = 1_000_000
-# What each NameID format means for finding the user (store/saml.py decides the match).
+# What each NameID format means for the assertions; the user is always found through their
+# link to this provider (store/saml.py), never by e-mail or external id alone.
 FORMATS = (
-    (NameIdFormat.email,
-     "E-mail address: matched to the user's e-mail (assertions must use this format)"),
-    (NameIdFormat.unspecified,
-     "Unspecified: matched to the user's e-mail (assertions may name any format)"),
-    (NameIdFormat.persistent, "Persistent: matched to the user's external id"),
+    (NameIdFormat.email, "E-mail address (assertions must use this format)"),
+    (NameIdFormat.unspecified, "Unspecified (assertions may name any format)"),
+    (NameIdFormat.persistent, "Persistent (assertions must use this format)"),
 )
 FORMAT_NAMES = {NameIdFormat.email: "e-mail address", NameIdFormat.unspecified: "unspecified",
                 NameIdFormat.persistent: "persistent"}
 FIELDS = ("name", "issuerURI", "relyingPartyIdentifier", "nameIdentifierFormat", "certificates",
-          "disabled")
+          "disabled", "vouchesForMfa", "mfaAuthnContextClassRefs")
 # Notices a redirect may ask for: fixed texts, so no request can inject one.
 NOTICES = {
     "identity-provider-created": "Identity provider added.",
@@ -123,12 +123,15 @@ def _values_of(provider: IdentityProvider | None) -> dict[str, str]:
     if provider is None:
         return {"name": "", "issuerURI": "", "relyingPartyIdentifier": "",
                 "nameIdentifierFormat": str(NameIdFormat.unspecified), "certificates": "",
-                "disabled": ""}
+                "disabled": "", "vouchesForMfa": "",
+                "mfaAuthnContextClassRefs": "\n".join(DEFAULT_MFA_CONTEXT_CLASSES)}
     s = provider.settings
     return {"name": s.name, "issuerURI": s.issuer_uri,
             "relyingPartyIdentifier": s.relying_party_identifier,
             "nameIdentifierFormat": str(s.name_identifier_format),
-            "certificates": "\n\n".join(s.certificates), "disabled": "on" if s.disabled else ""}
+            "certificates": "\n\n".join(s.certificates), "disabled": "on" if s.disabled else "",
+            "vouchesForMfa": "on" if s.vouches_for_mfa else "",
+            "mfaAuthnContextClassRefs": "\n".join(s.mfa_authn_context_classes)}
 
 
 def _settings(values: Mapping[str, str]) -> IdentityProviderSettings:
@@ -142,7 +145,12 @@ def _settings(values: Mapping[str, str]) -> IdentityProviderSettings:
         name=values["name"], issuer_uri=values["issuerURI"],
         certificates=tuple(split_certificates(values["certificates"])),
         relying_party_identifier=values["relyingPartyIdentifier"],
-        name_identifier_format=name_id_format, disabled=bool(values["disabled"]))
+        name_identifier_format=name_id_format, disabled=bool(values["disabled"]),
+        vouches_for_mfa=bool(values["vouchesForMfa"]),
+        # One class per line; blank lines ignored.
+        mfa_authn_context_classes=tuple(
+            line.strip() for line in values["mfaAuthnContextClassRefs"].splitlines()
+            if line.strip()))
 
 
 def _form_errors(problems: Sequence[Problem], count: int) -> dict[str, str]:
@@ -150,7 +158,11 @@ def _form_errors(problems: Sequence[Problem], count: int) -> dict[str, str]:
     errors: dict[str, list[str]] = {}
     for problem in problems:
         field, message = problem.field, problem.message
-        if field.startswith("certificates["):
+        if field.startswith("mfaAuthnContextClassRefs["):
+            index = field.removeprefix("mfaAuthnContextClassRefs[").rstrip("]")
+            message = f"Line {int(index) + 1}: " + message.removeprefix(f"{field} ")
+            field = "mfaAuthnContextClassRefs"
+        elif field.startswith("certificates["):
             index = field.removeprefix("certificates[").rstrip("]")
             reason = message.removeprefix(f"{field} ")
             message = f"Certificate {int(index) + 1} of {count}: {reason}"

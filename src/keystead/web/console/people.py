@@ -32,6 +32,7 @@ from keystead.domain.users import UserManagement, UserState
 from keystead.web.console.pages import Page, redirect, route
 
 PAGE_SIZE = 25
+MAX_PROVIDERS = 500  # offered on a user's page to link; organisations have a handful
 MAX_PAGE = 1_000_000
 MAX_QUERY = 320  # the longest e-mail: a longer search can match nothing
 # Notices a redirect may ask for: fixed texts, so no request can inject one.
@@ -42,6 +43,8 @@ NOTICES = {
     "grant-added": "Role granted.",
     "grant-removed": "Role removed.",
     "mfa-reset": "Two-step verification reset: the user sets it up again at their next sign-in.",
+    "idp-linked": "Identity provider linked.",
+    "idp-unlinked": "Identity provider unlinked.",
     "role-created": "Role created.",
     "role-saved": "Changes saved.",
     "role-deleted": "Role deleted.",
@@ -150,11 +153,18 @@ async def user_create(ctx: Page) -> Response:
 async def _user_page(ctx: Page, user_id: str, status: int = 200, *,
                      values: Mapping[str, str] | None = None,
                      errors: Mapping[str, str] | None = None,
-                     grant_error: str = "") -> Response:
+                     grant_error: str = "", link_values: Mapping[str, str] | None = None,
+                     link_error: str = "") -> Response:
     caller = ctx.signed_in
     async with ctx.transaction() as conn:
         users = _users(ctx, conn)
         account = await users.find(caller, user_id)
+        links = await ctx.runtime.identity_links(conn).links_of(caller, user_id)
+        may_link = (caller.has_permission("directory:user:edit")
+                    and caller.has_permission("sso:provider:view")
+                    and account.id != caller.actor.id)
+        providers = (await ctx.runtime.identity_providers(conn).list(
+            caller, Paging(1, MAX_PROVIDERS)))[0] if may_link else []
         grants = await users.grants_of(caller, user_id) if (
             caller.has_permission("authorization:grant:view") or user_id == caller.actor.id
         ) else None
@@ -174,7 +184,14 @@ async def _user_page(ctx: Page, user_id: str, status: int = 200, *,
         grants=None if grants is None else [
             _grant_row(caller, g, role_names, division_names) for g in grants],
         options=_grant_options(caller, choices.roles, choices.divisions, held)
-        if choices and caller.has_permission("authorization:grant:add") else None)
+        if choices and caller.has_permission("authorization:grant:add") else None,
+        links=[{"provider_id": p.id, "provider": p.settings.name, "name_id": link.name_id,
+                "created": link.date_created} for link, p in links],
+        may_unlink=caller.has_permission("directory:user:edit"),
+        link_providers=[{"id": p.id, "name": p.settings.name} for p in providers]
+        if may_link else None,
+        link_values=link_values or {"provider": "", "nameId": account.email},
+        link_error=link_error)
 
 
 def _grant_row(caller: Caller, grant: RoleDivision, role_names: Mapping[str, str],
@@ -248,6 +265,34 @@ async def grant_remove(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
         await _users(ctx, conn).revoke(ctx.signed_in, user_id, grant)
     return redirect(f"/admin/users/{user_id}?notice=grant-removed#grants")
+
+
+async def idp_link(ctx: Page) -> Response:
+    user_id = _path_id(ctx)
+    values = {"provider": ctx.field("provider"), "nameId": ctx.field("nameId")}
+    try:
+        if not values["provider"] or "\x00" in values["provider"]:
+            raise InvalidInputError.one("provider", "required", "choose an identity provider")
+        async with ctx.transaction() as conn:
+            await ctx.runtime.identity_links(conn).link(ctx.signed_in, user_id,
+                                                        values["provider"], values["nameId"])
+    except InvalidInputError as exc:
+        return await _user_page(ctx, user_id, 400, link_values=values,
+                                link_error=_sentence(exc.problems[0].message))
+    except ConflictError as exc:
+        return await _user_page(ctx, user_id, 409, link_values=values,
+                                link_error=_sentence(exc.message))
+    return redirect(f"/admin/users/{user_id}?notice=idp-linked#identity-providers")
+
+
+async def idp_unlink(ctx: Page) -> Response:
+    user_id = _path_id(ctx)
+    provider_id = ctx.field("provider")
+    if "\x00" in provider_id:
+        raise NotFoundError("no such identity provider")
+    async with ctx.transaction() as conn:
+        await ctx.runtime.identity_links(conn).unlink(ctx.signed_in, user_id, provider_id)
+    return redirect(f"/admin/users/{user_id}?notice=idp-unlinked#identity-providers")
 
 
 async def mfa_reset(ctx: Page) -> Response:
@@ -549,6 +594,8 @@ routes: list[Route] = [
     route("/admin/users/{id}/grants", grant_add, methods=("POST",)),
     route("/admin/users/{id}/grants/remove", grant_remove, methods=("POST",)),
     route("/admin/users/{id}/mfa/reset", mfa_reset, methods=("POST",)),
+    route("/admin/users/{id}/identity-providers", idp_link, methods=("POST",)),
+    route("/admin/users/{id}/identity-providers/remove", idp_unlink, methods=("POST",)),
     route("/admin/users/{id}/delete", user_delete, methods=("POST",)),
     route("/admin/roles", roles_list),
     route("/admin/roles/new", role_new_form),

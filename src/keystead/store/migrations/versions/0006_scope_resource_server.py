@@ -1,7 +1,7 @@
 """a custom scope may declare the resource server its tokens are for (their audience)
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-04 15:30:00
 
 ``scopes.resource_server``: an absolute URI, or NULL for the issuer (every existing scope).
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """grant families get an absolute deadline; codes remember the console session they came from
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-04 15:30:00
 
 ``grant_families.expires_at``: no refresh token of the family lives past it. Families that
@@ -19,7 +19,7 @@ import keystead.store.types
 
 
 revision = '0007'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

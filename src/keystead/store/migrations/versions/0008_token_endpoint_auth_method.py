@@ -1,7 +1,7 @@
 """each client's registered token endpoint authentication method
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-02 10:00:00
 
 Public clients get ``none`` (they have no secret). Existing confidential clients get
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0004'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
