@@ -162,8 +162,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
                        f"{ISSUER_VARIABLE} to the URL clients use to reach this server",
                        err=True)
     typer.echo(f"issuer: {issuer}", err=True)
+    # X-Forwarded-For is believed only from the configured proxies, walked from the right
+    # (uvicorn's ProxyHeadersMiddleware): the address throttling and the audit log see.
+    trusted = Settings().trusted_proxies.strip()
     uvicorn.run("keystead.web.asgi:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, access_log=False, proxy_headers=False)
+                workers=workers, log_level=log_level, access_log=False,
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None)
 
 
 @app.command("bootstrap-client")

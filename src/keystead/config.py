@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     # Failed client authentications: one audit entry per client, source and reason per
     # interval, with a count (the first of each written at once).
     auth_failure_interval_seconds: int = Field(default=60, ge=1, le=3_600)
+    # Throttling failed client authentication (protocol/throttle.py): after this many failures in
+    # the window for one client id from one address, or from one address whatever the client,
+    # the next attempts get 429 until the window lets them through.
+    throttle_client_failures: int = Field(default=10, ge=1, le=10_000)
+    throttle_source_failures: int = Field(default=100, ge=1, le=100_000)
+    throttle_window_seconds: int = Field(default=300, ge=1, le=86_400)
+    # Shared state for replicas (throttle counts); process memory when empty.
+    redis_url: SecretStr = SecretStr("")
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or CIDR blocks).
+    trusted_proxies: str = ""
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:

@@ -23,7 +23,12 @@ from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.secrets import Digester, digests_match
 from keystead.domain.tokens import ClientRecord, HotStore, SecretRecord
 from keystead.protocol.auth_failures import AuthFailure, FailureTally, shown_client_id
-from keystead.protocol.errors import InvalidClientError, InvalidRequestError
+from keystead.protocol.errors import (
+    InvalidClientError,
+    InvalidRequestError,
+    TooManyFailuresError,
+)
+from keystead.protocol.throttle import Throttle
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
 # What the endpoints accept; each client registers one of them (RFC 7591 §2).
@@ -68,6 +73,7 @@ class ClientAuthenticator:
     digester: Digester
     clock: Callable[[], datetime]
     failures: FailureTally
+    throttle: Throttle
 
     async def authenticate(self, credentials: Credentials | None, *, remote_ip: str,
                            endpoint: str) -> ClientRecord:
@@ -78,11 +84,16 @@ class ClientAuthenticator:
         tells which ids exist; the reason goes to the audit log.
 
         Raises:
-            InvalidClientError: the failure, tallied for the audit log.
+            InvalidClientError: the failure, tallied for the audit log and the throttle.
+            TooManyFailuresError: this client id from this address, or this address, failed
+                too often lately; refused even with the right secret (a lucky guess would
+                otherwise get through).
         """
         if credentials is None:
             raise InvalidClientError("client authentication is required")
         now = self.clock()
+        await self._unless_throttled(credentials.client_id, remote_ip=remote_ip,
+                                     endpoint=endpoint, method=credentials.method, now=now)
         # No client id holds NUL, and PostgreSQL text cannot: such an id is simply unknown.
         client = await self.store.client(credentials.client_id) if len(
             credentials.client_id) <= 64 and "\x00" not in credentials.client_id else None
@@ -110,8 +121,11 @@ class ClientAuthenticator:
         Raises:
             InvalidClientError: unknown, not active, or a confidential client (which must
                 authenticate with its secret), recorded in the audit log.
+            TooManyFailuresError: as for ``authenticate``.
         """
         now = self.clock()
+        await self._unless_throttled(client_id, remote_ip=remote_ip, endpoint=endpoint,
+                                     method=PUBLIC_METHOD, now=now)
         client = await self.store.client(client_id) if len(
             client_id) <= 64 and "\x00" not in client_id else None
         if (client is None or client.token_endpoint_auth_method != PUBLIC_METHOD
@@ -124,9 +138,26 @@ class ClientAuthenticator:
                                endpoint=endpoint, method=PUBLIC_METHOD, now=now)
         return client
 
+    async def _unless_throttled(self, client_id: str, *, remote_ip: str, endpoint: str,
+                                method: str, now: datetime) -> None:
+        """Raises: TooManyFailuresError (tallied for the audit log like a failure)."""
+        wait = self.throttle.retry_after(client_id, remote_ip)
+        if wait is not None:
+            await self._tally(None, client_id, "throttled", remote_ip=remote_ip,
+                              endpoint=endpoint, method=method, now=now)
+            raise TooManyFailuresError(wait)
+
     async def _refuse(self, client: ClientRecord | None, client_id: str, reason: str, *,
                       remote_ip: str, endpoint: str, method: str, now: datetime) -> NoReturn:
-        """Tally the failure (a row now only for its key's first in the interval) and raise."""
+        """Count the failure for the throttle, tally it for the audit log, and raise."""
+        await self.throttle.failed(client_id, remote_ip)
+        await self._tally(client, client_id, reason, remote_ip=remote_ip, endpoint=endpoint,
+                          method=method, now=now)
+        raise InvalidClientError("client authentication failed", detail=reason)
+
+    async def _tally(self, client: ClientRecord | None, client_id: str, reason: str, *,
+                     remote_ip: str, endpoint: str, method: str, now: datetime) -> None:
+        """A row now only for its key's first failure in the interval; the rest are counted."""
         name = client.name if client else ""
         first = self.failures.note(AuthFailure(
             client_id=shown_client_id(client_id), client_name=name, remote_ip=remote_ip,
@@ -137,7 +168,6 @@ class ClientAuthenticator:
             except StoreUnavailableError:
                 self.failures.give_back([first])  # written by the next flush instead
                 raise
-        raise InvalidClientError("client authentication failed", detail=reason)
 
 
 def _matching_secret(client: ClientRecord, candidate: str, now: datetime) -> SecretRecord | None:

@@ -15,7 +15,8 @@
      ├── ConsentRequiredError         400 (OIDC prompt=none, redirected)
      ├── InvalidTokenError            401 (RFC 6750)
      ├── InsufficientScopeError       403 (RFC 6750)
-     └── TemporarilyUnavailableError  503 + Retry-After
+     ├── TemporarilyUnavailableError  503 + Retry-After
+     └── TooManyFailuresError         429 + Retry-After (temporarily_unavailable: retry later)
 """
 
 from __future__ import annotations
@@ -115,3 +116,19 @@ class InsufficientScopeError(OAuthError):
 class TemporarilyUnavailableError(OAuthError):
     error = "temporarily_unavailable"
     status_code = 503
+
+
+class TooManyFailuresError(OAuthError):
+    """Client authentication is throttled after too many failures (see protocol/throttle.py).
+
+    RFC 6749 has no code for it; ``temporarily_unavailable`` tells a client to retry later rather
+    than discard its credentials, and HTTP 429 with ``Retry-After`` says when (RFC 6585 §4).
+    """
+
+    error = "temporarily_unavailable"
+    status_code = 429
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("too many failed authentications; retry later",
+                         detail=f"throttled for {retry_after_seconds} s")
+        self.retry_after_seconds = retry_after_seconds

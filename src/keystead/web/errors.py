@@ -17,6 +17,7 @@ from keystead.protocol.errors import (
     InvalidTokenError,
     OAuthError,
     TemporarilyUnavailableError,
+    TooManyFailuresError,
 )
 
 log = logging.getLogger("keystead.web")
@@ -39,6 +40,8 @@ def oauth_error(exc: OAuthError, *, basic_challenge: bool = True) -> Response:
         headers["www-authenticate"] = 'Basic realm="keystead"'
     if isinstance(exc, TemporarilyUnavailableError):
         headers["retry-after"] = RETRY_AFTER_SECONDS
+    elif isinstance(exc, TooManyFailuresError):
+        headers["retry-after"] = str(exc.retry_after_seconds)
     if exc.detail:
         log.info("oauth error %s: %s", exc.error, exc.detail)
     return json_response(body, exc.status_code, headers)

@@ -46,6 +46,7 @@ from keystead.protocol.oidc import IdTokens
 from keystead.protocol.opaque import OpaqueTokens
 from keystead.protocol.revocation import RevocationEndpoint
 from keystead.protocol.server import TokenEndpoint
+from keystead.protocol.throttle import Throttle, ThrottlePolicy
 from keystead.protocol.tokens import Signer, TokenService
 from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
@@ -53,6 +54,7 @@ from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
+from keystead.store.failure_counter import LimitsFailureCounter
 from keystead.store.hot_sql import SqlHotStore
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
@@ -197,7 +199,11 @@ async def build_runtime(settings: Settings, *,
                           settings.issuer.rstrip("/"), signer)
     auth_failures = FailureTally(started_at=clock(), interval=timedelta(
         seconds=settings.auth_failure_interval_seconds))
-    authenticator = ClientAuthenticator(hot, digester, clock, auth_failures)
+    throttle = Throttle(LimitsFailureCounter(settings.redis_url.get_secret_value()),
+                        ThrottlePolicy(client_failures=settings.throttle_client_failures,
+                                       source_failures=settings.throttle_source_failures,
+                                       window_seconds=settings.throttle_window_seconds), clock)
+    authenticator = ClientAuthenticator(hot, digester, clock, auth_failures, throttle)
     issuer = settings.issuer.rstrip("/")
     authorizations = authorization_transactions(engine)
     user_tokens = UserTokens(tokens, IdTokens(issuer, signer), digester, clock,
