@@ -94,6 +94,8 @@ class Runtime:
     # Failed client authentications of this worker; also what a throttle asks
     # (``recent_failures``), without touching the database.
     auth_failures: FailureTally
+    # Failed authentications per address (and client): client secrets, console sign-in.
+    throttle: Throttle
 
     async def flush_auth_failures(self, *, final: bool = False) -> None:
         """Write the failures tallied since the last flush: one row per client, source and
@@ -233,7 +235,7 @@ async def build_runtime(settings: Settings, *,
             memory_kib=settings.password_hash_memory_kib,
             time_cost=settings.password_hash_time_cost),
         box=SecretBox(server_key), signer=signer, authorizations=authorizations,
-        auth_failures=auth_failures)
+        auth_failures=auth_failures, throttle=throttle)
 
 
 def _signer(keys: list[StoredKey], cipher: Fernet, now: datetime) -> Signer | None:

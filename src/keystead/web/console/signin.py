@@ -18,6 +18,7 @@ from keystead.web.console.sessions import Stage
 HOME = "/admin"
 REFUSED = ("Sign-in failed: the e-mail or password is wrong, or sign-in is paused after "
            "repeated failures. Check them and try again in a few minutes.")
+THROTTLED = ("Too many failed sign-ins from your network. Wait a few minutes, then try again.")
 
 
 def safe_next(target: str) -> str:
@@ -34,8 +35,20 @@ async def login_form(ctx: Page) -> Response:
                       email="", error="")
 
 
+def _throttled(ctx: Page, template: str, **context: str) -> Response | None:
+    """429 while this address is throttled (on top of each account's own lockout)."""
+    wait = ctx.runtime.throttle.retry_after(None, client_ip(ctx.request))
+    if wait is None:
+        return None
+    response = ctx.render(template, 429, error=THROTTLED, **context)
+    response.headers["retry-after"] = str(wait)
+    return response
+
+
 async def login(ctx: Page) -> Response:
     email, target = ctx.field("email"), safe_next(ctx.field("next", HOME))
+    if throttled := _throttled(ctx, "login.html", next=target, email=email):
+        return throttled
     async with ctx.transaction() as conn:
         user = await ctx.runtime.sign_in(conn).with_password(
             email, ctx.field("password"), remote_ip=client_ip(ctx.request))
@@ -44,6 +57,7 @@ async def login(ctx: Page) -> Response:
         else:
             response = await _after_password(ctx, conn, user, target)
     if response is None:
+        await ctx.runtime.throttle.failed(None, client_ip(ctx.request))
         return ctx.render("login.html", 401, next=target, email=email, error=REFUSED)
     return response
 
@@ -79,6 +93,8 @@ async def mfa(ctx: Page) -> Response:
     if not _at(ctx, Stage.second_factor) or ctx.session is None or ctx.user is None:
         return redirect("/login")
     session, user = ctx.session, ctx.user
+    if throttled := _throttled(ctx, "mfa.html"):
+        return throttled
     async with ctx.transaction() as conn:
         signin = ctx.runtime.sign_in(conn)
         method = await signin.with_second_factor(user.id, ctx.field("code"),
@@ -90,6 +106,7 @@ async def mfa(ctx: Page) -> Response:
                 ctx.runtime, conn, user_id=user.id, stage=Stage.signed_in, amr=amr,
                 previous=session))
     if method is None:
+        await ctx.runtime.throttle.failed(None, client_ip(ctx.request))
         return ctx.render("mfa.html", 401, error=(
             "That code was not accepted. Enter the current 6-digit code from your "
             "authenticator app, or one of your recovery codes."))
