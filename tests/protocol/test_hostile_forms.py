@@ -73,3 +73,13 @@ def test_authorize_post_with_a_hostile_body_is_an_error_page(http: TestClient,
     response = http.post("/oauth/authorize", content=body, headers=FORM, follow_redirects=False)
     assert response.status_code == 400
     assert "location" not in response.headers
+
+
+@pytest.mark.parametrize("scope", ["made-up:scope", "a'b", "zz" * 200])
+def test_token_scope_not_allowed_is_described_in_fixed_text(http: TestClient, admin: Registered,
+                                                            scope: str) -> None:
+    response = http.post("/oauth/token", data={"grant_type": "client_credentials",
+                                               "scope": scope}, auth=admin.basic_auth)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+    assert scope not in response.text

@@ -205,7 +205,9 @@ def _scope(requested: str | None, client: RegisteredClient) -> tuple[str, ...]:
         raise InvalidScopeError("scope must be space-separated scope tokens")
     allowed = set(client.scopes) | set(OIDC_SCOPES)
     if unknown := [t for t in tokens if t not in allowed]:
-        raise InvalidScopeError(f"scope not allowed for this client: {' '.join(unknown)}")
+        # A fixed description: caller input never decides what an error says (the log has it).
+        raise InvalidScopeError("a requested scope is not allowed for this client",
+                                detail=f"scopes not allowed: {' '.join(unknown)}")
     return tokens
 
 

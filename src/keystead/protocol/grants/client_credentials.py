@@ -20,7 +20,9 @@ def narrow_scope(client: ClientRecord, requested: tuple[str, ...] | None) -> tup
     if requested is None:
         return client.scopes
     if unknown := [s for s in requested if s not in client.scopes]:
-        raise InvalidScopeError(f"scope not allowed for this client: {' '.join(unknown)}")
+        # A fixed description: caller input never decides what an error says (the log has it).
+        raise InvalidScopeError("a requested scope is not allowed for this client",
+                                detail=f"scopes not allowed: {' '.join(unknown)}")
     return tuple(dict.fromkeys(requested))
 
 
