@@ -99,7 +99,7 @@ def init() -> None:
 
     async def main() -> list[str]:
         engine = create_engine(url)
-        cipher = key_cipher(settings.secret_key.get_secret_value().encode())
+        cipher = key_cipher(settings.key_ring())
         try:
             async with engine.begin() as conn:
                 return await seed(conn, now=utc_now(), make_key=lambda: generate_key(cipher))

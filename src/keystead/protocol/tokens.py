@@ -101,7 +101,7 @@ class TokenService:
         expires_us = issued_us + ttl * 1_000_000
         scope_text = " ".join(scope)
         if client.token_format == TokenFormat.jwt:
-            jti = secrets.token_urlsafe(16)
+            jti = self.digester.tagged(secrets.token_urlsafe(16))  # names its ring key
             value = self._jwt(client, jti=jti, scope=scope_text, issued_us=issued_us,
                               ttl=ttl, subject_id=subject_id, family_id=family_id)
         else:
@@ -142,8 +142,11 @@ class TokenService:
         if not (isinstance(jti, str) and isinstance(client_id, str) and isinstance(iat_us, int)
                 and isinstance(iat, int) and isinstance(exp, int)):
             return None
+        digest = self.digester.jwt_id(jti)
+        if digest is None:  # its ring key was taken out: its revocation could not be found
+            return None
         sub, gid = claims.get("sub"), claims.get("gid")
-        return TokenClaims(self.digester.jwt_id(jti), client_id,
+        return TokenClaims(digest, client_id,
                            sub if isinstance(sub, str) and sub != client_id else None,
                            str(claims.get("scope", "")), _instant(iat_us),
                            _instant(iat_us + (exp - iat) * 1_000_000),
@@ -151,9 +154,10 @@ class TokenService:
 
     def _open(self, token: str) -> TokenClaims | None:
         sealed = self.opaque.open(token)
-        if sealed is None:
+        digest = None if sealed is None else self.digester.token(token, sealed.key_id)
+        if sealed is None or digest is None:
             return None
-        claims = TokenClaims(self.digester.token(token), sealed.client_id, sealed.subject_id,
+        claims = TokenClaims(digest, sealed.client_id, sealed.subject_id,
                              sealed.scope, _instant(sealed.issued_at_us),
                              _instant(sealed.expires_at_us), sealed.family_id)
         if len(self._opened) >= OPENED_LIMIT:
