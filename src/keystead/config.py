@@ -88,13 +88,20 @@ class Settings(BaseSettings):
     def with_secret_key(self) -> Settings:
         """Return settings whose secret key is set, creating ``data_dir/secret.key`` in development.
 
+        In development the generated key is the single key even beside a ``KEYSTEAD_SECRET_KEYS``
+        ring (it joins it last): delete the file to take it out of the ring.
+
         Raises:
             ValueError: in production when no key is configured (the validator already refuses it).
         """
-        if self.secret_key.get_secret_value() or self.secret_keys.get_secret_value():
+        if self.secret_key.get_secret_value():
             return self
         key_file = self.data_dir / "secret.key"
-        if not key_file.exists():
+        if self.secret_keys.get_secret_value():
+            # A development ring keeps the generated key in it (last) while the file is there.
+            if self.environment is Environment.production or not key_file.exists():
+                return self
+        elif not key_file.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)

@@ -138,6 +138,25 @@ def ring_cipher(ring: KeyRing, purpose: Purpose) -> MultiFernet:
     return MultiFernet([_fernet(k, purpose) for k in ring.keys])
 
 
+def sealed_by(ring: KeyRing, purpose: Purpose, sealed: str) -> str | None:
+    """The id of the ring key that encrypted ``sealed``; None when none did."""
+    for key in ring.keys:
+        try:
+            _fernet(key, purpose).decrypt(sealed.encode())
+        except InvalidToken:
+            continue
+        return key.kid
+    return None
+
+
+def resealed(cipher: MultiFernet, sealed: str) -> str | None:
+    """``sealed`` encrypted again under the current ring key; None when no ring key opens it."""
+    try:
+        return cipher.rotate(sealed.encode()).decode()
+    except InvalidToken:
+        return None
+
+
 def _fernet(key: ServerKey, purpose: Purpose) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key.subkey(purpose)))
 
@@ -162,7 +181,4 @@ class SecretBox:
 
     def reseal(self, sealed: str) -> str | None:
         """The value sealed again under the current key; None when no ring key opens it."""
-        try:
-            return self._fernet.rotate(sealed.encode()).decode()
-        except InvalidToken:
-            return None
+        return resealed(self._fernet, sealed)
