@@ -26,10 +26,11 @@ from keystead.domain.keyring import fingerprint
 from keystead.domain.secrets import resealed
 from keystead.store.key_ring import Resealed, SqlKeyRingStore
 from keystead.store.tables import client_secrets
+from keystead.web.console.sessions import SESSION_COOKIE
 from keystead.web.runtime import Runtime
 from tests.conftest import SECRET_KEY
-from tests.factories import Registered, introspect, run, serve, service, token
-from tests.oauth_flows import code_client, refresh, user_tokens
+from tests.factories import Registered, introspect, revoke, run, serve, service, token
+from tests.oauth_flows import code_client, exchange, refresh, user_tokens
 from tests.people import create_user, sign_in
 
 K2 = "k2:" + "second-server-key-" + "z" * 30
@@ -196,3 +197,15 @@ def test_a_forged_key_id_opens_nothing(http: TestClient) -> None:
     }
     for what, bad in forged.items():
         assert not _active(http, svc, bad), what
+
+
+def test_values_naming_a_key_not_in_the_ring_are_refused_cleanly(http: TestClient) -> None:
+    web = code_client(http)
+    unknown = "k9.Zm9yZ2VkLXZhbHVlLW5hbWluZy1hLWtleS1ub3QtaW4tdGhlLXJpbmc"
+    refreshed = refresh(http, web, unknown)
+    assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
+    exchanged = exchange(http, web, unknown)
+    assert (exchanged.status_code, exchanged.json()["error"]) == (400, "invalid_grant")
+    assert revoke(http, web, unknown).status_code == 200  # RFC 7009 §2.2: nothing revealed
+    http.cookies.set(SESSION_COOKIE, unknown)
+    assert not _signed_in(http)
