@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
+from keystead.domain.keyring import KeyRing
 from keystead.protocol.keys import generate_key, key_cipher
 from keystead.store.database import create_engine
 from keystead.store.migrate import upgrade
@@ -44,7 +45,7 @@ STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 async def _seed(url: str) -> None:
     engine = create_engine(url)
-    cipher = key_cipher(SECRET_KEY.encode())
+    cipher = key_cipher(KeyRing.parse("", single=SECRET_KEY))
     async with engine.begin() as conn:
         await seed(conn, now=utc_now(), make_key=lambda: generate_key(cipher))
     await engine.dispose()

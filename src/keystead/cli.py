@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -14,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import ISSUER_VARIABLE, WILDCARD_HOSTS, Settings, serve_issuer
@@ -21,10 +23,12 @@ from keystead.domain.audit import AuditEvent
 from keystead.domain.clients import ClientState, RoleDivision, TokenEndpointAuthMethod
 from keystead.domain.errors import DomainError, InvalidInputError, NotFoundError
 from keystead.domain.identity_providers import IdentityProvider
+from keystead.domain.keyring import KEY_ID_SHAPE, KeyRing, Purpose
 from keystead.domain.management import ClientManagement
 from keystead.domain.permissions import SUPER_ADMIN
 from keystead.domain.ports import ClientFilter, Page
 from keystead.domain.principal import Caller, operator
+from keystead.domain.secrets import resealed, sealed_by
 from keystead.domain.users import User
 from keystead.protocol.keys import PUBLISH_DELAY, StoredKey, generate_key, key_cipher
 from keystead.store.audit import SqlAuditLog, verify_chain
@@ -33,6 +37,7 @@ from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.identity_providers import SqlIdentityProviderStore
+from keystead.store.key_ring import Resealed, SqlKeyRingStore
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import upgrade
 from keystead.store.seed import seed
@@ -51,7 +56,21 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="Signing keys (JWT access tokens, ID tokens).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+ring_app = typer.Typer(help="The server key ring (KEYSTEAD_SECRET_KEYS): digests, opaque tokens, "
+                            "values encrypted at rest.", no_args_is_help=True)
+app.add_typer(ring_app, name="secret-keys")
 T = TypeVar("T")
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Refuse to start on malformed settings with the rule broken, never a traceback."""
+    try:
+        Settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            typer.echo(f"error: {str(error['msg']).removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(code=1) from None
 
 
 def _out(value: Any) -> None:
@@ -103,7 +122,7 @@ def init() -> None:
 
     async def main() -> list[str]:
         engine = create_engine(url)
-        cipher = key_cipher(settings.secret_key.get_secret_value().encode())
+        cipher = key_cipher(settings.key_ring())
         try:
             async with engine.begin() as conn:
                 return await seed(conn, now=utc_now(), make_key=lambda: generate_key(cipher))
@@ -516,6 +535,78 @@ def keys_list() -> None:
         state = "published" if key.retire_after is None or key.retire_after > now else "retired"
         until = f" until {key.retire_after.isoformat()}" if key.retire_after else ""
         typer.echo(f"{key.kid}  created {key.date_created.isoformat()}  {state}{until}")
+
+
+@ring_app.command("new")
+def ring_new(key_id: Annotated[str, typer.Option(
+        "--id", help="The new key's id: 1 to 16 letters or digits (random when left out)")] = "",
+) -> None:
+    """Print a new ``kid:key`` entry for KEYSTEAD_SECRET_KEYS (see README: rotating the key)."""
+    kid = key_id or secrets.token_hex(4)
+    if not KEY_ID_SHAPE.fullmatch(kid):
+        _fail("--id must be 1 to 16 letters or digits")
+    typer.echo(f"{kid}:{secrets.token_urlsafe(48)}")
+
+
+def _ring_label(ring: KeyRing, kid: str | None) -> str:
+    key = ring.find(kid)
+    if key is None:
+        return f"{kid or 'former single key'} (NOT IN THE RING: these stop working)"
+    role = "current" if key is ring.current else "older"
+    return f"{key.kid} ({role}{', former single key' if key.legacy else ''})"
+
+
+@ring_app.command("status")
+def ring_status() -> None:
+    """The ring, and what each key still keys: client secrets, signing keys, TOTP secrets.
+
+    An older key may leave the ring once nothing here names it and its tokens, codes, refresh
+    tokens and console sessions have expired (README: rotating the server key)."""
+    ring = Settings().with_secret_key().key_ring()
+
+    async def work(_r: Runtime, conn: AsyncConnection, _c: Caller) -> tuple[
+            dict[str | None, int], list[str], list[str]]:
+        store = SqlKeyRingStore(conn)
+        return await store.secret_key_ids(), *await store.sealed()
+
+    by_kid, signing, totp = _run_with_runtime(work)
+    for key in ring.keys:
+        typer.echo(f"key {_ring_label(ring, key.kid)}")
+    for kid, count in sorted(by_kid.items(), key=lambda kv: kv[0] or ""):
+        typer.echo(f"client secrets under {_ring_label(ring, kid)}: {count}")
+    for what, values, purpose in (("signing keys", signing, Purpose.signing_key_cipher),
+                                  ("TOTP secrets", totp, Purpose.at_rest)):
+        counts: dict[str | None, int] = {}
+        for value in values:
+            kid = sealed_by(ring, purpose, value)
+            counts[kid] = counts.get(kid, 0) + 1
+        for kid, count in counts.items():
+            where = _ring_label(ring, kid) if kid else "no key of the ring (unreadable)"
+            typer.echo(f"{what} encrypted under {where}: {count}")
+
+
+@ring_app.command("reseal")
+def ring_reseal() -> None:
+    """Encrypt every signing key and TOTP secret again under the current ring key, so an older
+    key can leave the ring without making them unreadable."""
+
+    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> Resealed:
+        done = await SqlKeyRingStore(conn).reseal(
+            signing_key=lambda v: resealed(runtime.cipher, v), totp_secret=runtime.box.reseal)
+        await SqlAuditLog(conn).append(AuditEvent(
+            timestamp=utc_now(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
+            actor_name=caller.actor.name, action="secret-key.reseal", entity_type="ServerKey",
+            entity_id=runtime.digester.current_kid, entity_name=runtime.digester.current_kid,
+            details={"signingKeys": done.signing_keys, "totpSecrets": done.totp_secrets,
+                     "unreadable": done.unreadable}))
+        return done
+
+    done = _run_with_runtime(work)
+    typer.echo(f"re-encrypted under the current key: {done.signing_keys} signing keys, "
+               f"{done.totp_secrets} TOTP secrets")
+    if done.unreadable:
+        _fail(f"{done.unreadable} values are encrypted under no key of the ring: put the key "
+              "that made them back in the ring and run this again")
 
 
 @audit_app.command("verify")

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keystead.domain.keyring import KeyRing
+
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - a marker we refuse, not a credential
 ISSUER_VARIABLE = "KEYSTEAD_ISSUER"
 # Addresses that mean "every interface": no client can reach the server by this name, so a
@@ -26,7 +28,9 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every setting, typed, with secure defaults. Built once and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="KEYSTEAD_", frozen=True)
+    # Errors never echo the input: it holds the server keys.
+    model_config = SettingsConfigDict(env_prefix="KEYSTEAD_", frozen=True,
+                                      hide_input_in_errors=True)
 
     environment: Environment = Environment.development
     data_dir: Path = Path("var")
@@ -35,8 +39,12 @@ class Settings(BaseSettings):
     # kept across transactions. Run `keystead init` against the database itself.
     database_transaction_pooler: bool = False
     issuer: str = "http://127.0.0.1:8000"
-    # Keys the HMAC digests of secrets and tokens and encrypts signing keys at rest.
+    # The server key ring: keys the HMAC digests of secrets and tokens, seals opaque tokens and
+    # encrypts signing keys and TOTP secrets at rest. ``secret_keys``: ``kid:key`` entries,
+    # comma-separated, the current key first; ``secret_key``, the single key of old, joins the
+    # ring last (it is a ring of one on its own). See ``domain/keyring.py``.
     secret_key: SecretStr = SecretStr("")
+    secret_keys: SecretStr = SecretStr("")
     default_dual_use_seconds: int = Field(default=86_400, ge=0, le=604_800)
     log_level: str = "INFO"
     # SQLite only: how long a writer waits for the database lock before giving up.
@@ -80,13 +88,27 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:
         key = self.secret_key.get_secret_value()
-        if self.environment is Environment.production and (
+        ring = self.secret_keys.get_secret_value()
+        # With a ring, the single key is optional; when set it must still be a real key.
+        if self.environment is Environment.production and (key or not ring) and (
             len(key) < 32 or key == PLACEHOLDER_SECRET
         ):
             raise ValueError(
                 "KEYSTEAD_SECRET_KEY must be set to at least 32 random characters in production"
             )
+        if self.secret_keys.get_secret_value():
+            self.key_ring()  # a malformed ring stops start-up here, saying which entry is wrong
         return self
+
+    def key_ring(self) -> KeyRing:
+        """The server key ring, the current key first.
+
+        Raises:
+            KeyRingError: a malformed ``KEYSTEAD_SECRET_KEYS`` or no key at all (call
+                ``with_secret_key`` first in development).
+        """
+        return KeyRing.parse(self.secret_keys.get_secret_value(),
+                             single=self.secret_key.get_secret_value())
 
     @property
     def resolved_database_url(self) -> str:
@@ -99,13 +121,20 @@ class Settings(BaseSettings):
     def with_secret_key(self) -> Settings:
         """Return settings whose secret key is set, creating ``data_dir/secret.key`` in development.
 
+        In development the generated key is the single key even beside a ``KEYSTEAD_SECRET_KEYS``
+        ring (it joins it last): delete the file to take it out of the ring.
+
         Raises:
             ValueError: in production when no key is configured (the validator already refuses it).
         """
         if self.secret_key.get_secret_value():
             return self
         key_file = self.data_dir / "secret.key"
-        if not key_file.exists():
+        if self.secret_keys.get_secret_value():
+            # A development ring keeps the generated key in it (last) while the file is there.
+            if self.environment is Environment.production or not key_file.exists():
+                return self
+        elif not key_file.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)

@@ -24,6 +24,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
+from keystead.domain.keyring import KeyRing
 from keystead.domain.secrets import Digester
 from tests.factories import (
     ManualClock,
@@ -377,7 +378,9 @@ def _assert_names_the_family_never_the_artifact(event: dict[str, Any], value: st
     context = event["context"]
     assert context["familyId"]
     assert context["userId"] == user_id
-    digest = Digester(settings.secret_key.get_secret_value().encode()).grant(value)
+    digest = Digester(KeyRing.parse("", single=settings.secret_key.get_secret_value())).grant(
+        value)
+    assert digest is not None
     text = json.dumps(event)
     assert value not in text
     assert digest not in text

@@ -25,6 +25,7 @@ from sqlalchemy import MetaData, create_engine, select
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
+from keystead.domain.keyring import KeyRing
 from keystead.protocol.keys import generate_key, key_cipher
 from keystead.store.database import create_engine as create_async
 from keystead.store.migrate import upgrade
@@ -75,7 +76,7 @@ async def _seed(url: str) -> None:
     engine = create_async(url)
     async with engine.begin() as conn:
         await seed(conn, now=datetime.now(UTC),
-                   make_key=lambda: generate_key(key_cipher(SECRET_KEY.encode())))
+                   make_key=lambda: generate_key(key_cipher(KeyRing.parse("", single=SECRET_KEY))))
     await engine.dispose()
 
 

@@ -146,8 +146,10 @@ def _legacy_opaque(runtime: Runtime, client_id: str, scope: str) -> str:
     now_us = int(runtime.clock().timestamp() * 1_000_000)
     plain = "\x1f".join((client_id, "", scope, str(now_us), str(now_us + 600_000_000), ""))
     opaque: OpaqueTokens = runtime.tokens.opaque
+    legacy = opaque._legacy  # the pre-ring single key, which sealed ks1 tokens
+    assert legacy is not None
     nonce = b"\x00" * 11 + b"\x01"
-    sealed = nonce + opaque._aead.encrypt(nonce, plain.encode(), b"ks1.")
+    sealed = nonce + legacy.encrypt(nonce, plain.encode(), b"ks1.")
     return "ks1." + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
 
 

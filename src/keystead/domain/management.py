@@ -75,7 +75,8 @@ class ClientManagement:
         secret = None if settings.is_public else new_secret()
         secret_id = str(uuid.uuid4())
         await self.clients.add(client, secret_id=secret_id if secret else None,
-                               secret_digest=self.digester.secret(secret) if secret else None)
+                               secret_digest=self.digester.secret(secret) if secret else None,
+                               key_id=self.digester.current_kid)
         await self._record(caller, "create", client, {"settings": describe(settings)})
         # As the store returns it: role grants in a stable order, the one secret's metadata.
         stored = replace(
@@ -173,7 +174,8 @@ class ClientManagement:
         secret = new_secret()
         await self.secrets.rotate(client_id, secret_id=str(uuid.uuid4()),
                                   digest=self.digester.secret(secret), now=now,
-                                  previous_expires=now + timedelta(seconds=dual_use_seconds))
+                                  previous_expires=now + timedelta(seconds=dual_use_seconds),
+                                  key_id=self.digester.current_kid)
         await self._record(caller, "secret.regenerate", client,
                            {"dualUseSeconds": dual_use_seconds})
         fresh = await self.find(caller, client_id, permission="oauth:client:edit")

@@ -37,7 +37,7 @@ class ClientFilter:
 
 class ClientStore(Protocol):
     async def add(self, client: Client, *, secret_id: str | None,
-                  secret_digest: str | None) -> None:
+                  secret_digest: str | None, key_id: str) -> None:
         """Store a new client with its first secret (none for a public client)."""
 
     async def find(self, client_id: str) -> Client | None: ...
@@ -49,7 +49,7 @@ class ClientStore(Protocol):
 
 class SecretStore(Protocol):
     async def rotate(self, client_id: str, *, secret_id: str, digest: str, now: datetime,
-                     previous_expires: datetime) -> None:
+                     previous_expires: datetime, key_id: str) -> None:
         """Make a new secret current; the previous current one expires at ``previous_expires``."""
 
     async def expire_previous(self, client_id: str, *, now: datetime) -> int:

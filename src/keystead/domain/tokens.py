@@ -19,6 +19,7 @@ class SecretRecord:
     digest: str
     date_expires: datetime | None
     date_last_used: datetime | None
+    key_id: str | None = None  # the server key ring entry ``digest`` is keyed with
 
     def is_usable(self, now: datetime) -> bool:
         return self.date_expires is None or now < self.date_expires
@@ -119,6 +120,10 @@ class HotStore(Protocol):
 
     async def client(self, client_id: str) -> ClientRecord | None: ...
     async def mark_used(self, client_id: str, secret_id: str, *, now: datetime) -> None: ...
+    async def rekey_secret(self, client_id: str, secret_id: str, *, old_digest: str,
+                           digest: str, key_id: str) -> None:
+        """Replace a secret's digest with one under the current ring key (if still ``old``)."""
+
     def count_issued(self, client_id: str, day: date) -> None:
         """Count one token issued to the client on that UTC day, written by ``flush``."""
 

@@ -97,8 +97,11 @@ class ClientAuthenticator:
         # No client id holds NUL, and PostgreSQL text cannot: such an id is simply unknown.
         client = await self.store.client(credentials.client_id) if len(
             credentials.client_id) <= 64 and "\x00" not in credentials.client_id else None
-        candidate = self.digester.secret(credentials.secret)
-        secret = _matching_secret(client, candidate, now) if client else None
+        if client is None:
+            # One digest all the same, so timing does not tell that the id is unknown.
+            self.digester.secret(credentials.secret)
+        secret = _matching_secret(client, credentials.secret, self.digester, now) if client \
+            else None
         if (client is None or secret is None or not client.is_active
                 or credentials.method != client.token_endpoint_auth_method):
             # RFC 7591 §2: the client registered its method; the one it used is checked against
@@ -112,6 +115,12 @@ class ClientAuthenticator:
                                endpoint=endpoint, method=credentials.method, now=now)
         if secret.date_last_used is None or now - secret.date_last_used > LAST_USED_GRANULARITY:
             await self.store.mark_used(client.id, secret.id, now=now)
+        if not self.digester.is_current(secret.key_id):
+            # Keyed by an older ring key: re-key it under the current one, once, so the old key
+            # can leave the ring without ending this secret (the only write, and a rare one).
+            await self.store.rekey_secret(
+                client.id, secret.id, old_digest=secret.digest, key_id=self.digester.current_kid,
+                digest=self.digester.secret(credentials.secret))
         return client
 
     async def authenticate_public(self, client_id: str, *, remote_ip: str,
@@ -170,10 +179,19 @@ class ClientAuthenticator:
                 raise
 
 
-def _matching_secret(client: ClientRecord, candidate: str, now: datetime) -> SecretRecord | None:
+def _matching_secret(client: ClientRecord, value: str, digester: Digester,
+                     now: datetime) -> SecretRecord | None:
     # Compare against every secret (at most two) so timing does not depend on which matched.
+    # Each digest is checked under the ring key stored beside it: one HMAC per distinct key
+    # (one, but for the rare secret not yet re-keyed after a key rotation).
     found = None
+    kid: str | None = ""  # no stored key id is "": the first secret always computes
+    candidate: str | None = None
     for secret in client.secrets:
-        if digests_match(secret.digest, candidate) and secret.is_usable(now):
+        if secret.key_id != kid:
+            kid, candidate = secret.key_id, digester.secret_under(secret.key_id, value)
+        if candidate is not None and digests_match(secret.digest, candidate) \
+                and secret.is_usable(now):
             found = secret
     return found
+

@@ -67,10 +67,12 @@ class IntrospectionEndpoint:
 
     async def _refresh_token(self, value: str, client: ClientRecord) -> dict[str, Any]:
         """The refresh token as its own client would find it at the token endpoint now."""
+        digest = self.digester.grant(value)
+        if digest is None:  # made under a key no longer in the server key ring
+            return INACTIVE
         async with self.authorizations() as store:
             # Without rotate, use_refresh only reads: the token stays usable.
-            grant = await store.use_refresh(self.digester.grant(value), now=self.clock(),
-                                            rotate=False)
+            grant = await store.use_refresh(digest, now=self.clock(), rotate=False)
             if grant is None or grant.client_id != client.id:
                 return INACTIVE
             person = await store.person(grant.user_id)

@@ -7,36 +7,35 @@ published until every token it signed has expired (its ``retire_after``).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import MultiFernet
 from joserfc.jwk import ECKey, KeySet
 
+from keystead.domain.keyring import KeyRing, Purpose
+from keystead.domain.secrets import ring_cipher
 from keystead.domain.tokens import SigningKeyMaterial
 
 ALG = "ES256"
 
 
-def key_cipher(server_key: bytes) -> Fernet:
-    """A Fernet cipher derived from the server key, for private keys at rest."""
-    derived = hashlib.sha256(b"keystead signing-key encryption\0" + server_key).digest()
-    return Fernet(base64.urlsafe_b64encode(derived))
+def key_cipher(ring: KeyRing) -> MultiFernet:
+    """Private keys at rest: encrypted under the current ring key, read under any ring key."""
+    return ring_cipher(ring, Purpose.signing_key_cipher)
 
 
-def generate_key(cipher: Fernet) -> SigningKeyMaterial:
+def generate_key(cipher: MultiFernet) -> SigningKeyMaterial:
     key = ECKey.generate_key("P-256", auto_kid=True)
     public = key.as_dict(private=False) | {"alg": ALG, "use": "sig"}
     private = json.dumps(key.as_dict(private=True)).encode()
     return SigningKeyMaterial(str(key.kid), ALG, public, cipher.encrypt(private).decode())
 
 
-def load_private(cipher: Fernet, encrypted: str) -> ECKey:
+def load_private(cipher: MultiFernet, encrypted: str) -> ECKey:
     return ECKey.import_key(json.loads(cipher.decrypt(encrypted.encode())))
 
 

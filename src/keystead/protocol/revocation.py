@@ -50,6 +50,7 @@ class RevocationEndpoint:
             await self.tokens.revoke(token, client_id=client.id)
             return
         async with self.authorizations() as store:
-            grant = await store.find_refresh(self.digester.grant(token))
+            digest = self.digester.grant(token)
+            grant = None if digest is None else await store.find_refresh(digest)
             if grant is not None and grant.client_id == client.id:
                 await store.revoke_family(grant.family_id, now=self.clock())

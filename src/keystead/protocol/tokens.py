@@ -117,7 +117,7 @@ class TokenService:
         audience, sealed_audience = _audience(scope, client.resource_servers, self.issuer,
                                               implicit=implicit)
         if client.token_format == TokenFormat.jwt:
-            jti = secrets.token_urlsafe(16)
+            jti = self.digester.tagged(secrets.token_urlsafe(16))  # names its ring key
             value = self._jwt(client, jti=jti, scope=scope_text, issued_us=issued_us,
                               ttl=ttl, subject_id=subject_id, family_id=family_id,
                               audience=audience, implicit=implicit)
@@ -179,6 +179,9 @@ class TokenService:
         if not (isinstance(jti, str) and isinstance(client_id, str) and isinstance(iat_us, int)
                 and isinstance(iat, int) and isinstance(exp, int)):
             return None
+        digest = self.digester.jwt_id(jti)
+        if digest is None:  # its ring key was taken out: its revocation could not be found
+            return None
         sub, gid, aud = claims.get("sub"), claims.get("gid"), claims.get("aud")
         scope = str(claims.get("scope", ""))
         if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
@@ -187,7 +190,7 @@ class TokenService:
             audience = self._legacy_audience(scope)
         else:
             return None
-        return TokenClaims(self.digester.jwt_id(jti), client_id,
+        return TokenClaims(digest, client_id,
                            sub if isinstance(sub, str) and sub != client_id else None,
                            scope, _instant(iat_us),
                            _instant(iat_us + (exp - iat) * 1_000_000),
@@ -196,11 +199,12 @@ class TokenService:
 
     def _open(self, token: str) -> TokenClaims | None:
         sealed = self.opaque.open(token)
-        if sealed is None:
+        digest = None if sealed is None else self.digester.token(token, sealed.key_id)
+        if sealed is None or digest is None:
             return None
         audience = (self._legacy_audience(sealed.scope) if sealed.audience is None
                     else _expand(sealed.audience, self.issuer))
-        claims = TokenClaims(self.digester.token(token), sealed.client_id, sealed.subject_id,
+        claims = TokenClaims(digest, sealed.client_id, sealed.subject_id,
                              sealed.scope, _instant(sealed.issued_at_us),
                              _instant(sealed.expires_at_us), sealed.family_id, audience,
                              sealed.implicit)

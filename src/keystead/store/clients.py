@@ -71,7 +71,7 @@ class SqlClientStore:
         self.conn = conn
 
     async def add(self, client: Client, *, secret_id: str | None,
-                  secret_digest: str | None) -> None:
+                  secret_digest: str | None, key_id: str) -> None:
         await self.conn.execute(insert(clients).values(
             id=client.id, organization_id=ORG_ID, date_created=client.date_created,
             created_by=_actor_json(client.created_by), client_type=str(client.settings.client_type),
@@ -79,7 +79,7 @@ class SqlClientStore:
         await self._write_roles(client)
         if secret_id is not None and secret_digest is not None:
             await self.conn.execute(insert(client_secrets).values(
-                id=secret_id, client_id=client.id, digest=secret_digest,
+                id=secret_id, client_id=client.id, digest=secret_digest, key_id=key_id,
                 date_created=client.date_modified, current=True))
 
     async def replace(self, client: Client) -> None:
@@ -171,7 +171,7 @@ class SqlSecretStore:
         self.conn = conn
 
     async def rotate(self, client_id: str, *, secret_id: str, digest: str, now: datetime,
-                     previous_expires: datetime) -> None:
+                     previous_expires: datetime, key_id: str) -> None:
         # The secret being replaced keeps its window; any older one stops now: at most two work.
         await self.conn.execute(delete(client_secrets).where(
             client_secrets.c.client_id == client_id, client_secrets.c.current.is_(False)))
@@ -179,7 +179,8 @@ class SqlSecretStore:
             client_secrets.c.client_id == client_id, client_secrets.c.current.is_(True),
         ).values(current=False, date_expires=previous_expires))
         await self.conn.execute(insert(client_secrets).values(
-            id=secret_id, client_id=client_id, digest=digest, date_created=now, current=True))
+            id=secret_id, client_id=client_id, digest=digest, key_id=key_id, date_created=now,
+            current=True))
 
     async def expire_previous(self, client_id: str, *, now: datetime) -> int:
         result = await self.conn.execute(update(client_secrets).where(and_(

@@ -68,7 +68,8 @@ class SqlHotStore:
                 client_role_divisions.c.client_id == client_id))
             secrets = await conn.execute(select(
                 client_secrets.c.id, client_secrets.c.digest, client_secrets.c.date_expires,
-                client_secrets.c.date_last_used).where(client_secrets.c.client_id == client_id))
+                client_secrets.c.date_last_used, client_secrets.c.key_id).where(
+                client_secrets.c.client_id == client_id))
             return ClientRecord(
                 id=row.id, name=row.name, state=row.state, grant_types=tuple(row.grant_types),
                 scopes=tuple(row.scopes), token_ttl_seconds=row.token_ttl_seconds,
@@ -78,6 +79,14 @@ class SqlHotStore:
                 client_type=row.client_type,
                 resource_servers=tuple((s, r) for s, r in row.resource_servers),
                 token_endpoint_auth_method=row.token_endpoint_auth_method)
+
+    async def rekey_secret(self, client_id: str, secret_id: str, *, old_digest: str,
+                           digest: str, key_id: str) -> None:
+        async with reachable(self.engine) as conn:
+            # Only while the digest is still the one checked: a rotation in between wins.
+            await conn.execute(update(client_secrets).where(
+                client_secrets.c.id == secret_id, client_secrets.c.client_id == client_id,
+                client_secrets.c.digest == old_digest).values(digest=digest, key_id=key_id))
 
     async def mark_used(self, client_id: str, secret_id: str, *, now: datetime) -> None:
         cutoff = now - LAST_USED_GRANULARITY

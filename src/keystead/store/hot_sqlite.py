@@ -51,7 +51,8 @@ SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.to
        c.date_last_used, c.tokens_valid_after, c.client_type, c.token_endpoint_auth_method,
        (SELECT json_group_array(json_array(r.role_id, r.division_id))
           FROM client_role_divisions r WHERE r.client_id = c.id),
-       (SELECT json_group_array(json_array(s.id, s.digest, s.date_expires, s.date_last_used))
+       (SELECT json_group_array(json_array(s.id, s.digest, s.date_expires, s.date_last_used,
+                                           s.key_id))
           FROM client_secrets s WHERE s.client_id = c.id),
        (SELECT json_group_array(json_array(o.id, o.resource_server))
           FROM scopes o WHERE o.organization_id = c.organization_id
@@ -88,8 +89,8 @@ def _pairs(raw: str) -> tuple[tuple[str, str], ...]:
 
 @functools.lru_cache(maxsize=8192)
 def _secrets(raw: str) -> tuple[SecretRecord, ...]:
-    return tuple(SecretRecord(i, digest, _aware(expires), _aware(used))
-                 for i, digest, expires, used in json.loads(raw))
+    return tuple(SecretRecord(i, digest, _aware(expires), _aware(used), key_id)
+                 for i, digest, expires, used, key_id in json.loads(raw))
 
 
 def _client_record(row: tuple[Any, ...]) -> ClientRecord:
@@ -197,6 +198,13 @@ class SqliteHotStore:
                     (_naive(now), secret_id, cutoff))
         await self._write(f"UPDATE clients SET date_last_used = ? WHERE id = ? AND {stale}",  # noqa: S608
                     (_naive(now), client_id, cutoff))
+
+    async def rekey_secret(self, client_id: str, secret_id: str, *, old_digest: str,
+                           digest: str, key_id: str) -> None:
+        # Only while the digest is still the one checked: a rotation in between wins.
+        await self._write("UPDATE client_secrets SET digest = ?, key_id = ? "
+                          "WHERE id = ? AND client_id = ? AND digest = ?",
+                          (digest, key_id, secret_id, client_id, old_digest))
 
     def count_issued(self, client_id: str, day: date) -> None:
         self._issued[client_id, day.isoformat()] += 1

@@ -172,6 +172,8 @@ client_secrets = Table(
     Column("date_expires", UTCDateTime, nullable=True),
     Column("date_last_used", UTCDateTime, nullable=True),
     Column("current", Boolean, nullable=False),
+    # The server key ring entry the digest is keyed with; NULL: the former single key.
+    Column("key_id", String(16), nullable=True),
 )
 
 # Revoked access tokens, known only by the keyed digest of their value (opaque) or jti (JWT).

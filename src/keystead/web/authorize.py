@@ -8,7 +8,6 @@ The rules live in protocol/authorize.py; this module is the conversation with th
 from __future__ import annotations
 
 import json
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -215,9 +214,9 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
             family_id, client_id=client.id, user_id=who.user.id, now=now,
             expires_at=now + timedelta(seconds=runtime.settings.grant_family_max_lifetime_seconds))
         if request.response_type == "code":
-            code = secrets.token_urlsafe(32)
+            code, digest = runtime.digester.new_grant()
             await store.add_code(AuthorizationCode(
-                runtime.digester.grant(code), family_id, client.id, who.user.id,
+                digest, family_id, client.id, who.user.id,
                 # Empty when the request left redirect_uri out: the token request may too.
                 request.redirect_uri if request.redirect_uri_sent else "",
                 " ".join(request.scope), request.code_challenge,

@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import MultiFernet
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -85,7 +85,7 @@ class Runtime:
     token_endpoint: TokenEndpoint
     introspection: IntrospectionEndpoint
     revocation: RevocationEndpoint
-    cipher: Fernet
+    cipher: MultiFernet
     passwords: Passwords
     box: SecretBox
     signer: Signer
@@ -178,14 +178,14 @@ async def build_runtime(settings: Settings, *,
         NotInitialisedError: no schema or no signing key.
     """
     settings = settings.with_secret_key()
-    server_key = settings.secret_key.get_secret_value().encode()
+    ring = settings.key_ring()
     url = settings.resolved_database_url
     engine = create_engine(url, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
                            transaction_pooler=settings.database_transaction_pooler)
     path = sqlite_path(url)
     hot: HotStore = (SqliteHotStore(path, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
                      if path is not None else SqlHotStore(engine))
-    cipher = key_cipher(server_key)
+    cipher = key_cipher(ring)
     try:
         async with engine.connect() as conn:
             keys = await SqlSigningKeys(conn).all()
@@ -196,8 +196,8 @@ async def build_runtime(settings: Settings, *,
     if signer is None:
         await engine.dispose()
         raise NotInitialisedError("no signing key; run `keystead init`")
-    digester = Digester(server_key)
-    tokens = TokenService(hot, digester, OpaqueTokens(server_key), clock,
+    digester = Digester(ring)
+    tokens = TokenService(hot, digester, OpaqueTokens(ring), clock,
                           settings.issuer.rstrip("/"), signer)
     auth_failures = FailureTally(started_at=clock(), interval=timedelta(
         seconds=settings.auth_failure_interval_seconds))
@@ -234,11 +234,11 @@ async def build_runtime(settings: Settings, *,
         cipher=cipher, passwords=Passwords(
             memory_kib=settings.password_hash_memory_kib,
             time_cost=settings.password_hash_time_cost),
-        box=SecretBox(server_key), signer=signer, authorizations=authorizations,
+        box=SecretBox(ring), signer=signer, authorizations=authorizations,
         auth_failures=auth_failures, throttle=throttle)
 
 
-def _signer(keys: list[StoredKey], cipher: Fernet, now: datetime) -> Signer | None:
+def _signer(keys: list[StoredKey], cipher: MultiFernet, now: datetime) -> Signer | None:
     chosen = signing_key(keys, now)
     if chosen is None:
         return None

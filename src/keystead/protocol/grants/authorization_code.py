@@ -45,6 +45,9 @@ class AuthorizationCodeGrant:
         if request.scope is not None:
             raise InvalidScopeError("scope is fixed by the authorization request")
         digest = self.digester.grant(code_value)
+        if digest is None:
+            raise InvalidGrantError("the code is invalid, expired or already used",
+                                    detail="the code names a key no longer in the server key ring")
         replayed: AuthorizationCode | None = None
         async with self.authorizations() as store:
             now = self.clock()

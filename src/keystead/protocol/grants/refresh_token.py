@@ -38,6 +38,9 @@ class RefreshTokenGrant:
         if not value:
             raise InvalidRequestError("refresh_token is required")
         digest = self.digester.grant(value)
+        if digest is None:
+            raise InvalidGrantError("the refresh token is invalid, expired or revoked",
+                                    detail="the token names a key no longer in the server key ring")
         replayed: RefreshGrant | None = None
         async with self.authorizations() as store:
             known = await store.find_refresh(digest)

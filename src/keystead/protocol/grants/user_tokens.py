@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -84,9 +83,9 @@ class UserTokens:
                                          ttl_seconds=min(client.token_ttl_seconds, left),
                                          resource=resource)
         if refresh_token is None and with_refresh:
-            refresh_token = secrets.token_urlsafe(32)
+            refresh_token, digest = self.digester.new_grant()
             await store.add_refresh(RefreshGrant(
-                self.digester.grant(refresh_token), grant.family_id, client.id, grant.person.id,
+                digest, grant.family_id, client.id, grant.person.id,
                 # RFC 6749 §6: a rotated refresh token keeps the scope granted, however
                 # narrow the access token asked for.
                 " ".join(still_allowed(client, refresh_scope or grant.scope)), grant.auth_time,

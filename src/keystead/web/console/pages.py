@@ -7,7 +7,6 @@ Handlers render templates through ``Page.render`` and open their own transaction
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -131,7 +130,7 @@ class Page:
 
 
 def csrf_token(runtime: Runtime, binding: str) -> str:
-    return runtime.digester.session(f"csrf\0{binding}")
+    return runtime.digester.csrf(binding)
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -170,7 +169,8 @@ def page(handler: Handler, *, public: bool = False,
         if request.method == "POST" and csrf:
             ctx.form = await request.form()
             sent = ctx.field("csrf_token")
-            if not sent or not hmac.compare_digest(sent.encode(), ctx.csrf_token.encode()):
+            binding = ctx.session.cookie if ctx.session else ctx._pre_session
+            if not sent or not ctx.runtime.digester.csrf_matches(binding, sent):
                 await _audit_refusal(ctx, "missing or wrong CSRF token")
                 return ctx.finish(ctx.render("error.html", 403, title="Form refused", message=(
                     "This form was refused because it did not carry this console's security "

@@ -7,7 +7,6 @@ on every request; an expired session is deleted then and there.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -91,8 +90,8 @@ async def load(request: Request, runtime: Runtime, conn: AsyncConnection) -> Loa
         return Loaded(None, expired=False)
     store = SqlSessionStore(conn)
     digest = runtime.digester.session(cookie)
-    row = await store.find(digest)
-    if row is None:
+    row = None if digest is None else await store.find(digest)
+    if row is None or digest is None:
         return Loaded(None, expired=False)
     now = runtime.clock()
     idle = timedelta(seconds=runtime.settings.session_idle_seconds)
@@ -114,8 +113,8 @@ async def start(runtime: Runtime, conn: AsyncConnection, *, user_id: str, stage:
     if previous is not None:
         await store.delete(previous.row.digest)
         expires, created = previous.row.expires_at, previous.row.created_at
-    cookie = secrets.token_urlsafe(32)
-    row = SessionRow(runtime.digester.session(cookie), user_id, stage, amr, data or {},
+    cookie, digest = runtime.digester.new_session()
+    row = SessionRow(digest, user_id, stage, amr, data or {},
                      created, now, expires)
     await store.add(row)
     return Session(cookie, row, dict(row.data))
