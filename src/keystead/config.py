@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(default=2_592_000, ge=300, le=31_536_000)
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
+    # GET /metrics answers only `Authorization: Bearer <this>`; unset, there is no /metrics.
+    metrics_token: SecretStr = SecretStr("")
+    # Redis, when replicas share one (readiness then requires it to answer).
+    redis_url: SecretStr = SecretStr("")
+    # How long /health/ready waits for the database (and Redis) before calling it unready.
+    readiness_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:

@@ -114,9 +114,14 @@ class SqlHotStore:
                     await conn.execute(add, [
                         {"client_id": client_id, "day": day, "tokens_issued": n}
                         for (client_id, day), n in counts.items()])
-            except StoreUnavailableError:
-                self._issued.update(counts)  # kept for the next attempt
+            except BaseException:
+                # Whatever stopped the write (unreachable, refused, cancelled), the counts are
+                # kept for the next attempt: they exist nowhere else.
+                self._issued.update(counts)
                 raise
+
+    def held(self) -> int:
+        return sum(self._issued.values())
 
     async def live_state(self, client_id: str, digest: str) -> LiveState | None:
         roles = select(func.coalesce(func.json_agg(func.json_build_array(
