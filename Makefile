@@ -8,7 +8,7 @@ WORKERS ?= 1
 PIP     := $(BIN)/pip install -q --disable-pip-version-check
 export KEYSTEAD_DATA_DIR ?= var
 
-.PHONY: run test chromium lint bench init clean
+.PHONY: run test chromium promtool lint bench init clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ run: init  ## serve http://$(HOST):$(PORT) on the embedded SQLite store in $(KEY
 	KEYSTEAD_ISSUER="$${KEYSTEAD_ISSUER:-http://$(HOST):$(PORT)}" \
 	  $(BIN)/keystead serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: $(VENV)/.installed-test chromium  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
+test: $(VENV)/.installed-test chromium promtool  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
 	$(BIN)/pytest
 
 # The browser tests (tests/browser) drive Debian's Chromium; Playwright's own download is not used.
@@ -42,6 +42,18 @@ chromium:  ## install /usr/bin/chromium when missing (as root, with apt-get), el
 	else \
 	  echo "make: /usr/bin/chromium is missing (as root: apt-get install -y chromium):" \
 	       "the browser tests will be skipped"; \
+	fi
+
+# tests/web/test_metrics.py checks a real scrape with Prometheus's own promtool (Debian: prometheus).
+promtool:  ## install /usr/bin/promtool when missing (as root, with apt-get), else say what is skipped
+	@if command -v promtool >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing promtool for the metrics tests (apt-get install prometheus)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; } \
+	    || echo "make: could not install promtool: the promtool checks will be skipped"; \
+	else \
+	  echo "make: promtool is missing (as root: apt-get install -y prometheus):" \
+	       "the promtool checks will be skipped"; \
 	fi
 
 lint: $(VENV)/.installed-test  ## ruff and mypy --strict

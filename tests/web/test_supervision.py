@@ -284,3 +284,22 @@ def test_usage_counts_survive_a_read_only_failover_postgres(settings: Settings,
         assert held(app) == 0
         assert app.get("/health/ready").status_code == 200  # the flush loop is alive
     assert usage_total(settings, admin.id) == 12
+
+
+def test_supervised_loop_that_hangs_is_not_alive() -> None:
+    async def hangs() -> None:
+        await asyncio.Event().wait()
+
+    async def scenario() -> str | None:
+        loop = SupervisedLoop("housekeeping", hangs, 0.001, stuck_after=0.02)
+        loop.start()
+        await asyncio.sleep(0.01)
+        assert loop.problem() is None  # a slow attempt is not a dead loop
+        await asyncio.sleep(0.05)  # but one running past stuck_after is
+        problem = loop.problem()
+        await loop.stop()
+        return problem
+
+    problem = asyncio.run(asyncio.wait_for(scenario(), 10))
+    assert problem is not None
+    assert problem.startswith("one attempt running for")

@@ -1,8 +1,9 @@
 """Supervised background loops: a failure is logged and retried with back-off, never fatal.
 
 Each loop keeps a heartbeat on the monotonic clock (loops run on real time, whatever clock the
-app was given), which readiness reads: a loop is alive while its task runs and it has started an
-attempt within twice the wait it announced after the last one.
+app was given), which readiness reads: a loop is alive while its task runs and, between attempts, it
+has started one within twice the wait it announced after the last; an attempt may run for up
+to ``stuck_after`` seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Protocol
 from keystead.domain.errors import StoreUnavailableError
 
 MAX_BACKOFF_SECONDS = 60.0
+# How long one attempt may run before the loop counts as stuck: long enough for a write that
+# waits out SQLite's busy timeout or a slow database, short enough to be noticed.
+STUCK_AFTER_SECONDS = 120.0
 
 
 class LoopMetrics(Protocol):
@@ -44,12 +48,14 @@ class SupervisedLoop:
     interval: float
     final_run: bool = False
     max_backoff: float = MAX_BACKOFF_SECONDS
+    stuck_after: float = STUCK_AFTER_SECONDS
     metrics: LoopMetrics = field(default_factory=Unmeasured)
     runs: int = 0
     failures: int = 0  # in a row; 0 after a success
     last_error: str = ""
     last_beat: float = field(default_factory=time.monotonic)
     next_wait: float = 0.0
+    attempt_started: float | None = None  # monotonic; None between attempts
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
@@ -77,7 +83,11 @@ class SupervisedLoop:
             return "not started"
         if self._task.done():
             return "stopped"
-        silent = time.monotonic() - self.last_beat
+        now = time.monotonic()
+        if self.attempt_started is not None:
+            busy = now - self.attempt_started
+            return f"one attempt running for {busy:.0f} s" if busy > self.stuck_after else None
+        silent = now - self.last_beat
         if silent > 2 * max(self.next_wait, self.interval):
             return f"no attempt for {silent:.0f} s (expected every {self.next_wait:.0f} s)"
         return None
@@ -99,6 +109,7 @@ class SupervisedLoop:
 
     async def _attempt(self) -> None:
         self.runs += 1
+        self.attempt_started = time.monotonic()
         try:
             await self.work()
         except StoreUnavailableError as exc:
@@ -116,6 +127,8 @@ class SupervisedLoop:
             self.failures = 0
             self.last_error = ""
             self.metrics.ran(self.name, "ok")
+        finally:
+            self.attempt_started = None
 
     def _failed(self, error: str, outcome: str) -> None:
         self.failures += 1
