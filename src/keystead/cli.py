@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import secrets
+import shutil
 import sys
+import tempfile
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -16,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import ISSUER_VARIABLE, WILDCARD_HOSTS, Settings, serve_issuer
@@ -36,13 +42,15 @@ from keystead.store.backup import BackupError, backup_sqlite
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore
 from keystead.store.database import create_engine, sqlite_path
+from keystead.store.health import DatabaseProbe
 from keystead.store.identity_providers import SqlIdentityProviderStore
 from keystead.store.key_ring import Resealed, SqlKeyRingStore
 from keystead.store.keys import SqlSigningKeys
-from keystead.store.migrate import upgrade
+from keystead.store.migrate import head_revision, upgrade
 from keystead.store.seed import seed
 from keystead.store.users import SqlUserStore
 from keystead.web.presenters import client_json
+from keystead.web.readiness import Readiness
 from keystead.web.runtime import NotInitialisedError, Runtime, build_runtime, utc_now
 from keystead.web.schemas import ClientRequest, parse_body
 
@@ -60,6 +68,8 @@ ring_app = typer.Typer(help="The server key ring (KEYSTEAD_SECRET_KEYS): digests
                             "values encrypted at rest.", no_args_is_help=True)
 app.add_typer(ring_app, name="secret-keys")
 T = TypeVar("T")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+WORKER_STARTUP_SECONDS = 60
 
 
 @app.callback()
@@ -184,9 +194,95 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     # X-Forwarded-For is believed only from the configured proxies, walked from the right
     # (uvicorn's ProxyHeadersMiddleware): the address throttling and the audit log see.
     trusted = Settings().trusted_proxies.strip()
-    uvicorn.run("keystead.web.asgi:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, access_log=False,
-                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None)
+    # Several workers count metrics into files in one directory, which every worker must know
+    # before it first imports prometheus_client: a fresh one per run (stale files would count
+    # again), unless the operator chose one.
+    own_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        own_dir = tempfile.mkdtemp(prefix="keystead-metrics-")
+        os.environ[MULTIPROC_ENV] = own_dir
+    # A worker that has not started within uvicorn's health-check timeout (5 s by default) is
+    # killed and replaced, for ever, on a loaded host: give start-up more time where supported.
+    patience: dict[str, Any] = (
+        {"timeout_worker_healthcheck": WORKER_STARTUP_SECONDS}
+        if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters else {})
+    try:
+        uvicorn.run("keystead.web.asgi:app_from_environment", factory=True, host=host,
+                    port=port, workers=workers, log_level=log_level, access_log=False,
+                    proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+                    **patience)
+    finally:
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)
+
+
+@app.command()
+def health(
+    url: Annotated[str, typer.Option(help="The server to ask")] = "http://127.0.0.1:8000",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for its answer")] = 5.0,
+) -> None:
+    """Ask a running server whether it is ready (GET /health/ready) and print its report.
+
+    Exit status 0: ready; 1: not ready (the report says why); 2: the server did not answer, and
+    the report holds what this command could check itself (database, schema, signing key,
+    Redis; not the server's background loops).
+    """
+    status, report = _ask_ready(url.rstrip("/") + "/health/ready", timeout)
+    if report is None:
+        report = asyncio.run(local_readiness())
+        report["problems"].insert(0, f"server: no answer at {url} ({status})")
+        report["status"] = "unreachable"
+        _out(report)
+        raise typer.Exit(code=2)
+    _out(report)
+    raise typer.Exit(code=0 if status == "200" else 1)
+
+
+def _ask_ready(url: str, timeout: float) -> tuple[str, dict[str, Any] | None]:
+    """The status and JSON body of GET ``url``; (reason, None) when nothing usable came back."""
+    if not url.startswith(("http://", "https://")):
+        return "not an http(s) URL", None
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - scheme checked
+            return str(answer.status), json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            return str(exc.code), json.loads(exc.read())
+        except ValueError:
+            return f"HTTP {exc.code}", None
+    except (OSError, ValueError) as exc:
+        return type(exc).__name__, None
+
+
+async def local_readiness() -> dict[str, Any]:
+    """The checks this process can make itself, from the same settings the server reads."""
+    settings = Settings().with_secret_key()
+    probe = DatabaseProbe(settings.resolved_database_url,
+                          timeout=settings.readiness_timeout_seconds)
+    redis_url = settings.redis_url.get_secret_value()
+    redis_client = Redis.from_url(redis_url, socket_timeout=settings.readiness_timeout_seconds,
+                                  socket_connect_timeout=settings.readiness_timeout_seconds
+                                  ) if redis_url else None
+    has_key = False
+    try:
+        runtime = await build_runtime(settings)
+    except NotInitialisedError:
+        pass
+    else:
+        has_key = runtime.has_signing_key
+        await runtime.close()
+    try:
+        report = await Readiness(
+            probe=probe, expected_revision=head_revision(), signing_key_loaded=lambda: has_key,
+            loops=[], redis_ping=redis_client.ping if redis_client is not None else None,
+            timeout=settings.readiness_timeout_seconds).report()
+    finally:
+        await probe.close()
+        if redis_client is not None:
+            await redis_client.aclose()
+    body = report.body()
+    del body["checks"]["loops"]
+    return body
 
 
 @app.command("bootstrap-client")

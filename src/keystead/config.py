@@ -80,10 +80,15 @@ class Settings(BaseSettings):
     throttle_client_failures: int = Field(default=10, ge=1, le=10_000)
     throttle_source_failures: int = Field(default=100, ge=1, le=100_000)
     throttle_window_seconds: int = Field(default=300, ge=1, le=86_400)
-    # Shared state for replicas (throttle counts); process memory when empty.
+    # Redis shared by the replicas (throttle counts; readiness then requires it to answer);
+    # process memory when empty.
     redis_url: SecretStr = SecretStr("")
     # Proxies whose X-Forwarded-For names the client (comma-separated addresses or CIDR blocks).
     trusted_proxies: str = ""
+    # GET /metrics answers only `Authorization: Bearer <this>`; unset, there is no /metrics.
+    metrics_token: SecretStr = SecretStr("")
+    # How long /health/ready waits for the database (and Redis) before calling it unready.
+    readiness_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:

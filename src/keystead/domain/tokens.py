@@ -128,7 +128,11 @@ class HotStore(Protocol):
         """Count one token issued to the client on that UTC day, written by ``flush``."""
 
     async def flush(self) -> None:
-        """Add the counts made since the last flush to the store."""
+        """Add the counts made since the last flush to the store; on any failure they are kept
+        for the next flush."""
+
+    def held(self) -> int:
+        """How many issued tokens are counted in memory, not yet flushed."""
 
     async def live_state(self, client_id: str, digest: str) -> LiveState | None:
         """The client's state and the token's revocation; None when the client is gone."""

@@ -12,7 +12,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keystead.domain.audit import AuditEvent
-from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.tokens import (
     ClientRecord,
     FamilyState,
@@ -117,9 +116,14 @@ class SqlHotStore:
                     await conn.execute(add, [
                         {"client_id": client_id, "day": day, "tokens_issued": n}
                         for (client_id, day), n in counts.items()])
-            except StoreUnavailableError:
-                self._issued.update(counts)  # kept for the next attempt
+            except BaseException:
+                # Whatever stopped the write (unreachable, refused, cancelled), the counts are
+                # kept for the next attempt: they exist nowhere else.
+                self._issued.update(counts)
                 raise
+
+    def held(self) -> int:
+        return sum(self._issued.values())
 
     async def live_state(self, client_id: str, digest: str) -> LiveState | None:
         roles = select(func.coalesce(func.json_agg(func.json_build_array(

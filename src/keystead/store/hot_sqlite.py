@@ -221,9 +221,14 @@ class SqliteHotStore:
                 return
             try:
                 await asyncio.to_thread(self._add_usage, counts)
-            except StoreUnavailableError:
-                self._issued.update(counts)  # kept for the next attempt
+            except BaseException:
+                # Whatever stopped the write (locked, vanished, cancelled), the counts are kept
+                # for the next attempt: they exist nowhere else.
+                self._issued.update(counts)
                 raise
+
+    def held(self) -> int:
+        return sum(self._issued.values())
 
     def _add_usage(self, counts: Counter[tuple[str, str]]) -> None:
         try:
@@ -244,7 +249,7 @@ class SqliteHotStore:
             # readers of old frames (microseconds each) and lets the next commit rewind it.
             if self._wal.exists() and self._wal.stat().st_size > WAL_LIMIT_BYTES:
                 self._writer.execute("PRAGMA wal_checkpoint(RESTART)")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             raise StoreUnavailableError(str(exc)) from exc
 
     async def live_state(self, client_id: str, digest: str) -> LiveState | None:

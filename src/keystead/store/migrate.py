@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,3 +21,11 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str) -> None:
     """Create or upgrade the schema to the newest revision (idempotent)."""
     command.upgrade(alembic_config(database_url), "head")
+
+
+def head_revision() -> str:
+    """The newest revision this code knows: a database at another one is not current."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:  # no migrations at all: a packaging error
+        raise RuntimeError("no Alembic migrations found")
+    return head

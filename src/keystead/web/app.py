@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,11 +17,13 @@ from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.health import DatabaseProbe
 from keystead.store.identity_providers import SqlAssertionLedger
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.migrate import head_revision
 from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
-from keystead.web import authorize, oauth
+from keystead.web import authorize, health, oauth
 from keystead.web.api import (
     audits,
     authorization,
@@ -36,18 +39,27 @@ from keystead.web.api import (
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
+from keystead.web.metrics import Metrics
+from keystead.web.readiness import Readiness
 from keystead.web.runtime import Runtime, build_runtime, utc_now
+from keystead.web.supervision import SupervisedLoop
 
 log = logging.getLogger("keystead")
 HOUSEKEEPING_INTERVAL_SECONDS = 60.0
+KEY_RELOAD_INTERVAL_SECONDS = 60.0
 # Each flush is a commit, which makes every worker drop its kept hot-path reads: not too often.
 FLUSH_INTERVAL_SECONDS = 1.0
 
 
 async def housekeeping(runtime: Runtime) -> None:
-    """Delete clients whose dateToDelete has passed, revocations of expired tokens, usage older
-    than a year, expired codes and refresh tokens, timed-out sessions and retired keys; pick up
-    rotated signing keys."""
+    """Purge what is due (see ``purge``), then pick up rotated signing keys."""
+    await purge(runtime)
+    await runtime.reload_keys()
+
+
+async def purge(runtime: Runtime) -> None:
+    """Delete clients whose dateToDelete has passed, revocations of expired tokens, expired
+    codes and refresh tokens, timed-out sessions, retired keys and spent assertion ids."""
     async with runtime.transaction() as conn:
         deleted = await runtime.management(conn).purge_due()
         now = runtime.clock()
@@ -57,40 +69,47 @@ async def housekeeping(runtime: Runtime) -> None:
         await SqlAuthorizationStore(conn).purge_expired(now=now)
         await SqlSigningKeys(conn).purge_retired(now=now)
         await SqlAssertionLedger(conn).purge_expired(now)
-    await runtime.reload_keys()
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
 
 
-async def _housekeeping_loop(runtime: Runtime) -> None:
-    while True:
+class UsageFlush:
+    """Add the usage counted in memory to the store (see HotStore); report what waits."""
+
+    def __init__(self, runtime: Runtime, metrics: Metrics) -> None:
+        self.runtime = runtime
+        self.metrics = metrics
+        self.written_at = time.monotonic()  # last time nothing was left waiting
+
+    async def __call__(self) -> None:
         try:
-            await housekeeping(runtime)
-        except StoreUnavailableError:
-            log.warning("housekeeping skipped: store unreachable")
-        await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+            await self.runtime.hot.flush()
+            self.written_at = time.monotonic()
+        finally:
+            held = self.runtime.hot.held()
+            if not held:
+                self.written_at = time.monotonic()
+            self.metrics.usage(held=held, lag_seconds=time.monotonic() - self.written_at)
+        # The failed authentications counted since the last flush (FailureTally): one entry per
+        # client, source and reason per interval; kept for the next flush if this one fails.
+        await self.runtime.flush_auth_failures()
 
 
-async def _flush_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Add the usage and the authentication failures counted in memory to the store (see
-    HotStore, FailureTally), a last time when stopping.
-
-    Stopped by the event, never cancelled: a cancelled flush would leave its thread writing
-    through a connection that shutdown then closes.
-    """
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), FLUSH_INTERVAL_SECONDS)
-        try:
-            await runtime.hot.flush()
-        except StoreUnavailableError:
-            log.warning("usage counts kept for the next flush: store unreachable")
-        try:
-            await runtime.flush_auth_failures(final=stopping.is_set())
-        except StoreUnavailableError:
-            log.warning("authentication failures kept for the next flush: store unreachable")
-        if stopping.is_set():
-            return
+def background_loops(runtime: Runtime, metrics: Metrics, *,
+                     housekeeping: bool) -> list[SupervisedLoop]:
+    """The usage flush (stopped, never cancelled: it flushes a last time), and unless tests
+    turn them off, housekeeping and the signing-key reload, each supervised on its own."""
+    loops = [SupervisedLoop("usage-flush", UsageFlush(runtime, metrics),
+                            FLUSH_INTERVAL_SECONDS, final_run=True, max_backoff=30.0,
+                            metrics=metrics)]
+    if housekeeping:
+        loops += [
+            SupervisedLoop("housekeeping", lambda: purge(runtime), HOUSEKEEPING_INTERVAL_SECONDS,
+                           metrics=metrics),
+            SupervisedLoop("key-reload", runtime.reload_keys, KEY_RELOAD_INTERVAL_SECONDS,
+                           metrics=metrics),
+        ]
+    return loops
 
 
 async def _domain_error(_request: Request, exc: Exception) -> Response:
@@ -98,47 +117,65 @@ async def _domain_error(_request: Request, exc: Exception) -> Response:
     return domain_error(exc)
 
 
-async def _bearer_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InvalidTokenError | InsufficientScopeError)  # noqa: S101
-    return bearer_error(exc)
-
-
-async def _unavailable(request: Request, _exc: Exception) -> Response:
-    return unavailable(request)
-
-
-async def _internal(request: Request, exc: Exception) -> Response:
-    return internal_error(request, exc)
-
-
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                housekeeping_interval: bool = True) -> ProtocolFastPath:
-    """Build the app; the database must have been initialised (``keystead init``)."""
+    """Build the app; the database must have been initialised (``keystead init``).
+
+    ``housekeeping_interval=False`` (tests) runs no housekeeping or key-reload loop: tests call
+    ``housekeeping`` themselves, on their own clock.
+    """
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime = await build_runtime(settings, clock=clock)
+        runtime = await build_runtime(settings, clock=clock, token_issued=metrics.token_issued)
         app.state.runtime = runtime
-        stopping = asyncio.Event()
-        flusher = asyncio.create_task(_flush_loop(runtime, stopping))
-        housekeeper = (asyncio.create_task(_housekeeping_loop(runtime))
-                       if housekeeping_interval else None)
+        loops = background_loops(runtime, metrics, housekeeping=housekeeping_interval)
+        redis_client = _redis(settings)
+        probe = DatabaseProbe(settings.resolved_database_url,
+                              timeout=settings.readiness_timeout_seconds)
+        app.state.readiness = Readiness(
+            probe=probe, expected_revision=head_revision(),
+            signing_key_loaded=lambda: runtime.has_signing_key, loops=loops,
+            redis_ping=redis_client.ping if redis_client is not None else None,
+            timeout=settings.readiness_timeout_seconds)
+        for loop in loops:
+            loop.start()
+        await _warn_if_not_ready(app.state.readiness)
         try:
             yield
         finally:
-            if housekeeper is not None:
-                housekeeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await housekeeper
-            stopping.set()
-            await flusher
+            for loop in reversed(loops):  # the flush last: nothing else counts after it
+                await loop.stop()
+            try:
+                await runtime.flush_auth_failures(final=True)
+            except StoreUnavailableError:
+                log.warning("authentication failures not written at shutdown: store unreachable")
+            if redis_client is not None:
+                await redis_client.aclose()
+            await probe.close()
             await runtime.close()
+            metrics.process_exited()
 
-    return ProtocolFastPath(Starlette(
-        routes=[*oauth.routes, *authorize.routes, *clients.routes, *scopes.routes,
-                *authorization.routes, *audits.routes, *tokens.routes, *users.routes,
-                *subjects.routes, *identity_providers.routes, *identity_links.routes,
-                *oauth_authorizations.routes,
+    async def _unavailable(request: Request, _exc: Exception) -> Response:
+        metrics.unreachable("api")
+        return unavailable(request)
+
+    async def _internal(request: Request, exc: Exception) -> Response:
+        metrics.unexpected("api")
+        return internal_error(request, exc)
+
+    async def _bearer_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, InvalidTokenError | InsufficientScopeError)  # noqa: S101
+        if isinstance(exc, InvalidTokenError):
+            metrics.bearer_refused()
+        return bearer_error(exc)
+
+    starlette = Starlette(
+        routes=[*health.routes, *oauth.routes, *authorize.routes, *clients.routes,
+                *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
+                *users.routes, *subjects.routes, *identity_providers.routes,
+                *identity_links.routes, *oauth_authorizations.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={
@@ -148,4 +185,22 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
             StoreUnavailableError: _unavailable,
             Exception: _internal,
         },
-    ))
+    )
+    starlette.state.metrics = metrics
+    return ProtocolFastPath(starlette, metrics)
+
+
+def _redis(settings: Settings) -> Redis | None:
+    url = settings.redis_url.get_secret_value()
+    if not url:
+        return None
+    timeout = settings.readiness_timeout_seconds
+    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+async def _warn_if_not_ready(readiness: Readiness) -> None:
+    """Say at start-up what readiness will refuse (a schema behind the code, above all)."""
+    report = await readiness.report()
+    for problem in report.problems:
+        if not problem.startswith("loops:"):
+            log.warning("not ready: %s", problem)

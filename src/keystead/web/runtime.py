@@ -152,6 +152,10 @@ class Runtime:
                       clock=self.clock)
 
     @property
+    def has_signing_key(self) -> bool:
+        return bool(self.signer.kid)
+
+    @property
     def jwks(self) -> dict[str, object]:
         return dict(self.signer.public_jwks)
 
@@ -170,9 +174,14 @@ class Runtime:
         await self.engine.dispose()
 
 
-async def build_runtime(settings: Settings, *,
-                        clock: Callable[[], datetime] = utc_now) -> Runtime:
-    """Connect, load signing keys, wire the endpoints.
+def _uncounted(_grant_type: str) -> None:
+    return None
+
+
+async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+                        token_issued: Callable[[str], None] = _uncounted) -> Runtime:
+    """Connect, load signing keys, wire the endpoints; ``token_issued`` is told the grant type
+    of every token issued.
 
     Raises:
         NotInitialisedError: no schema or no signing key.
@@ -227,7 +236,7 @@ async def build_runtime(settings: Settings, *,
     }
     return Runtime(
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
-        tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants),
+        tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants, token_issued),
         introspection=IntrospectionEndpoint(authenticator, tokens, authorizations, digester,
                                             clock),
         revocation=RevocationEndpoint(authenticator, tokens, authorizations, digester, clock),
