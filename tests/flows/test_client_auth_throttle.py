@@ -19,6 +19,7 @@ from keystead.config import Settings
 from keystead.web.app import create_app
 from tests.factories import ManualClock, Registered, bearer, bootstrap, token
 from tests.protocol.test_throttle import redis_url  # noqa: F401 - the Redis fixture
+from tests.web.test_metrics import METRICS_TOKEN, SCRAPE, value
 
 CC = {"grant_type": "client_credentials"}
 ATTACKER = ("203.0.113.66", 40000)
@@ -124,3 +125,15 @@ def test_throttle_counts_failures_on_every_authenticating_endpoint(
             assert http.post(endpoint, data={"token": "x"},
                              auth=(victim.id, "guess")).status_code == 401
         _assert_throttled(http.post("/oauth/token", data=CC, auth=victim.basic_auth))
+
+
+def test_throttled_requests_are_counted_in_metrics(settings: Settings, clock: ManualClock) -> None:
+    with _app(_throttled(settings, metrics_token=SecretStr(METRICS_TOKEN)), clock) as http:
+        victim = bootstrap(http, name="victim", roles=["Super Admin"])
+        for _ in range(5 + 3):
+            http.post("/oauth/token", data=CC, auth=(victim.id, "guess"))
+        scrape = http.get("/metrics", headers=SCRAPE)
+    assert scrape.status_code == 200
+    assert value(scrape.text, "keystead_throttled_requests_total", endpoint="/oauth/token") == 3
+    assert value(scrape.text, "keystead_authentication_failures_total",
+                 reason="wrong_secret") == 5

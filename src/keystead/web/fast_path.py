@@ -21,6 +21,7 @@ from keystead.protocol.errors import (
     InvalidClientError,
     InvalidRequestError,
     OAuthError,
+    TooManyFailuresError,
 )
 from keystead.web.errors import oauth_error, oauth_unavailable
 from keystead.web.metrics import UNMATCHED, Metrics, route_labels
@@ -74,6 +75,8 @@ class ProtocolFastPath:
         except OAuthError as exc:
             if isinstance(exc, InvalidClientError):
                 self.metrics.authentication_failed(exc)
+            elif isinstance(exc, TooManyFailuresError):
+                self.metrics.throttled_at(scope["path"])
             await oauth_error(exc)(scope, receive, send)
             return exc.status_code
         except StoreUnavailableError:

@@ -46,7 +46,9 @@ FAILURE_REASONS = {
     "confidential client without its secret": "secret_missing",
     "client authentication is required": "no_credentials",
     "malformed Basic credentials": "malformed_credentials",
+    "client is disabled": "client_inactive",
 }
+WRONG_METHOD_REASON = "wrong_method"  # "used client_secret_post, registered client_secret_basic"
 OTHER_REASON = "other"
 BEARER_REASON = "invalid_token"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -182,8 +184,15 @@ class Metrics:
         self.responses.labels(endpoint, status_class(status)).inc()
 
     def authentication_failed(self, exc: OAuthError) -> None:
-        child = self._reasons.get(exc.detail or exc.description or "")
-        (child if child is not None else self.auth_failures.labels(OTHER_REASON)).inc()
+        reason = exc.detail or exc.description or ""
+        child = self._reasons.get(reason)
+        if child is None:
+            child = self.auth_failures.labels(
+                WRONG_METHOD_REASON if reason.startswith("used ") else OTHER_REASON)
+        child.inc()
+
+    def throttled_at(self, endpoint: str) -> None:
+        self.throttled.labels(endpoint).inc()
 
     def unreachable(self, where: str) -> None:
         self.store_unavailable.labels(where).inc()
