@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -24,6 +25,7 @@ from keystead.domain.permissions import SUPER_ADMIN
 from keystead.domain.ports import ClientFilter, Page
 from keystead.domain.principal import Caller, operator
 from keystead.domain.users import User
+from keystead.log_setup import configure_logging, uvicorn_log_config
 from keystead.protocol.keys import PUBLISH_DELAY, StoredKey, generate_key, key_cipher
 from keystead.store.audit import SqlAuditLog, verify_chain
 from keystead.store.catalog import SqlCatalog
@@ -112,10 +114,23 @@ def init() -> None:
 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
-          log_level: str = "info") -> None:
-    """Serve the API and the protocol endpoints."""
+          log_level: Annotated[str | None, typer.Option(
+              help="Overrides KEYSTEAD_LOG_LEVEL (default INFO).")] = None) -> None:
+    """Serve the API and the protocol endpoints.
+
+    Logs go to stderr as JSON lines (text on a terminal; KEYSTEAD_LOG_FORMAT=auto|json|text),
+    one access line per request at INFO. uvicorn's own access log stays off: it prints the
+    query string, which can hold an authorization code.
+    """
+    settings = Settings()
+    if log_level is not None:
+        settings = Settings(log_level=log_level)
+        os.environ["KEYSTEAD_LOG_LEVEL"] = settings.log_level  # the workers build their own
+    configure_logging(settings.log_level, settings.log_format)
     uvicorn.run("keystead.web.asgi:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, access_log=False, proxy_headers=False)
+                workers=workers, log_level=settings.log_level.lower(), access_log=False,
+                log_config=uvicorn_log_config(settings.log_level, settings.log_format),
+                proxy_headers=False)
 
 
 @app.command("bootstrap-client")
@@ -373,7 +388,7 @@ def keys_rotate() -> None:
         await SqlAuditLog(conn).append(AuditEvent(
             timestamp=now, actor_kind=caller.actor.kind, actor_id=caller.actor.id,
             actor_name=caller.actor.name, action="key.rotate", entity_type="SigningKey",
-            entity_id=key.kid, entity_name=key.kid,
+            entity_id=key.kid, entity_name=key.kid, actor_divisions=caller.divisions,
             details={"previousRetireAfter": retire.isoformat()}))
         return key.kid, retire.isoformat()
 

@@ -19,6 +19,7 @@ from keystead.domain.audit import AuditEvent, Result
 from keystead.domain.secrets import Digester, digests_match
 from keystead.domain.tokens import ClientRecord, HotStore, SecretRecord
 from keystead.protocol.errors import InvalidClientError, InvalidRequestError
+from keystead.request_context import note_client
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
 CLIENT_ID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -89,6 +90,7 @@ class ClientAuthenticator:
                                method=credentials.method, now=now)
         if secret.date_last_used is None or now - secret.date_last_used > LAST_USED_GRANULARITY:
             await self.store.mark_used(client.id, secret.id, now=now)
+        note_client(client.id)  # for the request's access line
         return client
 
     async def authenticate_public(self, client_id: str, *, remote_ip: str,
@@ -108,6 +110,7 @@ class ClientAuthenticator:
                       f"client is {client.state}")
             await self._refuse(client, shown_id, reason, remote_ip=remote_ip, endpoint=endpoint,
                                method="none", now=now)
+        note_client(client.id)
         return client
 
     async def _refuse(self, client: ClientRecord | None, shown_id: str, reason: str, *,
@@ -116,13 +119,15 @@ class ClientAuthenticator:
             # Not shaped like a client id (ours are UUIDs): most likely a secret pasted into
             # the wrong field. The audit keeps a prefix to correlate, never the whole value.
             shown_id = shown_id[:SHOWN_PREFIX] + "..."
+        note_client(shown_id)  # the access line and the warning name who tried
         await self.store.record(AuditEvent(
             timestamp=now, actor_kind="client", actor_id=shown_id,
             actor_name=client.name if client else "", action="authenticate",
             entity_type="OAuthClient", entity_id=shown_id,
             entity_name=client.name if client else "", result=Result.failure,
             remote_ip=remote_ip, details={"reason": reason, "endpoint": endpoint,
-                                          "method": method}))
+                                          "method": method},
+            actor_divisions=client.divisions if client else ()))
         raise InvalidClientError("client authentication failed", detail=reason)
 
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
+from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.identity_providers import SqlAssertionLedger
@@ -66,7 +67,11 @@ async def _housekeeping_loop(runtime: Runtime) -> None:
         try:
             await housekeeping(runtime)
         except StoreUnavailableError:
-            log.warning("housekeeping skipped: store unreachable")
+            log.warning("housekeeping skipped: store unreachable; retrying in %.0f s",
+                        HOUSEKEEPING_INTERVAL_SECONDS)
+        except Exception:
+            # The loop must outlive a bad round: log it with its traceback and go on.
+            log.exception("housekeeping failed; retrying in %.0f s", HOUSEKEEPING_INTERVAL_SECONDS)
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
 
 
@@ -83,6 +88,8 @@ async def _flush_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
             await runtime.hot.flush()
         except StoreUnavailableError:
             log.warning("usage counts kept for the next flush: store unreachable")
+        except Exception:
+            log.exception("usage flush failed; retrying in %.0f s", FLUSH_INTERVAL_SECONDS)
         if stopping.is_set():
             return
 
@@ -107,7 +114,11 @@ async def _internal(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                housekeeping_interval: bool = True) -> ProtocolFastPath:
-    """Build the app; the database must have been initialised (``keystead init``)."""
+    """Build the app; the database must have been initialised (``keystead init``).
+
+    Configures the ``keystead`` loggers from ``settings`` (level and format).
+    """
+    configure_logging(settings.log_level, settings.log_format)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

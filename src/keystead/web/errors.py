@@ -18,6 +18,7 @@ from keystead.protocol.errors import (
     OAuthError,
     TemporarilyUnavailableError,
 )
+from keystead.request_context import current, current_request_id
 
 log = logging.getLogger("keystead.web")
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
@@ -39,7 +40,11 @@ def oauth_error(exc: OAuthError, *, basic_challenge: bool = True) -> Response:
         headers["www-authenticate"] = 'Basic realm="keystead"'
     if isinstance(exc, TemporarilyUnavailableError):
         headers["retry-after"] = RETRY_AFTER_SECONDS
-    if exc.detail:
+    if isinstance(exc, InvalidClientError):
+        # A failed client authentication: worth an operator's eye (a leaked id, a stale secret).
+        log.warning("client authentication failed: %s", exc.detail or exc.description,
+                    extra={"fields": {"error": exc.error}})
+    elif exc.detail:
         log.info("oauth error %s: %s", exc.error, exc.detail)
     return json_response(body, exc.status_code, headers)
 
@@ -50,8 +55,9 @@ def error_body(status: int, code: str, message: str, *,
     """The Genesys ``ErrorBody`` shape."""
     body = {
         "message": message, "code": code, "status": status, "messageWithParams": message,
-        "messageParams": {}, "contextId": str(uuid.uuid4()), "details": details or [],
-        "errors": [],
+        # Genesys answers the request's correlation id here: one id to quote to support.
+        "messageParams": {}, "contextId": current_request_id() or str(uuid.uuid4()),
+        "details": details or [], "errors": [],
     }
     return json_response(body, status, headers)
 
@@ -99,6 +105,9 @@ def unavailable(request: Request) -> Response:
 def internal_error(request: Request, exc: Exception) -> Response:
     log.error("unexpected error serving %s %s", request.method, request.url.path,
               exc_info=(type(exc), exc, exc.__traceback__))
+    context = current()
+    if context is not None:
+        context.error_logged = True
     if request.url.path.startswith("/oauth/"):
         return oauth_error(OAuthError("internal error"))
     return error_body(500, "internal.server.error", "internal error; it has been logged")
