@@ -100,6 +100,30 @@ def test_log_access_line_per_request_is_json_with_its_fields(
     assert {"ts", "message"} <= set(api_line)
 
 
+def test_log_access_line_written_directly_is_the_same_line(
+        serve_with: Serve, capsys: pytest.CaptureFixture[str]) -> None:
+    # Under `keystead serve` the stderr handler is the only one, and access lines skip the
+    # LogRecord (log_setup.log_access); under pytest the root has handlers, so they go through
+    # logging. Both must write the same line.
+    http = serve_with(log_format=LogFormat.json)
+    capsys.readouterr()
+    http.get("/login", headers={HEADER: "via-logging"})
+    root = logging.getLogger()
+    kept = root.handlers[:]
+    root.handlers.clear()
+    try:
+        http.get("/login", headers={HEADER: "direct"})
+    finally:
+        root.handlers[:] = kept
+    via, direct = _access(_lines(capsys.readouterr().err))
+    assert (via["request_id"], direct["request_id"]) == ("via-logging", "direct")
+    assert list(via) == list(direct)
+    varying = {"ts", "request_id", "duration_ms"}
+    assert {k: v for k, v in via.items() if k not in varying} == {
+        k: v for k, v in direct.items() if k not in varying}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", direct["ts"])
+
+
 def test_log_failed_authentication_is_a_warning_naming_the_request(
         serve_with: Serve, capsys: pytest.CaptureFixture[str]) -> None:
     http = serve_with(log_format=LogFormat.json)
@@ -284,7 +308,7 @@ def test_serve_logs_json_access_lines_without_query_strings(settings: Settings,
         "KEYSTEAD_DATA_DIR": str(settings.data_dir),
         "KEYSTEAD_DATABASE_URL": settings.resolved_database_url,
         "KEYSTEAD_SECRET_KEY": settings.secret_key.get_secret_value()}
-    server = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+    server = subprocess.Popen(
         [KEYSTEAD_COMMAND, "serve", "--port", str(port)], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -305,7 +329,8 @@ def test_serve_logs_json_access_lines_without_query_strings(settings: Settings,
         server.send_signal(signal.SIGINT)
         _out, err = server.communicate(timeout=20)
     assert answer.headers[HEADER] == "live-1"
-    assert "query-code-value" not in err and "query-state-value" not in err
+    assert "query-code-value" not in err
+    assert "query-state-value" not in err
     lines = _lines(err)  # uvicorn's own start-up lines are JSON too
     (line,) = [x for x in _access(lines) if x["request_id"] == "live-1"]
     assert (line["path"], line["method"]) == ("/oauth/authorize", "GET")

@@ -122,7 +122,8 @@ def test_audit_entries_link_each_to_the_previous_hash(http: TestClient) -> None:
 def test_verify_chain_detects_an_edited_entry(http: TestClient, column: str,
                                               value: object) -> None:
     entry = _rows(http)[2]  # a client created through the API: both new fields are set
-    assert entry.request_id and entry.actor_divisions
+    assert entry.request_id
+    assert entry.actor_divisions
     _execute(http, update(audit_events).where(audit_events.c.seq == 3).values({column: value}))
     problems = _problems(http)
     assert problems == ["entry 3: contents do not match its hash (edited)"]

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
@@ -144,23 +148,20 @@ def test_request_id_malformed_is_replaced(http: TestClient, admin: Registered, b
 ])
 def test_request_id_with_control_or_non_ascii_bytes_is_replaced(raw: bytes) -> None:
     # httpx refuses to send these, so the ASGI layer is driven with the raw header bytes.
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
-    async def inner(_scope: Any, _receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+    async def empty(_request: Request) -> Response:
+        return Response(status_code=204)
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
-    layer = ProtocolFastPath.__new__(ProtocolFastPath)
-    layer.app = inner  # type: ignore[assignment]
-    layer.endpoints = {}
-    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [
-        (b"inin-correlation-id", raw)]}
+    layer = ProtocolFastPath(Starlette(routes=[Route("/x", empty)]))
+    scope = {"type": "http", "method": "GET", "path": "/x", "query_string": b"",
+             "headers": [(b"inin-correlation-id", raw)]}
     asyncio.run(layer(scope, receive, send))
     answered = dict(sent[0]["headers"])[b"inin-correlation-id"]
     assert answered != raw

@@ -22,6 +22,7 @@ from starlette.datastructures import State
 from starlette.types import Message, Receive, Scope, Send
 
 from keystead.domain.errors import StoreUnavailableError
+from keystead.log_setup import log_access
 from keystead.protocol.errors import (
     InvalidRequestError,
     OAuthError,
@@ -155,8 +156,7 @@ def _log_access(scope: Scope, status: int, started: float, context: RequestConte
         fields["route"] = scope.get("root_path", "") + route
     if context.client_id:
         fields["client_id"] = context.client_id
-    access_log.info("%s %s %d", scope["method"], scope["path"], status,
-                    extra={"fields": fields})
+    log_access(f"{scope['method']} {scope['path']} {status}", fields)
 
 
 async def _read_body(receive: Receive) -> bytes:
