@@ -36,6 +36,7 @@ from tests.factories import (
     bearer,
     bootstrap,
     free_port,
+    keystead_cli,
     token,
 )
 from tests.oauth_flows import (
@@ -336,3 +337,14 @@ def test_serve_logs_json_access_lines_without_query_strings(settings: Settings,
     assert (line["path"], line["method"]) == ("/oauth/authorize", "GET")
     assert not [x for x in lines if x["logger"] == "uvicorn.access"]
 
+
+
+@pytest.mark.parametrize(("args", "env"), [
+    pytest.param(["--log-level", "loud"], {}, id="flag"),
+    pytest.param([], {"KEYSTEAD_LOG_LEVEL": "verbose"}, id="environment"),
+    pytest.param([], {"KEYSTEAD_LOG_FORMAT": "xml"}, id="format"),
+])
+def test_serve_refuses_a_bad_log_setting(args: list[str], env: dict[str, str]) -> None:
+    result = keystead_cli(env, "serve", "--port", str(free_port()), *args)
+    assert result.returncode == 1
+    assert "invalid setting: log_" in result.stderr

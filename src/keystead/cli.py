@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import Settings
@@ -122,10 +123,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     one access line per request at INFO. uvicorn's own access log stays off: it prints the
     query string, which can hold an authorization code.
     """
-    settings = Settings()
-    if log_level is not None:
-        settings = Settings(log_level=log_level)
-        os.environ["KEYSTEAD_LOG_LEVEL"] = settings.log_level  # the workers build their own
+    try:
+        settings = Settings() if log_level is None else Settings(log_level=log_level)
+    except ValidationError as exc:
+        _fail(f"invalid setting: {exc.errors()[0]['loc'][0]} {exc.errors()[0]['msg']}")
+        raise  # unreachable: _fail exits
+    # The workers build their own Settings from the environment.
+    os.environ["KEYSTEAD_LOG_LEVEL"] = settings.log_level
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run("keystead.web.asgi:app_from_environment", factory=True, host=host, port=port,
                 workers=workers, log_level=settings.log_level.lower(), access_log=False,
