@@ -4,6 +4,7 @@ httpx client driving it, and an admin client bootstrapped the way an operator do
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import uuid
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.domain.keyring import KeyRing
+from keystead.log_setup import ROOT_LOGGER, StderrHandler
 from keystead.protocol.keys import generate_key, key_cipher
 from keystead.store.database import create_engine
 from keystead.store.migrate import upgrade
@@ -90,6 +92,17 @@ async def _reset_postgres(url: str) -> None:
         await conn.execute(text(f"TRUNCATE {names} CASCADE"))
     await engine.dispose()
     await _seed(url)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keystead_logging() -> Iterator[None]:
+    """create_app configures the ``keystead`` loggers (level, handler): undo it after each test,
+    so one test's KEYSTEAD_LOG_LEVEL does not decide what the next one sees."""
+    yield
+    logger = logging.getLogger(ROOT_LOGGER)
+    logger.setLevel(logging.NOTSET)
+    for handler in [h for h in logger.handlers if isinstance(h, StderrHandler)]:
+        logger.removeHandler(handler)
 
 
 @pytest.fixture(params=STORES)

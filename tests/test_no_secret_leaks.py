@@ -85,7 +85,9 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Captured:
 def session(settings: Settings, captured: Captured,
             caplog: pytest.LogCaptureFixture) -> Iterator[TestClient]:
     caplog.set_level(logging.DEBUG)
-    app = create_app(settings, housekeeping_interval=False)
+    # KEYSTEAD_LOG_LEVEL=DEBUG: create_app sets the keystead loggers' level from it.
+    app = create_app(settings.model_copy(update={"log_level": "DEBUG"}),
+                     housekeeping_interval=False)
 
     def keep(response: httpx.Response) -> None:
         response.read()

@@ -36,6 +36,7 @@ from keystead.domain.ports import ClientFilter, Page
 from keystead.domain.principal import Caller, operator
 from keystead.domain.secrets import resealed, sealed_by
 from keystead.domain.users import User
+from keystead.log_setup import configure_logging, uvicorn_log_config
 from keystead.protocol.keys import PUBLISH_DELAY, StoredKey, generate_key, key_cipher
 from keystead.store.audit import SqlAuditLog, verify_chain
 from keystead.store.backup import BackupError, backup_sqlite
@@ -176,12 +177,24 @@ def backup(destination: Annotated[Path, typer.Argument(help="a new file for the 
 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
-          log_level: str = "info") -> None:
+          log_level: Annotated[str | None, typer.Option(
+              help="Overrides KEYSTEAD_LOG_LEVEL (default INFO).")] = None) -> None:
     """Serve the API and the protocol endpoints.
 
     The issuer (and so every URL discovery advertises) is KEYSTEAD_ISSUER, or else
-    http://HOST:PORT: where this server listens.
+    http://HOST:PORT: where this server listens. Logs go to stderr as JSON lines (text on a
+    terminal; KEYSTEAD_LOG_FORMAT=auto|json|text), one access line per request at INFO.
+    uvicorn's own access log stays off: it prints the query string, which can hold an
+    authorization code.
     """
+    try:
+        settings = Settings() if log_level is None else Settings(log_level=log_level)
+    except ValidationError as exc:
+        _fail(f"invalid setting: {exc.errors()[0]['loc'][0]} {exc.errors()[0]['msg']}")
+        raise  # unreachable: _fail exits
+    # The workers build their own Settings from the environment.
+    os.environ["KEYSTEAD_LOG_LEVEL"] = settings.log_level
+    configure_logging(settings.log_level, settings.log_format)
     issuer, configured = serve_issuer(host, port)
     if not configured:
         # The workers build their settings from the environment: hand them the issuer there.
@@ -193,7 +206,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     typer.echo(f"issuer: {issuer}", err=True)
     # X-Forwarded-For is believed only from the configured proxies, walked from the right
     # (uvicorn's ProxyHeadersMiddleware): the address throttling and the audit log see.
-    trusted = Settings().trusted_proxies.strip()
+    trusted = settings.trusted_proxies.strip()
     # Several workers count metrics into files in one directory, which every worker must know
     # before it first imports prometheus_client: a fresh one per run (stale files would count
     # again), unless the operator chose one.
@@ -208,7 +221,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters else {})
     try:
         uvicorn.run("keystead.web.asgi:app_from_environment", factory=True, host=host,
-                    port=port, workers=workers, log_level=log_level, access_log=False,
+                    port=port, workers=workers, log_level=settings.log_level.lower(),
+                    access_log=False,
+                    log_config=uvicorn_log_config(settings.log_level, settings.log_format),
                     proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
                     **patience)
     finally:
@@ -607,7 +622,7 @@ def keys_rotate() -> None:
         await SqlAuditLog(conn).append(AuditEvent(
             timestamp=now, actor_kind=caller.actor.kind, actor_id=caller.actor.id,
             actor_name=caller.actor.name, action="key.rotate", entity_type="SigningKey",
-            entity_id=key.kid, entity_name=key.kid,
+            entity_id=key.kid, entity_name=key.kid, actor_divisions=caller.divisions,
             details={"previousRetireAfter": retire.isoformat()}))
         return key.kid, retire.isoformat()
 

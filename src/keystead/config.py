@@ -25,6 +25,12 @@ class Environment(StrEnum):
     production = "production"
 
 
+class LogFormat(StrEnum):
+    auto = "auto"  # json unless stderr is a terminal
+    json = "json"
+    text = "text"
+
+
 class Settings(BaseSettings):
     """Every setting, typed, with secure defaults. Built once and passed down."""
 
@@ -46,7 +52,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("")
     secret_keys: SecretStr = SecretStr("")
     default_dual_use_seconds: int = Field(default=86_400, ge=0, le=604_800)
-    log_level: str = "INFO"
+    # The keystead loggers' level; INFO writes an access line per request, WARNING drops them.
+    log_level: str = Field(default="INFO",
+                           pattern=r"^(?i:debug|info|warning|error|critical)$")
+    log_format: LogFormat = LogFormat.auto
     # SQLite only: how long a writer waits for the database lock before giving up.
     sqlite_busy_timeout_seconds: float = Field(default=5.0, gt=0)
     # Console sessions: signed out after this long without a request (15 minutes at most, the

@@ -114,10 +114,17 @@ def test_audit_entries_link_each_to_the_previous_hash(http: TestClient) -> None:
     pytest.param("result", "failure", id="result"),
     pytest.param("remote_ip", "10.9.9.9", id="remote-ip"),
     pytest.param("details", {"settings": {"name": "forged"}}, id="details"),
+    pytest.param("request_id", "someone-elses-request", id="request-id"),
+    pytest.param("request_id", "", id="request-id-cleared"),
+    pytest.param("actor_divisions", ["another-division"], id="actor-divisions"),
+    pytest.param("actor_divisions", [], id="actor-divisions-cleared"),
 ])
 @pytest.mark.usefixtures("chain")
 def test_verify_chain_detects_an_edited_entry(http: TestClient, column: str,
                                               value: object) -> None:
+    entry = _rows(http)[2]  # a client created through the API: both new fields are set
+    assert entry.request_id
+    assert entry.actor_divisions
     _execute(http, update(audit_events).where(audit_events.c.seq == 3).values({column: value}))
     problems = _problems(http)
     assert problems == ["entry 3: contents do not match its hash (edited)"]

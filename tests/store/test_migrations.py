@@ -4,6 +4,8 @@ store keeps what it must (0004: revocations kept, recorded tokens turned into us
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,13 +16,18 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from pydantic import SecretStr
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.testclient import TestClient
 
+from keystead.config import Settings
 from keystead.store.migrate import alembic_config, upgrade
-from keystead.store.tables import metadata
-from tests.conftest import POSTGRES_URL, STORES
+from keystead.store.tables import ORG_ID, metadata
+from keystead.web.app import create_app
+from tests.conftest import POSTGRES_URL, SECRET_KEY, STORES, _seed
+from tests.factories import bearer, bootstrap, client_body, keystead_cli, role_id, token
 
 
 @pytest.fixture(params=STORES)
@@ -251,3 +258,85 @@ def test_downgrade_from_0005_drops_the_links(empty_database: str) -> None:
     assert not has_links
     assert "vouches_for_mfa" not in columns
     assert "mfa_authn_context_classes" not in columns
+
+
+def _hash_before_0009(previous: str, seq: int, entry: dict[str, Any]) -> str:
+    """An entry's hash as Keystead computed it before 0009 (a frozen copy of chain_hash then)."""
+    canonical = json.dumps({
+        "seq": seq, "ts": entry["timestamp"].replace(tzinfo=UTC).isoformat(timespec="microseconds"),
+        "actor": [entry["actor_kind"], entry["actor_id"], entry["actor_name"]],
+        "action": entry["action"],
+        "entity": [entry["entity_type"], entry["entity_id"], entry["entity_name"]],
+        "result": entry["result"], "ip": entry["remote_ip"], "details": entry["details"],
+    }, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
+
+
+def _write_entries_before_0009(url: str) -> None:
+    """Two audit entries as a 0004 Keystead wrote them (no request id, no divisions)."""
+    entries = [
+        {"actor_kind": "cli", "actor_id": "cli", "actor_name": "cli", "action": "create",
+         "entity_type": "OAuthClient", "entity_id": "c-1", "entity_name": "old client",
+         "result": "success", "remote_ip": "", "details": {"name": "old client"},
+         "timestamp": _naive_utc(2026, 11, 1, 10, 0, 0, 123456)},
+        {"actor_kind": "client", "actor_id": "c-1", "actor_name": "", "action": "authenticate",
+         "entity_type": "OAuthClient", "entity_id": "c-1", "entity_name": "",
+         "result": "failure", "remote_ip": "10.0.0.1", "details": {"reason": "wrong secret"},
+         "timestamp": _naive_utc(2026, 11, 2, 11)},
+    ]
+
+    def write(conn: Connection) -> None:
+        previous = conn.execute(text("SELECT last_hash FROM audit_head")).scalar_one()
+        for seq, entry in enumerate(entries, start=1):
+            digest = _hash_before_0009(previous, seq, entry)
+            conn.execute(text(
+                "INSERT INTO audit_events (organization_id, seq, id, timestamp, actor_kind, "
+                "actor_id, actor_name, action, entity_type, entity_id, entity_name, result, "
+                "remote_ip, details, prev_hash, hash) VALUES (:org, :seq, :id, :timestamp, "
+                ":actor_kind, :actor_id, :actor_name, :action, :entity_type, :entity_id, "
+                ":entity_name, :result, :remote_ip, :details, :prev, :hash)"),
+                entry | {"org": ORG_ID, "seq": seq, "id": str(uuid.uuid4()),
+                         "details": json.dumps(entry["details"]), "prev": previous,
+                         "hash": digest})
+            previous = digest
+        conn.execute(text("UPDATE audit_head SET seq = :seq, last_hash = :hash"),
+                     {"seq": len(entries), "hash": previous})
+
+    _sync(url, write)
+
+
+def test_upgrade_to_0009_keeps_the_audit_chain_verifiable(empty_database: str,
+                                                          tmp_path: Path) -> None:
+    command.upgrade(alembic_config(empty_database), "0004")
+    asyncio.run(_seed(empty_database))
+    _write_entries_before_0009(empty_database)
+    upgrade(empty_database)
+    settings = Settings(data_dir=tmp_path, database_url=empty_database,
+                        secret_key=SecretStr(SECRET_KEY), issuer="http://testserver")
+    env = {"KEYSTEAD_DATA_DIR": str(tmp_path), "KEYSTEAD_DATABASE_URL": empty_database,
+           "KEYSTEAD_SECRET_KEY": SECRET_KEY}
+    with TestClient(create_app(settings, housekeeping_interval=False)) as http:
+        admin = bootstrap(http, name="ops", roles=["Super Admin"])
+        headers = bearer(token(http, admin))
+        created = http.post("/api/v2/oauth/clients", headers=headers | {
+            "ININ-Correlation-Id": "after-0009"}, json=client_body(
+                role_id(http, headers, "Super Admin")))
+        assert created.status_code == 200, created.text
+
+    def entries(conn: Connection) -> list[Any]:
+        return list(conn.execute(text(
+            "SELECT seq, request_id, actor_divisions FROM audit_events ORDER BY seq")))
+
+    rows = _sync(empty_database, entries)
+    assert [(r.seq, r.request_id) for r in rows[:2]] == [(1, ""), (2, "")]
+    (newest,) = [r for r in rows if r.request_id == "after-0009"]
+    assert newest.actor_divisions  # stored as JSON: a list on PostgreSQL, text on SQLite
+    verified = keystead_cli(env, "audit", "verify")
+    assert (verified.returncode, verified.stdout.strip()) == (0, "audit log intact")
+
+    # The new fields are covered for the entries that have them: editing one is detected.
+    _sync(empty_database, lambda conn: conn.execute(text(
+        "UPDATE audit_events SET request_id = 'forged' WHERE seq = :seq"), {"seq": newest.seq}))
+    tampered = keystead_cli(env, "audit", "verify")
+    assert tampered.returncode == 1
+    assert f"entry {newest.seq}: contents do not match its hash (edited)" in tampered.stderr

@@ -32,7 +32,7 @@ QUERY = "/api/v2/audits/query/realtime"
 DAY = "2026-11-02T00:00:00Z/2026-11-03T00:00:00Z"
 ENTITY_KEYS = {"id", "user", "client", "remoteIp", "serviceName", "level", "eventDate",
                "action", "entity", "entityType", "status", "application", "propertyChanges",
-               "context"}
+               "context", "requestId", "actorDivisions"}
 
 
 @pytest.fixture

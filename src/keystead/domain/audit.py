@@ -33,21 +33,36 @@ class AuditEvent:
     result: Result = Result.success
     remote_ip: str = ""
     details: dict[str, JSONValue] = field(default_factory=dict)
+    # The divisions the actor's roles are scoped to, sorted (empty for the CLI operator, an
+    # unknown client or a user signing in, whose grants are not read for that).
+    actor_divisions: tuple[str, ...] = ()
+    # The request that caused it (ININ-Correlation-Id); empty outside a request (CLI, loops).
+    request_id: str = ""
 
 
 def chain_hash(previous: str, sequence: int, event: AuditEvent) -> str:
-    """SHA-256 over the previous hash and a canonical form of the event."""
+    """SHA-256 over the previous hash and a canonical form of the event.
+
+    The request id and the actor's divisions (added in migration 0009) are covered when they
+    are set and left out when empty: an entry written before they existed hashes as it always
+    did, and setting, changing or clearing either on a newer entry changes its hash.
+    """
+    covered: dict[str, object] = {
+        "seq": sequence,
+        "ts": event.timestamp.isoformat(timespec="microseconds"),
+        "actor": [event.actor_kind, event.actor_id, event.actor_name],
+        "action": event.action,
+        "entity": [event.entity_type, event.entity_id, event.entity_name],
+        "result": str(event.result),
+        "ip": event.remote_ip,
+        "details": event.details,
+    }
+    if event.actor_divisions:
+        covered["actorDivisions"] = list(event.actor_divisions)
+    if event.request_id:
+        covered["requestId"] = event.request_id
     canonical = json.dumps(
-        {
-            "seq": sequence,
-            "ts": event.timestamp.isoformat(timespec="microseconds"),
-            "actor": [event.actor_kind, event.actor_id, event.actor_name],
-            "action": event.action,
-            "entity": [event.entity_type, event.entity_id, event.entity_name],
-            "result": str(event.result),
-            "ip": event.remote_ip,
-            "details": event.details,
-        },
+        covered,
         sort_keys=True,
         separators=(",", ":"),
         default=str,

@@ -350,7 +350,7 @@ class IdentityProviderManagement:
             timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
             actor_name=caller.actor.name, action=action, entity_type=ENTITY,
             entity_id=provider.id, entity_name=provider.settings.name,
-            remote_ip=caller.remote_ip, details=details))
+            remote_ip=caller.remote_ip, actor_divisions=caller.divisions, details=details))
 
 
 def _normalised(settings: IdentityProviderSettings) -> IdentityProviderSettings:

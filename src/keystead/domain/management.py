@@ -253,7 +253,7 @@ class ClientManagement:
             timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
             actor_name=caller.actor.name, action=action, entity_type=ENTITY,
             entity_id=client.id, entity_name=client.settings.name, result=result,
-            remote_ip=caller.remote_ip, details=details))
+            remote_ip=caller.remote_ip, actor_divisions=caller.divisions, details=details))
 
 
 def describe(settings: ClientSettings) -> dict[str, JSONValue]:

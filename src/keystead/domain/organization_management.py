@@ -324,7 +324,7 @@ class OrganizationManagement:
             timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
             actor_name=caller.actor.name, action=action, entity_type=entity_type,
             entity_id=entity_id, entity_name=entity_name, remote_ip=caller.remote_ip,
-            details=details))
+            actor_divisions=caller.divisions, details=details))
 
 
 def _unique(permissions: Sequence[str]) -> tuple[str, ...]:

@@ -24,6 +24,11 @@ class Caller:
     # The operator at the console of the host may assign any role (bootstrap needs it).
     is_operator: bool = False
 
+    @property
+    def divisions(self) -> tuple[str, ...]:
+        """The divisions the caller's roles are scoped to, sorted: what audit entries record."""
+        return tuple(sorted({rd.division_id for rd in self.role_divisions}))
+
     def has_permission(self, permission: str) -> bool:
         return grants(self.permissions, permission)
 

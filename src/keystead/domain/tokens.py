@@ -56,6 +56,11 @@ class ClientRecord:
     def is_public(self) -> bool:
         return self.client_type == "public"
 
+    @property
+    def divisions(self) -> tuple[str, ...]:
+        """The divisions the client's roles are scoped to, sorted (for audit entries)."""
+        return tuple(sorted({division for _, division in self.roles}))
+
 
 @dataclass(frozen=True, slots=True)
 class TokenClaims:

@@ -309,4 +309,5 @@ class UserManagement:
         await self.audit.append(AuditEvent(
             timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
             actor_name=caller.actor.name, action=action, entity_type=ENTITY, entity_id=user.id,
-            entity_name=user.email, remote_ip=caller.remote_ip, details=details))
+            entity_name=user.email, remote_ip=caller.remote_ip, actor_divisions=caller.divisions,
+            details=details))

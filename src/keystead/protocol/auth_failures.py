@@ -60,6 +60,7 @@ class AuthFailure:
     endpoint: str
     method: str
     at: datetime
+    divisions: tuple[str, ...] = ()  # of the client's role grants, when the client exists
 
 
 class RecentFailures(Protocol):
@@ -158,4 +159,4 @@ def _event(failure: AuthFailure, *, count: int, first_at: datetime,
         timestamp=last_at or first_at, actor_kind="client", actor_id=failure.client_id,
         actor_name=failure.client_name, action="authenticate", entity_type="OAuthClient",
         entity_id=failure.client_id, entity_name=failure.client_name, result=Result.failure,
-        remote_ip=failure.remote_ip, details=details)
+        remote_ip=failure.remote_ip, details=details, actor_divisions=failure.divisions)

@@ -29,6 +29,7 @@ from keystead.protocol.errors import (
     TooManyFailuresError,
 )
 from keystead.protocol.throttle import Throttle
+from keystead.request_context import note_client
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
 # What the endpoints accept; each client registers one of them (RFC 7591 §2).
@@ -121,6 +122,7 @@ class ClientAuthenticator:
             await self.store.rekey_secret(
                 client.id, secret.id, old_digest=secret.digest, key_id=self.digester.current_kid,
                 digest=self.digester.secret(credentials.secret))
+        note_client(client.id)  # for the request's access line
         return client
 
     async def authenticate_public(self, client_id: str, *, remote_ip: str,
@@ -145,6 +147,7 @@ class ClientAuthenticator:
                       f"client is {client.state}")
             await self._refuse(client, client_id, reason, remote_ip=remote_ip,
                                endpoint=endpoint, method=PUBLIC_METHOD, now=now)
+        note_client(client.id)
         return client
 
     async def _unless_throttled(self, client_id: str, *, remote_ip: str, endpoint: str,
@@ -159,6 +162,7 @@ class ClientAuthenticator:
     async def _refuse(self, client: ClientRecord | None, client_id: str, reason: str, *,
                       remote_ip: str, endpoint: str, method: str, now: datetime) -> NoReturn:
         """Count the failure for the throttle, tally it for the audit log, and raise."""
+        note_client(shown_client_id(client_id))  # the access line and the warning name who tried
         await self.throttle.failed(client_id, remote_ip)
         await self._tally(client, client_id, reason, remote_ip=remote_ip, endpoint=endpoint,
                           method=method, now=now)
@@ -170,7 +174,8 @@ class ClientAuthenticator:
         name = client.name if client else ""
         first = self.failures.note(AuthFailure(
             client_id=shown_client_id(client_id), client_name=name, remote_ip=remote_ip,
-            reason=reason, endpoint=endpoint, method=method, at=now))
+            reason=reason, endpoint=endpoint, method=method, at=now,
+            divisions=client.divisions if client else ()))
         if first is not None:
             try:
                 await self.store.record(first)

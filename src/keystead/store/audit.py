@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import GENESIS_HASH, AuditEvent, Result, chain_hash
+from keystead.request_context import current_request_id
 from keystead.store.tables import ORG_ID, audit_events, audit_head
 
 
@@ -33,6 +34,7 @@ class AuditQuery:
     action: str | None = None
     actor_id: str | None = None
     result: Result | None = None
+    request_id: str | None = None
     page_number: int = 1
     page_size: int = 25
     newest_first: bool = True
@@ -46,6 +48,7 @@ def _conditions(q: AuditQuery) -> list[ColumnElement[bool]]:
         (audit_events.c.entity_id, q.entity_id), (audit_events.c.entity_type, q.entity_type),
         (audit_events.c.action, q.action), (audit_events.c.actor_id, q.actor_id),
         (audit_events.c.result, str(q.result) if q.result else None),
+        (audit_events.c.request_id, q.request_id),
     ):
         if value is not None:
             conditions.append(column == value)
@@ -67,7 +70,17 @@ def stored_event(r: Any) -> StoredEvent:
         timestamp=r.timestamp, actor_kind=r.actor_kind, actor_id=r.actor_id,
         actor_name=r.actor_name, action=r.action, entity_type=r.entity_type,
         entity_id=r.entity_id, entity_name=r.entity_name, result=Result(r.result),
-        remote_ip=r.remote_ip, details=r.details), r.prev_hash, r.hash)
+        remote_ip=r.remote_ip, details=r.details,
+        actor_divisions=tuple(r.actor_divisions or ()), request_id=r.request_id or ""),
+        r.prev_hash, r.hash)
+
+
+def stamped(event: AuditEvent) -> AuditEvent:
+    """The event with the id of the request being served, unless it names one already."""
+    if event.request_id:
+        return event
+    request_id = current_request_id()
+    return replace(event, request_id=request_id) if request_id else event
 
 
 class SqlAuditLog:
@@ -75,6 +88,7 @@ class SqlAuditLog:
         self.conn = conn
 
     async def append(self, event: AuditEvent) -> None:
+        event = stamped(event)
         # Bumping the head first takes its row lock (PostgreSQL) or the write lock (SQLite),
         # so concurrent appenders queue up instead of forking the chain.
         head = (await self.conn.execute(
@@ -87,8 +101,9 @@ class SqlAuditLog:
             timestamp=event.timestamp, actor_kind=event.actor_kind, actor_id=event.actor_id,
             actor_name=event.actor_name, action=event.action, entity_type=event.entity_type,
             entity_id=event.entity_id, entity_name=event.entity_name, result=str(event.result),
-            remote_ip=event.remote_ip, details=event.details, prev_hash=head.last_hash,
-            hash=digest))
+            remote_ip=event.remote_ip, details=event.details,
+            request_id=event.request_id, actor_divisions=list(event.actor_divisions),
+            prev_hash=head.last_hash, hash=digest))
         await self.conn.execute(update(audit_head).where(
             audit_head.c.organization_id == ORG_ID).values(last_hash=digest))
 

@@ -36,6 +36,7 @@ from keystead.domain.tokens import (
     SecretRecord,
     TokenClaims,
 )
+from keystead.store.audit import stamped
 from keystead.store.tables import ORG_ID
 
 LAST_USED_GRANULARITY_SECONDS = 60
@@ -284,6 +285,7 @@ class SqliteHotStore:
 
     async def record(self, event: AuditEvent) -> None:
         # Nothing kept reads audit rows: a flood of failed sign-ins leaves the kept reads alone.
+        event = stamped(event)
         await self._retrying(lambda: self._append((event,)))
 
     async def record_all(self, events: Sequence[AuditEvent]) -> None:
@@ -311,12 +313,13 @@ class SqliteHotStore:
         db.execute(
             "INSERT INTO audit_events (organization_id, seq, id, timestamp, actor_kind, "
             "actor_id, actor_name, action, entity_type, entity_id, entity_name, result, "
-            "remote_ip, details, prev_hash, hash) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "remote_ip, details, request_id, actor_divisions, prev_hash, hash) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (ORG_ID, seq, str(uuid.uuid4()), _naive(event.timestamp), event.actor_kind,
              event.actor_id, event.actor_name, event.action, event.entity_type,
              event.entity_id, event.entity_name, str(event.result), event.remote_ip,
-             json.dumps(event.details), prev, digest))
+             json.dumps(event.details), event.request_id,
+             json.dumps(list(event.actor_divisions)), prev, digest))
         db.execute("UPDATE audit_head SET last_hash = ? WHERE organization_id = ?",
                    (digest, ORG_ID))
 

@@ -336,4 +336,9 @@ audit_events = Table(
     Column("details", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # 0009: the request that caused the entry and the divisions of the actor's roles; entries
+    # written before have "" and [] (and hash as they did: see domain.audit.chain_hash).
+    Column("request_id", String(64), nullable=False, default="", server_default="",
+           index=True),
+    Column("actor_divisions", JSON, nullable=False, default=list, server_default="[]"),
 )

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
+from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.health import DatabaseProbe
@@ -122,8 +123,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
     """Build the app; the database must have been initialised (``keystead init``).
 
     ``housekeeping_interval=False`` (tests) runs no housekeeping or key-reload loop: tests call
-    ``housekeeping`` themselves, on their own clock.
+    ``housekeeping`` themselves, on their own clock. Configures the ``keystead`` loggers from
+    ``settings`` (level and format).
     """
+    configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
 
     @contextlib.asynccontextmanager

@@ -248,7 +248,8 @@ async def _audit(ctx: Page, who: SignedIn, action: str, client: RegisteredClient
         timestamp=ctx.runtime.clock(), actor_kind="user", actor_id=who.user.id,
         actor_name=who.user.email, action=action, entity_type="OAuthClient",
         entity_id=client.id, entity_name=client.name, result=Result.success,
-        remote_ip=client_ip(ctx.request), details=details))
+        remote_ip=client_ip(ctx.request), details=details,
+        actor_divisions=ctx.caller.divisions if ctx.caller else ()))
 
 
 def _issuer(runtime: Runtime) -> str:

@@ -19,6 +19,7 @@ from keystead.protocol.errors import (
     TemporarilyUnavailableError,
     TooManyFailuresError,
 )
+from keystead.request_context import current, current_request_id
 
 log = logging.getLogger("keystead.web")
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
@@ -42,7 +43,14 @@ def oauth_error(exc: OAuthError, *, basic_challenge: bool = True) -> Response:
         headers["retry-after"] = RETRY_AFTER_SECONDS
     elif isinstance(exc, TooManyFailuresError):
         headers["retry-after"] = str(exc.retry_after_seconds)
-    if exc.detail:
+    if isinstance(exc, InvalidClientError):
+        # A failed client authentication: worth an operator's eye (a leaked id, a stale secret).
+        log.warning("client authentication failed: %s", exc.detail or exc.description,
+                    extra={"fields": {"error": exc.error}})
+    elif isinstance(exc, TooManyFailuresError):
+        log.warning("client authentication throttled", extra={"fields": {
+            "retry_after": exc.retry_after_seconds}})
+    elif exc.detail:
         log.info("oauth error %s: %s", exc.error, exc.detail)
     return json_response(body, exc.status_code, headers)
 
@@ -53,8 +61,9 @@ def error_body(status: int, code: str, message: str, *,
     """The Genesys ``ErrorBody`` shape."""
     body = {
         "message": message, "code": code, "status": status, "messageWithParams": message,
-        "messageParams": {}, "contextId": str(uuid.uuid4()), "details": details or [],
-        "errors": [],
+        # Genesys answers the request's correlation id here: one id to quote to support.
+        "messageParams": {}, "contextId": current_request_id() or str(uuid.uuid4()),
+        "details": details or [], "errors": [],
     }
     return json_response(body, status, headers)
 
@@ -102,6 +111,9 @@ def unavailable(request: Request) -> Response:
 def internal_error(request: Request, exc: Exception) -> Response:
     log.error("unexpected error serving %s %s", request.method, request.url.path,
               exc_info=(type(exc), exc, exc.__traceback__))
+    context = current()
+    if context is not None:
+        context.error_logged = True
     if request.url.path.startswith("/oauth/"):
         return oauth_error(OAuthError("internal error"))
     return error_body(500, "internal.server.error", "internal error; it has been logged")

@@ -148,8 +148,14 @@ def audit_json(stored: StoredEvent) -> dict[str, Any]:
         ] if isinstance(changes, dict) else [],
         "context": {"actorKind": e.actor_kind, "actorId": e.actor_id,
                     "actorName": e.actor_name, "sequence": str(stored.seq),
-                    "hash": stored.hash} | {
+                    "hash": stored.hash} | (
+            {"requestId": e.request_id} if e.request_id else {}) | {
             key: _text(value) for key, value in e.details.items() if key != "propertyChanges"},
+        # The ININ-Correlation-Id of the request that caused it ("" for the CLI, loops).
+        "requestId": e.request_id,
+        # The divisions the actor's roles are scoped to, as Genesys division references.
+        "actorDivisions": [{"id": d, "selfUri": f"/api/v2/authorization/divisions/{d}"}
+                           for d in e.actor_divisions],
     }
 
 

@@ -31,7 +31,8 @@ from tests.factories import (
 from tests.people import Console, create_user, sign_in
 
 EXPORT_HEADER = ["seq", "id", "timestamp", "actorKind", "actorId", "actorName", "action",
-                 "entityType", "entityId", "entityName", "result", "remoteIp", "details"]
+                 "entityType", "entityId", "entityName", "result", "remoteIp", "requestId",
+                 "actorDivisions", "details"]
 FILENAME = re.compile(r'attachment; filename="keystead-audit-\d{8}T\d{6}Z\.(csv|json)"')
 
 

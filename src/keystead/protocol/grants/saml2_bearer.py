@@ -108,7 +108,7 @@ class Saml2BearerGrant:
             timestamp=self.clock(), actor_kind="client", actor_id=client.id,
             actor_name=client.name, action="saml2-bearer", entity_type="OAuthClient",
             entity_id=client.id, entity_name=client.name, result=Result.failure,
-            details=details))
+            details=details, actor_divisions=client.divisions))
 
 
 def _auth_time(subject: SamlSubject, now: datetime) -> datetime:

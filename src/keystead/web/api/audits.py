@@ -18,7 +18,7 @@ from keystead.web.schemas import AuditQueryRequest, parse_body
 
 FILTERS = {"entityId": "entity_id", "entityType": "entity_type", "action": "action",
            "userId": "actor_id", "clientId": "actor_id", "actorId": "actor_id",
-           "status": "result"}
+           "status": "result", "requestId": "request_id"}
 # Genesys spells filter properties in PascalCase ("EntityId", "ClientId"); match any case.
 _FILTERS_BY_LOWER = {name.lower(): column for name, column in FILTERS.items()}
 

@@ -20,6 +20,7 @@ from keystead.domain.errors import (
 )
 from keystead.domain.principal import Caller
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
+from keystead.request_context import note_client
 from keystead.store.audit import SqlAuditLog
 from keystead.web.auth import authorize, client_ip, management_token
 from keystead.web.runtime import Runtime
@@ -40,7 +41,8 @@ class Call:
         await SqlAuditLog(self.conn).append(AuditEvent(
             timestamp=self.runtime.clock(), actor_kind=actor.kind, actor_id=actor.id,
             actor_name=actor.name, action=action, entity_type=entity_type, entity_id=entity_id,
-            entity_name=entity_name, remote_ip=self.caller.remote_ip, details=details or {}))
+            entity_name=entity_name, remote_ip=self.caller.remote_ip,
+            actor_divisions=self.caller.divisions, details=details or {}))
 
 
 @asynccontextmanager
@@ -57,31 +59,38 @@ async def call(request: Request, *, scope: str,
     """
     runtime: Runtime = request.app.state.runtime
     actor = Actor("anonymous", "", "")
+    divisions: tuple[str, ...] = ()
     try:
         token = await management_token(request, runtime)
         actor = Actor("client", token.client_id, "")
+        note_client(token.client_id)  # for the request's access line
         if before_transaction is not None:
             await before_transaction()
         async with runtime.transaction() as conn:
             caller = await authorize(request, token, conn, scope=scope)
-            actor = caller.actor
+            actor, divisions = caller.actor, caller.divisions
             _refuse_nul(request)
             yield Call(runtime, conn, caller)
     except (InvalidTokenError, InsufficientScopeError, ForbiddenError) as exc:
-        await record_denial(runtime, request, actor, exc)
+        await record_denial(runtime, request, actor, exc, divisions=divisions)
         raise
 
 
 async def record_denial(runtime: Runtime, request: Request, actor: Actor,
-                         exc: InvalidTokenError | InsufficientScopeError | ForbiddenError) -> None:
+                        exc: InvalidTokenError | InsufficientScopeError | ForbiddenError, *,
+                        divisions: tuple[str, ...] = ()) -> None:
+    """Audit a refused API call and log a warning (no token, a bad one, or too little)."""
     reason = exc.message if isinstance(exc, ForbiddenError) else (exc.description or exc.error)
     target = f"{request.method} {request.url.path}"
+    log.warning("access denied to %s: %s", target, reason,
+                extra={"fields": {"actor_kind": actor.kind, "actor_id": actor.id}})
     try:
         await runtime.hot.record(AuditEvent(
             timestamp=runtime.clock(), actor_kind=actor.kind, actor_id=actor.id,
             actor_name=actor.name, action="access.denied", entity_type="API",
             entity_id=target[:64], entity_name=target[:320], result=Result.failure,
-            remote_ip=client_ip(request), details={"reason": reason}))
+            remote_ip=client_ip(request), details={"reason": reason},
+            actor_divisions=divisions))
     except StoreUnavailableError:
         log.warning("could not audit a refused %s: store unreachable", target)
 

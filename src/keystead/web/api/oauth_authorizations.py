@@ -27,8 +27,10 @@ from keystead.domain.audit import AuditEvent, JSONValue
 from keystead.domain.authorizations import Authorization
 from keystead.domain.clients import Actor
 from keystead.domain.errors import NotFoundError
+from keystead.domain.principal import Caller
 from keystead.domain.users import User
 from keystead.protocol.errors import InvalidTokenError
+from keystead.request_context import note_client
 from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.users import SqlUserStore
@@ -58,6 +60,7 @@ async def as_user(request: Request) -> AsyncIterator[tuple[Call, User]]:
     try:
         token = await management_token(request, runtime)
         actor = Actor("client", token.client_id, "")
+        note_client(token.client_id)
         subject = token.record.subject_id
         if subject is None:
             # Genesys's answer to a client-credentials token here, word for word.
@@ -97,9 +100,9 @@ def _client_id(request: Request) -> str:
     return value
 
 
-async def revoke_authorization(conn: AsyncConnection, runtime: Runtime, *, actor: Actor,
-                               remote_ip: str, client_id: str) -> str:
-    """Take back what the user ``actor`` allowed ``client_id``, audited, in ``conn``'s
+async def revoke_authorization(conn: AsyncConnection, runtime: Runtime, *, caller: Caller,
+                               client_id: str) -> str:
+    """Take back what the user ``caller`` allowed ``client_id``, audited, in ``conn``'s
     transaction: the consent is forgotten and every token of the pair stops at once.
 
     Returns the client's name.
@@ -107,6 +110,7 @@ async def revoke_authorization(conn: AsyncConnection, runtime: Runtime, *, actor
     Raises:
         NotFoundError: the user has not authorized that client (or revoked it already).
     """
+    actor = caller.actor
     store = SqlAuthorizationStore(conn)
     found = await store.authorization(actor.id, client_id)
     now = runtime.clock()
@@ -122,7 +126,8 @@ async def revoke_authorization(conn: AsyncConnection, runtime: Runtime, *, actor
     await SqlAuditLog(conn).append(AuditEvent(
         timestamp=now, actor_kind=actor.kind, actor_id=actor.id, actor_name=actor.name,
         action="authorization.revoke", entity_type="OAuthClient", entity_id=client_id,
-        entity_name=name, remote_ip=remote_ip, details=details))
+        entity_name=name, remote_ip=caller.remote_ip, actor_divisions=caller.divisions,
+        details=details))
     return name
 
 
@@ -146,8 +151,8 @@ async def get_authorization(request: Request) -> Response:
 
 async def delete_authorization(request: Request) -> Response:
     async with as_user(request) as (c, _user):
-        await revoke_authorization(c.conn, c.runtime, actor=c.caller.actor,
-                                   remote_ip=c.caller.remote_ip, client_id=_client_id(request))
+        await revoke_authorization(c.conn, c.runtime, caller=c.caller,
+                                   client_id=_client_id(request))
     return Response(status_code=204)
 
 

@@ -30,15 +30,17 @@ PERMISSION = "audits:audit:view"
 PAGE_SIZE = 50
 EXPORT_BATCH = 1_000
 MAX_PAGE = 1_000_000  # beyond this an OFFSET means nothing to a person (and may overflow)
-FIELDS = ("actor", "action", "client", "result", "from", "to")
-LIMITS = {"actor": 320, "action": 64, "client": 64}  # the audit_events column widths
+FIELDS = ("actor", "action", "client", "request", "result", "from", "to")
+# The audit_events column widths.
+LIMITS = {"actor": 320, "action": 64, "client": 64, "request": 64}
 RESULTS = {"": None, "any": None, "success": Result.success, "failure": Result.failure}
 # What a datetime-local input sends (seconds optional), a bare date, or either with a Z.
 _INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(:\d{2}(?:\.\d{1,6})?)?)?Z?",
                       re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 EXPORT_COLUMNS = ("seq", "id", "timestamp", "actorKind", "actorId", "actorName", "action",
-                  "entityType", "entityId", "entityName", "result", "remoteIp", "details")
+                  "entityType", "entityId", "entityName", "result", "remoteIp", "requestId",
+                  "actorDivisions", "details")
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -78,7 +80,8 @@ def read_filters(params: Mapping[str, str], *, page_number: int = 1) -> Filters:
     query = AuditQuery(
         start=start[0] if start else None, end=end,
         entity_id=values["client"] or None, action=values["action"] or None,
-        actor=values["actor"] or None, result=RESULTS.get(result),
+        request_id=values["request"] or None, actor=values["actor"] or None,
+        result=RESULTS.get(result),
         page_number=page_number, page_size=PAGE_SIZE, newest_first=True)
     return Filters(values, query, {name: errors[name] for name in FIELDS if name in errors})
 
@@ -191,6 +194,7 @@ async def _export(ctx: Page, fmt: str) -> Response:
             timestamp=now, actor_kind=caller.actor.kind, actor_id=caller.actor.id,
             actor_name=caller.actor.name, action="audit.export", entity_type="AuditLog",
             entity_id="audit-log", entity_name="Audit log", remote_ip=caller.remote_ip,
+            actor_divisions=caller.divisions,
             details={"format": fmt, "filters": {k: v for k, v in filters.values.items() if v},
                      "events": count, "throughSeq": through}))
     events = _walk(ctx.runtime, filters.query, through_seq=through)
@@ -224,6 +228,7 @@ def export_record(stored: StoredEvent) -> dict[str, Any]:
             "actorKind": e.actor_kind, "actorId": e.actor_id, "actorName": e.actor_name,
             "action": e.action, "entityType": e.entity_type, "entityId": e.entity_id,
             "entityName": e.entity_name, "result": str(e.result), "remoteIp": e.remote_ip,
+            "requestId": e.request_id, "actorDivisions": list(e.actor_divisions),
             "details": e.details}
 
 
@@ -246,6 +251,7 @@ async def _csv(events: AsyncIterator[list[StoredEvent]]) -> AsyncIterator[str]:
             record["details"] = json.dumps(record["details"], sort_keys=True,
                                            separators=(",", ":"), ensure_ascii=False,
                                            default=str)
+            record["actorDivisions"] = " ".join(record["actorDivisions"])
             writer.writerow([csv_cell(record[column]) for column in EXPORT_COLUMNS])
         yield out.getvalue()
 

@@ -47,8 +47,7 @@ async def revoke(ctx: Page) -> Response:
         return redirect(f"{PATH}?notice=not-connected")
     try:
         async with ctx.transaction() as conn:
-            await revoke_authorization(conn, ctx.runtime, actor=caller.actor,
-                                       remote_ip=caller.remote_ip, client_id=client_id)
+            await revoke_authorization(conn, ctx.runtime, caller=caller, client_id=client_id)
     except NotFoundError:
         return redirect(f"{PATH}?notice=not-connected")
     return redirect(f"{PATH}?notice=revoked")

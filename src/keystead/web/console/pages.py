@@ -221,4 +221,5 @@ async def _audit_refusal(ctx: Page, reason: str) -> None:
         timestamp=ctx.runtime.clock(), actor_kind=actor.kind, actor_id=actor.id,
         actor_name=actor.name, action="access.denied", entity_type="Console",
         entity_id=target[:64], entity_name=target[:320], result=Result.failure,
-        remote_ip=client_ip(ctx.request), details={"reason": reason}))
+        remote_ip=client_ip(ctx.request), details={"reason": reason},
+        actor_divisions=ctx.caller.divisions if ctx.caller else ()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
@@ -16,6 +17,7 @@ from keystead.web.console.pages import Page, redirect, route
 from keystead.web.console.sessions import Stage
 
 HOME = "/admin"
+log = logging.getLogger("keystead.web")
 REFUSED = ("Sign-in failed: the e-mail or password is wrong, or sign-in is paused after "
            "repeated failures. Check them and try again in a few minutes.")
 THROTTLED = ("Too many failed sign-ins from your network. Wait a few minutes, then try again.")
@@ -58,6 +60,9 @@ async def login(ctx: Page) -> Response:
             response = await _after_password(ctx, conn, user, target)
     if response is None:
         await ctx.runtime.throttle.failed(None, client_ip(ctx.request))
+        # The reason (and the e-mail) is in the audit entry this request's id leads to.
+        log.warning("console sign-in refused", extra={"fields": {
+            "remote_ip": client_ip(ctx.request)}})
         return ctx.render("login.html", 401, next=target, email=email, error=REFUSED)
     return response
 
@@ -107,6 +112,8 @@ async def mfa(ctx: Page) -> Response:
                 previous=session))
     if method is None:
         await ctx.runtime.throttle.failed(None, client_ip(ctx.request))
+        log.warning("console second factor refused", extra={"fields": {
+            "user_id": user.id, "remote_ip": client_ip(ctx.request)}})
         return ctx.render("mfa.html", 401, error=(
             "That code was not accepted. Enter the current 6-digit code from your "
             "authenticator app, or one of your recovery codes."))

@@ -1,7 +1,7 @@
 """client secrets name the server key ring entry their digest is keyed with
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04 15:30:00
 
 ``client_secrets.key_id`` is the id of the ring key that made the digest; NULL, as every existing
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
