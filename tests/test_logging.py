@@ -237,14 +237,16 @@ def test_log_never_holds_a_secret_token_code_or_query_string(
     again = refresh(http, client, tokens["refresh_token"]).json()
     # client_credentials with the secret in the form, then in Basic; a token used on the API.
     admin = bootstrap(http, name="ops", roles=["Super Admin"])
-    by_form = http.post("/oauth/token", data=CC | {"client_id": admin.id,
-                                                   "client_secret": admin.secret}).json()
+    poster = bootstrap(http, name="form poster", roles=["Super Admin"],
+                       tokenEndpointAuthMethod="client_secret_post")
+    by_form = http.post("/oauth/token", data=CC | {"client_id": poster.id,
+                                                   "client_secret": poster.secret}).json()
     access = token(http, admin)
     http.get("/api/v2/oauth/clients?pageSize=5", headers=bearer(access))
     http.post("/oauth/introspect", data={"token": access}, auth=admin.basic_auth)
     http.post("/oauth/token", data=CC, auth=(admin.id, admin.secret + "x"))
     text = capsys.readouterr().err
-    values = [client.secret, admin.secret, code, pkce.verifier, pkce.challenge,
+    values = [client.secret, admin.secret, poster.secret, code, pkce.verifier, pkce.challenge,
               tokens["access_token"], tokens["refresh_token"], tokens["id_token"],
               again["access_token"], by_form["access_token"], access, "state-value-xyz"]
     assert [v for v in values if v in text] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -70,6 +71,7 @@ ring_app = typer.Typer(help="The server key ring (KEYSTEAD_SECRET_KEYS): digests
 app.add_typer(ring_app, name="secret-keys")
 T = TypeVar("T")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+serve_log = logging.getLogger("keystead.serve")
 WORKER_STARTUP_SECONDS = 60
 
 
@@ -80,7 +82,10 @@ def _check_settings() -> None:
         Settings()
     except ValidationError as exc:
         for error in exc.errors(include_input=False, include_url=False):
-            typer.echo(f"error: {str(error['msg']).removeprefix('Value error, ')}", err=True)
+            where = ".".join(str(part) for part in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            typer.echo(f"error: invalid setting: {where} {message}" if where
+                       else f"error: {message}", err=True)
         raise typer.Exit(code=1) from None
 
 
@@ -200,10 +205,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         # The workers build their settings from the environment: hand them the issuer there.
         os.environ[ISSUER_VARIABLE] = issuer
         if host.strip("[]") in WILDCARD_HOSTS:
-            typer.echo(f"warning: listening on every interface, the issuer is {issuer}; set "
-                       f"{ISSUER_VARIABLE} to the URL clients use to reach this server",
-                       err=True)
-    typer.echo(f"issuer: {issuer}", err=True)
+            serve_log.warning("listening on every interface, the issuer is %s; set %s to the "
+                              "URL clients use to reach this server", issuer, ISSUER_VARIABLE)
+    serve_log.info("issuer: %s", issuer)
     # X-Forwarded-For is believed only from the configured proxies, walked from the right
     # (uvicorn's ProxyHeadersMiddleware): the address throttling and the audit log see.
     trusted = settings.trusted_proxies.strip()

@@ -23,8 +23,9 @@ from keystead.protocol.params import parse_form
 from keystead.protocol.tokens import TokenService
 
 INACTIVE: dict[str, Any] = {"active": False}
-# What user_tokens mints (secrets.token_urlsafe(32)): anything else is not looked up.
-_REFRESH_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+# What user_tokens mints: 32 random bytes (secrets.token_urlsafe), after the id of the server
+# key it is digested under (absent before the key ring). Anything else is not looked up.
+_REFRESH_SHAPE = re.compile(r"(?:[A-Za-z0-9]{1,16}\.)?[A-Za-z0-9_-]{43}")
 
 
 @dataclass(frozen=True, slots=True)
