@@ -20,17 +20,17 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import POSTGRES_URL, SECRET_KEY
 from tests.factories import KEYSTEAD_COMMAND, free_port, keystead_cli
+from tests.outages import run_sql
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
@@ -38,13 +38,6 @@ REDIS_URL = os.environ.get("KEYSTEAD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
 THREADS = 4
 
 pytestmark = pytest.mark.postgres
-
-
-async def _admin_sql(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
 
 
 @dataclass
@@ -101,7 +94,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
             pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but HAProxy is not installed")
         pytest.skip("HAProxy is not installed (apt-get install haproxy; make test does it)")
     name = f"keystead_replicas_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+    asyncio.run(run_sql(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
     front_port, *ports = (free_port() for _ in range(4))
     env = {"KEYSTEAD_DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}",
            "KEYSTEAD_SECRET_KEY": SECRET_KEY, "KEYSTEAD_REDIS_URL": REDIS_URL,
@@ -134,7 +127,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         if haproxy is not None:
             haproxy.kill()
             haproxy.wait(timeout=10)
-        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_sql(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @dataclass
@@ -155,14 +148,14 @@ class Load:
                               auth=(client_id, secret)).json()["access_token"]
             while not self.stop.is_set():
                 scope = f"load:{uuid.uuid4().hex[:12]}"
-                steps = [
-                    ("token", lambda: web.post("/oauth/token", auth=(client_id, secret),
-                                               data={"grant_type": "client_credentials"})),
-                    ("introspect", lambda: web.post("/oauth/introspect", data={"token": access},
-                                                    auth=(client_id, secret))),
-                    ("write", lambda s=scope: web.post(  # type: ignore[misc]
-                        "/api/v2/oauth/scopes", headers={"Authorization": f"Bearer {access}"},
-                        json={"id": s, "description": "load"})),
+                steps: list[tuple[str, Callable[[], httpx.Response]]] = [
+                    ("token", partial(web.post, "/oauth/token", auth=(client_id, secret),
+                                      data={"grant_type": "client_credentials"})),
+                    ("introspect", partial(web.post, "/oauth/introspect",
+                                           data={"token": access}, auth=(client_id, secret))),
+                    ("write", partial(web.post, "/api/v2/oauth/scopes",
+                                      headers={"Authorization": f"Bearer {access}"},
+                                      json={"id": scope, "description": "load"})),
                 ]
                 for kind, send in steps:
                     try:

@@ -19,8 +19,6 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 from typer.testing import CliRunner, Result
 
@@ -38,6 +36,7 @@ from tests.factories import (
     token,
     uvicorn_on,
 )
+from tests.outages import run_sql
 
 
 def _env(data_dir: Path, database_url: str = "") -> dict[str, str]:
@@ -151,13 +150,6 @@ def test_backup_of_a_database_that_is_not_keysteads_leaves_nothing(tmp_path: Pat
 # -- PostgreSQL: the documented pg_dump / pg_restore flags
 
 
-async def _admin_sql(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
-
-
 @pytest.fixture
 def postgres_pair() -> Iterator[tuple[str, str]]:
     """Two empty databases: the live one and the one a dump is restored into."""
@@ -167,11 +159,11 @@ def postgres_pair() -> Iterator[tuple[str, str]]:
         pytest.skip("PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)")
     names = [f"keystead_backup_{uuid.uuid4().hex[:8]}" for _ in range(2)]
     for name in names:
-        asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+        asyncio.run(run_sql(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
     base = POSTGRES_URL.rsplit("/", 1)[0]
     yield f"{base}/{names[0]}", f"{base}/{names[1]}"
     for name in names:
-        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_sql(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _libpq(url: str) -> str:

@@ -22,20 +22,12 @@ from keystead.store.migrate import alembic_config, upgrade
 from keystead.web.app import create_app
 from tests.factories import CLIENTS, ManualClock, bearer
 from tests.store.release_data import DATA, decode
-from tests.store.test_migrations import empty_database  # noqa: F401 - the per-store fixture
+from tests.store.test_migrations import (  # noqa: F401 - the per-store fixture
+    _sync,
+    empty_database,
+)
 
 RELEASE: dict[str, Any] = json.loads(DATA.read_text())
-
-
-def _sync(url: str, work: Any) -> Any:
-    async def run() -> Any:
-        engine = create_async_engine(url)
-        try:
-            async with engine.begin() as conn:
-                return await conn.run_sync(work)
-        finally:
-            await engine.dispose()
-    return asyncio.run(run())
 
 
 def _load_release(conn: Connection) -> None:

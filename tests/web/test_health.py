@@ -20,7 +20,7 @@ from keystead.config import Settings
 from keystead.store.migrate import alembic_config, head_revision, upgrade
 from keystead.web.readiness import Readiness
 from tests.factories import serve
-from tests.web.conftest import CutOff
+from tests.outages import CutOff
 
 
 def readiness(http: TestClient) -> Readiness:

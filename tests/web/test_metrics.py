@@ -33,7 +33,7 @@ from tests.factories import (
     token,
     uvicorn_on,
 )
-from tests.web.conftest import CutOff
+from tests.outages import CutOff
 from tests.web.test_store_unavailable import CC
 
 METRICS_TOKEN = "metrics-scrape-token-" + "m" * 24

@@ -17,101 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
-import socket
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx2
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.store.database import sqlite_path
 from tests.factories import Registered, bearer, introspect, serve, token
+from tests.outages import CutOff, run_sql
 
 CC = {"grant_type": "client_credentials"}
-CutOff = tuple[TestClient, Callable[[], None]]
-
-
-class Plug:
-    """A TCP forwarder to ``target``; ``pull()`` cuts every connection and refuses new ones."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.05)
-        self.port: int = self.listener.getsockname()[1]
-        self.pulled = threading.Event()
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while not self.pulled.is_set():
-            try:
-                downstream, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            with self.lock:
-                self.sockets += [downstream, upstream]
-            for src, dst in ((downstream, upstream), (upstream, downstream)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-    def pull(self) -> None:
-        self.pulled.set()
-        self.thread.join(timeout=5)
-        self.listener.close()
-        with self.lock:
-            for sock in self.sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-
-
-def _remove_sqlite_file(path: Path) -> None:
-    """The database's volume is gone: its files vanish and a directory stands in their place."""
-    for suffix in ("", "-wal", "-shm"):
-        moved = Path(f"{path}{suffix}")
-        if moved.exists():
-            shutil.move(moved, moved.with_name(moved.name + ".gone"))
-    path.mkdir()
-
-
-@pytest.fixture
-def cut_off(settings: Settings, store: str, admin: Registered) -> Iterator[CutOff]:
-    """A freshly started app, and a function that makes its store unreachable."""
-    if store == "postgres":
-        url = make_url(settings.resolved_database_url)
-        plug = Plug(url.host or "127.0.0.1", url.port or 5432)
-        proxied = url.set(host="127.0.0.1", port=plug.port).render_as_string(hide_password=False)
-        with serve(settings.model_copy(update={"database_url": proxied})) as app:
-            # It was serving through the plug before the plug is pulled.
-            assert app.post("/oauth/token", data=CC, auth=admin.basic_auth).status_code == 200
-            yield app, plug.pull
-        plug.pull()
-    else:
-        path = sqlite_path(settings.resolved_database_url)
-        assert path is not None
-        with serve(settings) as app:
-            yield app, lambda: _remove_sqlite_file(path)
 
 
 def assert_unavailable(response: httpx2.Response) -> None:
@@ -200,29 +119,19 @@ REFUSALS = [
 ]
 
 
-async def _as_superuser(url: str, *statements: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @contextlib.contextmanager
 def refusing(settings: Settings, refuse: str, allow: str) -> Iterator[None]:
     """The app's database refuses new connections and its open ones are terminated."""
     url = make_url(settings.resolved_database_url)
     name, admin_url = url.database, url.set(database="postgres")
-    asyncio.run(_as_superuser(
+    asyncio.run(run_sql(
         admin_url.render_as_string(hide_password=False), f'ALTER DATABASE "{name}" {refuse}',
         # The name is the test's own database, not input.
         f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))  # noqa: S608
     try:
         yield
     finally:
-        asyncio.run(_as_superuser(admin_url.render_as_string(hide_password=False),
+        asyncio.run(run_sql(admin_url.render_as_string(hide_password=False),
                                   f'ALTER DATABASE "{name}" {allow}'))
 
 

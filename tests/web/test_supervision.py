@@ -4,11 +4,8 @@ never dies, and usage counts that could not be written are kept until they are."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
 import sqlite3
-import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +20,7 @@ from keystead.store.database import sqlite_path
 from keystead.web.runtime import Runtime
 from keystead.web.supervision import SupervisedLoop
 from tests.factories import Registered, run, serve
+from tests.outages import TcpValve, run_sql
 from tests.web.test_store_unavailable import CC
 
 
@@ -104,59 +102,6 @@ def test_supervised_loop_is_not_alive_once_stopped() -> None:
     assert asyncio.run(scenario()) == (None, "stopped")
 
 
-class Valve:
-    """A TCP forwarder to ``target`` that can be shut (every connection cut, new ones refused)
-    and opened again on the same port: the database going away and coming back."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = 0
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.open()
-
-    def open(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        self.port = self.listener.getsockname()[1]
-        self.closing = threading.Event()
-        self.thread = threading.Thread(target=self._accept, args=(self.listener,), daemon=True)
-        self.thread.start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        listener.settimeout(0.05)
-        while not self.closing.is_set():
-            try:
-                downstream, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            with self.lock:
-                self.sockets += [downstream, upstream]
-            for src, dst in ((downstream, upstream), (upstream, downstream)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-    def shut(self) -> None:
-        self.closing.set()
-        self.thread.join(timeout=5)
-        self.listener.close()
-        with self.lock:
-            for sock in self.sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-            self.sockets.clear()
-
-
 USAGE_TOTAL = text("SELECT coalesce(sum(tokens_issued), 0) FROM client_usage WHERE client_id = :id")
 
 
@@ -195,7 +140,7 @@ def issue(app: TestClient, admin: Registered, count: int) -> None:
 def test_usage_counts_survive_a_database_outage_postgres(settings: Settings,
                                                          admin: Registered) -> None:
     url = make_url(settings.resolved_database_url)
-    valve = Valve(url.host or "127.0.0.1", url.port or 5432)
+    valve = TcpValve(url.host or "127.0.0.1", url.port or 5432)
     proxied = url.set(host="127.0.0.1", port=valve.port).render_as_string(hide_password=False)
     with serve(settings.model_copy(update={"database_url": proxied})) as app:
         issue(app, admin, 5)
@@ -241,16 +186,6 @@ def test_usage_counts_survive_a_locked_database_sqlite(settings: Settings,
     assert usage_total(settings, admin.id) == 12
 
 
-async def _admin_sql(url: str, *statements: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 def _fail_over(url: str, *, read_only: bool) -> None:
     """The database comes back as a read-only standby (or writable again): every existing
     connection is cut, and new ones get the database's new default."""
@@ -260,7 +195,7 @@ def _fail_over(url: str, *, read_only: bool) -> None:
     cut = ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # noqa: S608 - our name
            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
     # From another database: a read-only one could not be made writable again from inside.
-    asyncio.run(_admin_sql(make_url(url).set(database="postgres").render_as_string(
+    asyncio.run(run_sql(make_url(url).set(database="postgres").render_as_string(
         hide_password=False), setting, cut))
 
 
