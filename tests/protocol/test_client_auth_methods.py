@@ -4,6 +4,7 @@ costs O(1) audit rows per interval, not one per attempt."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -115,10 +116,23 @@ def _recent(http: TestClient, client_id: str) -> int:
 ATTEMPTS = 500
 
 
+@pytest.fixture
+def unthrottled(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
+    """An app whose throttle never engages: these tests count what failures cost the audit log
+    (tests/flows/test_client_auth_throttle.py tries the throttle itself)."""
+    with serve(_unthrottled(settings), clock=clock) as http:
+        yield http
+
+
+def _unthrottled(settings: Settings) -> Settings:
+    return settings.model_copy(update={"throttle_client_failures": 10_000,
+                                       "throttle_source_failures": 100_000})
+
+
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
 def test_client_auth_brute_force_costs_constant_audit_rows(
-        clocked: TestClient, clock: ManualClock, method: str) -> None:
-    http = clocked
+        unthrottled: TestClient, clock: ManualClock, method: str) -> None:
+    http = unthrottled
     admin = bootstrap(http, name="admin", roles=["Super Admin"])
     headers = bearer(token(http, admin))
     victim = bootstrap(http, name="victim", roles=["OAuth Admin"],
@@ -151,6 +165,7 @@ def test_client_auth_brute_force_costs_constant_audit_rows(
 
 def test_client_auth_failures_are_written_when_the_server_stops(settings: Settings) -> None:
     clock = ManualClock()
+    settings = _unthrottled(settings)
     with serve(settings, clock=clock) as http:
         admin = bootstrap(http, name="admin", roles=["Super Admin"])
         for n in range(50):
