@@ -49,6 +49,14 @@ def link(page: str, link_id: str) -> str | None:
     return html.unescape(found.group(1)) if found else None
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The audit pages need more failed authentications than the throttle lets one client make
+    from one address (tests/flows/test_client_auth_throttle.py tries the throttle itself)."""
+    return settings.model_copy(update={"throttle_client_failures": 10_000,
+                                       "throttle_source_failures": 100_000})
+
+
 def fail_to_authenticate(http: TestClient, client: Registered, times: int = 1) -> None:
     for attempt in range(times):
         response = http.post("/oauth/token", data={"grant_type": "client_credentials"},
