@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -153,9 +154,13 @@ class Metrics:
             "keystead_usage_held_tokens", "Issued tokens counted in memory, not yet written",
             multiprocess_mode="livesum", registry=into)
         self._issued = {g: self.tokens_issued.labels(g) for g in GRANT_TYPES}
-        self._fast = {path: (self.latency.labels(path),
-                             {c: self.responses.labels(path, c) for c in STATUS_CLASSES})
-                      for path in FAST_ENDPOINTS}
+        # Per fast endpoint: its latency child and a status code -> status-class child table,
+        # filled as codes appear (a dict look-up per request instead of formatting the class).
+        self._fast: dict[str, tuple[Any, dict[int, Any]]] = {
+            path: (self.latency.labels(path), {}) for path in FAST_ENDPOINTS}
+        for path in FAST_ENDPOINTS:  # present from the start, at 0
+            for status in STATUS_CLASSES:
+                self.responses.labels(path, status)
         self._reasons = {text: self.auth_failures.labels(label)
                          for text, label in FAILURE_REASONS.items()}
         for loop in LOOPS:  # present from the start, at 0
@@ -175,7 +180,10 @@ class Metrics:
     def fast_answered(self, path: str, status: int, seconds: float) -> None:
         latency, statuses = self._fast[path]
         latency.observe(seconds)
-        statuses[status_class(status)].inc()
+        child = statuses.get(status)
+        if child is None:
+            child = statuses[status] = self.responses.labels(path, status_class(status))
+        child.inc()
 
     # -- everything else
 
