@@ -55,12 +55,6 @@ def client(http: TestClient) -> Registered:
     return code_client(http, redirect_uris=(REDIRECT_URI, LOOPBACK))
 
 
-@pytest.fixture
-def person(http: TestClient) -> Person:
-    """A user without roles, signed in on ``http``."""
-    return signed_in_person(http)
-
-
 def request_query(client_id: str, pkce: Pkce | None = None, /,
                   **params: str | None) -> dict[str, str]:
     """A valid code + PKCE authorization request; ``None`` removes a parameter."""

@@ -18,7 +18,6 @@ from tests.oauth_flows import (
     REDIRECT_URI,
     Pkce,
     answer_of,
-    code_client,
     exchange,
     pkce_pair,
     sealed_request_of,
@@ -29,16 +28,6 @@ from tests.people import Person, csrf_of
 AUTHORIZE = "/oauth/authorize"
 CONSENT = "/oauth/authorize/consent"
 ME = "/api/v2/users/me"
-
-
-@pytest.fixture
-def client(http: TestClient) -> Registered:
-    return code_client(http)
-
-
-@pytest.fixture
-def person(http: TestClient) -> Person:
-    return signed_in_person(http)
 
 
 def post_authorize(http: TestClient, form: dict[str, str] | list[tuple[str, str]]

@@ -57,16 +57,6 @@ ME = "/api/v2/users/me"
 
 
 @pytest.fixture
-def client(http: TestClient) -> Registered:
-    return code_client(http)
-
-
-@pytest.fixture
-def person(http: TestClient) -> Person:
-    return signed_in_person(http)
-
-
-@pytest.fixture
 def replica(settings: Settings) -> Iterator[TestClient]:
     """A second node: its own app, engine and hot-path store, on the same database."""
     with serve(settings) as node:

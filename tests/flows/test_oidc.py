@@ -32,11 +32,6 @@ DISCOVERY = "/.well-known/openid-configuration"
 
 
 @pytest.fixture
-def client(http: TestClient) -> Registered:
-    return code_client(http)
-
-
-@pytest.fixture
 def person(http: TestClient) -> Person:
     """A user without roles, who signs in with a password only."""
     return signed_in_person(http, "ada@example.com")

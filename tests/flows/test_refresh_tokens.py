@@ -33,16 +33,6 @@ USERINFO = "/oauth/userinfo"
 
 
 @pytest.fixture
-def client(http: TestClient) -> Registered:
-    return code_client(http)
-
-
-@pytest.fixture
-def person(http: TestClient) -> Person:
-    return signed_in_person(http)
-
-
-@pytest.fixture
 def issued(http: TestClient, client: Registered, person: Person) -> dict[str, Any]:
     """The token response of a code + PKCE flow for ``person`` (openid users:readonly)."""
     del person
