@@ -128,10 +128,6 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'keystead.db'}"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url.startswith("sqlite")
-
     def with_secret_key(self) -> Settings:
         """Return settings whose secret key is set, creating ``data_dir/secret.key`` in development.
 

@@ -103,7 +103,7 @@ def test_request_id_is_on_an_unexpected_errors_answer(lenient: TestClient,
         raise RuntimeError("unexpected")
 
     monkeypatch.setattr(SqlAuditLog, "append", fail)
-    monkeypatch.setattr(ClientAuthenticator, "authenticate", fail)
+    monkeypatch.setattr(ClientAuthenticator, "identify", fail)
     api = lenient.post("/api/v2/authorization/roles", json={"name": "Auditor"},
                        headers=headers | {HEADER: "ticket-42"})
     protocol = lenient.post("/oauth/token", data=CC, auth=admin.basic_auth,

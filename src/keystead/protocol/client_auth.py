@@ -4,6 +4,8 @@ RFC 6749 §2.3.1: ``client_secret_basic`` (HTTP Basic, form-urlencoded id and se
 ``client_secret_post``; a client MUST NOT use more than one method in a request. Each client
 registers the one method it uses (RFC 7591 §2 ``token_endpoint_auth_method``), and any other is
 refused: a secret sent where the client said it would not be is a mistake or someone else.
+A public client (method ``none``) names itself with ``client_id`` alone, at the endpoints that
+admit it (RFC 6749 §2.3, RFC 7009 §2.1); introspection does not (RFC 7662 §2.1).
 
 Failures are tallied in memory (``auth_failures``): one audit row per client, source and reason
 per interval, not one per failure.
@@ -13,9 +15,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import NoReturn
 from urllib.parse import unquote_plus
 
@@ -37,6 +40,19 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 PUBLIC_METHOD = "none"
 
 
+class Endpoint(StrEnum):
+    """Where a client authenticates; the value names it in the audit log."""
+
+    token = "token"  # noqa: S105 (an endpoint name, not a password)
+    introspect = "introspect"
+    revoke = "revoke"
+
+
+# RFC 6749 §2.3 / RFC 8252 §8.4 and RFC 7009 §2.1: a public client names itself here; RFC 7662
+# §2.1 introspection is for resource servers, which hold a secret.
+PUBLIC_ENDPOINTS = frozenset({Endpoint.token, Endpoint.revoke})
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
     client_id: str
@@ -44,7 +60,8 @@ class Credentials:
     method: str  # client_secret_basic | client_secret_post
 
 
-def read_credentials(authorization: str | None, form: dict[str, str]) -> Credentials | None:
+def read_credentials(authorization: str | None,
+                     form: Mapping[str, str]) -> Credentials | None:
     """Take the client's credentials from the Authorization header or the form.
 
     Raises:
@@ -76,8 +93,24 @@ class ClientAuthenticator:
     failures: FailureTally
     throttle: Throttle
 
-    async def authenticate(self, credentials: Credentials | None, *, remote_ip: str,
-                           endpoint: str) -> ClientRecord:
+    async def identify(self, form: Mapping[str, str], authorization: str | None, *,
+                       endpoint: Endpoint, remote_ip: str) -> ClientRecord:
+        """Return the client that sent the request: by its secret, or, without one and where the
+        endpoint admits public clients, by the ``client_id`` it names.
+
+        Raises:
+            InvalidRequestError: two authentication methods at once.
+            InvalidClientError: no client, or the failure (tallied for the audit log and the
+                throttle).
+            TooManyFailuresError: see ``_by_secret``.
+        """
+        credentials = read_credentials(authorization, form)
+        if credentials is None and "client_id" in form and endpoint in PUBLIC_ENDPOINTS:
+            return await self._by_name(form["client_id"], remote_ip=remote_ip, endpoint=endpoint)
+        return await self._by_secret(credentials, remote_ip=remote_ip, endpoint=endpoint)
+
+    async def _by_secret(self, credentials: Credentials | None, *, remote_ip: str,
+                         endpoint: Endpoint) -> ClientRecord:
         """Return the client whose secret matches.
 
         The same ``invalid_client`` answers an unknown id, a wrong or expired secret, a client
@@ -95,9 +128,7 @@ class ClientAuthenticator:
         now = self.clock()
         await self._unless_throttled(credentials.client_id, remote_ip=remote_ip,
                                      endpoint=endpoint, method=credentials.method, now=now)
-        # No client id holds NUL, and PostgreSQL text cannot: such an id is simply unknown.
-        client = await self.store.client(credentials.client_id) if len(
-            credentials.client_id) <= 64 and "\x00" not in credentials.client_id else None
+        client = await self._find(credentials.client_id)
         if client is None:
             # One digest all the same, so timing does not tell that the id is unknown.
             self.digester.secret(credentials.secret)
@@ -125,20 +156,19 @@ class ClientAuthenticator:
         note_client(client.id)  # for the request's access line
         return client
 
-    async def authenticate_public(self, client_id: str, *, remote_ip: str,
-                                  endpoint: str) -> ClientRecord:
+    async def _by_name(self, client_id: str, *, remote_ip: str,
+                       endpoint: Endpoint) -> ClientRecord:
         """A public client, which authenticates by naming itself (it has no secret).
 
         Raises:
             InvalidClientError: unknown, not active, or a confidential client (which must
                 authenticate with its secret), recorded in the audit log.
-            TooManyFailuresError: as for ``authenticate``.
+            TooManyFailuresError: as for ``_by_secret``.
         """
         now = self.clock()
         await self._unless_throttled(client_id, remote_ip=remote_ip, endpoint=endpoint,
                                      method=PUBLIC_METHOD, now=now)
-        client = await self.store.client(client_id) if len(
-            client_id) <= 64 and "\x00" not in client_id else None
+        client = await self._find(client_id)
         if (client is None or client.token_endpoint_auth_method != PUBLIC_METHOD
                 or not client.is_active):
             reason = ("unknown client" if client is None else
@@ -150,7 +180,13 @@ class ClientAuthenticator:
         note_client(client.id)
         return client
 
-    async def _unless_throttled(self, client_id: str, *, remote_ip: str, endpoint: str,
+    async def _find(self, client_id: str) -> ClientRecord | None:
+        # No client id holds NUL, and PostgreSQL text cannot: such an id is simply unknown.
+        if len(client_id) > 64 or "\x00" in client_id:
+            return None
+        return await self.store.client(client_id)
+
+    async def _unless_throttled(self, client_id: str, *, remote_ip: str, endpoint: Endpoint,
                                 method: str, now: datetime) -> None:
         """Raises: TooManyFailuresError (tallied for the audit log like a failure)."""
         wait = self.throttle.retry_after(client_id, remote_ip)
@@ -160,7 +196,7 @@ class ClientAuthenticator:
             raise TooManyFailuresError(wait)
 
     async def _refuse(self, client: ClientRecord | None, client_id: str, reason: str, *,
-                      remote_ip: str, endpoint: str, method: str, now: datetime) -> NoReturn:
+                      remote_ip: str, endpoint: Endpoint, method: str, now: datetime) -> NoReturn:
         """Count the failure for the throttle, tally it for the audit log, and raise."""
         note_client(shown_client_id(client_id))  # the access line and the warning name who tried
         await self.throttle.failed(client_id, remote_ip)
@@ -169,12 +205,12 @@ class ClientAuthenticator:
         raise InvalidClientError("client authentication failed", detail=reason)
 
     async def _tally(self, client: ClientRecord | None, client_id: str, reason: str, *,
-                     remote_ip: str, endpoint: str, method: str, now: datetime) -> None:
+                     remote_ip: str, endpoint: Endpoint, method: str, now: datetime) -> None:
         """A row now only for its key's first failure in the interval; the rest are counted."""
         name = client.name if client else ""
         first = self.failures.note(AuthFailure(
             client_id=shown_client_id(client_id), client_name=name, remote_ip=remote_ip,
-            reason=reason, endpoint=endpoint, method=method, at=now,
+            reason=reason, endpoint=endpoint.value, method=method, at=now,
             divisions=client.divisions if client else ()))
         if first is not None:
             try:

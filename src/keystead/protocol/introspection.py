@@ -12,17 +12,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from keystead.domain.audit import JSONValue
 from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord
-from keystead.protocol.client_auth import ClientAuthenticator, read_credentials
+from keystead.protocol.client_auth import ClientAuthenticator, Endpoint
 from keystead.protocol.errors import InvalidRequestError, InvalidTokenError
 from keystead.protocol.grants.user_tokens import Authorizations, still_allowed
 from keystead.protocol.params import parse_form
 from keystead.protocol.tokens import TokenService
 
-INACTIVE: dict[str, Any] = {"active": False}
+INACTIVE: dict[str, JSONValue] = {"active": False}
 # What user_tokens mints: 32 random bytes (secrets.token_urlsafe), after the id of the server
 # key it is digested under (absent before the key ring). Anything else is not looked up.
 _REFRESH_SHAPE = re.compile(r"(?:[A-Za-z0-9]{1,16}\.)?[A-Za-z0-9_-]{43}")
@@ -37,11 +37,11 @@ class IntrospectionEndpoint:
     clock: Callable[[], datetime]
 
     async def handle(self, body: bytes, *, authorization: str | None,
-                     remote_ip: str) -> dict[str, Any]:
+                     remote_ip: str) -> dict[str, JSONValue]:
         form = parse_form(body)
-        client = await self.authenticator.authenticate(read_credentials(authorization, form),
-                                                       remote_ip=remote_ip,
-                                                       endpoint="introspect")
+        client = await self.authenticator.identify(form, authorization,
+                                                   endpoint=Endpoint.introspect,
+                                                   remote_ip=remote_ip)
         if "token" not in form:
             raise InvalidRequestError("token is required")  # RFC 7662 §2.1
         try:
@@ -66,7 +66,7 @@ class IntrospectionEndpoint:
             "roles": [{"roleId": r, "divisionId": d} for r, d in record.roles],
         }
 
-    async def _refresh_token(self, value: str, client: ClientRecord) -> dict[str, Any]:
+    async def _refresh_token(self, value: str, client: ClientRecord) -> dict[str, JSONValue]:
         """The refresh token as its own client would find it at the token endpoint now."""
         digest = self.digester.grant(value)
         if digest is None:  # made under a key no longer in the server key ring

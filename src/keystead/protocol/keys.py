@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeAlias
 
 from cryptography.fernet import MultiFernet
 from joserfc.jwk import ECKey, KeySet
@@ -21,6 +21,8 @@ from keystead.domain.secrets import ring_cipher
 from keystead.domain.tokens import SigningKeyMaterial
 
 ALG = "ES256"
+# A public key as JSON (RFC 7517 §4), as joserfc reads and writes it.
+PublicJwk: TypeAlias = dict[str, str | list[str]]
 
 
 def key_cipher(ring: KeyRing) -> MultiFernet:
@@ -39,7 +41,7 @@ def load_private(cipher: MultiFernet, encrypted: str) -> ECKey:
     return ECKey.import_key(json.loads(cipher.decrypt(encrypted.encode())))
 
 
-def jwk_set(public_jwks: list[dict[str, Any]]) -> KeySet:
+def jwk_set(public_jwks: list[PublicJwk]) -> KeySet:
     return KeySet.import_key_set({"keys": public_jwks})
 
 
@@ -49,7 +51,7 @@ PUBLISH_DELAY = timedelta(minutes=5)
 @dataclass(frozen=True, slots=True)
 class StoredKey:
     kid: str
-    public_jwk: dict[str, Any]
+    public_jwk: PublicJwk
     private_jwk_encrypted: str
     date_created: datetime
     retire_after: datetime | None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from keystead.domain.audit import JSONValue
 from keystead.domain.scopes import BUILTIN_SCOPES, OIDC_SCOPES
 from keystead.protocol.client_auth import PUBLIC_METHOD, SECRET_METHODS
 from keystead.protocol.keys import ALG
 
 
-def server_metadata(issuer: str, *, scopes: list[str] | None = None) -> dict[str, Any]:
+def server_metadata(issuer: str, *, scopes: list[str] | None = None) -> dict[str, JSONValue]:
     return {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from keystead.domain.secrets import Digester
-from keystead.protocol.client_auth import ClientAuthenticator, read_credentials
+from keystead.protocol.client_auth import ClientAuthenticator, Endpoint
 from keystead.protocol.errors import InvalidRequestError
 from keystead.protocol.grants.user_tokens import Authorizations
 from keystead.protocol.params import parse_form
@@ -34,13 +34,8 @@ class RevocationEndpoint:
 
     async def handle(self, body: bytes, *, authorization: str | None, remote_ip: str) -> None:
         form = parse_form(body)
-        credentials = read_credentials(authorization, form)
-        if credentials is None and "client_id" in form:
-            client = await self.authenticator.authenticate_public(
-                form["client_id"], remote_ip=remote_ip, endpoint="revoke")
-        else:
-            client = await self.authenticator.authenticate(credentials, remote_ip=remote_ip,
-                                                           endpoint="revoke")
+        client = await self.authenticator.identify(form, authorization, endpoint=Endpoint.revoke,
+                                                   remote_ip=remote_ip)
         if "token" not in form:
             raise InvalidRequestError("token is required")  # RFC 7009 §2.1
         # §2.1: only the client the token was issued to may revoke it; for anyone else (or an

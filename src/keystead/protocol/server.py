@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from keystead.domain.audit import JSONValue
 from keystead.domain.scopes import is_scope_token
-from keystead.protocol.client_auth import ClientAuthenticator, read_credentials
+from keystead.protocol.client_auth import ClientAuthenticator, Endpoint
 from keystead.protocol.errors import (
     InvalidRequestError,
     InvalidScopeError,
@@ -32,7 +32,7 @@ class TokenEndpoint:
     issued: Callable[[str], None] = _uncounted
 
     async def handle(self, body: bytes, *, authorization: str | None,
-                     remote_ip: str) -> dict[str, Any]:
+                     remote_ip: str) -> dict[str, JSONValue]:
         """Return the RFC 6749 §5.1 response body.
 
         Raises:
@@ -41,14 +41,8 @@ class TokenEndpoint:
         form = parse_form(body)
         if "grant_type" not in form:
             raise InvalidRequestError("grant_type is required")
-        credentials = read_credentials(authorization, form)
-        if credentials is None and "client_id" in form:
-            # RFC 6749 §2.3 / RFC 8252 §8.4: a public client only names itself.
-            client = await self.authenticator.authenticate_public(
-                form["client_id"], remote_ip=remote_ip, endpoint="token")
-        else:
-            client = await self.authenticator.authenticate(credentials, remote_ip=remote_ip,
-                                                           endpoint="token")
+        client = await self.authenticator.identify(form, authorization, endpoint=Endpoint.token,
+                                                   remote_ip=remote_ip)
         grant = self.grants.get(form["grant_type"])
         if grant is None:
             # Fixed text: the caller's value may hold characters error_description cannot carry.
@@ -62,11 +56,13 @@ class TokenEndpoint:
             scope = tuple(form["scope"].split(" "))
             if not all(is_scope_token(s) for s in scope):
                 raise InvalidScopeError("scope must be space-separated scope tokens")
-        issued = await grant.exchange(TokenRequest(form["grant_type"], form, scope, remote_ip),
+        params = {name: form[name] for name in grant.params if name in form}
+        issued = await grant.exchange(TokenRequest(grant.grant_type, params, scope, remote_ip),
                                       client)
         self.issued(grant.grant_type)
-        answer: dict[str, Any] = {"access_token": issued.access_token, "token_type": "Bearer",
-                                  "expires_in": issued.expires_in, "scope": issued.scope}
+        answer: dict[str, JSONValue] = {
+            "access_token": issued.access_token, "token_type": "Bearer",
+            "expires_in": issued.expires_in, "scope": issued.scope}
         if issued.refresh_token is not None:
             answer["refresh_token"] = issued.refresh_token
         if issued.id_token is not None:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -27,7 +26,7 @@ from keystead.domain.scopes import OIDC_SCOPES
 from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord, HotStore, TokenClaims, TokenRecord
 from keystead.protocol.errors import InvalidTargetError, InvalidTokenError
-from keystead.protocol.keys import ALG
+from keystead.protocol.keys import ALG, PublicJwk
 from keystead.protocol.opaque import MAX_TOKEN_LENGTH, OpaqueTokens, Sealed
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -73,9 +72,9 @@ class Signer:
     kid: str
     key: ECKey
     verify_keys: KeySet
-    public_jwks: dict[str, Any]
+    public_jwks: dict[str, list[PublicJwk]]  # the JWK Set (RFC 7517 §5)
 
-    def use(self, kid: str, key: ECKey, published: list[dict[str, Any]]) -> None:
+    def use(self, kid: str, key: ECKey, published: list[PublicJwk]) -> None:
         self.kid, self.key = kid, key
         self.verify_keys = KeySet.import_key_set({"keys": published})
         self.public_jwks = {"keys": published}

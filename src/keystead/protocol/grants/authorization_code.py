@@ -8,46 +8,36 @@ token issued from the code (§4.1.2); see ``reuse`` for what else a second redem
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import ClassVar
 
 from keystead.domain.authorizations import AuthorizationCode, AuthorizationStore
-from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord
 from keystead.protocol import pkce
 from keystead.protocol.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
-from keystead.protocol.grants.base import TokenRequest
-from keystead.protocol.grants.reuse import ReusePolicy
-from keystead.protocol.grants.user_tokens import Authorizations, Grant, UserTokens
+from keystead.protocol.grants.base import RESOURCE, TokenRequest
+from keystead.protocol.grants.single_use import SingleUseGrant
 from keystead.protocol.tokens import IssuedToken
-
-REUSE_ACTION = "authorization_code.reuse"
 
 
 @dataclass(frozen=True, slots=True)
-class AuthorizationCodeGrant:
+class AuthorizationCodeGrant(SingleUseGrant):
     grant_type: ClassVar[str] = "authorization_code"
     client_grant: ClassVar[str] = "CODE"
-    authorizations: Authorizations
-    user_tokens: UserTokens
-    digester: Digester
-    clock: Callable[[], datetime]
-    reuse: ReusePolicy
+    params: ClassVar[frozenset[str]] = frozenset({"code", "redirect_uri", "code_verifier",
+                                                  RESOURCE})
+    artifact: ClassVar[str] = "code"
+    invalid: ClassVar[str] = "the code is invalid, expired or already used"
+    reuse_action: ClassVar[str] = "authorization_code.reuse"
     session_idle: timedelta  # a console session not seen for this long has ended
 
     async def exchange(self, request: TokenRequest, client: ClientRecord) -> IssuedToken:
         """Raises: InvalidRequestError, InvalidGrantError, InvalidScopeError."""
-        code_value = request.form.get("code")
-        if not code_value:
-            raise InvalidRequestError("code is required")
+        code_value = request.required("code")
         if request.scope is not None:
             raise InvalidScopeError("scope is fixed by the authorization request")
-        digest = self.digester.grant(code_value)
-        if digest is None:
-            raise InvalidGrantError("the code is invalid, expired or already used",
-                                    detail="the code names a key no longer in the server key ring")
+        digest = self.digest(code_value)
         replayed: AuthorizationCode | None = None
         async with self.authorizations() as store:
             now = self.clock()
@@ -61,27 +51,21 @@ class AuthorizationCodeGrant:
                 # §4.1.2: a code used twice revokes what it was exchanged for.
                 await store.revoke_family(used.family_id, now=now)
                 replayed = used
-        if replayed is not None:
-            await self.reuse.audit_replay(REUSE_ACTION, client, family_id=replayed.family_id,
-                                          user_id=replayed.user_id, remote_ip=request.remote_ip)
-        raise InvalidGrantError("the code is invalid, expired or already used",
-                                detail="code replayed: its tokens are revoked" if replayed
-                                else "code unknown, expired, dead with its session, or a "
-                                     "duplicate that revokes nothing")
+        # Out of the transaction, so the revocation above has committed (see single_use).
+        await self.refuse(client, request, replayed=replayed,
+                          detail="code replayed: its tokens are revoked" if replayed
+                          else "code unknown, expired, dead with its session, or a duplicate "
+                               "that revokes nothing")
 
     async def _redeem(self, store: AuthorizationStore, request: TokenRequest,
                       client: ClientRecord, code: AuthorizationCode) -> IssuedToken:
         """Raises: InvalidRequestError, InvalidGrantError, InvalidScopeError."""
         self._check_binding(request, client, code)
-        person = await store.person(code.user_id)
-        if person is None:
-            raise InvalidGrantError("the code's user no longer exists")
-        deadline = await store.family_expires_at(code.family_id)
-        if deadline is None:
-            raise InvalidGrantError("the code's authorization no longer exists")
-        return await self.user_tokens.issue(store, client, Grant(
-            person, tuple(code.scope.split()), code.family_id, code.auth_time, code.amr,
-            deadline, code.nonce), resource=request.form.get("resource"))
+        grant = await self.user_grant(store, user_id=code.user_id, family_id=code.family_id,
+                                      scope=tuple(code.scope.split()), auth_time=code.auth_time,
+                                      amr=code.amr, nonce=code.nonce)
+        return await self.user_tokens.issue(store, client, grant,
+                                            resource=request.params.get(RESOURCE))
 
     @staticmethod
     def _check_binding(request: TokenRequest, client: ClientRecord,
@@ -95,9 +79,9 @@ class AuthorizationCodeGrant:
             raise InvalidGrantError("the code was not issued to this client")
         # §4.1.3: redirect_uri must be identical to the authorization request's, if that
         # request had one (the code stores "" when it did not).
-        if code.redirect_uri and request.form.get("redirect_uri") != code.redirect_uri:
+        if code.redirect_uri and request.params.get("redirect_uri") != code.redirect_uri:
             raise InvalidGrantError("redirect_uri does not match the authorization request")
-        pkce.verify(code.code_challenge, request.form.get("code_verifier"))
+        pkce.verify(code.code_challenge, request.params.get("code_verifier"))
 
     def _is_replay(self, request: TokenRequest, client: ClientRecord,
                    used: AuthorizationCode) -> bool:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from keystead.domain.tokens import ClientRecord
 from keystead.protocol.errors import InvalidScopeError
-from keystead.protocol.grants.base import TokenRequest
+from keystead.protocol.grants.base import RESOURCE, TokenRequest
 from keystead.protocol.tokens import IssuedToken, TokenService
 
 
@@ -30,8 +30,9 @@ def narrow_scope(client: ClientRecord, requested: tuple[str, ...] | None) -> tup
 class ClientCredentialsGrant:
     grant_type: ClassVar[str] = "client_credentials"
     client_grant: ClassVar[str] = "CLIENT-CREDENTIALS"
+    params: ClassVar[frozenset[str]] = frozenset({RESOURCE})
     tokens: TokenService
 
     async def exchange(self, request: TokenRequest, client: ClientRecord) -> IssuedToken:
         return await self.tokens.issue(client, scope=narrow_scope(client, request.scope),
-                                       resource=request.form.get("resource"))
+                                       resource=request.params.get(RESOURCE))

@@ -5,42 +5,30 @@ No refresh token outlives its family's absolute deadline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 
 from keystead.domain.authorizations import RefreshGrant
-from keystead.domain.secrets import Digester
 from keystead.domain.tokens import ClientRecord
-from keystead.protocol.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
-from keystead.protocol.grants.base import TokenRequest
-from keystead.protocol.grants.reuse import ReusePolicy
-from keystead.protocol.grants.user_tokens import Authorizations, Grant, UserTokens
+from keystead.protocol.errors import InvalidGrantError, InvalidScopeError
+from keystead.protocol.grants.base import RESOURCE, TokenRequest
+from keystead.protocol.grants.single_use import SingleUseGrant
 from keystead.protocol.tokens import IssuedToken
-
-REUSE_ACTION = "refresh_token.reuse"
 
 
 @dataclass(frozen=True, slots=True)
-class RefreshTokenGrant:
+class RefreshTokenGrant(SingleUseGrant):
     grant_type: ClassVar[str] = "refresh_token"
     client_grant: ClassVar[str] = "CODE"
-    authorizations: Authorizations
-    user_tokens: UserTokens
-    digester: Digester
-    clock: Callable[[], datetime]
-    reuse: ReusePolicy
+    params: ClassVar[frozenset[str]] = frozenset({"refresh_token", RESOURCE})
+    artifact: ClassVar[str] = "refresh token"
+    invalid: ClassVar[str] = "the refresh token is invalid, expired or revoked"
+    reuse_action: ClassVar[str] = "refresh_token.reuse"
 
     async def exchange(self, request: TokenRequest, client: ClientRecord) -> IssuedToken:
         """Raises: InvalidRequestError, InvalidGrantError, InvalidScopeError."""
-        value = request.form.get("refresh_token")
-        if not value:
-            raise InvalidRequestError("refresh_token is required")
-        digest = self.digester.grant(value)
-        if digest is None:
-            raise InvalidGrantError("the refresh token is invalid, expired or revoked",
-                                    detail="the token names a key no longer in the server key ring")
+        value = request.required("refresh_token")
+        digest = self.digest(value)
         replayed: RefreshGrant | None = None
         async with self.authorizations() as store:
             known = await store.find_refresh(digest)
@@ -62,23 +50,16 @@ class RefreshTokenGrant:
                         raise InvalidScopeError(
                             f"a refresh may only narrow the scope: {' '.join(widened)}")
                     scope = tuple(dict.fromkeys(request.scope))
-                person = await store.person(grant.user_id)
-                if person is None:
-                    raise InvalidGrantError("the refresh token's user no longer exists")
-                deadline = await store.family_expires_at(grant.family_id)
-                if deadline is None:
-                    raise InvalidGrantError("the refresh token's authorization is gone")
+                user_grant = await self.user_grant(
+                    store, user_id=grant.user_id, family_id=grant.family_id, scope=scope,
+                    auth_time=grant.auth_time, amr=grant.amr)
                 # user_tokens narrows both to what the client still holds.
                 return await self.user_tokens.issue(
-                    store, client, Grant(person, scope, grant.family_id, grant.auth_time,
-                                         grant.amr, deadline),
+                    store, client, user_grant,
                     # Confidential clients keep their refresh token; public ones get a new one.
                     refresh_token=None if client.is_public else value, refresh_scope=granted,
-                    resource=request.form.get("resource"))
-        if replayed is not None:
-            await self.reuse.audit_replay(REUSE_ACTION, client, family_id=replayed.family_id,
-                                          user_id=replayed.user_id, remote_ip=request.remote_ip)
-        raise InvalidGrantError("the refresh token is invalid, expired or revoked",
-                                detail="rotated refresh token reused: family revoked" if replayed
-                                else "refresh token unknown, expired, revoked or a racing "
-                                     "duplicate")
+                    resource=request.params.get(RESOURCE))
+        # Out of the transaction, so the revocation above has committed (see single_use).
+        await self.refuse(client, request, replayed=replayed,
+                          detail="rotated refresh token reused: family revoked" if replayed
+                          else "refresh token unknown, expired, revoked or a racing duplicate")

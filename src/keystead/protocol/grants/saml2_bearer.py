@@ -22,8 +22,8 @@ from keystead.domain.audit import AuditEvent, JSONValue, Result
 from keystead.domain.authorizations import AuthorizationStore, Person
 from keystead.domain.identity_providers import administrative_refusal
 from keystead.domain.tokens import ClientRecord
-from keystead.protocol.errors import InvalidGrantError, InvalidRequestError
-from keystead.protocol.grants.base import TokenRequest
+from keystead.protocol.errors import InvalidGrantError
+from keystead.protocol.grants.base import RESOURCE, TokenRequest
 from keystead.protocol.grants.client_credentials import narrow_scope
 from keystead.protocol.grants.user_tokens import Grant, UserTokens
 from keystead.protocol.saml2_bearer import PUBLIC_DESCRIPTION, SamlBearerVerifier, SamlSubject
@@ -56,6 +56,7 @@ class SamlExchange(Protocol):
 class Saml2BearerGrant:
     grant_type: ClassVar[str] = "urn:ietf:params:oauth:grant-type:saml2-bearer"
     client_grant: ClassVar[str] = "SAML2-BEARER"
+    params: ClassVar[frozenset[str]] = frozenset({"assertion", RESOURCE})
     exchanges: Callable[[], AbstractAsyncContextManager[SamlExchange]]
     user_tokens: UserTokens
     record: Callable[[AuditEvent], Awaitable[None]]
@@ -63,9 +64,7 @@ class Saml2BearerGrant:
 
     async def exchange(self, request: TokenRequest, client: ClientRecord) -> IssuedToken:
         """Raises: InvalidRequestError, InvalidScopeError, InvalidGrantError (audited)."""
-        assertion = request.form.get("assertion")
-        if not assertion:
-            raise InvalidRequestError("assertion is required")
+        assertion = request.required("assertion")
         scope = narrow_scope(client, request.scope)
         subject: SamlSubject | None = None
         try:
@@ -92,7 +91,7 @@ class Saml2BearerGrant:
                 return await self.user_tokens.issue(
                     work.authorizations, client,
                     Grant(person, scope, family_id, _auth_time(subject, now), ("saml",),
-                          deadline), with_refresh=False, resource=request.form.get("resource"))
+                          deadline), with_refresh=False, resource=request.params.get(RESOURCE))
         except InvalidGrantError as exc:
             await self._audit_refusal(client, exc.detail or exc.error, subject)
             raise
