@@ -30,7 +30,8 @@ from keystead.domain.identity_providers import (
 )
 from keystead.domain.principal import operator
 from keystead.protocol.errors import InvalidGrantError
-from keystead.protocol.saml2_bearer import PUBLIC_DESCRIPTION, SamlBearerVerifier, SamlSubject
+from keystead.protocol.saml2_bearer import SamlBearerVerifier, SamlSubject
+from keystead.protocol.saml_document import PUBLIC_DESCRIPTION
 from keystead.store.audit import SqlAuditLog
 from keystead.store.database import create_engine
 from keystead.store.identity_providers import SqlAssertionLedger, SqlIdentityProviderStore

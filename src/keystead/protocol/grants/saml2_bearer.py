@@ -26,7 +26,8 @@ from keystead.protocol.errors import InvalidGrantError
 from keystead.protocol.grants.base import RESOURCE, TokenRequest
 from keystead.protocol.grants.client_credentials import narrow_scope
 from keystead.protocol.grants.user_tokens import Grant, UserTokens
-from keystead.protocol.saml2_bearer import PUBLIC_DESCRIPTION, SamlBearerVerifier, SamlSubject
+from keystead.protocol.saml2_bearer import SamlBearerVerifier, SamlSubject
+from keystead.protocol.saml_document import PUBLIC_DESCRIPTION
 from keystead.protocol.tokens import IssuedToken
 
 
