@@ -8,7 +8,7 @@ WORKERS ?= 1
 PIP     := $(BIN)/pip install -q --disable-pip-version-check
 export KEYSTEAD_DATA_DIR ?= var
 
-.PHONY: run test tools lint bench init clean
+.PHONY: run test screenshots tools lint bench init clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ run: init  ## serve http://$(HOST):$(PORT) on the embedded SQLite store in $(KEY
 
 test: $(VENV)/.installed-test tools  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
 	$(BIN)/pytest
+
+screenshots: $(VENV)/.installed-test tools  ## refresh docs/screenshots/ from the browser tests
+	KEYSTEAD_TEST_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
 # Real servers some tests drive, from Debian (package:program): Chromium for the browser tests
 # (Playwright's own download is not used), HAProxy and pgbouncer for the deployment tests,

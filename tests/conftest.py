@@ -8,8 +8,9 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from pydantic import SecretStr
@@ -27,22 +28,18 @@ from keystead.store.seed import seed
 from keystead.store.tables import metadata
 from keystead.web.app import create_app
 from keystead.web.runtime import utc_now
-from tests.factories import (
-    ManualClock,
-    Registered,
-    bearer,
-    bootstrap,
-    free_port,
-    role_id,
-    serve,
-    token,
-    uvicorn_on,
-)
 from tests.people import Console, create_user, sign_in
+from tests.support.apps import serve
+from tests.support.clients import Registered, bootstrap
+from tests.support.clock import ManualClock
+from tests.support.management import role_id
+from tests.support.servers import reserved_port, uvicorn_on
+from tests.support.tokens import bearer, token
 
 POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 SECRET_KEY = "test-server-key-" + "x" * 40
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+NO_POSTGRES = "PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)"
 
 
 async def _seed(url: str) -> None:
@@ -63,13 +60,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _skip_without_postgres() -> NoReturn:
+    pytest.skip(NO_POSTGRES)
+
+
+_POSTGRES_LINE = _skip_without_postgres.__code__.co_firstlineno + 1
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A throw-away PostgreSQL database for this run, migrated once."""
     if not POSTGRES_URL:
         if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
             pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but KEYSTEAD_TEST_POSTGRES_URL is not")
-        pytest.skip("PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)")
+        _skip_without_postgres()
     name = f"keystead_test_{uuid.uuid4().hex[:8]}"
 
     async def admin(sql: str) -> None:
@@ -92,6 +96,17 @@ async def _reset_postgres(url: str) -> None:
         await conn.execute(text(f"TRUNCATE {names} CASCADE"))
     await engine.dispose()
     await _seed(url)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Every test skipped for want of PostgreSQL reports the one place that skips it, so the
+    ``-ra`` summary folds them into one line with their count instead of one line each."""
+    report = yield
+    if (report.skipped and isinstance(report.longrepr, tuple)
+            and report.longrepr[2].endswith(NO_POSTGRES)):
+        report.longrepr = (__file__, _POSTGRES_LINE, report.longrepr[2])
+    return report
 
 
 @pytest.fixture(autouse=True)
@@ -130,8 +145,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def http(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings, housekeeping_interval=False)
+def http(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
+    """The app on ``clock``: time stands still until the test moves it."""
+    app = create_app(settings, clock=clock, housekeeping_interval=False)
     with TestClient(app, base_url="http://testserver") as client:
         yield client
 
@@ -170,7 +186,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
-    """The app on ``clock``, which the test moves (expiry, dual-use windows, deletion dates)."""
+    """A second app on ``clock`` (the one ``http`` runs on), as another replica would be."""
     with serve(settings, clock=clock) as client:
         yield client
 
@@ -178,7 +194,7 @@ def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[str]:
     """The app behind a real uvicorn on a loopback port, for clients that need real HTTP."""
-    port = free_port()
+    port = reserved_port()
     url = f"http://127.0.0.1:{port}"
     with uvicorn_on(settings.model_copy(update={"issuer": url}), port):
         yield url

@@ -17,17 +17,11 @@ from httpx2 import Response
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from tests.factories import (
-    ManualClock,
-    Registered,
-    bearer,
-    bootstrap,
-    code_body,
-    create_client,
-    serve,
-    token,
-)
 from tests.people import Person, create_user, csrf_of, sign_in
+from tests.support.apps import serve
+from tests.support.clients import Registered, bootstrap, code_body, create_client
+from tests.support.clock import ManualClock
+from tests.support.tokens import bearer, token
 
 REDIRECT_URI = "https://app.example/cb"
 _SEALED = re.compile(r'name="request" value="([^"]+)"')

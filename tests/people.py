@@ -4,7 +4,6 @@ through the real sign-in pages (password, TOTP enrolment or a TOTP code)."""
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 
 import pyotp
@@ -12,10 +11,12 @@ from httpx2 import Response
 from starlette.testclient import TestClient
 
 from keystead.domain.clients import RoleDivision
+from keystead.domain.mfa import STEP_SECONDS
 from keystead.domain.principal import operator
 from keystead.store.catalog import SqlCatalog
 from keystead.web.runtime import Runtime
-from tests.factories import run
+from tests.support.apps import run, runtime_of
+from tests.support.clock import ManualClock
 
 PASSWORD = "violet-harbour-lantern-7"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -26,21 +27,27 @@ _TOTP_SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
 class Person:
     id: str
     email: str
+    clock: ManualClock  # of the app the person was made on: where their codes are checked
     password: str = PASSWORD
     totp_secret: str | None = None
     recovery_codes: list[str] = field(default_factory=list)
     last_step: int = 0
 
-    def next_code(self) -> str:
-        """A TOTP code Keystead has not seen yet (it accepts one step of drift, each step once)."""
+    def next_code(self, clock: ManualClock | None = None) -> str:
+        """A TOTP code Keystead has not seen yet, at the time of ``clock`` (the app's that checks
+        it; the person's own by default).
+
+        Keystead accepts one step of drift, each step once: when the steps it would take now are
+        used up, the clock moves on to the next one rather than the test waiting for it.
+        """
         assert self.totp_secret is not None
-        while True:
-            now_step = int(time.time()) // 30
-            step = max(self.last_step + 1, now_step)
-            if step <= now_step + 1:
-                self.last_step = step
-                return pyotp.TOTP(self.totp_secret).at(step * 30)
-            time.sleep(1)
+        clock = clock or self.clock
+        now_step = int(clock().timestamp()) // STEP_SECONDS
+        step = max(self.last_step + 1, now_step)
+        if step > now_step + 1:
+            clock.advance(step * STEP_SECONDS - clock().timestamp())
+        self.last_step = step
+        return pyotp.TOTP(self.totp_secret).at(step * STEP_SECONDS)
 
 
 def create_user(http: TestClient, email: str, *, roles: tuple[str, ...] = (),
@@ -59,7 +66,19 @@ def create_user(http: TestClient, email: str, *, roles: tuple[str, ...] = (),
                 await users.grant(operator(), user.id, RoleDivision(role.id, home))
             return user.id
 
-    return Person(run(http, work), email, password or "")
+    return Person(run(http, work), email, clock_of(http), password or "")
+
+
+def clock_of(http: TestClient) -> ManualClock:
+    """The app's clock, which tests drive by hand (``tests/conftest.py``, ``support.apps.serve``).
+
+    Raises:
+        TypeError: the app runs on the wall clock, where a fresh TOTP code could mean waiting.
+    """
+    clock = runtime_of(http).clock
+    if not isinstance(clock, ManualClock):
+        raise TypeError("people sign in on apps that run on a ManualClock")
+    return clock
 
 
 def csrf_of(html: str) -> str:
@@ -78,14 +97,14 @@ def sign_in(http: TestClient, person: Person) -> None:
         found = _TOTP_SECRET.search(response.text)
         assert found
         person.totp_secret = found.group(1)
-        response = http.post("/login/enrol", data={"code": person.next_code(),
+        response = http.post("/login/enrol", data={"code": person.next_code(clock_of(http)),
                                                    "csrf_token": csrf_of(response.text)})
         assert response.url.path == "/login/recovery-codes", response.text
         person.recovery_codes = re.findall(r"<li><code>([a-z0-9-]+)</code>", response.text)
         response = http.post("/login/recovery-codes",
                              data={"csrf_token": csrf_of(response.text)})
     elif response.url.path == "/login/mfa":
-        response = http.post("/login/mfa", data={"code": person.next_code(),
+        response = http.post("/login/mfa", data={"code": person.next_code(clock_of(http)),
                                                  "csrf_token": csrf_of(response.text)})
     assert response.url.path.startswith("/admin"), (response.url, response.text[:500])
 

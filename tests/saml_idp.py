@@ -43,6 +43,19 @@ def ds(tag: str) -> str:
     return f"{{{DS}}}{tag}"
 
 
+def found(parent: etree._Element, path: str) -> etree._Element:
+    """The element at ``path`` under ``parent``, which the test's document has."""
+    element = parent.find(path)
+    assert element is not None, path
+    return element
+
+
+def id_of(element: etree._Element) -> str:
+    value = element.get("ID")
+    assert value is not None
+    return value
+
+
 def instant(value: datetime) -> str:
     """SAML core §1.3.3: xs:dateTime in UTC."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -31,15 +31,11 @@ from starlette.testclient import TestClient
 from keystead.config import Settings, listen_url, serve_issuer
 from keystead.domain.scopes import BUILTIN_SCOPES as BUILTIN_SCOPE_DESCRIPTIONS
 from keystead.web.app import create_app
-from tests.factories import (
-    KEYSTEAD_COMMAND,
-    Registered,
-    audit_events,
-    bearer,
-    free_port,
-    keystead_cli,
-    token,
-)
+from tests.support.cli import KEYSTEAD_COMMAND, keystead_cli
+from tests.support.clients import Registered
+from tests.support.management import audit_events
+from tests.support.servers import reserved_port
+from tests.support.tokens import bearer, token
 
 POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 CLIENTS = "/api/v2/oauth/clients"
@@ -486,7 +482,7 @@ def _assert_everything_under(document: dict[str, Any], issuer: str) -> None:
 
 
 def test_cli_serve_issuer_is_the_listen_address(served_data: Path) -> None:
-    port = free_port()
+    port = reserved_port()
     with _serving(served_data, "127.0.0.1", port) as document:
         _assert_everything_under(document, f"http://127.0.0.1:{port}")
         # Every advertised endpoint is reachable where it is advertised.
@@ -494,7 +490,7 @@ def test_cli_serve_issuer_is_the_listen_address(served_data: Path) -> None:
 
 
 def test_cli_serve_issuer_from_the_environment_wins(served_data: Path) -> None:
-    port = free_port()
+    port = reserved_port()
     issuer = "https://id.example.com"
     with _serving(served_data, "127.0.0.1", port, {"KEYSTEAD_ISSUER": issuer}) as document:
         _assert_everything_under(document, issuer)

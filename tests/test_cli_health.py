@@ -9,7 +9,8 @@ import subprocess
 from pydantic import SecretStr
 
 from keystead.config import Settings
-from tests.factories import free_port, keystead_cli, uvicorn_on
+from tests.support.cli import keystead_cli
+from tests.support.servers import reserved_port, uvicorn_on
 
 
 def _health(settings: Settings, url: str) -> subprocess.CompletedProcess[str]:
@@ -26,7 +27,7 @@ def _closed_port() -> int:
 
 
 def test_cli_health_exits_0_when_the_server_is_ready(settings: Settings) -> None:
-    port = free_port()
+    port = reserved_port()
     with uvicorn_on(settings, port):
         result = _health(settings, f"http://127.0.0.1:{port}")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -36,7 +37,7 @@ def test_cli_health_exits_0_when_the_server_is_ready(settings: Settings) -> None
 
 
 def test_cli_health_exits_1_naming_what_is_wrong(settings: Settings) -> None:
-    port = free_port()
+    port = reserved_port()
     unready = settings.model_copy(update={
         "redis_url": SecretStr(f"redis://127.0.0.1:{_closed_port()}/0")})
     with uvicorn_on(unready, port):

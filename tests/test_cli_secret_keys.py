@@ -14,7 +14,9 @@ from starlette.testclient import TestClient
 from keystead.config import Settings
 from keystead.domain.keyring import fingerprint
 from keystead.web.app import create_app
-from tests.factories import Registered, keystead_cli, token
+from tests.support.cli import keystead_cli
+from tests.support.clients import Registered
+from tests.support.tokens import token
 
 
 def _cli(data_dir: Path, *args: str, ring: str = "") -> subprocess.CompletedProcess[str]:

@@ -13,9 +13,11 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.app import create_app
-from tests.factories import Registered, audit_events, bearer, client_body, token
 from tests.people import PASSWORD
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp
+from tests.support.clients import Registered, client_body
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, token
 
 KEYSTEAD = str(Path(sys.executable).with_name("keystead"))
 

@@ -29,14 +29,6 @@ from keystead.log_setup import resolved_format, uvicorn_log_config
 from keystead.protocol.client_auth import ClientAuthenticator
 from keystead.store.audit import SqlAuditLog
 from keystead.web.app import create_app
-from tests.factories import (
-    KEYSTEAD_COMMAND,
-    bearer,
-    bootstrap,
-    free_port,
-    keystead_cli,
-    token,
-)
 from tests.oauth_flows import (
     answer_of,
     authorize,
@@ -46,6 +38,10 @@ from tests.oauth_flows import (
     refresh,
     signed_in_person,
 )
+from tests.support.cli import KEYSTEAD_COMMAND, keystead_cli
+from tests.support.clients import bootstrap
+from tests.support.servers import reserved_port
+from tests.support.tokens import bearer, token
 
 HEADER = "ININ-Correlation-Id"
 CC = {"grant_type": "client_credentials"}
@@ -277,7 +273,7 @@ def test_uvicorn_access_log_is_off_and_its_own_lines_are_formatted() -> None:
 
 @pytest.mark.parametrize("store", ["sqlite"])  # one real server: the log path is store-blind
 def test_serve_logs_json_access_lines_without_query_strings(settings: Settings) -> None:
-    port = free_port()
+    port = reserved_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")} | {
         "KEYSTEAD_DATA_DIR": str(settings.data_dir),
         "KEYSTEAD_DATABASE_URL": settings.resolved_database_url,
@@ -318,6 +314,6 @@ def test_serve_logs_json_access_lines_without_query_strings(settings: Settings) 
     pytest.param([], {"KEYSTEAD_LOG_FORMAT": "xml"}, id="format"),
 ])
 def test_serve_refuses_a_bad_log_setting(args: list[str], env: dict[str, str]) -> None:
-    result = keystead_cli(env, "serve", "--port", str(free_port()), *args)
+    result = keystead_cli(env, "serve", "--port", str(reserved_port()), *args)
     assert result.returncode == 1
     assert "invalid setting: log_" in result.stderr

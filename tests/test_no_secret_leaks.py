@@ -34,15 +34,10 @@ from keystead.store.database import create_engine, sqlite_path
 from keystead.store.tables import audit_events, metadata
 from keystead.web.app import create_app
 from keystead.web.runtime import Runtime
-from tests.factories import (
-    CLIENTS,
-    Registered,
-    bearer,
-    bootstrap,
-    flush_failures,
-    role_id,
-    run,
-)
+from tests.support.apps import flush_failures, run
+from tests.support.clients import CLIENTS, Registered, bootstrap
+from tests.support.management import role_id
+from tests.support.tokens import bearer
 
 TOKEN_ENDPOINT = "/oauth/token"
 DIGEST_COLUMNS = {("client_secrets", "digest"), ("revoked_tokens", "digest")}

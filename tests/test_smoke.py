@@ -1,6 +1,7 @@
 from starlette.testclient import TestClient
 
-from tests.factories import Registered, bearer, token
+from tests.support.clients import Registered
+from tests.support.tokens import bearer, token
 
 
 def test_token_then_list_clients(http: TestClient, admin: Registered) -> None:

@@ -1,5 +1,5 @@
 """Real-browser fixtures: Debian's Chromium, driven by Playwright, against Keystead behind a real
-uvicorn on a loopback port.
+uvicorn on a loopback port, on a ManualClock the test moves (the browser never waits for time).
 
 Browser tests run on SQLite only (the HTTP-level tests cover PostgreSQL). People and roles are
 set up through a second app on the same database file, as another replica would see them; the
@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, ViewportSize, sync_playwright
-from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from keystead.web.app import create_app
 from tests.browser.console import Admin, Server
-from tests.factories import free_port, uvicorn_on
 from tests.people import Person
+from tests.support.apps import serve
+from tests.support.clock import ManualClock
+from tests.support.servers import reserved_port, uvicorn_on
 
 CHROMIUM = Path("/usr/bin/chromium")
 VIEWPORT = ViewportSize(width=1280, height=800)
@@ -67,13 +67,13 @@ def start_server(settings: Settings) -> Iterator[StartServer]:
     with ExitStack() as stack:
 
         def start(**overrides: Any) -> Server:
-            port = free_port()
+            port = reserved_port()
             url = f"http://127.0.0.1:{port}"
             live = settings.model_copy(update={"issuer": url, **overrides})
-            http = stack.enter_context(TestClient(create_app(live, housekeeping_interval=False),
-                                                  base_url="http://testserver"))
-            stack.enter_context(uvicorn_on(live, port))
-            return Server(url, http, live)
+            clock = ManualClock()  # both apps, as replicas, keep one time
+            http = stack.enter_context(serve(live, clock=clock))
+            stack.enter_context(uvicorn_on(live, port, clock=clock))
+            return Server(url, http, live, clock)
 
         yield start
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from tests.browser.conftest import OpenBrowser
-from tests.browser.console import Server, totp_code
-from tests.factories import CLIENTS
+from tests.browser.console import Server
+from tests.support.clients import CLIENTS
 
 REGISTERED = "http://127.0.0.1/callback"
 
@@ -86,7 +86,7 @@ def test_sign_in_mfa_consent_and_redirect_to_a_loopback_app(
     user.submit("main button[type=submit]")
     assert user.path == "/login/enrol"
     person.totp_secret = user.text("#totp-secret")
-    page.fill("#code", totp_code(person))
+    page.fill("#code", person.next_code())
     user.submit("main button[type=submit]")
     page.check("#stored")
     user.submit("#continue")

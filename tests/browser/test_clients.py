@@ -8,7 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from tests.browser.console import OAUTH, Admin
-from tests.factories import client_body, create_client, role_id, set_state
+from tests.support.clients import client_body, create_client, set_state
+from tests.support.management import role_id
 
 
 def _refused(response_status: int, body: dict[str, object]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.browser.conftest import OpenBrowser
 from tests.browser.console import OAUTH, Admin, Server
-from tests.factories import audit_events
+from tests.support.management import audit_events
 
 ROLES = "/api/v2/authorization/roles"
 CLIENT_MANAGER = ["oauth:client:*", "oauth:scope:view", "authorization:role:view",

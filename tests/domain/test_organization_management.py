@@ -29,7 +29,7 @@ from keystead.store.audit import AuditQuery, SqlAuditLog, StoredEvent
 from keystead.store.catalog import SqlCatalog
 from keystead.store.users import SqlCredentialStore
 from keystead.web.runtime import Runtime, utc_now
-from tests.factories import run
+from tests.support.apps import run
 
 T = TypeVar("T")
 GHOST = str(uuid.uuid4())  # the id of no user

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.factories import Registered
 from tests.oauth_flows import code_client, signed_in_person
 from tests.people import Person
+from tests.support.clients import Registered
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 from starlette.testclient import TestClient
 
-from tests.factories import Registered
 from tests.oauth_flows import code_client
 from tests.people import Person, create_user
+from tests.support.clients import Registered
 
 CALLBACK = "http://127.0.0.1/callback"  # registered without a port; never served (RFC 8252)
 SCOPE = "openid profile email users:readonly"

@@ -13,18 +13,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from tests.factories import (
-    ManualClock,
-    Registered,
-    bearer,
-    code_body,
-    create_client,
-    introspect,
-    role_id,
-    serve,
-    set_state,
-    update_client,
-)
 from tests.oauth_flows import (
     REDIRECT_URI,
     Pkce,
@@ -41,6 +29,11 @@ from tests.oauth_flows import (
     user_tokens,
 )
 from tests.people import Person, create_user, csrf_of
+from tests.support.apps import serve
+from tests.support.clients import Registered, code_body, create_client, set_state, update_client
+from tests.support.clock import ManualClock
+from tests.support.management import role_id
+from tests.support.tokens import bearer, introspect
 
 AUTHORIZE = "/oauth/authorize"
 CONSENT = "/oauth/authorize/consent"  # the consent form posts its answer here

@@ -11,7 +11,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from tests.factories import Registered, bearer, serve
 from tests.flows.test_authorization_code import assert_error_page, request_query
 from tests.flows.test_implicit_legacy import _legacy_client
 from tests.oauth_flows import (
@@ -24,6 +23,9 @@ from tests.oauth_flows import (
     signed_in_person,
 )
 from tests.people import Person, csrf_of
+from tests.support.apps import serve
+from tests.support.clients import Registered
+from tests.support.tokens import bearer
 
 AUTHORIZE = "/oauth/authorize"
 CONSENT = "/oauth/authorize/consent"

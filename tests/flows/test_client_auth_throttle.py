@@ -17,8 +17,10 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.app import create_app
-from tests.factories import ManualClock, Registered, bearer, bootstrap, token
 from tests.protocol.test_throttle import redis_url  # noqa: F401 - the Redis fixture
+from tests.support.clients import Registered, bootstrap
+from tests.support.clock import ManualClock
+from tests.support.tokens import bearer, token
 from tests.web.test_metrics import METRICS_TOKEN, SCRAPE, value
 
 CC = {"grant_type": "client_credentials"}

@@ -15,7 +15,7 @@ from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
 from starlette.testclient import TestClient
 
-from tests.factories import Registered, bootstrap
+from tests.support.clients import Registered, bootstrap
 
 ME = "/api/v2/tokens/me"
 CLIENTS = "/api/v2/oauth/clients"

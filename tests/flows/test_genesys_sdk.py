@@ -41,7 +41,7 @@ from starlette.testclient import TestClient
 from urllib3.util.retry import Retry
 
 from keystead.domain.scopes import BUILTIN_SCOPES as BUILTIN_SCOPE_DESCRIPTIONS
-from tests.factories import Registered, bootstrap
+from tests.support.clients import Registered, bootstrap
 
 OUTDATED = "outdated_sdk_version"
 BUILTIN_SCOPES = set(BUILTIN_SCOPE_DESCRIPTIONS)

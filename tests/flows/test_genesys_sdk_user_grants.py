@@ -13,8 +13,9 @@ from typing import Any
 from PureCloudPlatformClientV2 import ApiClient, UsersApi
 from starlette.testclient import TestClient
 
-from tests.factories import CLIENTS, bearer, bootstrap, code_body, create_client, token
 from tests.oauth_flows import REDIRECT_URI, answer_of, authorize, signed_in_person
+from tests.support.clients import CLIENTS, bootstrap, code_body, create_client
+from tests.support.tokens import bearer, token
 
 
 def _admin_headers(http: TestClient) -> dict[str, str]:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.factories import CLIENTS, Registered, bearer, bootstrap, code_body, introspect, token
 from tests.oauth_flows import (
     REDIRECT_URI,
     answer_of,
@@ -23,6 +22,8 @@ from tests.oauth_flows import (
 )
 from tests.people import Person, csrf_of, sign_in
 from tests.saml_idp import AUDIENCE, SamlIdp
+from tests.support.clients import CLIENTS, Registered, bootstrap, code_body
+from tests.support.tokens import bearer, introspect, token
 
 PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 

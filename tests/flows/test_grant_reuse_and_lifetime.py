@@ -26,17 +26,6 @@ from starlette.testclient import TestClient
 from keystead.config import Settings
 from keystead.domain.keyring import KeyRing
 from keystead.domain.secrets import Digester
-from tests.factories import (
-    ManualClock,
-    Registered,
-    audit_events,
-    bearer,
-    bootstrap,
-    code_body,
-    introspect,
-    serve,
-    token,
-)
 from tests.oauth_flows import (
     REDIRECT_URI,
     after_grace,
@@ -51,6 +40,11 @@ from tests.oauth_flows import (
     user_tokens,
 )
 from tests.people import Console, Person, sign_in
+from tests.support.apps import serve
+from tests.support.clients import Registered, bootstrap, code_body
+from tests.support.clock import ManualClock
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, introspect, token
 
 CLIENTS = "/api/v2/oauth/clients"
 ME = "/api/v2/users/me"

@@ -29,8 +29,9 @@ import httpx
 import pytest
 
 from tests.conftest import POSTGRES_URL, SECRET_KEY
-from tests.factories import KEYSTEAD_COMMAND, free_port, keystead_cli
 from tests.outages import run_sql
+from tests.support.cli import KEYSTEAD_COMMAND, keystead_cli
+from tests.support.servers import reserved_port
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
@@ -95,7 +96,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         pytest.skip("HAProxy is not installed (apt-get install haproxy; make test does it)")
     name = f"keystead_replicas_{uuid.uuid4().hex[:8]}"
     asyncio.run(run_sql(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
-    front_port, *ports = (free_port() for _ in range(4))
+    front_port, *ports = (reserved_port() for _ in range(4))
     env = {"KEYSTEAD_DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}",
            "KEYSTEAD_SECRET_KEY": SECRET_KEY, "KEYSTEAD_REDIS_URL": REDIS_URL,
            "KEYSTEAD_ISSUER": f"http://127.0.0.1:{front_port}",

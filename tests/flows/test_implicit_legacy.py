@@ -15,9 +15,11 @@ from keystead.domain.clients import ClientSettings, GrantType, TokenFormat
 from keystead.domain.principal import operator
 from keystead.protocol.keys import ALG
 from keystead.web.runtime import Runtime
-from tests.factories import CLIENTS, TOKEN_FORMATS, bearer, challenge, introspect, run, service
 from tests.oauth_flows import REDIRECT_URI, answer_of, authorize, code_client, signed_in_person
 from tests.people import Console
+from tests.support.apps import run
+from tests.support.clients import CLIENTS, service
+from tests.support.tokens import TOKEN_FORMATS, bearer, challenge, introspect
 
 BEFORE_CUTOFF = datetime(2025, 6, 1, tzinfo=UTC)
 

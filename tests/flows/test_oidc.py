@@ -12,7 +12,6 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from starlette.testclient import TestClient
 
-from tests.factories import ManualClock, Registered, bearer, token
 from tests.oauth_flows import (
     REDIRECT_URI,
     answer_of,
@@ -25,6 +24,9 @@ from tests.oauth_flows import (
     user_tokens,
 )
 from tests.people import Person
+from tests.support.clients import Registered
+from tests.support.clock import ManualClock
+from tests.support.tokens import bearer, token
 
 ISSUER = "http://testserver"
 USERINFO = "/oauth/userinfo"

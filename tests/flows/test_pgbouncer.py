@@ -20,19 +20,12 @@ from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from tests.factories import (
-    CLIENTS,
-    Registered,
-    bearer,
-    client_body,
-    free_port,
-    introspect,
-    revoke,
-    role_id,
-    serve,
-    token,
-)
 from tests.oauth_flows import code_client, refresh, signed_in_person, user_tokens
+from tests.support.apps import serve
+from tests.support.clients import CLIENTS, Registered, client_body
+from tests.support.management import role_id
+from tests.support.servers import reserved_port
+from tests.support.tokens import bearer, introspect, revoke, token
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
@@ -46,7 +39,7 @@ def pgbouncer(settings: Settings) -> Iterator[str]:
                         "(make test installs it as root: apt-get install pgbouncer)")
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
     direct = make_url(settings.resolved_database_url)
-    port = free_port()
+    port = reserved_port()
     # Not under tmp_path: pgbouncer runs as another user, who must be able to read its files.
     workdir = Path(tempfile.mkdtemp(prefix="keystead-pgbouncer-"))
     workdir.chmod(0o755)

@@ -10,7 +10,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from tests.factories import CLIENTS, bearer, bootstrap, code_body, introspect, token
 from tests.oauth_flows import (
     REDIRECT_URI,
     after_grace,
@@ -20,6 +19,8 @@ from tests.oauth_flows import (
     pkce_pair,
 )
 from tests.people import Console, create_user, sign_in
+from tests.support.clients import CLIENTS, bootstrap, code_body
+from tests.support.tokens import bearer, introspect, token
 
 
 @pytest.fixture

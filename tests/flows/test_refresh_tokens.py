@@ -13,7 +13,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from tests.factories import ManualClock, Registered, bearer, bootstrap, introspect, set_state
 from tests.oauth_flows import (
     after_grace,
     answer_of,
@@ -27,6 +26,9 @@ from tests.oauth_flows import (
     user_tokens,
 )
 from tests.people import Person
+from tests.support.clients import Registered, bootstrap, set_state
+from tests.support.clock import ManualClock
+from tests.support.tokens import bearer, introspect
 
 ME = "/api/v2/users/me"
 USERINFO = "/oauth/userinfo"

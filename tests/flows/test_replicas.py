@@ -9,7 +9,8 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.app import create_app
-from tests.factories import Registered, bearer, bootstrap, token
+from tests.support.clients import Registered, bootstrap
+from tests.support.tokens import bearer, token
 
 
 @pytest.fixture

@@ -11,9 +11,11 @@ import pytest
 from PureCloudPlatformClientV2 import ApiClient, UsersApi
 from starlette.testclient import TestClient
 
-from tests.factories import CLIENTS, Registered, audit_events, bearer, bootstrap, token
 from tests.people import create_user
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp
+from tests.support.clients import CLIENTS, Registered, bootstrap
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, token
 
 IDP = SamlIdp.create(label="grant")
 GRANT = "urn:ietf:params:oauth:grant-type:saml2-bearer"

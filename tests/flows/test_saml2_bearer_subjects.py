@@ -15,17 +15,12 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.domain.permissions import SUPER_ADMIN
-from tests.factories import (
-    CLIENTS,
-    Registered,
-    audit_events,
-    bearer,
-    bootstrap,
-    serve,
-    token,
-)
 from tests.people import create_user
 from tests.saml_idp import AUDIENCE, EMAIL, MULTI_FACTOR, PASSWORD_PROTECTED, SamlIdp
+from tests.support.apps import serve
+from tests.support.clients import CLIENTS, Registered, bootstrap
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, token
 
 CORPORATE = SamlIdp.create("https://idp.corp.test", label="corporate")
 PARTNER = SamlIdp.create("https://idp.partner.test", label="partner")

@@ -29,9 +29,11 @@ from keystead.store.tables import client_secrets
 from keystead.web.console.sessions import SESSION_COOKIE
 from keystead.web.runtime import Runtime
 from tests.conftest import SECRET_KEY
-from tests.factories import Registered, introspect, revoke, run, serve, service, token
 from tests.oauth_flows import code_client, exchange, refresh, user_tokens
 from tests.people import create_user, sign_in
+from tests.support.apps import run, serve
+from tests.support.clients import Registered, service
+from tests.support.tokens import introspect, revoke, token
 
 K2 = "k2:" + "second-server-key-" + "z" * 30
 

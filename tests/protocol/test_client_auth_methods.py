@@ -14,18 +14,12 @@ from keystead.config import Settings
 from keystead.domain.clients import TokenEndpointAuthMethod
 from keystead.protocol.client_auth import PUBLIC_METHOD, SECRET_METHODS
 from keystead.web.runtime import Runtime
-from tests.factories import (
-    ManualClock,
-    Registered,
-    audit_events,
-    bearer,
-    bootstrap,
-    flush_failures,
-    run,
-    serve,
-    token,
-)
 from tests.oauth_flows import public_client
+from tests.support.apps import flush_failures, run, serve
+from tests.support.clients import Registered, bootstrap
+from tests.support.clock import ManualClock
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, token
 
 CC = {"grant_type": "client_credentials"}
 ENDPOINTS = ["/oauth/token", "/oauth/introspect", "/oauth/revoke"]

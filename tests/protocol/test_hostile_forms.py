@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from keystead.protocol.errors import InvalidRequestError
 from keystead.protocol.params import parse_form
-from tests.factories import Registered
+from tests.support.clients import Registered
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 FORM_ENDPOINTS = ["/oauth/token", "/oauth/introspect", "/oauth/revoke"]

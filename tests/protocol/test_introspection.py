@@ -13,24 +13,20 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 from starlette.testclient import TestClient
 
-from tests.factories import (
+from tests.support.clients import Registered, bootstrap, service, set_state, update_client
+from tests.support.clock import ManualClock
+from tests.support.management import role_id
+from tests.support.tokens import (
     TOKEN_FORMATS,
-    ManualClock,
-    Registered,
     TokenMaker,
     bearer,
-    bootstrap,
     challenge,
     introspect,
     revoke,
     revoked_token,
-    role_id,
-    service,
-    set_state,
     token,
     token_of_client_in,
     token_of_deleted_client,
-    update_client,
 )
 
 

@@ -14,7 +14,10 @@ from keystead.protocol.keys import PUBLISH_DELAY, generate_key
 from keystead.store.keys import SqlSigningKeys
 from keystead.web.app import housekeeping
 from keystead.web.runtime import Runtime
-from tests.factories import ManualClock, introspect, run, service, token
+from tests.support.apps import run
+from tests.support.clients import service
+from tests.support.clock import ManualClock
+from tests.support.tokens import introspect, token
 
 
 def _kids(http: TestClient) -> list[str]:

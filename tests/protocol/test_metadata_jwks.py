@@ -11,7 +11,8 @@ from joserfc.jwk import KeySet
 from starlette.testclient import TestClient
 
 from keystead.domain.scopes import BUILTIN_SCOPES
-from tests.factories import Registered, bootstrap, token
+from tests.support.clients import Registered, bootstrap
+from tests.support.tokens import token
 
 METADATA = "/.well-known/oauth-authorization-server"
 # RFC 7518 §6.2.2, §6.3.2, §6.4: members that only a private or symmetric key has.

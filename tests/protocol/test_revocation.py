@@ -8,16 +8,9 @@ import uuid
 import pytest
 from starlette.testclient import TestClient
 
-from tests.factories import (
-    Registered,
-    bearer,
-    bootstrap,
-    challenge,
-    introspect,
-    revoke,
-    token,
-)
 from tests.oauth_flows import code_client, refresh, signed_in_person, user_tokens
+from tests.support.clients import Registered, bootstrap
+from tests.support.tokens import bearer, challenge, introspect, revoke, token
 
 FORMATS = ["opaque", "jwt"]
 

@@ -36,7 +36,6 @@ from keystead.store.audit import SqlAuditLog
 from keystead.store.database import create_engine
 from keystead.store.identity_providers import SqlAssertionLedger, SqlIdentityProviderStore
 from keystead.store.tables import saml_assertions
-from tests.factories import ManualClock
 from tests.saml_idp import (
     AUDIENCE,
     EMAIL,
@@ -50,9 +49,12 @@ from tests.saml_idp import (
     SamlIdp,
     ds,
     encode,
+    found,
+    id_of,
     new_id,
     saml,
 )
+from tests.support.clock import ManualClock
 
 T = TypeVar("T")
 SKEW = 60
@@ -139,7 +141,7 @@ def test_saml2_bearer_accepts_a_signed_assertion_and_names_its_subject(
     subject = bench.verify(encode(idp.sign(assertion)))
     assert subject == SamlSubject(
         provider_id=trusted.id, issuer=idp.issuer, name_id="ada@example.com",
-        name_id_format=EMAIL, assertion_id=assertion.get("ID"),
+        name_id_format=EMAIL, assertion_id=id_of(assertion),
         not_on_or_after=bench.clock.now + timedelta(minutes=5),
         authn_instant=bench.clock.now, authn_context_classes=(PASSWORD_PROTECTED,))
 
@@ -218,7 +220,7 @@ def test_saml2_bearer_refuses_a_signature_by_another_key(bench: Bench, idp: Saml
 @pytest.mark.usefixtures("trusted")
 def test_saml2_bearer_refuses_a_name_id_changed_after_signing(bench: Bench, idp: SamlIdp) -> None:
     signed = idp.sign(idp.assertion(bench.clock.now, name_id="ada@example.com"))
-    signed.find(f"{saml('Subject')}/{saml('NameID')}").text = "root@example.com"
+    found(signed, f"{saml('Subject')}/{saml('NameID')}").text = "root@example.com"
     assert "digest mismatch" in bench.refusal(encode(signed))
 
 
@@ -258,17 +260,17 @@ def _evil_copy(signed: etree._Element, *, assertion_id: str) -> etree._Element:
     """The signed assertion, re-addressed to Mallory under another ID, without its signature."""
     evil = copy.deepcopy(signed)
     evil.set("ID", assertion_id)
-    evil.remove(evil.find(ds("Signature")))
-    evil.find(f"{saml('Subject')}/{saml('NameID')}").text = "mallory@example.com"
+    evil.remove(found(evil, ds("Signature")))
+    found(evil, f"{saml('Subject')}/{saml('NameID')}").text = "mallory@example.com"
     return evil
 
 
 def _original_inside_advice(signed: etree._Element, *, hoist_signature: bool,
                             same_id: bool) -> etree._Element:
-    evil = _evil_copy(signed, assertion_id=signed.get("ID") if same_id else new_id())
+    evil = _evil_copy(signed, assertion_id=id_of(signed) if same_id else new_id())
     original = copy.deepcopy(signed)
     if hoist_signature:
-        evil.insert(1, original.find(ds("Signature")))
+        evil.insert(1, found(original, ds("Signature")))
     advice = etree.SubElement(evil, saml("Advice"))
     advice.append(original)
     return evil
@@ -276,7 +278,7 @@ def _original_inside_advice(signed: etree._Element, *, hoist_signature: bool,
 
 def _evil_inside_signature(signed: etree._Element) -> etree._Element:
     document = copy.deepcopy(signed)
-    holder = etree.SubElement(document.find(ds("Signature")), ds("Object"))
+    holder = etree.SubElement(found(document, ds("Signature")), ds("Object"))
     holder.append(_evil_copy(signed, assertion_id=new_id()))
     return document
 
@@ -291,8 +293,8 @@ def _evil_sibling_in_a_response(signed: etree._Element) -> etree._Element:
 
 def _second_subject(signed: etree._Element) -> etree._Element:
     document = copy.deepcopy(signed)
-    evil = copy.deepcopy(document.find(saml("Subject")))
-    evil.find(saml("NameID")).text = "mallory@example.com"
+    evil = copy.deepcopy(found(document, saml("Subject")))
+    found(evil, saml("NameID")).text = "mallory@example.com"
     document.insert(2, evil)
     return document
 
@@ -384,7 +386,7 @@ def test_saml2_bearer_needs_the_audience_in_every_restriction(bench: Bench, idp:
     # SAML core §2.5.1.4: restrictions are ANDed; within one, audiences are ORed.
     audiences = ((AUDIENCE, "https://other-sp.example.com"), ("https://other-sp.example.com",))
     assertion = idp.assertion(bench.clock.now)
-    conditions = assertion.find(saml("Conditions"))
+    conditions = found(assertion, saml("Conditions"))
     for restriction in conditions.findall(saml("AudienceRestriction")):
         conditions.remove(restriction)
     for names in audiences:
@@ -596,7 +598,7 @@ def test_saml2_bearer_refuses_a_malformed_assertion_element(
 @pytest.mark.usefixtures("trusted")
 def test_saml2_bearer_refuses_a_malformed_instant(bench: Bench, idp: SamlIdp) -> None:
     assertion = idp.assertion(bench.clock.now)
-    assertion.find(saml("Conditions")).set("NotOnOrAfter", "tomorrow")
+    found(assertion, saml("Conditions")).set("NotOnOrAfter", "tomorrow")
     assert "malformed NotOnOrAfter" in bench.refusal(encode(idp.sign(assertion)))
 
 
@@ -604,7 +606,7 @@ def test_saml2_bearer_refuses_a_malformed_instant(bench: Bench, idp: SamlIdp) ->
 def test_saml2_bearer_refuses_a_signature_that_is_not_xml_dsig(
         bench: Bench, idp: SamlIdp) -> None:
     signed = idp.sign(idp.assertion(bench.clock.now))
-    signed.find(f"{ds('Signature')}/{ds('SignatureValue')}").text = ""
+    found(signed, f"{ds('Signature')}/{ds('SignatureValue')}").text = ""
     assert "malformed signature" in bench.refusal(encode(signed))
 
 

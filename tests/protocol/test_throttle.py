@@ -15,7 +15,7 @@ import redis
 
 from keystead.protocol.throttle import Throttle, ThrottlePolicy
 from keystead.store.failure_counter import LimitsFailureCounter
-from tests.factories import ManualClock
+from tests.support.clock import ManualClock
 
 REDIS_URL = os.environ.get("KEYSTEAD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POLICY = ThrottlePolicy(client_failures=5, source_failures=12, window_seconds=60)

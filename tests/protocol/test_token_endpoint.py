@@ -16,18 +16,16 @@ from joserfc.jwk import KeySet
 from starlette.testclient import TestClient
 
 from keystead.domain.scopes import BUILTIN_SCOPES
-from tests.factories import (
+from tests.support.apps import flush_failures
+from tests.support.clients import (
     Registered,
-    bearer,
     bootstrap,
-    challenge,
     code_body,
     create_client,
     delete_client,
-    flush_failures,
     set_state,
-    token,
 )
+from tests.support.tokens import bearer, challenge, token
 
 CC = {"grant_type": "client_credentials"}
 ISSUER = "http://testserver"

@@ -31,10 +31,12 @@ from keystead.store.database import create_engine as create_async
 from keystead.store.migrate import upgrade
 from keystead.store.seed import seed
 from keystead.web.app import create_app
-from tests.factories import CLIENTS, bearer, bootstrap, client_body, role_id, token
 from tests.oauth_flows import answer_of, authorize, code_client, pkce_pair, user_tokens
 from tests.people import create_user, sign_in
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp
+from tests.support.clients import CLIENTS, bootstrap, client_body
+from tests.support.management import role_id
+from tests.support.tokens import bearer, token
 
 DATA = Path(__file__).parent / "data" / "release-0.1.0.json"
 SECRET_KEY = "release-0.1.0-server-key-" + "r" * 40

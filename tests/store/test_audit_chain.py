@@ -22,16 +22,11 @@ from keystead.store.audit import SqlAuditLog, verify_chain
 from keystead.store.tables import ORG_ID, audit_events, audit_head
 from keystead.web.app import create_app
 from keystead.web.runtime import Runtime
-from tests.factories import (
-    Registered,
-    bearer,
-    bootstrap,
-    client_body,
-    keystead_cli,
-    role_id,
-    run,
-    token,
-)
+from tests.support.apps import run
+from tests.support.cli import keystead_cli
+from tests.support.clients import Registered, bootstrap, client_body
+from tests.support.management import role_id
+from tests.support.tokens import bearer, token
 
 CLIENTS = "/api/v2/oauth/clients"
 ROLES = "/api/v2/authorization/roles"

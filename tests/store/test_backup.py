@@ -26,17 +26,11 @@ from keystead.cli import app as cli
 from keystead.config import Settings
 from keystead.web.app import create_app
 from tests.conftest import POSTGRES_URL, SECRET_KEY
-from tests.factories import (
-    CLIENTS,
-    Registered,
-    bearer,
-    bootstrap,
-    free_port,
-    keystead_cli,
-    token,
-    uvicorn_on,
-)
 from tests.outages import run_sql
+from tests.support.cli import keystead_cli
+from tests.support.clients import CLIENTS, Registered, bootstrap
+from tests.support.servers import reserved_port, uvicorn_on
+from tests.support.tokens import bearer, token
 
 
 def _env(data_dir: Path, database_url: str = "") -> dict[str, str]:
@@ -73,7 +67,7 @@ def test_backup_while_serving_restores_to_a_working_store(deployment: Path,
     admin = Registered(**{k: v for k, v in json.loads(_ok(
         _env(deployment), "bootstrap-client", "--name", "ops", "--role", "Super Admin",
         "--json")).items() if k in ("id", "secret")})
-    port = free_port()
+    port = reserved_port()
     writes: list[int] = []
     stop = threading.Event()
 

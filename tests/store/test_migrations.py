@@ -27,7 +27,10 @@ from keystead.store.migrate import alembic_config, upgrade
 from keystead.store.tables import ORG_ID, metadata
 from keystead.web.app import create_app
 from tests.conftest import POSTGRES_URL, SECRET_KEY, STORES, _seed
-from tests.factories import bearer, bootstrap, client_body, keystead_cli, role_id, token
+from tests.support.cli import keystead_cli
+from tests.support.clients import bootstrap, client_body
+from tests.support.management import role_id
+from tests.support.tokens import bearer, token
 
 
 @pytest.fixture(params=STORES)

@@ -20,12 +20,14 @@ from keystead.config import Settings
 from keystead.store.audit import SqlAuditLog, verify_chain
 from keystead.store.migrate import alembic_config, upgrade
 from keystead.web.app import create_app
-from tests.factories import CLIENTS, ManualClock, bearer
 from tests.store.release_data import DATA, decode
 from tests.store.test_migrations import (  # noqa: F401 - the per-store fixture
     _sync,
     empty_database,
 )
+from tests.support.clients import CLIENTS
+from tests.support.clock import ManualClock
+from tests.support.tokens import bearer
 
 RELEASE: dict[str, Any] = json.loads(DATA.read_text())
 

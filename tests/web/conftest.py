@@ -9,8 +9,9 @@ from sqlalchemy.engine import make_url
 
 from keystead.config import Settings
 from keystead.store.database import sqlite_path
-from tests.factories import Registered, serve
 from tests.outages import CutOff, TcpValve, remove_sqlite_file
+from tests.support.apps import serve
+from tests.support.clients import Registered
 
 CC = {"grant_type": "client_credentials"}
 

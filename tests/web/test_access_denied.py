@@ -8,7 +8,10 @@ from starlette.testclient import TestClient
 from keystead.domain.principal import operator
 from keystead.web.runtime import Runtime
 from keystead.web.schemas import ClientRequest
-from tests.factories import CLIENTS, Registered, audit_events, bearer, bootstrap, run, token
+from tests.support.apps import run
+from tests.support.clients import CLIENTS, Registered, bootstrap
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, token
 
 ROLES = "/api/v2/authorization/roles"
 

@@ -16,17 +16,10 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.app import create_app
-from tests.factories import (
-    CLIENTS,
-    ManualClock,
-    Registered,
-    bearer,
-    bootstrap,
-    client_body,
-    role_id,
-    token,
-    update_client,
-)
+from tests.support.clients import CLIENTS, Registered, bootstrap, client_body, update_client
+from tests.support.clock import ManualClock
+from tests.support.management import role_id
+from tests.support.tokens import bearer, token
 
 QUERY = "/api/v2/audits/query/realtime"
 DAY = "2026-11-02T00:00:00Z/2026-11-03T00:00:00Z"

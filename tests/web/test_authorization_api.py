@@ -8,15 +8,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.factories import (
-    Registered,
-    audit_events,
-    bearer,
-    bootstrap,
-    home_division_id,
-    role_id,
-    token,
-)
+from tests.support.clients import Registered, bootstrap
+from tests.support.management import audit_events, home_division_id, role_id
+from tests.support.tokens import bearer, token
 
 ROLES = "/api/v2/authorization/roles"
 DIVISIONS = "/api/v2/authorization/divisions"

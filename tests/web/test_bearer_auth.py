@@ -12,19 +12,16 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from starlette.testclient import TestClient
 
-from tests.factories import (
+from tests.support.clients import Registered, bootstrap, client_body, service
+from tests.support.clock import ManualClock
+from tests.support.management import role_id
+from tests.support.tokens import (
     TOKEN_FORMATS,
-    ManualClock,
-    Registered,
     TokenMaker,
     bearer,
-    bootstrap,
     challenge,
-    client_body,
     introspect,
     revoked_token,
-    role_id,
-    service,
     token,
     token_of_client_in,
     token_of_deleted_client,

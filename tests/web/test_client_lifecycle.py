@@ -12,21 +12,19 @@ from keystead.domain.clients import ClientSettings, GrantType
 from keystead.domain.principal import operator
 from keystead.web.app import housekeeping
 from keystead.web.runtime import Runtime
-from tests.factories import (
+from tests.support.apps import run
+from tests.support.clients import (
     CLIENTS,
-    ManualClock,
     Registered,
-    audit_events,
-    bearer,
     bootstrap,
     client_body,
     code_body,
     create_client,
-    role_id,
-    run,
-    token,
     update_client,
 )
+from tests.support.clock import ManualClock
+from tests.support.management import audit_events, role_id
+from tests.support.tokens import bearer, token
 
 TOKENS_ME = "/api/v2/tokens/me"
 

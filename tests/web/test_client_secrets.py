@@ -12,19 +12,17 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.app import create_app
-from tests.factories import (
+from tests.support.clients import (
     CLIENTS,
-    ManualClock,
     Registered,
-    audit_events,
-    bearer,
     bootstrap,
     client_body,
     create_client,
-    role_id,
-    token,
     update_client,
 )
+from tests.support.clock import ManualClock
+from tests.support.management import audit_events, role_id
+from tests.support.tokens import bearer, token
 
 SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 256 bits, base64url without padding
 DAY = 86_400

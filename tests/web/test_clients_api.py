@@ -10,23 +10,20 @@ from starlette.testclient import TestClient
 
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.web.app import housekeeping
-from tests.factories import (
+from tests.support.apps import run
+from tests.support.clients import (
     CLIENTS,
-    ManualClock,
     Registered,
-    audit_events,
-    bearer,
     bootstrap,
     client_body,
     code_body,
     create_client,
-    home_division_id,
-    role_id,
-    run,
     service,
-    token,
     update_client,
 )
+from tests.support.clock import ManualClock
+from tests.support.management import audit_events, home_division_id, role_id
+from tests.support.tokens import bearer, token
 
 ERROR_BODY_KEYS = {"message", "code", "status", "messageWithParams", "messageParams",
                    "contextId", "details", "errors"}

@@ -7,14 +7,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.factories import (
-    CLIENTS,
-    audit_events,
-    client_body,
-    code_body,
-    create_client,
-    update_client,
-)
+from tests.support.clients import CLIENTS, client_body, code_body, create_client, update_client
+from tests.support.management import audit_events
 
 
 @pytest.fixture

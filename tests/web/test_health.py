@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 from keystead.config import Settings
 from keystead.store.migrate import alembic_config, head_revision, upgrade
 from keystead.web.readiness import Readiness
-from tests.factories import serve
 from tests.outages import CutOff
+from tests.support.apps import serve
 
 
 def readiness(http: TestClient) -> Readiness:

@@ -17,9 +17,12 @@ from keystead.domain.permissions import SUPER_ADMIN
 from keystead.domain.principal import Caller
 from keystead.store.identity_providers import SqlIdentityLinkStore
 from keystead.web.runtime import Runtime
-from tests.factories import audit_events, bearer, bootstrap, run, token
 from tests.people import create_user
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp
+from tests.support.apps import run
+from tests.support.clients import bootstrap
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, token
 
 IDP = SamlIdp.create("https://idp.links.test", label="links")
 OTHER = SamlIdp.create("https://other.links.test", label="links-other")

@@ -13,8 +13,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.testclient import TestClient
 
 from keystead.domain.identity_providers import DEFAULT_MFA_CONTEXT_CLASSES
-from tests.factories import Registered, audit_events, bearer, bootstrap, challenge, token
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp, rsa_key, self_signed
+from tests.support.clients import Registered, bootstrap
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, challenge, token
 
 BASE = "/api/v2/identityproviders"
 GENERIC = f"{BASE}/generic"

@@ -22,18 +22,13 @@ from keystead.config import Settings
 from keystead.domain.keyring import KeyRing
 from keystead.domain.secrets import Digester
 from keystead.protocol.opaque import OpaqueTokens
-from tests.factories import (
-    KEYSTEAD_COMMAND,
-    ManualClock,
-    Registered,
-    bearer,
-    bootstrap,
-    free_port,
-    serve,
-    token,
-    uvicorn_on,
-)
 from tests.outages import CutOff
+from tests.support.apps import serve
+from tests.support.cli import KEYSTEAD_COMMAND
+from tests.support.clients import Registered, bootstrap
+from tests.support.clock import ManualClock
+from tests.support.servers import reserved_port, uvicorn_on
+from tests.support.tokens import bearer, token
 from tests.web.test_store_unavailable import CC
 
 METRICS_TOKEN = "metrics-scrape-token-" + "m" * 24
@@ -183,7 +178,7 @@ def assert_promtool_accepts(text: str) -> None:
 
 def test_metrics_real_scrape_passes_promtool_and_holds_no_secret(settings: Settings,
                                                                  admin: Registered) -> None:
-    port = free_port()
+    port = reserved_port()
     url = f"http://127.0.0.1:{port}"
     live = settings.model_copy(update={"issuer": url})
     with uvicorn_on(live, port), httpx.Client(base_url=url, timeout=10) as client:
@@ -219,7 +214,7 @@ def test_metrics_real_scrape_passes_promtool_and_holds_no_secret(settings: Setti
 @pytest.mark.parametrize("store", ["sqlite"])  # worker start-up is the cost; the store is not
 def test_metrics_count_every_worker_of_keystead_serve(settings: Settings, tmp_path: Path,
                                                       admin: Registered) -> None:
-    port = free_port()
+    port = reserved_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KEYSTEAD_", "PROMETHEUS"))}
     env |= {"KEYSTEAD_DATABASE_URL": settings.resolved_database_url,

@@ -13,14 +13,6 @@ import pytest
 from PureCloudPlatformClientV2 import ApiClient
 from starlette.testclient import TestClient
 
-from tests.factories import (
-    Registered,
-    audit_events,
-    bearer,
-    challenge,
-    introspect,
-    token,
-)
 from tests.oauth_flows import (
     answer_of,
     authorize,
@@ -31,6 +23,9 @@ from tests.oauth_flows import (
     user_tokens,
 )
 from tests.people import Person
+from tests.support.clients import Registered
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, challenge, introspect, token
 
 AUTHORIZATIONS = "/api/v2/oauth/authorizations"
 ISO_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -27,17 +27,9 @@ from keystead.store.audit import SqlAuditLog
 from keystead.web.app import create_app
 from keystead.web.fast_path import ProtocolFastPath
 from keystead.web.metrics import Metrics
-from tests.factories import (
-    ALL_TIME,
-    CLIENTS,
-    Registered,
-    bearer,
-    bootstrap,
-    client_body,
-    home_division_id,
-    role_id,
-    token,
-)
+from tests.support.clients import CLIENTS, Registered, bootstrap, client_body
+from tests.support.management import ALL_TIME, home_division_id, role_id
+from tests.support.tokens import bearer, token
 
 HEADER = "ININ-Correlation-Id"
 GENERATED = re.compile(r"[0-9a-f]{16}")

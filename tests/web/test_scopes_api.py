@@ -8,17 +8,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.domain.scopes import BUILTIN_SCOPES as BUILTIN_SCOPE_DESCRIPTIONS
-from tests.factories import (
-    CLIENTS,
-    Registered,
-    audit_events,
-    bearer,
-    bootstrap,
-    client_body,
-    role_id,
-    token,
-    update_client,
-)
+from tests.support.clients import CLIENTS, Registered, bootstrap, client_body, update_client
+from tests.support.management import audit_events, role_id
+from tests.support.tokens import bearer, token
 
 SCOPES = "/api/v2/oauth/scopes"
 BUILTIN_SCOPES = set(BUILTIN_SCOPE_DESCRIPTIONS)

@@ -27,8 +27,10 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.store.database import sqlite_path
-from tests.factories import Registered, bearer, introspect, serve, token
 from tests.outages import CutOff, run_sql
+from tests.support.apps import serve
+from tests.support.clients import Registered
+from tests.support.tokens import bearer, introspect, token
 
 CC = {"grant_type": "client_credentials"}
 

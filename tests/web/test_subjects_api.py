@@ -10,17 +10,10 @@ from PureCloudPlatformClientV2 import ApiClient, AuthorizationApi
 from PureCloudPlatformClientV2.rest import ApiException
 from starlette.testclient import TestClient
 
-from tests.factories import (
-    Registered,
-    audit_events,
-    bearer,
-    bootstrap,
-    challenge,
-    home_division_id,
-    role_id,
-    token,
-)
 from tests.people import create_user
+from tests.support.clients import Registered, bootstrap
+from tests.support.management import audit_events, home_division_id, role_id
+from tests.support.tokens import bearer, challenge, token
 
 SUBJECTS = "/api/v2/authorization/subjects"
 USERS = "/api/v2/users"

@@ -19,8 +19,9 @@ from keystead.domain.errors import StoreUnavailableError
 from keystead.store.database import sqlite_path
 from keystead.web.runtime import Runtime
 from keystead.web.supervision import SupervisedLoop
-from tests.factories import Registered, run, serve
 from tests.outages import TcpValve, run_sql
+from tests.support.apps import run, serve
+from tests.support.clients import Registered
 from tests.web.test_store_unavailable import CC
 
 

@@ -15,17 +15,6 @@ from keystead.protocol.keys import ALG
 from keystead.protocol.opaque import OpaqueTokens
 from keystead.protocol.tokens import TokenService
 from keystead.web.runtime import Runtime
-from tests.factories import (
-    CLIENTS,
-    TOKEN_FORMATS,
-    Registered,
-    bearer,
-    bootstrap,
-    challenge,
-    introspect,
-    run,
-    token,
-)
 from tests.oauth_flows import (
     REDIRECT_URI,
     answer_of,
@@ -35,6 +24,9 @@ from tests.oauth_flows import (
     signed_in_person,
     user_tokens,
 )
+from tests.support.apps import run
+from tests.support.clients import CLIENTS, Registered, bootstrap
+from tests.support.tokens import TOKEN_FORMATS, bearer, challenge, introspect, token
 
 SCOPES = "/api/v2/oauth/scopes"
 API = "http://testserver/api/v2"

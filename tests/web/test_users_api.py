@@ -15,16 +15,11 @@ from starlette.testclient import TestClient
 from keystead.store.audit import AuditQuery, SqlAuditLog
 from keystead.store.users import SqlCredentialStore
 from keystead.web.runtime import Runtime
-from tests.factories import (
-    Registered,
-    audit_events,
-    bearer,
-    bootstrap,
-    challenge,
-    run,
-    token,
-)
 from tests.people import PASSWORD, Console, create_user
+from tests.support.apps import run
+from tests.support.clients import Registered, bootstrap
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, challenge, token
 
 USERS = "/api/v2/users"
 ROLES = "/api/v2/authorization/roles"

@@ -18,17 +18,10 @@ from keystead.config import Settings
 from keystead.store.audit import AuditQuery, SqlAuditLog, StoredEvent
 from keystead.web.console import audit as console_audit
 from keystead.web.runtime import Runtime, utc_now
-from tests.factories import (
-    ManualClock,
-    Registered,
-    bootstrap,
-    client_body,
-    create_client,
-    flush_failures,
-    run,
-    serve,
-)
 from tests.people import Console, create_user, sign_in
+from tests.support.apps import flush_failures, run, serve
+from tests.support.clients import Registered, bootstrap, client_body, create_client
+from tests.support.clock import ManualClock
 
 EXPORT_HEADER = ["seq", "id", "timestamp", "actorKind", "actorId", "actorName", "action",
                  "entityType", "entityId", "entityName", "result", "remoteIp", "requestId",

@@ -21,17 +21,10 @@ from starlette.testclient import TestClient
 from keystead.domain.clients import ClientSettings, GrantType
 from keystead.domain.principal import operator
 from keystead.web.runtime import Runtime
-from tests.factories import (
-    CLIENTS,
-    Registered,
-    audit_events,
-    client_body,
-    code_body,
-    create_client,
-    role_id,
-    run,
-)
 from tests.people import Console, create_user, sign_in
+from tests.support.apps import run
+from tests.support.clients import CLIENTS, Registered, client_body, code_body, create_client
+from tests.support.management import audit_events, role_id
 
 OAUTH = "/admin/integrations/oauth"
 SECRET_GONE = ("The secret was shown once and cannot be shown again. Regenerate it if it was "

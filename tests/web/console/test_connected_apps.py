@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.factories import Registered, audit_events, bearer, token
 from tests.oauth_flows import code_client, signed_in_person, user_tokens
 from tests.people import Person, csrf_of
+from tests.support.clients import Registered
+from tests.support.management import audit_events
+from tests.support.tokens import bearer, token
 
 PAGE = "/admin/connected-apps"
 REVOKE = PAGE + "/revoke"

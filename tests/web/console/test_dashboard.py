@@ -10,18 +10,18 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.runtime import utc_now
-from tests.factories import (
+from tests.people import Console, create_user, sign_in
+from tests.support.apps import serve
+from tests.support.clients import (
     CLIENTS,
-    ManualClock,
     Registered,
     bootstrap,
     client_body,
     create_client,
-    serve,
     set_state,
-    token,
 )
-from tests.people import Console, create_user, sign_in
+from tests.support.clock import ManualClock
+from tests.support.tokens import token
 
 WRONG_SECRET = "not-the-secret-" + "Q" * 30
 

@@ -11,9 +11,11 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.factories import CLIENTS, Registered, audit_events, bearer
 from tests.people import Console, create_user
 from tests.saml_idp import AUDIENCE, EMAIL, MULTI_FACTOR, SamlIdp
+from tests.support.clients import CLIENTS, Registered
+from tests.support.management import audit_events
+from tests.support.tokens import bearer
 
 IDP = SamlIdp.create("https://idp.console-links.test", label="console-links")
 GRANT = "urn:ietf:params:oauth:grant-type:saml2-bearer"

@@ -16,9 +16,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.testclient import TestClient
 
-from tests.factories import CLIENTS, Registered, audit_events, bearer
 from tests.people import Console, Person, create_user, csrf_of, sign_in
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp, rsa_key, self_signed
+from tests.support.clients import CLIENTS, Registered
+from tests.support.management import audit_events
+from tests.support.tokens import bearer
 
 PAGES = "/admin/identity-providers"
 API = "/api/v2/identityproviders"

@@ -9,8 +9,8 @@ from starlette.testclient import TestClient
 from keystead.config import Settings
 from keystead.store.users import SqlUserStore
 from keystead.web.runtime import Runtime
-from tests.factories import run, serve
 from tests.people import create_user, csrf_of
+from tests.support.apps import run, serve
 
 EMAIL = "reader@example.com"
 PASSWORD = "violet-harbour-lantern-7"

@@ -13,16 +13,10 @@ from starlette.testclient import TestClient
 from keystead.domain.clients import RoleDivision
 from keystead.store.users import SqlUserStore
 from keystead.web.runtime import Runtime
-from tests.factories import (
-    audit_events,
-    bootstrap,
-    client_body,
-    create_client,
-    home_division_id,
-    role_id,
-    run,
-)
-from tests.people import PASSWORD, Console, Person, create_user, csrf_of, sign_in
+from tests.people import PASSWORD, Console, Person, clock_of, create_user, csrf_of, sign_in
+from tests.support.apps import run
+from tests.support.clients import bootstrap, client_body, create_client
+from tests.support.management import audit_events, home_division_id, role_id
 
 ROLES_API = "/api/v2/authorization/roles"
 NEW_PASSWORD = "sapphire-otter-meadow-42"
@@ -113,7 +107,8 @@ def test_user_created_in_the_console_can_sign_in(console: Console,
     assert "User created." in created.text
     assert NEW_PASSWORD not in created.text
     assert _actors(console.http, headers, user_id) == [("create", console.person.id)]
-    _switch_to(console.http, Person(user_id, "ada@example.com", NEW_PASSWORD))
+    _switch_to(console.http, Person(user_id, "ada@example.com", clock_of(console.http),
+                                      NEW_PASSWORD))
     assert console.http.get("/admin").status_code == 200
 
 

@@ -21,8 +21,9 @@ from keystead.store.audit import AuditQuery, SqlAuditLog
 from keystead.store.catalog import SqlCatalog
 from keystead.web.app import create_app
 from keystead.web.runtime import Runtime
-from tests.factories import ManualClock, run, serve
 from tests.people import PASSWORD, Console, Person, create_user, csrf_of, sign_in
+from tests.support.apps import run, serve
+from tests.support.clock import ManualClock
 
 LOGIN_ACTIONS = ("user.login", "user.mfa.enrol", "user.mfa.recovery-code.use")
 

@@ -12,8 +12,8 @@ from keystead.domain.signin import FREE_FAILURES
 from keystead.store.audit import AuditQuery, SqlAuditLog
 from keystead.store.users import SqlCredentialStore
 from keystead.web.runtime import Runtime
-from tests.factories import run
 from tests.people import PASSWORD, create_user, csrf_of, sign_in
+from tests.support.apps import run
 
 
 def test_parallel_wrong_passwords_are_each_counted(http: TestClient) -> None:

@@ -11,8 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from tests.factories import ManualClock, serve
 from tests.people import Person, create_user, csrf_of, sign_in
+from tests.support.apps import serve
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture
