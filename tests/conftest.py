@@ -186,7 +186,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def clocked(settings: Settings, clock: ManualClock) -> Iterator[TestClient]:
-    """A second app on ``clock`` (the one ``http`` runs on), as another replica would be."""
+    """An app on ``clock`` (another, beside ``http`` on the same clock, if the test has both)."""
     with serve(settings, clock=clock) as client:
         yield client
 

@@ -4,7 +4,9 @@ through the real sign-in pages (password, TOTP enrolment or a TOTP code)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pyotp
 from httpx2 import Response
@@ -27,24 +29,30 @@ _TOTP_SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
 class Person:
     id: str
     email: str
-    clock: ManualClock  # of the app the person was made on: where their codes are checked
+    clock: Callable[[], datetime]  # of the app the person was made on: it checks their codes
     password: str = PASSWORD
     totp_secret: str | None = None
     recovery_codes: list[str] = field(default_factory=list)
     last_step: int = 0
 
-    def next_code(self, clock: ManualClock | None = None) -> str:
+    def next_code(self, clock: Callable[[], datetime] | None = None) -> str:
         """A TOTP code Keystead has not seen yet, at the time of ``clock`` (the app's that checks
         it; the person's own by default).
 
         Keystead accepts one step of drift, each step once: when the steps it would take now are
-        used up, the clock moves on to the next one rather than the test waiting for it.
+        used up, a ManualClock moves on to the next one rather than the test waiting for it.
+
+        Raises:
+            RuntimeError: used up on an app that runs on the wall clock.
         """
         assert self.totp_secret is not None
         clock = clock or self.clock
         now_step = int(clock().timestamp()) // STEP_SECONDS
         step = max(self.last_step + 1, now_step)
         if step > now_step + 1:
+            if not isinstance(clock, ManualClock):
+                raise RuntimeError("no fresh TOTP code until the next step: run the app on a "
+                                   "ManualClock")
             clock.advance(step * STEP_SECONDS - clock().timestamp())
         self.last_step = step
         return pyotp.TOTP(self.totp_secret).at(step * STEP_SECONDS)
@@ -69,16 +77,10 @@ def create_user(http: TestClient, email: str, *, roles: tuple[str, ...] = (),
     return Person(run(http, work), email, clock_of(http), password or "")
 
 
-def clock_of(http: TestClient) -> ManualClock:
-    """The app's clock, which tests drive by hand (``tests/conftest.py``, ``support.apps.serve``).
-
-    Raises:
-        TypeError: the app runs on the wall clock, where a fresh TOTP code could mean waiting.
-    """
-    clock = runtime_of(http).clock
-    if not isinstance(clock, ManualClock):
-        raise TypeError("people sign in on apps that run on a ManualClock")
-    return clock
+def clock_of(http: TestClient) -> Callable[[], datetime]:
+    """The app's clock: a ManualClock but where a test built the app itself
+    (``tests/conftest.py``, ``support.apps.serve``)."""
+    return runtime_of(http).clock
 
 
 def csrf_of(html: str) -> str:

@@ -204,7 +204,7 @@ def test_log_unexpected_error_has_its_traceback_once_with_the_request_id(
         raise RuntimeError("something nobody expected")
 
     headers = bearer(token(http, admin))
-    monkeypatch.setattr(ClientAuthenticator, "authenticate", fail)
+    monkeypatch.setattr(ClientAuthenticator, "identify", fail)
     capsys.readouterr()
     fast = http.post("/oauth/token", data=CC, auth=admin.basic_auth, headers={HEADER: "e-1"})
     monkeypatch.undo()

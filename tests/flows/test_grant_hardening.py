@@ -23,6 +23,7 @@ from tests.oauth_flows import (
 from tests.people import Person, csrf_of, sign_in
 from tests.saml_idp import AUDIENCE, SamlIdp
 from tests.support.clients import CLIENTS, Registered, bootstrap, code_body
+from tests.support.clock import ManualClock
 from tests.support.tokens import bearer, introspect, token
 
 PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
@@ -80,9 +81,10 @@ def test_malformed_redirect_uris_get_the_error_page(http: TestClient,
 
 
 @pytest.mark.usefixtures("admin_headers")
-def test_max_age_zero_signs_in_once_then_answers(http: TestClient) -> None:
+def test_max_age_zero_signs_in_once_then_answers(http: TestClient, clock: ManualClock) -> None:
     client = code_client(http)
     person: Person = signed_in_person(http)
+    clock.advance(1)  # the sign-in is a second old: older than max_age=0
     pkce = pkce_pair()
     first = authorize(http, client.id, pkce=pkce, max_age="0")
     assert first.headers["location"].startswith("/login")

@@ -24,6 +24,7 @@ from keystead.web.runtime import Runtime
 from tests.people import Console, create_user, sign_in
 from tests.support.apps import run
 from tests.support.clients import CLIENTS, Registered, client_body, code_body, create_client
+from tests.support.clock import ManualClock
 from tests.support.management import audit_events, role_id
 
 OAUTH = "/admin/integrations/oauth"
@@ -265,10 +266,12 @@ def test_list_filters_by_name_state_and_grant(console: Console, headers: dict[st
 
 
 @pytest.mark.usefixtures("app_client")
-def test_list_sorts_by_name_creation_and_last_use(console: Console,
-                                                  headers: dict[str, str]) -> None:
+def test_list_sorts_by_name_creation_and_last_use(console: Console, headers: dict[str, str],
+                                                  clock: ManualClock) -> None:
+    clock.advance(1)  # each client a second younger than the one before
     used = create_client(console.http, headers, client_body(
         role_id(console.http, headers, "Super Admin"), name="zeta worker"))
+    clock.advance(1)
     create_client(console.http, headers, code_body(name="alpha app"))
     assert gets_token(console.http, used)
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from keystead.web.runtime import utc_now
 from tests.people import Console, create_user, sign_in
 from tests.support.apps import serve
 from tests.support.clients import (
@@ -55,8 +54,9 @@ def test_dashboard_counts_change_when_a_client_is_disabled(
 
 
 def test_dashboard_lists_clients_whose_secret_is_past_rotation_age(
-        console: Console, settings: Settings, http: TestClient, headers: dict[str, str]) -> None:
-    with serve(settings, clock=ManualClock(utc_now() - timedelta(days=40))) as past:
+        console: Console, settings: Settings, http: TestClient, headers: dict[str, str],
+        clock: ManualClock) -> None:
+    with serve(settings, clock=ManualClock(clock() - timedelta(days=40))) as past:
         old = bootstrap(past, name="forgotten batch job", roles=["OAuth Admin"])
     fresh = bootstrap(http, name="brand new service", roles=["OAuth Admin"])
 
@@ -74,8 +74,9 @@ def test_dashboard_lists_clients_whose_secret_is_past_rotation_age(
 
 
 def test_dashboard_lists_active_clients_unused_for_ninety_days(
-        console: Console, settings: Settings, http: TestClient, headers: dict[str, str]) -> None:
-    with serve(settings, clock=ManualClock(utc_now() - timedelta(days=100))) as past:
+        console: Console, settings: Settings, http: TestClient, headers: dict[str, str],
+        clock: ManualClock) -> None:
+    with serve(settings, clock=ManualClock(clock() - timedelta(days=100))) as past:
         never_used = bootstrap(past, name="never used", roles=["OAuth Admin"])
         used_long_ago = bootstrap(past, name="used long ago", roles=["OAuth Admin"])
         token(past, used_long_ago)
