@@ -88,12 +88,14 @@ def test_client_active_gets_tokens(http: TestClient, app_client: Registered) -> 
 
 
 def test_client_reenable_issues_tokens_but_old_ones_stay_dead(
-        http: TestClient, headers: dict[str, str], app_client: Registered) -> None:
+        http: TestClient, headers: dict[str, str], app_client: Registered,
+        clock: ManualClock) -> None:
     before = token(http, app_client)
     assert update_client(http, headers, app_client.id, state="disabled").status_code == 200
     response = update_client(http, headers, app_client.id, state="active")
     assert response.status_code == 200, response.text
     assert response.json()["state"] == "active"
+    clock.advance(1)  # issued after the re-enabling, not in the same instant as the cut-off
     after = token(http, app_client)
     assert http.get(TOKENS_ME, headers=bearer(after)).status_code == 200
     assert_token_refused(http, before)
