@@ -58,10 +58,12 @@ class Measurement:
     foreign_cores: float | None = None
     busy_before_cores: float | None = None
     # On PostgreSQL: the cluster's CPU over the window, its part in the bench database's live
-    # backends (procs.postgres_cpu_seconds), and the connections the server opened.
+    # backends (procs.postgres_cpu_seconds), the connections the server opened, and those opened
+    # to other databases of the cluster (other work, whose ended backends db_cpu_s includes).
     db_cpu_s: float | None = None
     db_backends_cpu_s: float | None = None
     db_sessions: int | None = None
+    db_other_sessions: int | None = None
 
     @property
     def cpu_us_per_op(self) -> float | None:
@@ -86,6 +88,7 @@ class DbSample(NamedTuple):
     cpu_s: float | None
     backends_cpu_s: float | None
     sessions: int | None
+    other_sessions: int | None
 
 
 DbProbe = Callable[[], DbSample]
@@ -170,13 +173,16 @@ def _with_db_use(m: Measurement, before: DbSample | None, after: DbSample | None
     if before is None or after is None:
         return m
 
-    def used(a: float | None, b: float | None) -> float | None:
+    def cpu(a: float | None, b: float | None) -> float | None:
         return None if a is None or b is None else round(b - a, 3)
 
-    return replace(m, db_cpu_s=used(before.cpu_s, after.cpu_s),
-                   db_backends_cpu_s=used(before.backends_cpu_s, after.backends_cpu_s),
-                   db_sessions=None if before.sessions is None or after.sessions is None
-                   else after.sessions - before.sessions)
+    def count(a: int | None, b: int | None) -> int | None:
+        return None if a is None or b is None else b - a
+
+    return replace(m, db_cpu_s=cpu(before.cpu_s, after.cpu_s),
+                   db_backends_cpu_s=cpu(before.backends_cpu_s, after.backends_cpu_s),
+                   db_sessions=count(before.sessions, after.sessions),
+                   db_other_sessions=count(before.other_sessions, after.other_sessions))
 
 
 def post_form(url: str, body: str, *, authorization: str,

@@ -104,9 +104,11 @@ def postmaster_pid(url: str) -> int | None:
 
 
 class SessionCounter:
-    """Sessions ever opened to a database (``pg_stat_database.sessions``), read over one kept
-    admin connection, so that reading it opens no session (nor a backend whose CPU would land
-    in the window's count). The statistics lag a backend's start by a moment."""
+    """Sessions ever opened to a database and to all the others (``pg_stat_database.sessions``).
+
+    Read over one kept admin connection, so that reading opens no session (nor a backend whose
+    CPU would land in the window's count). The statistics lag a backend's start by a moment.
+    """
 
     def __init__(self, admin_url: str, database: str) -> None:
         self.database = database
@@ -114,9 +116,12 @@ class SessionCounter:
         self._conn: Any = self._loop.run_until_complete(
             asyncpg.connect(_dsn(admin_url), timeout=10))
 
-    def __call__(self) -> int:
-        return int(self._loop.run_until_complete(self._conn.fetchval(
-            "SELECT sessions FROM pg_stat_database WHERE datname = $1", self.database)) or 0)
+    def __call__(self) -> tuple[int, int]:
+        row = self._loop.run_until_complete(self._conn.fetchrow(
+            "SELECT coalesce(sum(sessions) FILTER (WHERE datname = $1), 0) AS ours, "
+            "coalesce(sum(sessions) FILTER (WHERE datname <> $1), 0) AS others "
+            "FROM pg_stat_database", self.database))
+        return int(row["ours"]), int(row["others"])
 
     def close(self) -> None:
         with contextlib.suppress(OSError, asyncpg.PostgresError):

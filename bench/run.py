@@ -541,6 +541,10 @@ def render(results: dict[str, Any], rows: list[Row], found: list[Target]) -> str
             lines.append(f"  WARNING {row.server} {row.endpoint}: other processes used "
                          f"{row.result.foreign_cores:.2f} cores during the window; its figures "
                          "are understated (rerun on a quiet box)")
+        if row.result.db_other_sessions:
+            lines.append(f"  WARNING {row.server} {row.endpoint}: {row.result.db_other_sessions} "
+                         "connections to other databases of the PostgreSQL cluster during the "
+                         "window; pg CPU counts those that ended (overstated)")
         if row.result.errors:
             lines.append(f"  WARNING {row.server} {row.endpoint}: {row.result.errors} errors, "
                          f"first: {row.result.first_error}")
@@ -625,14 +629,16 @@ PG_CPU_NOTE = ("db_cpu_s: CPU of the local cluster over each window: the postmas
                "processes except backends of other databases, and children it reaped during "
                "the window (procs.postgres_cpu_seconds); db_backends_cpu_s: the bench "
                "database's live backends alone; db_sessions: connections opened to the bench "
-               "database during the window (pg_stat_database.sessions)")
+               "database during the window (pg_stat_database.sessions); db_other_sessions: "
+               "to the cluster's other databases (their ended backends are in db_cpu_s)")
 
 
-def postgres_probe(postmaster: int | None, database: str, sessions: Callable[[], int]) -> DbProbe:
+def postgres_probe(postmaster: int | None, database: str,
+                   sessions: Callable[[], tuple[int, int]]) -> DbProbe:
     def probe() -> DbSample:
         cpu, backends = (postgres_cpu_seconds(postmaster, database) if postmaster is not None
                          else (None, None))
-        return DbSample(cpu, backends, sessions())
+        return DbSample(cpu, backends, *sessions())
 
     return probe
 
