@@ -30,6 +30,7 @@ import asyncpg
 from prefill import CLI_ACTOR, ORG_ID, FillReport
 from procs import BenchError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 TABLES = ("clients", "client_secrets", "revoked_tokens", "client_usage")
@@ -38,7 +39,10 @@ _T = TypeVar("_T")
 
 def keystead_url(url: str, database: str | None = None) -> str:
     """``url`` as Keystead wants it (asyncpg driver), optionally naming another database."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise BenchError(f"not a database URL: {url!r}") from exc
     if parsed.get_backend_name() != "postgresql":
         raise BenchError(f"not a PostgreSQL URL: {parsed.render_as_string()}")
     parsed = parsed.set(drivername="postgresql+asyncpg")

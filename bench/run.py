@@ -138,6 +138,7 @@ def resolve_stores(args: argparse.Namespace) -> tuple[str, ...]:
     """The stores to measure: PostgreSQL only when asked for or when it answers."""
     if args.store == "sqlite":
         return ("sqlite",)
+    pg.keystead_url(args.postgres_url)  # a PostgreSQL URL at all?
     why = pg.unreachable(args.postgres_url)
     if why is None:
         return ("postgres",) if args.store == "postgres" else ("sqlite", "postgres")
