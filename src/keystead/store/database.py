@@ -49,6 +49,7 @@ TRANSACTION_POOLER_ARGS: dict[str, Any] = {
 # the hot store's kept reads themselves, so ``on_write_done`` passes them over.
 HOT_PATH_OPTION = "keystead_hot_path"
 _WROTE = "keystead.wrote"
+WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")  # WITH: a CTE may write; counted to be safe
 
 
 def on_write_done(engine: AsyncEngine, callback: Callable[[], None]) -> None:
@@ -61,7 +62,7 @@ def on_write_done(engine: AsyncEngine, callback: Callable[[], None]) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _note_write(conn: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any,
                     _executemany: bool) -> None:
-        if not statement.startswith("SELECT") and not conn.get_execution_options().get(
+        if statement.startswith(WRITES) and not conn.get_execution_options().get(
                 HOT_PATH_OPTION):
             conn.info[_WROTE] = True
 

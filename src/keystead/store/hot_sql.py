@@ -5,7 +5,7 @@ grant-family states) is kept in this worker's memory and dropped when a change n
 names it (store/change_feed.py, migration 0011). A kept read is served only while the feed is
 ``current``; otherwise, and before the feed has started (the CLI never starts it), every read
 goes to the database. The worker's own changes drop what they touch at once: the hot store's
-writes here, everything else through ``database.on_write_done``.
+writes here, everything else made through the same engine by ``database.on_write_done``.
 
 A read that misses is one statement. Writes (revocations, last-used times, audit appends, the
 usage flush) are short transactions of their own.
@@ -35,7 +35,7 @@ from keystead.domain.tokens import (
 from keystead.store.audit import SqlAuditLog
 from keystead.store.availability import reachable
 from keystead.store.change_feed import ChangeFeed
-from keystead.store.database import HOT_PATH_OPTION
+from keystead.store.database import HOT_PATH_OPTION, on_write_done
 from keystead.store.kept_reads import KeptReads, keep
 from keystead.store.tables import (
     client_role_divisions,
@@ -94,6 +94,9 @@ class SqlHotStore:
         """``feed`` builds the change feed over the kept reads; without one (a transaction
         pooler, where LISTEN cannot work) nothing is kept and every read is a query."""
         self.engine = engine.execution_options(**{HOT_PATH_OPTION: True})
+        # This worker's own changes (made through ``engine``) drop its kept reads the moment
+        # they commit, before the response leaves; other workers learn of them from the feed.
+        on_write_done(engine, self.forget)
         self.kept = KeptReads()
         self.feed = feed(self.kept) if feed is not None else None
         self._issued: Counter[tuple[str, date]] = Counter()  # (client id, UTC day) -> tokens

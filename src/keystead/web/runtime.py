@@ -54,7 +54,7 @@ from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
 from keystead.store.change_feed import ChangeFeed, listen_dsn
 from keystead.store.clients import SqlClientStore, SqlSecretStore
-from keystead.store.database import create_engine, on_write_done, sqlite_path
+from keystead.store.database import create_engine, sqlite_path
 from keystead.store.failure_counter import LimitsFailureCounter
 from keystead.store.hot_sql import SqlHotStore
 from keystead.store.hot_sqlite import SqliteHotStore
@@ -192,8 +192,6 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
     engine = create_engine(url, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
                            transaction_pooler=settings.database_transaction_pooler)
     hot = _hot_store(settings, engine)
-    # This worker's own changes drop its kept reads the moment they commit.
-    on_write_done(engine, hot.forget)
     cipher = key_cipher(ring)
     try:
         async with engine.connect() as conn:
