@@ -31,7 +31,7 @@ from keystead.domain.identity_providers import (
 )
 from keystead.domain.ports import Page as Paging
 from keystead.web.console.forms import Refused, sentence, submit
-from keystead.web.console.pages import Page, redirect, route
+from keystead.web.console.pages import Page, area_routes, path_id, redirect
 
 BASE = "/admin/identity-providers"
 PAGE_SIZE = 25
@@ -101,10 +101,6 @@ def _management(ctx: Page, conn: AsyncConnection) -> IdentityProviderManagement:
 def _render(ctx: Page, template: str, status: int = 200, **context: Any) -> Response:
     ctx.notices.update(NOTICES)
     return ctx.render(template, status, **context)
-
-
-def _path_id(ctx: Page) -> str:
-    return str(ctx.request.path_params["id"])  # a UUID: the route's convertor checked it
 
 
 def _values(ctx: Page) -> dict[str, str]:
@@ -231,11 +227,11 @@ async def _find(ctx: Page, provider_id: str) -> IdentityProvider:
 
 
 async def provider_page(ctx: Page) -> Response:
-    return _form(ctx, await _find(ctx, _path_id(ctx)))
+    return _form(ctx, await _find(ctx, path_id(ctx)))
 
 
 async def provider_update(ctx: Page) -> Response:
-    provider_id = _path_id(ctx)
+    provider_id = path_id(ctx)
     values = _values(ctx)
 
     async def update(conn: AsyncConnection) -> None:
@@ -255,17 +251,12 @@ async def provider_update(ctx: Page) -> Response:
 
 
 async def provider_delete(ctx: Page) -> Response:
-    provider_id = _path_id(ctx)
+    provider_id = path_id(ctx)
     async with ctx.transaction() as conn:
         await _management(ctx, conn).delete(ctx.signed_in, provider_id)
     return redirect(f"{BASE}?notice=identity-provider-deleted")
 
 
-routes: list[Route] = [
-    route(BASE, providers_list),
-    route(f"{BASE}/new", provider_new_form),
-    route(f"{BASE}/new", provider_create, methods=("POST",)),
-    route(BASE + "/{id:entity}", provider_page),
-    route(BASE + "/{id:entity}", provider_update, methods=("POST",)),
-    route(BASE + "/{id}/delete", provider_delete, methods=("POST",)),
-]
+routes: list[Route] = area_routes(
+    BASE, listing=providers_list, new_form=provider_new_form, create=provider_create,
+    view=provider_page, change=provider_update, actions={"delete": provider_delete})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -155,6 +155,11 @@ class Page:
         return response
 
 
+def path_id(ctx: Page) -> str:
+    """The ``id`` in the page's address: its route's convertor (``ids.py``) checked it."""
+    return str(ctx.request.path_params["id"])
+
+
 def csrf_token(runtime: Runtime, binding: str) -> str:
     return runtime.digester.csrf(binding)
 
@@ -208,6 +213,19 @@ def page(handler: Handler, *, public: bool = False,
 def route(path: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
           public: bool = False, csrf: bool = True) -> Route:
     return Route(path, page(handler, public=public, csrf=csrf), methods=list(methods))
+
+
+def area_routes(base: str, *, listing: Handler, new_form: Handler, create: Handler,
+                view: Handler, change: Handler, actions: Mapping[str, Handler] | None = None,
+                id_type: str = "entity") -> list[Route]:
+    """An area's pages: its list, the Add form (shown, posted), each entity's page (shown,
+    posted) and the POST ``actions`` under it (``delete``...); ids of ``id_type`` (``ids.py``)."""
+    page_path = base + "/{id:%s}" % id_type  # noqa: UP031 (braces are Starlette's)
+    return [route(base, listing), route(f"{base}/new", new_form),
+            route(f"{base}/new", create, methods=("POST",)),
+            route(page_path, view), route(page_path, change, methods=("POST",)),
+            *(route(f"{page_path}/{path}", handler, methods=("POST",))
+              for path, handler in (actions or {}).items())]
 
 
 async def _open(request: Request, runtime: Runtime, conn: AsyncConnection, *,

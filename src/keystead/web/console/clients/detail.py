@@ -15,19 +15,18 @@ from keystead.web.console.clients.presenters import (
     BASE,
     CLIENT_NOTICES,
     DUAL_USE_CHOICES,
-    client_id_of,
     common,
     in_window,
     secret_status,
     who,
 )
 from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page, redirect
+from keystead.web.console.pages import Page, path_id, redirect
 
 
 async def detail(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
-        client = await ctx.runtime.management(conn).find(ctx.signed_in, client_id_of(ctx))
+        client = await ctx.runtime.management(conn).find(ctx.signed_in, path_id(ctx))
     return await render_detail(ctx, client, Errors())
 
 
@@ -55,7 +54,7 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
 
 async def find_client(ctx: Page, permission: str) -> Client:
     async with ctx.transaction() as conn:
-        return await ctx.runtime.management(conn).find(ctx.signed_in, client_id_of(ctx),
+        return await ctx.runtime.management(conn).find(ctx.signed_in, path_id(ctx),
                                                        permission=permission)
 
 

@@ -33,8 +33,7 @@ async def edit(ctx: Page) -> Response:
         await ctx.runtime.management(conn).update(ctx.signed_in, client.id, settings)
 
     async def again(refused: Refused) -> Response:
-        return await render_edit(ctx, client, form, Errors(refused.errors),
-                                 status=refused.status)
+        return await render_edit(ctx, client, form, Errors(refused.errors), status=refused.status)
 
     return await submit(
         ctx, update, again=again, fields=lambda problems: Errors.of(problems, form),

@@ -65,10 +65,6 @@ def in_window(client: Client, now: datetime) -> bool:
                for s in client.secrets)
 
 
-def client_id_of(ctx: Page) -> str:
-    return str(ctx.request.path_params["id"])  # a UUID: the route's convertor checked it
-
-
 def common(ctx: Page) -> dict[str, Any]:
     return {"base": BASE, "labels": GRANT_LABELS, "now": ctx.runtime.clock()}
 

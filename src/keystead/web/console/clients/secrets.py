@@ -19,9 +19,9 @@ from keystead.store.clients import SqlClientStore
 from keystead.web.console import sessions
 from keystead.web.console.clients.detail import find_client, render_detail
 from keystead.web.console.clients.form import Errors
-from keystead.web.console.clients.presenters import BASE, client_id_of, common, who
+from keystead.web.console.clients.presenters import BASE, common, who
 from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page, redirect
+from keystead.web.console.pages import Page, path_id, redirect
 
 REVEAL = "reveal"  # the session key holding a sealed secret awaiting its one showing
 
@@ -34,7 +34,7 @@ def keep_for_showing(ctx: Page, session: sessions.Session, issued: Issued, *, ki
 
 
 async def show_secret(ctx: Page) -> Response:
-    client_id = client_id_of(ctx)
+    client_id = path_id(ctx)
     session = ctx.session
     if session is None:
         raise ForbiddenError("sign in first")
@@ -60,7 +60,7 @@ async def show_secret(ctx: Page) -> Response:
 
 
 async def regenerate(ctx: Page) -> Response:
-    client_id = client_id_of(ctx)
+    client_id = path_id(ctx)
     session = ctx.session
     if session is None:
         raise ForbiddenError("sign in first")
@@ -96,7 +96,7 @@ def _as_named(problems: Sequence[Problem]) -> Errors:
 
 
 async def expire_previous(ctx: Page) -> Response:
-    client_id = client_id_of(ctx)
+    client_id = path_id(ctx)
     async with ctx.transaction() as conn:
         await ctx.runtime.management(conn).expire_previous_secret(ctx.signed_in, client_id)
     return redirect(f"{BASE}/{client_id}?notice=previous-expired")

@@ -9,15 +9,9 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from keystead.web.console.divisions import pages
-from keystead.web.console.pages import route
+from keystead.web.console.pages import area_routes
 
-BASE = "/admin/divisions"
-
-routes: list[Route] = [
-    route(BASE, pages.divisions_list),
-    route(f"{BASE}/new", pages.division_new_form),
-    route(f"{BASE}/new", pages.division_create, methods=("POST",)),
-    route(BASE + "/{id:entity}", pages.division_page),
-    route(BASE + "/{id:entity}", pages.division_update, methods=("POST",)),
-    route(BASE + "/{id:entity}/delete", pages.division_delete, methods=("POST",)),
-]
+routes: list[Route] = area_routes(
+    "/admin/divisions", listing=pages.divisions_list, new_form=pages.division_new_form,
+    create=pages.division_create, view=pages.division_page, change=pages.division_update,
+    actions={"delete": pages.division_delete})

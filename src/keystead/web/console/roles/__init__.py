@@ -8,16 +8,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from keystead.web.console.pages import route
+from keystead.web.console.pages import area_routes
 from keystead.web.console.roles import pages
 
-BASE = "/admin/roles"
-
-routes: list[Route] = [
-    route(BASE, pages.roles_list),
-    route(f"{BASE}/new", pages.role_new_form),
-    route(f"{BASE}/new", pages.role_create, methods=("POST",)),
-    route(BASE + "/{id:entity}", pages.role_page),
-    route(BASE + "/{id:entity}", pages.role_update, methods=("POST",)),
-    route(BASE + "/{id:entity}/delete", pages.role_delete, methods=("POST",)),
-]
+routes: list[Route] = area_routes(
+    "/admin/roles", listing=pages.roles_list, new_form=pages.role_new_form,
+    create=pages.role_create, view=pages.role_page, change=pages.role_update,
+    actions={"delete": pages.role_delete})

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from keystead.domain.organization import Role
 from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page
+from keystead.web.console.pages import Page, path_id
 from keystead.web.console.roles.permissions import permission_groups
 
 NOTICES = {
@@ -19,10 +19,16 @@ NOTICES = {
 }
 
 
-def role_form(ctx: Page, role: Role | None, status: int = 200, *,
-              values: Mapping[str, str] | None = None, checked: Sequence[str] | None = None,
-              errors: Mapping[str, str] | None = None, delete_error: str = "") -> Response:
+async def role_view(ctx: Page, role_id: str | None, status: int = 200, *,
+                    values: Mapping[str, str] | None = None,
+                    checked: Sequence[str] | None = None,
+                    errors: Mapping[str, str] | None = None, delete_error: str = "") -> Response:
+    """The role's page (the Add-role form when ``role_id`` is None)."""
     caller = ctx.signed_in
+    role = None
+    if role_id is not None:
+        async with ctx.transaction() as conn:
+            role = await ctx.runtime.organization(conn).find_role(caller, role_id)
     permissions = list(checked if checked is not None else (role.permissions if role else ()))
     beyond = caller.lacks(role.permissions) if role is not None else []
     reason = ""
@@ -42,15 +48,6 @@ def role_form(ctx: Page, role: Role | None, status: int = 200, *,
         delete_error=delete_error)
 
 
-def _role_id(ctx: Page) -> str:
-    return str(ctx.request.path_params["id"])  # a UUID: the route's convertor checked it
-
-
-async def _find_role(ctx: Page, role_id: str) -> Role:
-    async with ctx.transaction() as conn:
-        return await ctx.runtime.organization(conn).find_role(ctx.signed_in, role_id)
-
-
 async def roles_list(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
         roles = await ctx.runtime.organization(conn).list_roles(ctx.signed_in)
@@ -60,7 +57,7 @@ async def roles_list(ctx: Page) -> Response:
 
 async def role_new_form(ctx: Page) -> Response:
     ctx.signed_in.require("authorization:role:add")
-    return role_form(ctx, None)
+    return await role_view(ctx, None)
 
 
 async def role_create(ctx: Page) -> Response:
@@ -73,19 +70,19 @@ async def role_create(ctx: Page) -> Response:
             permissions=checked)
 
     async def again(refused: Refused) -> Response:
-        return role_form(ctx, None, refused.status, values=values, checked=checked,
-                         errors=refused.errors)
+        return await role_view(ctx, None, refused.status, values=values, checked=checked,
+                               errors=refused.errors)
 
     return await submit(ctx, create, again=again, conflict="name",
                         done=lambda role: f"/admin/roles/{role.id}?notice=role-created")
 
 
 async def role_page(ctx: Page) -> Response:
-    return role_form(ctx, await _find_role(ctx, _role_id(ctx)))
+    return await role_view(ctx, path_id(ctx))
 
 
 async def role_update(ctx: Page) -> Response:
-    role_id = _role_id(ctx)
+    role_id = path_id(ctx)
     values = {"name": ctx.field("name"), "description": ctx.field("description")}
     checked = ctx.fields("permissions")
 
@@ -95,22 +92,21 @@ async def role_update(ctx: Page) -> Response:
             permissions=checked)
 
     async def again(refused: Refused) -> Response:
-        return role_form(ctx, await _find_role(ctx, role_id), refused.status, values=values,
-                         checked=checked, errors=refused.errors)
+        return await role_view(ctx, role_id, refused.status, values=values, checked=checked,
+                               errors=refused.errors)
 
     return await submit(ctx, update, again=again, conflict="name",
                         done=lambda _: f"/admin/roles/{role_id}?notice=role-saved")
 
 
 async def role_delete(ctx: Page) -> Response:
-    role_id = _role_id(ctx)
+    role_id = path_id(ctx)
 
     async def delete(conn: AsyncConnection) -> None:
         await ctx.runtime.organization(conn).delete_role(ctx.signed_in, role_id)
 
     async def again(refused: Refused) -> Response:
-        return role_form(ctx, await _find_role(ctx, role_id), refused.status,
-                         delete_error=refused.message)
+        return await role_view(ctx, role_id, refused.status, delete_error=refused.message)
 
     return await submit(ctx, delete, again=again, conflict="delete",
                         done=lambda _: "/admin/roles?notice=role-deleted")

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from keystead.web.console.pages import route
+from keystead.web.console.ids import SCOPE
+from keystead.web.console.pages import area_routes
 from keystead.web.console.scopes import pages
 
-BASE = "/admin/scopes"
-
-routes: list[Route] = [
-    route(BASE, pages.scopes_list),
-    route(f"{BASE}/new", pages.scope_new_form),
-    route(f"{BASE}/new", pages.scope_create, methods=("POST",)),
-    route(BASE + "/{id:scope}", pages.scope_page),
-    route(BASE + "/{id:scope}", pages.scope_change, methods=("POST",)),
-]
+routes: list[Route] = area_routes(
+    "/admin/scopes", listing=pages.scopes_list, new_form=pages.scope_new_form,
+    create=pages.scope_create, view=pages.scope_page, change=pages.scope_change, id_type=SCOPE)

@@ -13,7 +13,7 @@ from keystead.domain.audiences import management_api
 from keystead.domain.organization import Scope
 from keystead.domain.organization_management import UNCHANGED
 from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page
+from keystead.web.console.pages import Page, path_id
 
 NOTICES = {
     "scope-created": "Scope created.",
@@ -81,11 +81,11 @@ async def _scope_view(ctx: Page, scope_id: str, status: int = 200, *,
 
 
 async def scope_page(ctx: Page) -> Response:
-    return await _scope_view(ctx, str(ctx.request.path_params["id"]))
+    return await _scope_view(ctx, path_id(ctx))
 
 
 async def scope_change(ctx: Page) -> Response:
-    scope_id = str(ctx.request.path_params["id"])  # never NUL: the route's convertor checked
+    scope_id = path_id(ctx)  # never NUL: the route's convertor checked it
     if ctx.field("intent") == "delete":
         return await _scope_delete(ctx, scope_id)
     values = {"description": ctx.field("description"),

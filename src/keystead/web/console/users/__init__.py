@@ -10,22 +10,12 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from keystead.web.console.pages import route
+from keystead.web.console.pages import area_routes
 from keystead.web.console.users import detail, grants, links, listing
 
-BASE = "/admin/users"
-
-routes: list[Route] = [
-    route(BASE, listing.users_list),
-    route(f"{BASE}/new", listing.user_new_form),
-    route(f"{BASE}/new", listing.user_create, methods=("POST",)),
-    route(BASE + "/{id:entity}", detail.user_page),
-    route(BASE + "/{id:entity}", detail.user_update, methods=("POST",)),
-    route(BASE + "/{id:entity}/grants", grants.grant_add, methods=("POST",)),
-    route(BASE + "/{id:entity}/grants/remove", grants.grant_remove, methods=("POST",)),
-    route(BASE + "/{id:entity}/mfa/reset", detail.mfa_reset, methods=("POST",)),
-    route(BASE + "/{id:entity}/identity-providers", links.idp_link, methods=("POST",)),
-    route(BASE + "/{id:entity}/identity-providers/remove", links.idp_unlink,
-          methods=("POST",)),
-    route(BASE + "/{id:entity}/delete", detail.user_delete, methods=("POST",)),
-]
+routes: list[Route] = area_routes(
+    "/admin/users", listing=listing.users_list, new_form=listing.user_new_form,
+    create=listing.user_create, view=detail.user_page, change=detail.user_update,
+    actions={"grants": grants.grant_add, "grants/remove": grants.grant_remove,
+             "mfa/reset": detail.mfa_reset, "identity-providers": links.idp_link,
+             "identity-providers/remove": links.idp_unlink, "delete": detail.user_delete})

@@ -6,16 +6,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page, redirect
-from keystead.web.console.users.view import user_id_of, user_view
+from keystead.web.console.pages import Page, path_id, redirect
+from keystead.web.console.users.view import user_view
 
 
 async def user_page(ctx: Page) -> Response:
-    return await user_view(ctx, user_id_of(ctx))
+    return await user_view(ctx, path_id(ctx))
 
 
 async def user_update(ctx: Page) -> Response:
-    user_id = user_id_of(ctx)
+    user_id = path_id(ctx)
     values = {"name": ctx.field("name"), "email": ctx.field("email"),
               "state": ctx.field("state")}
 
@@ -26,22 +26,21 @@ async def user_update(ctx: Page) -> Response:
             current_password=ctx.field("currentPassword") or None)
 
     async def again(refused: Refused) -> Response:
-        return await user_view(ctx, user_id, refused.status, values=values,
-                               errors=refused.errors)
+        return await user_view(ctx, user_id, refused.status, values=values, errors=refused.errors)
 
     return await submit(ctx, update, again=again, conflict="email",
                         done=lambda _: f"/admin/users/{user_id}?notice=user-saved")
 
 
 async def mfa_reset(ctx: Page) -> Response:
-    user_id = user_id_of(ctx)
+    user_id = path_id(ctx)
     async with ctx.transaction() as conn:
         await ctx.runtime.users(conn).reset_mfa(ctx.signed_in, user_id)
     return redirect(f"/admin/users/{user_id}?notice=mfa-reset")
 
 
 async def user_delete(ctx: Page) -> Response:
-    user_id = user_id_of(ctx)
+    user_id = path_id(ctx)
     async with ctx.transaction() as conn:
         await ctx.runtime.users(conn).delete(ctx.signed_in, user_id)
     return redirect("/admin/users?notice=user-deleted")

@@ -8,8 +8,8 @@ from starlette.responses import Response
 from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import InvalidInputError
 from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page, redirect
-from keystead.web.console.users.view import user_id_of, user_view
+from keystead.web.console.pages import Page, path_id, redirect
+from keystead.web.console.users.view import user_view
 
 
 def choice(value: str, field: str) -> RoleDivision:
@@ -25,7 +25,7 @@ def choice(value: str, field: str) -> RoleDivision:
 
 
 async def grant_add(ctx: Page) -> Response:
-    user_id = user_id_of(ctx)
+    user_id = path_id(ctx)
 
     async def add(conn: AsyncConnection) -> None:
         grant = choice(ctx.field("grant"), "grant")
@@ -39,7 +39,7 @@ async def grant_add(ctx: Page) -> Response:
 
 
 async def grant_remove(ctx: Page) -> Response:
-    user_id = user_id_of(ctx)
+    user_id = path_id(ctx)
     grant = choice(f"{ctx.field('role')}:{ctx.field('division')}", "grant")
     async with ctx.transaction() as conn:
         await ctx.runtime.users(conn).revoke(ctx.signed_in, user_id, grant)

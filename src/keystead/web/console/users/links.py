@@ -7,12 +7,12 @@ from starlette.responses import Response
 
 from keystead.domain.errors import InvalidInputError, NotFoundError
 from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page, redirect
-from keystead.web.console.users.view import user_id_of, user_view
+from keystead.web.console.pages import Page, path_id, redirect
+from keystead.web.console.users.view import user_view
 
 
 async def idp_link(ctx: Page) -> Response:
-    user_id = user_id_of(ctx)
+    user_id = path_id(ctx)
     values = {"provider": ctx.field("provider"), "nameId": ctx.field("nameId")}
 
     async def link(conn: AsyncConnection) -> None:
@@ -31,7 +31,7 @@ async def idp_link(ctx: Page) -> Response:
 
 
 async def idp_unlink(ctx: Page) -> Response:
-    user_id = user_id_of(ctx)
+    user_id = path_id(ctx)
     provider_id = ctx.field("provider")
     if "\x00" in provider_id:
         raise NotFoundError("no such identity provider")

@@ -34,10 +34,6 @@ def render(ctx: Page, template: str, status: int = 200, **context: Any) -> Respo
     return ctx.render(template, status, min_password=MIN_LENGTH, **context)
 
 
-def user_id_of(ctx: Page) -> str:
-    return str(ctx.request.path_params["id"])  # a UUID: the route's convertor checked it
-
-
 async def user_view(ctx: Page, user_id: str, status: int = 200, *,
                     values: Mapping[str, str] | None = None,
                     errors: Mapping[str, str] | None = None,
