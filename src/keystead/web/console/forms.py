@@ -31,6 +31,14 @@ class Refused:
     errors: Mapping[str, str]  # form field -> what is wrong
     message: str  # the first reason alone, for a form with one message line
 
+    def apart(self, name: str) -> tuple[dict[str, str], str]:
+        """The errors but ``name``'s, and ``name``'s: a form of its own on the page (delete)."""
+        errors = dict(self.errors)
+        return errors, errors.pop(name, "")
+
+
+SHOWN = Refused(200, {}, "")  # a page shown, not refused
+
 
 def sentence(message: str) -> str:
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
-from keystead.domain.organization import Division
-from keystead.web.console.forms import Refused, submit
+from keystead.web.console.forms import SHOWN, Refused, submit
 from keystead.web.console.pages import Page, path_id
 
 NOTICES = {
@@ -18,22 +17,21 @@ NOTICES = {
 }
 
 
-async def division_view(ctx: Page, division_id: str | None, status: int = 200, *,
-                        values: Mapping[str, str] | None = None,
-                        errors: Mapping[str, str] | None = None,
-                        delete_error: str = "") -> Response:
+async def division_view(ctx: Page, division_id: str | None, refused: Refused = SHOWN, *,
+                        values: Mapping[str, str] | None = None) -> Response:
     """The division's page (the Add-division form when ``division_id`` is None)."""
     division = None
     if division_id is not None:
         async with ctx.transaction() as conn:
             division = await ctx.runtime.organization(conn).find_division(ctx.signed_in,
                                                                           division_id)
+    errors, delete_error = refused.apart("delete")
     ctx.notices.update(NOTICES)
     return ctx.render(
-        "people/division.html", status, division=division,
+        "people/division.html", refused.status, division=division,
         values=values or {"name": division.name if division else "",
                           "description": division.description if division else ""},
-        errors=errors or {}, delete_error=delete_error)
+        errors=errors, delete_error=delete_error)
 
 
 async def divisions_list(ctx: Page) -> Response:
@@ -48,53 +46,42 @@ async def division_new_form(ctx: Page) -> Response:
     return await division_view(ctx, None)
 
 
-def _values(ctx: Page) -> dict[str, str]:
-    return {"name": ctx.field("name"), "description": ctx.field("description")}
-
-
-async def division_create(ctx: Page) -> Response:
-    values = _values(ctx)
-
-    async def create(conn: AsyncConnection) -> Division:
-        return await ctx.runtime.organization(conn).create_division(
-            ctx.signed_in, name=values["name"], description=values["description"])
-
-    async def again(refused: Refused) -> Response:
-        return await division_view(ctx, None, refused.status, values=values, errors=refused.errors)
-
-    return await submit(
-        ctx, create, again=again, conflict="name",
-        done=lambda division: f"/admin/divisions/{division.id}?notice=division-created")
-
-
 async def division_page(ctx: Page) -> Response:
     return await division_view(ctx, path_id(ctx))
 
 
+async def division_create(ctx: Page) -> Response:
+    return await _save(ctx, None)
+
+
 async def division_update(ctx: Page) -> Response:
-    division_id = path_id(ctx)
-    values = _values(ctx)
+    return await _save(ctx, path_id(ctx))
 
-    async def update(conn: AsyncConnection) -> None:
-        await ctx.runtime.organization(conn).update_division(
-            ctx.signed_in, division_id, name=values["name"], description=values["description"])
 
-    async def again(refused: Refused) -> Response:
-        return await division_view(ctx, division_id, refused.status, values=values,
-                                   errors=refused.errors)
+async def _save(ctx: Page, division_id: str | None) -> Response:
+    """Create a division (``division_id`` None) or change it, from the form."""
+    values = {"name": ctx.field("name"), "description": ctx.field("description")}
 
-    return await submit(ctx, update, again=again, conflict="name",
-                        done=lambda _: f"/admin/divisions/{division_id}?notice=division-saved")
+    async def save(conn: AsyncConnection) -> str:
+        org = ctx.runtime.organization(conn)
+        name, description = values["name"], values["description"]
+        if division_id is None:
+            division = await org.create_division(ctx.signed_in, name=name,
+                                                 description=description)
+            return f"{division.id}?notice=division-created"
+        await org.update_division(ctx.signed_in, division_id, name=name,
+                                  description=description)
+        return f"{division_id}?notice=division-saved"
+
+    return await submit(
+        ctx, save, conflict="name", done=lambda target: f"/admin/divisions/{target}",
+        again=lambda refused: division_view(ctx, division_id, refused, values=values))
 
 
 async def division_delete(ctx: Page) -> Response:
     division_id = path_id(ctx)
-
-    async def delete(conn: AsyncConnection) -> None:
-        await ctx.runtime.organization(conn).delete_division(ctx.signed_in, division_id)
-
-    async def again(refused: Refused) -> Response:
-        return await division_view(ctx, division_id, refused.status, delete_error=refused.message)
-
-    return await submit(ctx, delete, again=again, conflict="delete",
-                        done=lambda _: "/admin/divisions?notice=division-deleted")
+    return await submit(
+        ctx, lambda conn: ctx.runtime.organization(conn).delete_division(ctx.signed_in,
+                                                                         division_id),
+        again=lambda refused: division_view(ctx, division_id, refused), conflict="delete",
+        done=lambda _: "/admin/divisions?notice=division-deleted")

@@ -7,8 +7,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
-from keystead.domain.organization import Role
-from keystead.web.console.forms import Refused, submit
+from keystead.web.console.forms import SHOWN, Refused, submit
 from keystead.web.console.pages import Page, path_id
 from keystead.web.console.roles.permissions import permission_groups
 
@@ -19,10 +18,9 @@ NOTICES = {
 }
 
 
-async def role_view(ctx: Page, role_id: str | None, status: int = 200, *,
+async def role_view(ctx: Page, role_id: str | None, refused: Refused = SHOWN, *,
                     values: Mapping[str, str] | None = None,
-                    checked: Sequence[str] | None = None,
-                    errors: Mapping[str, str] | None = None, delete_error: str = "") -> Response:
+                    checked: Sequence[str] | None = None) -> Response:
     """The role's page (the Add-role form when ``role_id`` is None)."""
     caller = ctx.signed_in
     role = None
@@ -39,12 +37,13 @@ async def role_view(ctx: Page, role_id: str | None, status: int = 200, *,
                   + "), so only an admin who holds them may change or delete it.")
     elif role is not None and not caller.has_permission("authorization:role:edit"):
         reason = "You may view this role but not change it."
+    errors, delete_error = refused.apart("delete")
     ctx.notices.update(NOTICES)
     return ctx.render(
-        "people/role.html", status, role=role, reason=reason, deletable=not beyond,
+        "people/role.html", refused.status, role=role, reason=reason, deletable=not beyond,
         values=values or {"name": role.name if role else "",
                           "description": role.description if role else ""},
-        groups=permission_groups(role, caller, permissions), errors=errors or {},
+        groups=permission_groups(role, caller, permissions), errors=errors,
         delete_error=delete_error)
 
 
@@ -60,53 +59,42 @@ async def role_new_form(ctx: Page) -> Response:
     return await role_view(ctx, None)
 
 
-async def role_create(ctx: Page) -> Response:
-    values = {"name": ctx.field("name"), "description": ctx.field("description")}
-    checked = ctx.fields("permissions")
-
-    async def create(conn: AsyncConnection) -> Role:
-        return await ctx.runtime.organization(conn).create_role(
-            ctx.signed_in, name=values["name"], description=values["description"],
-            permissions=checked)
-
-    async def again(refused: Refused) -> Response:
-        return await role_view(ctx, None, refused.status, values=values, checked=checked,
-                               errors=refused.errors)
-
-    return await submit(ctx, create, again=again, conflict="name",
-                        done=lambda role: f"/admin/roles/{role.id}?notice=role-created")
-
-
 async def role_page(ctx: Page) -> Response:
     return await role_view(ctx, path_id(ctx))
 
 
+async def role_create(ctx: Page) -> Response:
+    return await _save(ctx, None)
+
+
 async def role_update(ctx: Page) -> Response:
-    role_id = path_id(ctx)
+    return await _save(ctx, path_id(ctx))
+
+
+async def _save(ctx: Page, role_id: str | None) -> Response:
+    """Create a role (``role_id`` None) or change it, from the form."""
     values = {"name": ctx.field("name"), "description": ctx.field("description")}
     checked = ctx.fields("permissions")
 
-    async def update(conn: AsyncConnection) -> None:
-        await ctx.runtime.organization(conn).update_role(
-            ctx.signed_in, role_id, name=values["name"], description=values["description"],
-            permissions=checked)
+    async def save(conn: AsyncConnection) -> str:
+        org = ctx.runtime.organization(conn)
+        name, description = values["name"], values["description"]
+        if role_id is None:
+            role = await org.create_role(ctx.signed_in, name=name, description=description,
+                                         permissions=checked)
+            return f"{role.id}?notice=role-created"
+        await org.update_role(ctx.signed_in, role_id, name=name, description=description,
+                              permissions=checked)
+        return f"{role_id}?notice=role-saved"
 
-    async def again(refused: Refused) -> Response:
-        return await role_view(ctx, role_id, refused.status, values=values, checked=checked,
-                               errors=refused.errors)
-
-    return await submit(ctx, update, again=again, conflict="name",
-                        done=lambda _: f"/admin/roles/{role_id}?notice=role-saved")
+    return await submit(
+        ctx, save, conflict="name", done=lambda target: f"/admin/roles/{target}",
+        again=lambda refused: role_view(ctx, role_id, refused, values=values, checked=checked))
 
 
 async def role_delete(ctx: Page) -> Response:
     role_id = path_id(ctx)
-
-    async def delete(conn: AsyncConnection) -> None:
-        await ctx.runtime.organization(conn).delete_role(ctx.signed_in, role_id)
-
-    async def again(refused: Refused) -> Response:
-        return await role_view(ctx, role_id, refused.status, delete_error=refused.message)
-
-    return await submit(ctx, delete, again=again, conflict="delete",
-                        done=lambda _: "/admin/roles?notice=role-deleted")
+    return await submit(
+        ctx, lambda conn: ctx.runtime.organization(conn).delete_role(ctx.signed_in, role_id),
+        again=lambda refused: role_view(ctx, role_id, refused), conflict="delete",
+        done=lambda _: "/admin/roles?notice=role-deleted")

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from keystead.domain.audiences import management_api
 from keystead.domain.organization import Scope
 from keystead.domain.organization_management import UNCHANGED
-from keystead.web.console.forms import Refused, submit
+from keystead.web.console.forms import SHOWN, Refused, submit
 from keystead.web.console.pages import Page, path_id
 
 NOTICES = {
@@ -64,20 +64,19 @@ async def scope_create(ctx: Page) -> Response:
                         done=lambda scope: f"{_url(scope.id)}?notice=scope-created")
 
 
-async def _scope_view(ctx: Page, scope_id: str, status: int = 200, *,
-                      values: Mapping[str, str] | None = None,
-                      errors: Mapping[str, str] | None = None,
-                      delete_error: str = "") -> Response:
+async def _scope_view(ctx: Page, scope_id: str, refused: Refused = SHOWN, *,
+                      values: Mapping[str, str] | None = None) -> Response:
     caller = ctx.signed_in
     async with ctx.transaction() as conn:
         org = ctx.runtime.organization(conn)
         scope = await org.find_scope(caller, scope_id)
         holders = await org.count_holders(caller, scope_id)
-    return _render(ctx, "people/scope.html", status, scope=scope, holders=holders,
+    errors, delete_error = refused.apart("delete")
+    return _render(ctx, "people/scope.html", refused.status, scope=scope, holders=holders,
                    url=_url(scope.id), management_api=management_api(ctx.runtime.tokens.issuer),
                    values=values or {"description": scope.description,
                                      "resourceServer": scope.resource_server or ""},
-                   errors=errors or {}, delete_error=delete_error)
+                   errors=errors, delete_error=delete_error)
 
 
 async def scope_page(ctx: Page) -> Response:
@@ -85,9 +84,14 @@ async def scope_page(ctx: Page) -> Response:
 
 
 async def scope_change(ctx: Page) -> Response:
+    """Change the scope, or (``intent=delete``) delete it: both forms post to its address."""
     scope_id = path_id(ctx)  # never NUL: the route's convertor checked it
     if ctx.field("intent") == "delete":
-        return await _scope_delete(ctx, scope_id)
+        return await submit(
+            ctx, lambda conn: ctx.runtime.organization(conn).delete_scope(ctx.signed_in,
+                                                                          scope_id),
+            again=lambda refused: _scope_view(ctx, scope_id, refused), conflict="delete",
+            done=lambda _: "/admin/scopes?notice=scope-deleted")
     values = {"description": ctx.field("description"),
               "resourceServer": ctx.field("resourceServer").strip()}
     # A built-in scope's page has no resource server field: leave it as it is.
@@ -98,20 +102,5 @@ async def scope_change(ctx: Page) -> Response:
             ctx.signed_in, scope_id, description=values["description"],
             resource_server=(values["resourceServer"] or None) if has_server else UNCHANGED)
 
-    async def again(refused: Refused) -> Response:
-        return await _scope_view(ctx, scope_id, refused.status, values=values,
-                                 errors=refused.errors)
-
-    return await submit(ctx, update, again=again,
-                        done=lambda _: f"{_url(scope_id)}?notice=scope-saved")
-
-
-async def _scope_delete(ctx: Page, scope_id: str) -> Response:
-    async def delete(conn: AsyncConnection) -> None:
-        await ctx.runtime.organization(conn).delete_scope(ctx.signed_in, scope_id)
-
-    async def again(refused: Refused) -> Response:
-        return await _scope_view(ctx, scope_id, refused.status, delete_error=refused.message)
-
-    return await submit(ctx, delete, again=again, conflict="delete",
-                        done=lambda _: "/admin/scopes?notice=scope-deleted")
+    return await submit(ctx, update, done=lambda _: f"{_url(scope_id)}?notice=scope-saved",
+                        again=lambda refused: _scope_view(ctx, scope_id, refused, values=values))
