@@ -72,7 +72,7 @@ SECURITY_HEADERS = {
 }
 # What a handler may raise to refuse, shown on the error page with the error's status.
 REFUSALS = (ForbiddenError, NotFoundError, ConflictError, InvalidInputError)
-Refusal = ForbiddenError | NotFoundError | ConflictError | InvalidInputError
+PageRefusal = ForbiddenError | NotFoundError | ConflictError | InvalidInputError
 ERROR_TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict", 400: "Check your input"}
 # Notices a redirect may ask a page to show: fixed texts, so no request can inject one.
 NOTICES = {
@@ -191,7 +191,7 @@ def page(handler: Handler, *, public: bool = False,
             except REFUSALS as exc:
                 response = await _error_page(ctx, exc)
             return ctx.finish(response)
-        failed: Refusal | None = None
+        failed: PageRefusal | None = None
         async with runtime.transaction() as conn:
             ctx = await _open(request, runtime, conn, public=public)
             if ctx.caller is None:
@@ -269,7 +269,7 @@ def _to_sign_in(ctx: Page) -> Response:
         f"/login?next={quote(target, safe='')}" + (f"&notice={notice}" if notice else "")))
 
 
-async def _error_page(ctx: Page, exc: Refusal) -> Response:
+async def _error_page(ctx: Page, exc: PageRefusal) -> Response:
     if isinstance(exc, ForbiddenError):
         await _audit_refusal(ctx, exc.message)
     return ctx.render("error.html", exc.status, title=ERROR_TITLES[exc.status],
