@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keystead.domain.keyring import KeyRing
+from keystead.domain.tokens import USAGE_DAYS
 
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - a marker we refuse, not a credential
 ISSUER_VARIABLE = "KEYSTEAD_ISSUER"
@@ -44,6 +45,15 @@ class Settings(BaseSettings):
     # PostgreSQL through pgbouncer (or another pooler) in transaction mode: no prepared statements
     # kept across transactions. Run `keystead init` against the database itself.
     database_transaction_pooler: bool = False
+    # PostgreSQL: each worker keeps what the token path reads and listens for changes on a
+    # connection of its own. Behind a transaction pooler LISTEN cannot work: give the database's
+    # own address here (else nothing is kept and every token request reads the database).
+    database_listen_url: SecretStr = SecretStr("")
+    # A kept read is served only while the worker has proof, at most this old, that it has seen
+    # every change committed before (store/change_feed.py); it asks for a new proof every
+    # ``change_feed_heartbeat_seconds``.
+    change_feed_max_lag_seconds: float = Field(default=0.1, gt=0, le=10)
+    change_feed_heartbeat_seconds: float = Field(default=0.025, gt=0, le=5)
     issuer: str = "http://127.0.0.1:8000"
     # The server key ring: keys the HMAC digests of secrets and tokens, seals opaque tokens and
     # encrypts signing keys and TOTP secrets at rest. ``secret_keys``: ``kid:key`` entries,
@@ -78,6 +88,9 @@ class Settings(BaseSettings):
     # SAML2 bearer: the longest an assertion may be valid, from its IssueInstant to its latest
     # NotOnOrAfter (the replay ledger keeps a redeemed one that long, plus 60 s of skew).
     saml_assertion_max_lifetime_seconds: int = Field(default=600, ge=60, le=86_400)
+    # Tokens issued per client per day (client_usage) are kept this many days, then purged by
+    # housekeeping; never fewer than the longest usage summary the API answers (USAGE_DAYS).
+    usage_retention_days: int = Field(default=400, ge=USAGE_DAYS, le=3_650)
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
     # Failed client authentications: one audit entry per client, source and reason per
