@@ -27,11 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import ISSUER_VARIABLE, WILDCARD_HOSTS, Settings, serve_issuer
 from keystead.domain.audit import AuditEvent
+from keystead.domain.client_management import ClientManagement
 from keystead.domain.clients import ClientState, RoleDivision, TokenEndpointAuthMethod
 from keystead.domain.errors import DomainError, InvalidInputError, NotFoundError
 from keystead.domain.identity_providers import IdentityProvider
 from keystead.domain.keyring import KEY_ID_SHAPE, KeyRing, Purpose
-from keystead.domain.management import ClientManagement
 from keystead.domain.permissions import SUPER_ADMIN
 from keystead.domain.ports import ClientFilter, Page
 from keystead.domain.principal import Caller, operator

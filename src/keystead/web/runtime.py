@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
 from keystead.domain.audiences import management_api
+from keystead.domain.client_management import ClientManagement
 from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
-from keystead.domain.management import ClientManagement
-from keystead.domain.organization_management import OrganizationManagement
 from keystead.domain.passwords import Passwords
+from keystead.domain.roles import OrganizationManagement
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore

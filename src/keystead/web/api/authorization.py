@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.domain.organization_management import OrganizationManagement
+from keystead.domain.roles import OrganizationManagement
 from keystead.web.api.common import Call, call, paging
 from keystead.web.errors import json_response
 from keystead.web.presenters import (

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
-from keystead.domain.organization_management import UNCHANGED
+from keystead.domain.roles import UNCHANGED
 from keystead.web.api.common import call
 from keystead.web.errors import json_response
 from keystead.web.presenters import scope_json

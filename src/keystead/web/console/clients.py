@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 from starlette.routing import Route
 
+from keystead.domain.client_management import Issued
 from keystead.domain.clients import (
     DEFAULT_TOKEN_TTL,
     MAX_SCIM_TOKEN_TTL,
@@ -40,7 +41,6 @@ from keystead.domain.clients import (
     default_auth_method,
 )
 from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, Problem
-from keystead.domain.management import Issued
 from keystead.domain.organization import Scope
 from keystead.domain.ports import ClientFilter, ClientSort
 from keystead.domain.ports import Page as Paging

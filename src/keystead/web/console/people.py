@@ -23,11 +23,11 @@ from keystead.domain.audiences import management_api
 from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
 from keystead.domain.organization import Division, Role
-from keystead.domain.organization_management import UNCHANGED, OrganizationManagement
 from keystead.domain.passwords import MIN_LENGTH
 from keystead.domain.permissions import CATALOGUE
 from keystead.domain.ports import Page as Paging
 from keystead.domain.principal import Caller
+from keystead.domain.roles import UNCHANGED, OrganizationManagement
 from keystead.domain.users import UserManagement, UserState
 from keystead.web.console.pages import Page, redirect, route
 

@@ -21,9 +21,9 @@ from keystead.domain.errors import (
     NotFoundError,
 )
 from keystead.domain.organization import Division, Role, Scope, check_scope
-from keystead.domain.organization_management import OrganizationManagement
 from keystead.domain.ports import Page
 from keystead.domain.principal import Caller, operator
+from keystead.domain.roles import OrganizationManagement
 from keystead.domain.users import User, UserManagement
 from keystead.store.audit import AuditQuery, SqlAuditLog, StoredEvent
 from keystead.store.catalog import SqlCatalog
