@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from keystead.domain.clients import RoleDivision
 from keystead.domain.principal import operator
 from keystead.store.catalog import SqlCatalog
+from keystead.store.roles import SqlRoleStore
 from keystead.web.runtime import Runtime
 from tests.factories import run
 
@@ -54,7 +55,7 @@ def create_user(http: TestClient, email: str, *, roles: tuple[str, ...] = (),
                                       email=email, password=password)
             home = await catalog.home_division_id()
             for role_name in roles:
-                role = await catalog.role_by_name(role_name)
+                role = await SqlRoleStore(conn).by_name(role_name)
                 assert role is not None, role_name
                 await users.grant(operator(), user.id, RoleDivision(role.id, home))
             return user.id

@@ -28,12 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.config import ISSUER_VARIABLE, WILDCARD_HOSTS, Settings, serve_issuer
 from keystead.domain.audit import AuditEvent
 from keystead.domain.client_management import ClientManagement
-from keystead.domain.clients import ClientState, RoleDivision, TokenEndpointAuthMethod
+from keystead.domain.clients import ClientFilter, ClientState, RoleDivision, TokenEndpointAuthMethod
 from keystead.domain.errors import DomainError, InvalidInputError, NotFoundError
 from keystead.domain.identity_providers import IdentityProvider
 from keystead.domain.keyring import KEY_ID_SHAPE, KeyRing, Purpose
+from keystead.domain.paging import Page
 from keystead.domain.permissions import SUPER_ADMIN
-from keystead.domain.ports import ClientFilter, Page
 from keystead.domain.principal import Caller, operator
 from keystead.domain.secrets import resealed, sealed_by
 from keystead.domain.users import User
@@ -44,11 +44,14 @@ from keystead.store.backup import BackupError, backup_sqlite
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore
 from keystead.store.database import create_engine, sqlite_path
+from keystead.store.divisions import SqlDivisionStore
 from keystead.store.health import DatabaseProbe
 from keystead.store.identity_providers import SqlIdentityProviderStore
 from keystead.store.key_ring import Resealed, SqlKeyRingStore
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import head_revision, upgrade
+from keystead.store.roles import SqlRoleStore
+from keystead.store.scopes import SqlScopeStore
 from keystead.store.seed import seed
 from keystead.store.users import SqlUserStore
 from keystead.web.presenters import client_json
@@ -319,14 +322,14 @@ def bootstrap_client(
     once."""
 
     async def work(manage: ClientManagement, conn: AsyncConnection, caller: Caller) -> Any:
-        catalog = SqlCatalog(conn)
+        roles = SqlRoleStore(conn)
         role_ids = []
         for role_name in role:
-            found = await catalog.role_by_name(role_name)
+            found = await roles.by_name(role_name)
             if found is None:
                 raise InvalidInputError.one("role", "unknown.role", f"no role named {role_name!r}")
             role_ids.append(found.id)
-        scopes = [s.id for s in await catalog.scopes() if s.builtin]
+        scopes = [s.id for s in await SqlScopeStore(conn).list() if s.builtin]
         request = ClientRequest(name=name, authorizedGrantType="CLIENT-CREDENTIALS",
                                 roleIds=role_ids, scope=scopes,
                                 tokenEndpointAuthMethod=token_endpoint_auth_method)
@@ -400,7 +403,7 @@ def clients_add_role(
     """
 
     async def work(manage: ClientManagement, conn: AsyncConnection, caller: Caller) -> Any:
-        added = await _role_in_division(SqlCatalog(conn), role, division)
+        added = await _role_in_division(conn, role, division)
         client = await manage.find(caller, client_id)
         if added in client.settings.role_divisions:
             return client
@@ -411,23 +414,23 @@ def clients_add_role(
     typer.echo(f"{client.id} holds {len(client.settings.role_divisions)} role grant(s)")
 
 
-async def _role_in_division(catalog: SqlCatalog, role: str,
+async def _role_in_division(conn: AsyncConnection, role: str,
                             division: str | None) -> RoleDivision:
     """The named role in the named division (Home when None).
 
     Raises:
         InvalidInputError: no such role or division.
     """
-    found = await catalog.role_by_name(role)
+    found = await SqlRoleStore(conn).by_name(role)
     if found is None:
         raise InvalidInputError.one("role", "unknown.role", f"no role named {role!r}")
-    division_id = await catalog.home_division_id()
+    division_id = await SqlCatalog(conn).home_division_id()
     if division is not None:
-        named = [d.id for d in await catalog.divisions() if d.name == division]
-        if not named:
+        named = await SqlDivisionStore(conn).by_name(division)
+        if named is None:
             raise InvalidInputError.one("division", "unknown.division",
                                         f"no division named {division!r}")
-        division_id = named[0]
+        division_id = named.id
     return RoleDivision(found.id, division_id)
 
 
@@ -528,7 +531,7 @@ def users_create_admin(
 
     async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> User:
         catalog = SqlCatalog(conn)
-        role = await catalog.role_by_name(SUPER_ADMIN)
+        role = await SqlRoleStore(conn).by_name(SUPER_ADMIN)
         if role is None:
             raise NotFoundError("the Super Admin role is missing; run `keystead init`")
         users = runtime.users(conn)
@@ -555,7 +558,7 @@ def users_grant(
     """
 
     async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> str:
-        grant = await _role_in_division(SqlCatalog(conn), role, division)
+        grant = await _role_in_division(conn, role, division)
         user = await SqlUserStore(conn).by_email(email.strip().lower())
         if user is None:
             raise NotFoundError(f"no user with e-mail {email}")

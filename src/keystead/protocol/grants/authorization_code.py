@@ -51,15 +51,15 @@ class AuthorizationCodeGrant:
         replayed: AuthorizationCode | None = None
         async with self.authorizations() as store:
             now = self.clock()
-            code = await store.consume_code(digest, now=now,
+            code = await store.codes.consume(digest, now=now,
                                             sessions_seen_after=now - self.session_idle)
             if code is not None:
                 # Any refusal below rolls the transaction back: the code stays unused.
                 return await self._redeem(store, request, client, code)
-            used = await store.find_consumed_code(digest)
+            used = await store.codes.find_consumed(digest)
             if used is not None and self._is_replay(request, client, used):
                 # §4.1.2: a code used twice revokes what it was exchanged for.
-                await store.revoke_family(used.family_id, now=now)
+                await store.families.revoke(used.family_id, now=now)
                 replayed = used
         if replayed is not None:
             await self.reuse.audit_replay(REUSE_ACTION, client, family_id=replayed.family_id,
@@ -73,10 +73,10 @@ class AuthorizationCodeGrant:
                       client: ClientRecord, code: AuthorizationCode) -> IssuedToken:
         """Raises: InvalidRequestError, InvalidGrantError, InvalidScopeError."""
         self._check_binding(request, client, code)
-        person = await store.person(code.user_id)
+        person = await store.people.find(code.user_id)
         if person is None:
             raise InvalidGrantError("the code's user no longer exists")
-        deadline = await store.family_expires_at(code.family_id)
+        deadline = await store.families.expires_at(code.family_id)
         if deadline is None:
             raise InvalidGrantError("the code's authorization no longer exists")
         return await self.user_tokens.issue(store, client, Grant(

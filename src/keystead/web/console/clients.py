@@ -31,7 +31,9 @@ from keystead.domain.clients import (
     REDIRECT_GRANTS,
     REFUSED_GRANTS,
     Client,
+    ClientFilter,
     ClientSettings,
+    ClientSort,
     ClientState,
     ClientType,
     GrantType,
@@ -42,11 +44,13 @@ from keystead.domain.clients import (
 )
 from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, Problem
 from keystead.domain.organization import Scope
-from keystead.domain.ports import ClientFilter, ClientSort
-from keystead.domain.ports import Page as Paging
+from keystead.domain.paging import Page as Paging
+from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
-from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore
+from keystead.store.divisions import SqlDivisionStore
+from keystead.store.roles import SqlRoleStore
+from keystead.store.scopes import SqlScopeStore
 from keystead.web.console import sessions
 from keystead.web.console.pages import Page, redirect, route
 
@@ -283,14 +287,13 @@ async def catalogue(conn: AsyncConnection, caller: Caller, *,
                     keep: Iterable[RoleDivision] = ()) -> Catalogue:
     """Every (role, division) the org has; selectable when the caller holds it (or the client
     already has it: keeping a role is no escalation)."""
-    catalog = SqlCatalog(conn)
-    roles, divisions = await catalog.roles(), await catalog.divisions()
+    roles, divisions = await SqlRoleStore(conn).list(), await SqlDivisionStore(conn).list()
     kept = set(keep)
     choices = [RoleChoice(f"{r.id}:{d.id}", r.name, d.name,
                           selectable=caller.is_operator or RoleDivision(r.id, d.id) in kept
                           or RoleDivision(r.id, d.id) in caller.role_divisions)
                for r in roles for d in divisions]
-    return Catalogue(choices, await catalog.scopes(), {r.id: r.name for r in roles},
+    return Catalogue(choices, await SqlScopeStore(conn).list(), {r.id: r.name for r in roles},
                      {d.id: d.name for d in divisions})
 
 
@@ -356,7 +359,7 @@ def common(ctx: Page) -> dict[str, Any]:
 
 
 async def list_clients(ctx: Page) -> Response:
-    ctx.signed_in.require("oauth:client:view")
+    ctx.signed_in.require(Permission.OAUTH_CLIENT_VIEW)
     params = ctx.request.query_params
     errors = Errors()
     query = params.get("q", "").strip()
@@ -404,21 +407,21 @@ async def list_clients(ctx: Page) -> Response:
         sorts={str(ClientSort.name): "Name", str(ClientSort.created): "Created (newest first)",
                str(ClientSort.last_used): "Last used (most recent first)"},
         ages={c.id: secret_age_days(c, now) for c in found}, who=who,
-        may_add=ctx.signed_in.has_permission("oauth:client:add"))
+        may_add=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_ADD))
 
 
 # -- the Add-client wizard ---------------------------------------------------------------------
 
 
 async def wizard_start(ctx: Page) -> Response:
-    ctx.signed_in.require("oauth:client:add")
+    ctx.signed_in.require(Permission.OAUTH_CLIENT_ADD)
     return await render_step(ctx, 1, ClientForm(), Errors())
 
 
 async def wizard(ctx: Page) -> Response:
     """One POST per step: ``step`` names the step whose form was sent, ``action`` the button."""
     caller = ctx.signed_in
-    caller.require("oauth:client:add")
+    caller.require(Permission.OAUTH_CLIENT_ADD)
     form = ClientForm.posted(ctx).for_wizard()
     step, action = ctx.field("step"), ctx.field("action", "next")
     if step == "save" or (step == "3" and action == "save"):
@@ -560,12 +563,12 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
                for rd in client.settings.role_divisions],
         secret_status=lambda s: secret_status(s, now), in_window=in_window(client, now),
         windows=sorted(windows.items()), default_window=default_window,
-        may_edit=caller.has_permission("oauth:client:edit"),
-        may_delete=caller.has_permission("oauth:client:delete"),
+        may_edit=caller.has_permission(Permission.OAUTH_CLIENT_EDIT),
+        may_delete=caller.has_permission(Permission.OAUTH_CLIENT_DELETE),
         tomorrow=date.fromordinal(now.date().toordinal() + 1).isoformat())
 
 
-async def _client(ctx: Page, permission: str) -> Client:
+async def _client(ctx: Page, permission: Permission) -> Client:
     async with ctx.transaction() as conn:
         return await ctx.runtime.management(conn).find(ctx.signed_in, client_id_of(ctx),
                                                        permission=permission)
@@ -586,19 +589,19 @@ async def change_state(ctx: Page, client: Client, settings: ClientSettings,
 
 
 async def disable(ctx: Page) -> Response:
-    client = await _client(ctx, "oauth:client:edit")
+    client = await _client(ctx, Permission.OAUTH_CLIENT_EDIT)
     return await change_state(ctx, client, replace(
         client.settings, state=ClientState.disabled, date_to_delete=None), "disabled")
 
 
 async def enable(ctx: Page) -> Response:
-    client = await _client(ctx, "oauth:client:edit")
+    client = await _client(ctx, Permission.OAUTH_CLIENT_EDIT)
     return await change_state(ctx, client, replace(
         client.settings, state=ClientState.active, date_to_delete=None), "enabled")
 
 
 async def schedule_deletion(ctx: Page) -> Response:
-    client = await _client(ctx, "oauth:client:edit")
+    client = await _client(ctx, Permission.OAUTH_CLIENT_EDIT)
     typed = ctx.field("dateToDelete").strip()
     try:
         day = date.fromisoformat(typed) if "\x00" not in typed else None
@@ -626,7 +629,7 @@ async def regenerate(ctx: Page) -> Response:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 7:
         errors = Errors()
         errors.add("dualUseSeconds", "choose how long the old secret keeps working")
-        return await render_detail(ctx, await _client(ctx, "oauth:client:edit"), errors,
+        return await render_detail(ctx, await _client(ctx, Permission.OAUTH_CLIENT_EDIT), errors,
                                    status=400)
     window = int(raw)
     try:
@@ -641,7 +644,7 @@ async def regenerate(ctx: Page) -> Response:
         errors = Errors()
         for problem in exc.problems:
             errors.add(problem.field, problem.message)
-        return await render_detail(ctx, await _client(ctx, "oauth:client:edit"), errors,
+        return await render_detail(ctx, await _client(ctx, Permission.OAUTH_CLIENT_EDIT), errors,
                                    status=400)
     return redirect(f"{BASE}/{client_id}/secret")
 
@@ -654,7 +657,7 @@ async def expire_previous(ctx: Page) -> Response:
 
 
 async def delete(ctx: Page) -> Response:
-    client = await _client(ctx, "oauth:client:delete")
+    client = await _client(ctx, Permission.OAUTH_CLIENT_DELETE)
     typed = ctx.field("confirm-name")
     if typed != client.settings.name:
         errors = Errors()
@@ -670,12 +673,12 @@ async def delete(ctx: Page) -> Response:
 
 
 async def edit_form(ctx: Page) -> Response:
-    client = await _client(ctx, "oauth:client:edit")
+    client = await _client(ctx, Permission.OAUTH_CLIENT_EDIT)
     return await render_edit(ctx, client, ClientForm.of(client.settings), Errors())
 
 
 async def edit(ctx: Page) -> Response:
-    client = await _client(ctx, "oauth:client:edit")
+    client = await _client(ctx, Permission.OAUTH_CLIENT_EDIT)
     form = ClientForm.posted(ctx)
     settings, errors = form.settings(client.settings)
     if errors:

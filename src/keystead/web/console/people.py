@@ -1,11 +1,12 @@
 """Console pages for people and the organisation: users and their role grants, roles, divisions
 and scopes.
 
-Every change goes through the use cases the API calls (``UserManagement``,
-``OrganizationManagement``), so it obeys the same rules and is audited with the signed-in user as
-its actor. Refusals for want of a permission become the audited 403 page (``pages.page``); a
-broken rule re-renders the form with each message next to its field, keeping what was typed
-(never a password); a conflict (a name taken, something in use) says why beside the form.
+Every change goes through the use cases the API calls (``UserManagement``, ``RoleManagement``,
+``DivisionManagement``, ``ScopeManagement``), so it obeys the same rules and is audited with the
+signed-in user as its actor. Refusals for want of a permission become the audited 403 page
+(``pages.page``); a broken rule re-renders the form with each message next to its field, keeping
+what was typed (never a password); a conflict (a name taken, something in use) says why beside
+the form.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from keystead.domain.audiences import management_api
 from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
 from keystead.domain.organization import Division, Role
+from keystead.domain.paging import Page as Paging
 from keystead.domain.passwords import MIN_LENGTH
-from keystead.domain.permissions import CATALOGUE
-from keystead.domain.ports import Page as Paging
+from keystead.domain.permissions import CATALOGUE, Permission
 from keystead.domain.principal import Caller
-from keystead.domain.roles import UNCHANGED, OrganizationManagement
+from keystead.domain.scopes import UNCHANGED
 from keystead.domain.users import UserManagement, UserState
 from keystead.web.console.pages import Page, redirect, route
 
@@ -64,8 +65,6 @@ def _users(ctx: Page, conn: AsyncConnection) -> UserManagement:
     return ctx.runtime.users(conn)
 
 
-def _org(ctx: Page, conn: AsyncConnection) -> OrganizationManagement:
-    return ctx.runtime.organization(conn)
 
 
 def _render(ctx: Page, template: str, status: int = 200, **context: Any) -> Response:
@@ -129,7 +128,7 @@ async def users_list(ctx: Page) -> Response:
 
 
 async def user_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require("directory:user:add")
+    ctx.signed_in.require(Permission.DIRECTORY_USER_ADD)
     return _render(ctx, "people/user_new.html", values={"name": "", "email": ""}, errors={})
 
 
@@ -160,15 +159,15 @@ async def _user_page(ctx: Page, user_id: str, status: int = 200, *,
         users = _users(ctx, conn)
         account = await users.find(caller, user_id)
         links = await ctx.runtime.identity_links(conn).links_of(caller, user_id)
-        may_link = (caller.has_permission("directory:user:edit")
-                    and caller.has_permission("sso:provider:view")
+        may_link = (caller.has_permission(Permission.DIRECTORY_USER_EDIT)
+                    and caller.has_permission(Permission.SSO_PROVIDER_VIEW)
                     and account.id != caller.actor.id)
         providers = (await ctx.runtime.identity_providers(conn).list(
             caller, Paging(1, MAX_PROVIDERS)))[0] if may_link else []
         grants = await users.grants_of(caller, user_id) if (
-            caller.has_permission("authorization:grant:view") or user_id == caller.actor.id
+            caller.has_permission(Permission.AUTHORIZATION_GRANT_VIEW) or user_id == caller.actor.id
         ) else None
-        choices = await _org(ctx, conn).grant_choices(caller) if any(
+        choices = await ctx.runtime.roles(conn).grant_choices(caller) if any(
             caller.has_permission(f"authorization:grant:{a}") for a in ("view", "add", "delete")
         ) else None
     role_names = {r.id: r.name for r in choices.roles} if choices else {}
@@ -180,14 +179,15 @@ async def _user_page(ctx: Page, user_id: str, status: int = 200, *,
                           "state": account.state},
         errors=errors or {}, grant_error=grant_error, states=list(UserState),
         is_self=account.id == caller.actor.id,
-        can_edit=caller.has_permission("directory:user:edit") or account.id == caller.actor.id,
+        can_edit=(caller.has_permission(Permission.DIRECTORY_USER_EDIT)
+                  or account.id == caller.actor.id),
         grants=None if grants is None else [
             _grant_row(caller, g, role_names, division_names) for g in grants],
         options=_grant_options(caller, choices.roles, choices.divisions, held)
-        if choices and caller.has_permission("authorization:grant:add") else None,
+        if choices and caller.has_permission(Permission.AUTHORIZATION_GRANT_ADD) else None,
         links=[{"provider_id": p.id, "provider": p.settings.name, "name_id": link.name_id,
                 "created": link.date_created} for link, p in links],
-        may_unlink=caller.has_permission("directory:user:edit"),
+        may_unlink=caller.has_permission(Permission.DIRECTORY_USER_EDIT),
         link_providers=[{"id": p.id, "name": p.settings.name} for p in providers]
         if may_link else None,
         link_values=link_values or {"provider": "", "nameId": account.email},
@@ -199,7 +199,7 @@ def _grant_row(caller: Caller, grant: RoleDivision, role_names: Mapping[str, str
     return {"role_id": grant.role_id, "division_id": grant.division_id,
             "role": role_names.get(grant.role_id, grant.role_id),
             "division": division_names.get(grant.division_id, grant.division_id),
-            "removable": caller.has_permission("authorization:grant:delete")
+            "removable": caller.has_permission(Permission.AUTHORIZATION_GRANT_DELETE)
             and not caller.missing_roles([grant])}
 
 
@@ -349,7 +349,7 @@ def _role_form(ctx: Page, role: Role | None, status: int = 200, *,
     elif beyond:
         reason = ("This role grants permissions you do not hold (" + ", ".join(beyond)
                   + "), so only an admin who holds them may change or delete it.")
-    elif role is not None and not caller.has_permission("authorization:role:edit"):
+    elif role is not None and not caller.has_permission(Permission.AUTHORIZATION_ROLE_EDIT):
         reason = "You may view this role but not change it."
     return _render(
         ctx, "people/role.html", status, role=role, reason=reason, deletable=not beyond,
@@ -361,12 +361,12 @@ def _role_form(ctx: Page, role: Role | None, status: int = 200, *,
 
 async def roles_list(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
-        roles = await _org(ctx, conn).list_roles(ctx.signed_in)
+        roles = await ctx.runtime.roles(conn).list(ctx.signed_in)
     return _render(ctx, "people/roles.html", roles=roles)
 
 
 async def role_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require("authorization:role:add")
+    ctx.signed_in.require(Permission.AUTHORIZATION_ROLE_ADD)
     return _role_form(ctx, None)
 
 
@@ -375,7 +375,7 @@ async def role_create(ctx: Page) -> Response:
     checked = ctx.fields("permissions")
     try:
         async with ctx.transaction() as conn:
-            role = await _org(ctx, conn).create_role(ctx.signed_in, name=values["name"],
+            role = await ctx.runtime.roles(conn).create(ctx.signed_in, name=values["name"],
                                                      description=values["description"],
                                                      permissions=checked)
     except InvalidInputError as exc:
@@ -389,7 +389,7 @@ async def role_create(ctx: Page) -> Response:
 
 async def _find_role(ctx: Page, role_id: str) -> Role:
     async with ctx.transaction() as conn:
-        return await _org(ctx, conn).find_role(ctx.signed_in, role_id)
+        return await ctx.runtime.roles(conn).find(ctx.signed_in, role_id)
 
 
 async def role_page(ctx: Page) -> Response:
@@ -402,7 +402,7 @@ async def role_update(ctx: Page) -> Response:
     checked = ctx.fields("permissions")
     try:
         async with ctx.transaction() as conn:
-            await _org(ctx, conn).update_role(ctx.signed_in, role_id, name=values["name"],
+            await ctx.runtime.roles(conn).update(ctx.signed_in, role_id, name=values["name"],
                                               description=values["description"],
                                               permissions=checked)
     except InvalidInputError as exc:
@@ -418,7 +418,7 @@ async def role_delete(ctx: Page) -> Response:
     role_id = _path_id(ctx)
     try:
         async with ctx.transaction() as conn:
-            await _org(ctx, conn).delete_role(ctx.signed_in, role_id)
+            await ctx.runtime.roles(conn).delete(ctx.signed_in, role_id)
     except ConflictError as exc:
         return _role_form(ctx, await _find_role(ctx, role_id), 409,
                           delete_error=_sentence(exc.message))
@@ -440,12 +440,12 @@ def _division_form(ctx: Page, division: Division | None, status: int = 200, *,
 
 async def divisions_list(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
-        divisions = await _org(ctx, conn).list_divisions(ctx.signed_in)
+        divisions = await ctx.runtime.divisions(conn).list(ctx.signed_in)
     return _render(ctx, "people/divisions.html", divisions=divisions)
 
 
 async def division_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require("authorization:division:add")
+    ctx.signed_in.require(Permission.AUTHORIZATION_DIVISION_ADD)
     return _division_form(ctx, None)
 
 
@@ -453,7 +453,7 @@ async def division_create(ctx: Page) -> Response:
     values = {"name": ctx.field("name"), "description": ctx.field("description")}
     try:
         async with ctx.transaction() as conn:
-            division = await _org(ctx, conn).create_division(
+            division = await ctx.runtime.divisions(conn).create(
                 ctx.signed_in, name=values["name"], description=values["description"])
     except InvalidInputError as exc:
         return _division_form(ctx, None, 400, values=values, errors=_form_errors(exc.problems))
@@ -465,7 +465,7 @@ async def division_create(ctx: Page) -> Response:
 
 async def _find_division(ctx: Page, division_id: str) -> Division:
     async with ctx.transaction() as conn:
-        return await _org(ctx, conn).find_division(ctx.signed_in, division_id)
+        return await ctx.runtime.divisions(conn).find(ctx.signed_in, division_id)
 
 
 async def division_page(ctx: Page) -> Response:
@@ -477,7 +477,7 @@ async def division_update(ctx: Page) -> Response:
     values = {"name": ctx.field("name"), "description": ctx.field("description")}
     try:
         async with ctx.transaction() as conn:
-            await _org(ctx, conn).update_division(ctx.signed_in, division_id,
+            await ctx.runtime.divisions(conn).update(ctx.signed_in, division_id,
                                                   name=values["name"],
                                                   description=values["description"])
     except InvalidInputError as exc:
@@ -493,7 +493,7 @@ async def division_delete(ctx: Page) -> Response:
     division_id = _path_id(ctx)
     try:
         async with ctx.transaction() as conn:
-            await _org(ctx, conn).delete_division(ctx.signed_in, division_id)
+            await ctx.runtime.divisions(conn).delete(ctx.signed_in, division_id)
     except ConflictError as exc:
         return _division_form(ctx, await _find_division(ctx, division_id), 409,
                               delete_error=_sentence(exc.message))
@@ -506,15 +506,15 @@ async def division_delete(ctx: Page) -> Response:
 async def scopes_list(ctx: Page) -> Response:
     caller = ctx.signed_in
     async with ctx.transaction() as conn:
-        org = _org(ctx, conn)
+        scopes = ctx.runtime.scopes(conn)
         rows = [{"scope": scope, "url": f"/admin/scopes/{_quote(scope.id)}",
-                 "holders": await org.count_holders(caller, scope.id)}
-                for scope in await org.list_scopes(caller)]
+                 "holders": await scopes.count_holders(caller, scope.id)}
+                for scope in await scopes.list(caller)]
     return _render(ctx, "people/scopes.html", rows=rows)
 
 
 async def scope_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require("oauth:scope:add")
+    ctx.signed_in.require(Permission.OAUTH_SCOPE_ADD)
     return _render(ctx, "people/scope_new.html",
                    values={"id": "", "description": "", "resourceServer": ""}, errors={})
 
@@ -524,7 +524,7 @@ async def scope_create(ctx: Page) -> Response:
               "resourceServer": ctx.field("resourceServer").strip()}
     try:
         async with ctx.transaction() as conn:
-            scope = await _org(ctx, conn).create_scope(
+            scope = await ctx.runtime.scopes(conn).create(
                 ctx.signed_in, scope_id=values["id"], description=values["description"],
                 resource_server=values["resourceServer"] or None)
     except InvalidInputError as exc:
@@ -546,9 +546,9 @@ async def _scope_page(ctx: Page, scope_id: str, status: int = 200, *,
                       delete_error: str = "") -> Response:
     caller = ctx.signed_in
     async with ctx.transaction() as conn:
-        org = _org(ctx, conn)
-        scope = await org.find_scope(caller, scope_id)
-        holders = await org.count_holders(caller, scope_id)
+        scopes = ctx.runtime.scopes(conn)
+        scope = await scopes.find(caller, scope_id)
+        holders = await scopes.count_holders(caller, scope_id)
     return _render(ctx, "people/scope.html", status, scope=scope, holders=holders,
                    url=f"/admin/scopes/{_quote(scope.id)}",
                    management_api=management_api(ctx.runtime.tokens.issuer),
@@ -566,7 +566,7 @@ async def scope_change(ctx: Page) -> Response:
     if ctx.field("intent") == "delete":
         try:
             async with ctx.transaction() as conn:
-                await _org(ctx, conn).delete_scope(ctx.signed_in, scope_id)
+                await ctx.runtime.scopes(conn).delete(ctx.signed_in, scope_id)
         except ConflictError as exc:
             return await _scope_page(ctx, scope_id, 409, delete_error=_sentence(exc.message))
         return redirect("/admin/scopes?notice=scope-deleted")
@@ -576,7 +576,7 @@ async def scope_change(ctx: Page) -> Response:
     has_server = ctx.form is not None and "resourceServer" in ctx.form
     try:
         async with ctx.transaction() as conn:
-            await _org(ctx, conn).update_scope(
+            await ctx.runtime.scopes(conn).update(
                 ctx.signed_in, scope_id, description=values["description"],
                 resource_server=(values["resourceServer"] or None) if has_server else UNCHANGED)
     except InvalidInputError as exc:
