@@ -16,9 +16,10 @@ import statistics
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote_plus
 
 from procs import BenchError, Reaper, tree_cpu_seconds
@@ -56,6 +57,13 @@ class Measurement:
     # contamination indicators (see procs.ForeignCpu); filled in by the caller.
     foreign_cores: float | None = None
     busy_before_cores: float | None = None
+    # On PostgreSQL: the cluster's CPU over the window, its part in the bench database's live
+    # backends (procs.postgres_cpu_seconds), the connections the server opened, and those opened
+    # to other databases of the cluster (other work, whose ended backends db_cpu_s includes).
+    db_cpu_s: float | None = None
+    db_backends_cpu_s: float | None = None
+    db_sessions: int | None = None
+    db_other_sessions: int | None = None
 
     @property
     def cpu_us_per_op(self) -> float | None:
@@ -63,8 +71,27 @@ class Measurement:
             return None
         return self.server_cpu_s * 1e6 / self.ok
 
+    @property
+    def db_cpu_us_per_op(self) -> float | None:
+        if self.db_cpu_s is None or self.ok == 0:
+            return None
+        return self.db_cpu_s * 1e6 / self.ok
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "cpu_us_per_op": self.cpu_us_per_op}
+        return {**asdict(self), "cpu_us_per_op": self.cpu_us_per_op,
+                "db_cpu_us_per_op": self.db_cpu_us_per_op}
+
+
+class DbSample(NamedTuple):
+    """What a database server has used so far (None: not visible from here)."""
+
+    cpu_s: float | None
+    backends_cpu_s: float | None
+    sessions: int | None
+    other_sessions: int | None
+
+
+DbProbe = Callable[[], DbSample]
 
 
 def median(runs: list[Measurement]) -> Measurement:
@@ -102,9 +129,8 @@ def _measurement(values: dict[str, str], *, server_cpu_s: float | None,
         driver_cpu_s=driver_cpu_s, first_error=first_error)
 
 
-def bench_token(reaper: Reaper, peers_dir: Path, *, url: str, client_id: str, secret: str,
-                server_pid: int, shape: LoadShape) -> Measurement:
-    """client_credentials load through shared/bench/peers/bench-token (wrk + token.lua)."""
+def _bench_token(reaper: Reaper, peers_dir: Path, *, url: str, client_id: str, secret: str,
+                 server_pid: int, shape: LoadShape) -> str:
     env = {**os.environ, "DURATION": f"{shape.duration:g}", "CONNECTIONS": str(shape.connections),
            "THREADS": str(shape.threads), "WARMUP": f"{shape.warmup:g}",
            "TIMEOUT": f"{shape.timeout:g}", "DRIVER": "wrk", "SERVER_PID": str(server_pid)}
@@ -113,13 +139,50 @@ def bench_token(reaper: Reaper, peers_dir: Path, *, url: str, client_id: str, se
     if done.returncode != 0:
         raise BenchError(f"bench-token {url} failed (exit {done.returncode}):\n"
                          f"{done.stderr.strip()}\n{done.stdout.strip()}")
-    values = _parse_result(done.stdout, what=f"bench-token {url}")
-    summary = next((ln for ln in done.stdout.splitlines() if ln.startswith("SUMMARY ")), "")
+    return done.stdout
+
+
+def bench_token(reaper: Reaper, peers_dir: Path, *, url: str, client_id: str, secret: str,
+                server_pid: int, shape: LoadShape,
+                db_probe: DbProbe | None = None) -> Measurement:
+    """client_credentials load through shared/bench/peers/bench-token (wrk + token.lua).
+
+    With ``db_probe`` the warm-up is a bench-token run of its own (then a drain), so the
+    database's use can be read just around the measured one.
+    """
+    if db_probe is not None and shape.warmup > 0:
+        _bench_token(reaper, peers_dir, url=url, client_id=client_id, secret=secret,
+                     server_pid=server_pid, shape=replace(shape, duration=shape.warmup, warmup=0))
+        post_form(url, "grant_type=client_credentials", authorization=basic_auth(client_id, secret),
+                  timeout=120)  # drain what the warm-up queued
+        shape = replace(shape, warmup=0)
+    db0 = db_probe() if db_probe is not None else None
+    out = _bench_token(reaper, peers_dir, url=url, client_id=client_id, secret=secret,
+                       server_pid=server_pid, shape=shape)
+    db1 = db_probe() if db_probe is not None else None
+    values = _parse_result(out, what=f"bench-token {url}")
+    summary = next((ln for ln in out.splitlines() if ln.startswith("SUMMARY ")), "")
     extra = dict(_KV.findall(summary))
-    return _measurement(
+    return _with_db_use(_measurement(
         values, server_cpu_s=float(extra["server_cpu_s"]) if "server_cpu_s" in extra else None,
         driver_cpu_s=float(extra["driver_cpu_s"]) if "driver_cpu_s" in extra else None,
-        first_error=_first_error(done.stdout))
+        first_error=_first_error(out)), db0, db1)
+
+
+def _with_db_use(m: Measurement, before: DbSample | None, after: DbSample | None) -> Measurement:
+    if before is None or after is None:
+        return m
+
+    def cpu(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else round(b - a, 3)
+
+    def count(a: int | None, b: int | None) -> int | None:
+        return None if a is None or b is None else b - a
+
+    return replace(m, db_cpu_s=cpu(before.cpu_s, after.cpu_s),
+                   db_backends_cpu_s=cpu(before.backends_cpu_s, after.backends_cpu_s),
+                   db_sessions=count(before.sessions, after.sessions),
+                   db_other_sessions=count(before.other_sessions, after.other_sessions))
 
 
 def post_form(url: str, body: str, *, authorization: str,
@@ -170,7 +233,8 @@ def _wrk(reaper: Reaper, *, url: str, authorization: str, tokens_file: Path, sec
 
 
 def bench_introspect(reaper: Reaper, *, url: str, authorization: str, tokens: list[str],
-                     server_pid: int, shape: LoadShape) -> Measurement:
+                     server_pid: int, shape: LoadShape,
+                     db_probe: DbProbe | None = None) -> Measurement:
     """POST /oauth/introspect load: the same client authenticates and asks about valid tokens."""
     status, body = post_form(url, f"token={tokens[0]}", authorization=authorization)
     if status != 200 or body.get("active") is not True:
@@ -183,15 +247,16 @@ def bench_introspect(reaper: Reaper, *, url: str, authorization: str, tokens: li
                  seconds=shape.warmup, shape=shape, cpu_file=None)
             post_form(url, f"token={tokens[0]}", authorization=authorization, timeout=120)  # drain
         cpu_file = Path(tmp) / "driver-cpu"
-        cpu0 = tree_cpu_seconds(server_pid)
+        cpu0, db0 = tree_cpu_seconds(server_pid), db_probe() if db_probe is not None else None
         out = _wrk(reaper, url=url, authorization=authorization, tokens_file=tokens_file,
                    seconds=shape.duration, shape=shape, cpu_file=cpu_file)
-        cpu1 = tree_cpu_seconds(server_pid)
+        cpu1, db1 = tree_cpu_seconds(server_pid), db_probe() if db_probe is not None else None
         driver = None
         if cpu_file.exists() and cpu_file.read_text().split():
             driver = sum(float(x) for x in cpu_file.read_text().split()[:2])
-    return _measurement(_parse_result(out, what=f"wrk {url}"), server_cpu_s=cpu1 - cpu0,
-                        driver_cpu_s=driver, first_error=_first_error(out))
+    return _with_db_use(_measurement(_parse_result(out, what=f"wrk {url}"),
+                                     server_cpu_s=cpu1 - cpu0, driver_cpu_s=driver,
+                                     first_error=_first_error(out)), db0, db1)
 
 
 def spread(runs: list[Measurement]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -171,6 +172,43 @@ def tree_cpu_seconds(root: int) -> float:
     return total
 
 
+# A backend's title: "postgres: [cluster_name: ]user database host(port) activity".
+_PG_BACKEND = re.compile(rb"^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])")
+
+
+def postgres_cpu_seconds(postmaster: int, database: str) -> tuple[float, float]:
+    """User+system CPU seconds of a local PostgreSQL cluster, as it serves ``database``.
+
+    Returns (cluster, backends): ``cluster`` is the postmaster, every live child of it except
+    the backends serving *other* databases (auxiliary processes, WAL writer, checkpointer,
+    autovacuum, the bench database's backends), plus the CPU of children the postmaster has
+    reaped (backends that exited: their whole lifetime, whatever database they served).
+    ``backends`` is the live backends of ``database`` alone, a lower bound.
+    """
+    fields = _stat_fields(postmaster)
+    if fields is None:
+        return 0.0, 0.0
+    total = sum(int(x) for x in fields[11:15]) / _TICK  # utime stime cutime cstime
+    backends = 0.0
+    wanted = database.encode()
+    for pid in _all_pids():
+        child = _stat_fields(pid)
+        if child is None or int(child[1]) != postmaster:
+            continue
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        cpu = (int(child[11]) + int(child[12])) / _TICK
+        backend = _PG_BACKEND.match(title)
+        if backend is not None and backend[1] != wanted:
+            continue  # someone else's database
+        total += cpu
+        if backend is not None:
+            backends += cpu
+    return total, backends
+
+
 def system_busy_seconds() -> float:
     """CPU seconds all CPUs spent busy since boot (/proc/stat: everything but idle and iowait)."""
     with open("/proc/stat") as f:
@@ -191,22 +229,23 @@ class ForeignCpu:
     Anything well above zero means another workload shared the box and the figures are low.
     """
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, *, also: Callable[[], float] | None = None) -> None:
         self.server_pid = server_pid
-        self._start = (0.0, 0.0, 0.0, 0.0)
+        self.also = also or (lambda: 0.0)  # more CPU that is ours (the server's PostgreSQL)
+        self._start = (0.0, 0.0, 0.0, 0.0, 0.0)
         self.seconds = 0.0
         self.cores = 0.0
 
     def __enter__(self) -> ForeignCpu:
         self._start = (time.monotonic(), system_busy_seconds(), own_cpu_seconds(),
-                       tree_cpu_seconds(self.server_pid))
+                       tree_cpu_seconds(self.server_pid), self.also())
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        t0, busy0, own0, srv0 = self._start
+        t0, busy0, own0, srv0, also0 = self._start
         self.seconds = time.monotonic() - t0
         foreign = (system_busy_seconds() - busy0) - (own_cpu_seconds() - own0) - (
-            tree_cpu_seconds(self.server_pid) - srv0)
+            tree_cpu_seconds(self.server_pid) - srv0) - (self.also() - also0)
         self.cores = max(0.0, foreign) / self.seconds if self.seconds > 0 else 0.0
 
 

@@ -5,7 +5,9 @@ Measures, one server at a time on this machine, with wrk as the closed-loop load
     tokens/s, p50/p99, server CPU per token;
   * Keystead (`keystead serve --workers 2`, a fresh SQLite store in a temp dir): the same, plus
     introspections/s;
-  * Keystead again after pre-filling that store with 10^5 clients and 10^6 tokens (--loaded).
+  * Keystead again after pre-filling that store with 10^5 clients and 10^6 tokens (--loaded);
+  * both Keystead phases again on PostgreSQL (--store), in a throw-away database, with
+    PostgreSQL's own CPU per token beside the server's.
 Prints a table and the target ratios (met / not met) and writes bench/results/latest.json.
 See bench/README.md for how to read the figures.
 """
@@ -29,7 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pg
 from load import (
+    DbProbe,
+    DbSample,
     LoadShape,
     Measurement,
     basic_auth,
@@ -48,6 +53,7 @@ from procs import (
     descendants,
     free_port,
     log,
+    postgres_cpu_seconds,
     wait_for_quiet,
     wait_until,
 )
@@ -61,6 +67,8 @@ PEERS = ("asgi-minimal", "oidc-provider")
 BENCH_SECRET_KEY = "keystead-bench-only-secret-key-0123456789abcdefg"  # noqa: S105
 FOREIGN_WARN_CORES = 0.15
 INTROSPECT_TOKENS = 64  # default count of distinct valid tokens the introspection load cycles
+SQLITE_NAME, PG_NAME = "keystead", "keystead-pg"  # the servers' names in the table and targets
+STORES = ("sqlite", "postgres", "both")
 assert len(BENCH_SECRET_KEY) == 48  # noqa: S101
 
 
@@ -92,11 +100,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "worker can no longer keep them all in memory (bench/README.md)")
     p.add_argument("--fill-clients", type=int, default=100_000, help="clients for --loaded")
     p.add_argument("--fill-tokens", type=int, default=1_000_000, help="tokens for --loaded")
+    p.add_argument("--store", choices=STORES,
+                   help="which Keystead store(s) to measure; default: both when PostgreSQL "
+                        "answers at --postgres-url, else sqlite (with a note)")
+    p.add_argument("--postgres-url",
+                   default=os.environ.get("KEYSTEAD_BENCH_POSTGRES_URL", pg.DEFAULT_URL),
+                   help="a PostgreSQL database the bench may connect to as a user allowed to "
+                        "CREATE/DROP DATABASE (env KEYSTEAD_BENCH_POSTGRES_URL); the bench "
+                        "measures in a throw-away database of its own beside it")
     p.add_argument("--peers-dir", type=Path,
                    default=Path(os.environ.get("KEYSTEAD_BENCH_PEERS", DEFAULT_PEERS_DIR)),
                    help="shared/bench/peers (run-peer, bench-token)")
     p.add_argument("--keep-data", action="store_true",
-                   help="keep the temporary data dir and server logs (path is printed)")
+                   help="keep the temporary data dir, server logs and the PostgreSQL bench "
+                        "database (paths and name are printed)")
     p.add_argument("--json", action="store_true",
                    help="print the results as JSON on stdout (the table goes to stderr)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
@@ -115,6 +132,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.connections < args.threads:
         p.error("wrk needs at least one connection per thread (--connections >= --threads)")
     return args
+
+
+def resolve_stores(args: argparse.Namespace) -> tuple[str, ...]:
+    """The stores to measure: PostgreSQL only when asked for or when it answers."""
+    if args.store == "sqlite":
+        return ("sqlite",)
+    pg.keystead_url(args.postgres_url)  # a PostgreSQL URL at all?
+    why = pg.unreachable(args.postgres_url)
+    if why is None:
+        return ("postgres",) if args.store == "postgres" else ("sqlite", "postgres")
+    where = pg.shown_url(args.postgres_url)
+    if args.store is not None:
+        raise BenchError(f"--store {args.store}: PostgreSQL at {where} does not answer ({why})")
+    log(f"note: PostgreSQL at {where} does not answer ({why}); measuring the SQLite store only "
+        "(set --postgres-url or KEYSTEAD_BENCH_POSTGRES_URL for the PostgreSQL phase)")
+    return ("sqlite",)
 
 
 def keystead_command() -> Path:
@@ -202,7 +235,8 @@ class Keystead:
     """A Keystead installation in a temp dir: init, a bench client, `serve` on demand."""
 
     def __init__(self, reaper: Reaper, workdir: Path, workers: int, *,
-                 name: str = "keystead", source: Path | None = None) -> None:
+                 name: str = SQLITE_NAME, source: Path | None = None,
+                 database_url: str | None = None, db_probe: DbProbe | None = None) -> None:
         self.reaper = reaper
         self.workdir = workdir
         self.workers = workers
@@ -216,6 +250,10 @@ class Keystead:
         self.env.update(KEYSTEAD_DATA_DIR=str(self.data_dir), KEYSTEAD_SECRET_KEY=BENCH_SECRET_KEY,
                         KEYSTEAD_ISSUER=f"http://127.0.0.1:{self.port}",
                         KEYSTEAD_LOG_LEVEL="WARNING")
+        self.database_url = database_url  # None: the SQLite file in the data dir
+        if database_url is not None:
+            self.env["KEYSTEAD_DATABASE_URL"] = database_url
+        self.db_probe = db_probe  # what the database server used (PostgreSQL only)
         self.client_id = ""
         self.secret = ""
         self.starts = 0
@@ -233,7 +271,8 @@ class Keystead:
         return done.stdout
 
     def setup(self) -> None:
-        log(f"keystead init + bootstrap-client in {self.data_dir}")
+        where = self.data_dir if self.database_url is None else pg.shown_url(self.database_url)
+        log(f"keystead init + bootstrap-client in {where}")
         self._cli("init")
         out = self._cli("bootstrap-client", "--name", "bench", "--role", "Super Admin", "--json")
         try:
@@ -287,17 +326,21 @@ class Row:
 
 
 def measure(args: argparse.Namespace, what: str, server_pid: int,
-            once: Callable[[], Measurement]) -> list[Measurement]:
+            once: Callable[[], Measurement],
+            db_probe: DbProbe | None = None) -> list[Measurement]:
     runs = []
     for i in range(args.repeat):
         busy = wait_for_quiet(args.wait_idle) if args.wait_idle > 0 else None
         suffix = f" (window {i + 1}/{args.repeat})" if args.repeat > 1 else ""
         log(f"measuring {what}{suffix}")
-        with ForeignCpu(server_pid) as foreign:
+        also = (lambda: db_probe().cpu_s or 0.0) if db_probe is not None else None
+        with ForeignCpu(server_pid, also=also) as foreign:
             m = once()
         m = replace(m, foreign_cores=round(foreign.cores, 3),
                     busy_before_cores=None if busy is None else round(busy, 3))
         cpu = f"{m.cpu_us_per_op:.0f} µs CPU/op" if m.cpu_us_per_op is not None else "CPU n/a"
+        if m.db_cpu_us_per_op is not None:
+            cpu += f" (+ PostgreSQL {m.db_cpu_us_per_op:.0f} µs, {m.db_sessions} new connections)"
         log(f"  {m.rate:,.0f}/s  p50 {m.p50_ms:.2f} ms  p99 {m.p99_ms:.2f} ms  {cpu}  "
             f"errors {m.errors}  other processes {foreign.cores:.2f} cores"
             + (f"  first error: {m.first_error}" if m.first_error else ""))
@@ -313,19 +356,23 @@ def measure_keystead(ks: Keystead, reaper: Reaper, args: argparse.Namespace, sha
         pid = server.proc.pid
         tokens_row.runs = measure(args, f"{tokens_row.server} tokens", pid, lambda: bench_token(
             reaper, args.peers_dir, url=server.token_url, client_id=server.client_id,
-            secret=server.secret, server_pid=pid, shape=shape))
+            secret=server.secret, server_pid=pid, shape=shape, db_probe=ks.db_probe), ks.db_probe)
         minted = mint_tokens(server.token_url, server.authorization, args.introspect_tokens)
         intro_url = server.token_url.replace("/oauth/token", "/oauth/introspect")
         intro_row.runs = measure(args, f"{tokens_row.server} introspections", pid,
                                  lambda: bench_introspect(reaper, url=intro_url,
                                                           authorization=server.authorization,
                                                           tokens=minted, server_pid=pid,
-                                                          shape=shape))
-        # The WAL only shrinks when a checkpoint can restart it; with several writer processes
-        # under load it may never get the chance. Its size here is a health indicator.
-        wal = ks.db_path.with_name(ks.db_path.name + "-wal")
-        ks.wal_bytes[label] = wal.stat().st_size if wal.exists() else 0
-        log(f"  WAL file at the end of the {label} phase: {ks.wal_bytes[label] / 2**20:,.1f} MiB")
+                                                          shape=shape,
+                                                          db_probe=ks.db_probe),
+                                 ks.db_probe)
+        if ks.database_url is None:
+            # The WAL only shrinks when a checkpoint can restart it; with several writer
+            # processes under load it may never get the chance. Its size is a health indicator.
+            wal = ks.db_path.with_name(ks.db_path.name + "-wal")
+            ks.wal_bytes[label] = wal.stat().st_size if wal.exists() else 0
+            log(f"  WAL file at the end of the {label} phase: "
+                f"{ks.wal_bytes[label] / 2**20:,.1f} MiB")
     return tokens_row, intro_row
 
 
@@ -358,14 +405,55 @@ def _ratio(a: Measurement | None, b: Measurement | None) -> float | None:
     return a.rate / b.rate if a is not None and b is not None and b.rate > 0 else None
 
 
-def targets(rows: dict[tuple[str, str], Row], baseline: str | None = None) -> list[Target]:
+def _db_cpu_note(m: Measurement | None) -> str:
+    if m is None or m.db_cpu_us_per_op is None:
+        return "PostgreSQL's own CPU not visible" if m is not None else ""
+    return f"PostgreSQL's own: {m.db_cpu_us_per_op:,.0f} µs"
+
+
+def pg_targets(get: Callable[[str, str], Measurement | None]) -> list[Target]:
+    """Issue 11 §1: the PostgreSQL store beside the SQLite one and the peers, from one run."""
+    ks, intro = get(PG_NAME, "token"), get(PG_NAME, "introspect")
+    lite, lite_intro = get(SQLITE_NAME, "token"), get(SQLITE_NAME, "introspect")
+    op = get("oidc-provider", "token")
+    ks_l, intro_l = get(f"{PG_NAME} (loaded)", "token"), get(f"{PG_NAME} (loaded)", "introspect")
+    no_lite = "SQLite empty phase skipped" if lite is None else ""
+    found = [
+        Target(f"{PG_NAME} tokens/s ÷ SQLite tokens/s", _ratio(ks, lite), ">=", 0.8, note=no_lite),
+        Target(f"{PG_NAME} tokens/s ÷ oidc-provider tokens/s", _ratio(ks, op), ">=", 1.5,
+               note="peers skipped" if op is None else ""),
+        Target(f"{PG_NAME} introspections/s ÷ SQLite introspections/s", _ratio(intro, lite_intro),
+               ">=", 0.8, note=no_lite),
+        Target(f"{PG_NAME} introspections/s ÷ tokens/s", _ratio(intro, ks), ">=", 1.0),
+        Target(f"{PG_NAME} token p99 latency", ks.p99_ms if ks else None, "<=", 15.0, "ms"),
+        Target(f"{PG_NAME} server CPU per token", ks.cpu_us_per_op if ks else None, "<=", 250.0,
+               "µs", note=_db_cpu_note(ks)),
+    ]
+    if ks_l is not None:
+        found += [
+            Target(f"{PG_NAME} loaded ÷ empty: tokens/s", _ratio(ks_l, ks), ">=", 0.9,
+                   note="" if ks else "empty phase skipped"),
+            Target(f"{PG_NAME} loaded ÷ empty: introspections/s", _ratio(intro_l, intro), ">=",
+                   0.9, note="" if intro else "empty phase skipped"),
+            Target(f"{PG_NAME} loaded: token p99 latency", ks_l.p99_ms, "<=", 15.0, "ms"),
+            Target(f"{PG_NAME} loaded: server CPU per token", ks_l.cpu_us_per_op, "<=", 250.0,
+                   "µs", note=_db_cpu_note(ks_l)),
+        ]
+    return found
+
+
+def targets(rows: dict[tuple[str, str], Row], baseline: str | None = None, *,
+            stores: tuple[str, ...] = ("sqlite",)) -> list[Target]:
     def get(server: str, endpoint: str) -> Measurement | None:
         row = rows.get((server, endpoint))
         return row.result if row is not None and row.runs else None
 
-    ks, intro = get("keystead", "token"), get("keystead", "introspect")
+    ks, intro = get(SQLITE_NAME, "token"), get(SQLITE_NAME, "introspect")
     op, asgi = get("oidc-provider", "token"), get("asgi-minimal", "token")
-    ks_l, intro_l = get("keystead (loaded)", "token"), get("keystead (loaded)", "introspect")
+    ks_l, intro_l = get(f"{SQLITE_NAME} (loaded)", "token"), get(f"{SQLITE_NAME} (loaded)",
+                                                                   "introspect")
+    if "sqlite" not in stores:
+        return pg_targets(get)
     skipped = "peers skipped" if op is None else ""
     found = [
         Target("keystead tokens/s ÷ oidc-provider tokens/s", _ratio(ks, op), ">=", 1.5,
@@ -394,6 +482,8 @@ def targets(rows: dict[tuple[str, str], Row], baseline: str | None = None) -> li
             Target("loaded store: token p99 latency", ks_l.p99_ms, "<=", 15.0, "ms"),
             Target("loaded store: server CPU per token", ks_l.cpu_us_per_op, "<=", 250.0, "µs"),
         ]
+    if "postgres" in stores:
+        found += pg_targets(get)
     return found
 
 
@@ -414,18 +504,31 @@ def render(results: dict[str, Any], rows: list[Row], found: list[Target]) -> str
         f"windows after {cfg['warmup']:g} s warm-up, median of {cfg['repeat']}; "
         f"{cfg['workers']} server processes each; the driver shares the CPUs; introspection "
         f"cycles through {cfg.get('introspect_tokens', INTROSPECT_TOKENS):,} tokens",
-        "",
     ]
-    header = ("server", "endpoint", "ok/s", "p50 ms", "p99 ms", "max ms", "errors",
-              "srv CPU µs/op", "srv cores", "wrk CPU s", "other cores")
+    if results.get("postgres"):
+        pgi = results["postgres"]
+        lines.append(f"{PG_NAME}: a throw-away database {pgi['database']} beside {pgi['url']}; "
+                     "pg CPU = the cluster's processes over the window (bench/README.md)"
+                     + ("" if pgi["postmaster_pid"] else "; not visible from here"))
+    lines.append("")
+    with_db = any(row.result.db_cpu_s is not None for row in rows)
+    header: tuple[str, ...] = ("server", "endpoint", "ok/s", "p50 ms", "p99 ms", "max ms",
+                               "errors", "srv CPU µs/op", "srv cores", "wrk CPU s", "other cores")
+    if with_db:
+        header += ("pg CPU µs/op", "pg cores", "pg conns")
     table = [header]
     for row in rows:
         m = row.result
         cores = m.server_cpu_s / m.duration_s if m.server_cpu_s is not None else None
-        table.append((row.server, row.endpoint, _fmt(m.rate), _fmt(m.p50_ms, 2),
-                      _fmt(m.p99_ms, 2), _fmt(m.max_ms, 1), str(m.errors),
-                      _fmt(m.cpu_us_per_op), _fmt(cores, 2), _fmt(m.driver_cpu_s, 2),
-                      _fmt(m.foreign_cores, 2)))
+        cells: tuple[str, ...] = (
+            row.server, row.endpoint, _fmt(m.rate), _fmt(m.p50_ms, 2), _fmt(m.p99_ms, 2),
+            _fmt(m.max_ms, 1), str(m.errors), _fmt(m.cpu_us_per_op), _fmt(cores, 2),
+            _fmt(m.driver_cpu_s, 2), _fmt(m.foreign_cores, 2))
+        if with_db:
+            db_cores = m.db_cpu_s / m.duration_s if m.db_cpu_s is not None else None
+            cells += (_fmt(m.db_cpu_us_per_op), _fmt(db_cores, 2),
+                      "n/a" if m.db_sessions is None else str(m.db_sessions))
+        table.append(cells)
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for i, r in enumerate(table):
         lines.append("  ".join(c.ljust(w) if j < 2 else c.rjust(w)
@@ -439,15 +542,22 @@ def render(results: dict[str, Any], rows: list[Row], found: list[Target]) -> str
             lines.append(f"  WARNING {row.server} {row.endpoint}: other processes used "
                          f"{row.result.foreign_cores:.2f} cores during the window; its figures "
                          "are understated (rerun on a quiet box)")
+        if row.result.db_other_sessions:
+            lines.append(f"  WARNING {row.server} {row.endpoint}: {row.result.db_other_sessions} "
+                         "connections to other databases of the PostgreSQL cluster during the "
+                         "window; pg CPU counts those that ended (overstated)")
         if row.result.errors:
             lines.append(f"  WARNING {row.server} {row.endpoint}: {row.result.errors} errors, "
                          f"first: {row.result.first_error}")
-    if results.get("prefill"):
-        pf = results["prefill"]
-        lines += ["", f"loaded store: +{pf['clients']:,} clients, +{pf['tokens']:,} revoked "
-                      f"tokens in {pf['seconds']:.1f} s; now {pf['counts']['clients']:,} clients, "
-                      f"{pf['counts']['revoked_tokens']:,} revoked tokens, "
-                      f"{pf['db_bytes'] / 2**20:,.0f} MiB"]
+    if results.get("prefill") or results.get("prefill_postgres"):
+        lines.append("")
+    for key, store in (("prefill", "loaded store"), ("prefill_postgres", f"{PG_NAME} loaded")):
+        if results.get(key):
+            pf = results[key]
+            lines.append(f"{store}: +{pf['clients']:,} clients, +{pf['tokens']:,} revoked "
+                         f"tokens in {pf['seconds']:.1f} s; now {pf['counts']['clients']:,} "
+                         f"clients, {pf['counts']['revoked_tokens']:,} revoked tokens, "
+                         f"{pf['db_bytes'] / 2**20:,.0f} MiB")
     if results.get("keystead_wal_bytes_at_phase_end"):
         wal = ", ".join(f"{label} {size / 2**20:,.1f} MiB" for label, size
                         in results["keystead_wal_bytes_at_phase_end"].items())
@@ -516,7 +626,61 @@ def host_info() -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace, reaper: Reaper, workdir: Path) -> tuple[dict[str, Any], str]:
+PG_CPU_NOTE = ("db_cpu_s: CPU of the local cluster over each window: the postmaster, its live "
+               "processes except backends of other databases, and children it reaped during "
+               "the window (procs.postgres_cpu_seconds); db_backends_cpu_s: the bench "
+               "database's live backends alone; db_sessions: connections opened to the bench "
+               "database during the window (pg_stat_database.sessions); db_other_sessions: "
+               "to the cluster's other databases (their ended backends are in db_cpu_s)")
+
+
+def postgres_probe(postmaster: int | None, database: str,
+                   sessions: Callable[[], tuple[int, int]]) -> DbProbe:
+    def probe() -> DbSample:
+        cpu, backends = (postgres_cpu_seconds(postmaster, database) if postmaster is not None
+                         else (None, None))
+        return DbSample(cpu, backends, *sessions())
+
+    return probe
+
+
+def measure_postgres(args: argparse.Namespace, reaper: Reaper, workdir: Path, shape: LoadShape,
+                     results: dict[str, Any]) -> list[Row]:
+    """The Keystead phases again, on a throw-away PostgreSQL database dropped at the end."""
+    db = pg.BenchDatabase(args.postgres_url)
+    log(f"creating the PostgreSQL database {db.name} beside {pg.shown_url(args.postgres_url)}")
+    db.create()
+    try:
+        postmaster = pg.postmaster_pid(db.url)
+        if postmaster is None:
+            log("  note: the PostgreSQL server is not a process on this host; its own CPU is "
+                "not shown")
+        results["postgres"] = {"url": pg.shown_url(args.postgres_url), "database": db.name,
+                               "postmaster_pid": postmaster, "cpu": PG_CPU_NOTE}
+        rows: list[Row] = []
+        with contextlib.closing(pg.SessionCounter(db.admin_url, db.name)) as sessions:
+            ks = Keystead(reaper, workdir, args.workers, name=PG_NAME, database_url=db.url,
+                          db_probe=postgres_probe(postmaster, db.name, sessions))
+            ks.setup()
+            if not args.loaded_only:
+                rows += measure_keystead(ks, reaper, args, shape, "empty")
+            if args.loaded:
+                log(f"pre-filling {db.name}: {args.fill_clients:,} clients, "
+                    f"{args.fill_tokens:,} tokens")
+                report = pg.fill(db.url, clients=args.fill_clients, tokens=args.fill_tokens)
+                results["prefill_postgres"] = {**report.as_dict(), "counts": pg.counts(db.url)}
+                log(f"  done in {report.seconds:.1f} s ({report.db_bytes / 2**20:,.0f} MiB)")
+                rows += measure_keystead(ks, reaper, args, shape, "loaded")
+        return rows
+    finally:
+        if args.keep_data:
+            log(f"kept the PostgreSQL database {db.name} ({pg.shown_url(db.url)})")
+        else:
+            db.drop()
+
+
+def run(args: argparse.Namespace, reaper: Reaper, workdir: Path,
+        stores: tuple[str, ...] = ("sqlite",)) -> tuple[dict[str, Any], str]:
     shape = LoadShape(args.duration, args.connections, args.threads, args.warmup)
     results: dict[str, Any] = {
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "host": host_info(),
@@ -524,7 +688,7 @@ def run(args: argparse.Namespace, reaper: Reaper, workdir: Path) -> tuple[dict[s
         "config": {"duration": args.duration, "warmup": args.warmup,
                    "connections": args.connections, "threads": args.threads,
                    "workers": args.workers, "repeat": args.repeat, "driver": "wrk",
-                   "introspect_tokens": args.introspect_tokens},
+                   "introspect_tokens": args.introspect_tokens, "stores": list(stores)},
         "output": str(args.output),
     }
     rows: list[Row] = []
@@ -540,7 +704,7 @@ def run(args: argparse.Namespace, reaper: Reaper, workdir: Path) -> tuple[dict[s
                                 measure(args, f"{peer} tokens", server.proc.pid, once)))
 
     baseline = None
-    if args.baseline and not args.loaded_only:
+    if args.baseline and not args.loaded_only and "sqlite" in stores:
         base = Keystead(reaper, workdir, args.workers, name=f"baseline {args.baseline}",
                         source=checkout_src(args.baseline, workdir / "baseline-src"))
         base.setup()
@@ -548,20 +712,24 @@ def run(args: argparse.Namespace, reaper: Reaper, workdir: Path) -> tuple[dict[s
         baseline = base.name
         results["baseline"] = {"revision": args.baseline, "commit": git_commit(args.baseline)}
 
-    ks = Keystead(reaper, workdir, args.workers)
-    ks.setup()
-    if not args.loaded_only:
-        rows += measure_keystead(ks, reaper, args, shape, "empty")
-    if args.loaded:
-        log(f"pre-filling the store: {args.fill_clients:,} clients, {args.fill_tokens:,} tokens")
-        report = fill(ks.db_path, clients=args.fill_clients, tokens=args.fill_tokens)
-        results["prefill"] = {**report.as_dict(), "counts": counts(ks.db_path)}
-        log(f"  done in {report.seconds:.1f} s ({report.db_bytes / 2**20:,.0f} MiB)")
-        rows += measure_keystead(ks, reaper, args, shape, "loaded")
+    if "sqlite" in stores:
+        ks = Keystead(reaper, workdir, args.workers)
+        ks.setup()
+        if not args.loaded_only:
+            rows += measure_keystead(ks, reaper, args, shape, "empty")
+        if args.loaded:
+            log(f"pre-filling the store: {args.fill_clients:,} clients, {args.fill_tokens:,} "
+                "tokens")
+            report = fill(ks.db_path, clients=args.fill_clients, tokens=args.fill_tokens)
+            results["prefill"] = {**report.as_dict(), "counts": counts(ks.db_path)}
+            log(f"  done in {report.seconds:.1f} s ({report.db_bytes / 2**20:,.0f} MiB)")
+            rows += measure_keystead(ks, reaper, args, shape, "loaded")
+        results["keystead_wal_bytes_at_phase_end"] = ks.wal_bytes
+    if "postgres" in stores:
+        rows += measure_postgres(args, reaper, workdir, shape, results)
 
-    results["keystead_wal_bytes_at_phase_end"] = ks.wal_bytes
     by_key = {(r.server, r.endpoint): r for r in rows}
-    found = targets(by_key, baseline)
+    found = targets(by_key, baseline, stores=stores)
     results["measurements"] = [
         {"server": r.server, "endpoint": r.endpoint, **r.result.as_dict(),
          "windows": [m.as_dict() for m in r.runs]} for r in rows]
@@ -574,10 +742,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         check_tools(args)
+        stores = resolve_stores(args)
         with Reaper().guard() as reaper:
             workdir = Path(tempfile.mkdtemp(prefix="keystead-bench-"))
             try:
-                results, text = run(args, reaper, workdir)
+                results, text = run(args, reaper, workdir, stores)
             finally:
                 reaper.stop_all()
                 if args.keep_data:

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keystead.domain.keyring import KeyRing
+from keystead.domain.tokens import USAGE_DAYS
 
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - a marker we refuse, not a credential
 ISSUER_VARIABLE = "KEYSTEAD_ISSUER"
@@ -78,6 +79,9 @@ class Settings(BaseSettings):
     # SAML2 bearer: the longest an assertion may be valid, from its IssueInstant to its latest
     # NotOnOrAfter (the replay ledger keeps a redeemed one that long, plus 60 s of skew).
     saml_assertion_max_lifetime_seconds: int = Field(default=600, ge=60, le=86_400)
+    # Tokens issued per client per day (client_usage) are kept this many days, then purged by
+    # housekeeping; never fewer than the longest usage summary the API answers (USAGE_DAYS).
+    usage_retention_days: int = Field(default=400, ge=USAGE_DAYS, le=3_650)
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
     # Failed client authentications: one audit entry per client, source and reason per

@@ -9,7 +9,8 @@ from typing import Protocol
 
 from keystead.domain.audit import AuditEvent
 
-# The longest usage summary an admin can ask for, and so how long daily usage counts are kept.
+# The longest usage summary an admin can ask for: daily usage counts are kept at least this long
+# (Settings.usage_retention_days).
 USAGE_DAYS = 366
 
 

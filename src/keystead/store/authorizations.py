@@ -207,9 +207,19 @@ class SqlAuthorizationStore:
             row.client_type == "public", row.require_pkce)
 
     async def purge_expired(self, *, now: datetime) -> None:
+        """Delete expired codes and refresh tokens (used ones are kept until then, to recognise
+        a replay), then the grant families nothing can use any more: past their absolute
+        deadline (no token they issued outlives it), or revoked with no code or refresh token
+        of theirs left. A token whose family is gone is refused, as a revoked one is."""
         await self.conn.execute(delete(authorization_codes).where(
             authorization_codes.c.expires_at <= now))
         await self.conn.execute(delete(refresh_tokens).where(refresh_tokens.c.expires_at <= now))
+        family = grant_families.c.id
+        await self.conn.execute(delete(grant_families).where(
+            (grant_families.c.expires_at <= now)
+            | (grant_families.c.revoked_at.is_not(None)
+               & ~exists().where(refresh_tokens.c.family_id == family)
+               & ~exists().where(authorization_codes.c.family_id == family))))
 
 
 def authorization_transactions(

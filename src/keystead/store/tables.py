@@ -193,8 +193,8 @@ revoked_tokens = Table(
 )
 
 # Tokens issued per client per UTC day, for the usage summary: counted in memory by each worker
-# and added here in one small upsert per flush. Kept MAX_USAGE_DAYS, longer than any token lives;
-# no foreign key, so a deleted client's history stays until it ages out.
+# and added here in one small upsert per flush. Kept KEYSTEAD_USAGE_RETENTION_DAYS (see
+# store/retention.py); no foreign key, so a deleted client's history stays until it ages out.
 client_usage = Table(
     "client_usage", metadata,
     Column("client_id", String(36), primary_key=True),

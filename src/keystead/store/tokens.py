@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.domain.tokens import USAGE_DAYS
 from keystead.store.tables import client_usage, clients, grant_families, revoked_tokens
 
 
@@ -24,10 +23,11 @@ class SqlTokenRevoker:
             grant_families.c.client_id == client_id, grant_families.c.revoked_at.is_(None),
         ).values(revoked_at=now))
 
-    async def purge_expired(self, *, now: datetime) -> int:
-        """Forget revocations of tokens that have expired anyway, and usage too old to ask for."""
+    async def purge_expired(self, *, now: datetime, usage_retention_days: int) -> int:
+        """Forget revocations of tokens that have expired anyway, and usage counts older than
+        ``usage_retention_days`` (whole UTC days before today)."""
         result = await self.conn.execute(delete(revoked_tokens).where(
             revoked_tokens.c.expires_at < now))
         await self.conn.execute(delete(client_usage).where(
-            client_usage.c.day < (now - timedelta(days=USAGE_DAYS)).date()))
+            client_usage.c.day < (now - timedelta(days=usage_retention_days)).date()))
         return result.rowcount

@@ -59,12 +59,14 @@ async def housekeeping(runtime: Runtime) -> None:
 
 
 async def purge(runtime: Runtime) -> None:
-    """Delete clients whose dateToDelete has passed, revocations of expired tokens, expired
-    codes and refresh tokens, timed-out sessions, retired keys and spent assertion ids."""
+    """Delete clients whose dateToDelete has passed, revocations of expired tokens, usage
+    counts past their retention, expired codes and refresh tokens, spent grant families,
+    timed-out sessions, retired keys and spent assertion ids (store/retention.py)."""
     async with runtime.transaction() as conn:
         deleted = await runtime.management(conn).purge_due()
         now = runtime.clock()
-        await SqlTokenRevoker(conn).purge_expired(now=now)
+        await SqlTokenRevoker(conn).purge_expired(
+            now=now, usage_retention_days=runtime.settings.usage_retention_days)
         await SqlSessionStore(conn).purge_expired(now=now, idle_before=now - timedelta(
             seconds=runtime.settings.session_idle_seconds))
         await SqlAuthorizationStore(conn).purge_expired(now=now)

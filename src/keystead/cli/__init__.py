@@ -1,0 +1,43 @@
+"""The ``keystead`` command: thin commands over the same use cases the API calls.
+
+One module per command group: ``server`` (init, backup, serve, health), ``clients``
+(bootstrap-client, clients …), ``users``, ``keys``, ``secret_keys`` and ``audit``; ``run`` holds
+what they share.
+"""
+
+from __future__ import annotations
+
+import typer
+from pydantic import ValidationError
+
+from keystead.cli import audit, clients, keys, secret_keys, server, users
+from keystead.config import Settings
+
+app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
+                       "management.", no_args_is_help=True)
+app.add_typer(clients.clients_app, name="clients")
+app.add_typer(users.users_app, name="users")
+app.add_typer(audit.audit_app, name="audit")
+app.add_typer(keys.keys_app, name="keys")
+app.add_typer(secret_keys.ring_app, name="secret-keys")
+app.command()(server.init)
+app.command()(server.backup)
+app.command()(server.serve)
+app.command()(server.health)
+app.command("bootstrap-client")(clients.bootstrap_client)
+
+__all__ = ["app"]
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Refuse to start on malformed settings with the rule broken, never a traceback."""
+    try:
+        Settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            typer.echo(f"error: invalid setting: {where} {message}" if where
+                       else f"error: {message}", err=True)
+        raise typer.Exit(code=1) from None

@@ -1,0 +1,61 @@
+"""What every command shares: JSON output, failing with a reason, and running a use case in
+one transaction as the operator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.config import Settings
+from keystead.domain.client_management import ClientManagement
+from keystead.domain.errors import DomainError
+from keystead.domain.principal import Caller, operator
+from keystead.web.runtime import NotInitialisedError, Runtime, build_runtime
+
+T = TypeVar("T")
+
+
+def out(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2))
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+def run_in_transaction(work: Callable[[ClientManagement, AsyncConnection, Caller],
+                                       Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction as the operator; domain errors exit 1 with the reason."""
+
+    async def with_management(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> T:
+        return await work(runtime.management(conn), conn, caller)
+
+    return run_with_runtime(with_management)
+
+
+def run_with_runtime(work: Callable[[Runtime, AsyncConnection, Caller], Awaitable[T]]) -> T:
+    """Like run_in_transaction, for work that needs more of the runtime than client management."""
+
+    async def main() -> T:
+        runtime = await build_runtime(Settings())
+        try:
+            async with runtime.transaction() as conn:
+                return await work(runtime, conn, operator())
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        fail(exc.message)
+        raise  # unreachable: fail exits
+    except NotInitialisedError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail exits
+

@@ -1,0 +1,87 @@
+"""How long each table's rows are kept: one declared rule per table in ``tables.py``.
+
+A table is either purged by housekeeping (``web/app.py: purge``, every minute on every replica)
+on a time rule, or bounded by what owns it (the organisation's catalogue, a user, a client), or,
+for the audit log, kept by policy. ``tests/store/test_retention.py`` fails when a table has no
+rule here, and shows every purged table bounded on both stores; the README's "Retention" list
+says the same for operators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Bound(StrEnum):
+    purged = "purged"      # housekeeping deletes rows once their time rule says so
+    owned = "owned"        # as many rows as the things they belong to (cascade on delete)
+    managed = "managed"    # the organisation's own records: admins add and delete them
+    kept = "kept"          # kept by policy, never deleted by Keystead
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    bound: Bound
+    rule: str
+    setting: str | None = None  # the KEYSTEAD_ variable the rule reads, if any
+
+
+RETENTION: Mapping[str, Retention] = {
+    "organizations": Retention(Bound.managed, "one row, made by `keystead init`"),
+    "divisions": Retention(Bound.managed, "until an admin deletes the division"),
+    "roles": Retention(Bound.managed, "until an admin deletes the role"),
+    "scopes": Retention(Bound.managed, "built-in scopes, and custom ones until deleted"),
+    "users": Retention(Bound.managed, "until an admin deletes the user"),
+    "user_grants": Retention(Bound.owned, "the user's roles; deleted with the user"),
+    "recovery_codes": Retention(
+        Bound.owned, "one set per user, replaced when TOTP is enrolled again; deleted with "
+                     "the user"),
+    "sessions": Retention(
+        Bound.purged, "console sessions past their lifetime or idle timeout",
+        "KEYSTEAD_SESSION_LIFETIME_SECONDS, KEYSTEAD_SESSION_IDLE_SECONDS"),
+    "clients": Retention(
+        Bound.managed, "until an admin deletes the client; an inactive client with a "
+                       "dateToDelete is deleted (and audited) by housekeeping once it passes"),
+    "client_role_divisions": Retention(Bound.owned, "the client's roles; deleted with it"),
+    "client_secrets": Retention(
+        Bound.owned, "at most two per client (the current secret and the one in its dual-use "
+                     "window: a rotation deletes the one before); deleted with the client"),
+    "revoked_tokens": Retention(
+        Bound.purged, "a revocation once the token it revokes has expired anyway"),
+    "client_usage": Retention(
+        Bound.purged, "daily token counts older than the retention window (400 days by "
+                      "default, never under the 366 days the usage summary answers)",
+        "KEYSTEAD_USAGE_RETENTION_DAYS"),
+    "signing_keys": Retention(
+        Bound.purged, "a rotated-out key once every token it signed has expired "
+                      "(`retire_after`); the active key stays"),
+    "grant_families": Retention(
+        Bound.purged, "a user's grant once past its absolute deadline, or once revoked and "
+                      "no code or refresh token of it is left",
+        "KEYSTEAD_GRANT_FAMILY_MAX_LIFETIME_SECONDS"),
+    "authorization_codes": Retention(
+        Bound.purged, "once expired, used or not (a used one is kept until then to recognise "
+                      "a replay)"),
+    "refresh_tokens": Retention(
+        Bound.purged, "once expired, rotated or not (a rotated one is kept until then to "
+                      "recognise a replay)", "KEYSTEAD_REFRESH_TOKEN_TTL_SECONDS"),
+    "consents": Retention(
+        Bound.owned, "one per user and client, until the user revokes it; deleted with "
+                     "either"),
+    "identity_providers": Retention(Bound.managed, "until an admin deletes the provider"),
+    "user_identity_links": Retention(
+        Bound.owned, "at most one per user and provider; deleted with either"),
+    "saml_assertions": Retention(
+        Bound.purged, "a redeemed assertion id once the assertion has expired",
+        "KEYSTEAD_SAML_ASSERTION_MAX_LIFETIME_SECONDS"),
+    "audit_head": Retention(Bound.owned, "one row per organisation"),
+    "audit_events": Retention(
+        Bound.kept, "append-only and hash-chained: never deleted by Keystead (the seed: keep "
+                    "audit logs; a deleted client's history stays). Growth is bounded by "
+                    "changes made and by aggregating failed authentications (one entry per "
+                    "client, source and reason per interval). To archive, read it out through "
+                    "`POST /api/v2/audits/query/realtime`",
+        "KEYSTEAD_AUTH_FAILURE_INTERVAL_SECONDS"),
+}
