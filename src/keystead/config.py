@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     # PostgreSQL through pgbouncer (or another pooler) in transaction mode: no prepared statements
     # kept across transactions. Run `keystead init` against the database itself.
     database_transaction_pooler: bool = False
+    # PostgreSQL: each worker keeps what the token path reads and listens for changes on a
+    # connection of its own. Behind a transaction pooler LISTEN cannot work: give the database's
+    # own address here (else nothing is kept and every token request reads the database).
+    database_listen_url: SecretStr = SecretStr("")
+    # A kept read is served only while the worker has proof, at most this old, that it has seen
+    # every change committed before (store/change_feed.py); it asks for a new proof every
+    # ``change_feed_heartbeat_seconds``.
+    change_feed_max_lag_seconds: float = Field(default=0.1, gt=0, le=10)
+    change_feed_heartbeat_seconds: float = Field(default=0.025, gt=0, le=5)
     issuer: str = "http://127.0.0.1:8000"
     # The server key ring: keys the HMAC digests of secrets and tokens, seals opaque tokens and
     # encrypts signing keys and TOTP secrets at rest. ``secret_keys``: ``kid:key`` entries,

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
@@ -90,10 +91,15 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture
-def pooled(settings: Settings, pgbouncer: str) -> Iterator[TestClient]:
-    with serve(settings.model_copy(update={"database_url": pgbouncer,
-                                           "database_transaction_pooler": True})) as http:
+@pytest.fixture(params=["nothing kept", "change feed on the database itself"])
+def pooled(settings: Settings, pgbouncer: str, request: pytest.FixtureRequest
+           ) -> Iterator[TestClient]:
+    """The app through pgbouncer; its change feed (LISTEN) either off, or connected to the
+    database directly (KEYSTEAD_DATABASE_LISTEN_URL), as the README says to deploy it."""
+    listen = settings.resolved_database_url if request.param.startswith("change") else ""
+    with serve(settings.model_copy(update={
+            "database_url": pgbouncer, "database_transaction_pooler": True,
+            "database_listen_url": SecretStr(listen)})) as http:
         yield http
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from keystead.domain.audit import AuditEvent
@@ -13,6 +13,9 @@ from keystead.domain.audit import AuditEvent
 # (Settings.usage_retention_days).
 USAGE_DAYS = 366
 
+
+# Last-used times are for people, not for the hot path: written at most once a minute.
+LAST_USED_GRANULARITY = timedelta(seconds=60)
 
 @dataclass(frozen=True, slots=True)
 class SecretRecord:
@@ -152,6 +155,14 @@ class HotStore(Protocol):
 
     async def record_all(self, events: Sequence[AuditEvent]) -> None:
         """Append audit events in one transaction (the aggregated failures of an interval)."""
+
+    def start(self) -> None:
+        """Begin following other workers' changes (a server does; a CLI command need not)."""
+
+    def forget(self) -> None:
+        """Drop every kept read: this worker has just committed a change another way."""
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,13 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NoReturn
 from urllib.parse import unquote_plus
 
 from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.secrets import Digester, digests_match
-from keystead.domain.tokens import ClientRecord, HotStore, SecretRecord
+from keystead.domain.tokens import LAST_USED_GRANULARITY, ClientRecord, HotStore, SecretRecord
 from keystead.protocol.auth_failures import AuthFailure, FailureTally, shown_client_id
 from keystead.protocol.errors import (
     InvalidClientError,
@@ -31,7 +31,6 @@ from keystead.protocol.errors import (
 from keystead.protocol.throttle import Throttle
 from keystead.request_context import note_client
 
-LAST_USED_GRANULARITY = timedelta(seconds=60)
 # What the endpoints accept; each client registers one of them (RFC 7591 §2).
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 PUBLIC_METHOD = "none"

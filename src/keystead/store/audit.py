@@ -83,29 +83,36 @@ def stamped(event: AuditEvent) -> AuditEvent:
     return replace(event, request_id=request_id) if request_id else event
 
 
+def chain_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> dict[str, Any]:
+    """The ``audit_events`` row that appends ``event`` after the entry ``seq - 1`` (whose hash
+    is ``prev_hash``): the one place its columns are named, for both ways of appending."""
+    event = stamped(event)
+    return {
+        "organization_id": ORG_ID, "seq": seq, "id": str(uuid.uuid4()),
+        "timestamp": event.timestamp, "actor_kind": event.actor_kind,
+        "actor_id": event.actor_id, "actor_name": event.actor_name, "action": event.action,
+        "entity_type": event.entity_type, "entity_id": event.entity_id,
+        "entity_name": event.entity_name, "result": str(event.result),
+        "remote_ip": event.remote_ip, "details": event.details,
+        "request_id": event.request_id, "actor_divisions": list(event.actor_divisions),
+        "prev_hash": prev_hash, "hash": chain_hash(prev_hash, seq, event)}
+
+
 class SqlAuditLog:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
     async def append(self, event: AuditEvent) -> None:
-        event = stamped(event)
         # Bumping the head first takes its row lock (PostgreSQL) or the write lock (SQLite),
         # so concurrent appenders queue up instead of forking the chain.
         head = (await self.conn.execute(
             update(audit_head).where(audit_head.c.organization_id == ORG_ID)
             .values(seq=audit_head.c.seq + 1)
             .returning(audit_head.c.seq, audit_head.c.last_hash))).one()
-        digest = chain_hash(head.last_hash, head.seq, event)
-        await self.conn.execute(insert(audit_events).values(
-            organization_id=ORG_ID, seq=head.seq, id=str(uuid.uuid4()),
-            timestamp=event.timestamp, actor_kind=event.actor_kind, actor_id=event.actor_id,
-            actor_name=event.actor_name, action=event.action, entity_type=event.entity_type,
-            entity_id=event.entity_id, entity_name=event.entity_name, result=str(event.result),
-            remote_ip=event.remote_ip, details=event.details,
-            request_id=event.request_id, actor_divisions=list(event.actor_divisions),
-            prev_hash=head.last_hash, hash=digest))
+        entry = chain_entry(event, seq=head.seq, prev_hash=head.last_hash)
+        await self.conn.execute(insert(audit_events).values(entry))
         await self.conn.execute(update(audit_head).where(
-            audit_head.c.organization_id == ORG_ID).values(last_hash=digest))
+            audit_head.c.organization_id == ORG_ID).values(last_hash=entry["hash"]))
 
     async def query(self, q: AuditQuery) -> tuple[Sequence[StoredEvent], int]:
         conditions = _conditions(q)

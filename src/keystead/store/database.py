@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,33 @@ TRANSACTION_POOLER_ARGS: dict[str, Any] = {
     "prepared_statement_cache_size": 0,
     "prepared_statement_name_func": _unique_statement_name,
 }
+
+
+# The hot store's connections carry this execution option: their writes drop what they change in
+# the hot store's kept reads themselves, so ``on_write_done`` passes them over.
+HOT_PATH_OPTION = "keystead_hot_path"
+_WROTE = "keystead.wrote"
+WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")  # WITH: a CTE may write; counted to be safe
+
+
+def on_write_done(engine: AsyncEngine, callback: Callable[[], None]) -> None:
+    """Call ``callback`` each time a connection that wrote is back in the pool: its transaction
+    has committed (or rolled back) by then, so a read made after the call sees the change.
+
+    This worker's kept hot-path reads are dropped this way the moment a change of its own
+    commits, before the response leaves; other workers learn of it from the change feed.
+    """
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _note_write(conn: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any,
+                    _executemany: bool) -> None:
+        if statement.startswith(WRITES) and not conn.get_execution_options().get(
+                HOT_PATH_OPTION):
+            conn.info[_WROTE] = True
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_WROTE, False):
+            callback()
 
 
 def create_engine(url: str, *, busy_timeout_seconds: float = 5.0,

@@ -20,29 +20,29 @@ import functools
 import json
 import sqlite3
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from keystead.domain.audit import AuditEvent, chain_hash
+from keystead.domain.audit import AuditEvent
 from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.tokens import (
+    LAST_USED_GRANULARITY,
     ClientRecord,
     FamilyState,
     LiveState,
     SecretRecord,
     TokenClaims,
 )
-from keystead.store.audit import stamped
-from keystead.store.tables import ORG_ID
+from keystead.store.audit import chain_entry
+from keystead.store.kept_reads import KeptReads, keep
+from keystead.store.tables import ORG_ID, audit_events, audit_head
+from keystead.store.types import utc_text
 
-LAST_USED_GRANULARITY_SECONDS = 60
 MAX_RETRY_DELAY_SECONDS = 0.02
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
-KEPT_READS_LIMIT = 10_000  # per kind; past it they are dropped (a flood of unknown ids, say)
 T = TypeVar("T")
 # A token's live state is its client's record (kept once for all the client's tokens) and its
 # own revocation (one small primary-key read for a token not seen before).
@@ -61,11 +61,6 @@ SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.to
            AND o.id IN (SELECT value FROM json_each(c.scopes)))
   FROM clients c WHERE c.id = ?
 """
-
-
-def _naive(value: datetime) -> str:
-    # The same text SQLAlchemy writes, so string comparisons in SQL order correctly.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _utc(value: str) -> datetime:
@@ -106,6 +101,15 @@ def _client_record(row: tuple[Any, ...]) -> ClientRecord:
         token_endpoint_auth_method=str(auth_method))
 
 
+def _sqlite_value(value: object) -> object:
+    """A value as SQLAlchemy's column types store it on SQLite (UTC text, JSON text)."""
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY,
                                                            sqlite3.SQLITE_LOCKED)
@@ -121,9 +125,7 @@ class SqliteHotStore:
         self._issued: Counter[tuple[str, str]] = Counter()  # (client id, UTC day) -> tokens
         self._flush_lock = asyncio.Lock()
         self._data_version: int | None = None
-        self._clients: dict[str, ClientRecord | None] = {}
-        self._revoked: dict[str, datetime | None] = {}
-        self._families: dict[str, FamilyState | None] = {}
+        self.kept = KeptReads()
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -160,7 +162,7 @@ class SqliteHotStore:
         db = self._conn()
         (version,) = db.execute("PRAGMA data_version").fetchone()
         if version != self._data_version:
-            self._forget()
+            self.kept.forget_all()
             self._data_version = version
         return db
 
@@ -172,33 +174,33 @@ class SqliteHotStore:
             return kept[key]
         row = db.execute(sql, params).fetchone()
         value = None if row is None else build(row)
-        if len(kept) >= KEPT_READS_LIMIT:
-            kept.clear()
-        kept[key] = value
+        keep(kept, key, value)
         return value
 
-    def _forget(self) -> None:
-        for kept in (self._clients, self._revoked, self._families):
-            kept.clear()
+    def start(self) -> None:
+        """Nothing to start: ``PRAGMA data_version`` tells of other connections' commits."""
+
+    def forget(self) -> None:
+        self.kept.forget_all()
 
     async def client(self, client_id: str) -> ClientRecord | None:
         # One statement instead of three: each execute costs ~15 µs of Python-side overhead.
         return await self._retrying(lambda: self._kept(
-            self._fresh(), self._clients, client_id, CLIENT_QUERY, (client_id,), _client_record))
+            self._fresh(), self.kept.clients, client_id, CLIENT_QUERY, (client_id,),
+            _client_record))
 
     async def _write(self, sql: str, params: tuple[object, ...]) -> None:
         await self._retrying(lambda: self._conn().execute(sql, params))
-        self._forget()  # our own commits leave data_version as it was
+        self.kept.forget_all()  # our own commits leave data_version as it was
 
     async def mark_used(self, client_id: str, secret_id: str, *, now: datetime) -> None:
         # One write a minute per secret at most: last-used is for humans, not for the hot path.
-        cutoff = _naive(datetime.fromtimestamp(now.timestamp() - LAST_USED_GRANULARITY_SECONDS,
-                                               tz=UTC))
+        cutoff = utc_text(now - LAST_USED_GRANULARITY)
         stale = "(date_last_used IS NULL OR date_last_used < ?)"
         await self._write(f"UPDATE client_secrets SET date_last_used = ? WHERE id = ? AND {stale}",  # noqa: S608 - constant text
-                    (_naive(now), secret_id, cutoff))
+                    (utc_text(now), secret_id, cutoff))
         await self._write(f"UPDATE clients SET date_last_used = ? WHERE id = ? AND {stale}",  # noqa: S608
-                    (_naive(now), client_id, cutoff))
+                    (utc_text(now), client_id, cutoff))
 
     async def rekey_secret(self, client_id: str, secret_id: str, *, old_digest: str,
                            digest: str, key_id: str) -> None:
@@ -258,11 +260,12 @@ class SqliteHotStore:
 
     def _read_live_state(self, client_id: str, digest: str) -> LiveState | None:
         db = self._fresh()  # one check serves both parts
-        client = self._kept(db, self._clients, client_id, CLIENT_QUERY, (client_id,),
+        client = self._kept(db, self.kept.clients, client_id, CLIENT_QUERY, (client_id,),
                             _client_record)
         if client is None:
             return None
-        revoked = self._kept(db, self._revoked, digest, REVOKED_QUERY, (digest,),
+        revoked = self._kept(db, self.kept.revocations_of(client_id), digest, REVOKED_QUERY,
+                             (digest,),
                              lambda row: _utc(str(row[0])))
         return LiveState(client_state=client.state, client_scopes=client.scopes,
                          roles=client.roles, tokens_valid_after=client.tokens_valid_after,
@@ -270,7 +273,7 @@ class SqliteHotStore:
 
     async def family_state(self, family_id: str) -> FamilyState | None:
         return await self._retrying(lambda: self._kept(
-            self._fresh(), self._families, family_id,
+            self._fresh(), self.kept.families, family_id,
             "SELECT f.revoked_at, u.state FROM grant_families f JOIN users u ON u.id = f.user_id "
             "WHERE f.id = ?", (family_id,),
             lambda row: FamilyState(_aware(row[0]), str(row[1]))))
@@ -281,11 +284,10 @@ class SqliteHotStore:
             "INSERT INTO revoked_tokens (digest, client_id, subject_id, scope, issued_at, "
             "expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
             (claims.digest, claims.client_id, claims.subject_id, claims.scope,
-             _naive(claims.issued_at), _naive(claims.expires_at), _naive(now)))
+             utc_text(claims.issued_at), utc_text(claims.expires_at), utc_text(now)))
 
     async def record(self, event: AuditEvent) -> None:
         # Nothing kept reads audit rows: a flood of failed sign-ins leaves the kept reads alone.
-        event = stamped(event)
         await self._retrying(lambda: self._append((event,)))
 
     async def record_all(self, events: Sequence[AuditEvent]) -> None:
@@ -307,23 +309,16 @@ class SqliteHotStore:
     @staticmethod
     def _append_one(db: sqlite3.Connection, event: AuditEvent) -> None:
         seq, prev = db.execute(
-            "UPDATE audit_head SET seq = seq + 1 WHERE organization_id = ? "
+            f"UPDATE {audit_head.name} SET seq = seq + 1 WHERE organization_id = ? "  # noqa: S608 - names from tables.py
             "RETURNING seq, last_hash", (ORG_ID,)).fetchone()
-        digest = chain_hash(prev, seq, event)
-        db.execute(
-            "INSERT INTO audit_events (organization_id, seq, id, timestamp, actor_kind, "
-            "actor_id, actor_name, action, entity_type, entity_id, entity_name, result, "
-            "remote_ip, details, request_id, actor_divisions, prev_hash, hash) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (ORG_ID, seq, str(uuid.uuid4()), _naive(event.timestamp), event.actor_kind,
-             event.actor_id, event.actor_name, event.action, event.entity_type,
-             event.entity_id, event.entity_name, str(event.result), event.remote_ip,
-             json.dumps(event.details), event.request_id,
-             json.dumps(list(event.actor_divisions)), prev, digest))
-        db.execute("UPDATE audit_head SET last_hash = ? WHERE organization_id = ?",
-                   (digest, ORG_ID))
+        entry = chain_entry(event, seq=seq, prev_hash=prev)
+        db.execute(f"INSERT INTO {audit_events.name} ({', '.join(entry)}) "  # noqa: S608
+                   f"VALUES ({', '.join('?' * len(entry))})",
+                   [_sqlite_value(value) for value in entry.values()])
+        db.execute(f"UPDATE {audit_head.name} SET last_hash = ? WHERE organization_id = ?",  # noqa: S608
+                   (entry["hash"], ORG_ID))
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for db in (self._db, self._writer):
             if db is not None:
                 db.close()

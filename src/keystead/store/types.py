@@ -10,6 +10,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+def utc_text(value: datetime) -> str:
+    """A UTC time as SQLite stores a ``UTCDateTime`` (SQLAlchemy's text for naive datetimes):
+    raw sqlite3 writes use it, so comparisons in SQL order alike whoever wrote the row."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores naive UTC, returns aware UTC: both stores keep microseconds, neither keeps zones."""
 

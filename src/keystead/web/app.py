@@ -144,6 +144,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
             signing_key_loaded=lambda: runtime.has_signing_key, loops=loops,
             redis_ping=redis_client.ping if redis_client is not None else None,
             timeout=settings.readiness_timeout_seconds)
+        runtime.hot.start()
         for loop in loops:
             loop.start()
         await _warn_if_not_ready(app.state.readiness)

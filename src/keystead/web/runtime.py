@@ -55,6 +55,7 @@ from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
 from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
+from keystead.store.change_feed import ChangeFeed, listen_dsn
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.divisions import SqlDivisionStore
@@ -185,8 +186,7 @@ class Runtime:
                             [k.public_jwk for k in published(keys, self.clock())])
 
     async def close(self) -> None:
-        if isinstance(self.hot, SqliteHotStore):
-            self.hot.close()
+        await self.hot.close()
         await self.engine.dispose()
 
 
@@ -207,9 +207,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
     url = settings.resolved_database_url
     engine = create_engine(url, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
                            transaction_pooler=settings.database_transaction_pooler)
-    path = sqlite_path(url)
-    hot: HotStore = (SqliteHotStore(path, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
-                     if path is not None else SqlHotStore(engine))
+    hot = _hot_store(settings, engine)
     cipher = key_cipher(ring)
     try:
         async with engine.connect() as conn:
@@ -261,6 +259,23 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
             time_cost=settings.password_hash_time_cost),
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
         auth_failures=auth_failures, throttle=throttle)
+
+
+def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:
+    url = settings.resolved_database_url
+    path = sqlite_path(url)
+    if path is not None:
+        return SqliteHotStore(path, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
+    listen_url = settings.database_listen_url.get_secret_value() or (
+        "" if settings.database_transaction_pooler else url)
+    if not listen_url:
+        log.warning("KEYSTEAD_DATABASE_TRANSACTION_POOLER without KEYSTEAD_DATABASE_LISTEN_URL: "
+                    "nothing is kept, every token request reads the database")
+        return SqlHotStore(engine, feed=None)
+    return SqlHotStore(engine, feed=lambda kept: ChangeFeed(
+        listen_dsn(listen_url), on_change=kept.forget, on_reset=kept.forget_all,
+        heartbeat=settings.change_feed_heartbeat_seconds,
+        max_lag=settings.change_feed_max_lag_seconds))
 
 
 def _signer(keys: list[StoredKey], cipher: MultiFernet, now: datetime) -> Signer | None:

@@ -18,7 +18,6 @@ from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.scopes import SqlScopeStore
 from keystead.web.api.oauth_authorizations import revoke_authorization
 from keystead.web.console.pages import Page, redirect, route
-from keystead.web.console.people import when
 
 PATH = "/admin/connected-apps"
 # Notices a redirect may ask for: fixed texts, so no request can inject one.
@@ -36,7 +35,7 @@ async def connected_apps(ctx: Page) -> Response:
         apps = await SqlAuthorizationStore(conn).authorizations(caller.actor.id)
         catalogue = {s.id: s.description for s in await SqlScopeStore(conn).list()}
     ctx.notices.update(NOTICES)
-    return ctx.render("connected_apps.html", apps=apps, when=when,
+    return ctx.render("connected_apps.html", apps=apps,
                       descriptions={**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES})
 
 

@@ -9,7 +9,7 @@ problem says which of the pasted certificates it is about.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
+from keystead.domain.errors import ConflictError, InvalidInputError, Problem
 from keystead.domain.identity_providers import (
     DEFAULT_MFA_CONTEXT_CLASSES,
     PEM_END,
@@ -31,7 +31,8 @@ from keystead.domain.identity_providers import (
 )
 from keystead.domain.paging import Page as Paging
 from keystead.domain.permissions import Permission
-from keystead.web.console.pages import Page, redirect, route
+from keystead.web.console.forms import Refused, sentence, submit
+from keystead.web.console.pages import Page, area_routes, path_id, redirect
 
 BASE = "/admin/identity-providers"
 PAGE_SIZE = 25
@@ -103,18 +104,6 @@ def _render(ctx: Page, template: str, status: int = 200, **context: Any) -> Resp
     return ctx.render(template, status, **context)
 
 
-def _path_id(ctx: Page) -> str:
-    """The provider id from the URL. Raises: NotFoundError (NUL: PostgreSQL cannot hold it)."""
-    value = str(ctx.request.path_params["id"])
-    if "\x00" in value:
-        raise NotFoundError("no such identity provider")
-    return value
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
-
-
 def _values(ctx: Page) -> dict[str, str]:
     """The form as typed (kept when the form comes back with errors)."""
     return {name: ctx.field(name) for name in FIELDS}
@@ -154,8 +143,14 @@ def _settings(values: Mapping[str, str]) -> IdentityProviderSettings:
             if line.strip()))
 
 
-def _form_errors(problems: Sequence[Problem], count: int) -> dict[str, str]:
-    """Each field's problems under its form field; a certificate's names it by position."""
+def _form_errors(values: Mapping[str, str]) -> Callable[[Sequence[Problem]], dict[str, str]]:
+    """Each field's problems under its form field; a certificate's names it by position among
+    those typed in ``values``."""
+    count = len(split_certificates(values["certificates"]))
+    return lambda problems: _problems_by_field(problems, count)
+
+
+def _problems_by_field(problems: Sequence[Problem], count: int) -> dict[str, str]:
     errors: dict[str, list[str]] = {}
     for problem in problems:
         field, message = problem.field, problem.message
@@ -168,14 +163,14 @@ def _form_errors(problems: Sequence[Problem], count: int) -> dict[str, str]:
             reason = message.removeprefix(f"{field} ")
             message = f"Certificate {int(index) + 1} of {count}: {reason}"
             field = "certificates"
-        errors.setdefault(field, []).append(_sentence(message))
+        errors.setdefault(field, []).append(sentence(message))
     return {field: " ".join(messages) for field, messages in errors.items()}
 
 
 def _conflict(exc: ConflictError) -> dict[str, str]:
     field, _, message = exc.message.partition(": ")
-    return {field: _sentence(message)} if field in FIELDS and message else {
-        "issuerURI": _sentence(exc.message)}
+    return {field: sentence(message)} if field in FIELDS and message else {
+        "issuerURI": sentence(exc.message)}
 
 
 def _form(ctx: Page, provider: IdentityProvider | None, status: int = 200, *,
@@ -217,16 +212,16 @@ async def provider_create(ctx: Page) -> Response:
     # Before the input: a refusal teaches no rules.
     ctx.signed_in.require(Permission.SSO_PROVIDER_ADD)
     values = _values(ctx)
-    try:
-        settings = _settings(values)
-        async with ctx.transaction() as conn:
-            provider = await _management(ctx, conn).create(ctx.signed_in, settings)
-    except InvalidInputError as exc:
-        count = len(split_certificates(values["certificates"]))
-        return _form(ctx, None, 400, values=values, errors=_form_errors(exc.problems, count))
-    except ConflictError as exc:
-        return _form(ctx, None, 409, values=values, errors=_conflict(exc))
-    return redirect(f"{BASE}/{provider.id}?notice=identity-provider-created")
+
+    async def create(conn: AsyncConnection) -> IdentityProvider:
+        return await _management(ctx, conn).create(ctx.signed_in, _settings(values))
+
+    async def again(refused: Refused) -> Response:
+        return _form(ctx, None, refused.status, values=values, errors=refused.errors)
+
+    return await submit(
+        ctx, create, again=again, fields=_form_errors(values), conflict=_conflict,
+        done=lambda provider: f"{BASE}/{provider.id}?notice=identity-provider-created")
 
 
 async def _find(ctx: Page, provider_id: str) -> IdentityProvider:
@@ -235,41 +230,36 @@ async def _find(ctx: Page, provider_id: str) -> IdentityProvider:
 
 
 async def provider_page(ctx: Page) -> Response:
-    return _form(ctx, await _find(ctx, _path_id(ctx)))
+    return _form(ctx, await _find(ctx, path_id(ctx)))
 
 
 async def provider_update(ctx: Page) -> Response:
-    provider_id = _path_id(ctx)
+    provider_id = path_id(ctx)
     values = _values(ctx)
-    try:
-        async with ctx.transaction() as conn:
-            management = _management(ctx, conn)
-            # Permission and existence before the input rules (403, then 404, then 400).
-            current = await management.find(ctx.signed_in, provider_id,
-                                            permission=Permission.SSO_PROVIDER_EDIT)
-            await management.update(ctx.signed_in, current.id, _settings(values))
-    except InvalidInputError as exc:
-        count = len(split_certificates(values["certificates"]))
-        return _form(ctx, await _find(ctx, provider_id), 400, values=values,
-                     errors=_form_errors(exc.problems, count))
-    except ConflictError as exc:
-        return _form(ctx, await _find(ctx, provider_id), 409, values=values,
-                     errors=_conflict(exc))
-    return redirect(f"{BASE}/{provider_id}?notice=identity-provider-saved")
+
+    async def update(conn: AsyncConnection) -> None:
+        management = _management(ctx, conn)
+        # Permission and existence before the input rules (403, then 404, then 400).
+        current = await management.find(ctx.signed_in, provider_id,
+                                        permission=Permission.SSO_PROVIDER_EDIT)
+        await management.update(ctx.signed_in, current.id, _settings(values))
+
+    async def again(refused: Refused) -> Response:
+        return _form(ctx, await _find(ctx, provider_id), refused.status, values=values,
+                     errors=refused.errors)
+
+    return await submit(
+        ctx, update, again=again, fields=_form_errors(values), conflict=_conflict,
+        done=lambda _: f"{BASE}/{provider_id}?notice=identity-provider-saved")
 
 
 async def provider_delete(ctx: Page) -> Response:
-    provider_id = _path_id(ctx)
+    provider_id = path_id(ctx)
     async with ctx.transaction() as conn:
         await _management(ctx, conn).delete(ctx.signed_in, provider_id)
     return redirect(f"{BASE}?notice=identity-provider-deleted")
 
 
-routes: list[Route] = [
-    route(BASE, providers_list),
-    route(f"{BASE}/new", provider_new_form),
-    route(f"{BASE}/new", provider_create, methods=("POST",)),
-    route(BASE + "/{id}", provider_page),
-    route(BASE + "/{id}", provider_update, methods=("POST",)),
-    route(BASE + "/{id}/delete", provider_delete, methods=("POST",)),
-]
+routes: list[Route] = area_routes(
+    BASE, listing=providers_list, new_form=provider_new_form, create=provider_create,
+    view=provider_page, change=provider_update, actions={"delete": provider_delete})

@@ -2,16 +2,23 @@
 
 ``page(handler)`` wraps a handler: it loads the session (sending anyone not signed in to the
 sign-in page), checks the CSRF token of every POST, and answers with the security headers.
-Handlers render templates through ``Page.render`` and open their own transaction for work.
+Handlers render templates through ``Page.render`` and do their work in ``Page.transaction``.
+
+A page view (GET of a signed-in page) reads its session and its data in one transaction and
+writes nothing unless the session's last-seen time is due (``sessions.load``); its handler runs
+in a savepoint, so a refusal undoes what the handler did but not the session's upkeep. A form
+post, and a public page (sign-in, authorization), works in transactions of its own: their
+handlers use the hot store, whose SQLite connection would wait for a transaction held open here.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,12 +42,21 @@ from keystead.domain.principal import Caller
 from keystead.domain.users import User, needs_mfa
 from keystead.store.users import SqlUserStore
 from keystead.web.auth import client_ip, user_caller
+from keystead.web.console import ids as _ids  # noqa: F401 (registers the id convertors)
 from keystead.web.console import sessions
 from keystead.web.console.sessions import PRE_SESSION_COOKIE, Session, Stage
 from keystead.web.runtime import Runtime
 
 log = logging.getLogger("keystead.console")
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def when(value: datetime | None) -> str:
+    """A time as people read it, in UTC (the ``when`` template filter); "never" for none."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+templates.env.filters["when"] = when
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "frame-ancestors 'none'; base-uri 'none'; connect-src 'self'")
@@ -54,6 +70,10 @@ SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
 }
+# What a handler may raise to refuse, shown on the error page with the error's status.
+REFUSALS = (ForbiddenError, NotFoundError, ConflictError, InvalidInputError)
+PageRefusal = ForbiddenError | NotFoundError | ConflictError | InvalidInputError
+ERROR_TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict", 400: "Check your input"}
 # Notices a redirect may ask a page to show: fixed texts, so no request can inject one.
 NOTICES = {
     "signed-out": "You are signed out.",
@@ -73,6 +93,8 @@ class Page:
     _cookies: dict[str, str] = field(default_factory=dict)
     _pre_session: str = ""
     public: bool = False
+    expired: bool = False  # a session cookie came, but its session had timed out
+    _view: AsyncConnection | None = None  # a page view's one transaction
 
     @property
     def signed_in(self) -> Caller:
@@ -97,6 +119,10 @@ class Page:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """The page view's transaction, or (for a form post) one of its own."""
+        if self._view is not None:
+            yield self._view
+            return
         async with self.runtime.transaction() as conn:
             yield conn
 
@@ -129,6 +155,11 @@ class Page:
         return response
 
 
+def path_id(ctx: Page) -> str:
+    """The ``id`` in the page's address: its route's convertor (``ids.py``) checked it."""
+    return str(ctx.request.path_params["id"])
+
+
 def csrf_token(runtime: Runtime, binding: str) -> str:
     return runtime.digester.csrf(binding)
 
@@ -150,45 +181,31 @@ def page(handler: Handler, *, public: bool = False,
 
     async def endpoint(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
+        if public or request.method not in ("GET", "HEAD"):
+            async with runtime.transaction() as conn:
+                ctx = await _open(request, runtime, conn, public=public)
+            if (refused := await _admit(ctx, csrf=csrf)) is not None:
+                return refused
+            try:
+                response = await handler(ctx)
+            except REFUSALS as exc:
+                response = await _error_page(ctx, exc)
+            return ctx.finish(response)
+        failed: PageRefusal | None = None
         async with runtime.transaction() as conn:
-            loaded = await sessions.load(request, runtime, conn)
-            user, caller = await _signed_in_user(request, conn, loaded.session)
-        ctx = Page(request, runtime, loaded.session, user, caller, public=public)
-        if loaded.expired:
-            ctx.forget_session()
-        pre = request.cookies.get(sessions.cookie_name(runtime, PRE_SESSION_COOKIE), "")
-        if not pre:
-            pre = secrets.token_urlsafe(24)
-            ctx._cookies[PRE_SESSION_COOKIE] = pre
-        ctx._pre_session = pre
-        if not public and caller is None:
-            notice = "expired" if loaded.expired else ""
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return ctx.finish(redirect(
-                f"/login?next={quote(target, safe='')}" + (f"&notice={notice}" if notice else "")))
-        if request.method == "POST" and csrf:
-            ctx.form = await request.form()
-            sent = ctx.field("csrf_token")
-            binding = ctx.session.cookie if ctx.session else ctx._pre_session
-            if not sent or not ctx.runtime.digester.csrf_matches(binding, sent):
-                await _audit_refusal(ctx, "missing or wrong CSRF token")
-                return ctx.finish(ctx.render("error.html", 403, title="Form refused", message=(
-                    "This form was refused because it did not carry this console's security "
-                    "token (it may have expired). Go back, reload the page and try again.")))
-        try:
-            response = await handler(ctx)
-        except ForbiddenError as exc:
-            await _audit_refusal(ctx, exc.message)
-            response = ctx.render("error.html", 403, title="Not allowed", message=exc.message)
-        except NotFoundError as exc:
-            response = ctx.render("error.html", 404, title="Not found", message=exc.message)
-        except ConflictError as exc:
-            response = ctx.render("error.html", 409, title="Conflict", message=exc.message)
-        except InvalidInputError as exc:
-            response = ctx.render("error.html", 400, title="Check your input",
-                                  message="; ".join(f"{p.field}: {p.message}"
-                                                    for p in exc.problems))
-        return ctx.finish(response)
+            ctx = await _open(request, runtime, conn, public=public)
+            if ctx.caller is None:
+                return _to_sign_in(ctx)
+            ctx._view = conn
+            try:
+                async with conn.begin_nested():
+                    response = await handler(ctx)
+            except REFUSALS as exc:
+                failed = exc
+            finally:
+                ctx._view = None
+        # Outside the transaction: a refusal is audited on the hot store's own connection.
+        return ctx.finish(response if failed is None else await _error_page(ctx, failed))
 
     return endpoint
 
@@ -196,6 +213,67 @@ def page(handler: Handler, *, public: bool = False,
 def route(path: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
           public: bool = False, csrf: bool = True) -> Route:
     return Route(path, page(handler, public=public, csrf=csrf), methods=list(methods))
+
+
+def area_routes(base: str, *, listing: Handler, new_form: Handler, create: Handler,
+                view: Handler, change: Handler, actions: Mapping[str, Handler] | None = None,
+                id_type: str = "entity") -> list[Route]:
+    """An area's pages: its list, the Add form (shown, posted), each entity's page (shown,
+    posted) and the POST ``actions`` under it (``delete``...); ids of ``id_type`` (``ids.py``)."""
+    page_path = base + "/{id:%s}" % id_type  # noqa: UP031 (braces are Starlette's)
+    return [route(base, listing), route(f"{base}/new", new_form),
+            route(f"{base}/new", create, methods=("POST",)),
+            route(page_path, view), route(page_path, change, methods=("POST",)),
+            *(route(f"{page_path}/{path}", handler, methods=("POST",))
+              for path, handler in (actions or {}).items())]
+
+
+async def _open(request: Request, runtime: Runtime, conn: AsyncConnection, *,
+                public: bool) -> Page:
+    """The page's context: its session (touched when due, ended when timed out) and user."""
+    loaded = await sessions.load(request, runtime, conn)
+    user, caller = await _signed_in_user(request, conn, loaded.session)
+    ctx = Page(request, runtime, loaded.session, user, caller, public=public)
+    if loaded.expired:
+        ctx.forget_session()
+        ctx.expired = True
+    pre = request.cookies.get(sessions.cookie_name(runtime, PRE_SESSION_COOKIE), "")
+    if not pre:
+        pre = secrets.token_urlsafe(24)
+        ctx._cookies[PRE_SESSION_COOKIE] = pre
+    ctx._pre_session = pre
+    return ctx
+
+
+async def _admit(ctx: Page, *, csrf: bool) -> Response | None:
+    """None when the handler may run; else the answer: the sign-in page, or the CSRF refusal."""
+    if not ctx.public and ctx.caller is None:
+        return _to_sign_in(ctx)
+    if ctx.request.method == "POST" and csrf:
+        ctx.form = await ctx.request.form()
+        sent = ctx.field("csrf_token")
+        binding = ctx.session.cookie if ctx.session else ctx._pre_session
+        if not sent or not ctx.runtime.digester.csrf_matches(binding, sent):
+            await _audit_refusal(ctx, "missing or wrong CSRF token")
+            return ctx.finish(ctx.render("error.html", 403, title="Form refused", message=(
+                "This form was refused because it did not carry this console's security "
+                "token (it may have expired). Go back, reload the page and try again.")))
+    return None
+
+
+def _to_sign_in(ctx: Page) -> Response:
+    notice = "expired" if ctx.expired else ""
+    url = ctx.request.url
+    target = url.path + (f"?{url.query}" if url.query else "")
+    return ctx.finish(redirect(
+        f"/login?next={quote(target, safe='')}" + (f"&notice={notice}" if notice else "")))
+
+
+async def _error_page(ctx: Page, exc: PageRefusal) -> Response:
+    if isinstance(exc, ForbiddenError):
+        await _audit_refusal(ctx, exc.message)
+    return ctx.render("error.html", exc.status, title=ERROR_TITLES[exc.status],
+                      message=exc.message)
 
 
 async def _signed_in_user(request: Request, conn: AsyncConnection,

@@ -3,11 +3,19 @@
 The id is rotated whenever sign-in moves a stage forward (password, second factor), so a
 session id planted before sign-in is worthless after it. Idle and absolute limits are checked
 on every request; an expired session is deleted then and there.
+
+A request writes the session's last-seen time only when the stored one is ``touch_interval`` old
+(a minute, less for a short idle timeout), so page views do not write: each write takes the
+SQLite write lock and makes every worker drop the reads the token hot path keeps. The stored
+time therefore lags the last request by less than the interval, and the idle check compares
+against the stored time: a session may end up to one interval before its idle timeout, never
+after it. The interval is at most a tenth of the idle timeout, so a user whose requests come
+less than nine tenths of it apart is never signed out for inactivity.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +31,7 @@ PRE_SESSION_COOKIE = "ks_csrf"  # binds the sign-in form's CSRF token before the
 # Domain, so no sibling subdomain or plain-http page can plant or shadow it. Browsers refuse the
 # prefix without Secure, so a plain-http deployment (development) keeps the bare names.
 HOST_PREFIX = "__Host-"
+TOUCH_GRANULARITY = timedelta(minutes=1)  # the most often a session's last-seen time is written
 
 
 class Stage:
@@ -84,7 +93,8 @@ def delete_cookie(response: Response, request: Request, runtime: Runtime, name: 
 
 
 async def load(request: Request, runtime: Runtime, conn: AsyncConnection) -> Loaded:
-    """The request's session, touched; None when there is none or it timed out (then deleted)."""
+    """The request's session, touched when due (module docstring); None when there is none or
+    it timed out (then deleted)."""
     cookie = session_cookie(request, runtime)
     if not cookie:
         return Loaded(None, expired=False)
@@ -98,8 +108,15 @@ async def load(request: Request, runtime: Runtime, conn: AsyncConnection) -> Loa
     if row.expires_at <= now or row.last_seen_at + idle <= now:
         await store.delete(digest)
         return Loaded(None, expired=True)
-    await store.touch(digest, now=now)
+    if now - row.last_seen_at >= touch_interval(idle):
+        await store.touch(digest, now=now)
+        row = replace(row, last_seen_at=now)
     return Loaded(Session(cookie, row, dict(row.data)), expired=False)
+
+
+def touch_interval(idle: timedelta) -> timedelta:
+    """How old the stored last-seen time may grow before a request rewrites it."""
+    return min(TOUCH_GRANULARITY, idle / 10)
 
 
 async def start(runtime: Runtime, conn: AsyncConnection, *, user_id: str, stage: str,

@@ -1,0 +1,120 @@
+"""A client's page and its actions: disable, enable, schedule deletion, delete."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.responses import Response
+
+from keystead.domain.clients import Client, ClientSettings, ClientState
+from keystead.domain.permissions import Permission
+from keystead.web.console.clients.catalogue import catalogue
+from keystead.web.console.clients.form import ClientForm, Errors
+from keystead.web.console.clients.presenters import (
+    BASE,
+    CLIENT_NOTICES,
+    DUAL_USE_CHOICES,
+    common,
+    in_window,
+    secret_status,
+    who,
+)
+from keystead.web.console.forms import Refused, submit
+from keystead.web.console.pages import Page, path_id, redirect
+
+
+async def detail(ctx: Page) -> Response:
+    async with ctx.transaction() as conn:
+        client = await ctx.runtime.management(conn).find(ctx.signed_in, path_id(ctx))
+    return await render_detail(ctx, client, Errors())
+
+
+async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: int = 200,
+                        typed: dict[str, str] | None = None) -> Response:
+    async with ctx.transaction() as conn:
+        offered = await catalogue(conn, ctx.signed_in)
+    caller = ctx.signed_in
+    now = ctx.runtime.clock()
+    default_window = ctx.runtime.settings.default_dual_use_seconds
+    windows = dict(DUAL_USE_CHOICES)
+    windows.setdefault(default_window, f"{default_window:,} seconds")
+    ctx.notices = CLIENT_NOTICES
+    return ctx.render(
+        "clients/detail.html", status, **common(ctx), client=client, errors=errors,
+        typed=typed or {}, offered=offered, who=who,
+        roles=[offered.describe(f"{rd.role_id}:{rd.division_id}")
+               for rd in client.settings.role_divisions],
+        secret_status=lambda s: secret_status(s, now), in_window=in_window(client, now),
+        windows=sorted(windows.items()), default_window=default_window,
+        may_edit=caller.has_permission(Permission.OAUTH_CLIENT_EDIT),
+        may_delete=caller.has_permission(Permission.OAUTH_CLIENT_DELETE),
+        tomorrow=date.fromordinal(now.date().toordinal() + 1).isoformat())
+
+
+async def find_client(ctx: Page, permission: Permission) -> Client:
+    async with ctx.transaction() as conn:
+        return await ctx.runtime.management(conn).find(ctx.signed_in, path_id(ctx),
+                                                       permission=permission)
+
+
+async def change_state(ctx: Page, client: Client, settings: ClientSettings,
+                       notice: str) -> Response:
+    """Save a state change; a rule the change breaks is shown on the client's page."""
+
+    async def update(conn: AsyncConnection) -> None:
+        await ctx.runtime.management(conn).update(ctx.signed_in, client.id, settings)
+
+    async def again(refused: Refused) -> Response:
+        return await render_detail(ctx, client, Errors(refused.errors), status=refused.status,
+                                   typed={"dateToDelete": ctx.field("dateToDelete")})
+
+    return await submit(
+        ctx, update, again=again, done=lambda _: f"{BASE}/{client.id}?notice={notice}",
+        fields=lambda problems: Errors.of(problems, ClientForm.of(client.settings)))
+
+
+async def disable(ctx: Page) -> Response:
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
+    return await change_state(ctx, client, replace(
+        client.settings, state=ClientState.disabled, date_to_delete=None), "disabled")
+
+
+async def enable(ctx: Page) -> Response:
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
+    return await change_state(ctx, client, replace(
+        client.settings, state=ClientState.active, date_to_delete=None), "enabled")
+
+
+async def schedule_deletion(ctx: Page) -> Response:
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
+    typed = ctx.field("dateToDelete").strip()
+    try:
+        day = date.fromisoformat(typed) if "\x00" not in typed else None
+    except ValueError:
+        day = None
+    errors = Errors()
+    if day is None:
+        errors.add("dateToDelete", "enter the deletion date as a date, e.g. 2026-12-31")
+    elif day <= ctx.runtime.clock().astimezone(UTC).date():
+        errors.add("dateToDelete", "choose a date after today: the client is deleted at "
+                                   "00:00 UTC on that date")
+    else:
+        return await change_state(ctx, client, replace(
+            client.settings, state=ClientState.inactive,
+            date_to_delete=datetime.combine(day, time.min, tzinfo=UTC)), "deletion-scheduled")
+    return await render_detail(ctx, client, errors, status=400, typed={"dateToDelete": typed})
+
+
+async def delete(ctx: Page) -> Response:
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_DELETE)
+    typed = ctx.field("confirm-name")
+    if typed != client.settings.name:
+        errors = Errors()
+        errors.add("confirm-name", "type the client's name exactly as shown to delete it")
+        return await render_detail(ctx, client, errors, status=400,
+                                   typed={"confirm-name": typed})
+    async with ctx.transaction() as conn:
+        await ctx.runtime.management(conn).delete(ctx.signed_in, client.id)
+    return redirect(f"{BASE}?notice=deleted")

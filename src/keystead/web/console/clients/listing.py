@@ -1,0 +1,78 @@
+"""The clients list: search by name, state and grant type, sorted, a page at a time."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+from starlette.responses import Response
+
+from keystead.domain.clients import Client, ClientFilter, ClientSort, ClientState, GrantType
+from keystead.domain.paging import Page as Paging
+from keystead.domain.permissions import Permission
+from keystead.store.clients import SqlClientStore
+from keystead.web.console.clients.form import Errors
+from keystead.web.console.clients.presenters import (
+    BASE,
+    CLIENT_NOTICES,
+    common,
+    secret_age_days,
+    who,
+)
+from keystead.web.console.pages import Page
+
+PAGE_SIZE = 25
+MAX_PAGE = 10**6
+
+
+async def list_clients(ctx: Page) -> Response:
+    ctx.signed_in.require(Permission.OAUTH_CLIENT_VIEW)
+    params = ctx.request.query_params
+    errors = Errors()
+    query = params.get("q", "").strip()
+    if "\x00" in query:
+        errors.add("q", "the name must not contain the NUL character")
+    state = params.get("state", "")
+    if state and state not in ClientState._value2member_map_:
+        errors.add("state", "choose a state from the list")
+    grant = params.get("grant", "")
+    if grant and grant not in GrantType._value2member_map_:
+        errors.add("grant", "choose a grant type from the list")
+    sort = params.get("sort", "") or str(ClientSort.name)
+    if sort not in ClientSort._value2member_map_:
+        errors.add("sort", "choose an order from the list")
+        sort = str(ClientSort.name)
+    raw_page = params.get("pageNumber", "1")
+    valid = raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= len(str(MAX_PAGE))
+    number = int(raw_page) if valid else 0
+    if not 1 <= number <= MAX_PAGE:
+        errors.add("pageNumber", f"the page number must be a whole number from 1 to {MAX_PAGE}")
+        number = 1
+    found: Sequence[Client] = []
+    total = 0
+    if not errors:
+        async with ctx.transaction() as conn:
+            found, total = await SqlClientStore(conn).search(ClientFilter(
+                name=query or None, state=ClientState(state) if state else None,
+                grant_type=GrantType(grant) if grant else None, sort=ClientSort(sort)),
+                Paging(number, PAGE_SIZE))
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
+    kept = {k: v for k, v in (("q", query), ("state", state), ("grant", grant),
+                              ("sort", sort if sort != ClientSort.name else "")) if v}
+
+    def page_url(n: int) -> str:
+        return f"{BASE}?{urlencode(kept | {'pageNumber': str(n)})}"
+
+    ctx.notices = CLIENT_NOTICES
+    now = ctx.runtime.clock()
+    return ctx.render(
+        "clients/list.html", 400 if errors else 200, **common(ctx), clients=found, total=total,
+        errors=errors, q=query, state=state, grant=grant, sort=sort, page_number=number,
+        pages=pages, previous_url=page_url(number - 1) if number > 1 else "",
+        next_url=page_url(number + 1) if number < pages else "",
+        states=[str(s) for s in ClientState], grants=[str(g) for g in GrantType],
+        sorts={str(ClientSort.name): "Name", str(ClientSort.created): "Created (newest first)",
+               str(ClientSort.last_used): "Last used (most recent first)"},
+        ages={c.id: secret_age_days(c, now) for c in found}, who=who,
+        may_add=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_ADD))
