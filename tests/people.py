@@ -16,6 +16,7 @@ from keystead.domain.clients import RoleDivision
 from keystead.domain.mfa import STEP_SECONDS
 from keystead.domain.principal import operator
 from keystead.store.catalog import SqlCatalog
+from keystead.store.roles import SqlRoleStore
 from keystead.web.runtime import Runtime
 from tests.support.apps import run, runtime_of
 from tests.support.clock import ManualClock
@@ -69,7 +70,7 @@ def create_user(http: TestClient, email: str, *, roles: tuple[str, ...] = (),
                                       email=email, password=password)
             home = await catalog.home_division_id()
             for role_name in roles:
-                role = await catalog.role_by_name(role_name)
+                role = await SqlRoleStore(conn).by_name(role_name)
                 assert role is not None, role_name
                 await users.grant(operator(), user.id, RoleDivision(role.id, home))
             return user.id

@@ -26,7 +26,7 @@ from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from keystead.domain import management
+from keystead.domain import client_management
 from keystead.domain.audit import AuditEvent
 from keystead.domain.secrets import new_secret
 from keystead.store.audit import SqlAuditLog
@@ -72,7 +72,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Captured:
         record.secrets.append(value)
         return value
 
-    monkeypatch.setattr(management, "new_secret", spy)
+    monkeypatch.setattr(client_management, "new_secret", spy)
     return record
 
 

@@ -22,6 +22,7 @@ from signxml.algorithms import SignatureConstructionMethod
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from keystead.domain.audit import Auditor
 from keystead.domain.identity_providers import (
     IdentityProvider,
     IdentityProviderManagement,
@@ -81,7 +82,7 @@ class Bench:
             relying_party_identifier=AUDIENCE, name_identifier_format=NameIdFormat.email),
             **changes)
         return self.run(lambda conn: IdentityProviderManagement(
-            SqlIdentityProviderStore(conn), SqlAuditLog(conn), self.clock,
+            SqlIdentityProviderStore(conn), Auditor(SqlAuditLog(conn), self.clock), self.clock,
         ).create(operator(), settings))
 
     def verify(self, assertion: str, *, max_lifetime: timedelta = timedelta(seconds=600)

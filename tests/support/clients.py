@@ -10,7 +10,8 @@ import httpx2  # what starlette's TestClient returns when it is installed
 from starlette.testclient import TestClient
 
 from keystead.domain.principal import operator
-from keystead.store.catalog import SqlCatalog
+from keystead.store.roles import SqlRoleStore
+from keystead.store.scopes import SqlScopeStore
 from keystead.web.runtime import Runtime, utc_now
 from keystead.web.schemas import ClientRequest
 from tests.support.apps import run
@@ -34,14 +35,14 @@ def bootstrap(http: TestClient, *, name: str, roles: list[str],
 
     async def work(runtime: Runtime) -> Registered:
         async with runtime.transaction() as conn:
-            catalog = SqlCatalog(conn)
+            role_store = SqlRoleStore(conn)
             role_ids = []
             for role_name in roles:
-                role = await catalog.role_by_name(role_name)
+                role = await role_store.by_name(role_name)
                 assert role is not None, role_name
                 role_ids.append(role.id)
-            wanted = scopes if scopes is not None else [s.id for s in await catalog.scopes()
-                                                        if s.builtin]
+            wanted = scopes if scopes is not None else [
+                s.id for s in await SqlScopeStore(conn).list() if s.builtin]
             request = ClientRequest(name=name, authorizedGrantType="CLIENT-CREDENTIALS",
                                     roleIds=role_ids, scope=wanted, **fields)
             issued = await runtime.management(conn).create(operator(), request.to_settings())

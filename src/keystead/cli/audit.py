@@ -6,7 +6,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.cli.run import run_in_transaction
-from keystead.domain.management import ClientManagement
+from keystead.domain.client_management import ClientManagement
 from keystead.domain.principal import Caller
 from keystead.store.audit import SqlAuditLog, verify_chain
 

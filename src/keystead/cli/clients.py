@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.cli.grants import role_in_division
 from keystead.cli.run import fail, out, run_in_transaction
 from keystead.config import Settings
-from keystead.domain.clients import ClientState, TokenEndpointAuthMethod
+from keystead.domain.client_management import ClientManagement
+from keystead.domain.clients import ClientFilter, ClientState, TokenEndpointAuthMethod
 from keystead.domain.errors import InvalidInputError
-from keystead.domain.management import ClientManagement
-from keystead.domain.ports import ClientFilter, Page
+from keystead.domain.paging import Page
 from keystead.domain.principal import Caller
-from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore
+from keystead.store.roles import SqlRoleStore
+from keystead.store.scopes import SqlScopeStore
 from keystead.web.presenters import client_json
 from keystead.web.schemas import ClientRequest, parse_body
 
@@ -41,14 +42,14 @@ def bootstrap_client(
     once."""
 
     async def work(manage: ClientManagement, conn: AsyncConnection, caller: Caller) -> Any:
-        catalog = SqlCatalog(conn)
+        roles = SqlRoleStore(conn)
         role_ids = []
         for role_name in role:
-            found = await catalog.role_by_name(role_name)
+            found = await roles.by_name(role_name)
             if found is None:
                 raise InvalidInputError.one("role", "unknown.role", f"no role named {role_name!r}")
             role_ids.append(found.id)
-        scopes = [s.id for s in await catalog.scopes() if s.builtin]
+        scopes = [s.id for s in await SqlScopeStore(conn).list() if s.builtin]
         request = ClientRequest(name=name, authorizedGrantType="CLIENT-CREDENTIALS",
                                 roleIds=role_ids, scope=scopes,
                                 tokenEndpointAuthMethod=token_endpoint_auth_method)
@@ -122,7 +123,7 @@ def clients_add_role(
     """
 
     async def work(manage: ClientManagement, conn: AsyncConnection, caller: Caller) -> Any:
-        added = await role_in_division(SqlCatalog(conn), role, division)
+        added = await role_in_division(conn, role, division)
         client = await manage.find(caller, client_id)
         if added in client.settings.role_divisions:
             return client

@@ -12,8 +12,8 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.config import Settings
+from keystead.domain.client_management import ClientManagement
 from keystead.domain.errors import DomainError
-from keystead.domain.management import ClientManagement
 from keystead.domain.principal import Caller, operator
 from keystead.web.runtime import NotInitialisedError, Runtime, build_runtime
 

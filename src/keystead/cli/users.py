@@ -18,6 +18,7 @@ from keystead.domain.principal import Caller
 from keystead.domain.users import User
 from keystead.store.catalog import SqlCatalog
 from keystead.store.identity_providers import SqlIdentityProviderStore
+from keystead.store.roles import SqlRoleStore
 from keystead.store.users import SqlUserStore
 from keystead.web.runtime import Runtime
 
@@ -39,7 +40,7 @@ def users_create_admin(
 
     async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> User:
         catalog = SqlCatalog(conn)
-        role = await catalog.role_by_name(SUPER_ADMIN)
+        role = await SqlRoleStore(conn).by_name(SUPER_ADMIN)
         if role is None:
             raise NotFoundError("the Super Admin role is missing; run `keystead init`")
         users = runtime.users(conn)
@@ -66,7 +67,7 @@ def users_grant(
     """
 
     async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> str:
-        grant = await role_in_division(SqlCatalog(conn), role, division)
+        grant = await role_in_division(conn, role, division)
         user = await SqlUserStore(conn).by_email(email.strip().lower())
         if user is None:
             raise NotFoundError(f"no user with e-mail {email}")

@@ -17,15 +17,10 @@ it in the RFC 8707 ``resource`` parameter.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlsplit
 
-from keystead.domain.errors import Problem
-from keystead.domain.redirect_uris import is_loopback
 from keystead.domain.scopes import BUILTIN_SCOPES
 
 MANAGEMENT_API_PATH = "/api/v2"
-MAX_RESOURCE_SERVER_LENGTH = 512
-RESOURCE_SERVER_FIELD = "resourceServer"
 
 
 def management_api(issuer: str) -> str:
@@ -55,37 +50,3 @@ def audience_of(scope: Iterable[str], *, issuer: str, resource_servers: Mapping[
 def is_for_management_api(audience: tuple[str, ...], *, issuer: str, implicit: bool) -> bool:
     """Whether the management API may accept a token: never an implicit one, whatever its scope."""
     return not implicit and management_api(issuer) in audience
-
-
-def check_resource_server(value: str) -> list[Problem]:
-    """A resource server identifier: an absolute URI (RFC 8707 §2) Keystead can compare exactly.
-
-    ``https://`` with a host (``http://`` only for localhost, 127.0.0.1 and [::1]) or a ``urn:``
-    name; no fragment (RFC 8707 §2: MUST NOT), no query, no user information, no spaces.
-    """
-    problem = _resource_server_problem(value)
-    return [] if problem is None else [Problem(RESOURCE_SERVER_FIELD, "invalid.uri", problem)]
-
-
-def _resource_server_problem(value: str) -> str | None:
-    if not 1 <= len(value) <= MAX_RESOURCE_SERVER_LENGTH:
-        return f"resourceServer is 1 to {MAX_RESOURCE_SERVER_LENGTH} characters"
-    if not value.isascii() or any(ch <= " " or ch == "\x7f" for ch in value):
-        return "resourceServer must be an absolute URI without spaces (RFC 8707 §2)"
-    if "#" in value or "?" in value:
-        return "resourceServer must not have a fragment or a query (RFC 8707 §2)"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return "resourceServer is not a valid URI"
-    if parts.scheme == "urn":
-        return None if ":" in parts.path and not parts.path.startswith(":") else (
-            "a urn: resourceServer needs a namespace and a name, e.g. urn:example:billing")
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return "resourceServer must be an https:// URL with a host, or a urn: name"
-    if parts.username is not None or parts.password is not None:
-        return "resourceServer must not contain user information"
-    if parts.scheme == "http" and not is_loopback(value):
-        return "resourceServer must use https (http only for localhost, 127.0.0.1 and [::1])"
-    return None

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+from keystead.domain.clock import Clock
+
+if TYPE_CHECKING:  # principal -> clients -> scopes, whose use cases record through this module
+    from keystead.domain.principal import Caller
 
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 GENESIS_HASH = "0" * 64
@@ -68,3 +74,47 @@ def chain_hash(previous: str, sequence: int, event: AuditEvent) -> str:
         default=str,
     )
     return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
+
+
+class AuditLog(Protocol):
+    async def append(self, event: AuditEvent) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """What an audit entry is about: its type (``OAuthClient``, ``User`` …), id and name."""
+
+    type: str
+    id: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Auditor:
+    """Appends the audit entry of a caller's change, stamped by the clock, in its transaction."""
+
+    log: AuditLog
+    clock: Clock
+
+    async def record(self, caller: Caller, action: str, entity: Entity,
+                     details: dict[str, JSONValue], *, result: Result = Result.success,
+                     with_divisions: bool = True) -> None:
+        """Record that ``caller`` did ``action`` to ``entity``.
+
+        ``with_divisions=False`` leaves the caller's divisions out, as identity-link entries
+        always have (their hash covers the field only when it is set).
+        """
+        await self.log.append(AuditEvent(
+            timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
+            actor_name=caller.actor.name, action=action, entity_type=entity.type,
+            entity_id=entity.id, entity_name=entity.name, result=result,
+            remote_ip=caller.remote_ip,
+            actor_divisions=caller.divisions if with_divisions else (), details=details))
+
+
+def property_changes(before: Mapping[str, JSONValue],
+                     after: Mapping[str, JSONValue]) -> dict[str, JSONValue]:
+    """The audit's ``propertyChanges``: old and new value of each property of ``after`` that
+    differs in ``before``, in ``after``'s order."""
+    return {key: {"old": before[key], "new": value}
+            for key, value in after.items() if before[key] != value}

@@ -86,33 +86,54 @@ class Authorization:
     granted_at: datetime
 
 
-class AuthorizationStore(Protocol):
-    """Codes, families and refresh tokens: read and written in the request's transaction."""
+class CodeStore(Protocol):
+    """Authorization codes: single use, consumed atomically."""
 
-    async def start_family(self, family_id: str, *, client_id: str, user_id: str,
-                           now: datetime, expires_at: datetime) -> None:
-        """A new family; ``expires_at`` is its absolute deadline, never moved."""
-
-    async def family_expires_at(self, family_id: str) -> datetime | None:
-        """The family's absolute deadline; None if there is no such family."""
-
-    async def add_code(self, code: AuthorizationCode) -> None: ...
-    async def consume_code(self, digest: str, *, now: datetime,
-                           sessions_seen_after: datetime) -> AuthorizationCode | None:
+    async def add(self, code: AuthorizationCode) -> None: ...
+    async def consume(self, digest: str, *, now: datetime,
+                      sessions_seen_after: datetime) -> AuthorizationCode | None:
         """Mark the code used and return it; None if unknown, expired, used already, its
         family is revoked or past its deadline, or the console session it was minted in has
         ended (signed out, past its lifetime, or not seen since ``sessions_seen_after``)."""
 
-    async def find_consumed_code(self, digest: str) -> AuthorizationCode | None: ...
-    async def add_refresh(self, grant: RefreshGrant) -> None: ...
-    async def use_refresh(self, digest: str, *, now: datetime,
-                          rotate: bool) -> RefreshGrant | None:
+    async def find_consumed(self, digest: str) -> AuthorizationCode | None: ...
+
+
+class RefreshTokenStore(Protocol):
+    async def add(self, grant: RefreshGrant) -> None: ...
+    async def use(self, digest: str, *, now: datetime, rotate: bool) -> RefreshGrant | None:
         """The live refresh token (marked used when ``rotate``); None if unknown, expired, used
         or its family is revoked or past its deadline."""
 
-    async def find_refresh(self, digest: str) -> RefreshGrant | None: ...
-    async def revoke_family(self, family_id: str, *, now: datetime) -> None: ...
-    async def person(self, user_id: str) -> Person | None: ...
+    async def find(self, digest: str) -> RefreshGrant | None: ...
+
+
+class GrantFamilyStore(Protocol):
+    async def start(self, family_id: str, *, client_id: str, user_id: str,
+                    now: datetime, expires_at: datetime) -> None:
+        """A new family; ``expires_at`` is its absolute deadline, never moved."""
+
+    async def expires_at(self, family_id: str) -> datetime | None:
+        """The family's absolute deadline; None if there is no such family."""
+
+    async def revoke(self, family_id: str, *, now: datetime) -> None: ...
+
+
+class PersonDirectory(Protocol):
+    async def find(self, user_id: str) -> Person | None: ...
+
+
+class AuthorizationStore(Protocol):
+    """The stores a token request reads and writes, over one transaction of the request."""
+
+    @property
+    def codes(self) -> CodeStore: ...
+    @property
+    def refresh_tokens(self) -> RefreshTokenStore: ...
+    @property
+    def families(self) -> GrantFamilyStore: ...
+    @property
+    def people(self) -> PersonDirectory: ...
 
 
 class ConsentStore(Protocol):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from keystead.domain.errors import Problem
+from keystead.domain.paging import Page
 from keystead.domain.redirect_uris import check_redirect_uris
 from keystead.domain.scopes import SCIM_SCOPE
 
@@ -237,3 +240,48 @@ def _check_auth_method(settings: ClientSettings) -> list[Problem]:
                         "a confidential client authenticates with its secret: use "
                         "client_secret_basic (HTTP Basic) or client_secret_post (form body)")]
     return []
+
+
+# -- ports
+
+
+class ClientSort(StrEnum):
+    """Orders of a client listing: by name, newest first, or most recently used first."""
+
+    name = "name"
+    created = "created"
+    last_used = "last-used"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFilter:
+    name: str | None = None
+    state: ClientState | None = None
+    grant_type: GrantType | None = None
+    sort: ClientSort = ClientSort.name
+
+
+class ClientStore(Protocol):
+    async def add(self, client: Client, *, secret_id: str | None,
+                  secret_digest: str | None, key_id: str) -> None:
+        """Store a new client with its first secret (none for a public client)."""
+
+    async def find(self, client_id: str) -> Client | None: ...
+    async def replace(self, client: Client) -> None: ...
+    async def delete(self, client_id: str) -> None: ...
+    async def search(self, flt: ClientFilter, page: Page) -> tuple[Sequence[Client], int]: ...
+    async def due_for_deletion(self, now: datetime) -> Sequence[Client]: ...
+
+
+class SecretStore(Protocol):
+    async def rotate(self, client_id: str, *, secret_id: str, digest: str, now: datetime,
+                     previous_expires: datetime, key_id: str) -> None:
+        """Make a new secret current; the previous current one expires at ``previous_expires``."""
+
+    async def expire_previous(self, client_id: str, *, now: datetime) -> int:
+        """End every non-current secret's dual-use window now; return how many were cut short."""
+
+
+class TokenRevoker(Protocol):
+    async def revoke_client_tokens(self, client_id: str, *, now: datetime) -> None:
+        """Revoke every token the client was issued up to ``now``."""

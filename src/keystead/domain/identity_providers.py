@@ -26,12 +26,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from keystead.domain.audit import AuditEvent, JSONValue
+from keystead.domain.audit import Auditor, Entity, JSONValue, property_changes
+from keystead.domain.clock import Clock
 from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
-from keystead.domain.ports import AuditLog, Page
+from keystead.domain.paging import Page
+from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 
-Clock = Callable[[], datetime]
 ENTITY = "IdentityProvider"
 MAX_NAME = 128
 MAX_URI = 1024
@@ -240,7 +241,7 @@ class IdentityProviderManagement:
     """Create, change, delete and read trusted identity providers; each change audited."""
 
     providers: IdentityProviderStore
-    audit: AuditLog
+    auditor: Auditor
     clock: Clock
 
     async def create(self, caller: Caller, settings: IdentityProviderSettings
@@ -252,13 +253,14 @@ class IdentityProviderManagement:
             InvalidInputError: a rule is broken (each problem names its field).
             ConflictError: another provider has the same issuerURI.
         """
-        caller.require("sso:provider:add")
+        caller.require(Permission.SSO_PROVIDER_ADD)
         settings = _normalised(settings)
         await self._check(settings, provider_id=None)
         now = self.clock()
         provider = IdentityProvider(str(uuid.uuid4()), settings, now, now)
         await self.providers.add(provider)
-        await self._record(caller, "create", provider, {"settings": describe(settings)})
+        await self.auditor.record(caller, "create", _entity(provider),
+                                  {"settings": describe(settings)})
         return provider
 
     async def update(self, caller: Caller, provider_id: str, settings: IdentityProviderSettings
@@ -268,13 +270,14 @@ class IdentityProviderManagement:
         Raises:
             ForbiddenError, NotFoundError, InvalidInputError, ConflictError.
         """
-        existing = await self.find(caller, provider_id, permission="sso:provider:edit")
+        existing = await self.find(caller, provider_id, permission=Permission.SSO_PROVIDER_EDIT)
         settings = _normalised(settings)
         await self._check(settings, provider_id=existing.id)
         updated = replace(existing, settings=settings, date_modified=self.clock())
         await self.providers.replace(updated)
-        if changes := property_changes(existing.settings, settings):
-            await self._record(caller, "update", updated, {"propertyChanges": changes})
+        if changes := property_changes(describe(existing.settings), describe(settings)):
+            await self.auditor.record(caller, "update", _entity(updated),
+                                      {"propertyChanges": changes})
         return updated
 
     async def put_first(self, caller: Caller, read_settings: Callable[[], IdentityProviderSettings]
@@ -289,7 +292,8 @@ class IdentityProviderManagement:
             ForbiddenError, InvalidInputError, ConflictError.
         """
         current = await self._first()
-        caller.require("sso:provider:add" if current is None else "sso:provider:edit")
+        caller.require(Permission.SSO_PROVIDER_ADD if current is None
+                       else Permission.SSO_PROVIDER_EDIT)
         settings = read_settings()
         if current is None:
             return await self.create(caller, settings)
@@ -301,12 +305,12 @@ class IdentityProviderManagement:
         Raises:
             ForbiddenError, NotFoundError.
         """
-        provider = await self.find(caller, provider_id, permission="sso:provider:delete")
+        provider = await self.find(caller, provider_id, permission=Permission.SSO_PROVIDER_DELETE)
         await self.providers.delete(provider.id)
-        await self._record(caller, "delete", provider, {})
+        await self.auditor.record(caller, "delete", _entity(provider), {})
 
     async def find(self, caller: Caller, provider_id: str, *,
-                   permission: str = "sso:provider:view") -> IdentityProvider:
+                   permission: Permission = Permission.SSO_PROVIDER_VIEW) -> IdentityProvider:
         """Raises: ForbiddenError, NotFoundError."""
         caller.require(permission)
         provider = await self.providers.find(provider_id)
@@ -314,7 +318,7 @@ class IdentityProviderManagement:
             raise NotFoundError(f"no identity provider with id {provider_id}")
         return provider
 
-    async def first(self, caller: Caller, *, permission: str = "sso:provider:view"
+    async def first(self, caller: Caller, *, permission: Permission = Permission.SSO_PROVIDER_VIEW
                     ) -> IdentityProvider:
         """The organisation's first (oldest) provider: Genesys's single "generic" one.
 
@@ -328,7 +332,7 @@ class IdentityProviderManagement:
         return provider
 
     async def list(self, caller: Caller, page: Page) -> tuple[Sequence[IdentityProvider], int]:
-        caller.require("sso:provider:view")
+        caller.require(Permission.SSO_PROVIDER_VIEW)
         return await self.providers.list(page)
 
     async def _first(self) -> IdentityProvider | None:
@@ -343,14 +347,6 @@ class IdentityProviderManagement:
         if holder is not None and holder.id != provider_id:
             raise ConflictError(f"issuerURI: the identity provider {holder.settings.name!r} "
                                 f"already has the issuer {settings.issuer_uri!r}")
-
-    async def _record(self, caller: Caller, action: str, provider: IdentityProvider,
-                      details: dict[str, JSONValue]) -> None:
-        await self.audit.append(AuditEvent(
-            timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
-            actor_name=caller.actor.name, action=action, entity_type=ENTITY,
-            entity_id=provider.id, entity_name=provider.settings.name,
-            remote_ip=caller.remote_ip, actor_divisions=caller.divisions, details=details))
 
 
 def _normalised(settings: IdentityProviderSettings) -> IdentityProviderSettings:
@@ -375,8 +371,6 @@ def describe(settings: IdentityProviderSettings) -> dict[str, JSONValue]:
     }
 
 
-def property_changes(old: IdentityProviderSettings, new: IdentityProviderSettings
-                     ) -> dict[str, JSONValue]:
-    before, after = describe(old), describe(new)
-    return {key: {"old": before[key], "new": after[key]}
-            for key in after if before[key] != after[key]}
+
+def _entity(provider: IdentityProvider) -> Entity:
+    return Entity(ENTITY, provider.id, provider.settings.name)

@@ -1,4 +1,7 @@
-"""TOTP (RFC 6238, pyotp) enrolment and checks, QR codes drawn locally (segno), recovery codes."""
+"""TOTP (RFC 6238, pyotp) enrolment and checks, and recovery codes.
+
+The console shows an enrolment's URI as a QR code (``web/console/qr.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
-import segno
 
 ISSUER = "Keystead"
 STEP_SECONDS = 30
@@ -20,12 +22,7 @@ class Enrolment:
     """A TOTP secret offered to a user, before a first code proves their app holds it."""
 
     secret: str
-    uri: str
-
-    @property
-    def qr_svg_data_uri(self) -> str:
-        """The otpauth URI as a QR code, an SVG data URI (no external service sees the secret)."""
-        return str(segno.make(self.uri, error="m").svg_data_uri(scale=5, border=2))
+    uri: str  # the otpauth URI an authenticator app reads
 
 
 def new_enrolment(email: str, *, secret: str | None = None) -> Enrolment:

@@ -1,13 +1,15 @@
-"""Divisions, roles and scopes: the organisation's catalogue and its rules."""
+"""Divisions, roles and scopes: the organisation's catalogue, its shared rules, and the
+read-only view the client and user rules take of it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from keystead.domain.errors import Problem
 from keystead.domain.permissions import check_permission_pattern
-from keystead.domain.scopes import is_scope_token
 
 MAX_NAME = 128
 MAX_DESCRIPTION = 512
@@ -70,11 +72,16 @@ def check_role(name: str, description: str, permissions: list[str]) -> list[Prob
     return problems
 
 
-def check_scope(scope_id: str, description: str) -> list[Problem]:
-    problems = check_description(description)
-    # "\n" too: the scope-token pattern's "$" would let one trailing newline through.
-    if not 1 <= len(scope_id) <= MAX_NAME or not is_scope_token(scope_id) or "\n" in scope_id:
-        problems.append(Problem("id", "invalid.scope",
-                                "a scope is 1 to 128 printable characters without spaces, "
-                                "quotes or backslashes (RFC 6749 §3.3)"))
-    return problems
+class Catalog(Protocol):
+    """Roles, divisions and scopes, as the client and user rules need them."""
+
+    async def known_scopes(self) -> frozenset[str]: ...
+    async def existing_roles(self, role_ids: Sequence[str]) -> dict[str, str]:
+        """Map each existing role id among ``role_ids`` to its name."""
+
+    async def existing_divisions(self, division_ids: Sequence[str]) -> frozenset[str]: ...
+    async def home_division_id(self) -> str: ...
+    async def permissions_of(self, role_ids: Sequence[str]) -> frozenset[str]:
+        """Every permission pattern the given roles grant."""
+
+    async def scim_role_ids(self) -> frozenset[str]: ...

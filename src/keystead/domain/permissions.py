@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 # domain -> entity -> actions; the catalogue served at /api/v2/authorization/permissions.
 CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
@@ -19,6 +20,43 @@ CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
     "directory": {"user": ("add", "view", "edit", "delete")},
     "sso": {"provider": ("add", "view", "edit", "delete")},
 }
+
+
+
+class Permission(StrEnum):
+    """Every permission of the catalogue by name, for the checks the use cases make
+    (``tests/domain/test_permissions.py`` holds the two in step)."""
+
+    OAUTH_CLIENT_ADD = "oauth:client:add"
+    OAUTH_CLIENT_VIEW = "oauth:client:view"
+    OAUTH_CLIENT_EDIT = "oauth:client:edit"
+    OAUTH_CLIENT_DELETE = "oauth:client:delete"
+    OAUTH_CLIENT_AUTHORIZE = "oauth:client:authorize"
+    OAUTH_SCOPE_ADD = "oauth:scope:add"
+    OAUTH_SCOPE_VIEW = "oauth:scope:view"
+    OAUTH_SCOPE_EDIT = "oauth:scope:edit"
+    OAUTH_SCOPE_DELETE = "oauth:scope:delete"
+    AUTHORIZATION_ROLE_ADD = "authorization:role:add"
+    AUTHORIZATION_ROLE_VIEW = "authorization:role:view"
+    AUTHORIZATION_ROLE_EDIT = "authorization:role:edit"
+    AUTHORIZATION_ROLE_DELETE = "authorization:role:delete"
+    AUTHORIZATION_DIVISION_ADD = "authorization:division:add"
+    AUTHORIZATION_DIVISION_VIEW = "authorization:division:view"
+    AUTHORIZATION_DIVISION_EDIT = "authorization:division:edit"
+    AUTHORIZATION_DIVISION_DELETE = "authorization:division:delete"
+    AUTHORIZATION_GRANT_ADD = "authorization:grant:add"
+    AUTHORIZATION_GRANT_VIEW = "authorization:grant:view"
+    AUTHORIZATION_GRANT_DELETE = "authorization:grant:delete"
+    AUDITS_AUDIT_VIEW = "audits:audit:view"
+    DIRECTORY_USER_ADD = "directory:user:add"
+    DIRECTORY_USER_VIEW = "directory:user:view"
+    DIRECTORY_USER_EDIT = "directory:user:edit"
+    DIRECTORY_USER_DELETE = "directory:user:delete"
+    SSO_PROVIDER_ADD = "sso:provider:add"
+    SSO_PROVIDER_VIEW = "sso:provider:view"
+    SSO_PROVIDER_EDIT = "sso:provider:edit"
+    SSO_PROVIDER_DELETE = "sso:provider:delete"
+
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
     f"{domain}:{entity}:{action}"

@@ -7,17 +7,18 @@ the audit entry even when sign-in is refused.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from keystead.domain.audit import AuditEvent, JSONValue, Result
+from keystead.domain.audit import Auditor, Entity, JSONValue, Result
+from keystead.domain.clients import Actor
+from keystead.domain.clock import Clock
 from keystead.domain.mfa import accepted_step, normalise_recovery_code
 from keystead.domain.passwords import Passwords
-from keystead.domain.ports import AuditLog
+from keystead.domain.principal import Caller
 from keystead.domain.secrets import Digester, SecretBox
-from keystead.domain.users import User, UserState
+from keystead.domain.users import ENTITY, User, UserState
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 FREE_FAILURES = 5
@@ -67,11 +68,11 @@ def lock_for(failures: int) -> timedelta | None:
 @dataclass(slots=True)
 class SignIn:
     store: CredentialStore
-    audit: AuditLog
+    auditor: Auditor
     passwords: Passwords
     box: SecretBox
     digester: Digester
-    clock: Callable[[], datetime]
+    clock: Clock
 
     async def with_password(self, email: str, password: str, *, remote_ip: str) -> User | None:
         """The user whose e-mail and password these are, or None (unknown, wrong, locked)."""
@@ -177,7 +178,8 @@ class SignIn:
 
     async def _record(self, user_id: str, email: str, action: str, result: Result,
                       remote_ip: str, details: dict[str, JSONValue]) -> None:
-        await self.audit.append(AuditEvent(
-            timestamp=self.clock(), actor_kind="user", actor_id=user_id, actor_name=email,
-            action=action, entity_type="User", entity_id=user_id, entity_name=email,
-            result=result, remote_ip=remote_ip, details=details))
+        # The person acts on their own account; their grants are not read for it.
+        person = Caller(Actor("user", user_id, email), frozenset(), frozenset(),
+                        remote_ip=remote_ip)
+        await self.auditor.record(person, action, Entity(ENTITY, user_id, email), details,
+                                  result=result)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from keystead.domain.audit import AuditEvent, JSONValue
+from keystead.domain.audit import Auditor, Entity, JSONValue, property_changes
 from keystead.domain.clients import RoleDivision
+from keystead.domain.clock import Clock
 from keystead.domain.errors import (
     ConflictError,
     ForbiddenError,
@@ -24,8 +25,10 @@ from keystead.domain.errors import (
     NotFoundError,
     Problem,
 )
+from keystead.domain.organization import Catalog
+from keystead.domain.paging import Page
 from keystead.domain.passwords import Passwords, check_password
-from keystead.domain.ports import AuditLog, Catalog, Page
+from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 
 MAX_NAME = 128
@@ -113,9 +116,9 @@ class UserManagement:
     users: UserStore
     grants: GrantStore
     catalog: Catalog
-    audit: AuditLog
+    auditor: Auditor
     passwords: Passwords
-    clock: Callable[[], datetime]
+    clock: Clock
 
     async def create(self, caller: Caller, *, name: str, email: str,
                      password: str | None, external_id: str | None = None) -> User:
@@ -124,7 +127,7 @@ class UserManagement:
         Raises:
             ForbiddenError, InvalidInputError, ConflictError: the e-mail is taken.
         """
-        caller.require("directory:user:add")
+        caller.require(Permission.DIRECTORY_USER_ADD)
         email = email.strip().lower()
         problems = check_user(name, email)
         if password is not None:
@@ -140,8 +143,8 @@ class UserManagement:
                     external_id=external_id or None)
         await self.users.add(user, password_hash=self.passwords.hash(password)
                              if password is not None else None)
-        await self._record(caller, "create", user, {"name": user.name, "email": email,
-                                                    "password": password is not None})
+        await self.auditor.record(caller, "create", entity(user), {
+            "name": user.name, "email": email, "password": password is not None})
         return user
 
     async def update(self, caller: Caller, user_id: str, *, name: str, email: str, state: str,
@@ -154,7 +157,7 @@ class UserManagement:
                 account would be an escalation).
             InvalidInputError, NotFoundError, ConflictError.
         """
-        existing = await self.find(caller, user_id, permission="directory:user:edit")
+        existing = await self.find(caller, user_id, permission=Permission.DIRECTORY_USER_EDIT)
         email = email.strip().lower()
         problems = check_user(name, email, state)
         if password is not None:
@@ -179,27 +182,22 @@ class UserManagement:
                           else external_id or None)
         await self.users.replace(updated, password_hash=self.passwords.hash(password)
                                  if password is not None else None)
-        changes: dict[str, JSONValue] = {
-            key: {"old": old, "new": new}
-            for key, old, new in (("name", existing.name, updated.name),
-                                  ("email", existing.email, updated.email),
-                                  ("state", existing.state, updated.state),
-                                  ("externalId", existing.external_id, updated.external_id))
-            if old != new}
+        changes = property_changes(profile(existing), profile(updated))
         if password is not None:
             changes["password"] = "changed"  # noqa: S105 - a marker, never the value
         if changes:
-            await self._record(caller, "update", updated, {"propertyChanges": changes})
+            await self.auditor.record(caller, "update", entity(updated),
+                                      {"propertyChanges": changes})
         return updated
 
     async def delete(self, caller: Caller, user_id: str) -> None:
         """Raises: ForbiddenError (also for deleting yourself), NotFoundError."""
-        user = await self.find(caller, user_id, permission="directory:user:delete")
+        user = await self.find(caller, user_id, permission=Permission.DIRECTORY_USER_DELETE)
         if user.id == caller.actor.id:
             raise ForbiddenError("you cannot delete yourself; ask another admin")
         await self.check_covers(caller, user)
         await self.users.delete(user_id)
-        await self._record(caller, "delete", user, {})
+        await self.auditor.record(caller, "delete", entity(user), {})
 
     async def reset_mfa(self, caller: Caller, user_id: str) -> User:
         """Make a user enrol two-step verification again at their next sign-in (a lost phone).
@@ -210,19 +208,20 @@ class UserManagement:
                 caller lacks.
             NotFoundError.
         """
-        user = await self.find(caller, user_id, permission="directory:user:edit")
+        user = await self.find(caller, user_id, permission=Permission.DIRECTORY_USER_EDIT)
         if user.id == caller.actor.id:
             raise ForbiddenError("you cannot reset your own two-step verification; "
                                  "ask another admin")
         await self.check_covers(caller, user)
         await self.users.reset_mfa(user.id)
-        await self._record(caller, "mfa.reset", user, {"mfaEnrolled": user.mfa_enrolled})
+        await self.auditor.record(caller, "mfa.reset", entity(user),
+                                  {"mfaEnrolled": user.mfa_enrolled})
         return replace(user, mfa_enrolled=False)
 
     async def search(self, caller: Caller, query: str | None,
                      page: Page) -> tuple[Sequence[User], int]:
         """Users whose name or e-mail contains ``query``, a page of them and the total."""
-        caller.require("directory:user:view")
+        caller.require(Permission.DIRECTORY_USER_VIEW)
         return await self.users.search(query, page)
 
     async def grants_of(self, caller: Caller, user_id: str) -> list[RoleDivision]:
@@ -232,12 +231,12 @@ class UserManagement:
             ForbiddenError, NotFoundError.
         """
         if user_id != caller.actor.id:
-            caller.require("authorization:grant:view")
+            caller.require(Permission.AUTHORIZATION_GRANT_VIEW)
         user = await self.find(caller, user_id)
         return await self.grants.grants(user.id)
 
     async def find(self, caller: Caller, user_id: str, *,
-                   permission: str = "directory:user:view") -> User:
+                   permission: Permission = Permission.DIRECTORY_USER_VIEW) -> User:
         if user_id != caller.actor.id:
             caller.require(permission)
         user = await self.users.find(user_id)
@@ -251,13 +250,13 @@ class UserManagement:
         Raises:
             ForbiddenError, NotFoundError (user, role or division), ConflictError (held).
         """
-        caller.require("authorization:grant:add")
+        caller.require(Permission.AUTHORIZATION_GRANT_ADD)
         user = await self.find(caller, user_id)
         names = await self._check_grant(caller, grant)
         if grant in await self.grants.grants(user_id):
             raise ConflictError("the user already holds this role in this division")
         await self.grants.grant(user_id, role_id=grant.role_id, division_id=grant.division_id)
-        await self._record(caller, "grant.add", user, {
+        await self.auditor.record(caller, "grant.add", entity(user), {
             "roleId": grant.role_id, "roleName": names[grant.role_id],
             "divisionId": grant.division_id})
 
@@ -267,13 +266,13 @@ class UserManagement:
         Raises:
             ForbiddenError, NotFoundError.
         """
-        caller.require("authorization:grant:delete")
+        caller.require(Permission.AUTHORIZATION_GRANT_DELETE)
         user = await self.find(caller, user_id)
         names = await self._check_grant(caller, grant)
         if not await self.grants.revoke(user_id, role_id=grant.role_id,
                                         division_id=grant.division_id):
             raise NotFoundError("the user does not hold this role in this division")
-        await self._record(caller, "grant.delete", user, {
+        await self.auditor.record(caller, "grant.delete", entity(user), {
             "roleId": grant.role_id, "roleName": names[grant.role_id],
             "divisionId": grant.division_id})
 
@@ -304,10 +303,14 @@ class UserManagement:
             raise ForbiddenError("this user holds permissions you do not hold: "
                                  + ", ".join(beyond))
 
-    async def _record(self, caller: Caller, action: str, user: User,
-                      details: dict[str, JSONValue]) -> None:
-        await self.audit.append(AuditEvent(
-            timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
-            actor_name=caller.actor.name, action=action, entity_type=ENTITY, entity_id=user.id,
-            entity_name=user.email, remote_ip=caller.remote_ip, actor_divisions=caller.divisions,
-            details=details))
+
+
+def entity(user: User) -> Entity:
+    """A user as audit entries name it: by e-mail."""
+    return Entity(ENTITY, user.id, user.email)
+
+
+def profile(user: User) -> dict[str, JSONValue]:
+    """The user's properties an update audits, by their API names."""
+    return {"name": user.name, "email": user.email, "state": user.state,
+            "externalId": user.external_id}

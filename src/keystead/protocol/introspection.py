@@ -73,10 +73,10 @@ class IntrospectionEndpoint:
             return INACTIVE
         async with self.authorizations() as store:
             # Without rotate, use_refresh only reads: the token stays usable.
-            grant = await store.use_refresh(digest, now=self.clock(), rotate=False)
+            grant = await store.refresh_tokens.use(digest, now=self.clock(), rotate=False)
             if grant is None or grant.client_id != client.id:
                 return INACTIVE
-            person = await store.person(grant.user_id)
+            person = await store.people.find(grant.user_id)
         if person is None or person.state != "active":
             return INACTIVE
         return {

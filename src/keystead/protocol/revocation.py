@@ -46,6 +46,6 @@ class RevocationEndpoint:
             return
         async with self.authorizations() as store:
             digest = self.digester.grant(token)
-            grant = None if digest is None else await store.find_refresh(digest)
+            grant = None if digest is None else await store.refresh_tokens.find(digest)
             if grant is not None and grant.client_id == client.id:
-                await store.revoke_family(grant.family_id, now=self.clock())
+                await store.families.revoke(grant.family_id, now=self.clock())

@@ -54,32 +54,19 @@ def _refresh(row: Any) -> RefreshGrant:
                         row.used_at)
 
 
-class SqlAuthorizationStore:
-    """The AuthorizationStore and ConsentStore ports."""
-
+class SqlCodeStore:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def start_family(self, family_id: str, *, client_id: str, user_id: str,
-                           now: datetime, expires_at: datetime) -> None:
-        await self.conn.execute(insert(grant_families).values(
-            id=family_id, client_id=client_id, user_id=user_id, created_at=now,
-            expires_at=expires_at))
-
-    async def family_expires_at(self, family_id: str) -> datetime | None:
-        found: datetime | None = (await self.conn.execute(select(grant_families.c.expires_at)
-                                  .where(grant_families.c.id == family_id))).scalar()
-        return found
-
-    async def add_code(self, code: AuthorizationCode) -> None:
+    async def add(self, code: AuthorizationCode) -> None:
         await self.conn.execute(insert(authorization_codes).values(
             digest=code.digest, family_id=code.family_id, client_id=code.client_id,
             user_id=code.user_id, redirect_uri=code.redirect_uri, scope=code.scope,
             code_challenge=code.code_challenge, nonce=code.nonce, auth_time=code.auth_time,
             amr=list(code.amr), expires_at=code.expires_at, session_digest=code.session_digest))
 
-    async def consume_code(self, digest: str, *, now: datetime,
-                           sessions_seen_after: datetime) -> AuthorizationCode | None:
+    async def consume(self, digest: str, *, now: datetime,
+                      sessions_seen_after: datetime) -> AuthorizationCode | None:
         # The database decides a race between two redemptions: one row is updated, once.
         row = (await self.conn.execute(update(authorization_codes).where(
             authorization_codes.c.digest == digest, authorization_codes.c.consumed_at.is_(None),
@@ -92,20 +79,24 @@ class SqlAuthorizationStore:
         ).values(consumed_at=now).returning(*authorization_codes.c))).first()
         return _code(row) if row else None
 
-    async def find_consumed_code(self, digest: str) -> AuthorizationCode | None:
+    async def find_consumed(self, digest: str) -> AuthorizationCode | None:
         row = (await self.conn.execute(select(authorization_codes).where(
             authorization_codes.c.digest == digest,
             authorization_codes.c.consumed_at.is_not(None)))).first()
         return _code(row) if row else None
 
-    async def add_refresh(self, grant: RefreshGrant) -> None:
+
+class SqlRefreshTokenStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, grant: RefreshGrant) -> None:
         await self.conn.execute(insert(refresh_tokens).values(
             digest=grant.digest, family_id=grant.family_id, client_id=grant.client_id,
             user_id=grant.user_id, scope=grant.scope, auth_time=grant.auth_time,
             amr=list(grant.amr), issued_at=grant.issued_at, expires_at=grant.expires_at))
 
-    async def use_refresh(self, digest: str, *, now: datetime,
-                          rotate: bool) -> RefreshGrant | None:
+    async def use(self, digest: str, *, now: datetime, rotate: bool) -> RefreshGrant | None:
         live = (refresh_tokens.c.digest == digest, refresh_tokens.c.used_at.is_(None),
                 refresh_tokens.c.expires_at > now,
                 refresh_tokens.c.family_id.in_(_live_families(now)))
@@ -116,20 +107,53 @@ class SqlAuthorizationStore:
             row = (await self.conn.execute(select(refresh_tokens).where(*live))).first()
         return _refresh(row) if row else None
 
-    async def find_refresh(self, digest: str) -> RefreshGrant | None:
+    async def find(self, digest: str) -> RefreshGrant | None:
         row = (await self.conn.execute(select(refresh_tokens).where(
             refresh_tokens.c.digest == digest))).first()
         return _refresh(row) if row else None
 
-    async def revoke_family(self, family_id: str, *, now: datetime) -> None:
+
+class SqlGrantFamilyStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def start(self, family_id: str, *, client_id: str, user_id: str,
+                    now: datetime, expires_at: datetime) -> None:
+        await self.conn.execute(insert(grant_families).values(
+            id=family_id, client_id=client_id, user_id=user_id, created_at=now,
+            expires_at=expires_at))
+
+    async def expires_at(self, family_id: str) -> datetime | None:
+        found: datetime | None = (await self.conn.execute(select(grant_families.c.expires_at)
+                                  .where(grant_families.c.id == family_id))).scalar()
+        return found
+
+    async def revoke(self, family_id: str, *, now: datetime) -> None:
         await self.conn.execute(update(grant_families).where(
             grant_families.c.id == family_id, grant_families.c.revoked_at.is_(None),
         ).values(revoked_at=now))
 
-    async def person(self, user_id: str) -> Person | None:
+
+class SqlPersonDirectory:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def find(self, user_id: str) -> Person | None:
         row = (await self.conn.execute(select(users.c.id, users.c.email, users.c.name,
                                               users.c.state).where(users.c.id == user_id))).first()
         return Person(row.id, row.email, row.name, row.state) if row else None
+
+
+class SqlAuthorizationStore:
+    """The AuthorizationStore (one store per artifact) and the ConsentStore, over one
+    connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.codes = SqlCodeStore(conn)
+        self.refresh_tokens = SqlRefreshTokenStore(conn)
+        self.families = SqlGrantFamilyStore(conn)
+        self.people = SqlPersonDirectory(conn)
 
     async def consent(self, user_id: str, client_id: str) -> Consent | None:
         row = (await self.conn.execute(select(consents).where(

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.domain.clients import (
     Actor,
     Client,
+    ClientFilter,
     ClientSettings,
+    ClientSort,
     ClientState,
     ClientType,
     GrantType,
@@ -23,7 +25,7 @@ from keystead.domain.clients import (
     TokenEndpointAuthMethod,
     TokenFormat,
 )
-from keystead.domain.ports import ClientFilter, ClientSort, Page
+from keystead.domain.paging import Page
 from keystead.store.tables import ORG_ID, client_role_divisions, client_secrets, clients
 
 

@@ -18,7 +18,7 @@ from keystead.domain.identity_providers import (
     IdentityProviderSettings,
     NameIdFormat,
 )
-from keystead.domain.ports import Page
+from keystead.domain.paging import Page
 from keystead.store.tables import (
     ORG_ID,
     identity_providers,

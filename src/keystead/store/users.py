@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.clients import RoleDivision
-from keystead.domain.ports import Page
+from keystead.domain.paging import Page
 from keystead.domain.signin import Credentials
 from keystead.domain.users import User
 from keystead.store.tables import (

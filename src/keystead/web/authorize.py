@@ -35,7 +35,7 @@ from keystead.protocol.metadata import server_metadata
 from keystead.protocol.oidc import claims_for
 from keystead.protocol.params import parse_pairs, repeated_names
 from keystead.store.authorizations import SqlAuthorizationStore
-from keystead.store.catalog import SqlCatalog
+from keystead.store.scopes import SqlScopeStore
 from keystead.web.auth import active_token, client_ip
 from keystead.web.console import sessions
 from keystead.web.console.pages import Page, redirect, route
@@ -152,7 +152,7 @@ def _signs_in_again(ctx: Page, who: SignedIn, request: AuthorizationRequest) -> 
 async def _consent_page(ctx: Page, who: SignedIn, client: RegisteredClient,
                         request: AuthorizationRequest, params: dict[str, str]) -> Response:
     async with ctx.transaction() as conn:
-        catalogue = {s.id: s.description for s in await SqlCatalog(conn).scopes()}
+        catalogue = {s.id: s.description for s in await SqlScopeStore(conn).list()}
     descriptions = {**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES}
     sealed = ctx.runtime.box.seal(json.dumps({
         "user": who.user.id, "until": (ctx.runtime.clock() + CONSENT_FORM_TTL).isoformat(),
@@ -210,12 +210,12 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
     issuer = _issuer(runtime)
     async with ctx.transaction() as conn:
         store = SqlAuthorizationStore(conn)
-        await store.start_family(
+        await store.families.start(
             family_id, client_id=client.id, user_id=who.user.id, now=now,
             expires_at=now + timedelta(seconds=runtime.settings.grant_family_max_lifetime_seconds))
         if request.response_type == "code":
             code, digest = runtime.digester.new_grant()
-            await store.add_code(AuthorizationCode(
+            await store.codes.add(AuthorizationCode(
                 digest, family_id, client.id, who.user.id,
                 # Empty when the request left redirect_uri out: the token request may too.
                 request.redirect_uri if request.redirect_uri_sent else "",
@@ -268,7 +268,7 @@ async def userinfo(request: Request) -> Response:
     if subject is None or "openid" not in token.record.scope.split():
         raise InsufficientScopeError("userinfo needs a user's token with the openid scope")
     async with runtime.transaction() as conn:
-        person = await SqlAuthorizationStore(conn).person(subject)
+        person = await SqlAuthorizationStore(conn).people.find(subject)
     if person is None:
         raise InsufficientScopeError("the token's user no longer exists")
     return json_response(claims_for(person, frozenset(token.record.scope.split())),

@@ -14,12 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
 from keystead.domain.audiences import management_api
+from keystead.domain.audit import Auditor
+from keystead.domain.client_management import ClientManagement
+from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
-from keystead.domain.management import ClientManagement
-from keystead.domain.organization_management import OrganizationManagement
 from keystead.domain.passwords import Passwords
+from keystead.domain.roles import RoleManagement
+from keystead.domain.scopes import ScopeManagement
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore
@@ -55,12 +58,15 @@ from keystead.store.catalog import SqlCatalog
 from keystead.store.change_feed import ChangeFeed, listen_dsn
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
+from keystead.store.divisions import SqlDivisionStore
 from keystead.store.failure_counter import LimitsFailureCounter
 from keystead.store.hot_sql import SqlHotStore
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
+from keystead.store.scopes import SqlScopeStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.users import SqlCredentialStore, SqlUserStore
 
@@ -120,35 +126,45 @@ class Runtime:
         async with reachable(self.engine) as conn:
             yield conn
 
+    def auditor(self, conn: AsyncConnection) -> Auditor:
+        return Auditor(SqlAuditLog(conn), self.clock)
+
     def management(self, conn: AsyncConnection) -> ClientManagement:
         return ClientManagement(
             clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
-            audit=SqlAuditLog(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
+            auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
             clock=self.clock)
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)
         return UserManagement(users=store, grants=store, catalog=SqlCatalog(conn),
-                              audit=SqlAuditLog(conn), passwords=self.passwords, clock=self.clock)
+                              auditor=self.auditor(conn), passwords=self.passwords,
+                              clock=self.clock)
 
-    def organization(self, conn: AsyncConnection) -> OrganizationManagement:
-        catalog = SqlCatalog(conn)
-        return OrganizationManagement(
-            divisions=catalog, roles=catalog, scopes=catalog, holders=SqlClientStore(conn),
-            audit=SqlAuditLog(conn), clock=self.clock,
+    def divisions(self, conn: AsyncConnection) -> DivisionManagement:
+        return DivisionManagement(divisions=SqlDivisionStore(conn), auditor=self.auditor(conn),
+                                  clock=self.clock)
+
+    def roles(self, conn: AsyncConnection) -> RoleManagement:
+        return RoleManagement(roles=SqlRoleStore(conn), divisions=SqlDivisionStore(conn),
+                              auditor=self.auditor(conn), clock=self.clock)
+
+    def scopes(self, conn: AsyncConnection) -> ScopeManagement:
+        return ScopeManagement(
+            scopes=SqlScopeStore(conn), holders=SqlClientStore(conn), auditor=self.auditor(conn),
             reserved_audiences=frozenset({management_api(self.tokens.issuer)}))
 
     def identity_providers(self, conn: AsyncConnection) -> IdentityProviderManagement:
         return IdentityProviderManagement(providers=SqlIdentityProviderStore(conn),
-                                          audit=SqlAuditLog(conn), clock=self.clock)
+                                          auditor=self.auditor(conn), clock=self.clock)
 
     def identity_links(self, conn: AsyncConnection) -> IdentityLinkManagement:
         return IdentityLinkManagement(users=self.users(conn), links=SqlIdentityLinkStore(conn),
                                       providers=SqlIdentityProviderStore(conn),
-                                      audit=SqlAuditLog(conn), clock=self.clock)
+                                      auditor=self.auditor(conn), clock=self.clock)
 
     def sign_in(self, conn: AsyncConnection) -> SignIn:
-        return SignIn(store=SqlCredentialStore(conn), audit=SqlAuditLog(conn),
+        return SignIn(store=SqlCredentialStore(conn), auditor=self.auditor(conn),
                       passwords=self.passwords, box=self.box, digester=self.digester,
                       clock=self.clock)
 

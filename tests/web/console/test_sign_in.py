@@ -19,6 +19,7 @@ from keystead.domain.clients import RoleDivision
 from keystead.domain.principal import operator
 from keystead.store.audit import AuditQuery, SqlAuditLog
 from keystead.store.catalog import SqlCatalog
+from keystead.store.roles import SqlRoleStore
 from keystead.web.app import create_app
 from keystead.web.runtime import Runtime
 from tests.people import PASSWORD, Console, Person, create_user, csrf_of, sign_in
@@ -105,7 +106,7 @@ def test_a_role_granted_mid_session_requires_mfa_before_the_next_page(http: Test
     async def grant(runtime: Runtime) -> None:
         async with runtime.transaction() as conn:
             catalog = SqlCatalog(conn)
-            role = await catalog.role_by_name("OAuth Admin")
+            role = await SqlRoleStore(conn).by_name("OAuth Admin")
             assert role is not None
             await runtime.users(conn).grant(
                 operator(), person.id, RoleDivision(role.id, await catalog.home_division_id()))

@@ -41,15 +41,15 @@ class AuthorizationCodeGrant(SingleUseGrant):
         replayed: AuthorizationCode | None = None
         async with self.authorizations() as store:
             now = self.clock()
-            code = await store.consume_code(digest, now=now,
+            code = await store.codes.consume(digest, now=now,
                                             sessions_seen_after=now - self.session_idle)
             if code is not None:
                 # Any refusal below rolls the transaction back: the code stays unused.
                 return await self._redeem(store, request, client, code)
-            used = await store.find_consumed_code(digest)
+            used = await store.codes.find_consumed(digest)
             if used is not None and self._is_replay(request, client, used):
                 # §4.1.2: a code used twice revokes what it was exchanged for.
-                await store.revoke_family(used.family_id, now=now)
+                await store.families.revoke(used.family_id, now=now)
                 replayed = used
         # Out of the transaction, so the revocation above has committed (see single_use).
         await self.refuse(client, request, replayed=replayed,

@@ -31,16 +31,17 @@ class RefreshTokenGrant(SingleUseGrant):
         digest = self.digest(value)
         replayed: RefreshGrant | None = None
         async with self.authorizations() as store:
-            known = await store.find_refresh(digest)
+            known = await store.refresh_tokens.find(digest)
             if known is not None and known.client_id != client.id:
                 # Another client's token: refused, and it revokes nothing (§7.5.2).
                 raise InvalidGrantError("the refresh token was not issued to this client")
-            grant = await store.use_refresh(digest, now=self.clock(), rotate=client.is_public)
+            grant = await store.refresh_tokens.use(digest, now=self.clock(),
+                                                   rotate=client.is_public)
             if grant is None:
                 if (known is not None and known.used_at is not None
                         and not self.reuse.is_racing_duplicate(known.used_at)):
                     # A rotated token came back: someone holds a copy. Stop the whole family.
-                    await store.revoke_family(known.family_id, now=self.clock())
+                    await store.families.revoke(known.family_id, now=self.clock())
                     replayed = known
             else:
                 granted = tuple(grant.scope.split())

@@ -85,7 +85,7 @@ class Saml2BearerGrant:
                 person = asserted.person
                 family_id, now = str(uuid.uuid4()), self.clock()
                 deadline = self.user_tokens.family_deadline(now)
-                await work.authorizations.start_family(family_id, client_id=client.id,
+                await work.authorizations.families.start(family_id, client_id=client.id,
                                                        user_id=person.id, now=now,
                                                        expires_at=deadline)
                 # RFC 7522 §5: no refresh token; the client asks again with a new assertion.

@@ -61,10 +61,10 @@ class SingleUseGrant:
         Raises:
             InvalidGrantError: the user or the family is gone.
         """
-        person = await store.person(user_id)
+        person = await store.people.find(user_id)
         if person is None:
             raise InvalidGrantError(f"the {self.artifact}'s user no longer exists")
-        deadline = await store.family_expires_at(family_id)
+        deadline = await store.families.expires_at(family_id)
         if deadline is None:
             raise InvalidGrantError(f"the {self.artifact}'s authorization no longer exists")
         return Grant(person, scope, family_id, auth_time, amr, deadline, nonce)

@@ -84,7 +84,7 @@ class UserTokens:
                                          resource=resource)
         if refresh_token is None and with_refresh:
             refresh_token, digest = self.digester.new_grant()
-            await store.add_refresh(RefreshGrant(
+            await store.refresh_tokens.add(RefreshGrant(
                 digest, grant.family_id, client.id, grant.person.id,
                 # RFC 6749 §6: a rotated refresh token keeps the scope granted, however
                 # narrow the access token asked for.

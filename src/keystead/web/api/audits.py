@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from keystead.domain.audit import Result
 from keystead.domain.errors import InvalidInputError
+from keystead.domain.permissions import Permission
 from keystead.store.audit import AuditQuery, SqlAuditLog
 from keystead.web.api.common import call
 from keystead.web.errors import json_response
@@ -60,7 +61,7 @@ def _query(body: AuditQueryRequest) -> AuditQuery:
 
 async def query_realtime(request: Request) -> Response:
     async with call(request, scope="audits:readonly") as c:
-        c.caller.require("audits:audit:view")
+        c.caller.require(Permission.AUDITS_AUDIT_VIEW)
         body = parse_body(AuditQueryRequest, await request.body())
         query = _query(body)
         found, total = await SqlAuditLog(c.conn).query(query)

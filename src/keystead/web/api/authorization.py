@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.domain.organization_management import OrganizationManagement
-from keystead.web.api.common import Call, call, paging
+from keystead.domain.permissions import Permission
+from keystead.web.api.common import call, paging
 from keystead.web.errors import json_response
 from keystead.web.presenters import (
     division_json,
@@ -26,13 +26,9 @@ DIVISIONS = "/api/v2/authorization/divisions"
 ROLES = "/api/v2/authorization/roles"
 
 
-def _org(c: Call) -> OrganizationManagement:
-    return c.runtime.organization(c.conn)
-
-
 async def list_divisions(request: Request) -> Response:
     async with call(request, scope="authorization:readonly") as c:
-        found = await _org(c).list_divisions(c.caller)
+        found = await c.runtime.divisions(c.conn).list(c.caller)
         number, size = paging(request)
     page = found[(number - 1) * size: number * size]
     return json_response(listing(page, division_json, total=len(found), page_number=number,
@@ -41,30 +37,30 @@ async def list_divisions(request: Request) -> Response:
 
 async def home_division(request: Request) -> Response:
     async with call(request, scope="authorization:readonly") as c:
-        found = await _org(c).home_division(c.caller)
+        found = await c.runtime.divisions(c.conn).home(c.caller)
     return json_response(division_json(found))
 
 
 async def get_division(request: Request) -> Response:
     async with call(request, scope="authorization:readonly") as c:
-        found = await _org(c).find_division(c.caller, request.path_params["id"])
+        found = await c.runtime.divisions(c.conn).find(c.caller, request.path_params["id"])
     return json_response(division_json(found))
 
 
 async def create_division(request: Request) -> Response:
     async with call(request, scope="authorization") as c:
-        c.caller.require("authorization:division:add")  # before reading the request's input
+        c.caller.require(Permission.AUTHORIZATION_DIVISION_ADD)  # before reading the input
         body = parse_body(DivisionRequest, await request.body())
-        division = await _org(c).create_division(c.caller, name=body.name,
+        division = await c.runtime.divisions(c.conn).create(c.caller, name=body.name,
                                                  description=body.description or "")
     return json_response(division_json(division))
 
 
 async def update_division(request: Request) -> Response:
     async with call(request, scope="authorization") as c:
-        c.caller.require("authorization:division:edit")  # before reading the request's input
+        c.caller.require(Permission.AUTHORIZATION_DIVISION_EDIT)  # before reading the input
         body = parse_body(DivisionRequest, await request.body())
-        division = await _org(c).update_division(c.caller, request.path_params["id"],
+        division = await c.runtime.divisions(c.conn).update(c.caller, request.path_params["id"],
                                                  name=body.name,
                                                  description=body.description or "")
     return json_response(division_json(division))
@@ -72,13 +68,13 @@ async def update_division(request: Request) -> Response:
 
 async def delete_division(request: Request) -> Response:
     async with call(request, scope="authorization") as c:
-        await _org(c).delete_division(c.caller, request.path_params["id"])
+        await c.runtime.divisions(c.conn).delete(c.caller, request.path_params["id"])
     return Response(status_code=204)
 
 
 async def list_roles(request: Request) -> Response:
     async with call(request, scope="authorization:readonly") as c:
-        found = await _org(c).list_roles(c.caller, name=request.query_params.get("name"))
+        found = await c.runtime.roles(c.conn).list(c.caller, name=request.query_params.get("name"))
         number, size = paging(request)
     page = found[(number - 1) * size: number * size]
     return json_response(listing(page, role_json, total=len(found), page_number=number,
@@ -87,15 +83,15 @@ async def list_roles(request: Request) -> Response:
 
 async def get_role(request: Request) -> Response:
     async with call(request, scope="authorization:readonly") as c:
-        found = await _org(c).find_role(c.caller, request.path_params["id"])
+        found = await c.runtime.roles(c.conn).find(c.caller, request.path_params["id"])
     return json_response(role_json(found))
 
 
 async def create_role(request: Request) -> Response:
     async with call(request, scope="authorization") as c:
-        c.caller.require("authorization:role:add")  # before reading the request's input
+        c.caller.require(Permission.AUTHORIZATION_ROLE_ADD)  # before reading the request's input
         body = parse_body(RoleRequest, await request.body())
-        role = await _org(c).create_role(c.caller, name=body.name,
+        role = await c.runtime.roles(c.conn).create(c.caller, name=body.name,
                                          description=body.description or "",
                                          permissions=body.permission_list())
     return json_response(role_json(role))
@@ -103,17 +99,17 @@ async def create_role(request: Request) -> Response:
 
 async def update_role(request: Request) -> Response:
     async with call(request, scope="authorization") as c:
-        c.caller.require("authorization:role:edit")  # before reading the request's input
+        c.caller.require(Permission.AUTHORIZATION_ROLE_EDIT)  # before reading the request's input
         body = parse_body(RoleRequest, await request.body())
-        role = await _org(c).update_role(c.caller, request.path_params["id"], name=body.name,
-                                         description=body.description or "",
-                                         permissions=body.permission_list())
+        role = await c.runtime.roles(c.conn).update(
+            c.caller, request.path_params["id"], name=body.name,
+            description=body.description or "", permissions=body.permission_list())
     return json_response(role_json(role))
 
 
 async def delete_role(request: Request) -> Response:
     async with call(request, scope="authorization") as c:
-        await _org(c).delete_role(c.caller, request.path_params["id"])
+        await c.runtime.roles(c.conn).delete(c.caller, request.path_params["id"])
     return Response(status_code=204)
 
 

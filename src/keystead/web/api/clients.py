@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.domain.clients import ClientState, GrantType
+from keystead.domain.clients import ClientFilter, ClientState, GrantType
 from keystead.domain.errors import InvalidInputError
-from keystead.domain.ports import ClientFilter, Page
+from keystead.domain.paging import Page
+from keystead.domain.permissions import Permission
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.store.clients import SqlClientStore
 from keystead.store.tables import audit_events, client_usage
@@ -26,7 +27,7 @@ BASE = "/api/v2/oauth/clients"
 
 async def list_clients(request: Request) -> Response:
     async with call(request, scope="oauth:readonly") as c:
-        c.caller.require("oauth:client:view")
+        c.caller.require(Permission.OAUTH_CLIENT_VIEW)
         number, size = paging(request)
         params = request.query_params
         try:
@@ -64,7 +65,7 @@ async def update_client(request: Request) -> Response:
         settings = body.to_settings()
         if body.clientType is not None or body.tokenEndpointAuthMethod is None:
             existing = await manage.find(c.caller, request.path_params["id"],
-                                         permission="oauth:client:edit")
+                                         permission=Permission.OAUTH_CLIENT_EDIT)
             if body.clientType is not None and body.clientType is not (
                     existing.settings.client_type):
                 raise InvalidInputError.one("clientType", "immutable",

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from keystead.domain.identity_links import IdentityLink
 from keystead.domain.identity_providers import IdentityProvider
+from keystead.domain.permissions import Permission
 from keystead.web.api.common import call
 from keystead.web.api.identity_providers import GENERIC
 from keystead.web.errors import json_response
@@ -62,7 +63,7 @@ async def list_links(request: Request) -> Response:
 
 async def put_link(request: Request) -> Response:
     async with call(request, scope="users") as c:
-        c.caller.require("directory:user:edit")  # before the body is read
+        c.caller.require(Permission.DIRECTORY_USER_EDIT)  # before the body is read
         body = parse_body(IdentityLinkRequest, await request.body())
         link, provider = await c.runtime.identity_links(c.conn).link(
             c.caller, request.path_params["user_id"], request.path_params["provider_id"],

@@ -24,7 +24,8 @@ from keystead.domain.identity_providers import (
     IdentityProviderSettings,
     NameIdFormat,
 )
-from keystead.domain.ports import Page
+from keystead.domain.paging import Page
+from keystead.domain.permissions import Permission
 from keystead.web.api.common import Call, call, paging
 from keystead.web.errors import json_response
 from keystead.web.presenters import listing
@@ -115,14 +116,14 @@ async def put_generic(request: Request) -> Response:
 async def delete_generic(request: Request) -> Response:
     async with call(request, scope=WRITE_SCOPE) as c:
         management = _management(c)
-        provider = await management.first(c.caller, permission="sso:provider:delete")
+        provider = await management.first(c.caller, permission=Permission.SSO_PROVIDER_DELETE)
         await management.delete(c.caller, provider.id)
     return Response(status_code=204)
 
 
 async def create_provider(request: Request) -> Response:
     async with call(request, scope=WRITE_SCOPE) as c:
-        c.caller.require("sso:provider:add")
+        c.caller.require(Permission.SSO_PROVIDER_ADD)
         provider = await _management(c).create(c.caller, await _settings(request))
     return json_response(generic_saml_json(provider))
 
@@ -138,7 +139,7 @@ async def update_provider(request: Request) -> Response:
         management = _management(c)
         # Permission and existence before the body (403, then 404, then 400).
         current = await management.find(c.caller, request.path_params["id"],
-                                        permission="sso:provider:edit")
+                                        permission=Permission.SSO_PROVIDER_EDIT)
         provider = await management.update(c.caller, current.id, await _settings(request))
     return json_response(generic_saml_json(provider))
 

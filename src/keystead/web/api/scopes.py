@@ -12,7 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
-from keystead.domain.organization_management import UNCHANGED
+from keystead.domain.permissions import Permission
+from keystead.domain.scopes import UNCHANGED
 from keystead.web.api.common import call
 from keystead.web.errors import json_response
 from keystead.web.presenters import scope_json
@@ -23,23 +24,23 @@ BASE = "/api/v2/oauth/scopes"
 
 async def list_scopes(request: Request) -> Response:
     async with call(request, scope="oauth:readonly") as c:
-        found = await c.runtime.organization(c.conn).list_scopes(c.caller)
+        found = await c.runtime.scopes(c.conn).list(c.caller)
     return json_response({"total": len(found), "entities": [scope_json(s) for s in found],
                           "selfUri": BASE})
 
 
 async def get_scope(request: Request) -> Response:
     async with call(request, scope="oauth:readonly") as c:
-        found = await c.runtime.organization(c.conn).find_scope(c.caller,
+        found = await c.runtime.scopes(c.conn).find(c.caller,
                                                                  request.path_params["id"])
     return json_response(scope_json(found))
 
 
 async def create_scope(request: Request) -> Response:
     async with call(request, scope="oauth") as c:
-        c.caller.require("oauth:scope:add")  # before reading the request's input
+        c.caller.require(Permission.OAUTH_SCOPE_ADD)  # before reading the request's input
         body = parse_body(ScopeRequest, await request.body())
-        scope = await c.runtime.organization(c.conn).create_scope(
+        scope = await c.runtime.scopes(c.conn).create(
             c.caller, scope_id=body.id, description=body.description or "",
             resource_server=body.resourceServer)
     return json_response(scope_json(scope))
@@ -47,12 +48,12 @@ async def create_scope(request: Request) -> Response:
 
 async def update_scope(request: Request) -> Response:
     async with call(request, scope="oauth") as c:
-        c.caller.require("oauth:scope:edit")  # before reading the request's input
+        c.caller.require(Permission.OAUTH_SCOPE_EDIT)  # before reading the request's input
         body = parse_body(ScopeRequest, await request.body())
         scope_id = request.path_params["id"]
         if body.id != scope_id:
             raise InvalidInputError.one("id", "immutable", "a scope's id cannot be changed")
-        scope = await c.runtime.organization(c.conn).update_scope(
+        scope = await c.runtime.scopes(c.conn).update(
             c.caller, scope_id, description=body.description or "",
             resource_server=(body.resourceServer if "resourceServer" in body.model_fields_set
                              else UNCHANGED))
@@ -61,7 +62,7 @@ async def update_scope(request: Request) -> Response:
 
 async def delete_scope(request: Request) -> Response:
     async with call(request, scope="oauth") as c:
-        await c.runtime.organization(c.conn).delete_scope(c.caller, request.path_params["id"])
+        await c.runtime.scopes(c.conn).delete(c.caller, request.path_params["id"])
     return Response(status_code=204)
 
 

@@ -13,7 +13,9 @@ from starlette.routing import Route
 
 from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import InvalidInputError
+from keystead.domain.permissions import Permission
 from keystead.store.catalog import SqlCatalog
+from keystead.store.divisions import SqlDivisionStore
 from keystead.web.api.common import call
 from keystead.web.errors import json_response
 from keystead.web.presenters import subject_json
@@ -43,16 +45,15 @@ async def get_subject(request: Request) -> Response:
         users = c.runtime.users(c.conn)
         held = await users.grants_of(c.caller, request.path_params["subjectId"])
         user = await users.find(c.caller, request.path_params["subjectId"])
-        catalog = SqlCatalog(c.conn)
-        role_names = await catalog.existing_roles(sorted({g.role_id for g in held}))
-        division_names = {d.id: d.name for d in await catalog.divisions()}
+        role_names = await SqlCatalog(c.conn).existing_roles(sorted({g.role_id for g in held}))
+        division_names = {d.id: d.name for d in await SqlDivisionStore(c.conn).list()}
     return json_response(subject_json(user, held, role_names=role_names,
                                       division_names=division_names))
 
 
 async def add_grant(request: Request) -> Response:
     async with call(request, scope="authorization") as c:
-        c.caller.require("authorization:grant:add")  # before reading the request's input
+        c.caller.require(Permission.AUTHORIZATION_GRANT_ADD)  # before reading the request's input
         subject_id, grant = _grant(request)
         await c.runtime.users(c.conn).grant(c.caller, subject_id, grant)
     return Response(status_code=204)
@@ -60,7 +61,7 @@ async def add_grant(request: Request) -> Response:
 
 async def delete_grant(request: Request) -> Response:
     async with call(request, scope="authorization") as c:
-        c.caller.require("authorization:grant:delete")  # before reading the request's input
+        c.caller.require(Permission.AUTHORIZATION_GRANT_DELETE)  # before reading the input
         subject_id, grant = _grant(request)
         await c.runtime.users(c.conn).revoke(c.caller, subject_id, grant)
     return Response(status_code=204)

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.errors import DomainError, InvalidInputError
-from keystead.domain.ports import Page
+from keystead.domain.paging import Page
+from keystead.domain.permissions import Permission
 from keystead.web.api.common import call, paging
 from keystead.web.errors import json_response
 from keystead.web.presenters import keep_filters, listing, user_json
@@ -29,7 +30,7 @@ class NotAUserError(DomainError):
 
 async def list_users(request: Request) -> Response:
     async with call(request, scope="users:readonly") as c:
-        c.caller.require("directory:user:view")  # before the parameters are read
+        c.caller.require(Permission.DIRECTORY_USER_VIEW)  # before the parameters are read
         number, size = paging(request)
         query = request.query_params.get("q", "").strip() or None
         if query is not None and len(query) > MAX_QUERY:
@@ -43,7 +44,7 @@ async def list_users(request: Request) -> Response:
 
 async def create_user(request: Request) -> Response:
     async with call(request, scope="users") as c:
-        c.caller.require("directory:user:add")
+        c.caller.require(Permission.DIRECTORY_USER_ADD)
         body = parse_body(UserCreate, await request.body())
         user = await c.runtime.users(c.conn).create(c.caller, name=body.name, email=body.email,
                                                     password=body.password,
@@ -72,7 +73,7 @@ async def update_user(request: Request) -> Response:
         users = c.runtime.users(c.conn)
         # Permission and existence before the body (403, then 404, then 400).
         current = await users.find(c.caller, request.path_params["id"],
-                                   permission="directory:user:edit")
+                                   permission=Permission.DIRECTORY_USER_EDIT)
         body = parse_body(UserUpdate, await request.body())
         updated = await users.update(
             c.caller, current.id,

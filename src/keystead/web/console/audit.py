@@ -22,11 +22,12 @@ from starlette.routing import Route
 
 from keystead.domain.audit import AuditEvent, Result
 from keystead.domain.errors import InvalidInputError, Problem
+from keystead.domain.permissions import Permission
 from keystead.store.audit import AuditQuery, SqlAuditLog, StoredEvent
 from keystead.web.console.pages import Page, route
 from keystead.web.runtime import Runtime
 
-PERMISSION = "audits:audit:view"
+PERMISSION = Permission.AUDITS_AUDIT_VIEW
 PAGE_SIZE = 50
 EXPORT_BATCH = 1_000
 MAX_PAGE = 1_000_000  # beyond this an OFFSET means nothing to a person (and may overflow)

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from keystead.domain.errors import NotFoundError
 from keystead.domain.scopes import BUILTIN_SCOPES, OIDC_SCOPES
 from keystead.store.authorizations import SqlAuthorizationStore
-from keystead.store.catalog import SqlCatalog
+from keystead.store.scopes import SqlScopeStore
 from keystead.web.api.oauth_authorizations import revoke_authorization
 from keystead.web.console.pages import Page, redirect, route
 
@@ -33,7 +33,7 @@ async def connected_apps(ctx: Page) -> Response:
     caller = ctx.signed_in
     async with ctx.transaction() as conn:
         apps = await SqlAuthorizationStore(conn).authorizations(caller.actor.id)
-        catalogue = {s.id: s.description for s in await SqlCatalog(conn).scopes()}
+        catalogue = {s.id: s.description for s in await SqlScopeStore(conn).list()}
     ctx.notices.update(NOTICES)
     return ctx.render("connected_apps.html", apps=apps,
                       descriptions={**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES})

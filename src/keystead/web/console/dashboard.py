@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.audit import AuditEvent
+from keystead.domain.permissions import Permission
 from keystead.store.dashboard import SqlDashboard
 from keystead.web.console.pages import Page, route
 
@@ -32,8 +33,8 @@ async def dashboard(ctx: Page) -> Response:
     caller = ctx.signed_in
     now = ctx.runtime.clock()
     rotation_days = ctx.runtime.settings.secret_rotation_days
-    sees_clients = caller.has_permission("oauth:client:view")
-    sees_audit = caller.has_permission("audits:audit:view")
+    sees_clients = caller.has_permission(Permission.OAUTH_CLIENT_VIEW)
+    sees_audit = caller.has_permission(Permission.AUDITS_AUDIT_VIEW)
     context: dict[str, Any] = {}
     async with ctx.transaction() as conn:
         board = SqlDashboard(conn)

@@ -29,7 +29,8 @@ from keystead.domain.identity_providers import (
     NameIdFormat,
     fingerprint,
 )
-from keystead.domain.ports import Page as Paging
+from keystead.domain.paging import Page as Paging
+from keystead.domain.permissions import Permission
 from keystead.web.console.forms import Refused, sentence, submit
 from keystead.web.console.pages import Page, area_routes, path_id, redirect
 
@@ -183,7 +184,8 @@ def _form(ctx: Page, provider: IdentityProvider | None, status: int = 200, *,
         token_endpoint=token_endpoint, now=ctx.runtime.clock(),
         certificates=[describe_certificate(pem) for pem in provider.settings.certificates]
         if provider else [],
-        editable=caller.has_permission("sso:provider:edit" if provider else "sso:provider:add"))
+        editable=caller.has_permission(Permission.SSO_PROVIDER_EDIT if provider
+                                       else Permission.SSO_PROVIDER_ADD))
 
 
 async def providers_list(ctx: Page) -> Response:
@@ -202,12 +204,13 @@ async def providers_list(ctx: Page) -> Response:
 
 
 async def provider_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require("sso:provider:add")
+    ctx.signed_in.require(Permission.SSO_PROVIDER_ADD)
     return _form(ctx, None)
 
 
 async def provider_create(ctx: Page) -> Response:
-    ctx.signed_in.require("sso:provider:add")  # before the input: a refusal teaches no rules
+    # Before the input: a refusal teaches no rules.
+    ctx.signed_in.require(Permission.SSO_PROVIDER_ADD)
     values = _values(ctx)
 
     async def create(conn: AsyncConnection) -> IdentityProvider:
@@ -238,7 +241,7 @@ async def provider_update(ctx: Page) -> Response:
         management = _management(ctx, conn)
         # Permission and existence before the input rules (403, then 404, then 400).
         current = await management.find(ctx.signed_in, provider_id,
-                                        permission="sso:provider:edit")
+                                        permission=Permission.SSO_PROVIDER_EDIT)
         await management.update(ctx.signed_in, current.id, _settings(values))
 
     async def again(refused: Refused) -> Response:

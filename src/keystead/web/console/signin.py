@@ -14,6 +14,7 @@ from keystead.domain.users import User, needs_mfa
 from keystead.web.auth import client_ip, user_caller
 from keystead.web.console import sessions
 from keystead.web.console.pages import Page, redirect, route
+from keystead.web.console.qr import qr_svg_data_uri
 from keystead.web.console.sessions import Stage
 
 HOME = "/admin"
@@ -128,7 +129,8 @@ async def enrol_form(ctx: Page) -> Response:
     ctx.session.data["totp"] = ctx.runtime.box.seal(enrolment.secret)
     async with ctx.transaction() as conn:
         await sessions.save_data(ctx.runtime, conn, ctx.session)
-    return ctx.render("enrol.html", enrolment=enrolment, error="")
+    return ctx.render("enrol.html", enrolment=enrolment, qr=qr_svg_data_uri(enrolment.uri),
+                      error="")
 
 
 async def enrol(ctx: Page) -> Response:
@@ -151,9 +153,9 @@ async def enrol(ctx: Page) -> Response:
                     "codes": ctx.runtime.box.seal(json.dumps(codes))}))
     if not enrolled:
         again = new_enrolment(user.email, secret=secret)
-        return ctx.render("enrol.html", 400, enrolment=again, error=(
-            "That code did not match. Check that your authenticator app shows a code for "
-            "Keystead and enter the current 6 digits."))
+        return ctx.render("enrol.html", 400, enrolment=again, qr=qr_svg_data_uri(again.uri),
+                          error=("That code did not match. Check that your authenticator app "
+                                 "shows a code for Keystead and enter the current 6 digits."))
     return redirect("/login/recovery-codes")
 
 

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.domain.clients import GrantType, RoleDivision
 from keystead.domain.organization import Scope
 from keystead.domain.principal import Caller
-from keystead.store.catalog import SqlCatalog
+from keystead.store.divisions import SqlDivisionStore
+from keystead.store.roles import SqlRoleStore
+from keystead.store.scopes import SqlScopeStore
 
 GRANT_LABELS = {
     GrantType.client_credentials: "Client Credentials",
@@ -59,14 +61,13 @@ async def catalogue(conn: AsyncConnection, caller: Caller, *,
                     keep: Iterable[RoleDivision] = ()) -> Catalogue:
     """Every (role, division) the org has; selectable when the caller holds it (or the client
     already has it: keeping a role is no escalation)."""
-    catalog = SqlCatalog(conn)
-    roles, divisions = await catalog.roles(), await catalog.divisions()
+    roles, divisions = await SqlRoleStore(conn).list(), await SqlDivisionStore(conn).list()
     kept = set(keep)
     choices = [RoleChoice(f"{r.id}:{d.id}", r.name, d.name,
                           selectable=caller.is_operator or RoleDivision(r.id, d.id) in kept
                           or RoleDivision(r.id, d.id) in caller.role_divisions)
                for r in roles for d in divisions]
-    return Catalogue(choices, await catalog.scopes(), {r.id: r.name for r in roles},
+    return Catalogue(choices, await SqlScopeStore(conn).list(), {r.id: r.name for r in roles},
                      {d.id: d.name for d in divisions})
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from keystead.domain.clients import Client, ClientSettings, ClientState
+from keystead.domain.permissions import Permission
 from keystead.web.console.clients.catalogue import catalogue
 from keystead.web.console.clients.form import ClientForm, Errors
 from keystead.web.console.clients.presenters import (
@@ -47,12 +48,12 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
                for rd in client.settings.role_divisions],
         secret_status=lambda s: secret_status(s, now), in_window=in_window(client, now),
         windows=sorted(windows.items()), default_window=default_window,
-        may_edit=caller.has_permission("oauth:client:edit"),
-        may_delete=caller.has_permission("oauth:client:delete"),
+        may_edit=caller.has_permission(Permission.OAUTH_CLIENT_EDIT),
+        may_delete=caller.has_permission(Permission.OAUTH_CLIENT_DELETE),
         tomorrow=date.fromordinal(now.date().toordinal() + 1).isoformat())
 
 
-async def find_client(ctx: Page, permission: str) -> Client:
+async def find_client(ctx: Page, permission: Permission) -> Client:
     async with ctx.transaction() as conn:
         return await ctx.runtime.management(conn).find(ctx.signed_in, path_id(ctx),
                                                        permission=permission)
@@ -75,19 +76,19 @@ async def change_state(ctx: Page, client: Client, settings: ClientSettings,
 
 
 async def disable(ctx: Page) -> Response:
-    client = await find_client(ctx, "oauth:client:edit")
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
     return await change_state(ctx, client, replace(
         client.settings, state=ClientState.disabled, date_to_delete=None), "disabled")
 
 
 async def enable(ctx: Page) -> Response:
-    client = await find_client(ctx, "oauth:client:edit")
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
     return await change_state(ctx, client, replace(
         client.settings, state=ClientState.active, date_to_delete=None), "enabled")
 
 
 async def schedule_deletion(ctx: Page) -> Response:
-    client = await find_client(ctx, "oauth:client:edit")
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
     typed = ctx.field("dateToDelete").strip()
     try:
         day = date.fromisoformat(typed) if "\x00" not in typed else None
@@ -107,7 +108,7 @@ async def schedule_deletion(ctx: Page) -> Response:
 
 
 async def delete(ctx: Page) -> Response:
-    client = await find_client(ctx, "oauth:client:delete")
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_DELETE)
     typed = ctx.field("confirm-name")
     if typed != client.settings.name:
         errors = Errors()

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from keystead.domain.clients import Client, GrantType
+from keystead.domain.permissions import Permission
 from keystead.web.console.clients.catalogue import ROLE_NOT_HELD, catalogue, grant_choices
 from keystead.web.console.clients.checks import judge
 from keystead.web.console.clients.detail import find_client
@@ -16,12 +17,12 @@ from keystead.web.console.pages import Page
 
 
 async def edit_form(ctx: Page) -> Response:
-    client = await find_client(ctx, "oauth:client:edit")
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
     return await render_edit(ctx, client, ClientForm.of(client.settings), Errors())
 
 
 async def edit(ctx: Page) -> Response:
-    client = await find_client(ctx, "oauth:client:edit")
+    client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
     form = ClientForm.posted(ctx)
     settings, errors = form.settings(client.settings)
     if errors:

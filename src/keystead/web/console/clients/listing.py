@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from keystead.domain.clients import Client, ClientState, GrantType
-from keystead.domain.ports import ClientFilter, ClientSort
-from keystead.domain.ports import Page as Paging
+from keystead.domain.clients import Client, ClientFilter, ClientSort, ClientState, GrantType
+from keystead.domain.paging import Page as Paging
+from keystead.domain.permissions import Permission
 from keystead.store.clients import SqlClientStore
 from keystead.web.console.clients.form import Errors
 from keystead.web.console.clients.presenters import (
@@ -27,7 +27,7 @@ MAX_PAGE = 10**6
 
 
 async def list_clients(ctx: Page) -> Response:
-    ctx.signed_in.require("oauth:client:view")
+    ctx.signed_in.require(Permission.OAUTH_CLIENT_VIEW)
     params = ctx.request.query_params
     errors = Errors()
     query = params.get("q", "").strip()
@@ -75,4 +75,4 @@ async def list_clients(ctx: Page) -> Response:
         sorts={str(ClientSort.name): "Name", str(ClientSort.created): "Created (newest first)",
                str(ClientSort.last_used): "Last used (most recent first)"},
         ages={c.id: secret_age_days(c, now) for c in found}, who=who,
-        may_add=ctx.signed_in.has_permission("oauth:client:add"))
+        may_add=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_ADD))

@@ -13,8 +13,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
+from keystead.domain.client_management import Issued
 from keystead.domain.errors import ForbiddenError, NotFoundError, Problem
-from keystead.domain.management import Issued
+from keystead.domain.permissions import Permission
 from keystead.store.clients import SqlClientStore
 from keystead.web.console import sessions
 from keystead.web.console.clients.detail import find_client, render_detail
@@ -68,8 +69,8 @@ async def regenerate(ctx: Page) -> Response:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 7:
         errors = Errors()
         errors.add("dualUseSeconds", "choose how long the old secret keeps working")
-        return await render_detail(ctx, await find_client(ctx, "oauth:client:edit"), errors,
-                                   status=400)
+        client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
+        return await render_detail(ctx, client, errors, status=400)
 
     async def rotate(conn: AsyncConnection) -> None:
         issued = await ctx.runtime.management(conn).regenerate_secret(
@@ -80,7 +81,7 @@ async def regenerate(ctx: Page) -> Response:
         await sessions.save_data(ctx.runtime, conn, session)
 
     async def again(refused: Refused) -> Response:
-        return await render_detail(ctx, await find_client(ctx, "oauth:client:edit"),
+        return await render_detail(ctx, await find_client(ctx, Permission.OAUTH_CLIENT_EDIT),
                                    Errors(refused.errors), status=refused.status)
 
     return await submit(ctx, rotate, again=again, fields=_as_named,

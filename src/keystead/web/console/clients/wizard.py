@@ -11,9 +11,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
+from keystead.domain.client_management import Issued
 from keystead.domain.clients import REDIRECT_GRANTS, GrantType
 from keystead.domain.errors import ForbiddenError
-from keystead.domain.management import Issued
+from keystead.domain.permissions import Permission
 from keystead.web.console import sessions
 from keystead.web.console.clients.catalogue import ROLE_NOT_HELD, catalogue, grant_choices
 from keystead.web.console.clients.checks import judge
@@ -27,14 +28,14 @@ STEPS = ("Client details", "Settings", "Review")
 
 
 async def wizard_start(ctx: Page) -> Response:
-    ctx.signed_in.require("oauth:client:add")
+    ctx.signed_in.require(Permission.OAUTH_CLIENT_ADD)
     return await render_step(ctx, 1, ClientForm(), Errors())
 
 
 async def wizard(ctx: Page) -> Response:
     """One POST per step: ``step`` names the step whose form was sent, ``action`` the button."""
     caller = ctx.signed_in
-    caller.require("oauth:client:add")
+    caller.require(Permission.OAUTH_CLIENT_ADD)
     form = ClientForm.posted(ctx).for_wizard()
     step, action = ctx.field("step"), ctx.field("action", "next")
     if step == "save" or (step == "3" and action == "save"):

@@ -1,6 +1,6 @@
 """Console pages for divisions: the list, adding one, and a division's page (change, delete).
 
-Changes go through ``OrganizationManagement`` (the API's rules and audit); a division still in
+Changes go through ``DivisionManagement`` (the API's rules and audit); a division still in
 use cannot be deleted, and the page says why.
 """
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
+from keystead.domain.permissions import Permission
 from keystead.web.console.forms import SHOWN, Refused, submit
 from keystead.web.console.pages import Page, path_id
 
@@ -23,7 +24,7 @@ async def division_view(ctx: Page, division_id: str | None, refused: Refused = S
     division = None
     if division_id is not None:
         async with ctx.transaction() as conn:
-            division = await ctx.runtime.organization(conn).find_division(ctx.signed_in,
+            division = await ctx.runtime.divisions(conn).find(ctx.signed_in,
                                                                           division_id)
     errors, delete_error = refused.apart("delete")
     ctx.notices.update(NOTICES)
@@ -36,13 +37,13 @@ async def division_view(ctx: Page, division_id: str | None, refused: Refused = S
 
 async def divisions_list(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
-        divisions = await ctx.runtime.organization(conn).list_divisions(ctx.signed_in)
+        divisions = await ctx.runtime.divisions(conn).list(ctx.signed_in)
     ctx.notices.update(NOTICES)
     return ctx.render("people/divisions.html", divisions=divisions)
 
 
 async def division_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require("authorization:division:add")
+    ctx.signed_in.require(Permission.AUTHORIZATION_DIVISION_ADD)
     return await division_view(ctx, None)
 
 
@@ -63,13 +64,13 @@ async def _save(ctx: Page, division_id: str | None) -> Response:
     values = {"name": ctx.field("name"), "description": ctx.field("description")}
 
     async def save(conn: AsyncConnection) -> str:
-        org = ctx.runtime.organization(conn)
+        org = ctx.runtime.divisions(conn)
         name, description = values["name"], values["description"]
         if division_id is None:
-            division = await org.create_division(ctx.signed_in, name=name,
+            division = await org.create(ctx.signed_in, name=name,
                                                  description=description)
             return f"{division.id}?notice=division-created"
-        await org.update_division(ctx.signed_in, division_id, name=name,
+        await org.update(ctx.signed_in, division_id, name=name,
                                   description=description)
         return f"{division_id}?notice=division-saved"
 
@@ -81,7 +82,7 @@ async def _save(ctx: Page, division_id: str | None) -> Response:
 async def division_delete(ctx: Page) -> Response:
     division_id = path_id(ctx)
     return await submit(
-        ctx, lambda conn: ctx.runtime.organization(conn).delete_division(ctx.signed_in,
+        ctx, lambda conn: ctx.runtime.divisions(conn).delete(ctx.signed_in,
                                                                          division_id),
         again=lambda refused: division_view(ctx, division_id, refused), conflict="delete",
         done=lambda _: "/admin/divisions?notice=division-deleted")

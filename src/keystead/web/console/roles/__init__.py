@@ -1,6 +1,6 @@
 """Console pages for roles: the list, adding one, and a role's page (change, delete).
 
-Changes go through ``OrganizationManagement`` (the API's rules and audit); a role that grants
+Changes go through ``RoleManagement`` (the API's rules and audit); a role that grants
 permissions the signed-in user lacks is shown but cannot be changed by them.
 """
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
+from keystead.domain.permissions import Permission
 from keystead.web.console.forms import SHOWN, Refused, submit
 from keystead.web.console.pages import Page, path_id
 from keystead.web.console.roles.permissions import permission_groups
@@ -26,7 +27,7 @@ async def role_view(ctx: Page, role_id: str | None, refused: Refused = SHOWN, *,
     role = None
     if role_id is not None:
         async with ctx.transaction() as conn:
-            role = await ctx.runtime.organization(conn).find_role(caller, role_id)
+            role = await ctx.runtime.roles(conn).find(caller, role_id)
     permissions = list(checked if checked is not None else (role.permissions if role else ()))
     beyond = caller.lacks(role.permissions) if role is not None else []
     reason = ""
@@ -35,7 +36,7 @@ async def role_view(ctx: Page, role_id: str | None, refused: Refused = SHOWN, *,
     elif beyond:
         reason = ("This role grants permissions you do not hold (" + ", ".join(beyond)
                   + "), so only an admin who holds them may change or delete it.")
-    elif role is not None and not caller.has_permission("authorization:role:edit"):
+    elif role is not None and not caller.has_permission(Permission.AUTHORIZATION_ROLE_EDIT):
         reason = "You may view this role but not change it."
     errors, delete_error = refused.apart("delete")
     ctx.notices.update(NOTICES)
@@ -49,13 +50,13 @@ async def role_view(ctx: Page, role_id: str | None, refused: Refused = SHOWN, *,
 
 async def roles_list(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
-        roles = await ctx.runtime.organization(conn).list_roles(ctx.signed_in)
+        roles = await ctx.runtime.roles(conn).list(ctx.signed_in)
     ctx.notices.update(NOTICES)
     return ctx.render("people/roles.html", roles=roles)
 
 
 async def role_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require("authorization:role:add")
+    ctx.signed_in.require(Permission.AUTHORIZATION_ROLE_ADD)
     return await role_view(ctx, None)
 
 
@@ -77,13 +78,13 @@ async def _save(ctx: Page, role_id: str | None) -> Response:
     checked = ctx.fields("permissions")
 
     async def save(conn: AsyncConnection) -> str:
-        org = ctx.runtime.organization(conn)
+        org = ctx.runtime.roles(conn)
         name, description = values["name"], values["description"]
         if role_id is None:
-            role = await org.create_role(ctx.signed_in, name=name, description=description,
+            role = await org.create(ctx.signed_in, name=name, description=description,
                                          permissions=checked)
             return f"{role.id}?notice=role-created"
-        await org.update_role(ctx.signed_in, role_id, name=name, description=description,
+        await org.update(ctx.signed_in, role_id, name=name, description=description,
                               permissions=checked)
         return f"{role_id}?notice=role-saved"
 
@@ -95,6 +96,6 @@ async def _save(ctx: Page, role_id: str | None) -> Response:
 async def role_delete(ctx: Page) -> Response:
     role_id = path_id(ctx)
     return await submit(
-        ctx, lambda conn: ctx.runtime.organization(conn).delete_role(ctx.signed_in, role_id),
+        ctx, lambda conn: ctx.runtime.roles(conn).delete(ctx.signed_in, role_id),
         again=lambda refused: role_view(ctx, role_id, refused), conflict="delete",
         done=lambda _: "/admin/roles?notice=role-deleted")

@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from keystead.domain.audiences import management_api
 from keystead.domain.organization import Scope
-from keystead.domain.organization_management import UNCHANGED
+from keystead.domain.permissions import Permission
+from keystead.domain.scopes import UNCHANGED
 from keystead.web.console.forms import SHOWN, Refused, submit
 from keystead.web.console.pages import Page, path_id
 
@@ -34,15 +35,15 @@ def _url(scope_id: str) -> str:
 async def scopes_list(ctx: Page) -> Response:
     caller = ctx.signed_in
     async with ctx.transaction() as conn:
-        org = ctx.runtime.organization(conn)
+        org = ctx.runtime.scopes(conn)
         rows = [{"scope": scope, "url": _url(scope.id),
                  "holders": await org.count_holders(caller, scope.id)}
-                for scope in await org.list_scopes(caller)]
+                for scope in await org.list(caller)]
     return _render(ctx, "people/scopes.html", rows=rows)
 
 
 async def scope_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require("oauth:scope:add")
+    ctx.signed_in.require(Permission.OAUTH_SCOPE_ADD)
     return _render(ctx, "people/scope_new.html",
                    values={"id": "", "description": "", "resourceServer": ""}, errors={})
 
@@ -52,7 +53,7 @@ async def scope_create(ctx: Page) -> Response:
               "resourceServer": ctx.field("resourceServer").strip()}
 
     async def create(conn: AsyncConnection) -> Scope:
-        return await ctx.runtime.organization(conn).create_scope(
+        return await ctx.runtime.scopes(conn).create(
             ctx.signed_in, scope_id=values["id"], description=values["description"],
             resource_server=values["resourceServer"] or None)
 
@@ -68,8 +69,8 @@ async def _scope_view(ctx: Page, scope_id: str, refused: Refused = SHOWN, *,
                       values: Mapping[str, str] | None = None) -> Response:
     caller = ctx.signed_in
     async with ctx.transaction() as conn:
-        org = ctx.runtime.organization(conn)
-        scope = await org.find_scope(caller, scope_id)
+        org = ctx.runtime.scopes(conn)
+        scope = await org.find(caller, scope_id)
         holders = await org.count_holders(caller, scope_id)
     errors, delete_error = refused.apart("delete")
     return _render(ctx, "people/scope.html", refused.status, scope=scope, holders=holders,
@@ -88,7 +89,7 @@ async def scope_change(ctx: Page) -> Response:
     scope_id = path_id(ctx)  # never NUL: the route's convertor checked it
     if ctx.field("intent") == "delete":
         return await submit(
-            ctx, lambda conn: ctx.runtime.organization(conn).delete_scope(ctx.signed_in,
+            ctx, lambda conn: ctx.runtime.scopes(conn).delete(ctx.signed_in,
                                                                           scope_id),
             again=lambda refused: _scope_view(ctx, scope_id, refused), conflict="delete",
             done=lambda _: "/admin/scopes?notice=scope-deleted")
@@ -98,7 +99,7 @@ async def scope_change(ctx: Page) -> Response:
     has_server = ctx.form is not None and "resourceServer" in ctx.form
 
     async def update(conn: AsyncConnection) -> None:
-        await ctx.runtime.organization(conn).update_scope(
+        await ctx.runtime.scopes(conn).update(
             ctx.signed_in, scope_id, description=values["description"],
             resource_server=(values["resourceServer"] or None) if has_server else UNCHANGED)
 

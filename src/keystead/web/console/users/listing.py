@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
-from keystead.domain.ports import Page as Paging
+from keystead.domain.paging import Page as Paging
+from keystead.domain.permissions import Permission
 from keystead.domain.users import User
 from keystead.web.console.forms import Refused, submit
 from keystead.web.console.pages import Page
@@ -31,7 +32,7 @@ async def users_list(ctx: Page) -> Response:
 
 
 async def user_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require("directory:user:add")
+    ctx.signed_in.require(Permission.DIRECTORY_USER_ADD)
     return render(ctx, "people/user_new.html", values={"name": "", "email": ""}, errors={})
 
 

@@ -9,8 +9,9 @@ from starlette.responses import Response
 
 from keystead.domain.clients import RoleDivision
 from keystead.domain.organization import Division, Role
+from keystead.domain.paging import Page as Paging
 from keystead.domain.passwords import MIN_LENGTH
-from keystead.domain.ports import Page as Paging
+from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 from keystead.domain.users import UserState
 from keystead.web.console.pages import Page
@@ -44,15 +45,15 @@ async def user_view(ctx: Page, user_id: str, status: int = 200, *,
         users = ctx.runtime.users(conn)
         account = await users.find(caller, user_id)
         links = await ctx.runtime.identity_links(conn).links_of(caller, user_id)
-        may_link = (caller.has_permission("directory:user:edit")
-                    and caller.has_permission("sso:provider:view")
+        may_link = (caller.has_permission(Permission.DIRECTORY_USER_EDIT)
+                    and caller.has_permission(Permission.SSO_PROVIDER_VIEW)
                     and account.id != caller.actor.id)
         providers = (await ctx.runtime.identity_providers(conn).list(
             caller, Paging(1, MAX_PROVIDERS)))[0] if may_link else []
         grants = await users.grants_of(caller, user_id) if (
-            caller.has_permission("authorization:grant:view") or user_id == caller.actor.id
+            caller.has_permission(Permission.AUTHORIZATION_GRANT_VIEW) or user_id == caller.actor.id
         ) else None
-        choices = await ctx.runtime.organization(conn).grant_choices(caller) if any(
+        choices = await ctx.runtime.roles(conn).grant_choices(caller) if any(
             caller.has_permission(f"authorization:grant:{a}") for a in ("view", "add", "delete")
         ) else None
     role_names = {r.id: r.name for r in choices.roles} if choices else {}
@@ -64,14 +65,15 @@ async def user_view(ctx: Page, user_id: str, status: int = 200, *,
                           "state": account.state},
         errors=errors or {}, grant_error=grant_error, states=list(UserState),
         is_self=account.id == caller.actor.id,
-        can_edit=caller.has_permission("directory:user:edit") or account.id == caller.actor.id,
+        can_edit=(caller.has_permission(Permission.DIRECTORY_USER_EDIT)
+                  or account.id == caller.actor.id),
         grants=None if grants is None else [
             grant_row(caller, g, role_names, division_names) for g in grants],
         options=grant_options(caller, choices.roles, choices.divisions, held)
-        if choices and caller.has_permission("authorization:grant:add") else None,
+        if choices and caller.has_permission(Permission.AUTHORIZATION_GRANT_ADD) else None,
         links=[{"provider_id": p.id, "provider": p.settings.name, "name_id": link.name_id,
                 "created": link.date_created} for link, p in links],
-        may_unlink=caller.has_permission("directory:user:edit"),
+        may_unlink=caller.has_permission(Permission.DIRECTORY_USER_EDIT),
         link_providers=[{"id": p.id, "name": p.settings.name} for p in providers]
         if may_link else None,
         link_values=link_values or {"provider": "", "nameId": account.email},
@@ -83,7 +85,7 @@ def grant_row(caller: Caller, grant: RoleDivision, role_names: Mapping[str, str]
     return {"role_id": grant.role_id, "division_id": grant.division_id,
             "role": role_names.get(grant.role_id, grant.role_id),
             "division": division_names.get(grant.division_id, grant.division_id),
-            "removable": caller.has_permission("authorization:grant:delete")
+            "removable": caller.has_permission(Permission.AUTHORIZATION_GRANT_DELETE)
             and not caller.missing_roles([grant])}
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.testclient import TestClient
 
 from keystead.domain.clients import Actor, ClientSettings, GrantType, RoleDivision
+from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import (
     ConflictError,
     DomainError,
@@ -20,13 +21,17 @@ from keystead.domain.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from keystead.domain.organization import Division, Role, Scope, check_scope
-from keystead.domain.organization_management import OrganizationManagement
-from keystead.domain.ports import Page
+from keystead.domain.organization import Division, Role, Scope
+from keystead.domain.paging import Page
 from keystead.domain.principal import Caller, operator
+from keystead.domain.roles import RoleManagement
+from keystead.domain.scopes import ScopeManagement, check_scope
 from keystead.domain.users import User, UserManagement
 from keystead.store.audit import AuditQuery, SqlAuditLog, StoredEvent
 from keystead.store.catalog import SqlCatalog
+from keystead.store.divisions import SqlDivisionStore
+from keystead.store.roles import SqlRoleStore
+from keystead.store.scopes import SqlScopeStore
 from keystead.store.users import SqlCredentialStore
 from keystead.web.runtime import Runtime, utc_now
 from tests.support.apps import run
@@ -51,17 +56,36 @@ def in_transaction(http: TestClient,
     return run(http, go)
 
 
-def organization(http: TestClient,
-                 use: Callable[[OrganizationManagement], Awaitable[T]]) -> T:
-    return in_transaction(http, lambda runtime, conn: use(runtime.organization(conn)))
+@dataclass(frozen=True)
+class Organization:
+    """The division, role and scope use cases over one transaction."""
+
+    divisions: DivisionManagement
+    roles: RoleManagement
+    scopes: ScopeManagement
+
+
+def organization(http: TestClient, use: Callable[[Organization], Awaitable[T]]) -> T:
+    return in_transaction(http, lambda runtime, conn: use(Organization(
+        runtime.divisions(conn), runtime.roles(conn), runtime.scopes(conn))))
 
 
 def people(http: TestClient, use: Callable[[UserManagement], Awaitable[T]]) -> T:
     return in_transaction(http, lambda runtime, conn: use(runtime.users(conn)))
 
 
-def catalog(http: TestClient, use: Callable[[SqlCatalog], Awaitable[T]]) -> T:
-    return in_transaction(http, lambda _runtime, conn: use(SqlCatalog(conn)))
+class Stores:
+    """The organisation's stores over one connection (set-up and snapshots)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.divisions = SqlDivisionStore(conn)
+        self.roles = SqlRoleStore(conn)
+        self.scopes = SqlScopeStore(conn)
+        self.catalog = SqlCatalog(conn)
+
+
+def catalog(http: TestClient, use: Callable[[Stores], Awaitable[T]]) -> T:
+    return in_transaction(http, lambda _runtime, conn: use(Stores(conn)))
 
 
 def audit_of(http: TestClient, entity_id: str) -> Sequence[StoredEvent]:
@@ -86,11 +110,11 @@ class Snapshot:
 
 def snapshot(http: TestClient) -> Snapshot:
     async def read(runtime: Runtime, conn: AsyncConnection) -> Snapshot:
-        store = SqlCatalog(conn)
+        store = Stores(conn)
         users, _ = await runtime.users(conn).search(operator(), None, Page(1, 500))
         _, audited = await SqlAuditLog(conn).query(AuditQuery(page_size=1))
-        return Snapshot(await store.divisions(), await store.roles(), await store.scopes(),
-                        list(users), audited)
+        return Snapshot(await store.divisions.list(), await store.roles.list(),
+                        await store.scopes.list(), list(users), audited)
 
     return in_transaction(http, read)
 
@@ -100,9 +124,9 @@ def add_role(http: TestClient, name: str, permissions: Sequence[str]) -> Role:
     now = utc_now()
     role = Role(str(uuid.uuid4()), name, "", tuple(permissions), False, now, now)
 
-    async def add(store: SqlCatalog) -> Role:
-        await store.add_role(role)
-        found = await store.role(role.id)
+    async def add(store: Stores) -> Role:
+        await store.roles.add(role)
+        found = await store.roles.find(role.id)
         assert found is not None
         return found
 
@@ -110,8 +134,8 @@ def add_role(http: TestClient, name: str, permissions: Sequence[str]) -> Role:
 
 
 def builtin_role(http: TestClient, name: str) -> Role:
-    async def find(store: SqlCatalog) -> Role:
-        found = await store.role_by_name(name)
+    async def find(store: Stores) -> Role:
+        found = await store.roles.by_name(name)
         assert found is not None, name
         return found
 
@@ -119,7 +143,7 @@ def builtin_role(http: TestClient, name: str) -> Role:
 
 
 def home_id(http: TestClient) -> str:
-    return catalog(http, lambda store: store.home_division_id())
+    return catalog(http, lambda store: store.catalog.home_division_id())
 
 
 def add_user(http: TestClient, name: str, *, grants: Sequence[RoleDivision] = ()) -> str:
@@ -161,9 +185,9 @@ def org_in_use(http: TestClient) -> Organisation:
     europe = Division(str(uuid.uuid4()), "Europe", "", False, now)
     invoices = Scope("invoices", "", False)
 
-    async def add(store: SqlCatalog) -> None:
-        await store.add_division(europe)
-        await store.add_scope(invoices)
+    async def add(store: Stores) -> None:
+        await store.divisions.add(europe)
+        await store.scopes.add(invoices)
 
     catalog(http, add)
     home, batch = home_id(http), add_role(http, "Batch", [])
@@ -217,7 +241,7 @@ def test_role_create_refuses_permissions_the_author_lacks(http: TestClient) -> N
     before = snapshot(http)
     author = caller("authorization:role:add", "oauth:client:view")
     with pytest.raises(ForbiddenError, match="oauth:client:delete"):
-        organization(http, lambda org: org.create_role(
+        organization(http, lambda org: org.roles.create(
             author, name="Deleter", description="",
             permissions=["oauth:client:view", "oauth:client:delete"]))
     assert snapshot(http) == before
@@ -234,22 +258,22 @@ def test_role_grants_more_than_the_editor_holds_cannot_be_changed(
     before = snapshot(http)
     editor = caller("authorization:role:*")
     with pytest.raises(ForbiddenError, match="oauth:client:delete"):
-        organization(http, lambda org: org.update_role(
+        organization(http, lambda org: org.roles.update(
             editor, powerful.id, name="Renamed", description="", permissions=permissions))
     with pytest.raises(ForbiddenError, match="oauth:client:delete"):
-        organization(http, lambda org: org.delete_role(editor, powerful.id))
+        organization(http, lambda org: org.roles.delete(editor, powerful.id))
     assert snapshot(http) == before
-    assert catalog(http, lambda store: store.role(powerful.id)) == powerful
+    assert catalog(http, lambda store: store.roles.find(powerful.id)) == powerful
 
 
 def test_role_editor_holding_its_permissions_may_change_it_and_it_is_audited(
         http: TestClient, powerful: Role) -> None:
     editor = caller("authorization:role:*", "oauth:client:*", user_id="ed")
-    changed = organization(http, lambda org: org.update_role(
+    changed = organization(http, lambda org: org.roles.update(
         editor, powerful.id, name=" Client Viewer ", description="",
         permissions=["oauth:client:view", "oauth:client:view"]))
     assert (changed.name, changed.permissions) == ("Client Viewer", ("oauth:client:view",))
-    stored = catalog(http, lambda store: store.role(powerful.id))
+    stored = catalog(http, lambda store: store.roles.find(powerful.id))
     assert stored is not None
     assert (stored.name, stored.permissions) == (changed.name, changed.permissions)
     (event,) = [e.event for e in audit_of(http, powerful.id)]
@@ -263,18 +287,18 @@ def test_role_editor_holding_its_permissions_may_change_it_and_it_is_audited(
 
 
 @pytest.mark.parametrize(("action", "reason"), [
-    pytest.param(lambda o, c, w: o.delete_division(c, w.home), "Home", id="home-division"),
-    pytest.param(lambda o, c, w: o.delete_division(c, w.europe), "role grants",
+    pytest.param(lambda o, c, w: o.divisions.delete(c, w.home), "Home", id="home-division"),
+    pytest.param(lambda o, c, w: o.divisions.delete(c, w.europe), "role grants",
                  id="division-in-use"),
-    pytest.param(lambda o, c, w: o.delete_role(c, w.batch), "assigned", id="role-in-use"),
-    pytest.param(lambda o, c, w: o.delete_role(c, w.super_admin), "built-in",
+    pytest.param(lambda o, c, w: o.roles.delete(c, w.batch), "assigned", id="role-in-use"),
+    pytest.param(lambda o, c, w: o.roles.delete(c, w.super_admin), "built-in",
                  id="role-built-in"),
-    pytest.param(lambda o, c, w: o.update_role(c, w.super_admin, name="Super Admin",
+    pytest.param(lambda o, c, w: o.roles.update(c, w.super_admin, name="Super Admin",
                                                description="", permissions=["*:*:*"]),
                  "built-in", id="role-built-in-change"),
-    pytest.param(lambda o, c, _w: o.delete_scope(c, "oauth"), "built-in", id="scope-built-in"),
-    pytest.param(lambda o, c, w: o.delete_scope(c, w.invoices), "1 client", id="scope-held"),
-    pytest.param(lambda o, c, _w: o.create_division(c, name="Home", description=""), "exists",
+    pytest.param(lambda o, c, _w: o.scopes.delete(c, "oauth"), "built-in", id="scope-built-in"),
+    pytest.param(lambda o, c, w: o.scopes.delete(c, w.invoices), "1 client", id="scope-held"),
+    pytest.param(lambda o, c, _w: o.divisions.create(c, name="Home", description=""), "exists",
                  id="division-name-taken"),
 ])
 def test_refused_changes_write_and_audit_nothing(http: TestClient, org_in_use: Organisation,
@@ -289,13 +313,13 @@ def test_refused_changes_write_and_audit_nothing(http: TestClient, org_in_use: O
 
 
 @pytest.mark.parametrize(("action", "field"), [
-    pytest.param(lambda o, c: o.create_division(c, name="a\x00b", description=""), "name",
+    pytest.param(lambda o, c: o.divisions.create(c, name="a\x00b", description=""), "name",
                  id="division-name-nul"),
-    pytest.param(lambda o, c: o.create_role(c, name="two\nlines", description="",
+    pytest.param(lambda o, c: o.roles.create(c, name="two\nlines", description="",
                                             permissions=[]), "name", id="role-name-newline"),
-    pytest.param(lambda o, c: o.create_scope(c, scope_id="ok", description="a\x00"),
+    pytest.param(lambda o, c: o.scopes.create(c, scope_id="ok", description="a\x00"),
                  "description", id="scope-description-nul"),
-    pytest.param(lambda o, c: o.update_scope(c, "oauth", description="d" * 513), "description",
+    pytest.param(lambda o, c: o.scopes.update(c, "oauth", description="d" * 513), "description",
                  id="scope-description-too-long"),
 ])
 def test_control_characters_and_overlong_text_are_refused_naming_the_field(
@@ -316,9 +340,9 @@ def test_scope_id_with_a_trailing_newline_is_refused() -> None:
 
 def test_grant_choices_need_a_grant_permission(http: TestClient) -> None:
     with pytest.raises(ForbiddenError, match="authorization:grant"):
-        organization(http, lambda org: org.grant_choices(
+        organization(http, lambda org: org.roles.grant_choices(
             caller("directory:user:*", "authorization:role:view")))
-    choices = organization(http, lambda org: org.grant_choices(
+    choices = organization(http, lambda org: org.roles.grant_choices(
         caller("authorization:grant:add")))
     assert [r.name for r in choices.roles] == ["OAuth Admin", "Super Admin"]
     assert [d.name for d in choices.divisions] == ["Home"]

@@ -7,29 +7,36 @@ together or not at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from keystead.domain.audit import AuditEvent, JSONValue, Result
+from keystead.domain.audit import Auditor, Entity, JSONValue, property_changes
 from keystead.domain.clients import (
     Actor,
     Client,
     ClientSettings,
     ClientState,
+    ClientStore,
     GrantType,
     RoleDivision,
     SecretInfo,
+    SecretStore,
+    TokenRevoker,
     check_settings,
 )
+from keystead.domain.clock import Clock
 from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, Problem
-from keystead.domain.ports import AuditLog, Catalog, ClientStore, SecretStore, TokenRevoker
+from keystead.domain.organization import Catalog
+from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 from keystead.domain.secrets import Digester, new_secret
 
 MAX_DUAL_USE_SECONDS = 604_800
-Clock = Callable[[], datetime]
 ENTITY = "OAuthClient"
+
+
+def _entity(client: Client) -> Entity:
+    return Entity(ENTITY, client.id, client.settings.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,7 @@ class ClientManagement:
     clients: ClientStore
     secrets: SecretStore
     catalog: Catalog
-    audit: AuditLog
+    auditor: Auditor
     tokens: TokenRevoker
     digester: Digester
     clock: Clock
@@ -61,7 +68,7 @@ class ClientManagement:
             ForbiddenError: the caller lacks ``oauth:client:add`` or a role it assigns.
             InvalidInputError: a rule is broken (each problem names its field).
         """
-        caller.require("oauth:client:add")
+        caller.require(Permission.OAUTH_CLIENT_ADD)
         now = self.clock()
         created = date_created if date_created is not None and caller.is_operator else now
         settings = await self._with_default_divisions(settings)
@@ -77,7 +84,8 @@ class ClientManagement:
         await self.clients.add(client, secret_id=secret_id if secret else None,
                                secret_digest=self.digester.secret(secret) if secret else None,
                                key_id=self.digester.current_kid)
-        await self._record(caller, "create", client, {"settings": describe(settings)})
+        await self.auditor.record(caller, "create", _entity(client),
+                                  {"settings": describe(settings)})
         # As the store returns it: role grants in a stable order, the one secret's metadata.
         stored = replace(
             client, settings=replace(settings, role_divisions=tuple(sorted(
@@ -99,9 +107,9 @@ class ClientManagement:
         previous: frozenset[GrantType] = frozenset()
         existing: tuple[RoleDivision, ...] = ()
         if client_id is None:
-            caller.require("oauth:client:add")
+            caller.require(Permission.OAUTH_CLIENT_ADD)
         else:
-            client = await self.find(caller, client_id, permission="oauth:client:edit")
+            client = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
             previous = frozenset(client.settings.grant_types)
             existing = client.settings.role_divisions
         settings = await self._with_default_divisions(settings)
@@ -119,7 +127,7 @@ class ClientManagement:
         Raises:
             ForbiddenError, InvalidInputError, NotFoundError.
         """
-        existing = await self.find(caller, client_id, permission="oauth:client:edit")
+        existing = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
         now = self.clock()
         # Fixed at creation: a public client has no secret to become confidential with.
         settings = replace(await self._with_default_divisions(settings),
@@ -131,14 +139,15 @@ class ClientManagement:
         updated = replace(existing, settings=settings, date_modified=now,
                           modified_by=caller.actor)
         await self.clients.replace(updated)
-        changes = property_changes(existing.settings, settings)
+        changes = property_changes(describe(existing.settings), describe(settings))
         if not changes:
             return updated
-        await self._record(caller, "update", updated, {"propertyChanges": changes})
+        await self.auditor.record(caller, "update", _entity(updated),
+                                  {"propertyChanges": changes})
         for prop, action in (("scopes", "scopes.change"), ("roleDivisions", "roles.change"),
                              ("state", "state.change")):
             if prop in changes:
-                await self._record(caller, action, updated, {"propertyChanges": {
+                await self.auditor.record(caller, action, _entity(updated), {"propertyChanges": {
                     prop: changes[prop]}})
         was_active = existing.settings.state is ClientState.active
         if was_active and settings.state is not ClientState.active:
@@ -154,12 +163,12 @@ class ClientManagement:
             InvalidInputError: the window is outside 0-604,800 seconds.
             ForbiddenError: the client's roles give permissions the caller lacks.
         """
-        caller.require("oauth:client:edit")
+        caller.require(Permission.OAUTH_CLIENT_EDIT)
         if not 0 <= dual_use_seconds <= MAX_DUAL_USE_SECONDS:
             raise InvalidInputError.one(
                 "dualUseSeconds", "out.of.range",
                 f"dualUseSeconds must be between 0 and {MAX_DUAL_USE_SECONDS} seconds")
-        client = await self.find(caller, client_id, permission="oauth:client:edit")
+        client = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
         if client.settings.is_public:
             raise InvalidInputError.one("clientType", "public.no.secret",
                                         "a public client has no secret to regenerate")
@@ -176,35 +185,37 @@ class ClientManagement:
                                   digest=self.digester.secret(secret), now=now,
                                   previous_expires=now + timedelta(seconds=dual_use_seconds),
                                   key_id=self.digester.current_kid)
-        await self._record(caller, "secret.regenerate", client,
-                           {"dualUseSeconds": dual_use_seconds})
-        fresh = await self.find(caller, client_id, permission="oauth:client:edit")
+        await self.auditor.record(caller, "secret.regenerate", _entity(client),
+                                  {"dualUseSeconds": dual_use_seconds})
+        fresh = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
         return Issued(fresh, secret)
 
     async def expire_previous_secret(self, caller: Caller, client_id: str) -> Client:
-        client = await self.find(caller, client_id, permission="oauth:client:edit")
+        client = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
         expired = await self.secrets.expire_previous(client_id, now=self.clock())
-        await self._record(caller, "secret.expire.previous", client, {"expired": expired})
-        return await self.find(caller, client_id, permission="oauth:client:edit")
+        await self.auditor.record(caller, "secret.expire.previous", _entity(client),
+                                  {"expired": expired})
+        return await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
 
     async def delete(self, caller: Caller, client_id: str) -> None:
         """Delete for good: its tokens die with it (same transaction); its audit history stays."""
-        client = await self.find(caller, client_id, permission="oauth:client:delete")
+        client = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_DELETE)
         await self.clients.delete(client_id)
-        await self._record(caller, "delete", client, {})
+        await self.auditor.record(caller, "delete", _entity(client), {})
 
     async def purge_due(self) -> int:
         """Delete inactive clients whose ``dateToDelete`` has passed; return how many."""
         system = Caller(Actor("system", "scheduler", "scheduled deletion"), frozenset(),
-                        frozenset({"oauth:client:delete"}))
+                        frozenset({Permission.OAUTH_CLIENT_DELETE}))
         due = await self.clients.due_for_deletion(self.clock())
         for client in due:
             await self.clients.delete(client.id)
-            await self._record(system, "delete", client, {"reason": "dateToDelete reached"})
+            await self.auditor.record(system, "delete", _entity(client),
+                                      {"reason": "dateToDelete reached"})
         return len(due)
 
     async def find(self, caller: Caller, client_id: str, *,
-                   permission: str = "oauth:client:view") -> Client:
+                   permission: Permission = Permission.OAUTH_CLIENT_VIEW) -> Client:
         caller.require(permission)
         client = await self.clients.find(client_id)
         if client is None:
@@ -247,13 +258,6 @@ class ClientManagement:
                                for rd in missing)
             raise ForbiddenError(f"you can assign only roles you hold; you do not hold {listed}")
 
-    async def _record(self, caller: Caller, action: str, client: Client,
-                      details: dict[str, JSONValue], result: Result = Result.success) -> None:
-        await self.audit.append(AuditEvent(
-            timestamp=self.clock(), actor_kind=caller.actor.kind, actor_id=caller.actor.id,
-            actor_name=caller.actor.name, action=action, entity_type=ENTITY,
-            entity_id=client.id, entity_name=client.settings.name, result=result,
-            remote_ip=caller.remote_ip, actor_divisions=caller.divisions, details=details))
 
 
 def describe(settings: ClientSettings) -> dict[str, JSONValue]:
@@ -275,11 +279,3 @@ def describe(settings: ClientSettings) -> dict[str, JSONValue]:
         "ownerContact": settings.owner_contact,
     }
 
-
-def property_changes(old: ClientSettings, new: ClientSettings) -> dict[str, JSONValue]:
-    before, after = describe(old), describe(new)
-    return {
-        key: {"old": before[key], "new": after[key]}
-        for key in after
-        if before[key] != after[key]
-    }

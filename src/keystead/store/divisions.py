@@ -1,0 +1,58 @@
+"""Divisions (SQLAlchemy Core; never commits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.organization import Division
+from keystead.store.tables import ORG_ID, client_role_divisions, divisions, user_grants
+
+
+def _division(r: Any) -> Division:
+    return Division(r.id, r.name, r.description, r.home, r.date_created)
+
+
+class SqlDivisionStore:
+    """The DivisionStore port."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def list(self) -> list[Division]:
+        rows = await self.conn.execute(select(divisions).where(
+            divisions.c.organization_id == ORG_ID).order_by(divisions.c.name))
+        return [_division(r) for r in rows]
+
+    async def find(self, division_id: str) -> Division | None:
+        row = (await self.conn.execute(select(divisions).where(
+            divisions.c.id == division_id))).first()
+        return _division(row) if row else None
+
+    async def by_name(self, name: str) -> Division | None:
+        row = (await self.conn.execute(select(divisions).where(
+            divisions.c.organization_id == ORG_ID, divisions.c.name == name))).first()
+        return _division(row) if row else None
+
+    async def add(self, division: Division) -> None:
+        await self.conn.execute(insert(divisions).values(
+            id=division.id, organization_id=ORG_ID, name=division.name,
+            description=division.description, home=division.home,
+            date_created=division.date_created))
+
+    async def update(self, division_id: str, *, name: str, description: str) -> None:
+        await self.conn.execute(update(divisions).where(divisions.c.id == division_id).values(
+            name=name, description=description))
+
+    async def in_use(self, division_id: str) -> bool:
+        used = select(exists().where(client_role_divisions.c.division_id == division_id)
+                      ).scalar_subquery()
+        granted = select(exists().where(user_grants.c.division_id == division_id)
+                         ).scalar_subquery()
+        row = (await self.conn.execute(select(used, granted))).one()
+        return bool(row[0] or row[1])
+
+    async def delete(self, division_id: str) -> None:
+        await self.conn.execute(delete(divisions).where(divisions.c.id == division_id))

@@ -1,0 +1,58 @@
+"""Roles (SQLAlchemy Core; never commits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.organization import Role
+from keystead.store.tables import ORG_ID, client_role_divisions, roles, user_grants
+
+
+def _role(r: Any) -> Role:
+    return Role(r.id, r.name, r.description, tuple(r.permissions), r.builtin, r.date_created,
+                r.date_modified)
+
+
+class SqlRoleStore:
+    """The RoleStore port."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def list(self) -> list[Role]:
+        rows = await self.conn.execute(select(roles).where(
+            roles.c.organization_id == ORG_ID).order_by(roles.c.name))
+        return [_role(r) for r in rows]
+
+    async def find(self, role_id: str) -> Role | None:
+        row = (await self.conn.execute(select(roles).where(roles.c.id == role_id))).first()
+        return _role(row) if row else None
+
+    async def by_name(self, name: str) -> Role | None:
+        row = (await self.conn.execute(select(roles).where(
+            roles.c.organization_id == ORG_ID, roles.c.name == name))).first()
+        return _role(row) if row else None
+
+    async def add(self, role: Role) -> None:
+        await self.conn.execute(insert(roles).values(
+            id=role.id, organization_id=ORG_ID, name=role.name, description=role.description,
+            permissions=list(role.permissions), builtin=role.builtin,
+            date_created=role.date_created, date_modified=role.date_modified))
+
+    async def update(self, role: Role) -> None:
+        await self.conn.execute(update(roles).where(roles.c.id == role.id).values(
+            name=role.name, description=role.description, permissions=list(role.permissions),
+            date_modified=role.date_modified))
+
+    async def in_use(self, role_id: str) -> bool:
+        used = select(exists().where(client_role_divisions.c.role_id == role_id)
+                      ).scalar_subquery()
+        granted = select(exists().where(user_grants.c.role_id == role_id)).scalar_subquery()
+        row = (await self.conn.execute(select(used, granted))).one()
+        return bool(row[0] or row[1])
+
+    async def delete(self, role_id: str) -> None:
+        await self.conn.execute(delete(roles).where(roles.c.id == role_id))
