@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from keystead.domain.identity_providers import DEFAULT_MFA_CONTEXT_CLASSES
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp, rsa_key, self_signed
 from tests.support.clients import Registered, bootstrap
+from tests.support.clock import ManualClock
 from tests.support.management import audit_events
 from tests.support.tokens import bearer, challenge, token
 
@@ -79,9 +80,10 @@ def test_identity_provider_create_answers_generic_saml(http: TestClient,
     assert _ok(http.get(GENERIC, headers=headers)) == created
 
 
-def test_identity_providers_list_pages_in_a_genesys_listing(http: TestClient,
-                                                            headers: dict[str, str]) -> None:
+def test_identity_providers_list_pages_in_a_genesys_listing(
+        http: TestClient, headers: dict[str, str], clock: ManualClock) -> None:
     first = _create(http, headers)
+    clock.advance(1)  # listed by creation time: the app's clock stands still otherwise
     second = _create(http, headers, name="Partner IdP", issuerURI="https://partner.example.com",
                      certificates=[NEXT.certificate])
     listing = _ok(http.get(BASE, params={"pageSize": 1}, headers=headers))
