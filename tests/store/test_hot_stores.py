@@ -24,9 +24,8 @@ from keystead.config import Settings
 from keystead.domain.audit import AuditEvent
 from keystead.domain.tokens import HotStore, TokenClaims
 from keystead.store.audit import SqlAuditLog, verify_chain
-from keystead.store.change_feed import ChangeFeed, listen_dsn
 from keystead.store.database import create_engine, on_write_done, sqlite_path
-from keystead.store.hot_sql import SqlHotStore
+from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.tables import (
     ORG_ID,
@@ -99,9 +98,8 @@ async def hot_store(url: str, *, feed: bool = True) -> AsyncIterator[HotStore]:
     if path is not None:
         store = SqliteHotStore(path, busy_timeout_seconds=5.0)
     else:
-        store = SqlHotStore(engine, feed=(lambda kept: ChangeFeed(
-            listen_dsn(url), on_change=kept.forget, on_reset=kept.forget_all,
-            heartbeat=0.025, max_lag=0.1)) if feed else None)
+        store = SqlHotStore(engine, feed=following(url, heartbeat=0.025, max_lag=0.1)
+                            if feed else None)
     store.start()
     try:
         if isinstance(store, SqlHotStore) and store.feed is not None:

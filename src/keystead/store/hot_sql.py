@@ -34,7 +34,7 @@ from keystead.domain.tokens import (
 )
 from keystead.store.audit import SqlAuditLog
 from keystead.store.availability import reachable
-from keystead.store.change_feed import ChangeFeed
+from keystead.store.change_feed import ChangeFeed, listen_dsn
 from keystead.store.database import HOT_PATH_OPTION, on_write_done
 from keystead.store.kept_reads import KeptReads, keep
 from keystead.store.tables import (
@@ -86,6 +86,14 @@ def _client_statement() -> Any:
 
 
 CLIENT_STATEMENT = _client_statement()
+
+
+def following(listen_url: str, *, heartbeat: float, max_lag: float
+              ) -> Callable[[KeptReads], ChangeFeed]:
+    """The change feed a server worker keeps its reads current with (``SqlHotStore(feed=…)``)."""
+    return lambda kept: ChangeFeed(listen_dsn(listen_url), on_change=kept.forget,
+                                   on_reset=kept.forget_all, heartbeat=heartbeat,
+                                   max_lag=max_lag)
 
 
 class SqlHotStore:

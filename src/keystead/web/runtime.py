@@ -55,12 +55,11 @@ from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
 from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
-from keystead.store.change_feed import ChangeFeed, listen_dsn
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.divisions import SqlDivisionStore
 from keystead.store.failure_counter import LimitsFailureCounter
-from keystead.store.hot_sql import SqlHotStore
+from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
@@ -272,9 +271,8 @@ def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:
         log.warning("KEYSTEAD_DATABASE_TRANSACTION_POOLER without KEYSTEAD_DATABASE_LISTEN_URL: "
                     "nothing is kept, every token request reads the database")
         return SqlHotStore(engine, feed=None)
-    return SqlHotStore(engine, feed=lambda kept: ChangeFeed(
-        listen_dsn(listen_url), on_change=kept.forget, on_reset=kept.forget_all,
-        heartbeat=settings.change_feed_heartbeat_seconds,
+    return SqlHotStore(engine, feed=following(
+        listen_url, heartbeat=settings.change_feed_heartbeat_seconds,
         max_lag=settings.change_feed_max_lag_seconds))
 
 
