@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +56,14 @@ def default_auth_method(client_type: ClientType) -> TokenEndpointAuthMethod:
             else TokenEndpointAuthMethod.client_secret_basic)
 
 
+class Environment(StrEnum):
+    """Where a client runs: production clients are held to the strictest rules."""
+
+    production = "production"
+    staging = "staging"
+    development = "development"
+
+
 class TokenFormat(StrEnum):
     opaque = "opaque"
     jwt = "jwt"
@@ -70,6 +79,9 @@ MAX_SCIM_TOKEN_TTL = 450 * 86_400
 DEFAULT_TOKEN_TTL = 3_600
 MAX_NAME = 128
 MAX_DESCRIPTION = 512
+MAX_OWNER_CONTACT = 320
+MAX_TAGS = 20
+TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9._:-]{0,63}")
 REDIRECT_GRANTS = frozenset({GrantType.code, GrantType.token})
 
 
@@ -95,6 +107,9 @@ class ClientSettings:
     token_format: TokenFormat = TokenFormat.opaque
     require_pkce: bool = True
     owner_contact: str = ""
+    owner_id: str | None = None  # the user answerable for it; see governance for orphans
+    tags: tuple[str, ...] = ()
+    environment: Environment | None = None
     client_type: ClientType = ClientType.confidential
     token_endpoint_auth_method: TokenEndpointAuthMethod = (
         TokenEndpointAuthMethod.client_secret_basic)
@@ -169,6 +184,7 @@ def check_settings(
     if len(settings.description) > MAX_DESCRIPTION:
         problems.append(Problem("description", "length",
                                 f"description must be at most {MAX_DESCRIPTION} characters"))
+    problems.extend(_check_ownership(settings))
     grants = settings.grant_types
     if not grants:
         problems.append(Problem("authorizedGrantTypes", "required",
@@ -224,6 +240,22 @@ def check_settings(
                                 "dateToDelete applies only to inactive clients"))
     if settings.date_to_delete is not None and settings.date_to_delete <= now:
         problems.append(Problem("dateToDelete", "in.past", "dateToDelete must be in the future"))
+    return problems
+
+
+def _check_ownership(settings: ClientSettings) -> list[Problem]:
+    problems: list[Problem] = []
+    if len(settings.owner_contact) > MAX_OWNER_CONTACT:
+        problems.append(Problem("ownerContact", "length",
+                                f"ownerContact must be at most {MAX_OWNER_CONTACT} characters"))
+    if len(settings.tags) > MAX_TAGS:
+        problems.append(Problem("tags", "too.many", f"at most {MAX_TAGS} tags"))
+    if bad := [t for t in settings.tags if not TAG_PATTERN.fullmatch(t)]:
+        problems.append(Problem("tags", "invalid.tag",
+                                f"tags are lower-case letters, digits and . _ : - (1 to 64, "
+                                f"starting with a letter or digit); not: {', '.join(bad)}"))
+    if len(set(settings.tags)) != len(settings.tags):
+        problems.append(Problem("tags", "duplicate", "a tag is listed twice"))
     return problems
 
 

@@ -19,8 +19,14 @@ CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
     "audits": {"audit": ("view",)},
     "directory": {"user": ("add", "view", "edit", "delete")},
     "sso": {"provider": ("add", "view", "edit", "delete")},
+    # Governance: the policy; findings (edit: evaluate, archive, unarchive); review campaigns
+    # (add: start, edit: cancel or close; reviewers decide on the items assigned to them).
+    "governance": {
+        "policy": ("view", "edit"),
+        "finding": ("view", "edit"),
+        "review": ("add", "view", "edit"),
+    },
 }
-
 
 
 class Permission(StrEnum):
@@ -56,6 +62,13 @@ class Permission(StrEnum):
     SSO_PROVIDER_VIEW = "sso:provider:view"
     SSO_PROVIDER_EDIT = "sso:provider:edit"
     SSO_PROVIDER_DELETE = "sso:provider:delete"
+    GOVERNANCE_POLICY_VIEW = "governance:policy:view"
+    GOVERNANCE_POLICY_EDIT = "governance:policy:edit"
+    GOVERNANCE_FINDING_VIEW = "governance:finding:view"
+    GOVERNANCE_FINDING_EDIT = "governance:finding:edit"
+    GOVERNANCE_REVIEW_ADD = "governance:review:add"
+    GOVERNANCE_REVIEW_VIEW = "governance:review:view"
+    GOVERNANCE_REVIEW_EDIT = "governance:review:edit"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
@@ -70,9 +83,10 @@ OAUTH_ADMIN = "OAuth Admin"
 BUILTIN_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     SUPER_ADMIN: ("Every permission in the organisation", ("*:*:*",)),
     OAUTH_ADMIN: (
-        "Manages OAuth clients and scopes and reads the audit log",
+        "Manages OAuth clients and scopes, acts on findings and reviews, reads the audit log",
         ("oauth:client:*", "oauth:scope:*", "audits:audit:view", "authorization:role:view",
-         "authorization:division:view"),
+         "authorization:division:view", "governance:finding:*", "governance:review:*",
+         "governance:policy:view"),
     ),
 }
 

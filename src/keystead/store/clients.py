@@ -19,6 +19,7 @@ from keystead.domain.clients import (
     ClientSort,
     ClientState,
     ClientType,
+    Environment,
     GrantType,
     RoleDivision,
     SecretInfo,
@@ -55,7 +56,9 @@ def _row_values(client: Client) -> dict[str, Any]:
         "state": str(s.state), "date_to_delete": s.date_to_delete,
         "token_format": str(s.token_format), "require_pkce": s.require_pkce,
         "token_endpoint_auth_method": str(s.token_endpoint_auth_method),
-        "owner_contact": s.owner_contact, "date_modified": client.date_modified,
+        "owner_contact": s.owner_contact, "owner_id": s.owner_id, "tags": list(s.tags),
+        "environment": None if s.environment is None else str(s.environment),
+        "date_modified": client.date_modified,
         "modified_by": _actor_json(client.modified_by),
     }
 
@@ -161,7 +164,9 @@ class SqlClientStore:
                 client_type=ClientType(r["client_type"]),
                 token_endpoint_auth_method=TokenEndpointAuthMethod(
                     r["token_endpoint_auth_method"]),
-                owner_contact=r["owner_contact"]),
+                owner_contact=r["owner_contact"], owner_id=r["owner_id"],
+                tags=tuple(r["tags"]),
+                environment=None if r["environment"] is None else Environment(r["environment"])),
             date_created=r["date_created"], date_modified=r["date_modified"],
             created_by=_actor(r["created_by"]), modified_by=_actor(r["modified_by"]),
             date_last_used=r["date_last_used"], secrets=tuple(secrets[r["id"]]),

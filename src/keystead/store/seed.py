@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import GENESIS_HASH
@@ -42,9 +42,18 @@ async def seed(conn: AsyncConnection, *, now: datetime,
             id=str(uuid.uuid4()), organization_id=ORG_ID, name=HOME_DIVISION,
             description="The default division", home=True, date_created=now))
         added.append("division:Home")
-    existing_roles = {r.name for r in await conn.execute(select(roles.c.name))}
+    existing_roles = {r.name: r for r in await conn.execute(
+        select(roles.c.name, roles.c.builtin, roles.c.permissions, roles.c.description))}
     for name, (description, permissions) in BUILTIN_ROLES.items():
-        if name not in existing_roles:
+        role = existing_roles.get(name)
+        if role is not None and role.builtin and (
+                list(role.permissions) != list(permissions) or role.description != description):
+            # Built-in roles cannot be edited, so a release that adds permissions (governance
+            # in 0012) brings them up to date here.
+            await conn.execute(update(roles).where(roles.c.name == name, roles.c.builtin).values(
+                permissions=list(permissions), description=description, date_modified=now))
+            added.append(f"role:{name} (updated)")
+        elif role is None:
             await conn.execute(insert(roles).values(
                 id=str(uuid.uuid4()), organization_id=ORG_ID, name=name,
                 description=description, permissions=list(permissions), builtin=True,

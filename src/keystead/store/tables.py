@@ -143,6 +143,11 @@ clients = Table(
     Column("token_endpoint_auth_method", String(32), nullable=False,
            default="client_secret_basic", server_default="client_secret_basic"),
     Column("owner_contact", String(320), nullable=False, default=""),
+    # 0012: the owning user (no foreign key: a deleted owner leaves the client orphaned, which
+    # governance must still be able to see), tags and the environment label.
+    Column("owner_id", String(36), nullable=True, index=True),
+    Column("tags", JSON, nullable=False, default=list, server_default="[]"),
+    Column("environment", String(16), nullable=True),
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_modified", UTCDateTime, nullable=False),
     Column("created_by", JSON, nullable=False),
@@ -341,4 +346,14 @@ audit_events = Table(
     Column("request_id", String(64), nullable=False, default="", server_default="",
            index=True),
     Column("actor_divisions", JSON, nullable=False, default=list, server_default="[]"),
+)
+
+# 0012: the organisation's governance policy, one row, its fields in their wire form (absent
+# fields take the defaults of domain.governance.policy.Policy).
+governance_policies = Table(
+    "governance_policies", metadata,
+    Column("organization_id", String(36), ForeignKey("organizations.id"), primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("date_modified", UTCDateTime, nullable=False),
+    Column("modified_by", JSON, nullable=False),
 )

@@ -1,0 +1,198 @@
+"""The organisation's governance policy: one object, defaults from the seed, every field checked.
+
+The wire form (``to_document``/``policy_from_document``) is what ``GET|PUT
+/api/v2/governance/policy``, the console and the CLI read and write, so its names are stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from keystead.domain.audit import Auditor, Entity, JSONValue, property_changes
+from keystead.domain.clients import MAX_TOKEN_TTL, MIN_TOKEN_TTL, Actor, GrantType
+from keystead.domain.clock import Clock
+from keystead.domain.errors import InvalidInputError, Problem
+from keystead.domain.permissions import Permission
+from keystead.domain.principal import Caller
+
+MAX_LOOKBACK_DAYS = 365  # the longest window evidence is kept for (and a policy may ask for)
+
+
+class UnreviewedAction(StrEnum):
+    """What happens at a review campaign's due date to a client nobody decided on."""
+
+    nothing = "nothing"
+    disable = "disable"
+
+
+def _default_token_ttls() -> dict[GrantType, int]:
+    # The seed's figures: 1 day for services and SAML, its recommended 18 hours for code
+    # clients, 1 hour for the legacy implicit grant (its tokens sit in a browser).
+    return {GrantType.client_credentials: 86_400, GrantType.code: 64_800,
+            GrantType.token: 3_600, GrantType.saml2_bearer: 86_400}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the organisation asks of every client. Defaults follow the seed."""
+
+    rotation_max_age_days: int = 30  # "rotate monthly minimum"
+    unused_lookback_days: int = 90  # "verify still in use", "remove unused clients"
+    max_token_ttl_seconds: Mapping[GrantType, int] = field(default_factory=_default_token_ttls)
+    owner_required: bool = False  # "keep contact info for app owner": a finding until required
+    description_required: bool = False  # "document each client's purpose"
+    # On: every confidential CODE client must send PKCE whatever its own requirePkce says.
+    # Off: the client's requirePkce decides (the Genesys SDK's code helper sends no PKCE).
+    pkce_required: bool = False
+    deletion_approval: bool = False  # "approval process recommended"
+    deletion_request_ttl_days: int = 7
+    review_period_days: int = 90  # "quarterly scope review"
+    unreviewed_action: UnreviewedAction = UnreviewedAction.nothing
+    # Production clients may not register loopback or http:// redirect URIs (refused on save).
+    production_https_redirects_only: bool = False
+    deactivation_notice_days: int = 14  # the owner is reminded this long before the date
+    deactivation_retention_days: int = 15  # deactivated (day 365) -> deleted (day 380)
+
+
+# wire name -> (attribute, lowest, highest); booleans and enums are listed apart.
+_DAY_FIELDS: dict[str, tuple[str, int, int]] = {
+    "rotationMaxAgeDays": ("rotation_max_age_days", 1, MAX_LOOKBACK_DAYS),
+    "unusedLookbackDays": ("unused_lookback_days", 1, MAX_LOOKBACK_DAYS),
+    "deletionRequestTtlDays": ("deletion_request_ttl_days", 1, 90),
+    "reviewPeriodDays": ("review_period_days", 1, MAX_LOOKBACK_DAYS),
+    "deactivationNoticeDays": ("deactivation_notice_days", 0, 90),
+    "deactivationRetentionDays": ("deactivation_retention_days", 0, MAX_LOOKBACK_DAYS),
+}
+_FLAG_FIELDS: dict[str, str] = {
+    "ownerRequired": "owner_required",
+    "descriptionRequired": "description_required",
+    "pkceRequired": "pkce_required",
+    "deletionApproval": "deletion_approval",
+    "productionHttpsRedirectsOnly": "production_https_redirects_only",
+}
+MAX_DURATIONS = "maxTokenDurationSeconds"
+UNREVIEWED = "unreviewedAction"
+WIRE_NAMES = frozenset({*_DAY_FIELDS, *_FLAG_FIELDS, MAX_DURATIONS, UNREVIEWED})
+
+
+def to_document(policy: Policy) -> dict[str, JSONValue]:
+    """The policy in its wire form (camelCase names, grant types by their Genesys names)."""
+    document: dict[str, JSONValue] = {
+        wire: getattr(policy, attr) for wire, (attr, _, _) in _DAY_FIELDS.items()}
+    document.update({wire: getattr(policy, attr) for wire, attr in _FLAG_FIELDS.items()})
+    document[MAX_DURATIONS] = {str(g): ttl for g, ttl in policy.max_token_ttl_seconds.items()}
+    document[UNREVIEWED] = str(policy.unreviewed_action)
+    return document
+
+
+def policy_from_document(document: Mapping[str, object], *, base: Policy | None = None
+                         ) -> Policy:
+    """Apply the given wire fields on ``base`` (the defaults when None); absent fields keep
+    their value, so a PUT of one field changes that field only.
+
+    Raises:
+        InvalidInputError: an unknown field, a wrong type or a value out of range, each named.
+    """
+    policy = base or Policy()
+    problems: list[Problem] = [
+        Problem(name, "unknown.field", f"{name} is not a policy field; known: "
+                f"{', '.join(sorted(WIRE_NAMES))}") for name in document if name not in WIRE_NAMES]
+    changes: dict[str, object] = {}
+    for wire, (attr, low, high) in _DAY_FIELDS.items():
+        if wire in document:
+            value = document[wire]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                problems.append(Problem(wire, "out.of.range",
+                                        f"{wire} must be a whole number from {low} to {high}"))
+            else:
+                changes[attr] = value
+    for wire, attr in _FLAG_FIELDS.items():
+        if wire in document:
+            if isinstance(document[wire], bool):
+                changes[attr] = document[wire]
+            else:
+                problems.append(Problem(wire, "not.boolean", f"{wire} must be true or false"))
+    if UNREVIEWED in document:
+        try:
+            changes["unreviewed_action"] = UnreviewedAction(str(document[UNREVIEWED]))
+        except ValueError:
+            problems.append(Problem(UNREVIEWED, "unknown.value",
+                                    f"{UNREVIEWED} must be one of: "
+                                    f"{', '.join(a.value for a in UnreviewedAction)}"))
+    if MAX_DURATIONS in document:
+        ttls = _token_ttls(document[MAX_DURATIONS], policy.max_token_ttl_seconds, problems)
+        if ttls is not None:
+            changes["max_token_ttl_seconds"] = ttls
+    if problems:
+        raise InvalidInputError(problems)
+    return replace(policy, **changes)  # type: ignore[arg-type]
+
+
+def _token_ttls(value: object, current: Mapping[GrantType, int], problems: list[Problem]
+                ) -> dict[GrantType, int] | None:
+    if not isinstance(value, Mapping):
+        problems.append(Problem(MAX_DURATIONS, "not.object",
+                                f"{MAX_DURATIONS} maps grant types to seconds, e.g. "
+                                '{"CLIENT-CREDENTIALS": 86400}'))
+        return None
+    ttls = dict(current)
+    before = len(problems)
+    for grant, seconds in value.items():
+        try:
+            ttls[GrantType(grant)] = seconds
+        except ValueError:
+            problems.append(Problem(MAX_DURATIONS, "unknown.grant",
+                                    f"{grant!r} is not a grant type; known: "
+                                    f"{', '.join(g.value for g in GrantType)}"))
+            continue
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not (
+                MIN_TOKEN_TTL <= seconds <= MAX_TOKEN_TTL):
+            problems.append(Problem(MAX_DURATIONS, "out.of.range",
+                                    f"the maximum for {grant} must be a whole number of seconds "
+                                    f"from {MIN_TOKEN_TTL} to {MAX_TOKEN_TTL}"))
+    return ttls if len(problems) == before else None
+
+
+class PolicyStore(Protocol):
+    async def find(self) -> Policy:
+        """The organisation's policy; the defaults when it was never set."""
+
+    async def save(self, policy: Policy, *, actor: Actor, now: datetime) -> None: ...
+
+
+POLICY_ENTITY = Entity("GovernancePolicy", "organization", "Governance policy")
+
+
+@dataclass(slots=True)
+class PolicyManagement:
+    """Read and change the policy; a change is audited with every old and new value."""
+
+    policies: PolicyStore
+    auditor: Auditor
+    clock: Clock
+
+    async def view(self, caller: Caller) -> Policy:
+        """Raises: ForbiddenError without ``governance:policy:view``."""
+        caller.require(Permission.GOVERNANCE_POLICY_VIEW)
+        return await self.policies.find()
+
+    async def update(self, caller: Caller, document: Mapping[str, object]) -> Policy:
+        """Apply the given wire fields; the others keep their value.
+
+        Raises:
+            ForbiddenError: without ``governance:policy:edit``.
+            InvalidInputError: a field is unknown or out of range (nothing is saved).
+        """
+        caller.require(Permission.GOVERNANCE_POLICY_EDIT)
+        old = await self.policies.find()
+        new = policy_from_document(document, base=old)
+        changes = property_changes(to_document(old), to_document(new))
+        if changes:
+            await self.policies.save(new, actor=caller.actor, now=self.clock())
+            await self.auditor.record(caller, "update", POLICY_ENTITY,
+                                      {"propertyChanges": changes})
+        return new

@@ -1,0 +1,40 @@
+"""The governance policy row (SQLAlchemy Core; never commits)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.clients import Actor
+from keystead.domain.governance.policy import (
+    WIRE_NAMES,
+    Policy,
+    policy_from_document,
+    to_document,
+)
+from keystead.store.tables import ORG_ID, governance_policies
+
+
+class SqlPolicyStore:
+    """The PolicyStore port: one row per organisation, absent until first saved."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def find(self) -> Policy:
+        document = (await self.conn.execute(select(governance_policies.c.document).where(
+            governance_policies.c.organization_id == ORG_ID))).scalar_one_or_none()
+        # Fields unknown to this version (written by a newer one) are ignored, not fatal.
+        return Policy() if document is None else policy_from_document(
+            {k: v for k, v in document.items() if k in WIRE_NAMES})
+
+    async def save(self, policy: Policy, *, actor: Actor, now: datetime) -> None:
+        values = {"document": to_document(policy), "date_modified": now,
+                  "modified_by": {"kind": actor.kind, "id": actor.id, "name": actor.name}}
+        done = await self.conn.execute(update(governance_policies).where(
+            governance_policies.c.organization_id == ORG_ID).values(**values))
+        if done.rowcount == 0:
+            await self.conn.execute(insert(governance_policies).values(
+                organization_id=ORG_ID, **values))
