@@ -32,6 +32,8 @@ BUILTIN_SCOPES: dict[str, str] = {
     "users:readonly": "View users",
     "identity-providers": "Manage trusted SAML identity providers",
     "identity-providers:readonly": "View trusted SAML identity providers",
+    "governance": "Act on governance: policy, findings, reviews, deactivations, approvals",
+    "governance:readonly": "View governance: policy, findings, reviews and notices",
 }
 # OpenID Connect's scopes: any client using the code grant may ask for them (users consent).
 OIDC_SCOPES: dict[str, str] = {
@@ -45,6 +47,7 @@ IMPLIED_BY: dict[str, str] = {
     "authorization:readonly": "authorization",
     "users:readonly": "users",
     "identity-providers:readonly": "identity-providers",
+    "governance:readonly": "governance",
 }
 # A client holding this scope is a SCIM integration and may have long-lived tokens.
 SCIM_SCOPE = "scim"
