@@ -22,7 +22,7 @@ def test_every_policy_field_has_a_wire_name_and_survives_a_round_trip() -> None:
                      unreviewed_action=UnreviewedAction.disable,
                      production_https_redirects_only=True, deactivation_notice_days=0,
                      deactivation_retention_days=30,
-                     max_token_ttl_seconds={g: 600 for g in GrantType})
+                     max_token_ttl_seconds=dict.fromkeys(GrantType, 600))
     assert set(to_document(changed)) == WIRE_NAMES
     assert len(WIRE_NAMES) == len(fields(Policy))
     assert policy_from_document(to_document(changed)) == changed
@@ -40,7 +40,8 @@ def test_defaults_follow_the_seed() -> None:
 def test_a_partial_document_changes_only_its_fields() -> None:
     base = Policy(deletion_approval=True)
     updated = policy_from_document({"unusedLookbackDays": 30}, base=base)
-    assert updated.unused_lookback_days == 30 and updated.deletion_approval is True
+    assert updated.unused_lookback_days == 30
+    assert updated.deletion_approval is True
 
 
 @pytest.mark.parametrize(("document", "field", "code"), [
