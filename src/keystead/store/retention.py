@@ -76,6 +76,8 @@ RETENTION: Mapping[str, Retention] = {
     "saml_assertions": Retention(
         Bound.purged, "a redeemed assertion id once the assertion has expired",
         "KEYSTEAD_SAML_ASSERTION_MAX_LIFETIME_SECONDS"),
+    "governance_policies": Retention(
+        Bound.owned, "at most one per organisation (absent until an admin changes a default)"),
     "audit_head": Retention(Bound.owned, "one row per organisation"),
     "audit_events": Retention(
         Bound.kept, "append-only and hash-chained: never deleted by Keystead (the seed: keep "
