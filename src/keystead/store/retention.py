@@ -78,6 +78,9 @@ RETENTION: Mapping[str, Retention] = {
         "KEYSTEAD_SAML_ASSERTION_MAX_LIFETIME_SECONDS"),
     "governance_policies": Retention(
         Bound.owned, "at most one per organisation (absent until an admin changes a default)"),
+    "findings": Retention(
+        Bound.owned, "one per client, kind and subject (a scope or role), updated by each "
+                     "evaluation, resolved ones included; deleted with the client"),
     "audit_head": Retention(Bound.owned, "one row per organisation"),
     "audit_events": Retention(
         Bound.kept, "append-only and hash-chained: never deleted by Keystead (the seed: keep "

@@ -357,3 +357,27 @@ governance_policies = Table(
     Column("date_modified", UTCDateTime, nullable=False),
     Column("modified_by", JSON, nullable=False),
 )
+
+# 0013: what the findings engine found per client, kind and subject (a scope, a role id, or
+# empty); evaluating again updates the same row, so the table is bounded by clients x kinds.
+findings = Table(
+    "findings", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("subject", String(256), nullable=False, default=""),
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("evidence", JSON, nullable=False),
+    Column("recommendation", String(512), nullable=False),
+    Column("remedy", String(40), nullable=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("archived_reason", String(512), nullable=True),
+    Column("archived_by", JSON, nullable=True),
+    Column("archived_at", UTCDateTime, nullable=True),
+    Index("ux_findings_client_kind_subject", "client_id", "kind", "subject", unique=True),
+)

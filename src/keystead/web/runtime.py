@@ -18,6 +18,7 @@ from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
+from keystead.domain.governance.finding_engine import FindingsManagement
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.passwords import Passwords
@@ -59,10 +60,12 @@ from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.divisions import SqlDivisionStore
 from keystead.store.failure_counter import LimitsFailureCounter
+from keystead.store.findings import SqlFindingStore, SqlUsageEvidence
 from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.policy import SqlPolicyStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
 from keystead.store.scopes import SqlScopeStore
@@ -133,6 +136,14 @@ class Runtime:
             clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
             auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
             clock=self.clock)
+
+    def findings(self, conn: AsyncConnection) -> FindingsManagement:
+        # Evidence from the usage counts until the per-day evidence records are stored.
+        return FindingsManagement(
+            findings=SqlFindingStore(conn), clients=SqlClientStore(conn),
+            roles=SqlRoleStore(conn), users=SqlUserStore(conn), evidence=SqlUsageEvidence(conn),
+            policies=SqlPolicyStore(conn), management=self.management(conn),
+            auditor=self.auditor(conn))
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)

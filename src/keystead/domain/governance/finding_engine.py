@@ -1,0 +1,267 @@
+"""The findings use cases: evaluate clients, list, archive, unarchive and apply a remedy.
+
+Evaluation runs on a schedule (web/app.py), on demand and after a remedy. A remedy is an
+ordinary client change through ClientManagement, made and audited in the admin's name, so it
+needs the permission of that change (``oauth:client:edit``) besides ``governance:finding:edit``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from keystead.domain.audit import Auditor, Entity, JSONValue
+from keystead.domain.client_management import ClientManagement
+from keystead.domain.clients import Actor, Client, ClientFilter, ClientState, ClientStore
+from keystead.domain.errors import InvalidInputError, NotFoundError
+from keystead.domain.governance.evidence import EvidenceQuery
+from keystead.domain.governance.finding_rules import (
+    ClientFacts,
+    OwnerStatus,
+    RoleFacts,
+    detect,
+    is_dev_redirect_uri,
+)
+from keystead.domain.governance.findings import (
+    Detected,
+    Finding,
+    FindingFilter,
+    FindingKind,
+    FindingState,
+    FindingStore,
+    FindingSummary,
+    Remedy,
+)
+from keystead.domain.governance.policy import Policy, PolicyStore
+from keystead.domain.paging import Page
+from keystead.domain.permissions import Permission
+from keystead.domain.principal import Caller
+from keystead.domain.roles import RoleStore
+from keystead.domain.users import UserState, UserStore
+
+BATCH = 200  # clients read, and their evidence asked for, at a time
+MAX_REASON = 512
+SYSTEM = Caller(Actor("system", "findings", "findings engine"), frozenset(),
+                frozenset({Permission.GOVERNANCE_FINDING_EDIT}))
+
+
+def _entity(finding: Finding) -> Entity:
+    return Entity("GovernanceFinding", finding.id, f"{finding.kind} {finding.subject}".strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    clients: int
+    opened: int  # new findings, and resolved ones that came back
+    resolved: int
+
+
+@dataclass(slots=True)
+class FindingsManagement:
+    findings: FindingStore
+    clients: ClientStore
+    roles: RoleStore
+    users: UserStore
+    evidence: EvidenceQuery
+    policies: PolicyStore
+    management: ClientManagement
+    auditor: Auditor
+
+    async def evaluate(self, caller: Caller, *, client_ids: Sequence[str] | None = None
+                       ) -> Evaluated:
+        """Evaluate the given clients (all when None) now; the run is audited once.
+
+        Raises:
+            ForbiddenError: without ``governance:finding:edit``.
+        """
+        caller.require(Permission.GOVERNANCE_FINDING_EDIT)
+        policy = await self.policies.find()
+        roles = {r.id: RoleFacts(r.id, r.name, tuple(r.permissions))
+                 for r in await self.roles.list()}
+        totals = Evaluated(0, 0, 0)
+        async for batch in self._batches(client_ids):
+            done = await self._evaluate_batch(batch, roles, policy)
+            totals = Evaluated(totals.clients + done.clients, totals.opened + done.opened,
+                               totals.resolved + done.resolved)
+        await self.auditor.record(caller, "evaluate", Entity("GovernanceFinding", "*",
+                                                             "Findings"),
+                                  {"clients": totals.clients, "opened": totals.opened,
+                                   "resolved": totals.resolved})
+        return totals
+
+    async def _batches(self, client_ids: Sequence[str] | None
+                       ) -> AsyncIterator[list[Client]]:
+        if client_ids is not None:
+            found = [c for c in [await self.clients.find(i) for i in client_ids] if c]
+            for start in range(0, len(found), BATCH):
+                yield found[start:start + BATCH]
+            return
+        number = 1
+        while True:
+            page, total = await self.clients.search(ClientFilter(), Page(number, BATCH))
+            if page:
+                yield list(page)
+            if number * BATCH >= total or not page:
+                return
+            number += 1
+
+    async def _evaluate_batch(self, batch: list[Client], roles: dict[str, RoleFacts],
+                              policy: Policy) -> Evaluated:
+        now = self.management.clock()
+        since = (now - timedelta(days=policy.unused_lookback_days)).date()
+        evidence = await self.evidence.over([c.id for c in batch], since)
+        stored: dict[str, dict[tuple[FindingKind, str], Finding]] = {}
+        for finding in await self.findings.of_clients([c.id for c in batch]):
+            stored.setdefault(finding.client_id, {})[finding.key] = finding
+        opened = resolved = 0
+        for client in batch:
+            facts = ClientFacts(client, tuple(roles[rd.role_id] for rd in dict.fromkeys(
+                client.settings.role_divisions) if rd.role_id in roles),
+                await self._owner(client))
+            found = {d.key: d for d in detect(facts, evidence[client.id], policy, now)}
+            before = stored.get(client.id, {})
+            for key, detected in found.items():
+                finding, reopened = self._merge(client, before.get(key), detected, now)
+                opened += reopened
+                await self.findings.save(finding)
+            for key, finding in before.items():
+                if key not in found and finding.state is not FindingState.resolved:
+                    resolved += 1
+                    await self.findings.save(replace(finding, state=FindingState.resolved,
+                                                     resolved_at=now))
+        return Evaluated(len(batch), opened, resolved)
+
+    @staticmethod
+    def _merge(client: Client, old: Finding | None, found: Detected, now: datetime
+               ) -> tuple[Finding, int]:
+        if old is None:
+            return Finding(str(uuid.uuid4()), client.id, found.kind, found.subject,
+                           found.severity, FindingState.active, found.evidence,
+                           found.recommendation, found.remedy, first_seen=now, last_seen=now,
+                           client_name=client.settings.name), 1
+        came_back = old.state is FindingState.resolved
+        return replace(old, severity=found.severity, evidence=found.evidence,
+                       recommendation=found.recommendation, remedy=found.remedy,
+                       last_seen=now, state=FindingState.active if came_back else old.state,
+                       resolved_at=None), int(came_back)
+
+    async def _owner(self, client: Client) -> OwnerStatus:
+        owner_id = client.settings.owner_id
+        if owner_id is None:
+            return OwnerStatus.none
+        user = await self.users.find(owner_id)
+        if user is None:
+            return OwnerStatus.deleted
+        return OwnerStatus.active if user.state == UserState.active else OwnerStatus.inactive
+
+    async def search(self, caller: Caller, flt: FindingFilter, page: Page
+                     ) -> tuple[list[Finding], int]:
+        caller.require(Permission.GOVERNANCE_FINDING_VIEW)
+        return await self.findings.search(flt, page)
+
+    async def summary(self, caller: Caller, *, worst: int = 10) -> FindingSummary:
+        caller.require(Permission.GOVERNANCE_FINDING_VIEW)
+        return await self.findings.summary(worst=worst)
+
+    async def find(self, caller: Caller, finding_id: str, *,
+                   permission: Permission = Permission.GOVERNANCE_FINDING_VIEW) -> Finding:
+        """Raises: ForbiddenError, NotFoundError."""
+        caller.require(permission)
+        finding = await self.findings.find(finding_id)
+        if finding is None:
+            raise NotFoundError(f"no finding with id {finding_id}")
+        return finding
+
+    async def archive(self, caller: Caller, finding_id: str, reason: str) -> Finding:
+        """Archive an active finding with the reason it is accepted; audited with the reason.
+
+        Raises:
+            ForbiddenError, NotFoundError; InvalidInputError: no reason, or not active.
+        """
+        finding = await self.find(caller, finding_id,
+                                  permission=Permission.GOVERNANCE_FINDING_EDIT)
+        reason = reason.strip()
+        if not 1 <= len(reason) <= MAX_REASON:
+            raise InvalidInputError.one("reason", "required", "say why the finding is "
+                                        f"accepted: a reason of 1 to {MAX_REASON} characters")
+        if finding.state is not FindingState.active:
+            raise InvalidInputError.one("state", "not.active", f"the finding is {finding.state}"
+                                        "; only an active finding can be archived")
+        archived = replace(finding, state=FindingState.archived, archived_reason=reason,
+                           archived_by=caller.actor, archived_at=self.management.clock())
+        await self.findings.save(archived)
+        await self.auditor.record(caller, "archive", _entity(finding),
+                                  {"clientId": finding.client_id, "reason": reason})
+        return archived
+
+    async def unarchive(self, caller: Caller, finding_id: str) -> Finding:
+        """Make an archived finding active again (the next evaluation resolves it if cleared).
+
+        Raises:
+            ForbiddenError, NotFoundError; InvalidInputError: not archived.
+        """
+        finding = await self.find(caller, finding_id,
+                                  permission=Permission.GOVERNANCE_FINDING_EDIT)
+        if finding.state is not FindingState.archived:
+            raise InvalidInputError.one("state", "not.archived",
+                                        f"the finding is {finding.state}, not archived")
+        active = replace(finding, state=FindingState.active, archived_reason=None,
+                         archived_by=None, archived_at=None)
+        await self.findings.save(active)
+        await self.auditor.record(caller, "unarchive", _entity(finding),
+                                  {"clientId": finding.client_id,
+                                   "archivedReason": finding.archived_reason})
+        return active
+
+    async def remedy(self, caller: Caller, finding_id: str) -> Finding:
+        """Apply the finding's one-step remedy as ``caller``, then evaluate its client again.
+
+        Raises:
+            ForbiddenError: without ``governance:finding:edit`` or the change's permission.
+            NotFoundError; InvalidInputError: no one-step remedy, or the finding is resolved.
+        """
+        finding = await self.find(caller, finding_id,
+                                  permission=Permission.GOVERNANCE_FINDING_EDIT)
+        caller.require(Permission.OAUTH_CLIENT_EDIT)
+        if finding.remedy is None:
+            raise InvalidInputError.one("remedy", "not.available",
+                                        f"{finding.kind} has no one-step remedy: "
+                                        f"{finding.remedy_description or finding.recommendation}")
+        if finding.state is FindingState.resolved:
+            raise InvalidInputError.one("state", "resolved",
+                                        "the finding is resolved: there is nothing to fix")
+        await self._apply(caller, finding)
+        await self.auditor.record(caller, "remedy", _entity(finding),
+                                  {"clientId": finding.client_id, "remedy": str(finding.remedy)})
+        await self.evaluate(SYSTEM, client_ids=[finding.client_id])
+        return await self.find(caller, finding_id)
+
+    async def _apply(self, caller: Caller, finding: Finding) -> None:
+        if finding.remedy is Remedy.expire_previous_secret:
+            await self.management.expire_previous_secret(caller, finding.client_id)
+            return
+        client = await self.management.find(caller, finding.client_id,
+                                            permission=Permission.OAUTH_CLIENT_EDIT)
+        settings = client.settings
+        if finding.remedy is Remedy.remove_scope:
+            settings = replace(settings, scopes=tuple(
+                s for s in settings.scopes if s != finding.subject))
+        elif finding.remedy is Remedy.remove_role:
+            settings = replace(settings, role_divisions=tuple(
+                rd for rd in settings.role_divisions if rd.role_id != finding.subject))
+        elif finding.remedy is Remedy.shorten_token_duration:
+            limit = finding.evidence.get("policyMaxSeconds")
+            if isinstance(limit, int):
+                settings = replace(settings, token_ttl_seconds=limit)
+        elif finding.remedy is Remedy.remove_dev_redirect_uris:
+            settings = replace(settings, redirect_uris=tuple(
+                u for u in settings.redirect_uris if not is_dev_redirect_uri(u)))
+        elif finding.remedy is Remedy.disable_client:
+            settings = replace(settings, state=ClientState.disabled)
+        await self.management.update(caller, finding.client_id, settings)
+
+
+def describe_evaluation(done: Evaluated) -> dict[str, JSONValue]:
+    return {"clientsEvaluated": done.clients, "opened": done.opened, "resolved": done.resolved}

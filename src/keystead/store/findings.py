@@ -1,0 +1,161 @@
+"""Stored findings (the FindingStore port), and evidence of use read from the usage counts.
+
+``SqlUsageEvidence`` is the EvidenceQuery the engine reads until the per-day evidence records
+(issue 12 §2) are stored: it knows how many tokens each client got per day (``client_usage``)
+and how often it used the implicit grant (audited as ``grant.implicit.use``), not which scopes or
+permissions; so the rules that need those (unused scope, unused role) stay silent on it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.clients import Actor, GrantType
+from keystead.domain.governance.evidence import Evidence
+from keystead.domain.governance.findings import (
+    SEVERITY_RANK,
+    Finding,
+    FindingFilter,
+    FindingKind,
+    FindingState,
+    FindingSummary,
+    Remedy,
+    Severity,
+)
+from keystead.domain.paging import Page
+from keystead.store.dashboard import IMPLICIT_USE
+from keystead.store.tables import ORG_ID, audit_events, client_usage, clients, findings
+
+ANY_GRANT = "*"  # tokens counted without their grant (the usage counts do not keep it)
+_STATE_ORDER = case({str(FindingState.active): 0, str(FindingState.archived): 1},
+                    value=findings.c.state, else_=2)
+_SEVERITY_ORDER = case({str(s): -rank for s, rank in SEVERITY_RANK.items()},
+                       value=findings.c.severity, else_=0)
+
+
+def _actor(value: Mapping[str, str] | None) -> Actor | None:
+    return None if value is None else Actor(value["kind"], value["id"], value.get("name", ""))
+
+
+def _finding(row: Any) -> Finding:
+    return Finding(
+        id=row.id, client_id=row.client_id, kind=FindingKind(row.kind), subject=row.subject,
+        severity=Severity(row.severity), state=FindingState(row.state),
+        evidence=dict(row.evidence), recommendation=row.recommendation,
+        remedy=None if row.remedy is None else Remedy(row.remedy), first_seen=row.first_seen,
+        last_seen=row.last_seen, resolved_at=row.resolved_at,
+        archived_reason=row.archived_reason, archived_by=_actor(row.archived_by),
+        archived_at=row.archived_at, client_name=row.client_name)
+
+
+def _row(finding: Finding) -> dict[str, Any]:
+    by = finding.archived_by
+    return {
+        "id": finding.id, "organization_id": ORG_ID, "client_id": finding.client_id,
+        "kind": str(finding.kind), "subject": finding.subject,
+        "severity": str(finding.severity), "state": str(finding.state),
+        "evidence": dict(finding.evidence), "recommendation": finding.recommendation[:512],
+        "remedy": None if finding.remedy is None else str(finding.remedy),
+        "first_seen": finding.first_seen, "last_seen": finding.last_seen,
+        "resolved_at": finding.resolved_at, "archived_reason": finding.archived_reason,
+        "archived_by": None if by is None else {"kind": by.kind, "id": by.id, "name": by.name},
+        "archived_at": finding.archived_at,
+    }
+
+
+_SELECT = select(findings, clients.c.name.label("client_name")).join(
+    clients, clients.c.id == findings.c.client_id)
+
+
+class SqlFindingStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def of_clients(self, client_ids: Sequence[str]) -> list[Finding]:
+        if not client_ids:
+            return []
+        rows = await self.conn.execute(_SELECT.where(findings.c.client_id.in_(client_ids)))
+        return [_finding(r) for r in rows]
+
+    async def find(self, finding_id: str) -> Finding | None:
+        row = (await self.conn.execute(_SELECT.where(findings.c.id == finding_id))).first()
+        return None if row is None else _finding(row)
+
+    async def save(self, finding: Finding) -> None:
+        # Delete-then-insert keeps one statement shape on both databases (no dialect upsert).
+        await self.conn.execute(delete(findings).where(findings.c.id == finding.id))
+        await self.conn.execute(insert(findings).values(**_row(finding)))
+
+    async def search(self, flt: FindingFilter, page: Page) -> tuple[list[Finding], int]:
+        conditions = [findings.c.organization_id == ORG_ID]
+        if flt.client_id is not None:
+            conditions.append(findings.c.client_id == flt.client_id)
+        if flt.kind is not None:
+            conditions.append(findings.c.kind == str(flt.kind))
+        if flt.state is not None:
+            conditions.append(findings.c.state == str(flt.state))
+        total = (await self.conn.execute(
+            select(func.count()).select_from(findings).where(*conditions))).scalar_one()
+        rows = await self.conn.execute(
+            _SELECT.where(*conditions).order_by(_STATE_ORDER, _SEVERITY_ORDER, clients.c.name,
+                                                findings.c.kind, findings.c.subject)
+            .limit(page.size).offset((page.number - 1) * page.size))
+        return [_finding(r) for r in rows], int(total)
+
+    async def summary(self, *, worst: int) -> FindingSummary:
+        active = findings.c.state == str(FindingState.active)
+        by_kind = {FindingKind(k): int(n) for k, n in await self.conn.execute(
+            select(findings.c.kind, func.count()).where(active).group_by(findings.c.kind))}
+        by_severity = {Severity(s): int(n) for s, n in await self.conn.execute(
+            select(findings.c.severity, func.count()).where(active)
+            .group_by(findings.c.severity))}
+        worst_rank = func.max(-_SEVERITY_ORDER).label("rank")
+        count = func.count().label("n")
+        rows = await self.conn.execute(
+            select(findings.c.client_id, func.max(clients.c.name).label("name"), count,
+                   worst_rank).join(clients, clients.c.id == findings.c.client_id)
+            .where(active).group_by(findings.c.client_id)
+            .order_by(worst_rank.desc(), count.desc(), func.max(clients.c.name)).limit(worst))
+        ranks = {rank: severity for severity, rank in SEVERITY_RANK.items()}
+        return FindingSummary(by_kind, by_severity, [
+            (r.client_id, r.name, int(r.n), ranks.get(int(r.rank), Severity.low))
+            for r in rows])
+
+
+class SqlUsageEvidence:
+    """EvidenceQuery over the daily token counts and the implicit-grant audit entries."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def over(self, client_ids: list[str], since: date) -> Mapping[str, Evidence]:
+        tokens: dict[str, dict[str, int]] = defaultdict(dict)
+        days: dict[str, list[date]] = defaultdict(list)
+        if client_ids:
+            for row in await self.conn.execute(
+                    select(client_usage.c.client_id, func.sum(client_usage.c.tokens_issued),
+                           func.min(client_usage.c.day), func.max(client_usage.c.day))
+                    .where(client_usage.c.client_id.in_(client_ids),
+                           client_usage.c.day >= since)
+                    .group_by(client_usage.c.client_id)):
+                if row[1]:
+                    tokens[row[0]][ANY_GRANT] = int(row[1])
+                    days[row[0]] += [row[2], row[3]]
+            for row in await self.conn.execute(
+                    select(audit_events.c.entity_id, func.count())
+                    .where(audit_events.c.organization_id == ORG_ID,
+                           audit_events.c.action == IMPLICIT_USE,
+                           audit_events.c.entity_id.in_(client_ids),
+                           audit_events.c.timestamp >= datetime.combine(since, time(), UTC))
+                    .group_by(audit_events.c.entity_id)):
+                tokens[row[0]][str(GrantType.token)] = int(row[1])
+        return {cid: Evidence(tokens_by_grant=tokens.get(cid, {}),
+                              first_day=min(days[cid]) if days.get(cid) else None,
+                              last_day=max(days[cid]) if days.get(cid) else None)
+                for cid in client_ids}
