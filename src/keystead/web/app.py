@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
+from keystead.domain.governance.finding_engine import SYSTEM
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
@@ -37,6 +38,7 @@ from keystead.web.api import (
     tokens,
     users,
 )
+from keystead.web.api.governance import findings
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -47,6 +49,8 @@ from keystead.web.supervision import SupervisedLoop
 
 log = logging.getLogger("keystead")
 HOUSEKEEPING_INTERVAL_SECONDS = 60.0
+# The findings engine re-evaluates every client this often (the issue asks at least daily).
+FINDINGS_INTERVAL_SECONDS = 3600.0
 KEY_RELOAD_INTERVAL_SECONDS = 60.0
 # Each flush is a commit, which makes every worker drop its kept hot-path reads: not too often.
 FLUSH_INTERVAL_SECONDS = 1.0
@@ -74,6 +78,18 @@ async def purge(runtime: Runtime) -> None:
         await SqlAssertionLedger(conn).purge_expired(now)
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
+
+
+async def evaluate_findings(runtime: Runtime) -> None:
+    """Evaluate every client's findings (the engine's scheduled run, audited as the system).
+
+    Every replica runs it (there is no lease): an evaluation is idempotent, so two at once
+    only repeat the work; a conflicting write fails that round, and the next one catches up.
+    """
+    async with runtime.transaction() as conn:
+        done = await runtime.findings(conn).evaluate(SYSTEM)
+    log.info("findings evaluated: %d client(s), %d opened, %d resolved",
+             done.clients, done.opened, done.resolved)
 
 
 class UsageFlush:
@@ -111,6 +127,8 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            metrics=metrics),
             SupervisedLoop("key-reload", runtime.reload_keys, KEY_RELOAD_INTERVAL_SECONDS,
                            metrics=metrics),
+            SupervisedLoop("findings", lambda: evaluate_findings(runtime),
+                           FINDINGS_INTERVAL_SECONDS, metrics=metrics),
         ]
     return loops
 
@@ -181,7 +199,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
         routes=[*health.routes, *oauth.routes, *authorize.routes, *clients.routes,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
                 *users.routes, *subjects.routes, *identity_providers.routes,
-                *identity_links.routes, *oauth_authorizations.routes,
+                *identity_links.routes, *oauth_authorizations.routes, *findings.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

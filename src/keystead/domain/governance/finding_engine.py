@@ -75,6 +75,7 @@ class FindingsManagement:
 
         Raises:
             ForbiddenError: without ``governance:finding:edit``.
+            NotFoundError: a client asked for does not exist.
         """
         caller.require(Permission.GOVERNANCE_FINDING_EDIT)
         policy = await self.policies.find()
@@ -94,7 +95,12 @@ class FindingsManagement:
     async def _batches(self, client_ids: Sequence[str] | None
                        ) -> AsyncIterator[list[Client]]:
         if client_ids is not None:
-            found = [c for c in [await self.clients.find(i) for i in client_ids] if c]
+            found = []
+            for client_id in client_ids:
+                client = await self.clients.find(client_id)
+                if client is None:
+                    raise NotFoundError(f"no OAuth client with id {client_id}")
+                found.append(client)
             for start in range(0, len(found), BATCH):
                 yield found[start:start + BATCH]
             return

@@ -1,0 +1,141 @@
+"""/api/v2/governance/findings: list and read findings, evaluate now, archive, unarchive, fix.
+
+Reads need the ``governance:readonly`` scope (or ``governance``) and ``governance:finding:view``;
+changes need the ``governance`` scope and ``governance:finding:edit``, and a remedy also the
+permission of the client change it makes (``oauth:client:edit``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.errors import InvalidInputError
+from keystead.domain.governance.finding_engine import describe_evaluation
+from keystead.domain.governance.findings import (
+    Finding,
+    FindingFilter,
+    FindingKind,
+    FindingState,
+)
+from keystead.domain.paging import Page
+from keystead.web.api.common import call, paging
+from keystead.web.errors import json_response
+from keystead.web.presenters import actor_ref, listing
+from keystead.web.schemas import parse_body
+
+BASE = "/api/v2/governance/findings"
+READ, WRITE = "governance:readonly", "governance"
+
+
+class ArchiveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = ""
+
+
+class EvaluateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    clientId: str | None = None  # noqa: N815 - the wire name
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """A finding in its wire form (README "Findings")."""
+    body: dict[str, Any] = {
+        "id": finding.id, "kind": str(finding.kind), "subject": finding.subject or None,
+        "severity": str(finding.severity), "clientId": finding.client_id,
+        "clientName": finding.client_name, "state": str(finding.state),
+        "evidence": dict(finding.evidence), "recommendation": finding.recommendation,
+        "remedy": {"available": finding.remedy is not None,
+                   "action": None if finding.remedy is None else str(finding.remedy),
+                   "description": finding.remedy_description},
+        "firstSeen": _when(finding.first_seen), "lastSeen": _when(finding.last_seen),
+        "resolvedAt": _when(finding.resolved_at), "selfUri": f"{BASE}/{finding.id}",
+    }
+    if finding.archived_by is not None:
+        body["archived"] = {"reason": finding.archived_reason,
+                            "by": actor_ref(finding.archived_by),
+                            "date": _when(finding.archived_at)}
+    return body
+
+
+def finding_filter(params: Any) -> FindingFilter:
+    """``clientId``, ``kind`` and ``state`` from the query.
+
+    Raises:
+        InvalidInputError: an unknown kind or state, naming the known ones.
+    """
+    kind = state = None
+    if "kind" in params:
+        try:
+            kind = FindingKind(params["kind"])
+        except ValueError as exc:
+            raise InvalidInputError.one("kind", "unknown.value", "kind must be one of: " +
+                                        ", ".join(k.value for k in FindingKind)) from exc
+    if "state" in params:
+        try:
+            state = FindingState(params["state"])
+        except ValueError as exc:
+            raise InvalidInputError.one("state", "unknown.value", "state must be one of: " +
+                                        ", ".join(s.value for s in FindingState)) from exc
+    return FindingFilter(client_id=params.get("clientId") or None, kind=kind, state=state)
+
+
+async def list_findings(request: Request) -> Response:
+    async with call(request, scope=READ) as c:
+        number, size = paging(request)
+        flt = finding_filter(request.query_params)
+        found, total = await c.runtime.findings(c.conn).search(c.caller, flt, Page(number, size))
+    return json_response(listing(found, finding_json, total=total, page_number=number,
+                                 page_size=size, uri=BASE))
+
+
+async def get_finding(request: Request) -> Response:
+    async with call(request, scope=READ) as c:
+        finding = await c.runtime.findings(c.conn).find(c.caller, request.path_params["id"])
+    return json_response(finding_json(finding))
+
+
+async def evaluate(request: Request) -> Response:
+    async with call(request, scope=WRITE) as c:
+        body = parse_body(EvaluateRequest, await request.body(), allow_null=True)
+        done = await c.runtime.findings(c.conn).evaluate(
+            c.caller, client_ids=None if body.clientId is None else [body.clientId])
+    return json_response(describe_evaluation(done))
+
+
+async def archive(request: Request) -> Response:
+    async with call(request, scope=WRITE) as c:
+        body = parse_body(ArchiveRequest, await request.body(), allow_null=True)
+        finding = await c.runtime.findings(c.conn).archive(
+            c.caller, request.path_params["id"], body.reason)
+    return json_response(finding_json(finding))
+
+
+async def unarchive(request: Request) -> Response:
+    async with call(request, scope=WRITE) as c:
+        finding = await c.runtime.findings(c.conn).unarchive(c.caller, request.path_params["id"])
+    return json_response(finding_json(finding))
+
+
+async def remedy(request: Request) -> Response:
+    async with call(request, scope=WRITE) as c:
+        finding = await c.runtime.findings(c.conn).remedy(c.caller, request.path_params["id"])
+    return json_response(finding_json(finding))
+
+
+routes = [
+    Route(BASE, list_findings, methods=["GET"]),
+    Route(f"{BASE}/evaluate", evaluate, methods=["POST"]),
+    Route(f"{BASE}/{{id}}", get_finding, methods=["GET"]),
+    Route(f"{BASE}/{{id}}/archive", archive, methods=["POST"]),
+    Route(f"{BASE}/{{id}}/unarchive", unarchive, methods=["POST"]),
+    Route(f"{BASE}/{{id}}/remedy", remedy, methods=["POST"]),
+]
