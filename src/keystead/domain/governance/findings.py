@@ -17,6 +17,7 @@ from typing import Protocol
 
 from keystead.domain.audit import JSONValue
 from keystead.domain.clients import Actor
+from keystead.domain.errors import InvalidInputError, Problem
 from keystead.domain.paging import Page
 
 
@@ -148,6 +149,31 @@ class FindingSummary:
     by_kind: Mapping[FindingKind, int]
     by_severity: Mapping[Severity, int]
     worst_clients: Sequence[tuple[str, str, int, Severity]]  # id, name, count, worst severity
+
+
+def finding_filter(params: Mapping[str, str]) -> FindingFilter:
+    """The filter from wire parameters ``clientId``, ``kind`` and ``state``.
+
+    Raises:
+        InvalidInputError: an unknown kind or state, naming the known ones.
+    """
+    problems: list[Problem] = []
+    kind = state = None
+    if "kind" in params:
+        try:
+            kind = FindingKind(params["kind"])
+        except ValueError:
+            problems.append(Problem("kind", "unknown.value", "kind must be one of: " +
+                                    ", ".join(k.value for k in FindingKind)))
+    if "state" in params:
+        try:
+            state = FindingState(params["state"])
+        except ValueError:
+            problems.append(Problem("state", "unknown.value", "state must be one of: " +
+                                    ", ".join(s.value for s in FindingState)))
+    if problems:
+        raise InvalidInputError(problems)
+    return FindingFilter(client_id=params.get("clientId") or None, kind=kind, state=state)
 
 
 class FindingStore(Protocol):

@@ -14,13 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.domain.errors import InvalidInputError
 from keystead.domain.governance.finding_engine import describe_evaluation
 from keystead.domain.governance.findings import (
     Finding,
-    FindingFilter,
-    FindingKind,
-    FindingState,
+    finding_filter,
 )
 from keystead.domain.paging import Page
 from keystead.web.api.common import call, paging
@@ -64,28 +61,6 @@ def finding_json(finding: Finding) -> dict[str, Any]:
                             "by": actor_ref(finding.archived_by),
                             "date": _when(finding.archived_at)}
     return body
-
-
-def finding_filter(params: Any) -> FindingFilter:
-    """``clientId``, ``kind`` and ``state`` from the query.
-
-    Raises:
-        InvalidInputError: an unknown kind or state, naming the known ones.
-    """
-    kind = state = None
-    if "kind" in params:
-        try:
-            kind = FindingKind(params["kind"])
-        except ValueError as exc:
-            raise InvalidInputError.one("kind", "unknown.value", "kind must be one of: " +
-                                        ", ".join(k.value for k in FindingKind)) from exc
-    if "state" in params:
-        try:
-            state = FindingState(params["state"])
-        except ValueError as exc:
-            raise InvalidInputError.one("state", "unknown.value", "state must be one of: " +
-                                        ", ".join(s.value for s in FindingState)) from exc
-    return FindingFilter(client_id=params.get("clientId") or None, kind=kind, state=state)
 
 
 async def list_findings(request: Request) -> Response:
