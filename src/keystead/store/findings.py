@@ -32,6 +32,7 @@ from keystead.domain.paging import Page
 from keystead.store.dashboard import IMPLICIT_USE
 from keystead.store.tables import ORG_ID, audit_events, client_usage, clients, findings
 
+EVALUATION_LOCK = 0x6B73_6664  # the advisory lock id the scheduled evaluation runs under
 ANY_GRANT = "*"  # tokens counted without their grant (the usage counts do not keep it)
 _STATE_ORDER = case({str(FindingState.active): 0, str(FindingState.archived): 1},
                     value=findings.c.state, else_=2)
@@ -126,6 +127,17 @@ class SqlFindingStore:
         return FindingSummary(by_kind, by_severity, [
             (r.client_id, r.name, int(r.n), ranks.get(int(r.rank), Severity.low))
             for r in rows])
+
+
+async def claim_evaluation(conn: AsyncConnection) -> bool:
+    """Take the lock one replica's scheduled evaluation holds until its transaction ends; False
+    when another replica holds it (it is doing the same work). PostgreSQL: a transaction-scoped
+    advisory lock (fine behind a transaction pooler). SQLite: True, its one writer at a time
+    already keeps two evaluations apart."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool((await conn.execute(
+        select(func.pg_try_advisory_xact_lock(EVALUATION_LOCK)))).scalar_one())
 
 
 class SqlUsageEvidence:

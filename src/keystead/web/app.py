@@ -19,6 +19,7 @@ from keystead.domain.governance.finding_engine import SYSTEM
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.findings import claim_evaluation
 from keystead.store.health import DatabaseProbe
 from keystead.store.identity_providers import SqlAssertionLedger
 from keystead.store.keys import SqlSigningKeys
@@ -83,10 +84,13 @@ async def purge(runtime: Runtime) -> None:
 async def evaluate_findings(runtime: Runtime) -> None:
     """Evaluate every client's findings (the engine's scheduled run, audited as the system).
 
-    Every replica runs it (there is no lease): an evaluation is idempotent, so two at once
-    only repeat the work; a conflicting write fails that round, and the next one catches up.
+    Every replica's loop calls it; a replica finding another one evaluating skips its round
+    (``claim_evaluation``), so two never write the same findings at once.
     """
     async with runtime.transaction() as conn:
+        if not await claim_evaluation(conn):
+            log.info("findings: another replica is evaluating; skipped")
+            return
         done = await runtime.findings(conn).evaluate(SYSTEM)
     log.info("findings evaluated: %d client(s), %d opened, %d resolved",
              done.clients, done.opened, done.resolved)
