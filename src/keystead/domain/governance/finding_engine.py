@@ -147,11 +147,14 @@ class FindingsManagement:
                            found.severity, FindingState.active, found.evidence,
                            found.recommendation, found.remedy, first_seen=now, last_seen=now,
                            client_name=client.settings.name), 1
-        came_back = old.state is FindingState.resolved
-        return replace(old, severity=found.severity, evidence=found.evidence,
-                       recommendation=found.recommendation, remedy=found.remedy,
-                       last_seen=now, state=FindingState.active if came_back else old.state,
-                       resolved_at=None), int(came_back)
+        merged = replace(old, severity=found.severity, evidence=found.evidence,
+                         recommendation=found.recommendation, remedy=found.remedy,
+                         last_seen=now, client_name=client.settings.name)
+        if old.state is not FindingState.resolved:
+            return merged, 0
+        # It came back: active again, whatever an admin accepted about its last occurrence.
+        return replace(merged, state=FindingState.active, resolved_at=None, archived_reason=None,
+                       archived_by=None, archived_at=None), 1
 
     async def _owner(self, client: Client) -> OwnerStatus:
         owner_id = client.settings.owner_id
