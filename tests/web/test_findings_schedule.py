@@ -14,7 +14,9 @@ from keystead.web.metrics import Metrics
 from keystead.web.runtime import Runtime
 from tests.support.apps import run, runtime_of
 from tests.support.clients import Registered
-from tests.support.findings import findings_of
+from tests.support.clock import ManualClock
+from tests.support.findings import DAY, findings_of
+from tests.support.management import audit_events
 from tests.support.tokens import bearer, token
 
 
@@ -26,14 +28,19 @@ def test_findings_schedule_is_a_supervised_loop(http: TestClient) -> None:
 
 
 def test_findings_schedule_evaluates_every_client_as_the_system(
-        http: TestClient, admin: Registered) -> None:
-    run(http, evaluate_findings)
+        http: TestClient, admin: Registered, clock: ManualClock) -> None:
+    clock.advance(31 * DAY)  # nothing changed, but the secret grew past its rotation age
     headers = bearer(token(http, admin))
-    assert "over-privileged" in findings_of(http, headers, admin.id)
+    assert "secret-rotation-due" not in findings_of(http, headers, admin.id)
+    run(http, evaluate_findings)
+    assert "secret-rotation-due" in findings_of(http, headers, admin.id)
+    [entry] = audit_events(http, headers, action="evaluate")
+    assert entry["context"]["actorKind"] == "system"
 
 
 def test_findings_schedule_skips_while_another_replica_evaluates_postgres(
-        http: TestClient, admin: Registered, store: str, settings: Settings) -> None:
+        http: TestClient, admin: Registered, store: str, settings: Settings,
+        clock: ManualClock) -> None:
     if store != "postgres":
         pytest.skip("SQLite has one writer at a time: there is no lock to hold")
 
@@ -44,8 +51,9 @@ def test_findings_schedule_skips_while_another_replica_evaluates_postgres(
             await evaluate_findings(runtime)  # skipped: the other "replica" holds the lock
         await other.dispose()
 
+    clock.advance(31 * DAY)
     run(http, held_elsewhere)
     headers = bearer(token(http, admin))
-    assert findings_of(http, headers, admin.id) == {}
+    assert "secret-rotation-due" not in findings_of(http, headers, admin.id)
     run(http, evaluate_findings)  # the lock is free again
-    assert "over-privileged" in findings_of(http, headers, admin.id)
+    assert "secret-rotation-due" in findings_of(http, headers, admin.id)

@@ -7,6 +7,7 @@ together or not at all.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -56,6 +57,13 @@ class ClientManagement:
     tokens: TokenRevoker
     digester: Digester
     clock: Clock
+    # Told the id of a client whose settings or secrets changed (the findings engine evaluates
+    # it again, so a fix made by hand shows at once); None: nobody listens.
+    changed: Callable[[str], Awaitable[None]] | None = None
+
+    async def _changed(self, client_id: str) -> None:
+        if self.changed is not None:
+            await self.changed(client_id)
 
     async def create(self, caller: Caller, settings: ClientSettings, *,
                      date_created: datetime | None = None) -> Issued:
@@ -86,6 +94,7 @@ class ClientManagement:
                                key_id=self.digester.current_kid)
         await self.auditor.record(caller, "create", _entity(client),
                                   {"settings": describe(settings)})
+        await self._changed(client.id)
         # As the store returns it: role grants in a stable order, the one secret's metadata.
         stored = replace(
             client, settings=replace(settings, role_divisions=tuple(sorted(
@@ -153,6 +162,7 @@ class ClientManagement:
         if was_active and settings.state is not ClientState.active:
             # Disabling or scheduling deletion stops tokens at once; re-enabling must not revive.
             await self.tokens.revoke_client_tokens(client_id, now=now)
+        await self._changed(client_id)
         return updated
 
     async def regenerate_secret(self, caller: Caller, client_id: str, *,
@@ -187,6 +197,7 @@ class ClientManagement:
                                   key_id=self.digester.current_kid)
         await self.auditor.record(caller, "secret.regenerate", _entity(client),
                                   {"dualUseSeconds": dual_use_seconds})
+        await self._changed(client_id)
         fresh = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
         return Issued(fresh, secret)
 
@@ -195,6 +206,7 @@ class ClientManagement:
         expired = await self.secrets.expire_previous(client_id, now=self.clock())
         await self.auditor.record(caller, "secret.expire.previous", _entity(client),
                                   {"expired": expired})
+        await self._changed(client_id)
         return await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
 
     async def delete(self, caller: Caller, client_id: str) -> None:

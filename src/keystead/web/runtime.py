@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -132,17 +132,23 @@ class Runtime:
         return Auditor(SqlAuditLog(conn), self.clock)
 
     def management(self, conn: AsyncConnection) -> ClientManagement:
+        """Client management whose changes re-evaluate the client's findings."""
+        return self._management(conn, changed=self.findings(conn).reevaluate)
+
+    def _management(self, conn: AsyncConnection, *,
+                    changed: Callable[[str], Awaitable[None]] | None = None) -> ClientManagement:
         return ClientManagement(
             clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
             auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
-            clock=self.clock)
+            clock=self.clock, changed=changed)
 
     def findings(self, conn: AsyncConnection) -> FindingsManagement:
         # Evidence from the usage counts until the per-day evidence records are stored.
         return FindingsManagement(
             findings=SqlFindingStore(conn), clients=SqlClientStore(conn),
             roles=SqlRoleStore(conn), users=SqlUserStore(conn), evidence=SqlUsageEvidence(conn),
-            policies=SqlPolicyStore(conn), management=self.management(conn),
+            # Its remedies evaluate the client again themselves.
+            policies=SqlPolicyStore(conn), management=self._management(conn),
             auditor=self.auditor(conn))
 
     def users(self, conn: AsyncConnection) -> UserManagement:

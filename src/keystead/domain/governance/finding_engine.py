@@ -43,6 +43,7 @@ from keystead.domain.users import UserState, UserStore
 
 BATCH = 200  # clients read, and their evidence asked for, at a time
 MAX_REASON = 512
+EVALUATION = Entity("GovernanceFinding", "*", "Findings")
 SYSTEM = Caller(Actor("system", "findings", "findings engine"), frozenset(),
                 frozenset({Permission.GOVERNANCE_FINDING_EDIT}))
 
@@ -78,6 +79,20 @@ class FindingsManagement:
             NotFoundError: a client asked for does not exist.
         """
         caller.require(Permission.GOVERNANCE_FINDING_EDIT)
+        totals = await self._run(client_ids)
+        await self.auditor.record(caller, "evaluate", EVALUATION, {
+            "clients": totals.clients, "opened": totals.opened, "resolved": totals.resolved})
+        return totals
+
+    async def reevaluate(self, client_id: str) -> None:
+        """Evaluate one client again right after a change to it (ClientManagement tells us).
+
+        Not audited on its own: the change that caused it is, and each finding keeps when it
+        was first seen, last seen and resolved.
+        """
+        await self._run([client_id])
+
+    async def _run(self, client_ids: Sequence[str] | None) -> Evaluated:
         policy = await self.policies.find()
         roles = {r.id: RoleFacts(r.id, r.name, tuple(r.permissions))
                  for r in await self.roles.list()}
@@ -86,10 +101,6 @@ class FindingsManagement:
             done = await self._evaluate_batch(batch, roles, policy)
             totals = Evaluated(totals.clients + done.clients, totals.opened + done.opened,
                                totals.resolved + done.resolved)
-        await self.auditor.record(caller, "evaluate", Entity("GovernanceFinding", "*",
-                                                             "Findings"),
-                                  {"clients": totals.clients, "opened": totals.opened,
-                                   "resolved": totals.resolved})
         return totals
 
     async def _batches(self, client_ids: Sequence[str] | None

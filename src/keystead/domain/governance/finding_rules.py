@@ -17,7 +17,7 @@ from keystead.domain.clients import Client, ClientState, GrantType
 from keystead.domain.governance.evidence import Evidence
 from keystead.domain.governance.findings import Detected, FindingKind, Remedy, Severity
 from keystead.domain.governance.policy import Policy
-from keystead.domain.permissions import OAUTH_ADMIN, SUPER_ADMIN, grants
+from keystead.domain.permissions import OAUTH_ADMIN, SUPER_ADMIN, Permission, grants
 
 # Evidence keys under which implicit-grant tokens may be counted.
 IMPLICIT_KEYS = frozenset({str(GrantType.token), "token", "implicit"})
@@ -25,8 +25,9 @@ IMPLICIT_KEYS = frozenset({str(GrantType.token), "token", "implicit"})
 # switched to the new one and will break when the window closes.
 LATE_IN_WINDOW = 0.25
 # Holding any of these lets a client hand out power or change the rules: an administrator.
-ADMIN_PERMISSIONS = ("authorization:role:edit", "authorization:grant:add",
-                     "directory:user:edit", "sso:provider:edit", "governance:policy:edit")
+ADMIN_PERMISSIONS = (Permission.AUTHORIZATION_ROLE_EDIT, Permission.AUTHORIZATION_GRANT_ADD,
+                     Permission.DIRECTORY_USER_EDIT, Permission.SSO_PROVIDER_EDIT,
+                     Permission.GOVERNANCE_POLICY_EDIT)
 ADMIN_ROLE_NAMES = frozenset({SUPER_ADMIN, OAUTH_ADMIN})
 BROAD_SCOPES = frozenset({"authorization", "users", "identity-providers", "governance"})
 DEV_HOSTS = frozenset({"localhost", "::1", "0.0.0.0"})  # noqa: S104 - a name compared, not bound
