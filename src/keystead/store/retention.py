@@ -54,6 +54,10 @@ RETENTION: Mapping[str, Retention] = {
         Bound.purged, "daily token counts older than the retention window (400 days by "
                       "default, never under the 366 days the usage summary answers)",
         "KEYSTEAD_USAGE_RETENTION_DAYS"),
+    "client_evidence": Retention(
+        Bound.purged, "evidence of use per client and day (grants, failures, scopes, "
+                      "permissions, at most 32 networks) older than 365 days, the longest "
+                      "lookback a governance policy can ask for"),
     "signing_keys": Retention(
         Bound.purged, "a rotated-out key once every token it signed has expired "
                       "(`retire_after`); the active key stays"),

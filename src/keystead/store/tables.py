@@ -207,6 +207,18 @@ client_usage = Table(
     Column("tokens_issued", Integer, nullable=False),
 )
 
+# Evidence of use per client per UTC day (domain/governance/evidence.py): tokens by grant,
+# failures by reason, scopes granted, permissions exercised, source networks, each a count. No
+# foreign key, like client_usage: a deleted client's evidence ages out with the rest.
+client_evidence = Table(
+    "client_evidence", metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("item", String(200), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
 signing_keys = Table(
     "signing_keys", metadata,
     Column("kid", String(64), primary_key=True),

@@ -15,9 +15,11 @@ from starlette.responses import Response
 
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
+from keystead.domain.governance.evidence import evidence_kept_from
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.evidence import SqlEvidence
 from keystead.store.health import DatabaseProbe
 from keystead.store.identity_providers import SqlAssertionLedger
 from keystead.store.keys import SqlSigningKeys
@@ -61,7 +63,8 @@ async def housekeeping(runtime: Runtime) -> None:
 async def purge(runtime: Runtime) -> None:
     """Delete clients whose dateToDelete has passed, revocations of expired tokens, usage
     counts past their retention, expired codes and refresh tokens, spent grant families,
-    timed-out sessions, retired keys and spent assertion ids (store/retention.py)."""
+    timed-out sessions, retired keys, spent assertion ids and evidence past the longest lookback
+    (store/retention.py)."""
     async with runtime.transaction() as conn:
         deleted = await runtime.management(conn).purge_due()
         now = runtime.clock()
@@ -72,6 +75,7 @@ async def purge(runtime: Runtime) -> None:
         await SqlAuthorizationStore(conn).purge_expired(now=now)
         await SqlSigningKeys(conn).purge_retired(now=now)
         await SqlAssertionLedger(conn).purge_expired(now)
+        await SqlEvidence(conn).purge_before(evidence_kept_from(now))
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
 
@@ -96,6 +100,7 @@ class UsageFlush:
         # The failed authentications counted since the last flush (FailureTally): one entry per
         # client, source and reason per interval; kept for the next flush if this one fails.
         await self.runtime.flush_auth_failures()
+        await self.runtime.flush_evidence()
 
 
 def background_loops(runtime: Runtime, metrics: Metrics, *,
@@ -157,6 +162,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 await runtime.flush_auth_failures(final=True)
             except StoreUnavailableError:
                 log.warning("authentication failures not written at shutdown: store unreachable")
+            try:
+                await runtime.flush_evidence()
+            except StoreUnavailableError:
+                log.warning("evidence of use not written at shutdown: store unreachable")
             if redis_client is not None:
                 await redis_client.aclose()
             await probe.close()

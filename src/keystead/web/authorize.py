@@ -234,6 +234,7 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
                                        ttl_seconds=min(IMPLICIT_TTL_SECONDS,
                                                        record.token_ttl_seconds),
                                        implicit=True)
+    runtime.recorder.token(client.id, "implicit", token.scope, client_ip(ctx.request))
     await _audit(ctx, who, "grant.implicit.use", client, {
         "deprecated": True, "note": "implicit grant: migrate this client to CODE with PKCE"})
     return redirect(rules.answer(request.redirect_uri, {

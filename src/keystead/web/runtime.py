@@ -18,6 +18,7 @@ from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
+from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder, EvidenceTally
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.passwords import Passwords
@@ -58,6 +59,7 @@ from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.divisions import SqlDivisionStore
+from keystead.store.evidence import SqlEvidence
 from keystead.store.failure_counter import LimitsFailureCounter
 from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
@@ -102,6 +104,26 @@ class Runtime:
     auth_failures: FailureTally
     # Failed authentications per address (and client): client secrets, console sign-in.
     throttle: Throttle
+    # Evidence of use counted by this worker since the last flush (governance), and what
+    # requests tell it: the tally, or NO_EVIDENCE when KEYSTEAD_EVIDENCE_RECORDING is off.
+    evidence: EvidenceTally
+    recorder: EvidenceRecorder
+
+    async def flush_evidence(self) -> None:
+        """Add the evidence counted since the last flush to the store.
+
+        Raises:
+            StoreUnavailableError: the counts are kept for the next attempt.
+        """
+        rows = self.evidence.take()
+        if not rows:
+            return
+        try:
+            async with self.transaction() as conn:
+                await SqlEvidence(conn).add(rows)
+        except BaseException:
+            self.evidence.give_back(rows)  # they exist nowhere else
+            raise
 
     async def flush_auth_failures(self, *, final: bool = False) -> None:
         """Write the failures tallied since the last flush: one row per client, source and
@@ -227,7 +249,9 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
                         ThrottlePolicy(client_failures=settings.throttle_client_failures,
                                        source_failures=settings.throttle_source_failures,
                                        window_seconds=settings.throttle_window_seconds), clock)
-    authenticator = ClientAuthenticator(hot, digester, clock, auth_failures, throttle)
+    evidence = EvidenceTally(clock)
+    recorder: EvidenceRecorder = evidence if settings.evidence_recording else NO_EVIDENCE
+    authenticator = ClientAuthenticator(hot, digester, clock, auth_failures, throttle, recorder)
     issuer = settings.issuer.rstrip("/")
     authorizations = authorization_transactions(engine)
     user_tokens = UserTokens(tokens, IdTokens(issuer, signer), digester, clock,
@@ -249,7 +273,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
     }
     return Runtime(
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
-        tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants, token_issued),
+        tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants, token_issued, recorder),
         introspection=IntrospectionEndpoint(authenticator, tokens, authorizations, digester,
                                             clock),
         revocation=RevocationEndpoint(authenticator, tokens, authorizations, digester, clock),
@@ -257,7 +281,8 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
             memory_kib=settings.password_hash_memory_kib,
             time_cost=settings.password_hash_time_cost),
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
-        auth_failures=auth_failures, throttle=throttle)
+        auth_failures=auth_failures, throttle=throttle, evidence=evidence,
+        recorder=recorder)
 
 
 def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:
