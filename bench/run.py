@@ -410,6 +410,12 @@ def _ratio(a: Measurement | None, b: Measurement | None) -> float | None:
     return a.rate / b.rate if a is not None and b is not None and b.rate > 0 else None
 
 
+def _cpu_ratio(a: Measurement | None, b: Measurement | None) -> float | None:
+    if a is None or b is None or a.cpu_us_per_op is None or not b.cpu_us_per_op:
+        return None
+    return a.cpu_us_per_op / b.cpu_us_per_op
+
+
 def _db_cpu_note(m: Measurement | None) -> str:
     if m is None or m.db_cpu_us_per_op is None:
         return "PostgreSQL's own CPU not visible" if m is not None else ""
@@ -434,9 +440,6 @@ def pg_targets(get: Callable[[str, str], Measurement | None]) -> list[Target]:
         Target(f"{PG_NAME} server CPU per token", ks.cpu_us_per_op if ks else None, "<=", 250.0,
                "µs", note=_db_cpu_note(ks)),
     ]
-    if (off := get(EVIDENCE_OFF_NAME, "token")) is not None:
-        found.append(Target("keystead tokens/s ÷ tokens/s with evidence recording off",
-                            _ratio(ks, off), ">=", 0.95, note="what recording costs"))
     if ks_l is not None:
         found += [
             Target(f"{PG_NAME} loaded ÷ empty: tokens/s", _ratio(ks_l, ks), ">=", 0.9,
@@ -480,6 +483,14 @@ def targets(rows: dict[tuple[str, str], Row], baseline: str | None = None, *,
                    note="no regression"),
             Target(f"keystead introspections/s ÷ {baseline} introspections/s",
                    _ratio(intro, base_intro), ">=", 0.95, note="no regression"),
+        ]
+    if (off := get(EVIDENCE_OFF_NAME, "token")) is not None:
+        # CPU per token is the steadier figure on a shared box; both say what recording costs.
+        found += [
+            Target("keystead tokens/s ÷ tokens/s with evidence recording off", _ratio(ks, off),
+                   ">=", 0.95, note="what recording costs"),
+            Target("keystead CPU per token ÷ CPU per token with evidence recording off",
+                   _cpu_ratio(ks, off), "<=", 1.05, note="what recording costs"),
         ]
     if ks_l is not None:
         found += [
