@@ -35,13 +35,15 @@ def test_tally_networks_of_odd_addresses() -> None:
 
 
 def test_tally_is_bounded_and_gives_back_what_a_flush_could_not_write() -> None:
-    tally = EvidenceTally(lambda: NOW, max_keys=3)
-    tally.token("c1", "client_credentials", "read", "203.0.113.7")  # three keys
-    tally.token("c2", "client_credentials", "read", "203.0.113.7")  # three more: dropped
+    tally = EvidenceTally(lambda: NOW, max_keys=1)
+    tally.token("c1", "client_credentials", "read", "203.0.113.7")
+    tally.token("c1", "client_credentials", "read", "203.0.113.7")  # the same event: counted
+    tally.token("c2", "client_credentials", "read", "203.0.113.7")  # past the bound: dropped
 
     rows = tally.take()
     tally.give_back(rows)
 
-    assert tally.dropped == 3
-    assert {r.client_id for r in rows} == {"c1"}
+    assert tally.dropped == 1
+    assert {(r.client_id, r.kind, r.count) for r in rows} == {
+        ("c1", Kind.grant, 2), ("c1", Kind.scope, 2), ("c1", Kind.network, 2)}
     assert sorted(tally.take(), key=lambda r: r.kind) == sorted(rows, key=lambda r: r.kind)

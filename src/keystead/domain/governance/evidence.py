@@ -120,73 +120,76 @@ def network_of(remote_ip: str) -> str | None:
     return str(ip_network(f"{address}/{prefix}", strict=False))
 
 
-class EvidenceTally:
-    """Evidence counted in memory by one worker between flushes, at the cost of a few counter
-    increments per token: scopes stay one string and addresses stay raw until ``take`` (off
-    the request path) splits them and makes them networks.
+# One event as the tally keeps it: (client id, kind, item, scope string, raw source address).
+_Event = tuple[str, str, str, str, str]
 
-    Bounded: past ``max_keys`` distinct keys between flushes, further ones are only counted in
-    ``dropped`` (a flush every second keeps far below it in practice).
+
+class EvidenceTally:
+    """Evidence counted in memory by one worker between flushes, at the cost of one counter
+    increment per token: its grant, scopes and address stay one key until ``take`` (off the
+    request path) splits the scopes and makes the address a network.
+
+    Bounded: past ``max_keys`` distinct events between flushes, further ones are only counted
+    in ``dropped`` (a flush every second keeps far below it in practice).
     """
 
     def __init__(self, clock: Callable[[], datetime], *, max_keys: int = 50_000) -> None:
         self.clock = clock
         self.max_keys = max_keys
         self.dropped = 0
-        self._counts: Counter[tuple[str, date, str, str]] = Counter()
+        self._days: dict[date, Counter[_Event]] = {}
+        self._kept = 0  # distinct events over all days
 
-    def _count(self, client_id: str, day: date, kind: str, item: str, n: int = 1) -> None:
-        key = (client_id, day, kind, item)
-        if key in self._counts or len(self._counts) < self.max_keys:
-            self._counts[key] += n
+    def _count(self, event: _Event, n: int = 1) -> None:
+        day = self.clock().date()
+        counts = self._days.get(day)
+        if counts is None:
+            counts = self._days[day] = Counter()
+        if event in counts:
+            counts[event] += n
+        elif self._kept < self.max_keys:
+            counts[event] = n
+            self._kept += 1
         else:
             self.dropped += n
 
     def token(self, client_id: str, grant_type: str, scope: str, remote_ip: str) -> None:
         """A token issued to ``client_id`` by ``grant_type`` with ``scope`` (space-separated)."""
-        day = self.clock().date()
-        self._count(client_id, day, Kind.grant, grant_type)
-        self._count(client_id, day, _SCOPES, scope)
-        self._count(client_id, day, _SOURCE, remote_ip)
+        self._count((client_id, Kind.grant, grant_type, scope, remote_ip))
 
     def failure(self, client_id: str, reason: str, remote_ip: str) -> None:
         """A refused request of an existing client: its authentication, or its grant."""
-        day = self.clock().date()
-        self._count(client_id, day, Kind.failure, reason)
-        self._count(client_id, day, _SOURCE, remote_ip)
+        self._count((client_id, Kind.failure, reason, "", remote_ip))
 
     def permissions(self, client_id: str, permissions: Iterable[str]) -> None:
         """Permissions a client's token exercised on Keystead's own API."""
-        day = self.clock().date()
         for permission in permissions:
-            self._count(client_id, day, Kind.permission, permission)
+            self._count((client_id, Kind.permission, permission, "", ""))
 
     def take(self) -> list[EvidenceCount]:
         """Everything counted since the last take, as rows (scopes split, networks made)."""
-        counts, self._counts = self._counts, Counter()
+        days, self._days, self._kept = self._days, {}, 0
         rows: Counter[tuple[str, date, Kind, str]] = Counter()
-        for (client_id, day, kind, item), n in counts.items():
-            if kind == _SCOPES:
-                for scope in item.split():
-                    rows[client_id, day, Kind.scope, scope] += n
-            elif kind == _SOURCE:
-                if (network := network_of(item)) is not None:
-                    rows[client_id, day, Kind.network, network] += n
-            else:
+        for day, counts in days.items():
+            for (client_id, kind, item, scope, remote_ip), n in counts.items():
                 rows[client_id, day, Kind(kind), item] += n
+                for granted in scope.split():
+                    rows[client_id, day, Kind.scope, granted] += n
+                if remote_ip and (network := network_of(remote_ip)) is not None:
+                    rows[client_id, day, Kind.network, network] += n
         return [EvidenceCount(c, d, k, i, n) for (c, d, k, i), n in rows.items()]
 
     def give_back(self, rows: Iterable[EvidenceCount]) -> None:
-        """Keep rows a flush could not write for the next one (already split: kept as is)."""
+        """Keep rows a flush could not write for the next one, on their own day."""
         for row in rows:
-            self._count(row.client_id, row.day, row.kind, row.item, row.count)
+            counts = self._days.setdefault(row.day, Counter())
+            event = (row.client_id, row.kind.value, row.item, "", "")
+            if event not in counts:
+                self._kept += 1
+            counts[event] += row.count
 
     def held(self) -> int:
-        return len(self._counts)
-
-
-_SCOPES = "scopes"  # a token's whole scope string, split by ``take``
-_SOURCE = "source"  # a raw remote address, made a network by ``take``
+        return self._kept
 
 
 def evidence_over(sums: Iterable[tuple[Kind, str, int, date, date]]) -> Evidence:
