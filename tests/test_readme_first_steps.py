@@ -155,6 +155,7 @@ def test_every_first_steps_block_runs_as_pasted(tmp_path: Path) -> None:
                     f"{outputs[failed] if failed >= 0 else output}\n--- server log:\n"
                     f"{server_log[-4000:]}")
     assert output.rstrip().endswith(MARKER.format("end"))
+    assert len(outputs) == 9, "the README's first steps changed: check each new block below"
     (ready, bootstrap, scopes, service_client, rotation, usage, lifecycle, audit,
      sdk) = outputs
 
