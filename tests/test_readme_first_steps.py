@@ -32,8 +32,8 @@ README = Path(__file__).parents[1] / "README.md"
 SECTION = "## First steps"
 SHELL_BLOCK = re.compile(r"^```(?:sh|bash)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 README_BASE = "BASE=http://127.0.0.1:8000"
-# The whole section, server start and the SDK's import included, takes seconds.
-WHOLE_RUN_SECONDS = 150
+# The whole section takes 20-40 s on a loaded 2-core machine; a hang ends here, with its output.
+WHOLE_RUN_SECONDS = 240
 MARKER = "::first-steps block {}::"
 
 # ``make run`` as the Makefile runs it, on the test's port: the only make target the section uses.
