@@ -91,6 +91,11 @@ class PlannedDeactivation:
         await self.clients.find(caller, client_id)
         return await self._presented(await self._existing(client_id))
 
+    async def pending(self, client_id: str) -> Planned | None:
+        """The client's plan, for a page that has already shown the caller the client."""
+        plan = await self.plans.find(client_id)
+        return None if plan is None else await self._presented(plan)
+
     async def schedule(self, caller: Caller, client_id: str, *, date: datetime, reason: str,
                        replacement_id: str | None) -> Planned:
         """Raises: ForbiddenError, NotFoundError, InvalidInputError, ConflictError (already
