@@ -6,41 +6,19 @@ A plan is named by its client's id. The changes need ``oauth:client:edit`` on th
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
-from keystead.domain.governance.deactivation import Planned
 from keystead.domain.permissions import Permission
 from keystead.web.api.common import call
 from keystead.web.errors import json_response
-from keystead.web.presenters import actor_ref, iso
+from keystead.web.presenters import planned_json
 from keystead.web.schemas import DeactivationRequest, parse_body
 
 BASE = "/api/v2/governance/deactivations"
 READ, WRITE = "governance:readonly", "governance"
-
-
-def planned_json(planned: Planned) -> dict[str, Any]:
-    plan = planned.plan
-    body: dict[str, Any] = {
-        "id": plan.client_id,
-        "client": {"id": plan.client_id, "name": planned.client_name,
-                   "selfUri": f"/api/v2/oauth/clients/{plan.client_id}"},
-        "date": iso(plan.date), "reason": plan.reason,
-        "state": "disabled" if plan.disabled_at is not None else "scheduled",
-        "plannedBy": actor_ref(plan.planned_by), "datePlanned": iso(plan.planned_at),
-        "reminderDate": iso(planned.reminder_at), "dateReminded": iso(plan.reminded_at),
-        "dateDisabled": iso(plan.disabled_at), "deletionDate": iso(planned.deletion_at),
-        "selfUri": f"{BASE}/{plan.client_id}"}
-    if plan.replacement_id is not None:
-        body["replacementClient"] = {
-            "id": plan.replacement_id, "name": planned.replacement_name or "",
-            "selfUri": f"/api/v2/oauth/clients/{plan.replacement_id}"}
-    return body
 
 
 async def list_plans(request: Request) -> Response:
