@@ -1,6 +1,6 @@
 """planned deactivation of clients
 
-Revision ID: 0017
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-05 08:00:00
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from keystead.store.types import UTCDateTime
 
 
-revision = '0017'
+revision = '0014'
 down_revision = '0013'
 branch_labels = None
 depends_on = None
