@@ -37,6 +37,7 @@ from keystead.web.api import (
     tokens,
     users,
 )
+from keystead.web.api.governance import policy as governance_policy
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -182,7 +183,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
-                *console_routes()],
+                *governance_policy.routes, *console_routes()],
         lifespan=lifespan,
         exception_handlers={
             DomainError: _domain_error,

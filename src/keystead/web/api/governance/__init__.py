@@ -1,0 +1,1 @@
+"""Keystead's governance API (/api/v2/governance/...): one module per resource."""
