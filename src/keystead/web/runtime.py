@@ -18,7 +18,7 @@ from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
-from keystead.domain.governance.policy import PolicyManagement
+from keystead.domain.governance.policy import PolicyManagement, PolicyStore
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.passwords import Passwords
@@ -138,8 +138,12 @@ class Runtime:
             clock=self.clock, owners=SqlOwnerDirectory(conn), policies=SqlPolicyStore(conn))
 
     def policy(self, conn: AsyncConnection) -> PolicyManagement:
-        return PolicyManagement(policies=SqlPolicyStore(conn), auditor=self.auditor(conn),
+        return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),
                                 clock=self.clock)
+
+    def policy_store(self, conn: AsyncConnection) -> PolicyStore:
+        """The policy itself, for the rules that read it (the authorization endpoint's PKCE)."""
+        return SqlPolicyStore(conn)
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)
