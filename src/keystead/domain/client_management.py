@@ -269,6 +269,16 @@ class ClientManagement:
             caller.require(Permission.OAUTH_CLIENT_VIEW)
         return await self.clients.search(flt, page)
 
+    async def owner_choices(self, caller: Caller, *, limit: int = 500) -> Sequence[Owner]:
+        """The active users a client's owner may be chosen from (the console's list).
+
+        Raises:
+            ForbiddenError: without ``oauth:client:add`` or ``oauth:client:edit``.
+        """
+        if not caller.has_permission(Permission.OAUTH_CLIENT_ADD):
+            caller.require(Permission.OAUTH_CLIENT_EDIT)
+        return await self.owners.active(limit=limit)
+
     async def owners_of(self, clients: Sequence[Client]) -> Mapping[str, Owner]:
         """The owners of these clients that still exist (for names and the orphaned flag)."""
         return await self.owners.owners(

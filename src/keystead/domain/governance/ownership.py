@@ -7,7 +7,7 @@ it was.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -33,6 +33,9 @@ class Owner:
 class OwnerDirectory(Protocol):
     async def owners(self, user_ids: Collection[str]) -> Mapping[str, Owner]:
         """The users with these ids that still exist (deleted ones are simply absent)."""
+
+    async def active(self, *, limit: int) -> Sequence[Owner]:
+        """Active users by name, at most ``limit``: who may be chosen as an owner."""
 
 
 def is_orphaned(client: Client, owners: Mapping[str, Owner]) -> bool:
