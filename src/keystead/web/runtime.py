@@ -20,6 +20,7 @@ from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.governance.deactivation import Planned, PlannedDeactivation
 from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder, EvidenceTally
+from keystead.domain.governance.policy import PolicyManagement, PolicyStore
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.passwords import Passwords
@@ -67,6 +68,7 @@ from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.owners import SqlOwnerDirectory
 from keystead.store.policy import SqlPolicyStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
@@ -157,7 +159,15 @@ class Runtime:
         return ClientManagement(
             clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
             auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
-            clock=self.clock)
+            clock=self.clock, owners=SqlOwnerDirectory(conn), policies=SqlPolicyStore(conn))
+
+    def policy(self, conn: AsyncConnection) -> PolicyManagement:
+        return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),
+                                clock=self.clock)
+
+    def policy_store(self, conn: AsyncConnection) -> PolicyStore:
+        """The policy itself, for the rules that read it (the authorization endpoint's PKCE)."""
+        return SqlPolicyStore(conn)
 
     def deactivations(self, conn: AsyncConnection) -> PlannedDeactivation:
         return PlannedDeactivation(
