@@ -153,6 +153,27 @@ def crypto_costs() -> None:
     bench("secrets.token_urlsafe(32)", lambda: secrets.token_urlsafe(32))
 
 
+def evidence_costs() -> None:
+    """What governance evidence adds to one token, and what a flush's take costs per token."""
+    from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceTally
+
+    client_id, scope = str(uuid.uuid4()), "oauth oauth:readonly authorization"
+    tally = EvidenceTally(lambda: datetime.now(UTC))
+    bench("evidence recording off: NO_EVIDENCE.token (the call alone)",
+          lambda: NO_EVIDENCE.token(client_id, "client_credentials", scope, "203.0.113.7"))
+    bench("evidence recording on: EvidenceTally.token", lambda: tally.token(
+        client_id, "client_credentials", scope, "203.0.113.7"))
+    sources = [f"198.51.100.{n}" for n in range(100)]
+
+    def flush_of_100_tokens() -> None:
+        for source in sources:
+            tally.token(client_id, "client_credentials", scope, source)
+        tally.take()
+
+    bench("100 tokens from 100 addresses, then take() (off the request path)",
+          flush_of_100_tokens)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tokens", type=int, default=0, help="pre-fill this many tokens first")
@@ -170,6 +191,7 @@ def main() -> int:
         asyncio.run(sqlalchemy_costs(db_path, client_id))
         crypto_costs()
         json_costs()
+        evidence_costs()
     return 0
 
 

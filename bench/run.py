@@ -68,6 +68,7 @@ BENCH_SECRET_KEY = "keystead-bench-only-secret-key-0123456789abcdefg"  # noqa: S
 FOREIGN_WARN_CORES = 0.15
 INTROSPECT_TOKENS = 64  # default count of distinct valid tokens the introspection load cycles
 SQLITE_NAME, PG_NAME = "keystead", "keystead-pg"  # the servers' names in the table and targets
+EVIDENCE_OFF_NAME = "keystead evidence-off"  # the same tree with governance evidence not recorded
 STORES = ("sqlite", "postgres", "both")
 assert len(BENCH_SECRET_KEY) == 48  # noqa: S101
 
@@ -118,6 +119,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="print the results as JSON on stdout (the table goes to stderr)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is not met")
     p.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    p.add_argument("--evidence-cost", action=argparse.BooleanOptionalAction, default=True,
+                   help="also measure the SQLite store with KEYSTEAD_EVIDENCE_RECORDING=false "
+                        "just before it, and report recording's cost as a ratio")
     p.add_argument("--baseline", metavar="REV",
                    help="also measure Keystead as of this git revision (its src/ checked out in "
                         "the temp dir, same venv) just before the current tree, and report the "
@@ -236,7 +240,8 @@ class Keystead:
 
     def __init__(self, reaper: Reaper, workdir: Path, workers: int, *,
                  name: str = SQLITE_NAME, source: Path | None = None,
-                 database_url: str | None = None, db_probe: DbProbe | None = None) -> None:
+                 database_url: str | None = None, db_probe: DbProbe | None = None,
+                 settings: dict[str, str] | None = None) -> None:
         self.reaper = reaper
         self.workdir = workdir
         self.workers = workers
@@ -249,7 +254,7 @@ class Keystead:
             self.env["PYTHONPATH"] = str(source)
         self.env.update(KEYSTEAD_DATA_DIR=str(self.data_dir), KEYSTEAD_SECRET_KEY=BENCH_SECRET_KEY,
                         KEYSTEAD_ISSUER=f"http://127.0.0.1:{self.port}",
-                        KEYSTEAD_LOG_LEVEL="WARNING")
+                        KEYSTEAD_LOG_LEVEL="WARNING", **(settings or {}))
         self.database_url = database_url  # None: the SQLite file in the data dir
         if database_url is not None:
             self.env["KEYSTEAD_DATABASE_URL"] = database_url
@@ -405,6 +410,12 @@ def _ratio(a: Measurement | None, b: Measurement | None) -> float | None:
     return a.rate / b.rate if a is not None and b is not None and b.rate > 0 else None
 
 
+def _cpu_ratio(a: Measurement | None, b: Measurement | None) -> float | None:
+    if a is None or b is None or a.cpu_us_per_op is None or not b.cpu_us_per_op:
+        return None
+    return a.cpu_us_per_op / b.cpu_us_per_op
+
+
 def _db_cpu_note(m: Measurement | None) -> str:
     if m is None or m.db_cpu_us_per_op is None:
         return "PostgreSQL's own CPU not visible" if m is not None else ""
@@ -472,6 +483,14 @@ def targets(rows: dict[tuple[str, str], Row], baseline: str | None = None, *,
                    note="no regression"),
             Target(f"keystead introspections/s ÷ {baseline} introspections/s",
                    _ratio(intro, base_intro), ">=", 0.95, note="no regression"),
+        ]
+    if (off := get(EVIDENCE_OFF_NAME, "token")) is not None:
+        # CPU per token is the steadier figure on a shared box; both say what recording costs.
+        found += [
+            Target("keystead tokens/s ÷ tokens/s with evidence recording off", _ratio(ks, off),
+                   ">=", 0.95, note="what recording costs"),
+            Target("keystead CPU per token ÷ CPU per token with evidence recording off",
+                   _cpu_ratio(ks, off), "<=", 1.05, note="what recording costs"),
         ]
     if ks_l is not None:
         found += [
@@ -711,6 +730,12 @@ def run(args: argparse.Namespace, reaper: Reaper, workdir: Path,
         rows += measure_keystead(base, reaper, args, shape, "empty")
         baseline = base.name
         results["baseline"] = {"revision": args.baseline, "commit": git_commit(args.baseline)}
+
+    if args.evidence_cost and not args.loaded_only and "sqlite" in stores:
+        off = Keystead(reaper, workdir, args.workers, name=EVIDENCE_OFF_NAME,
+                       settings={"KEYSTEAD_EVIDENCE_RECORDING": "false"})
+        off.setup()
+        rows += measure_keystead(off, reaper, args, shape, "empty")
 
     if "sqlite" in stores:
         ks = Keystead(reaper, workdir, args.workers)

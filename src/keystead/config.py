@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # Tokens issued per client per day (client_usage) are kept this many days, then purged by
     # housekeeping; never fewer than the longest usage summary the API answers (USAGE_DAYS).
     usage_retention_days: int = Field(default=400, ge=USAGE_DAYS, le=3_650)
+    # Evidence of use per client per day (tokens by grant, failures, scopes, permissions,
+    # source networks) for governance; off only to measure what recording costs.
+    evidence_recording: bool = True
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
     # Failed client authentications: one audit entry per client, source and reason per

@@ -18,6 +18,7 @@ from sqlalchemy import Table, insert, select
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
+from keystead.domain.governance.evidence import evidence_kept_from
 from keystead.domain.keyring import KeyRing
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.protocol.keys import generate_key, key_cipher
@@ -94,6 +95,18 @@ def client_usage(now: datetime, settings: Settings) -> list[Row]:
     return [Row(tables.client_usage, day("too-old", oldest - timedelta(days=1)), kept=False),
             Row(tables.client_usage, day("oldest-kept", oldest), kept=True),
             Row(tables.client_usage, day("today", now.date()), kept=True)]
+
+
+def client_evidence(now: datetime, _settings: Settings) -> list[Row]:
+    oldest = evidence_kept_from(now)
+
+    def day(name: str, when: Any) -> dict[str, Any]:
+        return {"client_id": name, "day": when, "kind": "grant", "item": "client_credentials",
+                "count": 2}
+
+    return [Row(tables.client_evidence, day("too-old", oldest - timedelta(days=1)), kept=False),
+            Row(tables.client_evidence, day("oldest-kept", oldest), kept=True),
+            Row(tables.client_evidence, day("today", now.date()), kept=True)]
 
 
 def signing_keys(now: datetime, _settings: Settings) -> list[Row]:
@@ -199,6 +212,7 @@ CASES: dict[str, Case] = {
     "sessions": Case("digest", sessions),
     "revoked_tokens": Case("digest", revoked_tokens),
     "client_usage": Case("client_id", client_usage),
+    "client_evidence": Case("client_id", client_evidence),
     "signing_keys": Case("kid", signing_keys),
     "grant_families": Case("id", grant_families, grant_family_artifacts),
     "authorization_codes": Case("digest", authorization_codes),

@@ -16,8 +16,14 @@ DAY = 86_400
 
 
 def evaluate(http: TestClient, headers: dict[str, str]) -> dict[str, Any]:
-    """Flush this worker's usage counts (as the flush loop would), then evaluate every client."""
-    run(http, lambda runtime: runtime.hot.flush())
+    """Flush this worker's usage counts and evidence (as the flush loop would), then evaluate
+    every client."""
+
+    async def flush(runtime: Runtime) -> None:
+        await runtime.hot.flush()
+        await runtime.flush_evidence()
+
+    run(http, flush)
     response = http.post(f"{FINDINGS}/evaluate", headers=headers)
     assert response.status_code == 200, response.text
     return dict(response.json())

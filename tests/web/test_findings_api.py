@@ -219,3 +219,33 @@ def test_findings_filters_and_bad_input(http: TestClient, headers: dict[str, str
     assert http.post(f"{FINDINGS}/evaluate", headers=headers,
                      json={"clientIds": []}).status_code == 400
     assert http.get(FINDINGS).status_code == 401
+
+
+def test_findings_unused_scope_and_role_from_the_recorded_evidence(
+        http: TestClient, admin: Registered, clock: ManualClock) -> None:
+    headers = bearer(token(http, admin))
+    make_role(http, headers, "Reader", ["oauth:client:view"])
+    auditor = make_role(http, headers, "Auditor", ["audits:audit:view"])
+    svc = bootstrap(http, name="sync", roles=["Reader", "Auditor"],
+                    scopes=["oauth:readonly", "audits:readonly"])
+    clock.advance(91 * DAY)  # older than the window: judged on what it did in it
+    used = bearer(token(http, svc, scope="oauth:readonly"))
+    assert http.get(CLIENTS, headers=used).status_code == 200  # exercises oauth:client:view
+    headers = bearer(token(http, admin))
+    evaluate(http, headers)
+    found = findings_of(http, headers, svc.id, state="active")
+    scope = found["unused-scope/audits:readonly"]
+    assert scope["evidence"]["scopesGranted"] == ["oauth:readonly"]
+    assert scope["evidence"]["tokensInWindow"] == 1
+    role = found[f"unused-role/{auditor}"]
+    assert role["evidence"]["permissionsExercised"] == ["oauth:client:view"]
+    assert "unused-client" not in found
+    assert not any(key.startswith("unused-role/") and key != f"unused-role/{auditor}"
+                   for key in found)
+    for finding in (scope, role):
+        fixed = http.post(f"{FINDINGS}/{finding['id']}/remedy", headers=headers)
+        assert fixed.json()["state"] == "resolved", fixed.text
+    client = http.get(f"{CLIENTS}/{svc.id}", headers=headers).json()
+    assert client["scope"] == ["oauth:readonly"]
+    assert auditor not in {r["roleId"] for r in client["roleDivisions"]}
+    assert len(client["roleDivisions"]) == 1  # the Reader role stays

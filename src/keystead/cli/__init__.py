@@ -1,7 +1,8 @@
 """The ``keystead`` command: thin commands over the same use cases the API calls.
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
-(bootstrap-client, clients …), ``users``, ``keys``, ``secret_keys``, ``audit`` and
+(bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
+``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` (policy) and
 ``governance_findings`` (``governance findings …``); ``run`` holds what they share.
 """
 
@@ -10,20 +11,31 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from keystead.cli import audit, clients, governance_findings, keys, secret_keys, server, users
+from keystead.cli import (
+    audit,
+    clients,
+    deactivations,
+    governance,
+    governance_findings,
+    keys,
+    secret_keys,
+    server,
+    users,
+)
 from keystead.config import Settings
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
                        "management.", no_args_is_help=True)
+clients.clients_app.command("plan-deactivation")(deactivations.plan_deactivation)
+clients.clients_app.command("deactivations")(deactivations.deactivations)
+clients.clients_app.command("cancel-deactivation")(deactivations.cancel_deactivation)
 app.add_typer(clients.clients_app, name="clients")
 app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(secret_keys.ring_app, name="secret-keys")
-governance_app = typer.Typer(help="Governance: findings (and the organisation's policy).",
-                             no_args_is_help=True)
-governance_app.add_typer(governance_findings.findings_app, name="findings")
-app.add_typer(governance_app, name="governance")
+governance.governance_app.add_typer(governance_findings.findings_app, name="findings")
+app.add_typer(governance.governance_app, name="governance")
 app.command()(server.init)
 app.command()(server.backup)
 app.command()(server.serve)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from keystead.domain.clients import Actor, RoleDivision
 from keystead.domain.errors import ForbiddenError
@@ -23,6 +23,8 @@ class Caller:
     remote_ip: str = ""
     # The operator at the console of the host may assign any role (bootstrap needs it).
     is_operator: bool = False
+    # The permissions ``require`` found held during one request: a client's evidence of use.
+    exercised: set[str] = field(default_factory=set, compare=False, repr=False)
 
     @property
     def divisions(self) -> tuple[str, ...]:
@@ -36,6 +38,7 @@ class Caller:
         """Raises: ForbiddenError naming the missing permission."""
         if not self.has_permission(permission):
             raise ForbiddenError(f"missing permission {permission}")
+        self.exercised.add(permission)
 
     def lacks(self, permissions: Iterable[str]) -> list[str]:
         """The given permissions (patterns allowed) that the caller's own do not cover."""

@@ -23,6 +23,7 @@ from typing import NoReturn
 from urllib.parse import unquote_plus
 
 from keystead.domain.errors import StoreUnavailableError
+from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder
 from keystead.domain.secrets import Digester, digests_match
 from keystead.domain.tokens import LAST_USED_GRANULARITY, ClientRecord, HotStore, SecretRecord
 from keystead.protocol.auth_failures import AuthFailure, FailureTally, shown_client_id
@@ -91,6 +92,7 @@ class ClientAuthenticator:
     clock: Callable[[], datetime]
     failures: FailureTally
     throttle: Throttle
+    evidence: EvidenceRecorder = NO_EVIDENCE  # failures of existing clients, by reason
 
     async def identify(self, form: Mapping[str, str], authorization: str | None, *,
                        endpoint: Endpoint, remote_ip: str) -> ClientRecord:
@@ -207,6 +209,8 @@ class ClientAuthenticator:
                      remote_ip: str, endpoint: Endpoint, method: str, now: datetime) -> None:
         """A row now only for its key's first failure in the interval; the rest are counted."""
         name = client.name if client else ""
+        if client is not None:
+            self.evidence.failure(client.id, reason, remote_ip)
         first = self.failures.note(AuthFailure(
             client_id=shown_client_id(client_id), client_name=name, remote_ip=remote_ip,
             reason=reason, endpoint=endpoint.value, method=method, at=now,

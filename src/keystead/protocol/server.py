@@ -6,16 +6,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from keystead.domain.audit import JSONValue
+from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder
 from keystead.domain.scopes import is_scope_token
 from keystead.protocol.client_auth import ClientAuthenticator, Endpoint
 from keystead.protocol.errors import (
     InvalidRequestError,
     InvalidScopeError,
+    OAuthError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
 from keystead.protocol.grants.base import TokenGrant, TokenRequest
 from keystead.protocol.params import parse_form
+from keystead.protocol.sunset import sunset_headers
+from keystead.request_context import note_headers
 
 PUBLIC_CLIENT_GRANTS = frozenset({"authorization_code", "refresh_token"})
 
@@ -30,6 +34,8 @@ class TokenEndpoint:
     grants: Mapping[str, TokenGrant]
     # Told the grant type of every token issued (metrics); must cost a microsecond at most.
     issued: Callable[[str], None] = _uncounted
+    # Told every token issued and grant refused, per client (governance evidence).
+    evidence: EvidenceRecorder = NO_EVIDENCE
 
     async def handle(self, body: bytes, *, authorization: str | None,
                      remote_ip: str) -> dict[str, JSONValue]:
@@ -57,9 +63,16 @@ class TokenEndpoint:
             if not all(is_scope_token(s) for s in scope):
                 raise InvalidScopeError("scope must be space-separated scope tokens")
         params = {name: form[name] for name in grant.params if name in form}
-        issued = await grant.exchange(TokenRequest(grant.grant_type, params, scope, remote_ip),
-                                      client)
+        try:
+            issued = await grant.exchange(
+                TokenRequest(grant.grant_type, params, scope, remote_ip), client)
+        except OAuthError as refused:
+            self.evidence.failure(client.id, refused.error, remote_ip)
+            raise
         self.issued(grant.grant_type)
+        if client.sunset_at is not None:
+            note_headers(sunset_headers(client.deprecated_at, client.sunset_at))
+        self.evidence.token(client.id, grant.grant_type, issued.scope, remote_ip)
         answer: dict[str, JSONValue] = {
             "access_token": issued.access_token, "token_type": "Bearer",
             "expires_in": issued.expires_in, "scope": issued.scope}

@@ -1,23 +1,17 @@
-"""Stored findings (the FindingStore port), and evidence of use read from the usage counts.
+"""Stored findings (the FindingStore port) and the lock a scheduled evaluation runs under.
 
-``SqlUsageEvidence`` is the EvidenceQuery the engine reads until the per-day evidence records
-(issue 12 §2) are stored: it knows how many tokens each client got per day (``client_usage``)
-and how often it used the implicit grant (audited as ``grant.implicit.use``), not which scopes or
-permissions; so the rules that need those (unused scope, unused role) stay silent on it.
+The evidence the engine reads is ``store/evidence.py``'s (SqlEvidence).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.domain.clients import Actor, GrantType
-from keystead.domain.governance.evidence import Evidence
+from keystead.domain.clients import Actor
 from keystead.domain.governance.findings import (
     SEVERITY_RANK,
     Finding,
@@ -29,11 +23,9 @@ from keystead.domain.governance.findings import (
     Severity,
 )
 from keystead.domain.paging import Page
-from keystead.store.dashboard import IMPLICIT_USE
-from keystead.store.tables import ORG_ID, audit_events, client_usage, clients, findings
+from keystead.store.tables import ORG_ID, clients, findings
 
 EVALUATION_LOCK = 0x6B73_6664  # the advisory lock id the scheduled evaluation runs under
-ANY_GRANT = "*"  # tokens counted without their grant (the usage counts do not keep it)
 _STATE_ORDER = case({str(FindingState.active): 0, str(FindingState.archived): 1},
                     value=findings.c.state, else_=2)
 _SEVERITY_ORDER = case({str(s): -rank for s, rank in SEVERITY_RANK.items()},
@@ -138,36 +130,3 @@ async def claim_evaluation(conn: AsyncConnection) -> bool:
         return True
     return bool((await conn.execute(
         select(func.pg_try_advisory_xact_lock(EVALUATION_LOCK)))).scalar_one())
-
-
-class SqlUsageEvidence:
-    """EvidenceQuery over the daily token counts and the implicit-grant audit entries."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
-    async def over(self, client_ids: list[str], since: date) -> Mapping[str, Evidence]:
-        tokens: dict[str, dict[str, int]] = defaultdict(dict)
-        days: dict[str, list[date]] = defaultdict(list)
-        if client_ids:
-            for row in await self.conn.execute(
-                    select(client_usage.c.client_id, func.sum(client_usage.c.tokens_issued),
-                           func.min(client_usage.c.day), func.max(client_usage.c.day))
-                    .where(client_usage.c.client_id.in_(client_ids),
-                           client_usage.c.day >= since)
-                    .group_by(client_usage.c.client_id)):
-                if row[1]:
-                    tokens[row[0]][ANY_GRANT] = int(row[1])
-                    days[row[0]] += [row[2], row[3]]
-            for row in await self.conn.execute(
-                    select(audit_events.c.entity_id, func.count())
-                    .where(audit_events.c.organization_id == ORG_ID,
-                           audit_events.c.action == IMPLICIT_USE,
-                           audit_events.c.entity_id.in_(client_ids),
-                           audit_events.c.timestamp >= datetime.combine(since, time(), UTC))
-                    .group_by(audit_events.c.entity_id)):
-                tokens[row[0]][str(GrantType.token)] = int(row[1])
-        return {cid: Evidence(tokens_by_grant=tokens.get(cid, {}),
-                              first_day=min(days[cid]) if days.get(cid) else None,
-                              last_day=max(days[cid]) if days.get(cid) else None)
-                for cid in client_ids}

@@ -44,6 +44,9 @@ RETENTION: Mapping[str, Retention] = {
     "clients": Retention(
         Bound.managed, "until an admin deletes the client; an inactive client with a "
                        "dateToDelete is deleted (and audited) by housekeeping once it passes"),
+    "deactivation_plans": Retention(
+        Bound.owned, "at most one per client: deleted with it (a plan ends by deleting it) or "
+                     "when cancelled"),
     "client_role_divisions": Retention(Bound.owned, "the client's roles; deleted with it"),
     "client_secrets": Retention(
         Bound.owned, "at most two per client (the current secret and the one in its dual-use "
@@ -54,6 +57,10 @@ RETENTION: Mapping[str, Retention] = {
         Bound.purged, "daily token counts older than the retention window (400 days by "
                       "default, never under the 366 days the usage summary answers)",
         "KEYSTEAD_USAGE_RETENTION_DAYS"),
+    "client_evidence": Retention(
+        Bound.purged, "evidence of use per client and day (grants, failures, scopes, "
+                      "permissions, at most 32 networks) older than 365 days, the longest "
+                      "lookback a governance policy can ask for"),
     "signing_keys": Retention(
         Bound.purged, "a rotated-out key once every token it signed has expired "
                       "(`retire_after`); the active key stays"),

@@ -159,6 +159,22 @@ clients = Table(
     Index("ix_clients_org_name", "organization_id", "name"),
 )
 
+# A client's planned deactivation (domain/governance/deactivation.py): at most one per client,
+# gone with it. The token path reads ``planned_at`` and ``date`` with the client (the
+# Deprecation and Sunset headers).
+deactivation_plans = Table(
+    "deactivation_plans", metadata,
+    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("date", UTCDateTime, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("replacement_id", String(36), nullable=True),
+    Column("planned_at", UTCDateTime, nullable=False),
+    Column("planned_by", JSON, nullable=False),
+    Column("reminded_at", UTCDateTime, nullable=True),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+
 client_role_divisions = Table(
     "client_role_divisions", metadata,
     Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
@@ -205,6 +221,18 @@ client_usage = Table(
     Column("client_id", String(36), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("tokens_issued", Integer, nullable=False),
+)
+
+# Evidence of use per client per UTC day (domain/governance/evidence.py): tokens by grant,
+# failures by reason, scopes granted, permissions exercised, source networks, each a count. No
+# foreign key, like client_usage: a deleted client's evidence ages out with the rest.
+client_evidence = Table(
+    "client_evidence", metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("item", String(200), primary_key=True),
+    Column("count", Integer, nullable=False),
 )
 
 signing_keys = Table(

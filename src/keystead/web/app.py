@@ -15,10 +15,12 @@ from starlette.responses import Response
 
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
+from keystead.domain.governance.evidence import evidence_kept_from
 from keystead.domain.governance.finding_engine import SYSTEM
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.evidence import SqlEvidence
 from keystead.store.findings import claim_evaluation
 from keystead.store.health import DatabaseProbe
 from keystead.store.identity_providers import SqlAssertionLedger
@@ -39,7 +41,8 @@ from keystead.web.api import (
     tokens,
     users,
 )
-from keystead.web.api.governance import findings
+from keystead.web.api.governance import deactivations, findings
+from keystead.web.api.governance import policy as governance_policy
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -66,8 +69,11 @@ async def housekeeping(runtime: Runtime) -> None:
 async def purge(runtime: Runtime) -> None:
     """Delete clients whose dateToDelete has passed, revocations of expired tokens, usage
     counts past their retention, expired codes and refresh tokens, spent grant families,
-    timed-out sessions, retired keys and spent assertion ids (store/retention.py)."""
+    timed-out sessions, retired keys, spent assertion ids and evidence past the longest lookback
+    (store/retention.py)."""
     async with runtime.transaction() as conn:
+        # Planned deactivations first: a plan whose retention ended deletes its client.
+        steps = await runtime.deactivations(conn).attend()
         deleted = await runtime.management(conn).purge_due()
         now = runtime.clock()
         await SqlTokenRevoker(conn).purge_expired(
@@ -77,8 +83,11 @@ async def purge(runtime: Runtime) -> None:
         await SqlAuthorizationStore(conn).purge_expired(now=now)
         await SqlSigningKeys(conn).purge_retired(now=now)
         await SqlAssertionLedger(conn).purge_expired(now)
+        await SqlEvidence(conn).purge_before(evidence_kept_from(now))
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
+    if steps:
+        log.info("%d planned-deactivation step(s) taken (reminder, disable, delete)", steps)
 
 
 async def evaluate_findings(runtime: Runtime) -> None:
@@ -116,6 +125,7 @@ class UsageFlush:
         # The failed authentications counted since the last flush (FailureTally): one entry per
         # client, source and reason per interval; kept for the next flush if this one fails.
         await self.runtime.flush_auth_failures()
+        await self.runtime.flush_evidence()
 
 
 def background_loops(runtime: Runtime, metrics: Metrics, *,
@@ -179,6 +189,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 await runtime.flush_auth_failures(final=True)
             except StoreUnavailableError:
                 log.warning("authentication failures not written at shutdown: store unreachable")
+            try:
+                await runtime.flush_evidence()
+            except StoreUnavailableError:
+                log.warning("evidence of use not written at shutdown: store unreachable")
             if redis_client is not None:
                 await redis_client.aclose()
             await probe.close()
@@ -203,7 +217,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
         routes=[*health.routes, *oauth.routes, *authorize.routes, *clients.routes,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
                 *users.routes, *subjects.routes, *identity_providers.routes,
-                *identity_links.routes, *oauth_authorizations.routes, *findings.routes,
+                *identity_links.routes, *oauth_authorizations.routes,
+                *deactivations.routes, *governance_policy.routes, *findings.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

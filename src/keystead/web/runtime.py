@@ -18,7 +18,10 @@ from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
+from keystead.domain.governance.deactivation import Planned, PlannedDeactivation
+from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder, EvidenceTally
 from keystead.domain.governance.finding_engine import FindingsManagement
+from keystead.domain.governance.policy import PolicyManagement, PolicyStore
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.passwords import Passwords
@@ -58,13 +61,16 @@ from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
+from keystead.store.deactivations import SqlDeactivationStore
 from keystead.store.divisions import SqlDivisionStore
+from keystead.store.evidence import SqlEvidence
 from keystead.store.failure_counter import LimitsFailureCounter
-from keystead.store.findings import SqlFindingStore, SqlUsageEvidence
+from keystead.store.findings import SqlFindingStore
 from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.owners import SqlOwnerDirectory
 from keystead.store.policy import SqlPolicyStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
@@ -105,6 +111,26 @@ class Runtime:
     auth_failures: FailureTally
     # Failed authentications per address (and client): client secrets, console sign-in.
     throttle: Throttle
+    # Evidence of use counted by this worker since the last flush (governance), and what
+    # requests tell it: the tally, or NO_EVIDENCE when KEYSTEAD_EVIDENCE_RECORDING is off.
+    evidence: EvidenceTally
+    recorder: EvidenceRecorder
+
+    async def flush_evidence(self) -> None:
+        """Add the evidence counted since the last flush to the store.
+
+        Raises:
+            StoreUnavailableError: the counts are kept for the next attempt.
+        """
+        rows = self.evidence.take()
+        if not rows:
+            return
+        try:
+            async with self.transaction() as conn:
+                await SqlEvidence(conn).add(rows)
+        except BaseException:
+            self.evidence.give_back(rows)  # they exist nowhere else
+            raise
 
     async def flush_auth_failures(self, *, final: bool = False) -> None:
         """Write the failures tallied since the last flush: one row per client, source and
@@ -140,16 +166,30 @@ class Runtime:
         return ClientManagement(
             clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
             auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
-            clock=self.clock, changed=changed)
+            clock=self.clock, owners=SqlOwnerDirectory(conn), policies=SqlPolicyStore(conn),
+            changed=changed)
 
     def findings(self, conn: AsyncConnection) -> FindingsManagement:
-        # Evidence from the usage counts until the per-day evidence records are stored.
         return FindingsManagement(
             findings=SqlFindingStore(conn), clients=SqlClientStore(conn),
-            roles=SqlRoleStore(conn), users=SqlUserStore(conn), evidence=SqlUsageEvidence(conn),
+            roles=SqlRoleStore(conn), users=SqlUserStore(conn), evidence=SqlEvidence(conn),
             # Its remedies evaluate the client again themselves.
             policies=SqlPolicyStore(conn), management=self._management(conn),
             auditor=self.auditor(conn))
+
+    def policy(self, conn: AsyncConnection) -> PolicyManagement:
+        return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),
+                                clock=self.clock)
+
+    def policy_store(self, conn: AsyncConnection) -> PolicyStore:
+        """The policy itself, for the rules that read it (the authorization endpoint's PKCE)."""
+        return SqlPolicyStore(conn)
+
+    def deactivations(self, conn: AsyncConnection) -> PlannedDeactivation:
+        return PlannedDeactivation(
+            plans=SqlDeactivationStore(conn), clients=self.management(conn),
+            directory=SqlClientStore(conn), policies=SqlPolicyStore(conn),
+            notices=_NoticesPending(), auditor=self.auditor(conn), clock=self.clock)
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)
@@ -206,6 +246,19 @@ class Runtime:
         await self.engine.dispose()
 
 
+class _NoticesPending:
+    """Until the notice outbox lands (issue 12 §7), the audit entries are the only notice."""
+
+    async def scheduled(self, planned: Planned) -> None:  # noqa: ARG002
+        return None
+
+    async def reminder(self, planned: Planned) -> None:  # noqa: ARG002
+        return None
+
+    async def disabled(self, planned: Planned) -> None:  # noqa: ARG002
+        return None
+
+
 def _uncounted(_grant_type: str) -> None:
     return None
 
@@ -244,7 +297,9 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
                         ThrottlePolicy(client_failures=settings.throttle_client_failures,
                                        source_failures=settings.throttle_source_failures,
                                        window_seconds=settings.throttle_window_seconds), clock)
-    authenticator = ClientAuthenticator(hot, digester, clock, auth_failures, throttle)
+    evidence = EvidenceTally(clock)
+    recorder: EvidenceRecorder = evidence if settings.evidence_recording else NO_EVIDENCE
+    authenticator = ClientAuthenticator(hot, digester, clock, auth_failures, throttle, recorder)
     issuer = settings.issuer.rstrip("/")
     authorizations = authorization_transactions(engine)
     user_tokens = UserTokens(tokens, IdTokens(issuer, signer), digester, clock,
@@ -266,7 +321,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
     }
     return Runtime(
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
-        tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants, token_issued),
+        tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants, token_issued, recorder),
         introspection=IntrospectionEndpoint(authenticator, tokens, authorizations, digester,
                                             clock),
         revocation=RevocationEndpoint(authenticator, tokens, authorizations, digester, clock),
@@ -274,7 +329,8 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
             memory_kib=settings.password_hash_memory_kib,
             time_cost=settings.password_hash_time_cost),
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
-        auth_failures=auth_failures, throttle=throttle)
+        auth_failures=auth_failures, throttle=throttle, evidence=evidence,
+        recorder=recorder)
 
 
 def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:

@@ -19,8 +19,8 @@ from keystead.domain.governance.findings import Detected, FindingKind, Remedy, S
 from keystead.domain.governance.policy import Policy
 from keystead.domain.permissions import OAUTH_ADMIN, SUPER_ADMIN, Permission, grants
 
-# Evidence keys under which implicit-grant tokens may be counted.
-IMPLICIT_KEYS = frozenset({str(GrantType.token), "token", "implicit"})
+# Evidence keys under which implicit-grant tokens are counted (the recorder says "implicit").
+IMPLICIT_KEYS = frozenset({"implicit", str(GrantType.token), "token"})
 # The previous secret used in this last part of its dual-use window: the application has not
 # switched to the new one and will break when the window closes.
 LATE_IN_WINDOW = 0.25
@@ -79,9 +79,13 @@ def _has_detail(evidence: Evidence) -> bool:
 
 def unused_client(facts: ClientFacts, evidence: Evidence, policy: Policy,
                   now: datetime) -> list[Detected]:
-    if not _judged_on_use(facts, policy, now) or evidence.tokens > 0:
-        return []
     days = policy.unused_lookback_days
+    last_used = facts.client.date_last_used
+    # The secret's last use counts too: evidence may be off (KEYSTEAD_EVIDENCE_RECORDING) or
+    # younger than the window (recorded only since an upgrade).
+    if (not _judged_on_use(facts, policy, now) or evidence.tokens > 0
+            or (last_used is not None and last_used >= now - timedelta(days=days))):
+        return []
     return [Detected(
         FindingKind.unused_client, Severity.medium,
         {"tokensInWindow": 0, "lookbackDays": days,

@@ -71,6 +71,8 @@ async def call(request: Request, *, scope: str,
             actor, divisions = caller.actor, caller.divisions
             _refuse_nul(request)
             yield Call(runtime, conn, caller)
+        if caller.actor.kind == "client":  # committed: a user's token acts as the user
+            runtime.recorder.permissions(caller.actor.id, caller.exercised)
     except (InvalidTokenError, InsufficientScopeError, ForbiddenError) as exc:
         await record_denial(runtime, request, actor, exc, divisions=divisions)
         raise

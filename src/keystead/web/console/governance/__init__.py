@@ -1,9 +1,14 @@
-"""Console pages for governance: findings (the list, one finding, fix, archive, unarchive)."""
+"""Console pages for governance: the organisation's policy and the findings."""
 
 from __future__ import annotations
 
 from starlette.routing import Route
 
-from keystead.web.console.governance import findings
+from keystead.web.console.governance import findings, policy
+from keystead.web.console.pages import route
 
-routes: list[Route] = findings.routes
+routes: list[Route] = [
+    route(policy.BASE, policy.policy_page),
+    route(policy.BASE, policy.policy_save, methods=("POST",)),
+    *findings.routes,
+]
