@@ -12,7 +12,7 @@ from keystead.domain.principal import operator
 from keystead.web.runtime import Runtime
 from tests.oauth_flows import REDIRECT_URI, authorize, signed_in_person
 from tests.support.apps import run
-from tests.support.findings import evaluate, findings_of
+from tests.support.findings import change_client, evaluate, findings_of
 
 
 def legacy_client(http: TestClient) -> str:
@@ -42,3 +42,5 @@ def test_findings_implicit_in_use_counts_the_implicit_tokens(
     assert found["evidence"]["implicitTokens"] == 2
     assert found["severity"] == "high"
     assert found["remedy"]["available"] is False
+    change_client(http, client_id, grant_types=(GrantType.code,))  # moved to CODE with PKCE
+    assert findings_of(http, headers, client_id)["implicit-in-use"]["state"] == "resolved"

@@ -165,10 +165,12 @@ def test_finding_rules_dev_redirect_uri_shapes() -> None:
     assert not is_dev_redirect_uri("com.example.app:/cb")
 
 
-def test_finding_rules_implicit_in_use_from_the_tokens_by_grant() -> None:
-    used = replace(USED, tokens_by_grant={"TOKEN": 3, "CLIENT-CREDENTIALS": 1})
-    found = kinds(detect(service(), used, Policy(), NOW))[(FindingKind.implicit_in_use, "")]
+def test_finding_rules_implicit_in_use_until_token_is_removed() -> None:
+    used = replace(USED, tokens_by_grant={"implicit": 3, "client_credentials": 1})
+    legacy = with_settings(service(), grant_types=(GrantType.client_credentials, GrantType.token))
+    found = kinds(detect(legacy, used, Policy(), NOW))[(FindingKind.implicit_in_use, "")]
     assert found.evidence["implicitTokens"] == 3
+    assert (FindingKind.implicit_in_use, "") not in kinds(detect(service(), used, Policy(), NOW))
 
 
 def test_finding_rules_a_disabled_client_is_not_called_unused() -> None:

@@ -149,6 +149,10 @@ def test_findings_a_client_whose_owner_is_deleted_is_orphaned(
     orphaned = findings_of(http, headers, app.id)["orphaned"]
     assert orphaned["evidence"]["ownerStatus"] == "deleted"
     assert orphaned["severity"] == "high"
+    heir = http.post("/api/v2/users", headers=headers,
+                     json={"name": "Grace", "email": "grace@example.com"})
+    change_client(http, app.id, owner_id=heir.json()["id"])  # evaluated again at once
+    assert findings_of(http, headers, app.id)["orphaned"]["state"] == "resolved"
 
 
 def test_findings_archive_needs_a_reason_is_audited_and_can_be_undone(

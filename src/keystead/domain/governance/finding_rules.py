@@ -255,10 +255,11 @@ def dev_redirect_uris(facts: ClientFacts, _evidence: Evidence, _policy: Policy,
         remedy=Remedy.remove_dev_redirect_uris)]
 
 
-def implicit_in_use(_facts: ClientFacts, evidence: Evidence, policy: Policy,
+def implicit_in_use(facts: ClientFacts, evidence: Evidence, policy: Policy,
                     _now: datetime) -> list[Detected]:
     implicit = sum(n for grant, n in evidence.tokens_by_grant.items() if grant in IMPLICIT_KEYS)
-    if implicit == 0:
+    # Once TOKEN is removed the client cannot use it any more: fixed, whatever the window says.
+    if implicit == 0 or not facts.client.allows_grant(GrantType.token):
         return []
     evidence_json: Mapping[str, JSONValue] = {
         "implicitTokens": implicit, "lookbackDays": policy.unused_lookback_days,
