@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -12,14 +15,18 @@ from cryptography.fernet import MultiFernet
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from keystead.channels.smtp import SmtpChannel
 from keystead.config import Settings
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
+from keystead.domain.governance.deletion_requests import ClientDeletion
+from keystead.domain.governance.notices import EMAIL, Inbox, Notifier
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
+from keystead.domain.outbox import Channel, OutboxSender
 from keystead.domain.passwords import Passwords
 from keystead.domain.roles import RoleManagement
 from keystead.domain.scopes import ScopeManagement
@@ -57,12 +64,16 @@ from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
+from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.divisions import SqlDivisionStore
 from keystead.store.failure_counter import LimitsFailureCounter
 from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.notices import SqlNoticeStore, SqlRecipientDirectory
+from keystead.store.outbox import SqlOutbox, outbox_transactions
+from keystead.store.policy import SqlPolicyStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
 from keystead.store.scopes import SqlScopeStore
@@ -102,6 +113,8 @@ class Runtime:
     auth_failures: FailureTally
     # Failed authentications per address (and client): client secrets, console sign-in.
     throttle: Throttle
+    # Sends what the outbox holds (e-mailed notices) through the configured channels.
+    outbox_sender: OutboxSender
 
     async def flush_auth_failures(self, *, final: bool = False) -> None:
         """Write the failures tallied since the last flush: one row per client, source and
@@ -161,6 +174,20 @@ class Runtime:
         return IdentityLinkManagement(users=self.users(conn), links=SqlIdentityLinkStore(conn),
                                       providers=SqlIdentityProviderStore(conn),
                                       auditor=self.auditor(conn), clock=self.clock)
+
+    def notifier(self, conn: AsyncConnection) -> Notifier:
+        return Notifier(notices=SqlNoticeStore(conn), directory=SqlRecipientDirectory(conn),
+                        outbox=SqlOutbox(conn), clock=self.clock,
+                        email=EMAIL in self.outbox_sender.channels)
+
+    def inbox(self, conn: AsyncConnection) -> Inbox:
+        return Inbox(notices=SqlNoticeStore(conn), clock=self.clock)
+
+    def client_deletion(self, conn: AsyncConnection) -> ClientDeletion:
+        return ClientDeletion(management=self.management(conn),
+                              requests=SqlDeletionRequestStore(conn),
+                              policies=SqlPolicyStore(conn), auditor=self.auditor(conn),
+                              notifier=self.notifier(conn))
 
     def sign_in(self, conn: AsyncConnection) -> SignIn:
         return SignIn(store=SqlCredentialStore(conn), auditor=self.auditor(conn),
@@ -257,7 +284,22 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
             memory_kib=settings.password_hash_memory_kib,
             time_cost=settings.password_hash_time_cost),
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
-        auth_failures=auth_failures, throttle=throttle)
+        auth_failures=auth_failures, throttle=throttle,
+        outbox_sender=OutboxSender(outbox_transactions(engine), _channels(settings), clock,
+                                   owner=f"{socket.gethostname()[:40]}:{os.getpid()}:"
+                                         f"{uuid.uuid4().hex[:8]}"))
+
+
+def _channels(settings: Settings) -> dict[str, Channel]:
+    """The outbox's delivery channels the settings configure (webhooks will join here)."""
+    channels: dict[str, Channel] = {}
+    if settings.smtp_host:
+        channels[EMAIL] = SmtpChannel(
+            settings.smtp_host, settings.smtp_port, settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value(),
+            starttls=settings.smtp_starttls, timeout_seconds=settings.smtp_timeout_seconds)
+    return channels
 
 
 def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:

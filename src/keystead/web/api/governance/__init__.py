@@ -1,0 +1,1 @@
+"""/api/v2/governance/...: Keystead's governance extensions, one module per resource."""
