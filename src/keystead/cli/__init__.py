@@ -1,8 +1,8 @@
 """The ``keystead`` command: thin commands over the same use cases the API calls.
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
-(bootstrap-client, clients …), ``users``, ``keys``, ``secret_keys`` and ``audit``; ``run`` holds
-what they share.
+(bootstrap-client, clients …), ``users``, ``keys``, ``secret_keys``, ``audit`` and, under
+``governance``, ``deletion_requests``; ``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from keystead.cli import audit, clients, keys, secret_keys, server, users
+from keystead.cli import audit, clients, deletion_requests, keys, secret_keys, server, users
 from keystead.config import Settings
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
@@ -20,6 +20,12 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(secret_keys.ring_app, name="secret-keys")
+# `keystead governance …`: one sub-group per governance module (policy, findings and deletion
+# requests each add theirs here).
+governance_app = typer.Typer(help="Governance: policy, findings, reviews, approvals.",
+                             no_args_is_help=True)
+governance_app.add_typer(deletion_requests.deletion_requests_app, name="deletion-requests")
+app.add_typer(governance_app, name="governance")
 app.command()(server.init)
 app.command()(server.backup)
 app.command()(server.serve)
