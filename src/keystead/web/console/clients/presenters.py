@@ -37,6 +37,8 @@ CLIENT_NOTICES = {
                           "on the date shown.",
     "previous-expired": "The previous secret no longer works.",
     "deleted": "The client was deleted. Its tokens no longer work; its audit history is kept.",
+    "deletion-requested": ("Deletion requested: the organisation's policy asks a second admin "
+                           "to approve it. The client works until then."),
 }
 
 
