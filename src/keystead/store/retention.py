@@ -88,6 +88,9 @@ RETENTION: Mapping[str, Retention] = {
     "deletion_requests": Retention(
         Bound.purged, "a request once decided or expired, after the notice retention period "
                       "(the audit log keeps its record)", "KEYSTEAD_NOTICE_RETENTION_DAYS"),
+    "deactivation_plans": Retention(
+        Bound.owned, "at most one per client, removed when cancelled or carried out; deleted "
+                     "with the client"),
     "audit_head": Retention(Bound.owned, "one row per organisation"),
     "audit_events": Retention(
         Bound.kept, "append-only and hash-chained: never deleted by Keystead (the seed: keep "

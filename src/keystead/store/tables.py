@@ -406,3 +406,17 @@ deletion_requests = Table(
     Column("decided_at", UTCDateTime, nullable=True),
     Column("reason", Text, nullable=False, default="", server_default=""),
 )
+
+# 0014: planned deactivations, one per client at most; removed when cancelled or carried out.
+deactivation_plans = Table(
+    "deactivation_plans", metadata,
+    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("client_name", String(320), nullable=False),
+    Column("deactivate_at", UTCDateTime, nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("replacement_client_id", String(36), nullable=True),
+    Column("planned_by", JSON, nullable=False),
+    Column("planned_at", UTCDateTime, nullable=False),
+    Column("reminded_at", UTCDateTime, nullable=True),
+)

@@ -40,7 +40,7 @@ from keystead.web.api import (
     tokens,
     users,
 )
-from keystead.web.api.governance import deletion_requests, notices
+from keystead.web.api.governance import deactivations, deletion_requests, notices
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -65,10 +65,14 @@ async def housekeeping(runtime: Runtime) -> None:
 
 
 async def purge(runtime: Runtime) -> None:
-    """Delete clients whose dateToDelete has passed, revocations of expired tokens, usage
+    """Carry out planned deactivations (and their reminders), delete clients whose
+    dateToDelete has passed, revocations of expired tokens, usage
     counts past their retention, expired codes and refresh tokens, spent grant families,
     timed-out sessions, retired keys and spent assertion ids (store/retention.py)."""
     async with runtime.transaction() as conn:
+        # Planned deactivations first: reminders, then clients whose date came (made inactive
+        # with a dateToDelete, which purge_due honours in a later round).
+        deactivated = await runtime.deactivations(conn).run_due()
         deleted = await runtime.management(conn).purge_due()
         now = runtime.clock()
         await SqlTokenRevoker(conn).purge_expired(
@@ -86,6 +90,8 @@ async def purge(runtime: Runtime) -> None:
         await SqlDeletionRequestStore(conn).purge_closed(before=kept_since)
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
+    if deactivated:
+        log.info("deactivated %d client(s) as planned", deactivated)
 
 
 async def send_outbox(runtime: Runtime) -> None:
@@ -202,7 +208,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
-                *notices.routes, *deletion_requests.routes,
+                *notices.routes, *deletion_requests.routes, *deactivations.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

@@ -22,6 +22,7 @@ from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
+from keystead.domain.governance.deactivation import DeactivationPlanning
 from keystead.domain.governance.deletion_requests import ClientDeletion
 from keystead.domain.governance.notices import EMAIL, Inbox, Notifier
 from keystead.domain.identity_links import IdentityLinkManagement
@@ -64,6 +65,7 @@ from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
+from keystead.store.deactivation_plans import SqlDeactivationPlanStore
 from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.divisions import SqlDivisionStore
 from keystead.store.failure_counter import LimitsFailureCounter
@@ -188,6 +190,12 @@ class Runtime:
                               requests=SqlDeletionRequestStore(conn),
                               policies=SqlPolicyStore(conn), auditor=self.auditor(conn),
                               notifier=self.notifier(conn))
+
+    def deactivations(self, conn: AsyncConnection) -> DeactivationPlanning:
+        return DeactivationPlanning(management=self.management(conn),
+                                    plans=SqlDeactivationPlanStore(conn),
+                                    policies=SqlPolicyStore(conn), auditor=self.auditor(conn),
+                                    notifier=self.notifier(conn))
 
     def sign_in(self, conn: AsyncConnection) -> SignIn:
         return SignIn(store=SqlCredentialStore(conn), auditor=self.auditor(conn),

@@ -28,6 +28,10 @@ class NoticeKind(StrEnum):
     deletion_requested = "deletion.requested"
     deletion_approved = "deletion.approved"
     deletion_rejected = "deletion.rejected"
+    deactivation_scheduled = "deactivation.scheduled"
+    deactivation_cancelled = "deactivation.cancelled"
+    deactivation_soon = "deactivation.soon"
+    deactivation_done = "deactivation.done"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""the transactional outbox, users' notices and deletion requests
+"""the transactional outbox, users' notices, deletion requests and planned deactivations
 
 Revision ID: 0014
 Revises: 0012
@@ -6,7 +6,8 @@ Create Date: 2026-12-05 07:30:00
 
 Three new tables, nothing existing changes. ``outbox`` holds messages queued in the transaction
 of the change that causes them until a sender delivers them; ``notices`` is each user's console
-inbox; ``deletion_requests`` records deletions waiting for (or given) a second admin's approval.
+inbox; ``deletion_requests`` records deletions waiting for (or given) a second admin's approval;
+``deactivation_plans`` holds each client's planned deactivation until it is carried out.
 """
 
 from alembic import op
@@ -67,9 +68,28 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_deletion_requests_client_id'), 'deletion_requests', ['client_id'],
                     unique=False)
+    op.create_table(
+        'deactivation_plans',
+        sa.Column('client_id', sa.String(length=36), nullable=False),
+        sa.Column('client_name', sa.String(length=320), nullable=False),
+        sa.Column('deactivate_at', UTCDateTime(), nullable=False),
+        sa.Column('reason', sa.Text(), nullable=False),
+        sa.Column('replacement_client_id', sa.String(length=36), nullable=True),
+        sa.Column('planned_by', sa.JSON(), nullable=False),
+        sa.Column('planned_at', UTCDateTime(), nullable=False),
+        sa.Column('reminded_at', UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['client_id'], ['clients.id'],
+                                name=op.f('fk_deactivation_plans_client_id_clients'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('client_id', name=op.f('pk_deactivation_plans')),
+    )
+    op.create_index(op.f('ix_deactivation_plans_deactivate_at'), 'deactivation_plans',
+                    ['deactivate_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_deactivation_plans_deactivate_at'), table_name='deactivation_plans')
+    op.drop_table('deactivation_plans')
     op.drop_index(op.f('ix_deletion_requests_client_id'), table_name='deletion_requests')
     op.drop_table('deletion_requests')
     op.drop_index('ix_notices_recipient_created', table_name='notices')
