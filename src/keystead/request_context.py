@@ -12,6 +12,7 @@ import os
 import re
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from datetime import datetime
 
 HEADER = "ININ-Correlation-Id"  # the name Genesys Cloud answers with
 HEADER_KEY = HEADER.lower().encode("latin-1")
@@ -28,6 +29,9 @@ class RequestContext:
     client_id: str = ""
     # Set once an unexpected error's traceback is logged, so it is not logged twice.
     error_logged: bool = False
+    # The client's planned deactivation, when the token endpoint served a client that has one:
+    # (planned at, deactivated at), sent as the Deprecation and Sunset headers.
+    sunset: tuple[datetime, datetime] | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("keystead_request", default=None)
@@ -70,3 +74,10 @@ def note_client(client_id: str) -> None:
     context = _current.get()
     if context is not None:
         context.client_id = client_id
+
+
+def note_sunset(deprecated_at: datetime, sunset_at: datetime) -> None:
+    """Record that the request's client is deprecated and stops at ``sunset_at``."""
+    context = _current.get()
+    if context is not None:
+        context.sunset = (deprecated_at, sunset_at)

@@ -16,6 +16,7 @@ from keystead.protocol.errors import (
 )
 from keystead.protocol.grants.base import TokenGrant, TokenRequest
 from keystead.protocol.params import parse_form
+from keystead.request_context import note_sunset
 
 PUBLIC_CLIENT_GRANTS = frozenset({"authorization_code", "refresh_token"})
 
@@ -60,6 +61,9 @@ class TokenEndpoint:
         issued = await grant.exchange(TokenRequest(grant.grant_type, params, scope, remote_ip),
                                       client)
         self.issued(grant.grant_type)
+        if client.sunset_at is not None and client.deprecated_at is not None:
+            # RFC 9745 / RFC 8594: the planned deactivation, told with every token until then.
+            note_sunset(client.deprecated_at, client.sunset_at)
         answer: dict[str, JSONValue] = {
             "access_token": issued.access_token, "token_type": "Bearer",
             "expires_in": issued.expires_in, "scope": issued.scope}

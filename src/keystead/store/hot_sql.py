@@ -42,6 +42,7 @@ from keystead.store.tables import (
     client_secrets,
     client_usage,
     clients,
+    deactivation_plans,
     grant_families,
     revoked_tokens,
     scopes,
@@ -77,12 +78,17 @@ def _client_statement() -> Any:
     servers = select(_json_rows(scopes.c.id, scopes.c.resource_server)).where(
         scopes.c.organization_id == clients.c.organization_id,
         scopes.c.resource_server.is_not(None), scopes.c.id.in_(held)).scalar_subquery()
+    plan = deactivation_plans.c
+    planned_at = select(plan.planned_at).where(plan.client_id == clients.c.id).scalar_subquery()
+    sunset_at = select(plan.deactivate_at).where(
+        plan.client_id == clients.c.id).scalar_subquery()
     return select(
         clients.c.id, clients.c.name, clients.c.state, clients.c.grant_types, clients.c.scopes,
         clients.c.token_ttl_seconds, clients.c.token_format, clients.c.date_last_used,
         clients.c.tokens_valid_after, clients.c.client_type,
         clients.c.token_endpoint_auth_method, roles.label("roles"), secrets.label("secrets"),
-        servers.label("resource_servers"))
+        servers.label("resource_servers"), planned_at.label("deprecated_at"),
+        sunset_at.label("sunset_at"))
 
 
 CLIENT_STATEMENT = _client_statement()
@@ -155,7 +161,8 @@ class SqlHotStore:
             date_last_used=row.date_last_used, tokens_valid_after=row.tokens_valid_after,
             client_type=row.client_type,
             resource_servers=tuple((s, r) for s, r in row.resource_servers),
-            token_endpoint_auth_method=row.token_endpoint_auth_method)
+            token_endpoint_auth_method=row.token_endpoint_auth_method,
+            deprecated_at=_aware(row.deprecated_at), sunset_at=_aware(row.sunset_at))
 
     async def rekey_secret(self, client_id: str, secret_id: str, *, old_digest: str,
                            digest: str, key_id: str) -> None:

@@ -5,6 +5,7 @@ rescheduling and cancelling are audited. Driven on the manual clock."""
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -140,3 +141,23 @@ def test_deactivation_plan_needs_the_edit_permission_and_scope(
     refused = _plan(http, bearer(token(http, reader)), target.id,
                     deactivateAt=_at(clock, 5), reason="x")
     assert refused.status_code == 403
+
+
+def test_deactivation_plan_token_responses_carry_deprecation_and_sunset(
+        http: TestClient, headers: dict[str, str], target: Registered,
+        clock: ManualClock) -> None:
+    form = {"grant_type": "client_credentials"}
+    before = http.post("/oauth/token", data=form, auth=target.basic_auth)
+    assert "sunset" not in before.headers
+    assert "deprecation" not in before.headers
+    planned_at = clock.now
+    when = planned_at + timedelta(days=10)
+    assert _plan(http, headers, target.id, deactivateAt=when.isoformat(),
+                 reason="replaced").status_code == 200
+    answered = http.post("/oauth/token", data=form, auth=target.basic_auth)
+    assert answered.status_code == 200
+    assert answered.headers["deprecation"] == f"@{int(planned_at.timestamp())}"
+    assert answered.headers["sunset"] == format_datetime(when, usegmt=True)
+    assert http.delete(f"{PLANS}/{target.id}", headers=headers).status_code == 204
+    assert "sunset" not in http.post("/oauth/token", data=form,
+                                     auth=target.basic_auth).headers

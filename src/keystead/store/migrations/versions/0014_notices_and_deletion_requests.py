@@ -85,9 +85,23 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_deactivation_plans_deactivate_at'), 'deactivation_plans',
                     ['deactivate_at'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        # The token path keeps a client's plan with the client (its Sunset header): announce a
+        # plan's change as a change of its client, as 0011 does for the client's other rows.
+        op.execute("CREATE TRIGGER keystead_notify_deactivation_plans AFTER INSERT OR UPDATE "
+                   "OR DELETE ON deactivation_plans FOR EACH ROW EXECUTE FUNCTION "
+                   "keystead_notify_row('c', 'client_id')")
+        op.execute("CREATE TRIGGER keystead_notify_deactivation_plans_truncate AFTER TRUNCATE "
+                   "ON deactivation_plans FOR EACH STATEMENT EXECUTE FUNCTION "
+                   "keystead_notify_all()")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP TRIGGER IF EXISTS keystead_notify_deactivation_plans "
+                   "ON deactivation_plans")
+        op.execute("DROP TRIGGER IF EXISTS keystead_notify_deactivation_plans_truncate "
+                   "ON deactivation_plans")
     op.drop_index(op.f('ix_deactivation_plans_deactivate_at'), table_name='deactivation_plans')
     op.drop_table('deactivation_plans')
     op.drop_index(op.f('ix_deletion_requests_client_id'), table_name='deletion_requests')
