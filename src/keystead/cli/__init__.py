@@ -2,7 +2,7 @@
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …), ``users``, ``keys``, ``secret_keys``, ``audit`` and, under
-``governance``, ``deletion_requests``; ``run`` holds what they share.
+``governance``, ``deletion_requests`` and ``deactivations``; ``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -10,7 +10,16 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from keystead.cli import audit, clients, deletion_requests, keys, secret_keys, server, users
+from keystead.cli import (
+    audit,
+    clients,
+    deactivations,
+    deletion_requests,
+    keys,
+    secret_keys,
+    server,
+    users,
+)
 from keystead.config import Settings
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
@@ -25,6 +34,7 @@ app.add_typer(secret_keys.ring_app, name="secret-keys")
 governance_app = typer.Typer(help="Governance: policy, findings, reviews, approvals.",
                              no_args_is_help=True)
 governance_app.add_typer(deletion_requests.deletion_requests_app, name="deletion-requests")
+governance_app.add_typer(deactivations.deactivations_app, name="deactivations")
 app.add_typer(governance_app, name="governance")
 app.command()(server.init)
 app.command()(server.backup)

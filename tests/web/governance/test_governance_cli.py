@@ -1,5 +1,6 @@
-"""`keystead governance deletion-requests list|approve|reject` and `keystead clients delete`
-under the approval policy, run as the installed command on the test's database."""
+"""`keystead governance deletion-requests list|approve|reject`, `keystead clients delete` under
+the approval policy and `keystead governance deactivations list|plan|cancel`, run as the
+installed command on the test's database."""
 
 from __future__ import annotations
 
@@ -60,3 +61,22 @@ def test_cli_delete_files_a_request_the_operator_cannot_approve_alone(
                     "--reason", "withdrawn")
     assert rejected.returncode == 0, rejected.stderr
     assert http.get(f"{CLIENTS}/{target.id}", headers=headers).status_code == 200
+
+
+def test_cli_plans_lists_and_cancels_a_deactivation(
+        http: TestClient, headers: dict[str, str], target: Registered, settings: Settings
+) -> None:
+    bad = _run(settings, "governance", "deactivations", "plan", target.id, "--at", "soon",
+               "--reason", "retired")
+    assert bad.returncode == 1
+    assert "--at must be an ISO date" in bad.stderr
+    planned = _run(settings, "governance", "deactivations", "plan", target.id,
+                   "--at", "2999-01-31", "--reason", "retired")
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads(planned.stdout)["deactivateAt"] == "2999-01-31T00:00:00.000Z"
+    listed = json.loads(_run(settings, "governance", "deactivations", "list").stdout)
+    assert [p["clientId"] for p in listed] == [target.id]
+    cancelled = _run(settings, "governance", "deactivations", "cancel", target.id)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert http.get(f"/api/v2/governance/deactivations/{target.id}",
+                    headers=headers).status_code == 404
