@@ -65,3 +65,22 @@ def test_console_inbox_lists_notices_and_marks_them_read(
     marked = console.post(f"/admin/inbox/{notice_id}/read")
     assert "The notice is marked read." in marked.text
     assert 'id="unread-count"' not in marked.text
+
+
+def test_console_plans_reschedules_and_cancels_a_deactivation(
+        http: TestClient, headers: dict[str, str], super_admin: str, console: Console) -> None:
+    target = _target(http, headers, super_admin)
+    page = f"{CLIENT_PAGES}/{target.id}"
+    refused = console.post(f"{page}/deactivation", {"deactivateAt": "2999-01-31", "reason": ""})
+    assert refused.status_code == 400
+    assert "Say why the client is deactivated" in refused.text
+    planned = console.post(f"{page}/deactivation",
+                           {"deactivateAt": "2999-01-31", "reason": "replaced by v2"})
+    assert "The deactivation is planned" in planned.text
+    assert 'id="deactivation-plan"' in planned.text
+    assert "replaced by v2" in planned.text
+    assert http.get(f"/api/v2/governance/deactivations/{target.id}", headers=headers).json()[
+        "deactivateAt"] == "2999-01-31T00:00:00.000Z"
+    cancelled = console.post(f"{page}/deactivation/cancel")
+    assert "The planned deactivation is cancelled" in cancelled.text
+    assert 'id="deactivation-plan"' not in cancelled.text

@@ -36,6 +36,7 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
     async with ctx.transaction() as conn:
         offered = await catalogue(conn, ctx.signed_in)
         pending = await ctx.runtime.client_deletion(conn).pending_for(ctx.signed_in, client.id)
+        planned = await ctx.runtime.deactivations(conn).find(ctx.signed_in, client.id)
     caller = ctx.signed_in
     now = ctx.runtime.clock()
     default_window = ctx.runtime.settings.default_dual_use_seconds
@@ -45,6 +46,7 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
     return ctx.render(
         "clients/detail.html", status, **common(ctx), client=client, errors=errors,
         typed=typed or {}, offered=offered, who=who, pending_deletion=pending,
+        planned_deactivation=planned,
         roles=[offered.describe(f"{rd.role_id}:{rd.division_id}")
                for rd in client.settings.role_divisions],
         secret_status=lambda s: secret_status(s, now), in_window=in_window(client, now),

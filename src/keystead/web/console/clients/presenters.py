@@ -37,6 +37,9 @@ CLIENT_NOTICES = {
                           "on the date shown.",
     "previous-expired": "The previous secret no longer works.",
     "deleted": "The client was deleted. Its tokens no longer work; its audit history is kept.",
+    "deactivation-planned": ("The deactivation is planned: the owner was told, and is reminded "
+                             "before the date. The client works until then."),
+    "deactivation-cancelled": "The planned deactivation is cancelled; the owner was told.",
     "deletion-requested": ("Deletion requested: the organisation's policy asks a second admin "
                            "to approve it. The client works until then."),
 }
