@@ -30,14 +30,15 @@ class SmtpChannel:
 
     async def deliver(self, payload: Mapping[str, JSONValue]) -> None:
         """Raises: DeliveryError when the server is unreachable or refuses the message."""
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = str(payload["to"])
-        message["Subject"] = str(payload["subject"])
-        message.set_content(str(payload["body"]))
         try:
+            message = EmailMessage()
+            message["From"] = self.sender
+            message["To"] = str(payload["to"])
+            # One line: a name with a line break must not end the header (nor fail forever).
+            message["Subject"] = " ".join(str(payload["subject"]).split())
+            message.set_content(str(payload["body"]))
             await asyncio.to_thread(self._send, message)
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
 
     def _send(self, message: EmailMessage) -> None:

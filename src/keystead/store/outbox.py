@@ -44,9 +44,15 @@ class SqlOutbox:
             .with_for_update(skip_locked=True))).scalars().all()
         if not due:
             return []
-        await self.conn.execute(update(outbox).where(outbox.c.id.in_(due)).values(
+        # The UPDATE checks again: where the SELECT took no lock (SQLite), another sender may
+        # have leased a row in between, and only one of the two updates finds it free.
+        await self.conn.execute(update(outbox).where(
+            outbox.c.id.in_(due), outbox.c.sent_at.is_(None),
+            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)).values(
             lease_owner=owner, lease_until=lease_until, attempts=outbox.c.attempts + 1))
-        rows = (await self.conn.execute(select(outbox).where(outbox.c.id.in_(due)).order_by(
+        rows = (await self.conn.execute(select(outbox).where(
+            outbox.c.id.in_(due), outbox.c.lease_owner == owner,
+            outbox.c.lease_until == lease_until).order_by(
             outbox.c.created_at, outbox.c.id))).mappings().all()
         return [OutboxMessage(id=r["id"], channel=r["channel"], payload=dict(r["payload"]),
                               created_at=r["created_at"], attempts=r["attempts"]) for r in rows]

@@ -133,7 +133,9 @@ class ClientDeletion:
             NotFoundError: no such request (or its client is gone).
         """
         request = await self._open(caller, request_id)
-        if request.requested_by == caller.actor:
+        # By kind and id: a requester who renamed themselves is still the requester.
+        mine = (request.requested_by.kind, request.requested_by.id)
+        if mine == (caller.actor.kind, caller.actor.id):
             raise ForbiddenError(
                 "a deletion needs a second admin: you requested it, so another admin holding "
                 "oauth:client:delete must approve it")
