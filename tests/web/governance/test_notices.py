@@ -10,7 +10,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.domain.outbox import LEASE, retry_delay
+from keystead.domain.principal import operator
 from keystead.store.outbox import outbox_transactions
+from keystead.web.app import purge
 from keystead.web.runtime import Runtime
 from tests.oauth_flows import code_client, user_tokens
 from tests.people import Person, create_user, sign_in
@@ -56,8 +58,6 @@ def _request_deletion(http: TestClient, headers: dict[str, str], client_id: str)
 def test_notice_rolls_back_with_the_change_that_failed(
         http: TestClient, target: Registered) -> None:
     async def work(runtime: Runtime) -> None:
-        from keystead.domain.principal import operator
-
         async with runtime.transaction() as conn:
             await runtime.client_deletion(conn).delete(operator(), target.id)
             raise BoomError  # the change fails after the notice was queued
@@ -149,11 +149,9 @@ def test_notice_inbox_api_lists_and_marks_the_callers_own(
     assert unread.json()["total"] == 0
 
 
-def test_notice_housekeeping_purges_sent_mail_and_read_notices_only_after_retention(
+def test_notice_housekeeping_purges_sent_mail_and_keeps_unread_notices(
         http: TestClient, headers: dict[str, str], target: Registered, smtp_port: int,
         clock: ManualClock) -> None:
-    from keystead.web.app import purge
-
     _request_deletion(http, headers, target.id)
     with smtp_server(smtp_port):
         send(http)
