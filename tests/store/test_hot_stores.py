@@ -33,6 +33,7 @@ from keystead.store.tables import (
     client_secrets,
     client_usage,
     clients,
+    deactivation_plans,
     grant_families,
     revoked_tokens,
     scopes,
@@ -198,6 +199,12 @@ CHANGES: list[tuple[str, Change, Read, Callable[[object], bool]]] = [
      lambda c, w: c.execute(update(grant_families).where(
          grant_families.c.id == w.family_id).values(revoked_at=_past())),
      _family, lambda r: getattr(r, "revoked_at", None) is not None),
+    ("deactivation planned",
+     lambda c, w: c.execute(insert(deactivation_plans).values(
+         client_id=w.client_id, client_name="admin", deactivate_at=_past() + timedelta(days=9),
+         reason="replaced", planned_by={"kind": "cli", "id": "cli", "name": "cli"},
+         planned_at=_past())),
+     _client, lambda r: getattr(r, "sunset_at", None) is not None),
     ("user deactivated",
      lambda c, w: c.execute(update(users).where(users.c.id == w.user_id).values(
          state="inactive")),
