@@ -2,7 +2,8 @@
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
-``users``, ``keys``, ``secret_keys``, ``audit`` and ``governance``; ``run`` holds what they share.
+``users``, ``keys``, ``secret_keys``, ``audit`` and ``governance`` (with ``deletion_requests``);
+``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -10,7 +11,17 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from keystead.cli import audit, clients, deactivations, governance, keys, secret_keys, server, users
+from keystead.cli import (
+    audit,
+    clients,
+    deactivations,
+    deletion_requests,
+    governance,
+    keys,
+    secret_keys,
+    server,
+    users,
+)
 from keystead.config import Settings
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
@@ -23,6 +34,8 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(secret_keys.ring_app, name="secret-keys")
+governance.governance_app.add_typer(deletion_requests.deletion_requests_app,
+                                    name="deletion-requests")
 app.add_typer(governance.governance_app, name="governance")
 app.command()(server.init)
 app.command()(server.backup)

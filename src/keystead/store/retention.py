@@ -85,6 +85,16 @@ RETENTION: Mapping[str, Retention] = {
         "KEYSTEAD_SAML_ASSERTION_MAX_LIFETIME_SECONDS"),
     "governance_policies": Retention(
         Bound.owned, "at most one per organisation (absent until an admin changes a default)"),
+    "outbox": Retention(
+        Bound.purged, "a message once delivered, after the notice retention period; an unsent "
+                      "one is kept (and retried) until delivered",
+        "KEYSTEAD_NOTICE_RETENTION_DAYS"),
+    "notices": Retention(
+        Bound.purged, "a notice once read, after the notice retention period (an unread one "
+                      "stays); all of a deleted user's", "KEYSTEAD_NOTICE_RETENTION_DAYS"),
+    "deletion_requests": Retention(
+        Bound.purged, "a request once decided or expired, after the notice retention period "
+                      "(the audit log keeps its record)", "KEYSTEAD_NOTICE_RETENTION_DAYS"),
     "audit_head": Retention(Bound.owned, "one row per organisation"),
     "audit_events": Retention(
         Bound.kept, "append-only and hash-chained: never deleted by Keystead (the seed: keep "

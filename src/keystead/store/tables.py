@@ -385,3 +385,52 @@ governance_policies = Table(
     Column("date_modified", UTCDateTime, nullable=False),
     Column("modified_by", JSON, nullable=False),
 )
+
+# 0014: the transactional outbox. A message is inserted in the transaction of the change that
+# causes it; senders lease due rows (lease_owner, lease_until), deliver, and set sent_at. An
+# unsent row whose lease ran out is claimed again: at least once, never lost.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel", String(32), nullable=False),  # "email"; webhooks plug in beside it
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+)
+
+# 0014: each user's notices (the console inbox); no foreign keys: a notice about a deleted
+# client stays readable, and a deleted user's notices go with the user (store/notices.py).
+notices = Table(
+    "notices", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("recipient_id", String(36), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject", String(320), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("client_id", String(36), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime, nullable=True),
+    Index("ix_notices_recipient_created", "recipient_id", "created_at"),
+)
+
+# 0014: deletion requests (policy deletionApproval); no foreign key to clients: the request
+# that deleted a client is kept as its record.
+deletion_requests = Table(
+    "deletion_requests", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("client_name", String(320), nullable=False),
+    Column("requested_by", JSON, nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decided_by", JSON, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=False, default="", server_default=""),
+)
