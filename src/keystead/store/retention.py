@@ -82,6 +82,13 @@ RETENTION: Mapping[str, Retention] = {
         "KEYSTEAD_SAML_ASSERTION_MAX_LIFETIME_SECONDS"),
     "governance_policies": Retention(
         Bound.owned, "at most one per organisation (absent until an admin changes a default)"),
+    "review_campaigns": Retention(
+        Bound.kept, "access review campaigns are audit evidence (the seed's quarterly review, "
+                    "SOC 2 and HIPAA ask to show them): never deleted by Keystead; growth is "
+                    "bounded by the campaigns admins start"),
+    "review_items": Retention(
+        Bound.kept, "one per client under review in a campaign, kept with it as its report "
+                    "(a retired client's item outlives the client)"),
     "audit_head": Retention(Bound.owned, "one row per organisation"),
     "audit_events": Retention(
         Bound.kept, "append-only and hash-chained: never deleted by Keystead (the seed: keep "

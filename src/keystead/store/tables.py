@@ -369,3 +369,38 @@ governance_policies = Table(
     Column("date_modified", UTCDateTime, nullable=False),
     Column("modified_by", JSON, nullable=False),
 )
+
+# Access reviews (governance §5). Items keep the client's id and name without a foreign key: a
+# retired client is deleted later, and the campaign's report must still show what was decided.
+review_campaigns = Table(
+    "review_campaigns", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("selection", JSON, nullable=False),
+    Column("fallback_reviewer_id", String(36), nullable=False),
+    Column("owner", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("closed_reason", String(200), nullable=False, default=""),
+)
+
+review_items = Table(
+    "review_items", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("campaign_id", String(36), ForeignKey("review_campaigns.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("client_name", String(128), nullable=False),
+    Column("reviewer_id", String(36), nullable=False, index=True),
+    Column("reviewer_name", String(128), nullable=False),
+    Column("decision", String(16), nullable=True),
+    Column("comment", Text, nullable=False, default=""),
+    Column("decided_by", JSON, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("removed", JSON, nullable=False),
+    Column("reminded_at", UTCDateTime, nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
+)

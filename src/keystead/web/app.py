@@ -39,6 +39,7 @@ from keystead.web.api import (
     tokens,
     users,
 )
+from keystead.web.api.governance import reviews as review_api
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -52,6 +53,8 @@ HOUSEKEEPING_INTERVAL_SECONDS = 60.0
 KEY_RELOAD_INTERVAL_SECONDS = 60.0
 # Each flush is a commit, which makes every worker drop its kept hot-path reads: not too often.
 FLUSH_INTERVAL_SECONDS = 1.0
+# Reminders are due days ahead and escalation at a due date: every five minutes is prompt.
+REVIEWS_INTERVAL_SECONDS = 300.0
 
 
 async def housekeeping(runtime: Runtime) -> None:
@@ -78,6 +81,17 @@ async def purge(runtime: Runtime) -> None:
         await SqlEvidence(conn).purge_before(evidence_kept_from(now))
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
+
+
+async def attend_reviews(runtime: Runtime) -> None:
+    """Do what access review due dates ask now (``ReviewManagement.attend``): reminders,
+    escalation, the policy's unreviewed action, closing. Tests call it on their clock."""
+    async with runtime.transaction() as conn:
+        done = await runtime.reviews(conn).attend()
+    if done.closed or done.reminded:
+        log.info("access reviews: %d reminder(s), %d escalated, %d client(s) disabled, "
+                 "%d campaign(s) closed", done.reminded, done.escalated, done.disabled,
+                 done.closed)
 
 
 class UsageFlush:
@@ -116,6 +130,8 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            metrics=metrics),
             SupervisedLoop("key-reload", runtime.reload_keys, KEY_RELOAD_INTERVAL_SECONDS,
                            metrics=metrics),
+            SupervisedLoop("access-reviews", lambda: attend_reviews(runtime),
+                           REVIEWS_INTERVAL_SECONDS, metrics=metrics),
         ]
     return loops
 
@@ -191,7 +207,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
-                *console_routes()],
+                *review_api.routes, *console_routes()],
         lifespan=lifespan,
         exception_handlers={
             DomainError: _domain_error,

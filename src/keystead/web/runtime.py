@@ -18,7 +18,14 @@ from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
-from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder, EvidenceTally
+from keystead.domain.governance.evidence import (
+    NO_EVIDENCE,
+    EvidenceQuery,
+    EvidenceRecorder,
+    EvidenceTally,
+)
+from keystead.domain.governance.policy import PolicyStore
+from keystead.domain.governance.review_management import AuditTrailNotices, ReviewManagement
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.passwords import Passwords
@@ -65,6 +72,8 @@ from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.policy import SqlPolicyStore
+from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
 from keystead.store.scopes import SqlScopeStore
@@ -155,6 +164,22 @@ class Runtime:
             clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
             auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
             clock=self.clock)
+
+    def reviews(self, conn: AsyncConnection) -> ReviewManagement:
+        """Access reviews. Wired at merge: ``findings`` (the findings engine's
+        ``FindingLookup``) and ``notices`` (the notice outbox; audit entries until then)."""
+        auditor = self.auditor(conn)
+        return ReviewManagement(
+            campaigns=SqlCampaignStore(conn), items=SqlReviewItemStore(conn),
+            clients=SqlClientStore(conn), users=SqlUserStore(conn),
+            policies=SqlPolicyStore(conn), management=self.management(conn), auditor=auditor,
+            notices=AuditTrailNotices(auditor), clock=self.clock, findings=None)
+
+    def evidence_query(self, conn: AsyncConnection) -> EvidenceQuery:
+        return SqlEvidence(conn)
+
+    def policy_store(self, conn: AsyncConnection) -> PolicyStore:
+        return SqlPolicyStore(conn)
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)

@@ -1,0 +1,1 @@
+"""/api/v2/governance/...: Keystead's governance extensions to the Genesys-shaped API."""
