@@ -137,13 +137,13 @@ class SqlReviewItemStore:
         joined = review_items.join(review_campaigns,
                                    review_items.c.campaign_id == review_campaigns.c.id)
         rows = (await self.conn.execute(
-            select(review_items, *[c.label(f"campaign_{c.name}") for c in review_campaigns.c])
+            select(review_items, *[c.label(f"c__{c.name}") for c in review_campaigns.c])
             .select_from(joined).where(
                 review_items.c.reviewer_id == user_id,
                 review_campaigns.c.state == CampaignState.open.value)
             .order_by(review_campaigns.c.due_at, review_items.c.client_name,
                       review_items.c.id))).mappings().all()
-        return [(_campaign({c.name: r[f"campaign_{c.name}"] for c in review_campaigns.c}),
+        return [(_campaign({c.name: r[f"c__{c.name}"] for c in review_campaigns.c}),
                  _item(r)) for r in rows]
 
     async def save(self, item: ReviewItem) -> None:
