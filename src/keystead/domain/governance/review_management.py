@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from keystead.domain.audit import Auditor, Entity, JSONValue
 from keystead.domain.client_management import ClientManagement
-from keystead.domain.clients import Actor, ClientFilter, ClientStore
+from keystead.domain.clients import Actor, Client, ClientFilter, ClientStore
 from keystead.domain.clock import Clock
 from keystead.domain.errors import (
     ConflictError,
@@ -61,6 +61,7 @@ class UserDirectory(Protocol):
     """Who may review: ``UserStore`` answers this."""
 
     async def find(self, user_id: str) -> User | None: ...
+    async def by_email(self, email: str) -> User | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,9 @@ class CampaignView:
     items: Sequence[ReviewItem]
     progress: Progress
     partial: bool  # True: the caller sees only the items assigned to them
+    # Each item's client as it is now (absent once deleted): what a reviewer decides on.
+    clients: Mapping[str, Client]
+    role_names: Mapping[str, str]  # role id -> name, for the roles those clients hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +123,12 @@ class ReviewManagement:
         caller.require(Permission.GOVERNANCE_REVIEW_ADD)
         now = self.clock()
         problems = check_campaign(name, due_at, now=now)
-        fallback = await self.users.find(fallback_reviewer_id) if fallback_reviewer_id else None
+        fallback = await self._user(fallback_reviewer_id.strip())
         if fallback is None or fallback.state != UserState.active:
             problems.append(Problem(
                 "fallbackReviewerId", "unknown.user",
-                "fallbackReviewerId must be the id of an active user: they review the clients "
-                "that have no active owner"))
+                "fallbackReviewerId must be the id (or e-mail address) of an active user: they "
+                "review the clients that have no active owner"))
         if problems or due_at is None or fallback is None:  # (the last two are problems)
             raise InvalidInputError(problems)
         with_finding: frozenset[str] = frozenset()
@@ -198,13 +202,20 @@ class ReviewManagement:
         campaign = await self._campaign(campaign_id)
         items = await self.items.of_campaign(campaign.id)
         progress = Progress(len(items), sum(1 for i in items if i.is_decided))
-        if caller.has_permission(Permission.GOVERNANCE_REVIEW_VIEW):
+        partial = not caller.has_permission(Permission.GOVERNANCE_REVIEW_VIEW)
+        if partial:
+            items = [i for i in items if _is_user(caller, i.reviewer_id)]
+            if not items:
+                raise ForbiddenError(f"missing permission {Permission.GOVERNANCE_REVIEW_VIEW}")
+        else:
             caller.require(Permission.GOVERNANCE_REVIEW_VIEW)
-            return CampaignView(campaign, items, progress, partial=False)
-        own = [i for i in items if _is_user(caller, i.reviewer_id)]
-        if not own:
-            raise ForbiddenError(f"missing permission {Permission.GOVERNANCE_REVIEW_VIEW}")
-        return CampaignView(campaign, own, progress, partial=True)
+        clients = {}
+        for item in items:
+            if (client := await self.clients.find(item.client_id)) is not None:
+                clients[client.id] = client
+        role_names = await self.management.catalog.existing_roles(sorted(
+            {rd.role_id for c in clients.values() for rd in c.settings.role_divisions}))
+        return CampaignView(campaign, items, progress, partial, clients, role_names)
 
     async def assigned(self, caller: Caller) -> Sequence[tuple[Campaign, ReviewItem]]:
         """The caller's items in open campaigns (empty for a caller that is not a user)."""
@@ -358,6 +369,13 @@ class ReviewManagement:
         await self.auditor.record(caller, "close", _entity(campaign), {"reason": reason})
         return replace(campaign, state=CampaignState.closed, closed_at=self.clock(),
                        closed_reason=reason)
+
+    async def _user(self, id_or_email: str) -> User | None:
+        if not id_or_email:
+            return None
+        if "@" in id_or_email:
+            return await self.users.by_email(id_or_email)
+        return await self.users.find(id_or_email)
 
     async def _campaign(self, campaign_id: str) -> Campaign:
         campaign = await self.campaigns.find(campaign_id)

@@ -23,6 +23,7 @@ from keystead.web.console import (
     dashboard,
     divisions,
     identity_providers,
+    reviews,
     roles,
     scopes,
     signin,
@@ -47,6 +48,7 @@ def console_routes() -> list[BaseRoute]:
         *scopes.routes,
         *identity_providers.routes,
         *connected_apps.routes,
+        *reviews.routes,
     ]
     return [*pages, *unknown_id_routes(pages),
             Mount("/static", StaticFiles(directory=STATIC), name="static")]
