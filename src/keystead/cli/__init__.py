@@ -1,8 +1,8 @@
 """The ``keystead`` command: thin commands over the same use cases the API calls.
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
-(bootstrap-client, clients …), ``users``, ``keys``, ``secret_keys`` and ``audit``; ``run`` holds
-what they share.
+(bootstrap-client, clients …), ``users``, ``keys``, ``secret_keys``, ``audit`` and ``reviews``;
+``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from keystead.cli import audit, clients, keys, secret_keys, server, users
+from keystead.cli import audit, clients, keys, reviews, secret_keys, server, users
 from keystead.config import Settings
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
@@ -20,6 +20,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(secret_keys.ring_app, name="secret-keys")
+app.add_typer(reviews.reviews_app, name="reviews")
 app.command()(server.init)
 app.command()(server.backup)
 app.command()(server.serve)
