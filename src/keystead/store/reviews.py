@@ -128,9 +128,11 @@ class SqlReviewItemStore:
         return [_item(r) for r in rows]
 
     async def find(self, campaign_id: str, item_id: str) -> ReviewItem | None:
+        # FOR UPDATE: two reviewers deciding one item at once decide it once (the second waits,
+        # then finds it decided).
         row = (await self.conn.execute(select(review_items).where(
-            review_items.c.campaign_id == campaign_id, review_items.c.id == item_id))
-        ).mappings().first()
+            review_items.c.campaign_id == campaign_id, review_items.c.id == item_id)
+            .with_for_update())).mappings().first()
         return None if row is None else _item(row)
 
     async def assigned_to(self, user_id: str) -> Sequence[tuple[Campaign, ReviewItem]]:

@@ -6,6 +6,7 @@ the change is audited under them; anyone else needs the permissions."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -157,3 +158,31 @@ def test_only_the_campaign_owner_or_a_review_editor_closes_it(
         as_user(http, people["owner"], close)
     editor = create_user(http, "editor@example.com", roles=("OAuth Admin",)).id
     assert as_user(http, editor, close).closed_reason == "closed by editor@example.com"
+
+
+class FindingsStandIn:
+    """The findings engine as ``FindingLookup`` (wired at merge): fixed answers."""
+
+    def __init__(self, by_kind: dict[str, set[str]]) -> None:
+        self.by_kind = by_kind
+
+    async def clients_with(self, kind: str) -> set[str]:
+        return self.by_kind.get(kind, set())
+
+
+def test_selection_by_finding_kind_once_the_findings_engine_is_wired(
+        http: TestClient, clock: ManualClock, people: dict[str, str]) -> None:
+    unused = governed_client(http, "unused one")
+    governed_client(http, "busy one")
+
+    async def work(runtime: Runtime) -> set[str]:
+        async with runtime.transaction() as conn:
+            reviews = replace(runtime.reviews(conn),
+                              findings=FindingsStandIn({"unused-client": {unused}}))
+            campaign = await reviews.start(
+                operator(), name="unused clients", due_at=clock.now + timedelta(days=7),
+                selection=Selection(SelectionKind.finding_kind, ("unused-client",)),
+                fallback_reviewer_id=people["fallback"])
+            return {i.client_id for i in await reviews.items.of_campaign(campaign.id)}
+
+    assert run(http, work) == {unused}

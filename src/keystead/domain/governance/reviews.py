@@ -223,7 +223,9 @@ class CampaignStore(Protocol):
 class ReviewItemStore(Protocol):
     async def add_all(self, items: Sequence[ReviewItem]) -> None: ...
     async def of_campaign(self, campaign_id: str) -> Sequence[ReviewItem]: ...
-    async def find(self, campaign_id: str, item_id: str) -> ReviewItem | None: ...
+    async def find(self, campaign_id: str, item_id: str) -> ReviewItem | None:
+        """The item, locked until the transaction ends (it is about to be decided)."""
+
     async def assigned_to(self, user_id: str) -> Sequence[tuple[Campaign, ReviewItem]]:
         """The user's items in open campaigns, soonest due first."""
 
