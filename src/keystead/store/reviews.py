@@ -168,3 +168,13 @@ class SqlReviewItemStore:
             select(func.max(review_items.c.decided_at)).where(
                 review_items.c.client_id == client_id))).scalar_one()
         return found
+
+    async def last_reviewed_all(self, client_ids: Sequence[str]) -> Mapping[str, datetime]:
+        if not client_ids:
+            return {}
+        rows = await self.conn.execute(
+            select(review_items.c.client_id, func.max(review_items.c.decided_at))
+            .where(review_items.c.client_id.in_(client_ids),
+                   review_items.c.decided_at.is_not(None))
+            .group_by(review_items.c.client_id))
+        return {str(row[0]): row[1] for row in rows}

@@ -117,11 +117,13 @@ def test_an_owner_reduces_their_client_without_client_edit_audited_under_them(
 
     assert ("scopes.change", "user", people["owner"]) in run(http, entries)
 
-    async def last(runtime: Runtime) -> object:
+    async def last(runtime: Runtime) -> tuple[object, object]:
         async with runtime.transaction() as conn:
-            return await SqlReviewItemStore(conn).last_reviewed(owned)
+            items = SqlReviewItemStore(conn)
+            return (await items.last_reviewed(owned),
+                    await items.last_reviewed_all([owned, "never-reviewed"]))
 
-    assert run(http, last) == clock.now
+    assert run(http, last) == (clock.now, {owned: clock.now})
 
 
 def test_a_fallback_reviewer_may_keep_but_not_change_a_client_they_cannot_edit(

@@ -237,6 +237,9 @@ class ReviewItemStore(Protocol):
         """When a decision on ``client_id`` was last made, in any campaign (the findings
         engine's ``review-overdue`` kind reads this)."""
 
+    async def last_reviewed_all(self, client_ids: Sequence[str]) -> Mapping[str, datetime]:
+        """``last_reviewed`` of many clients in one read (those never reviewed are absent)."""
+
 
 class FindingLookup(Protocol):
     """The findings engine, as campaigns select by finding kind (wired at merge)."""
