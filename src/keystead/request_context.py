@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 HEADER = "ININ-Correlation-Id"  # the name Genesys Cloud answers with
 HEADER_KEY = HEADER.lower().encode("latin-1")
@@ -28,6 +28,8 @@ class RequestContext:
     client_id: str = ""
     # Set once an unexpected error's traceback is logged, so it is not logged twice.
     error_logged: bool = False
+    # Headers the protocol adds to a successful answer (a deprecated client's Sunset).
+    extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("keystead_request", default=None)
@@ -63,6 +65,13 @@ def current_request_id() -> str:
     """The id of the request being served; empty outside a request."""
     context = _current.get()
     return context.request_id if context is not None else ""
+
+
+def note_headers(headers: list[tuple[bytes, bytes]]) -> None:
+    """Add headers to the request's successful answer, if there is a request."""
+    context = _current.get()
+    if context is not None:
+        context.extra_headers.extend(headers)
 
 
 def note_client(client_id: str) -> None:

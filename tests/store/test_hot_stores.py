@@ -33,6 +33,7 @@ from keystead.store.tables import (
     client_secrets,
     client_usage,
     clients,
+    deactivation_plans,
     grant_families,
     revoked_tokens,
     scopes,
@@ -189,6 +190,12 @@ CHANGES: list[tuple[str, Change, Read, Callable[[object], bool]]] = [
          resource_server="https://reports.example")),
      _client, lambda r: dict(getattr(r, "resource_servers", ())).get("reports:read")
      == "https://reports.example"),
+    ("deactivation planned",
+     lambda c, w: c.execute(insert(deactivation_plans).values(
+         client_id=w.client_id, date=_past() + timedelta(days=30), reason="retired",
+         planned_at=_past(), planned_by={"kind": "cli", "id": "cli", "name": "cli"})),
+     _client, lambda r: getattr(r, "sunset_at", None) is not None
+     and getattr(r, "deprecated_at", None) is not None),
     ("token revoked",
      lambda c, w: c.execute(insert(revoked_tokens).values(
          digest="d" * 64, client_id=w.client_id, scope="", issued_at=_past(),

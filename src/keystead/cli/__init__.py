@@ -1,8 +1,9 @@
 """The ``keystead`` command: thin commands over the same use cases the API calls.
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
-(bootstrap-client, clients …), ``users``, ``keys``, ``secret_keys``, ``audit`` and ``reviews``;
-``run`` holds what they share.
+(bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
+``users``, ``keys``, ``secret_keys``, ``audit`` and ``reviews``; ``run`` holds what they
+share.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from keystead.cli import audit, clients, keys, reviews, secret_keys, server, users
+from keystead.cli import audit, clients, deactivations, keys, reviews, secret_keys, server, users
 from keystead.config import Settings
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
                        "management.", no_args_is_help=True)
+clients.clients_app.command("plan-deactivation")(deactivations.plan_deactivation)
+clients.clients_app.command("deactivations")(deactivations.deactivations)
+clients.clients_app.command("cancel-deactivation")(deactivations.cancel_deactivation)
 app.add_typer(clients.clients_app, name="clients")
 app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")

@@ -155,6 +155,27 @@ class ClientManagement:
             await self.tokens.revoke_client_tokens(client_id, now=now)
         return updated
 
+    async def disable(self, caller: Caller, client_id: str, *, reason: str) -> Client:
+        """Disable an active client for ``reason`` (a plan's date, a review): its tokens stop at
+        once. A client not active is left as it is.
+
+        Raises: ForbiddenError, NotFoundError.
+        """
+        existing = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
+        if existing.settings.state is not ClientState.active:
+            return existing
+        now = self.clock()
+        updated = replace(existing, settings=replace(existing.settings,
+                                                     state=ClientState.disabled),
+                          date_modified=now, modified_by=caller.actor)
+        await self.clients.replace(updated)
+        await self.auditor.record(caller, "state.change", _entity(updated), {
+            "propertyChanges": {"state": {"old": str(ClientState.active),
+                                          "new": str(ClientState.disabled)}},
+            "reason": reason})
+        await self.tokens.revoke_client_tokens(client_id, now=now)
+        return updated
+
     async def regenerate_secret(self, caller: Caller, client_id: str, *,
                                 dual_use_seconds: int) -> Issued:
         """Issue a new current secret; the previous one works for ``dual_use_seconds`` more.
@@ -242,19 +263,6 @@ class ClientManagement:
         existing = await self._owned_or_editable(caller, client_id)
         settings = replace(existing.settings, state=ClientState.inactive,
                            date_to_delete=self.clock() + max(retention, timedelta(days=1)))
-        return await self._store_change(caller, existing, settings, reason=reason)
-
-    async def disable(self, caller: Caller, client_id: str, *, reason: str) -> Client:
-        """Disable an active client (its tokens are revoked), saying why.
-
-        Raises:
-            ForbiddenError: without ``oauth:client:edit``.
-            NotFoundError: no client ``client_id``.
-        """
-        existing = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
-        if existing.settings.state is not ClientState.active:
-            return existing
-        settings = replace(existing.settings, state=ClientState.disabled)
         return await self._store_change(caller, existing, settings, reason=reason)
 
     async def _owned_or_editable(self, caller: Caller, client_id: str) -> Client:

@@ -51,6 +51,10 @@ class ClientRecord:
     # RFC 7591 §2: the one way this client may authenticate (client_secret_basic,
     # client_secret_post, or none for a public client).
     token_endpoint_auth_method: str = "client_secret_basic"  # noqa: S105 - a method's name
+    # A planned deactivation not yet reached: deprecated since it was planned, disabled at
+    # ``sunset_at`` (token responses say so: Deprecation, RFC 9745; Sunset, RFC 8594).
+    deprecated_at: datetime | None = None
+    sunset_at: datetime | None = None
 
     @property
     def is_active(self) -> bool:

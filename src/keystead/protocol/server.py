@@ -18,6 +18,8 @@ from keystead.protocol.errors import (
 )
 from keystead.protocol.grants.base import TokenGrant, TokenRequest
 from keystead.protocol.params import parse_form
+from keystead.protocol.sunset import sunset_headers
+from keystead.request_context import note_headers
 
 PUBLIC_CLIENT_GRANTS = frozenset({"authorization_code", "refresh_token"})
 
@@ -68,6 +70,8 @@ class TokenEndpoint:
             self.evidence.failure(client.id, refused.error, remote_ip)
             raise
         self.issued(grant.grant_type)
+        if client.sunset_at is not None:
+            note_headers(sunset_headers(client.deprecated_at, client.sunset_at))
         self.evidence.token(client.id, grant.grant_type, issued.scope, remote_ip)
         answer: dict[str, JSONValue] = {
             "access_token": issued.access_token, "token_type": "Bearer",

@@ -42,6 +42,7 @@ from keystead.store.tables import (
     client_secrets,
     client_usage,
     clients,
+    deactivation_plans,
     grant_families,
     revoked_tokens,
     scopes,
@@ -77,12 +78,16 @@ def _client_statement() -> Any:
     servers = select(_json_rows(scopes.c.id, scopes.c.resource_server)).where(
         scopes.c.organization_id == clients.c.organization_id,
         scopes.c.resource_server.is_not(None), scopes.c.id.in_(held)).scalar_subquery()
+    plan = select(func.json_build_array(deactivation_plans.c.planned_at,
+                                        deactivation_plans.c.date)).where(
+        deactivation_plans.c.client_id == clients.c.id,
+        deactivation_plans.c.disabled_at.is_(None)).scalar_subquery()
     return select(
         clients.c.id, clients.c.name, clients.c.state, clients.c.grant_types, clients.c.scopes,
         clients.c.token_ttl_seconds, clients.c.token_format, clients.c.date_last_used,
         clients.c.tokens_valid_after, clients.c.client_type,
         clients.c.token_endpoint_auth_method, roles.label("roles"), secrets.label("secrets"),
-        servers.label("resource_servers"))
+        servers.label("resource_servers"), plan.label("plan"))
 
 
 CLIENT_STATEMENT = _client_statement()
@@ -155,7 +160,9 @@ class SqlHotStore:
             date_last_used=row.date_last_used, tokens_valid_after=row.tokens_valid_after,
             client_type=row.client_type,
             resource_servers=tuple((s, r) for s, r in row.resource_servers),
-            token_endpoint_auth_method=row.token_endpoint_auth_method)
+            token_endpoint_auth_method=row.token_endpoint_auth_method,
+            deprecated_at=_aware(row.plan[0]) if row.plan else None,
+            sunset_at=_aware(row.plan[1]) if row.plan else None)
 
     async def rekey_secret(self, client_id: str, secret_id: str, *, old_digest: str,
                            digest: str, key_id: str) -> None:

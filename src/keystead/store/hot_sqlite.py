@@ -58,7 +58,9 @@ SELECT c.id, c.name, c.state, c.grant_types, c.scopes, c.token_ttl_seconds, c.to
        (SELECT json_group_array(json_array(o.id, o.resource_server))
           FROM scopes o WHERE o.organization_id = c.organization_id
            AND o.resource_server IS NOT NULL
-           AND o.id IN (SELECT value FROM json_each(c.scopes)))
+           AND o.id IN (SELECT value FROM json_each(c.scopes))),
+       (SELECT json_array(p.planned_at, p.date) FROM deactivation_plans p
+         WHERE p.client_id = c.id AND p.disabled_at IS NULL)
   FROM clients c WHERE c.id = ?
 """
 
@@ -91,14 +93,24 @@ def _secrets(raw: str) -> tuple[SecretRecord, ...]:
 
 def _client_record(row: tuple[Any, ...]) -> ClientRecord:
     (cid, name, state, grants, scopes, ttl, fmt, last_used, valid_after, client_type,
-     auth_method, roles, secrets, resource_servers) = row
+     auth_method, roles, secrets, resource_servers, plan) = row
+    deprecated_at, sunset_at = _plan_dates(plan)
     return ClientRecord(
         id=str(cid), name=str(name), state=str(state), grant_types=_strings(str(grants)),
         scopes=_strings(str(scopes)), token_ttl_seconds=int(str(ttl)), token_format=str(fmt),
         roles=_pairs(str(roles)), secrets=_secrets(str(secrets)), date_last_used=_aware(last_used),
         tokens_valid_after=_aware(valid_after), client_type=str(client_type),
         resource_servers=_pairs(str(resource_servers)),
-        token_endpoint_auth_method=str(auth_method))
+        token_endpoint_auth_method=str(auth_method), deprecated_at=deprecated_at,
+        sunset_at=sunset_at)
+
+
+def _plan_dates(plan: str | None) -> tuple[datetime | None, datetime | None]:
+    """(planned at, date) of the client's pending deactivation plan, if it has one."""
+    if plan is None:
+        return None, None
+    planned_at, date = json.loads(plan)
+    return _utc(planned_at), _utc(date)
 
 
 def _sqlite_value(value: object) -> object:

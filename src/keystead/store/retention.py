@@ -44,6 +44,9 @@ RETENTION: Mapping[str, Retention] = {
     "clients": Retention(
         Bound.managed, "until an admin deletes the client; an inactive client with a "
                        "dateToDelete is deleted (and audited) by housekeeping once it passes"),
+    "deactivation_plans": Retention(
+        Bound.owned, "at most one per client: deleted with it (a plan ends by deleting it) or "
+                     "when cancelled"),
     "client_role_divisions": Retention(Bound.owned, "the client's roles; deleted with it"),
     "client_secrets": Retention(
         Bound.owned, "at most two per client (the current secret and the one in its dual-use "

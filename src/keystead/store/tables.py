@@ -159,6 +159,22 @@ clients = Table(
     Index("ix_clients_org_name", "organization_id", "name"),
 )
 
+# A client's planned deactivation (domain/governance/deactivation.py): at most one per client,
+# gone with it. The token path reads ``planned_at`` and ``date`` with the client (the
+# Deprecation and Sunset headers).
+deactivation_plans = Table(
+    "deactivation_plans", metadata,
+    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("date", UTCDateTime, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("replacement_id", String(36), nullable=True),
+    Column("planned_at", UTCDateTime, nullable=False),
+    Column("planned_by", JSON, nullable=False),
+    Column("reminded_at", UTCDateTime, nullable=True),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+
 client_role_divisions = Table(
     "client_role_divisions", metadata,
     Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),

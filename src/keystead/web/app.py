@@ -39,6 +39,7 @@ from keystead.web.api import (
     tokens,
     users,
 )
+from keystead.web.api.governance import deactivations
 from keystead.web.api.governance import reviews as review_api
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
@@ -69,6 +70,8 @@ async def purge(runtime: Runtime) -> None:
     timed-out sessions, retired keys, spent assertion ids and evidence past the longest lookback
     (store/retention.py)."""
     async with runtime.transaction() as conn:
+        # Planned deactivations first: a plan whose retention ended deletes its client.
+        steps = await runtime.deactivations(conn).attend()
         deleted = await runtime.management(conn).purge_due()
         now = runtime.clock()
         await SqlTokenRevoker(conn).purge_expired(
@@ -81,6 +84,8 @@ async def purge(runtime: Runtime) -> None:
         await SqlEvidence(conn).purge_before(evidence_kept_from(now))
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
+    if steps:
+        log.info("%d planned-deactivation step(s) taken (reminder, disable, delete)", steps)
 
 
 async def attend_reviews(runtime: Runtime) -> None:
@@ -207,7 +212,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
-                *review_api.routes, *console_routes()],
+                *deactivations.routes, *review_api.routes,
+                *console_routes()],
         lifespan=lifespan,
         exception_handlers={
             DomainError: _domain_error,

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from keystead.domain.clients import Actor, Client, RoleDivision
+from keystead.domain.governance.deactivation import Planned
 from keystead.domain.organization import Division, Role, Scope
 from keystead.domain.permissions import CATALOGUE
 from keystead.domain.users import User
@@ -201,4 +202,24 @@ def keep_filters(body: dict[str, Any], **filters: str | None) -> dict[str, Any]:
         for key in ("firstUri", "selfUri", "lastUri", "nextUri", "previousUri"):
             if key in body:
                 body[key] += f"&{query}"
+    return body
+
+
+def planned_json(planned: Planned) -> dict[str, Any]:
+    """A planned deactivation (``/api/v2/governance/deactivations``)."""
+    plan = planned.plan
+    body: dict[str, Any] = {
+        "id": plan.client_id,
+        "client": {"id": plan.client_id, "name": planned.client_name,
+                   "selfUri": f"/api/v2/oauth/clients/{plan.client_id}"},
+        "date": iso(plan.date), "reason": plan.reason,
+        "state": "disabled" if plan.disabled_at is not None else "scheduled",
+        "plannedBy": actor_ref(plan.planned_by), "datePlanned": iso(plan.planned_at),
+        "reminderDate": iso(planned.reminder_at), "dateReminded": iso(plan.reminded_at),
+        "dateDisabled": iso(plan.disabled_at), "deletionDate": iso(planned.deletion_at),
+        "selfUri": f"/api/v2/governance/deactivations/{plan.client_id}"}
+    if plan.replacement_id is not None:
+        body["replacementClient"] = {
+            "id": plan.replacement_id, "name": planned.replacement_name or "",
+            "selfUri": f"/api/v2/oauth/clients/{plan.replacement_id}"}
     return body

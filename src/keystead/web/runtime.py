@@ -18,6 +18,7 @@ from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
+from keystead.domain.governance.deactivation import Planned, PlannedDeactivation
 from keystead.domain.governance.evidence import (
     NO_EVIDENCE,
     EvidenceQuery,
@@ -65,6 +66,7 @@ from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
+from keystead.store.deactivations import SqlDeactivationStore
 from keystead.store.divisions import SqlDivisionStore
 from keystead.store.evidence import SqlEvidence
 from keystead.store.failure_counter import LimitsFailureCounter
@@ -165,6 +167,12 @@ class Runtime:
             auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
             clock=self.clock)
 
+    def deactivations(self, conn: AsyncConnection) -> PlannedDeactivation:
+        return PlannedDeactivation(
+            plans=SqlDeactivationStore(conn), clients=self.management(conn),
+            directory=SqlClientStore(conn), policies=SqlPolicyStore(conn),
+            notices=_NoticesPending(), auditor=self.auditor(conn), clock=self.clock)
+
     def reviews(self, conn: AsyncConnection) -> ReviewManagement:
         """Access reviews. Wired at merge: ``findings`` (the findings engine's
         ``FindingLookup``) and ``notices`` (the notice outbox; audit entries until then)."""
@@ -234,6 +242,19 @@ class Runtime:
     async def close(self) -> None:
         await self.hot.close()
         await self.engine.dispose()
+
+
+class _NoticesPending:
+    """Until the notice outbox lands (issue 12 §7), the audit entries are the only notice."""
+
+    async def scheduled(self, planned: Planned) -> None:  # noqa: ARG002
+        return None
+
+    async def reminder(self, planned: Planned) -> None:  # noqa: ARG002
+        return None
+
+    async def disabled(self, planned: Planned) -> None:  # noqa: ARG002
+        return None
 
 
 def _uncounted(_grant_type: str) -> None:

@@ -119,6 +119,21 @@ class ClientRequest(BaseModel):
                 self.clientType or ClientType.confidential))
 
 
+class DeactivationRequest(BaseModel):
+    """A planned deactivation: ``clientId`` on POST (the path names it on PUT)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    clientId: str | None = Field(default=None, max_length=64)  # noqa: N815
+    date: datetime
+    reason: str = Field(max_length=10_000)
+    replacementClientId: str | None = Field(default=None, max_length=64)  # noqa: N815
+
+    @field_validator("date")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class SecretRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dualUseSeconds: int | None = None  # noqa: N815

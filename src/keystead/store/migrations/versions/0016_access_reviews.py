@@ -1,7 +1,7 @@
 """access review campaigns and their items
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-05 08:00:00
 
 Campaigns and one item per client under review, with its decision. Starts empty. Items keep the
@@ -15,7 +15,7 @@ from keystead.store.types import UTCDateTime
 
 
 revision = '0016'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from keystead.web.console.clients import detail, edit, listing, secrets, wizard
+from keystead.web.console.clients import deactivation, detail, edit, listing, secrets, wizard
 from keystead.web.console.clients.presenters import BASE
 from keystead.web.console.pages import route
 
@@ -31,4 +31,6 @@ routes: list[Route] = [
     route(f"{ID}/enable", detail.enable, methods=("POST",)),
     route(f"{ID}/schedule-deletion", detail.schedule_deletion, methods=("POST",)),
     route(f"{ID}/delete", detail.delete, methods=("POST",)),
+    route(f"{ID}/deactivation", deactivation.plan, methods=("POST",)),
+    route(f"{ID}/deactivation/cancel", deactivation.cancel, methods=("POST",)),
 ]

@@ -36,6 +36,9 @@ CLIENT_NOTICES = {
     "deletion-scheduled": "The client is inactive: it cannot get tokens, and it will be deleted "
                           "on the date shown.",
     "previous-expired": "The previous secret no longer works.",
+    "deactivation-planned": ("The deactivation is planned. Until its date the client works and "
+                             "its token responses carry Deprecation and Sunset headers."),
+    "deactivation-cancelled": "The planned deactivation was cancelled.",
     "deleted": "The client was deleted. Its tokens no longer work; its audit history is kept.",
 }
 

@@ -1,0 +1,53 @@
+"""Planned deactivations (SQLAlchemy Core over the request's connection; never commits)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.clients import Actor
+from keystead.domain.governance.deactivation import Plan
+from keystead.store.tables import deactivation_plans as plans
+
+
+def _plan(row: Row[Any]) -> Plan:
+    by = row.planned_by
+    return Plan(row.client_id, row.date, row.reason, row.replacement_id, row.planned_at,
+                Actor(by["kind"], by["id"], by.get("name", "")), row.reminded_at,
+                row.disabled_at)
+
+
+def _values(plan: Plan) -> dict[str, Any]:
+    by = plan.planned_by
+    return {"date": plan.date, "reason": plan.reason, "replacement_id": plan.replacement_id,
+            "planned_at": plan.planned_at,
+            "planned_by": {"kind": by.kind, "id": by.id, "name": by.name},
+            "reminded_at": plan.reminded_at, "disabled_at": plan.disabled_at}
+
+
+class SqlDeactivationStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def find(self, client_id: str, *, for_update: bool = False) -> Plan | None:
+        query = select(plans).where(plans.c.client_id == client_id)
+        row = (await self.conn.execute(query.with_for_update() if for_update else query)).first()
+        return None if row is None else _plan(row)
+
+    async def all(self, *, for_update: bool = False) -> Sequence[Plan]:
+        query = select(plans).order_by(plans.c.date, plans.c.client_id)
+        rows = await self.conn.execute(query.with_for_update() if for_update else query)
+        return [_plan(row) for row in rows]
+
+    async def add(self, plan: Plan) -> None:
+        await self.conn.execute(insert(plans).values(client_id=plan.client_id, **_values(plan)))
+
+    async def replace(self, plan: Plan) -> None:
+        await self.conn.execute(update(plans).where(plans.c.client_id == plan.client_id)
+                                .values(**_values(plan)))
+
+    async def remove(self, client_id: str) -> None:
+        await self.conn.execute(delete(plans).where(plans.c.client_id == client_id))

@@ -1,0 +1,76 @@
+"""/api/v2/governance/deactivations: plan, change, cancel and list clients' deactivations.
+
+A plan is named by its client's id. The changes need ``oauth:client:edit`` on the client and the
+``governance`` scope; reading needs ``oauth:client:view`` and ``governance:readonly``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.errors import InvalidInputError
+from keystead.domain.permissions import Permission
+from keystead.web.api.common import call
+from keystead.web.errors import json_response
+from keystead.web.presenters import planned_json
+from keystead.web.schemas import DeactivationRequest, parse_body
+
+BASE = "/api/v2/governance/deactivations"
+READ, WRITE = "governance:readonly", "governance"
+
+
+async def list_plans(request: Request) -> Response:
+    async with call(request, scope=READ) as c:
+        found = await c.runtime.deactivations(c.conn).list(c.caller)
+    return json_response({"entities": [planned_json(p) for p in found], "total": len(found),
+                          "selfUri": BASE})
+
+
+async def get_plan(request: Request) -> Response:
+    async with call(request, scope=READ) as c:
+        found = await c.runtime.deactivations(c.conn).view(c.caller, request.path_params["id"])
+    return json_response(planned_json(found))
+
+
+async def create_plan(request: Request) -> Response:
+    async with call(request, scope=WRITE) as c:
+        c.caller.require(Permission.OAUTH_CLIENT_EDIT)  # before reading the request's input
+        body = parse_body(DeactivationRequest, await request.body())
+        if not body.clientId:
+            raise InvalidInputError.one("clientId", "required",
+                                        "clientId names the client to deactivate")
+        planned = await c.runtime.deactivations(c.conn).schedule(
+            c.caller, body.clientId, date=body.date, reason=body.reason,
+            replacement_id=body.replacementClientId)
+    return json_response(planned_json(planned), status=201)
+
+
+async def update_plan(request: Request) -> Response:
+    async with call(request, scope=WRITE) as c:
+        c.caller.require(Permission.OAUTH_CLIENT_EDIT)
+        body = parse_body(DeactivationRequest, await request.body())
+        client_id = request.path_params["id"]
+        if body.clientId not in (None, client_id):
+            raise InvalidInputError.one("clientId", "immutable",
+                                        "a plan's client cannot change; cancel it instead")
+        planned = await c.runtime.deactivations(c.conn).reschedule(
+            c.caller, client_id, date=body.date, reason=body.reason,
+            replacement_id=body.replacementClientId)
+    return json_response(planned_json(planned))
+
+
+async def cancel_plan(request: Request) -> Response:
+    async with call(request, scope=WRITE) as c:
+        await c.runtime.deactivations(c.conn).cancel(c.caller, request.path_params["id"])
+    return Response(status_code=204)
+
+
+routes = [
+    Route(BASE, list_plans, methods=["GET"]),
+    Route(BASE, create_plan, methods=["POST"]),
+    Route(BASE + "/{id}", get_plan, methods=["GET"]),
+    Route(BASE + "/{id}", update_plan, methods=["PUT"]),
+    Route(BASE + "/{id}", cancel_plan, methods=["DELETE"]),
+]
