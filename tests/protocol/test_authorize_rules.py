@@ -222,6 +222,15 @@ def test_validate_binds_pkce_even_when_the_client_opted_out() -> None:
     assert validate(request(), client, APP).code_challenge == CHALLENGE
 
 
+def test_validate_policy_requires_pkce_of_a_client_that_opted_out() -> None:
+    client = replace(CLIENT, require_pkce=False)
+    with pytest.raises(InvalidRequestError, match="pkceRequired"):
+        validate(request(code_challenge=None, code_challenge_method=None), client, APP,
+                 policy_requires_pkce=True)
+    assert validate(request(), client, APP, policy_requires_pkce=True).code_challenge == (
+        CHALLENGE)
+
+
 def test_validate_allows_implicit_only_for_clients_holding_token() -> None:
     client = replace(CLIENT, grant_types=frozenset({"CODE", "TOKEN"}))
     checked = validate(request(response_type="token", code_challenge=None,

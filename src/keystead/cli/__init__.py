@@ -2,8 +2,8 @@
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
-``users``, ``keys``, ``secret_keys``, ``audit`` and ``reviews``; ``run`` holds what they
-share.
+``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` and ``reviews``; ``run`` holds
+what they share.
 """
 
 from __future__ import annotations
@@ -11,7 +11,17 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from keystead.cli import audit, clients, deactivations, keys, reviews, secret_keys, server, users
+from keystead.cli import (
+    audit,
+    clients,
+    deactivations,
+    governance,
+    keys,
+    reviews,
+    secret_keys,
+    server,
+    users,
+)
 from keystead.config import Settings
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
@@ -24,6 +34,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(secret_keys.ring_app, name="secret-keys")
+app.add_typer(governance.governance_app, name="governance")
 app.add_typer(reviews.reviews_app, name="reviews")
 app.command()(server.init)
 app.command()(server.backup)

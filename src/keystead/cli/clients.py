@@ -15,15 +15,22 @@ from keystead.cli.grants import role_in_division
 from keystead.cli.run import fail, out, run_in_transaction
 from keystead.config import Settings
 from keystead.domain.client_management import ClientManagement
-from keystead.domain.clients import ClientFilter, ClientState, TokenEndpointAuthMethod
+from keystead.domain.clients import (
+    ClientFilter,
+    ClientSettings,
+    ClientState,
+    Environment,
+    TokenEndpointAuthMethod,
+)
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.paging import Page
 from keystead.domain.principal import Caller
 from keystead.store.clients import SqlClientStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.scopes import SqlScopeStore
+from keystead.store.users import SqlUserStore
 from keystead.web.presenters import client_json
-from keystead.web.schemas import ClientRequest, parse_body
+from keystead.web.schemas import ClientRequest, OwnerRef, parse_body
 
 clients_app = typer.Typer(help="Manage OAuth clients.", no_args_is_help=True)
 
@@ -80,9 +87,125 @@ def clients_list(state: ClientState | None = None, name: str | None = None) -> N
 
 @clients_app.command("show")
 def clients_show(client_id: str) -> None:
-    """Show one client as JSON."""
-    client = run_in_transaction(lambda m, _conn, c: m.find(c, client_id))
-    out(client_json(client))
+    """Show one client as JSON (with its owner's name and whether it is orphaned)."""
+
+    async def work(manage: ClientManagement, _conn: AsyncConnection, caller: Caller) -> Any:
+        client = await manage.find(caller, client_id)
+        return client_json(client, owners=await manage.owners_of([client]))
+
+    out(run_in_transaction(work))
+
+
+# The governance options of create and update ("none" clears the owner or environment).
+OwnerOption = Annotated[str | None, typer.Option(
+    "--owner", help="The owning user, by id or e-mail (none: no owner); must be active")]
+ContactOption = Annotated[str | None, typer.Option(
+    "--owner-contact", help="An e-mail or team address for the owner")]
+TagOption = Annotated[list[str] | None, typer.Option(
+    "--tag", help="A tag (repeat for several; on update, replaces the tags)")]
+EnvironmentOption = Annotated[str | None, typer.Option(
+    "--environment", help="production, staging or development (none: not labelled)")]
+
+
+async def _owner_id(conn: AsyncConnection, owner: str) -> str | None:
+    """The user id an --owner names: an e-mail is looked up, anything else is an id (the use
+    case checks it is an active user)."""
+    if owner == "none":
+        return None
+    if "@" not in owner:
+        return owner
+    user = await SqlUserStore(conn).by_email(owner.strip())
+    if user is None:
+        raise InvalidInputError.one("owner.id", "unknown.user",
+                                    f"no user with e-mail {owner!r}")
+    return user.id
+
+
+def _environment(value: str) -> Environment | None:
+    if value == "none":
+        return None
+    try:
+        return Environment(value)
+    except ValueError:
+        fail(f"--environment must be one of: {', '.join(e.value for e in Environment)}, none")
+        raise  # unreachable: fail exits
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="The client's name")],
+    description: Annotated[str, typer.Option(help="What the client is for")] = "",
+    grant_type: Annotated[list[str] | None, typer.Option(
+        "--grant-type", help="CLIENT-CREDENTIALS (default), CODE or SAML2-BEARER; repeat "
+                             "for several")] = None,
+    role: Annotated[list[str] | None, typer.Option(
+        help="A role name to hold in the Home division (client credentials); repeat")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="A scope; repeat for several")] = None,
+    redirect_uri: Annotated[list[str] | None, typer.Option(
+        "--redirect-uri", help="A redirect URI (CODE); repeat for several")] = None,
+    owner: OwnerOption = None,
+    owner_contact: ContactOption = None,
+    tag: TagOption = None,
+    environment: EnvironmentOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {id, secret} as JSON")] = False,
+) -> None:
+    """Create a client as the operator, with the same rules as the API; print its secret once."""
+    env = _environment(environment) if environment is not None else None
+
+    async def work(manage: ClientManagement, conn: AsyncConnection, caller: Caller) -> Any:
+        role_ids = [(await role_in_division(conn, r, None)).role_id for r in role or []]
+        owner_id = await _owner_id(conn, owner) if owner is not None else None
+        request = ClientRequest(
+            name=name, description=description,
+            authorizedGrantTypes=grant_type or ["CLIENT-CREDENTIALS"], roleIds=role_ids,
+            scope=scope or [], registeredRedirectUri=redirect_uri or [],
+            owner=OwnerRef(id=owner_id) if owner_id else None, ownerContact=owner_contact,
+            tags=tag or [], environment=env)
+        return await manage.create(caller, request.to_settings())
+
+    issued = run_in_transaction(work)
+    if as_json:
+        out({"id": issued.client.id, "secret": issued.secret})
+    else:
+        typer.echo(f"client id:     {issued.client.id}")
+        if issued.secret is not None:
+            typer.echo(f"client secret: {issued.secret}")
+            typer.echo("Store the secret now: it will not be shown again.")
+
+
+@clients_app.command("update")
+def clients_update(
+    client_id: str,
+    name: Annotated[str | None, typer.Option(help="A new name")] = None,
+    description: Annotated[str | None, typer.Option(help="A new description")] = None,
+    owner: OwnerOption = None,
+    owner_contact: ContactOption = None,
+    tag: TagOption = None,
+    clear_tags: Annotated[bool, typer.Option("--clear-tags", help="Remove every tag")] = False,
+    environment: EnvironmentOption = None,
+) -> None:
+    """Change a client's name, description or governance fields; the rest stays."""
+    env = _environment(environment) if environment is not None else None
+
+    async def work(manage: ClientManagement, conn: AsyncConnection, caller: Caller) -> Any:
+        settings: ClientSettings = (await manage.find(caller, client_id)).settings
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = name.strip()
+        if description is not None:
+            changes["description"] = description.strip()
+        if owner is not None:
+            changes["owner_id"] = await _owner_id(conn, owner)
+        if owner_contact is not None:
+            changes["owner_contact"] = owner_contact.strip()
+        if tag or clear_tags:
+            changes["tags"] = tuple(tag or ())
+        if environment is not None:
+            changes["environment"] = env
+        client = await manage.update(caller, client_id, replace(settings, **changes))
+        return client_json(client, owners=await manage.owners_of([client]))
+
+    out(run_in_transaction(work))
 
 
 def _set_state(client_id: str, state: ClientState) -> None:

@@ -7,6 +7,7 @@ together or not at all.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from keystead.domain.audit import Auditor, Entity, JSONValue, property_changes
 from keystead.domain.clients import (
     Actor,
     Client,
+    ClientFilter,
     ClientSettings,
     ClientState,
     ClientStore,
@@ -26,7 +28,15 @@ from keystead.domain.clients import (
 )
 from keystead.domain.clock import Clock
 from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, Problem
+from keystead.domain.governance.ownership import (
+    Owner,
+    OwnerDirectory,
+    owner_problems,
+    policy_problems,
+)
+from keystead.domain.governance.policy import PolicyStore
 from keystead.domain.organization import Catalog
+from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 from keystead.domain.secrets import Digester, new_secret
@@ -56,6 +66,8 @@ class ClientManagement:
     tokens: TokenRevoker
     digester: Digester
     clock: Clock
+    owners: OwnerDirectory
+    policies: PolicyStore
 
     async def create(self, caller: Caller, settings: ClientSettings, *,
                      date_created: datetime | None = None) -> Issued:
@@ -75,7 +87,7 @@ class ClientManagement:
         # Judged as of its creation: an imported client may carry TOKEN only if it was created
         # before the cut-off (it had no grants before that).
         await self._check(caller, settings, added_roles=settings.role_divisions,
-                          previous_grants=frozenset(), now=created)
+                          previous_grants=frozenset(), now=created, before=None)
         client = Client(id=str(uuid.uuid4()), settings=settings, date_created=created,
                         date_modified=now, created_by=caller.actor, modified_by=caller.actor)
         # A public client cannot keep a secret, so it gets none (RFC 6749 §2.1).
@@ -106,17 +118,19 @@ class ClientManagement:
         """
         previous: frozenset[GrantType] = frozenset()
         existing: tuple[RoleDivision, ...] = ()
+        before: ClientSettings | None = None
         if client_id is None:
             caller.require(Permission.OAUTH_CLIENT_ADD)
         else:
             client = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
             previous = frozenset(client.settings.grant_types)
             existing = client.settings.role_divisions
+            before = client.settings
         settings = await self._with_default_divisions(settings)
         added = tuple(rd for rd in settings.role_divisions if rd not in existing)
         try:
             await self._check(caller, settings, added_roles=added, previous_grants=previous,
-                              now=self.clock())
+                              now=self.clock(), before=before)
         except InvalidInputError as exc:
             return exc.problems
         return []
@@ -135,7 +149,8 @@ class ClientManagement:
         added = tuple(rd for rd in settings.role_divisions
                       if rd not in existing.settings.role_divisions)
         await self._check(caller, settings, added_roles=added,
-                          previous_grants=frozenset(existing.settings.grant_types), now=now)
+                          previous_grants=frozenset(existing.settings.grant_types), now=now,
+                          before=existing.settings)
         updated = replace(existing, settings=settings, date_modified=now,
                           modified_by=caller.actor)
         await self.clients.replace(updated)
@@ -248,7 +263,7 @@ class ClientManagement:
                            role_divisions=tuple(rd for rd in s.role_divisions
                                                 if rd.role_id not in role_ids))
         await self._check(caller, settings, added_roles=(),
-                          previous_grants=frozenset(s.grant_types), now=self.clock())
+                          previous_grants=frozenset(s.grant_types), now=self.clock(), before=s)
         return await self._store_change(caller, existing, settings, reason=reason)
 
     async def retire(self, caller: Caller, client_id: str, *, retention: timedelta,
@@ -315,11 +330,58 @@ class ClientManagement:
 
     async def find(self, caller: Caller, client_id: str, *,
                    permission: Permission = Permission.OAUTH_CLIENT_VIEW) -> Client:
+        """The client, for a caller holding ``permission``; a user also sees (only sees) the
+        clients they own without ``oauth:client:view``.
+
+        Raises:
+            ForbiddenError: without the permission (also when no such client exists, so a
+                stranger learns nothing of which ids exist).
+            NotFoundError: no client ``client_id``.
+        """
+        if permission is Permission.OAUTH_CLIENT_VIEW and not caller.has_permission(permission):
+            owned = await self.clients.find(client_id)
+            if owned is None or not _owned_by(caller, owned):
+                raise ForbiddenError(f"missing permission {permission}")
+            return owned
         caller.require(permission)
         client = await self.clients.find(client_id)
         if client is None:
             raise NotFoundError(f"no OAuth client with id {client_id}")
         return client
+
+    async def search(self, caller: Caller, flt: ClientFilter, page: Page, *,
+                     mine: bool = False) -> tuple[Sequence[Client], int]:
+        """A page of clients and the total; ``mine``: the calling user's own clients, which
+        they see even without ``oauth:client:view``.
+
+        Raises:
+            ForbiddenError: without ``oauth:client:view`` (unless ``mine``).
+            InvalidInputError: ``mine`` for a caller that is not a user (a client owns nothing).
+        """
+        if mine:
+            if caller.actor.kind != "user":
+                raise InvalidInputError.one("owner", "not.a.user",
+                                            "owner=me lists a user's own clients; this token "
+                                            "acts for a client, which owns none")
+            flt = replace(flt, owner_id=caller.actor.id)
+        else:
+            caller.require(Permission.OAUTH_CLIENT_VIEW)
+        return await self.clients.search(flt, page)
+
+    async def owner_choices(self, caller: Caller, *, limit: int = 500) -> Sequence[Owner]:
+        """The active users a client's owner may be chosen from (the console's list).
+
+        Raises:
+            ForbiddenError: without ``oauth:client:add`` or ``oauth:client:edit``.
+        """
+        if not caller.has_permission(Permission.OAUTH_CLIENT_ADD):
+            caller.require(Permission.OAUTH_CLIENT_EDIT)
+        return await self.owners.active(limit=limit)
+
+    async def owners_of(self, clients: Sequence[Client]) -> Mapping[str, Owner]:
+        """The owners of these clients that still exist (for names and the orphaned flag)."""
+        return await self.owners.owners(
+            {c.settings.owner_id for c in clients if c.settings.owner_id is not None})
 
     async def _with_default_divisions(self, settings: ClientSettings) -> ClientSettings:
         if all(rd.division_id for rd in settings.role_divisions):
@@ -331,11 +393,18 @@ class ClientManagement:
 
     async def _check(self, caller: Caller, settings: ClientSettings, *,
                      added_roles: tuple[RoleDivision, ...],
-                     previous_grants: frozenset[GrantType], now: datetime) -> None:
+                     previous_grants: frozenset[GrantType], now: datetime,
+                     before: ClientSettings | None) -> None:
         problems = check_settings(
             settings, known_scopes=await self.catalog.known_scopes(),
             scim_role_ids=await self.catalog.scim_role_ids(), previous_grants=previous_grants,
             now=now)
+        owner_id = settings.owner_id
+        if owner_id is not None and (before is None or before.owner_id != owner_id):
+            # A new owner must be active; a kept one that left makes the client orphaned,
+            # which findings report, and does not block other edits.
+            problems += owner_problems(owner_id, await self.owners.owners([owner_id]))
+        problems += policy_problems(await self.policies.find(), settings, before)
         role_ids = [rd.role_id for rd in settings.role_divisions]
         names = await self.catalog.existing_roles(role_ids)
         divisions = await self.catalog.existing_divisions(
@@ -358,7 +427,6 @@ class ClientManagement:
             raise ForbiddenError(f"you can assign only roles you hold; you do not hold {listed}")
 
 
-
 def describe(settings: ClientSettings) -> dict[str, JSONValue]:
     """The settings as audit values (a client's settings hold no secret)."""
     return {
@@ -376,5 +444,12 @@ def describe(settings: ClientSettings) -> dict[str, JSONValue]:
         "clientType": str(settings.client_type),
         "tokenEndpointAuthMethod": str(settings.token_endpoint_auth_method),
         "ownerContact": settings.owner_contact,
+        "ownerId": settings.owner_id,
+        "tags": list(settings.tags),
+        "environment": None if settings.environment is None else str(settings.environment),
     }
+
+
+def _owned_by(caller: Caller, client: Client) -> bool:
+    return caller.actor.kind == "user" and client.settings.owner_id == caller.actor.id
 

@@ -291,6 +291,9 @@ class ClientFilter:
     state: ClientState | None = None
     grant_type: GrantType | None = None
     sort: ClientSort = ClientSort.name
+    owner_id: str | None = None
+    tag: str | None = None
+    environment: Environment | None = None
 
 
 class ClientStore(Protocol):

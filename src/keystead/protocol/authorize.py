@@ -142,8 +142,11 @@ def redirect_target(client: RegisteredClient | None,
 
 
 def validate(params: Mapping[str, str], client: RegisteredClient,
-             redirect_uri: str) -> AuthorizationRequest:
+             redirect_uri: str, *, policy_requires_pkce: bool = False) -> AuthorizationRequest:
     """Check everything else of the request (the redirect URI is already validated).
+
+    ``policy_requires_pkce``: the organisation's policy (``pkceRequired``) asks PKCE of every
+    code client, whatever the client's own ``requirePkce`` says.
 
     Raises:
         OAuthError: to be sent to ``redirect_uri``.
@@ -172,9 +175,17 @@ def validate(params: Mapping[str, str], client: RegisteredClient,
     scope = _scope(params.get("scope"), client)
     challenge = None
     if response_type == "code":
+        own_rule = client.is_public or client.require_pkce
+        if (policy_requires_pkce and not own_rule and "code_challenge" not in params
+                and "code_challenge_method" not in params):
+            # Named, so the developer of a client that sends no PKCE (the Genesys SDK's code
+            # helper) knows it is the organisation's switch, not the client's setting.
+            raise InvalidRequestError(
+                "PKCE is required by the organisation policy (pkceRequired): send "
+                "code_challenge with code_challenge_method S256")
         challenge = check_challenge(params.get("code_challenge"),
                                     params.get("code_challenge_method"),
-                                    required=client.is_public or client.require_pkce)
+                                    required=own_rule or policy_requires_pkce)
     return AuthorizationRequest(client.id, redirect_uri, response_type, scope, state,
                                 challenge, nonce, prompt, "redirect_uri" in params,
                                 int(max_age) if max_age is not None else None, response_mode)

@@ -119,6 +119,12 @@ class SqlClientStore:
             conditions.append(clients.c.state == str(flt.state))
         if flt.grant_type:
             conditions.append(json_list_holds(clients.c.grant_types, str(flt.grant_type)))
+        if flt.owner_id is not None:
+            conditions.append(clients.c.owner_id == flt.owner_id)
+        if flt.tag is not None:
+            conditions.append(json_list_holds(clients.c.tags, flt.tag))
+        if flt.environment is not None:
+            conditions.append(clients.c.environment == str(flt.environment))
         total = (await self.conn.execute(
             select(func.count()).select_from(clients).where(*conditions))).scalar_one()
         rows = (await self.conn.execute(

@@ -40,6 +40,7 @@ from keystead.web.api import (
     users,
 )
 from keystead.web.api.governance import deactivations
+from keystead.web.api.governance import policy as governance_policy
 from keystead.web.api.governance import reviews as review_api
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
@@ -212,7 +213,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
-                *deactivations.routes, *review_api.routes,
+                *deactivations.routes, *governance_policy.routes, *review_api.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

@@ -77,6 +77,7 @@ async def _authorization_request(ctx: Page, pairs: list[tuple[str, str]]) -> Res
     params = dict(pairs)
     async with ctx.transaction() as conn:
         found = await SqlAuthorizationStore(conn).registered_client(params.get("client_id", ""))
+        policy = await ctx.runtime.policy_store(conn).find()
     try:
         client, redirect_uri = rules.redirect_target(found, params.get("redirect_uri"))
     except UnsafeAuthorizationRequest as exc:
@@ -84,7 +85,8 @@ async def _authorization_request(ctx: Page, pairs: list[tuple[str, str]]) -> Res
     try:
         if repeated_names(pairs):  # RFC 6749 §3.1: parameters MUST NOT be included more than once
             raise InvalidRequestError("a parameter is repeated")
-        request = rules.validate(params, client, redirect_uri)
+        request = rules.validate(params, client, redirect_uri,
+                                 policy_requires_pkce=policy.pkce_required)
         return await _decide(ctx, client, request, pairs)
     except OAuthError as exc:
         return redirect(rules.error_answer(redirect_uri, exc, state=params.get("state"),
@@ -176,13 +178,15 @@ async def decide(ctx: Page) -> Response:
     params: dict[str, str] = payload["params"]
     async with ctx.transaction() as conn:
         found = await SqlAuthorizationStore(conn).registered_client(params.get("client_id", ""))
+        policy = await ctx.runtime.policy_store(conn).find()
     try:
         client, redirect_uri = rules.redirect_target(found, params.get("redirect_uri"))
     except UnsafeAuthorizationRequest as exc:
         return ctx.render("authorize/error.html", 400, message=exc.message)
     try:
         # The client may have changed since the page was shown (grant types, scopes, PKCE).
-        request = rules.validate(params, client, redirect_uri)
+        request = rules.validate(params, client, redirect_uri,
+                                 policy_requires_pkce=policy.pkce_required)
     except OAuthError as exc:
         return redirect(rules.error_answer(
             redirect_uri, exc, state=params.get("state"), issuer=_issuer(ctx.runtime),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from keystead.domain.clients import Actor, Client, RoleDivision
 from keystead.domain.governance.deactivation import Planned
+from keystead.domain.governance.ownership import Owner, is_orphaned
 from keystead.domain.organization import Division, Role, Scope
 from keystead.domain.permissions import CATALOGUE
 from keystead.domain.users import User
@@ -50,7 +51,10 @@ def actor_ref(actor: Actor) -> dict[str, Any]:
     return ref
 
 
-def client_json(client: Client, *, secret: str | None = None) -> dict[str, Any]:
+def client_json(client: Client, *, secret: str | None = None,
+                owners: Mapping[str, Owner] | None = None) -> dict[str, Any]:
+    """The ``OAuthClient``; with ``owners`` (from ``ClientManagement.owners_of``) the owner's
+    name and whether the client is orphaned (its owner deactivated or deleted)."""
     s = client.settings
     body: dict[str, Any] = {
         "id": client.id,
@@ -71,6 +75,10 @@ def client_json(client: Client, *, secret: str | None = None) -> dict[str, Any]:
         "createdBy": actor_ref(client.created_by),
         "modifiedBy": actor_ref(client.modified_by),
         "ownerContact": s.owner_contact,
+        "owner": _owner_ref(s.owner_id, owners),
+        "orphaned": None if owners is None else is_orphaned(client, owners),
+        "tags": list(s.tags),
+        "environment": None if s.environment is None else str(s.environment),
         "requirePkce": s.require_pkce,
         "clientType": str(s.client_type),
         "tokenEndpointAuthMethod": str(s.token_endpoint_auth_method),
@@ -84,6 +92,17 @@ def client_json(client: Client, *, secret: str | None = None) -> dict[str, Any]:
     if secret is not None:
         body["secret"] = secret
     return {key: value for key, value in body.items() if value is not None}
+
+
+def _owner_ref(owner_id: str | None, owners: Mapping[str, Owner] | None
+               ) -> dict[str, Any] | None:
+    if owner_id is None:
+        return None
+    owner = (owners or {}).get(owner_id)
+    ref: dict[str, Any] = {"id": owner_id, "selfUri": f"/api/v2/users/{owner_id}"}
+    if owner is not None:
+        ref["name"] = owner.name
+    return ref
 
 
 def division_json(division: Division) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from keystead.domain.governance.evidence import (
     EvidenceRecorder,
     EvidenceTally,
 )
-from keystead.domain.governance.policy import PolicyStore
+from keystead.domain.governance.policy import PolicyManagement, PolicyStore
 from keystead.domain.governance.review_management import AuditTrailNotices, ReviewManagement
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
@@ -74,6 +74,7 @@ from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.owners import SqlOwnerDirectory
 from keystead.store.policy import SqlPolicyStore
 from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
 from keystead.store.roles import SqlRoleStore
@@ -165,7 +166,15 @@ class Runtime:
         return ClientManagement(
             clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
             auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
-            clock=self.clock)
+            clock=self.clock, owners=SqlOwnerDirectory(conn), policies=SqlPolicyStore(conn))
+
+    def policy(self, conn: AsyncConnection) -> PolicyManagement:
+        return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),
+                                clock=self.clock)
+
+    def policy_store(self, conn: AsyncConnection) -> PolicyStore:
+        """The policy itself, for the rules that read it (the authorization endpoint's PKCE)."""
+        return SqlPolicyStore(conn)
 
     def deactivations(self, conn: AsyncConnection) -> PlannedDeactivation:
         return PlannedDeactivation(
@@ -185,9 +194,6 @@ class Runtime:
 
     def evidence_query(self, conn: AsyncConnection) -> EvidenceQuery:
         return SqlEvidence(conn)
-
-    def policy_store(self, conn: AsyncConnection) -> PolicyStore:
-        return SqlPolicyStore(conn)
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)

@@ -18,6 +18,7 @@ from keystead.domain.clients import (
     ClientSettings,
     ClientState,
     ClientType,
+    Environment,
     GrantType,
     RoleDivision,
     TokenEndpointAuthMethod,
@@ -31,7 +32,7 @@ Model = TypeVar("Model", bound=BaseModel)
 # Fields of a fetched OAuthClient that may come back in a PUT after a GET; they are read-only.
 READ_ONLY_CLIENT_FIELDS = frozenset({
     "id", "secret", "dateCreated", "dateModified", "createdBy", "modifiedBy", "selfUri",
-    "secrets", "dateLastUsed",
+    "secrets", "dateLastUsed", "orphaned",
 })
 
 
@@ -45,6 +46,19 @@ class RoleDivisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     roleId: str = Field(min_length=1, max_length=64)  # noqa: N815 - Genesys wire name
     divisionId: str | None = Field(default=None, max_length=64)  # noqa: N815
+
+
+class OwnerRef(BaseModel):
+    """``{"id": ...}``; the ``name`` and ``selfUri`` a GET returned may come back and are
+    ignored."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    id: str = Field(min_length=1, max_length=36)
+
+
+# Keystead's extensions a tool that does not know them (the Genesys SDK) leaves out of a PUT:
+# absent, they keep their value; null (or []) clears them.
+KEPT_WHEN_ABSENT = frozenset({"owner", "ownerContact", "tags", "environment"})
 
 
 class ClientRequest(BaseModel):
@@ -63,6 +77,10 @@ class ClientRequest(BaseModel):
     state: ClientState | None = None
     dateToDelete: datetime | None = None  # noqa: N815
     ownerContact: str | None = Field(default=None, max_length=320)  # noqa: N815
+    # Keystead governance extensions: the owning user, free-form tags, the environment label.
+    owner: OwnerRef | None = None
+    tags: list[str] | None = None
+    environment: Environment | None = None
     requirePkce: bool | None = None  # noqa: N815
     tokenFormat: TokenFormat | None = None  # noqa: N815
     # Keystead extension: "public" for SPA, mobile and native apps (no secret; fixed at creation).
@@ -114,6 +132,8 @@ class ClientRequest(BaseModel):
             token_format=self.tokenFormat or TokenFormat.opaque,
             require_pkce=True if self.requirePkce is None else self.requirePkce,
             owner_contact=self.ownerContact or "",
+            owner_id=self.owner.id if self.owner else None,
+            tags=tuple(self.tags or ()), environment=self.environment,
             client_type=self.clientType or ClientType.confidential,
             token_endpoint_auth_method=self.tokenEndpointAuthMethod or default_auth_method(
                 self.clientType or ClientType.confidential))

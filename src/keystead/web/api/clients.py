@@ -4,32 +4,60 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.domain.clients import ClientFilter, ClientState, GrantType
+from keystead.domain.client_management import ClientManagement
+from keystead.domain.clients import (
+    Client,
+    ClientFilter,
+    ClientSettings,
+    ClientState,
+    Environment,
+    GrantType,
+)
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
 from keystead.domain.tokens import USAGE_DAYS
-from keystead.store.clients import SqlClientStore
 from keystead.store.tables import audit_events, client_usage
 from keystead.web.api.common import call, paging
 from keystead.web.errors import NO_STORE, json_response
 from keystead.web.presenters import client_json, listing
-from keystead.web.schemas import READ_ONLY_CLIENT_FIELDS, ClientRequest, SecretRequest, parse_body
+from keystead.web.schemas import (
+    KEPT_WHEN_ABSENT,
+    READ_ONLY_CLIENT_FIELDS,
+    ClientRequest,
+    SecretRequest,
+    parse_body,
+)
 
 BASE = "/api/v2/oauth/clients"
 
 
+async def present(manage: ClientManagement, client: Client, *, secret: str | None = None
+                  ) -> dict[str, Any]:
+    """The client as JSON with its owner's name and the orphaned flag."""
+    return client_json(client, secret=secret, owners=await manage.owners_of([client]))
+
+
 async def list_clients(request: Request) -> Response:
+    """Filters: name, state, grantType, and the governance ones: ``owner`` (``me`` or a user
+    id), ``tag``, ``environment``. ``owner=me`` needs no ``oauth:client:view``."""
     async with call(request, scope="oauth:readonly") as c:
-        c.caller.require(Permission.OAUTH_CLIENT_VIEW)
         number, size = paging(request)
         params = request.query_params
+        try:
+            environment = Environment(params["environment"]) if "environment" in params else None
+        except ValueError as exc:
+            raise InvalidInputError.one("environment", "invalid.value", "environment must be "
+                                        "one of: production, staging, development") from exc
+        owner = params.get("owner")
+        mine = owner == "me" or (owner is not None and owner == c.caller.actor.id)
         try:
             state = ClientState(params["state"]) if "state" in params else None
         except ValueError as exc:
@@ -38,24 +66,31 @@ async def list_clients(request: Request) -> Response:
             grant = GrantType(params["grantType"].upper()) if "grantType" in params else None
         except ValueError as exc:
             raise InvalidInputError.one("grantType", "invalid.value", str(exc)) from exc
-        found, total = await SqlClientStore(c.conn).search(
-            ClientFilter(name=params.get("name"), state=state, grant_type=grant),
-            Page(number, size))
-    return json_response(listing(found, client_json, total=total, page_number=number,
-                                 page_size=size, uri=BASE))
+        manage = c.runtime.management(c.conn)
+        found, total = await manage.search(
+            c.caller, ClientFilter(name=params.get("name"), state=state, grant_type=grant,
+                                   owner_id=None if mine else owner, tag=params.get("tag"),
+                                   environment=environment),
+            Page(number, size), mine=mine)
+        owners = await manage.owners_of(found)
+    return json_response(listing(found, lambda client: client_json(client, owners=owners),
+                                 total=total, page_number=number, page_size=size, uri=BASE))
 
 
 async def create_client(request: Request) -> Response:
     async with call(request, scope="oauth") as c:
         body = parse_body(ClientRequest, await request.body())
-        issued = await c.runtime.management(c.conn).create(c.caller, body.to_settings())
-    return json_response(client_json(issued.client, secret=issued.secret), headers=NO_STORE)
+        manage = c.runtime.management(c.conn)
+        issued = await manage.create(c.caller, body.to_settings())
+        shown = await present(manage, issued.client, secret=issued.secret)
+    return json_response(shown, headers=NO_STORE)
 
 
 async def get_client(request: Request) -> Response:
     async with call(request, scope="oauth:readonly") as c:
-        client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
-    return json_response(client_json(client))
+        manage = c.runtime.management(c.conn)
+        shown = await present(manage, await manage.find(c.caller, request.path_params["id"]))
+    return json_response(shown)
 
 
 async def update_client(request: Request) -> Response:
@@ -63,7 +98,8 @@ async def update_client(request: Request) -> Response:
         body = parse_body(ClientRequest, await request.body(), ignore=READ_ONLY_CLIENT_FIELDS)
         manage = c.runtime.management(c.conn)
         settings = body.to_settings()
-        if body.clientType is not None or body.tokenEndpointAuthMethod is None:
+        absent = KEPT_WHEN_ABSENT - body.model_fields_set
+        if body.clientType is not None or body.tokenEndpointAuthMethod is None or absent:
             existing = await manage.find(c.caller, request.path_params["id"],
                                          permission=Permission.OAUTH_CLIENT_EDIT)
             if body.clientType is not None and body.clientType is not (
@@ -75,8 +111,25 @@ async def update_client(request: Request) -> Response:
                 # the method: resetting it would lock a client_secret_post client out.
                 settings = replace(settings, token_endpoint_auth_method=(
                     existing.settings.token_endpoint_auth_method))
+            settings = _keep_absent_extensions(settings, existing.settings, absent)
         client = await manage.update(c.caller, request.path_params["id"], settings)
-    return json_response(client_json(client))
+        shown = await present(manage, client)
+    return json_response(shown)
+
+
+def _keep_absent_extensions(settings: ClientSettings, existing: ClientSettings,
+                            absent: frozenset[str]) -> ClientSettings:
+    """A PUT from a tool that does not know the governance extensions keeps them."""
+    kept: dict[str, Any] = {}
+    if "owner" in absent:
+        kept["owner_id"] = existing.owner_id
+    if "ownerContact" in absent:
+        kept["owner_contact"] = existing.owner_contact
+    if "tags" in absent:
+        kept["tags"] = existing.tags
+    if "environment" in absent:
+        kept["environment"] = existing.environment
+    return replace(settings, **kept)
 
 
 async def delete_client(request: Request) -> Response:
@@ -90,16 +143,19 @@ async def regenerate_secret(request: Request) -> Response:
         body = parse_body(SecretRequest, await request.body(), allow_null=True)
         window = (c.runtime.settings.default_dual_use_seconds if body.dualUseSeconds is None
                   else body.dualUseSeconds)
-        issued = await c.runtime.management(c.conn).regenerate_secret(
-            c.caller, request.path_params["id"], dual_use_seconds=window)
-    return json_response(client_json(issued.client, secret=issued.secret), headers=NO_STORE)
+        manage = c.runtime.management(c.conn)
+        issued = await manage.regenerate_secret(c.caller, request.path_params["id"],
+                                                dual_use_seconds=window)
+        shown = await present(manage, issued.client, secret=issued.secret)
+    return json_response(shown, headers=NO_STORE)
 
 
 async def expire_previous_secret(request: Request) -> Response:
     async with call(request, scope="oauth") as c:
-        client = await c.runtime.management(c.conn).expire_previous_secret(
-            c.caller, request.path_params["id"])
-    return json_response(client_json(client))
+        manage = c.runtime.management(c.conn)
+        client = await manage.expire_previous_secret(c.caller, request.path_params["id"])
+        shown = await present(manage, client)
+    return json_response(shown)
 
 
 def _days(request: Request) -> int:

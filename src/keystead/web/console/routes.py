@@ -22,6 +22,7 @@ from keystead.web.console import (
     connected_apps,
     dashboard,
     divisions,
+    governance,
     identity_providers,
     reviews,
     roles,
@@ -48,6 +49,7 @@ def console_routes() -> list[BaseRoute]:
         *scopes.routes,
         *identity_providers.routes,
         *connected_apps.routes,
+        *governance.routes,
         *reviews.routes,
     ]
     return [*pages, *unknown_id_routes(pages),

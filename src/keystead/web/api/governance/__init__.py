@@ -1,1 +1,1 @@
-"""/api/v2/governance/...: Keystead's governance extensions to the Genesys-shaped API."""
+"""Keystead's governance API (/api/v2/governance/...): one module per resource."""

@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from keystead.domain.clients import Client, ClientSettings, ClientState
+from keystead.domain.governance.ownership import is_orphaned
 from keystead.domain.permissions import Permission
 from keystead.web.console.clients.catalogue import catalogue
 from keystead.web.console.clients.form import ClientForm, Errors
+from keystead.web.console.clients.owners import ENVIRONMENTS
 from keystead.web.console.clients.presenters import (
     BASE,
     CLIENT_NOTICES,
@@ -36,6 +38,7 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
     async with ctx.transaction() as conn:
         offered = await catalogue(conn, ctx.signed_in)
         planned = await ctx.runtime.deactivations(conn).pending(client.id)
+        owners = await ctx.runtime.management(conn).owners_of([client])
     caller = ctx.signed_in
     now = ctx.runtime.clock()
     default_window = ctx.runtime.settings.default_dual_use_seconds
@@ -51,7 +54,9 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
         windows=sorted(windows.items()), default_window=default_window,
         may_edit=caller.has_permission(Permission.OAUTH_CLIENT_EDIT),
         may_delete=caller.has_permission(Permission.OAUTH_CLIENT_DELETE),
-        tomorrow=date.fromordinal(now.date().toordinal() + 1).isoformat(), planned=planned)
+        tomorrow=date.fromordinal(now.date().toordinal() + 1).isoformat(),
+        owner=owners.get(client.settings.owner_id or ""),
+        orphaned=is_orphaned(client, owners), environments=ENVIRONMENTS, planned=planned)
 
 
 async def find_client(ctx: Page, permission: Permission) -> Client:

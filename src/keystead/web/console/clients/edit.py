@@ -11,6 +11,7 @@ from keystead.web.console.clients.catalogue import ROLE_NOT_HELD, catalogue, gra
 from keystead.web.console.clients.checks import judge
 from keystead.web.console.clients.detail import find_client
 from keystead.web.console.clients.form import GENERAL, ClientForm, Errors
+from keystead.web.console.clients.owners import ENVIRONMENTS, owner_choices
 from keystead.web.console.clients.presenters import BASE, common, ttl_hint
 from keystead.web.console.forms import Refused, submit
 from keystead.web.console.pages import Page
@@ -45,8 +46,10 @@ async def render_edit(ctx: Page, client: Client, form: ClientForm, errors: Error
                       status: int = 200) -> Response:
     async with ctx.transaction() as conn:
         offered = await catalogue(conn, ctx.signed_in, keep=client.settings.role_divisions)
+        owners = await owner_choices(ctx, conn, keep=client.settings.owner_id)
     return ctx.render(
         "clients/edit.html", status, **common(ctx), client=client, form=form, errors=errors,
         offered=offered,
         grant_choices=grant_choices(keep_token=GrantType.token in client.settings.grant_types),
-        ttl_hint=ttl_hint(form), role_reason=ROLE_NOT_HELD, general=GENERAL)
+        ttl_hint=ttl_hint(form), role_reason=ROLE_NOT_HELD, general=GENERAL,
+        owners=owners, environments=ENVIRONMENTS)

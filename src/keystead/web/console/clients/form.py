@@ -14,6 +14,7 @@ from keystead.domain.clients import (
     REFUSED_GRANTS,
     ClientSettings,
     ClientType,
+    Environment,
     GrantType,
     RoleDivision,
     TokenEndpointAuthMethod,
@@ -30,8 +31,11 @@ FORM_FIELDS = {
     "registeredRedirectUri": "redirectUris", "dateToDelete": "dateToDelete",
     "clientType": "clientType", "requirePkce": "clientType",
     "tokenEndpointAuthMethod": "tokenEndpointAuthMethod",
+    "owner": "owner", "ownerContact": "ownerContact", "tags": "tags",
+    "environment": "environment",
 }
-STEP_FIELDS = ({"name", "description", "grantTypes"},
+OWNERSHIP_FIELDS = {"owner", "ownerContact", "tags", "environment"}
+STEP_FIELDS = ({"name", "description", "grantTypes", *OWNERSHIP_FIELDS},
                {"roles", "accessTokenValiditySeconds", "redirectUris", "scopes", "clientType",
                 "tokenEndpointAuthMethod"})
 GENERAL = "client-form"  # problems no single field shows (the form's id)
@@ -50,6 +54,10 @@ class ClientForm:
     scopes: tuple[str, ...] = ()
     client_type: str = str(ClientType.confidential)
     auth_method: str = ""  # "": the default for the client type (or, when editing, unchanged)
+    owner: str = ""  # a user id; "": no owner
+    owner_contact: str = ""
+    tags: str = ""  # separated by spaces or commas
+    environment: str = ""  # "": not labelled
 
     @classmethod
     def posted(cls, ctx: Page) -> ClientForm:
@@ -61,7 +69,10 @@ class ClientForm:
                    redirect_uris="\n".join(ctx.fields("redirectUris")),
                    scopes=tuple(dict.fromkeys(ctx.fields("scopes"))),
                    client_type=ctx.field("clientType", str(ClientType.confidential)),
-                   auth_method=ctx.field("tokenEndpointAuthMethod", ""))
+                   auth_method=ctx.field("tokenEndpointAuthMethod", ""),
+                   owner=ctx.field("owner").strip(),
+                   owner_contact=ctx.field("ownerContact").strip(),
+                   tags=ctx.field("tags").strip(), environment=ctx.field("environment"))
 
     @classmethod
     def of(cls, settings: ClientSettings) -> ClientForm:
@@ -72,7 +83,14 @@ class ClientForm:
                    ttl=str(settings.token_ttl_seconds),
                    redirect_uris="\n".join(settings.redirect_uris), scopes=settings.scopes,
                    client_type=str(settings.client_type),
-                   auth_method=str(settings.token_endpoint_auth_method))
+                   auth_method=str(settings.token_endpoint_auth_method),
+                   owner=settings.owner_id or "", owner_contact=settings.owner_contact,
+                   tags=" ".join(settings.tags),
+                   environment=str(settings.environment or ""))
+
+    @property
+    def tag_list(self) -> tuple[str, ...]:
+        return tuple(self.tags.replace(",", " ").split())
 
     @property
     def uri_lines(self) -> list[tuple[int, str]]:
@@ -131,12 +149,19 @@ class ClientForm:
                        f"{MIN_TOKEN_TTL} to {MAX_TOKEN_TTL}")
         else:
             ttl = int(self.ttl)
+        environment = None
+        if self.environment in Environment._value2member_map_:
+            environment = Environment(self.environment)
+        elif self.environment:
+            errors.add("environment", "choose production, staging or development")
         settings = replace(base or ClientSettings(name=""), name=self.name,
                            description=self.description, grant_types=tuple(grants),
                            role_divisions=tuple(pairs), token_ttl_seconds=ttl,
                            scopes=self.scopes,
                            redirect_uris=tuple(uri for _, uri in self.uri_lines),
-                           client_type=client_type, token_endpoint_auth_method=auth_method)
+                           client_type=client_type, token_endpoint_auth_method=auth_method,
+                           owner_id=self.owner or None, owner_contact=self.owner_contact,
+                           tags=self.tag_list, environment=environment)
         return settings, errors
 
     def has_nul(self) -> bool:
@@ -148,7 +173,9 @@ class ClientForm:
                 ("accessTokenValiditySeconds", [self.ttl]),
                 ("redirectUris", [self.redirect_uris]), ("scopes", self.scopes),
                 ("clientType", [self.client_type]),
-                ("tokenEndpointAuthMethod", [self.auth_method]))
+                ("tokenEndpointAuthMethod", [self.auth_method]), ("owner", [self.owner]),
+                ("ownerContact", [self.owner_contact]), ("tags", [self.tags]),
+                ("environment", [self.environment]))
 
 
 class Errors(dict[str, str]):

@@ -1,18 +1,27 @@
-"""The clients list: search by name, state and grant type, sorted, a page at a time."""
+"""The clients list: search by name, state, grant type, environment and tag, sorted, a page at
+a time; ``?owner=me`` is "My clients", which a user sees without ``oauth:client:view``."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from keystead.domain.clients import Client, ClientFilter, ClientSort, ClientState, GrantType
+from keystead.domain.clients import (
+    Client,
+    ClientFilter,
+    ClientSort,
+    ClientState,
+    Environment,
+    GrantType,
+)
+from keystead.domain.governance.ownership import Owner, is_orphaned
 from keystead.domain.paging import Page as Paging
 from keystead.domain.permissions import Permission
-from keystead.store.clients import SqlClientStore
 from keystead.web.console.clients.form import Errors
+from keystead.web.console.clients.owners import ENVIRONMENTS
 from keystead.web.console.clients.presenters import (
     BASE,
     CLIENT_NOTICES,
@@ -27,8 +36,10 @@ MAX_PAGE = 10**6
 
 
 async def list_clients(ctx: Page) -> Response:
-    ctx.signed_in.require(Permission.OAUTH_CLIENT_VIEW)
     params = ctx.request.query_params
+    mine = params.get("owner") == "me"
+    if not mine:  # the use case decides too; this keeps a bad filter from showing the page
+        ctx.signed_in.require(Permission.OAUTH_CLIENT_VIEW)
     errors = Errors()
     query = params.get("q", "").strip()
     if "\x00" in query:
@@ -39,6 +50,12 @@ async def list_clients(ctx: Page) -> Response:
     grant = params.get("grant", "")
     if grant and grant not in GrantType._value2member_map_:
         errors.add("grant", "choose a grant type from the list")
+    environment = params.get("environment", "")
+    if environment and environment not in Environment._value2member_map_:
+        errors.add("environment", "choose an environment from the list")
+    tag = params.get("tag", "").strip()
+    if "\x00" in tag:
+        errors.add("tag", "the tag must not contain the NUL character")
     sort = params.get("sort", "") or str(ClientSort.name)
     if sort not in ClientSort._value2member_map_:
         errors.add("sort", "choose an order from the list")
@@ -50,15 +67,21 @@ async def list_clients(ctx: Page) -> Response:
         errors.add("pageNumber", f"the page number must be a whole number from 1 to {MAX_PAGE}")
         number = 1
     found: Sequence[Client] = []
+    owners: Mapping[str, Owner] = {}
     total = 0
     if not errors:
         async with ctx.transaction() as conn:
-            found, total = await SqlClientStore(conn).search(ClientFilter(
+            manage = ctx.runtime.management(conn)
+            found, total = await manage.search(ctx.signed_in, ClientFilter(
                 name=query or None, state=ClientState(state) if state else None,
-                grant_type=GrantType(grant) if grant else None, sort=ClientSort(sort)),
-                Paging(number, PAGE_SIZE))
+                grant_type=GrantType(grant) if grant else None, sort=ClientSort(sort),
+                environment=Environment(environment) if environment else None,
+                tag=tag or None), Paging(number, PAGE_SIZE), mine=mine)
+            owners = await manage.owners_of(found)
     pages = max(math.ceil(total / PAGE_SIZE), 1)
     kept = {k: v for k, v in (("q", query), ("state", state), ("grant", grant),
+                              ("environment", environment), ("tag", tag),
+                              ("owner", "me" if mine else ""),
                               ("sort", sort if sort != ClientSort.name else "")) if v}
 
     def page_url(n: int) -> str:
@@ -75,4 +98,6 @@ async def list_clients(ctx: Page) -> Response:
         sorts={str(ClientSort.name): "Name", str(ClientSort.created): "Created (newest first)",
                str(ClientSort.last_used): "Last used (most recent first)"},
         ages={c.id: secret_age_days(c, now) for c in found}, who=who,
+        mine=mine, environment=environment, tag=tag, environments=ENVIRONMENTS,
+        owners=owners, orphaned={c.id for c in found if is_orphaned(c, owners)},
         may_add=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_ADD))

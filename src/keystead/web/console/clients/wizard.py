@@ -19,6 +19,7 @@ from keystead.web.console import sessions
 from keystead.web.console.clients.catalogue import ROLE_NOT_HELD, catalogue, grant_choices
 from keystead.web.console.clients.checks import judge
 from keystead.web.console.clients.form import GENERAL, ClientForm, Errors
+from keystead.web.console.clients.owners import ENVIRONMENTS, owner_choices
 from keystead.web.console.clients.presenters import BASE, common, ttl_hint
 from keystead.web.console.clients.secrets import keep_for_showing
 from keystead.web.console.forms import Refused, submit
@@ -93,9 +94,11 @@ async def render_step(ctx: Page, step: int, form: ClientForm, errors: Errors, *,
                       status: int = 200) -> Response:
     async with ctx.transaction() as conn:
         offered = await catalogue(conn, ctx.signed_in)
+        owners = await owner_choices(ctx, conn)
     return ctx.render(
         "clients/wizard.html", status, **common(ctx), step=step, steps=STEPS, form=form,
         errors=errors, offered=offered, grant_choices=grant_choices(keep_token=False),
         has_cc=form.has(GrantType.client_credentials),
         has_code=any(form.has(g) for g in REDIRECT_GRANTS), ttl_hint=ttl_hint(form),
-        role_reason=ROLE_NOT_HELD, general=GENERAL)
+        role_reason=ROLE_NOT_HELD, general=GENERAL,
+        owners=owners, environments=ENVIRONMENTS)
