@@ -1,5 +1,5 @@
-"""Clients under review and campaigns, made as an admin would (owners, tags and environments
-are set by the operator: the ownership API lands beside this)."""
+"""Clients under review and campaigns: clients with an owner, tags and an environment made as
+the operator makes them (ClientManagement), campaigns started through the API."""
 
 from __future__ import annotations
 
