@@ -2,8 +2,8 @@
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
-``users``, ``keys``, ``secret_keys``, ``audit`` and ``governance`` (with ``deletion_requests``);
-``run`` holds what they share.
+``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` (with ``deletion_requests``) and
+``reviews``; ``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from keystead.cli import (
     deletion_requests,
     governance,
     keys,
+    reviews,
     secret_keys,
     server,
     users,
@@ -37,6 +38,7 @@ app.add_typer(secret_keys.ring_app, name="secret-keys")
 governance.governance_app.add_typer(deletion_requests.deletion_requests_app,
                                     name="deletion-requests")
 app.add_typer(governance.governance_app, name="governance")
+app.add_typer(reviews.reviews_app, name="reviews")
 app.command()(server.init)
 app.command()(server.backup)
 app.command()(server.serve)

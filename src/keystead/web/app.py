@@ -44,6 +44,7 @@ from keystead.web.api import (
 )
 from keystead.web.api.governance import deactivations, deletion_requests, notices
 from keystead.web.api.governance import policy as governance_policy
+from keystead.web.api.governance import reviews as review_api
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -59,6 +60,8 @@ KEY_RELOAD_INTERVAL_SECONDS = 60.0
 OUTBOX_INTERVAL_SECONDS = 5.0
 # Each flush is a commit, which makes every worker drop its kept hot-path reads: not too often.
 FLUSH_INTERVAL_SECONDS = 1.0
+# Reminders are due days ahead and escalation at a due date: every five minutes is prompt.
+REVIEWS_INTERVAL_SECONDS = 300.0
 
 
 async def housekeeping(runtime: Runtime) -> None:
@@ -104,6 +107,17 @@ async def send_outbox(runtime: Runtime) -> None:
         log.info("sent %d outbox message(s)", sent)
 
 
+async def attend_reviews(runtime: Runtime) -> None:
+    """Do what access review due dates ask now (``ReviewManagement.attend``): reminders,
+    escalation, the policy's unreviewed action, closing. Tests call it on their clock."""
+    async with runtime.transaction() as conn:
+        done = await runtime.reviews(conn).attend()
+    if done.closed or done.reminded:
+        log.info("access reviews: %d reminder(s), %d escalated, %d client(s) disabled, "
+                 "%d campaign(s) closed", done.reminded, done.escalated, done.disabled,
+                 done.closed)
+
+
 class UsageFlush:
     """Add the usage counted in memory to the store (see HotStore); report what waits."""
 
@@ -142,6 +156,8 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            metrics=metrics),
             SupervisedLoop("outbox", lambda: send_outbox(runtime), OUTBOX_INTERVAL_SECONDS,
                            metrics=metrics),
+            SupervisedLoop("access-reviews", lambda: attend_reviews(runtime),
+                           REVIEWS_INTERVAL_SECONDS, metrics=metrics),
         ]
     return loops
 
@@ -218,7 +234,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
-                *deletion_requests.routes,
+                *deletion_requests.routes, *review_api.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

@@ -25,9 +25,16 @@ from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.governance.deactivation import PlannedDeactivation
 from keystead.domain.governance.deactivation_notices import NotifiedDeactivation
 from keystead.domain.governance.deletion_requests import ClientDeletion
-from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder, EvidenceTally
+from keystead.domain.governance.evidence import (
+    NO_EVIDENCE,
+    EvidenceQuery,
+    EvidenceRecorder,
+    EvidenceTally,
+)
 from keystead.domain.governance.notices import EMAIL, Inbox, Notifier
 from keystead.domain.governance.policy import PolicyManagement, PolicyStore
+from keystead.domain.governance.review_management import AuditTrailNotices, ReviewManagement
+from keystead.domain.governance.review_notices import NotifiedReviews
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.outbox import Channel, OutboxSender
@@ -81,6 +88,7 @@ from keystead.store.notices import SqlNoticeStore, SqlRecipientDirectory
 from keystead.store.outbox import SqlOutbox, outbox_transactions
 from keystead.store.owners import SqlOwnerDirectory
 from keystead.store.policy import SqlPolicyStore
+from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
 from keystead.store.scopes import SqlScopeStore
@@ -188,6 +196,19 @@ class Runtime:
             directory=SqlClientStore(conn), policies=SqlPolicyStore(conn),
             notices=NotifiedDeactivation(self.notifier(conn), SqlClientStore(conn)),
             auditor=self.auditor(conn), clock=self.clock)
+
+    def reviews(self, conn: AsyncConnection) -> ReviewManagement:
+        """Access reviews; selection by finding kind needs the findings engine's lookup."""
+        auditor = self.auditor(conn)
+        return ReviewManagement(
+            campaigns=SqlCampaignStore(conn), items=SqlReviewItemStore(conn),
+            clients=SqlClientStore(conn), users=SqlUserStore(conn),
+            policies=SqlPolicyStore(conn), management=self.management(conn), auditor=auditor,
+            notices=NotifiedReviews(AuditTrailNotices(auditor), self.notifier(conn)),
+            clock=self.clock, findings=None)
+
+    def evidence_query(self, conn: AsyncConnection) -> EvidenceQuery:
+        return SqlEvidence(conn)
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)

@@ -32,6 +32,9 @@ class NoticeKind(StrEnum):
     deactivation_cancelled = "deactivation.cancelled"
     deactivation_soon = "deactivation.soon"
     deactivation_done = "deactivation.done"
+    review_assigned = "review.assigned"
+    review_due = "review.due"
+    review_escalated = "review.escalated"
 
 
 @dataclass(frozen=True, slots=True)
