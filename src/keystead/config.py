@@ -114,6 +114,19 @@ class Settings(BaseSettings):
     metrics_token: SecretStr = SecretStr("")
     # How long /health/ready waits for the database (and Redis) before calling it unready.
     readiness_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
+    # E-mail for notices (domain/governance/notices.py), sent from the outbox. No host: no
+    # e-mail is queued (notices still reach the console inbox).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65_535)
+    smtp_from: str = "keystead@localhost"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    # STARTTLS before authenticating (on by default: a password never crosses in clear).
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Sent outbox messages, read notices and decided deletion requests are purged by
+    # housekeeping this many days later (unsent messages and unread notices never are).
+    notice_retention_days: int = Field(default=90, ge=1, le=3_650)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:

@@ -42,6 +42,7 @@ from urllib3.util.retry import Retry
 
 from keystead.domain.scopes import BUILTIN_SCOPES as BUILTIN_SCOPE_DESCRIPTIONS
 from tests.support.clients import Registered, bootstrap
+from tests.web.governance.support import set_policy
 
 OUTDATED = "outdated_sdk_version"
 BUILTIN_SCOPES = set(BUILTIN_SCOPE_DESCRIPTIONS)
@@ -327,6 +328,15 @@ def test_oauth_client_delete_then_get_is_404(
     assert (body.status, body.code) == (404, "not.found")
     assert created.id in body.message
     assert login_status(live_server, created.id, created.secret) == 401
+
+
+def test_oauth_client_delete_under_approval_policy_returns_without_error_and_client_stays(
+        http: TestClient, oauth: OAuthApi, created: OAuthClient) -> None:
+    """The SDK's delete_oauth_client reads no body: a 202 with the pending request returns None
+    as a 204 does, and the client is still there (README: "Deletion with approval")."""
+    set_policy(http, deletion_approval=True)
+    assert oauth.delete_oauth_client(created.id) is None
+    assert known(oauth.get_oauth_client(created.id)).id == created.id
 
 
 def test_oauth_client_delete_invalidates_its_tokens_at_once(

@@ -208,6 +208,58 @@ def saml_assertions(now: datetime, _settings: Settings) -> list[Row]:
                                          "expires_at": now + timedelta(seconds=1)}, kept=True)]
 
 
+def _kept_since(now: datetime, settings: Settings) -> datetime:
+    return now - timedelta(days=settings.notice_retention_days)
+
+
+def outbox(now: datetime, settings: Settings) -> list[Row]:
+    since, second = _kept_since(now, settings), timedelta(seconds=1)
+
+    def message(name: str, sent_at: datetime | None) -> dict[str, Any]:
+        return {"id": name, "channel": "email", "payload": {}, "created_at": since - second,
+                "attempts": 1, "next_attempt_at": since, "sent_at": sent_at}
+
+    return [Row(tables.outbox, message("sent-long-ago", since - second), kept=False),
+            Row(tables.outbox, message("sent-recently", since), kept=True),
+            Row(tables.outbox, message("never-sent", None), kept=True)]
+
+
+def notices(now: datetime, settings: Settings) -> list[Row]:
+    since, second = _kept_since(now, settings), timedelta(seconds=1)
+
+    def notice(name: str, read_at: datetime | None, *, to: str = USER_ID) -> dict[str, Any]:
+        return {"id": name, "recipient_id": to, "kind": "deletion.requested", "subject": "s",
+                "body": "b", "client_id": None, "created_at": since - second, "read_at": read_at}
+
+    return [Row(tables.notices, notice("read-long-ago", since - second), kept=False),
+            Row(tables.notices, notice("read-recently", since), kept=True),
+            Row(tables.notices, notice("unread", None), kept=True),
+            Row(tables.notices, notice("of-a-deleted-user", None, to="gone"), kept=False)]
+
+
+def deletion_requests(now: datetime, settings: Settings) -> list[Row]:
+    since, second = _kept_since(now, settings), timedelta(seconds=1)
+
+    def request(name: str, *, state: str, expires_at: datetime,
+                decided_at: datetime | None = None) -> dict[str, Any]:
+        return {"id": name, "client_id": CLIENT_ID, "client_name": "c",
+                "requested_by": {"kind": "user", "id": USER_ID, "name": ""},
+                "requested_at": since - timedelta(days=8), "expires_at": expires_at,
+                "state": state, "decided_at": decided_at, "reason": ""}
+
+    return [
+        Row(tables.deletion_requests, request("decided-long-ago", state="approved",
+                                              expires_at=now, decided_at=since - second),
+            kept=False),
+        Row(tables.deletion_requests, request("decided-recently", state="rejected",
+                                              expires_at=now, decided_at=since), kept=True),
+        Row(tables.deletion_requests, request("expired-long-ago", state="pending",
+                                              expires_at=since - second), kept=False),
+        Row(tables.deletion_requests, request("pending", state="pending",
+                                              expires_at=now + second), kept=True),
+    ]
+
+
 CASES: dict[str, Case] = {
     "sessions": Case("digest", sessions),
     "revoked_tokens": Case("digest", revoked_tokens),
@@ -218,6 +270,9 @@ CASES: dict[str, Case] = {
     "authorization_codes": Case("digest", authorization_codes),
     "refresh_tokens": Case("digest", refresh_tokens),
     "saml_assertions": Case("digest", saml_assertions),
+    "outbox": Case("id", outbox),
+    "notices": Case("id", notices),
+    "deletion_requests": Case("id", deletion_requests),
 }
 
 

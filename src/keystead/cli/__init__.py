@@ -2,8 +2,8 @@
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
-``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` (policy) and
-``governance_findings`` (``governance findings …``); ``run`` holds what they share.
+``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` (with ``deletion_requests``
+and ``governance_findings``) and ``reviews``; ``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from keystead.cli import (
     audit,
     clients,
     deactivations,
+    deletion_requests,
     governance,
     governance_findings,
     keys,
+    reviews,
     secret_keys,
     server,
     users,
@@ -34,8 +36,11 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(secret_keys.ring_app, name="secret-keys")
+governance.governance_app.add_typer(deletion_requests.deletion_requests_app,
+                                    name="deletion-requests")
 governance.governance_app.add_typer(governance_findings.findings_app, name="findings")
 app.add_typer(governance.governance_app, name="governance")
+app.add_typer(reviews.reviews_app, name="reviews")
 app.command()(server.init)
 app.command()(server.backup)
 app.command()(server.serve)

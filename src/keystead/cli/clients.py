@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.cli.grants import role_in_division
-from keystead.cli.run import fail, out, run_in_transaction
+from keystead.cli.run import fail, out, run_in_transaction, run_with_runtime
 from keystead.config import Settings
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.clients import (
@@ -23,6 +23,7 @@ from keystead.domain.clients import (
     TokenEndpointAuthMethod,
 )
 from keystead.domain.errors import InvalidInputError
+from keystead.domain.governance.deletion_requests import DeletionRequest
 from keystead.domain.paging import Page
 from keystead.domain.principal import Caller
 from keystead.store.clients import SqlClientStore
@@ -30,6 +31,7 @@ from keystead.store.roles import SqlRoleStore
 from keystead.store.scopes import SqlScopeStore
 from keystead.store.users import SqlUserStore
 from keystead.web.presenters import client_json
+from keystead.web.runtime import Runtime
 from keystead.web.schemas import ClientRequest, OwnerRef, parse_body
 
 clients_app = typer.Typer(help="Manage OAuth clients.", no_args_is_help=True)
@@ -272,11 +274,22 @@ def clients_enable(client_id: str) -> None:
 @clients_app.command("delete")
 def clients_delete(client_id: str,
                    yes: Annotated[bool, typer.Option("--yes", help="Do not ask")] = False) -> None:
-    """Delete a client for good: its tokens are invalid at once; its audit history stays."""
+    """Delete a client for good: its tokens are invalid at once; its audit history stays.
+
+    With the policy's deletionApproval on, this files a request another admin must approve."""
     if not yes:
         typer.confirm(f"Delete client {client_id} for good?", abort=True)
-    run_in_transaction(lambda m, _conn, c: m.delete(c, client_id))
-    typer.echo(f"{client_id} deleted")
+
+    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller
+                   ) -> DeletionRequest | None:
+        return await runtime.client_deletion(conn).delete(caller, client_id)
+
+    pending = run_with_runtime(work)
+    if pending is None:
+        typer.echo(f"{client_id} deleted")
+    else:
+        typer.echo(f"{client_id} stays until another admin approves deletion request "
+                   f"{pending.id} (expires {pending.expires_at:%Y-%m-%d %H:%M} UTC)")
 
 
 @clients_app.command("rotate-secret")

@@ -245,6 +245,84 @@ class ClientManagement:
         await self._changed(client_id)
         return await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
 
+    async def reduce(self, caller: Caller, client_id: str, *, scopes: tuple[str, ...],
+                     role_ids: tuple[str, ...], reason: str = "") -> Client:
+        """Take ``scopes`` and every grant of the roles ``role_ids`` from a client (least
+        privilege: what an access review's *reduce* does).
+
+        Allowed with ``oauth:client:edit``, or to the client's owner without it: removing
+        rights gives nobody a permission, and the owner is who attests what the client needs.
+
+        Raises:
+            ForbiddenError: neither the owner nor holding ``oauth:client:edit``.
+            InvalidInputError: nothing to remove, something the client does not hold, or what
+                is left breaks a rule (no scope left; a client-credentials client with no role).
+            NotFoundError: no client ``client_id``.
+        """
+        existing = await self._owned_or_editable(caller, client_id)
+        s = existing.settings
+        held_roles = {rd.role_id for rd in s.role_divisions}
+        problems = [Problem("scopes", "not.held", f"the client does not hold scope {scope!r}")
+                    for scope in scopes if scope not in s.scopes]
+        problems += [Problem("roleIds", "not.held", f"the client does not hold role {role!r}")
+                     for role in role_ids if role not in held_roles]
+        if not scopes and not role_ids:
+            problems.append(Problem("scopes", "required",
+                                    "choose at least one scope or role to remove"))
+        if problems:
+            raise InvalidInputError(problems)
+        settings = replace(s, scopes=tuple(x for x in s.scopes if x not in scopes),
+                           role_divisions=tuple(rd for rd in s.role_divisions
+                                                if rd.role_id not in role_ids))
+        await self._check(caller, settings, added_roles=(),
+                          previous_grants=frozenset(s.grant_types), now=self.clock(), before=s)
+        return await self._store_change(caller, existing, settings, reason=reason)
+
+    async def retire(self, caller: Caller, client_id: str, *, retention: timedelta,
+                     reason: str = "") -> Client:
+        """Stop a client now: it becomes inactive (its tokens are revoked) and housekeeping
+        deletes it once ``dateToDelete`` (now + ``retention``, at least a day) passes.
+        Allowed as ``reduce`` is.
+
+        Raises:
+            ForbiddenError, NotFoundError.
+        """
+        existing = await self._owned_or_editable(caller, client_id)
+        settings = replace(existing.settings, state=ClientState.inactive,
+                           date_to_delete=self.clock() + max(retention, timedelta(days=1)))
+        return await self._store_change(caller, existing, settings, reason=reason)
+
+    async def _owned_or_editable(self, caller: Caller, client_id: str) -> Client:
+        client = await self.clients.find(client_id)
+        owner = client is not None and caller.actor.kind == "user" and (
+            client.settings.owner_id == caller.actor.id)
+        if not owner:
+            caller.require(Permission.OAUTH_CLIENT_EDIT)
+        if client is None:
+            raise NotFoundError(f"no OAuth client with id {client_id}")
+        return client
+
+    async def _store_change(self, caller: Caller, existing: Client, settings: ClientSettings,
+                            *, reason: str) -> Client:
+        """Save checked ``settings`` and audit them as ``update`` does (with ``reason``)."""
+        now = self.clock()
+        updated = replace(existing, settings=settings, date_modified=now,
+                          modified_by=caller.actor)
+        await self.clients.replace(updated)
+        changes = property_changes(describe(existing.settings), describe(settings))
+        extra: dict[str, JSONValue] = {"reason": reason} if reason else {}
+        await self.auditor.record(caller, "update", _entity(updated),
+                                  {"propertyChanges": changes, **extra})
+        for prop, action in (("scopes", "scopes.change"), ("roleDivisions", "roles.change"),
+                             ("state", "state.change")):
+            if prop in changes:
+                await self.auditor.record(caller, action, _entity(updated), {"propertyChanges": {
+                    prop: changes[prop]}, **extra})
+        if existing.settings.state is ClientState.active and (
+                settings.state is not ClientState.active):
+            await self.tokens.revoke_client_tokens(existing.id, now=now)
+        return updated
+
     async def delete(self, caller: Caller, client_id: str) -> None:
         """Delete for good: its tokens die with it (same transaction); its audit history stays."""
         client = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_DELETE)

@@ -88,6 +88,23 @@ RETENTION: Mapping[str, Retention] = {
     "findings": Retention(
         Bound.owned, "one per client, kind and subject (a scope or role), updated by each "
                      "evaluation, resolved ones included; deleted with the client"),
+    "outbox": Retention(
+        Bound.purged, "a message once delivered, after the notice retention period; an unsent "
+                      "one is kept (and retried) until delivered",
+        "KEYSTEAD_NOTICE_RETENTION_DAYS"),
+    "notices": Retention(
+        Bound.purged, "a notice once read, after the notice retention period (an unread one "
+                      "stays); all of a deleted user's", "KEYSTEAD_NOTICE_RETENTION_DAYS"),
+    "deletion_requests": Retention(
+        Bound.purged, "a request once decided or expired, after the notice retention period "
+                      "(the audit log keeps its record)", "KEYSTEAD_NOTICE_RETENTION_DAYS"),
+    "review_campaigns": Retention(
+        Bound.kept, "access review campaigns are audit evidence (the seed's quarterly review, "
+                    "SOC 2 and HIPAA ask to show them): never deleted by Keystead; growth is "
+                    "bounded by the campaigns admins start"),
+    "review_items": Retention(
+        Bound.kept, "one per client under review in a campaign, kept with it as its report "
+                    "(a retired client's item outlives the client)"),
     "audit_head": Retention(Bound.owned, "one row per organisation"),
     "audit_events": Retention(
         Bound.kept, "append-only and hash-chained: never deleted by Keystead (the seed: keep "

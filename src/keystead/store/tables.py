@@ -386,7 +386,91 @@ governance_policies = Table(
     Column("modified_by", JSON, nullable=False),
 )
 
-# 0013: what the findings engine found per client, kind and subject (a scope, a role id, or
+# 0015: the transactional outbox. A message is inserted in the transaction of the change that
+# causes it; senders lease due rows (lease_owner, lease_until), deliver, and set sent_at. An
+# unsent row whose lease ran out is claimed again: at least once, never lost.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel", String(32), nullable=False),  # "email"; webhooks plug in beside it
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+)
+
+# 0015: each user's notices (the console inbox); no foreign keys: a notice about a deleted
+# client stays readable, and a deleted user's notices go with the user (store/notices.py).
+notices = Table(
+    "notices", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("recipient_id", String(36), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject", String(320), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("client_id", String(36), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime, nullable=True),
+    Index("ix_notices_recipient_created", "recipient_id", "created_at"),
+)
+
+# 0015: deletion requests (policy deletionApproval); no foreign key to clients: the request
+# that deleted a client is kept as its record.
+deletion_requests = Table(
+    "deletion_requests", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("client_name", String(320), nullable=False),
+    Column("requested_by", JSON, nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decided_by", JSON, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=False, default="", server_default=""),
+)
+
+# Access reviews (governance §5). Items keep the client's id and name without a foreign key: a
+# retired client is deleted later, and the campaign's report must still show what was decided.
+review_campaigns = Table(
+    "review_campaigns", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("selection", JSON, nullable=False),
+    Column("fallback_reviewer_id", String(36), nullable=False),
+    Column("owner", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("closed_reason", String(200), nullable=False, default=""),
+)
+
+review_items = Table(
+    "review_items", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("campaign_id", String(36), ForeignKey("review_campaigns.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("client_name", String(128), nullable=False),
+    Column("reviewer_id", String(36), nullable=False, index=True),
+    Column("reviewer_name", String(128), nullable=False),
+    Column("decision", String(16), nullable=True),
+    Column("comment", Text, nullable=False, default=""),
+    Column("decided_by", JSON, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("removed", JSON, nullable=False),
+    Column("reminded_at", UTCDateTime, nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
+)
+
+# 0017: what the findings engine found per client, kind and subject (a scope, a role id, or
 # empty); evaluating again updates the same row, so the table is bounded by clients x kinds.
 findings = Table(
     "findings", metadata,

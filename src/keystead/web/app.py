@@ -20,12 +20,15 @@ from keystead.domain.governance.finding_engine import SYSTEM
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
+from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.evidence import SqlEvidence
 from keystead.store.findings import claim_evaluation
 from keystead.store.health import DatabaseProbe
 from keystead.store.identity_providers import SqlAssertionLedger
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import head_revision
+from keystead.store.notices import SqlNoticeStore
+from keystead.store.outbox import SqlOutbox
 from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.web import authorize, health, oauth
@@ -41,8 +44,9 @@ from keystead.web.api import (
     tokens,
     users,
 )
-from keystead.web.api.governance import deactivations, findings
+from keystead.web.api.governance import deactivations, deletion_requests, findings, notices
 from keystead.web.api.governance import policy as governance_policy
+from keystead.web.api.governance import reviews as review_api
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -56,8 +60,12 @@ HOUSEKEEPING_INTERVAL_SECONDS = 60.0
 # The findings engine re-evaluates every client this often (the issue asks at least daily).
 FINDINGS_INTERVAL_SECONDS = 3600.0
 KEY_RELOAD_INTERVAL_SECONDS = 60.0
+# How often the outbox is looked at: a notice's e-mail leaves within this of its commit.
+OUTBOX_INTERVAL_SECONDS = 5.0
 # Each flush is a commit, which makes every worker drop its kept hot-path reads: not too often.
 FLUSH_INTERVAL_SECONDS = 1.0
+# Reminders are due days ahead and escalation at a due date: every five minutes is prompt.
+REVIEWS_INTERVAL_SECONDS = 300.0
 
 
 async def housekeeping(runtime: Runtime) -> None:
@@ -67,7 +75,8 @@ async def housekeeping(runtime: Runtime) -> None:
 
 
 async def purge(runtime: Runtime) -> None:
-    """Delete clients whose dateToDelete has passed, revocations of expired tokens, usage
+    """Carry out planned deactivations (and their reminders), delete clients whose
+    dateToDelete has passed, revocations of expired tokens, usage
     counts past their retention, expired codes and refresh tokens, spent grant families,
     timed-out sessions, retired keys, spent assertion ids and evidence past the longest lookback
     (store/retention.py)."""
@@ -84,6 +93,12 @@ async def purge(runtime: Runtime) -> None:
         await SqlSigningKeys(conn).purge_retired(now=now)
         await SqlAssertionLedger(conn).purge_expired(now)
         await SqlEvidence(conn).purge_before(evidence_kept_from(now))
+        # Delivered messages, read notices and closed deletion requests; never an unsent
+        # message or an unread notice.
+        kept_since = now - timedelta(days=runtime.settings.notice_retention_days)
+        await SqlOutbox(conn).purge_sent(before=kept_since)
+        await SqlNoticeStore(conn).purge_read(before=kept_since)
+        await SqlDeletionRequestStore(conn).purge_closed(before=kept_since)
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
     if steps:
@@ -103,6 +118,23 @@ async def evaluate_findings(runtime: Runtime) -> None:
         done = await runtime.findings(conn).evaluate(SYSTEM)
     log.info("findings evaluated: %d client(s), %d opened, %d resolved",
              done.clients, done.opened, done.resolved)
+
+
+async def send_outbox(runtime: Runtime) -> None:
+    """Deliver the outbox's due messages (notices by e-mail), as the ``outbox`` loop does."""
+    if sent := await runtime.outbox_sender.send_due():
+        log.info("sent %d outbox message(s)", sent)
+
+
+async def attend_reviews(runtime: Runtime) -> None:
+    """Do what access review due dates ask now (``ReviewManagement.attend``): reminders,
+    escalation, the policy's unreviewed action, closing. Tests call it on their clock."""
+    async with runtime.transaction() as conn:
+        done = await runtime.reviews(conn).attend()
+    if done.closed or done.reminded:
+        log.info("access reviews: %d reminder(s), %d escalated, %d client(s) disabled, "
+                 "%d campaign(s) closed", done.reminded, done.escalated, done.disabled,
+                 done.closed)
 
 
 class UsageFlush:
@@ -141,6 +173,10 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            metrics=metrics),
             SupervisedLoop("key-reload", runtime.reload_keys, KEY_RELOAD_INTERVAL_SECONDS,
                            metrics=metrics),
+            SupervisedLoop("outbox", lambda: send_outbox(runtime), OUTBOX_INTERVAL_SECONDS,
+                           metrics=metrics),
+            SupervisedLoop("access-reviews", lambda: attend_reviews(runtime),
+                           REVIEWS_INTERVAL_SECONDS, metrics=metrics),
             SupervisedLoop("findings", lambda: evaluate_findings(runtime),
                            FINDINGS_INTERVAL_SECONDS, metrics=metrics),
         ]
@@ -218,7 +254,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
-                *deactivations.routes, *governance_policy.routes, *findings.routes,
+                *deactivations.routes, *governance_policy.routes, *notices.routes,
+                *deletion_requests.routes, *review_api.routes, *findings.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -12,18 +15,30 @@ from cryptography.fernet import MultiFernet
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from keystead.channels.smtp import SmtpChannel
 from keystead.config import Settings
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
-from keystead.domain.governance.deactivation import Planned, PlannedDeactivation
-from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder, EvidenceTally
+from keystead.domain.governance.deactivation import PlannedDeactivation
+from keystead.domain.governance.deactivation_notices import NotifiedDeactivation
+from keystead.domain.governance.deletion_requests import ClientDeletion
+from keystead.domain.governance.evidence import (
+    NO_EVIDENCE,
+    EvidenceQuery,
+    EvidenceRecorder,
+    EvidenceTally,
+)
 from keystead.domain.governance.finding_engine import FindingsManagement
+from keystead.domain.governance.notices import EMAIL, Inbox, Notifier
 from keystead.domain.governance.policy import PolicyManagement, PolicyStore
+from keystead.domain.governance.review_management import AuditTrailNotices, ReviewManagement
+from keystead.domain.governance.review_notices import NotifiedReviews
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
+from keystead.domain.outbox import Channel, OutboxSender
 from keystead.domain.passwords import Passwords
 from keystead.domain.roles import RoleManagement
 from keystead.domain.scopes import ScopeManagement
@@ -62,6 +77,7 @@ from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine, sqlite_path
 from keystead.store.deactivations import SqlDeactivationStore
+from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.divisions import SqlDivisionStore
 from keystead.store.evidence import SqlEvidence
 from keystead.store.failure_counter import LimitsFailureCounter
@@ -70,8 +86,11 @@ from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
+from keystead.store.notices import SqlNoticeStore, SqlRecipientDirectory
+from keystead.store.outbox import SqlOutbox, outbox_transactions
 from keystead.store.owners import SqlOwnerDirectory
 from keystead.store.policy import SqlPolicyStore
+from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
 from keystead.store.scopes import SqlScopeStore
@@ -131,6 +150,8 @@ class Runtime:
         except BaseException:
             self.evidence.give_back(rows)  # they exist nowhere else
             raise
+    # Sends what the outbox holds (e-mailed notices) through the configured channels.
+    outbox_sender: OutboxSender
 
     async def flush_auth_failures(self, *, final: bool = False) -> None:
         """Write the failures tallied since the last flush: one row per client, source and
@@ -189,7 +210,21 @@ class Runtime:
         return PlannedDeactivation(
             plans=SqlDeactivationStore(conn), clients=self.management(conn),
             directory=SqlClientStore(conn), policies=SqlPolicyStore(conn),
-            notices=_NoticesPending(), auditor=self.auditor(conn), clock=self.clock)
+            notices=NotifiedDeactivation(self.notifier(conn), SqlClientStore(conn)),
+            auditor=self.auditor(conn), clock=self.clock)
+
+    def reviews(self, conn: AsyncConnection) -> ReviewManagement:
+        """Access reviews; selection by finding kind needs the findings engine's lookup."""
+        auditor = self.auditor(conn)
+        return ReviewManagement(
+            campaigns=SqlCampaignStore(conn), items=SqlReviewItemStore(conn),
+            clients=SqlClientStore(conn), users=SqlUserStore(conn),
+            policies=SqlPolicyStore(conn), management=self.management(conn), auditor=auditor,
+            notices=NotifiedReviews(AuditTrailNotices(auditor), self.notifier(conn)),
+            clock=self.clock, findings=None)
+
+    def evidence_query(self, conn: AsyncConnection) -> EvidenceQuery:
+        return SqlEvidence(conn)
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)
@@ -219,6 +254,20 @@ class Runtime:
                                       providers=SqlIdentityProviderStore(conn),
                                       auditor=self.auditor(conn), clock=self.clock)
 
+    def notifier(self, conn: AsyncConnection) -> Notifier:
+        return Notifier(notices=SqlNoticeStore(conn), directory=SqlRecipientDirectory(conn),
+                        outbox=SqlOutbox(conn), clock=self.clock,
+                        email=EMAIL in self.outbox_sender.channels)
+
+    def inbox(self, conn: AsyncConnection) -> Inbox:
+        return Inbox(notices=SqlNoticeStore(conn), clock=self.clock)
+
+    def client_deletion(self, conn: AsyncConnection) -> ClientDeletion:
+        return ClientDeletion(management=self.management(conn),
+                              requests=SqlDeletionRequestStore(conn),
+                              policies=SqlPolicyStore(conn), auditor=self.auditor(conn),
+                              notifier=self.notifier(conn))
+
     def sign_in(self, conn: AsyncConnection) -> SignIn:
         return SignIn(store=SqlCredentialStore(conn), auditor=self.auditor(conn),
                       passwords=self.passwords, box=self.box, digester=self.digester,
@@ -244,19 +293,6 @@ class Runtime:
     async def close(self) -> None:
         await self.hot.close()
         await self.engine.dispose()
-
-
-class _NoticesPending:
-    """Until the notice outbox lands (issue 12 §7), the audit entries are the only notice."""
-
-    async def scheduled(self, planned: Planned) -> None:  # noqa: ARG002
-        return None
-
-    async def reminder(self, planned: Planned) -> None:  # noqa: ARG002
-        return None
-
-    async def disabled(self, planned: Planned) -> None:  # noqa: ARG002
-        return None
 
 
 def _uncounted(_grant_type: str) -> None:
@@ -330,7 +366,22 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
             time_cost=settings.password_hash_time_cost),
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
         auth_failures=auth_failures, throttle=throttle, evidence=evidence,
-        recorder=recorder)
+        recorder=recorder,
+        outbox_sender=OutboxSender(outbox_transactions(engine), _channels(settings), clock,
+                                   owner=f"{socket.gethostname()[:40]}:{os.getpid()}:"
+                                         f"{uuid.uuid4().hex[:8]}"))
+
+
+def _channels(settings: Settings) -> dict[str, Channel]:
+    """The outbox's delivery channels the settings configure (webhooks will join here)."""
+    channels: dict[str, Channel] = {}
+    if settings.smtp_host:
+        channels[EMAIL] = SmtpChannel(
+            settings.smtp_host, settings.smtp_port, settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value(),
+            starttls=settings.smtp_starttls, timeout_seconds=settings.smtp_timeout_seconds)
+    return channels
 
 
 def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:

@@ -14,11 +14,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.web.app import housekeeping
+from tests.people import create_user
 from tests.support.apps import run
 from tests.support.clients import CLIENTS, Registered, bootstrap, client_body, create_client
 from tests.support.clock import ManualClock
 from tests.support.management import audit_events, role_id
 from tests.support.tokens import bearer, token
+from tests.web.governance.support import rows
 
 PLANS = "/api/v2/governance/deactivations"
 CC = {"grant_type": "client_credentials"}
@@ -116,6 +118,27 @@ def test_deactivation_runs_its_course_on_the_clock(
     assert {"state.change", "deactivation.schedule"} <= set(actions)
     assert {e["context"]["actorKind"] for e in events if e["action"] in (
         "delete", "state.change")} == {"system"}
+
+
+def test_deactivation_owner_is_told_at_each_step(
+        http: TestClient, clock: ManualClock, admin_headers: dict[str, str]) -> None:
+    owner = create_user(http, "owner@example.com", name="Olive Owner")
+    owned = create_client(http, admin_headers, client_body(
+        role_id(http, admin_headers, "Super Admin"), name="owned billing",
+        owner={"id": owner.id}))
+    assert plan(http, admin_headers, owned.id, clock.now + timedelta(days=20)).status_code == 201
+    clock.advance(6 * DAY + 1)
+    run(http, housekeeping)  # the reminder
+    clock.advance(14 * DAY)
+    run(http, housekeeping)  # the date
+
+    told = [n for n in rows(http, "SELECT recipient_id, kind, subject, body FROM notices "
+                                  "ORDER BY created_at") if n["recipient_id"] == owner.id]
+
+    assert [n["kind"] for n in told] == ["deactivation.scheduled", "deactivation.soon",
+                                         "deactivation.done"]
+    assert all("owned billing" in n["subject"] for n in told)
+    assert "replaced by billing v2" in told[0]["body"]
 
 
 def test_deactivation_reschedule_and_cancel_are_audited(

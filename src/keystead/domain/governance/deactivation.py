@@ -65,6 +65,7 @@ class DeactivationNotices(Protocol):
     async def scheduled(self, planned: Planned) -> None: ...
     async def reminder(self, planned: Planned) -> None: ...
     async def disabled(self, planned: Planned) -> None: ...
+    async def cancelled(self, planned: Planned) -> None: ...
 
 
 def _system() -> Caller:
@@ -145,9 +146,11 @@ class PlannedDeactivation:
         client = await self.clients.find(caller, client_id,
                                          permission=Permission.OAUTH_CLIENT_EDIT)
         plan = await self._existing(client_id, for_update=True)
+        planned = await self._presented(plan)
         await self.plans.remove(client_id)
         await self.auditor.record(caller, "deactivation.cancel", _entity(client),
                                   {"date": plan.date.isoformat()})
+        await self.notices.cancelled(planned)
 
     async def attend(self) -> int:
         """Remind, disable and delete as each plan's dates pass; return how many steps ran.

@@ -26,6 +26,8 @@ from keystead.domain.permissions import Permission
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.store.tables import audit_events, client_usage
 from keystead.web.api.common import call, paging
+from keystead.web.api.governance.deletion_requests import BASE as REQUESTS_BASE
+from keystead.web.api.governance.deletion_requests import deletion_request_json
 from keystead.web.errors import NO_STORE, json_response
 from keystead.web.presenters import client_json, listing
 from keystead.web.schemas import (
@@ -133,9 +135,15 @@ def _keep_absent_extensions(settings: ClientSettings, existing: ClientSettings,
 
 
 async def delete_client(request: Request) -> Response:
+    """204 once deleted; with the policy's deletionApproval on, 202 and the pending request
+    (the client stays until a second admin approves)."""
     async with call(request, scope="oauth") as c:
-        await c.runtime.management(c.conn).delete(c.caller, request.path_params["id"])
-    return Response(status_code=204)
+        pending = await c.runtime.client_deletion(c.conn).delete(
+            c.caller, request.path_params["id"])
+    if pending is None:
+        return Response(status_code=204)
+    return json_response(deletion_request_json(pending), 202, headers={
+        "Location": f"{REQUESTS_BASE}/{pending.id}"})
 
 
 async def regenerate_secret(request: Request) -> Response:

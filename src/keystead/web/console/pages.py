@@ -95,6 +95,7 @@ class Page:
     public: bool = False
     expired: bool = False  # a session cookie came, but its session had timed out
     _view: AsyncConnection | None = None  # a page view's one transaction
+    unread_notices: int = 0  # the signed-in user's unread notices: the nav's Inbox count
 
     @property
     def signed_in(self) -> Caller:
@@ -234,6 +235,8 @@ async def _open(request: Request, runtime: Runtime, conn: AsyncConnection, *,
     loaded = await sessions.load(request, runtime, conn)
     user, caller = await _signed_in_user(request, conn, loaded.session)
     ctx = Page(request, runtime, loaded.session, user, caller, public=public)
+    if caller is not None and not public:
+        ctx.unread_notices = await runtime.inbox(conn).unread(caller)
     if loaded.expired:
         ctx.forget_session()
         ctx.expired = True

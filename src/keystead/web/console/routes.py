@@ -24,6 +24,7 @@ from keystead.web.console import (
     divisions,
     governance,
     identity_providers,
+    reviews,
     roles,
     scopes,
     signin,
@@ -49,6 +50,7 @@ def console_routes() -> list[BaseRoute]:
         *identity_providers.routes,
         *connected_apps.routes,
         *governance.routes,
+        *reviews.routes,
     ]
     return [*pages, *unknown_id_routes(pages),
             Mount("/static", StaticFiles(directory=STATIC), name="static")]

@@ -39,6 +39,7 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
         offered = await catalogue(conn, ctx.signed_in)
         planned = await ctx.runtime.deactivations(conn).pending(client.id)
         owners = await ctx.runtime.management(conn).owners_of([client])
+        pending = await ctx.runtime.client_deletion(conn).pending_for(ctx.signed_in, client.id)
     caller = ctx.signed_in
     now = ctx.runtime.clock()
     default_window = ctx.runtime.settings.default_dual_use_seconds
@@ -47,7 +48,7 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
     ctx.notices = CLIENT_NOTICES
     return ctx.render(
         "clients/detail.html", status, **common(ctx), client=client, errors=errors,
-        typed=typed or {}, offered=offered, who=who,
+        typed=typed or {}, offered=offered, who=who, pending_deletion=pending,
         roles=[offered.describe(f"{rd.role_id}:{rd.division_id}")
                for rd in client.settings.role_divisions],
         secret_status=lambda s: secret_status(s, now), in_window=in_window(client, now),
@@ -122,5 +123,7 @@ async def delete(ctx: Page) -> Response:
         return await render_detail(ctx, client, errors, status=400,
                                    typed={"confirm-name": typed})
     async with ctx.transaction() as conn:
-        await ctx.runtime.management(conn).delete(ctx.signed_in, client.id)
+        pending = await ctx.runtime.client_deletion(conn).delete(ctx.signed_in, client.id)
+    if pending is not None:  # the policy asks a second admin to approve
+        return redirect(f"{BASE}/{client.id}?notice=deletion-requested")
     return redirect(f"{BASE}?notice=deleted")

@@ -36,10 +36,13 @@ CLIENT_NOTICES = {
     "deletion-scheduled": "The client is inactive: it cannot get tokens, and it will be deleted "
                           "on the date shown.",
     "previous-expired": "The previous secret no longer works.",
-    "deactivation-planned": ("The deactivation is planned. Until its date the client works and "
-                             "its token responses carry Deprecation and Sunset headers."),
-    "deactivation-cancelled": "The planned deactivation was cancelled.",
+    "deactivation-planned": ("The deactivation is planned and the owner was told. Until its date "
+                             "the client works and its token responses carry Deprecation and "
+                             "Sunset headers."),
+    "deactivation-cancelled": "The planned deactivation was cancelled; the owner was told.",
     "deleted": "The client was deleted. Its tokens no longer work; its audit history is kept.",
+    "deletion-requested": ("Deletion requested: the organisation's policy asks a second admin "
+                           "to approve it. The client works until then."),
 }
 
 

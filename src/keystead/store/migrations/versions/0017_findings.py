@@ -1,7 +1,7 @@
 """findings: what governance found per client, kind and subject
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05 07:45:00
 
 One row per client, kind and subject (a scope, a role id, or empty), updated by every evaluation:
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from keystead.store.types import UTCDateTime
 
 
-revision = '0015'
-down_revision = '0014'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

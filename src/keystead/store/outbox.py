@@ -1,0 +1,91 @@
+"""The outbox table (SQLAlchemy Core; never commits): queue, lease, mark sent or failed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from keystead.domain.audit import JSONValue
+from keystead.domain.outbox import OutboxMessage
+from keystead.store.availability import reachable
+from keystead.store.tables import outbox
+
+
+class SqlOutbox:
+    """The Outbox and OutboxLedger ports on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def enqueue(self, channel: str, payload: dict[str, JSONValue], *,
+                      now: datetime) -> str:
+        message_id = str(uuid.uuid4())
+        await self.conn.execute(insert(outbox).values(
+            id=message_id, channel=channel, payload=payload, created_at=now, attempts=0,
+            next_attempt_at=now))
+        return message_id
+
+    async def claim(self, *, owner: str, channels: Sequence[str], now: datetime,
+                    lease_until: datetime, limit: int) -> list[OutboxMessage]:
+        # SKIP LOCKED on PostgreSQL: senders on other replicas pass over the rows this one is
+        # leasing instead of waiting; SQLite serialises writers anyway. The lease itself (not
+        # the row lock, gone at commit) is what keeps the others away during delivery.
+        due = (await self.conn.execute(
+            select(outbox.c.id).where(
+                outbox.c.sent_at.is_(None), outbox.c.channel.in_(list(channels)),
+                outbox.c.next_attempt_at <= now,
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now))
+            .order_by(outbox.c.created_at, outbox.c.id).limit(limit)
+            .with_for_update(skip_locked=True))).scalars().all()
+        if not due:
+            return []
+        # The UPDATE checks again: where the SELECT took no lock (SQLite), another sender may
+        # have leased a row in between, and only one of the two updates finds it free.
+        await self.conn.execute(update(outbox).where(
+            outbox.c.id.in_(due), outbox.c.sent_at.is_(None),
+            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)).values(
+            lease_owner=owner, lease_until=lease_until, attempts=outbox.c.attempts + 1))
+        rows = (await self.conn.execute(select(outbox).where(
+            outbox.c.id.in_(due), outbox.c.lease_owner == owner,
+            outbox.c.lease_until == lease_until).order_by(
+            outbox.c.created_at, outbox.c.id))).mappings().all()
+        return [OutboxMessage(id=r["id"], channel=r["channel"], payload=dict(r["payload"]),
+                              created_at=r["created_at"], attempts=r["attempts"]) for r in rows]
+
+    async def mark_sent(self, message_id: str, *, owner: str, now: datetime) -> None:
+        # Sent is sent, even if this sender's lease ran out meanwhile and another claimed it:
+        # the other's copy is the "at least once".
+        del owner
+        await self.conn.execute(update(outbox).where(
+            outbox.c.id == message_id, outbox.c.sent_at.is_(None)).values(
+            sent_at=now, lease_owner=None, lease_until=None, last_error=None))
+
+    async def mark_failed(self, message_id: str, *, owner: str, error: str,
+                          retry_at: datetime) -> None:
+        await self.conn.execute(update(outbox).where(
+            outbox.c.id == message_id, outbox.c.lease_owner == owner,
+            outbox.c.sent_at.is_(None)).values(
+            lease_owner=None, lease_until=None, next_attempt_at=retry_at, last_error=error))
+
+    async def purge_sent(self, *, before: datetime) -> int:
+        """Delete messages sent before ``before``; unsent ones are never purged."""
+        done = await self.conn.execute(delete(outbox).where(
+            outbox.c.sent_at.is_not(None), outbox.c.sent_at < before))
+        return int(done.rowcount or 0)
+
+
+def outbox_transactions(engine: AsyncEngine
+                        ) -> Callable[[], AbstractAsyncContextManager[SqlOutbox]]:
+    """A short transaction of its own per use, as the outbox sender needs."""
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[SqlOutbox]:
+        async with reachable(engine) as conn:
+            yield SqlOutbox(conn)
+
+    return transaction

@@ -1,0 +1,49 @@
+"""/api/v2/governance/notices: the calling user's notices (a client's token sees none)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.errors import InvalidInputError
+from keystead.domain.governance.notices import Notice
+from keystead.domain.paging import Page
+from keystead.web.api.common import call, paging
+from keystead.web.errors import json_response
+from keystead.web.presenters import iso, listing
+
+BASE = "/api/v2/governance/notices"
+
+
+def notice_json(notice: Notice) -> dict[str, Any]:
+    return {"id": notice.id, "kind": str(notice.kind), "subject": notice.subject,
+            "body": notice.body, "clientId": notice.client_id,
+            "dateCreated": iso(notice.created_at), "dateRead": iso(notice.read_at),
+            "read": notice.read_at is not None, "selfUri": f"{BASE}/{notice.id}"}
+
+
+async def list_notices(request: Request) -> Response:
+    async with call(request, scope="governance:readonly") as c:
+        number, size = paging(request)
+        unread = request.query_params.get("unread", "false")
+        if unread not in ("true", "false"):
+            raise InvalidInputError.one("unread", "not.boolean", "unread must be true or false")
+        found, total = await c.runtime.inbox(c.conn).list(c.caller, Page(number, size),
+                                                         unread_only=unread == "true")
+    return json_response(listing(found, notice_json, total=total, page_number=number,
+                                 page_size=size, uri=BASE))
+
+
+async def mark_read(request: Request) -> Response:
+    async with call(request, scope="governance") as c:
+        notice = await c.runtime.inbox(c.conn).mark_read(c.caller, request.path_params["id"])
+    return json_response(notice_json(notice))
+
+
+routes = [
+    Route(BASE, list_notices, methods=["GET"]),
+    Route(BASE + "/{id}/read", mark_read, methods=["POST"]),
+]

@@ -1,0 +1,27 @@
+"""Console pages for access reviews: the campaigns, starting one, a campaign's page (each item
+with its client's evidence of use and a decision form), "My reviews" and the printable report.
+
+Everything goes through ``ReviewManagement``: the API's rules, permissions and audit.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from keystead.web.console.pages import route
+from keystead.web.console.reviews import pages
+
+BASE = "/admin/reviews"
+CAMPAIGN = BASE + "/{id:entity}"
+
+routes: list[Route] = [
+    route(BASE, pages.campaigns_list),
+    route(f"{BASE}/assigned", pages.my_reviews),
+    route(f"{BASE}/new", pages.campaign_new_form),
+    route(f"{BASE}/new", pages.campaign_start, methods=("POST",)),
+    route(CAMPAIGN, pages.campaign_page),
+    route(f"{CAMPAIGN}/report", pages.report_page),
+    route(f"{CAMPAIGN}/report.csv", pages.report_csv_download),
+    route(f"{CAMPAIGN}/close", pages.campaign_close, methods=("POST",)),
+    route(CAMPAIGN + "/items/{item:entity}", pages.item_decide, methods=("POST",)),
+]
