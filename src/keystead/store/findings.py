@@ -101,6 +101,10 @@ class SqlFindingStore:
             .limit(page.size).offset((page.number - 1) * page.size))
         return [_finding(r) for r in rows], int(total)
 
+    async def clients_with(self, kind: str) -> set[str]:
+        return set((await self.conn.execute(select(findings.c.client_id).where(
+            findings.c.kind == kind, findings.c.state == str(FindingState.active)))).scalars())
+
     async def summary(self, *, worst: int) -> FindingSummary:
         active = findings.c.state == str(FindingState.active)
         by_kind = {FindingKind(k): int(n) for k, n in await self.conn.execute(

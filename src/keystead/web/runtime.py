@@ -196,7 +196,7 @@ class Runtime:
             roles=SqlRoleStore(conn), users=SqlUserStore(conn), evidence=SqlEvidence(conn),
             # Its remedies evaluate the client again themselves.
             policies=SqlPolicyStore(conn), management=self._management(conn),
-            auditor=self.auditor(conn))
+            auditor=self.auditor(conn), reviews=SqlReviewItemStore(conn))
 
     def policy(self, conn: AsyncConnection) -> PolicyManagement:
         return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),
@@ -214,14 +214,14 @@ class Runtime:
             auditor=self.auditor(conn), clock=self.clock)
 
     def reviews(self, conn: AsyncConnection) -> ReviewManagement:
-        """Access reviews; selection by finding kind needs the findings engine's lookup."""
+        """Access reviews; selection by finding kind reads the stored findings."""
         auditor = self.auditor(conn)
         return ReviewManagement(
             campaigns=SqlCampaignStore(conn), items=SqlReviewItemStore(conn),
             clients=SqlClientStore(conn), users=SqlUserStore(conn),
             policies=SqlPolicyStore(conn), management=self.management(conn), auditor=auditor,
             notices=NotifiedReviews(AuditTrailNotices(auditor), self.notifier(conn)),
-            clock=self.clock, findings=None)
+            clock=self.clock, findings=SqlFindingStore(conn))
 
     def evidence_query(self, conn: AsyncConnection) -> EvidenceQuery:
         return SqlEvidence(conn)

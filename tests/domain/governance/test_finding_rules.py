@@ -176,3 +176,13 @@ def test_finding_rules_implicit_in_use_until_token_is_removed() -> None:
 def test_finding_rules_a_disabled_client_is_not_called_unused() -> None:
     facts = with_settings(service(), state=ClientState.disabled)
     assert (FindingKind.unused_client, "") not in kinds(detect(facts, Evidence(), Policy(), NOW))
+
+
+def test_finding_rules_review_overdue_only_where_reviews_are_known() -> None:
+    never = replace(service(), reviews_known=True)
+    overdue = kinds(detect(never, USED, Policy(review_period_days=90), NOW))[
+        (FindingKind.review_overdue, "")]
+    assert overdue.evidence["lastReviewed"] is None
+    recent = replace(never, last_reviewed=NOW - timedelta(days=10))
+    assert (FindingKind.review_overdue, "") not in kinds(detect(recent, USED, Policy(), NOW))
+    assert (FindingKind.review_overdue, "") not in kinds(detect(service(), USED, Policy(), NOW))

@@ -3,6 +3,8 @@ is one audited call under the admin's name, and the finding resolves itself once
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.testclient import TestClient
 
 from keystead.domain.clients import Environment
@@ -253,3 +255,29 @@ def test_findings_unused_scope_and_role_from_the_recorded_evidence(
     assert client["scope"] == ["oauth:readonly"]
     assert auditor not in {r["roleId"] for r in client["roleDivisions"]}
     assert len(client["roleDivisions"]) == 1  # the Reader role stays
+
+
+def test_findings_review_overdue_and_campaigns_that_select_by_finding(
+        http: TestClient, admin: Registered, clock: ManualClock) -> None:
+    clock.advance(91 * DAY)  # past the policy's 90-day review period, never reviewed
+    headers = bearer(token(http, admin))
+    evaluate(http, headers)
+    overdue = findings_of(http, headers, admin.id)["review-overdue"]
+    assert overdue["evidence"]["reviewPeriodDays"] == 90
+    assert overdue["evidence"]["lastReviewed"] is None
+    reviewer = http.post("/api/v2/users", headers=headers,
+                         json={"name": "Rita", "email": "rita@example.com"}).json()["id"]
+    due = (clock.now + timedelta(days=7)).date().isoformat()
+    campaign = http.post("/api/v2/governance/reviews", headers=headers, json={
+        "name": "Overdue ones", "dueDate": due, "selection": {"findingKind": "review-overdue"},
+        "fallbackReviewerId": reviewer})
+    assert campaign.status_code == 200, campaign.text
+    items = http.get(f"/api/v2/governance/reviews/{campaign.json()['id']}",
+                     headers=headers).json()["items"]
+    assert [i["client"]["id"] for i in items] == [admin.id]
+    decided = http.post(f"/api/v2/governance/reviews/{campaign.json()['id']}/items/"
+                        f"{items[0]['id']}/decision", headers=headers,
+                        json={"decision": "keep", "comment": "the break-glass admin"})
+    assert decided.status_code == 200, decided.text
+    evaluate(http, headers)
+    assert findings_of(http, headers, admin.id)["review-overdue"]["state"] == "resolved"

@@ -33,6 +33,7 @@ from keystead.domain.governance.findings import (
     FindingStore,
     FindingSummary,
     Remedy,
+    ReviewRecord,
 )
 from keystead.domain.governance.policy import Policy, PolicyStore
 from keystead.domain.paging import Page
@@ -69,6 +70,7 @@ class FindingsManagement:
     policies: PolicyStore
     management: ClientManagement
     auditor: Auditor
+    reviews: ReviewRecord | None = None  # None: no review record, review-overdue not judged
 
     async def evaluate(self, caller: Caller, *, client_ids: Sequence[str] | None = None
                        ) -> Evaluated:
@@ -132,11 +134,14 @@ class FindingsManagement:
         stored: dict[str, dict[tuple[FindingKind, str], Finding]] = {}
         for finding in await self.findings.of_clients([c.id for c in batch]):
             stored.setdefault(finding.client_id, {})[finding.key] = finding
+        reviewed = ({} if self.reviews is None
+                    else await self.reviews.last_reviewed_all([c.id for c in batch]))
         opened = resolved = 0
         for client in batch:
             facts = ClientFacts(client, tuple(roles[rd.role_id] for rd in dict.fromkeys(
                 client.settings.role_divisions) if rd.role_id in roles),
-                await self._owner(client))
+                await self._owner(client), last_reviewed=reviewed.get(client.id),
+                reviews_known=self.reviews is not None)
             found = {d.key: d for d in detect(facts, evidence[client.id], policy, now)}
             before = stored.get(client.id, {})
             for key, detected in found.items():

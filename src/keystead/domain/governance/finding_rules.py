@@ -1,7 +1,7 @@
 """The findings rules: pure functions of a client's facts, its evidence, the policy and now.
 
 ``detect`` runs every rule and returns what holds today; the engine (finding_engine.py) turns
-that into stored findings. ``review-overdue`` has no rule yet (see FindingKind).
+that into stored findings. ``review-overdue`` is judged only where access reviews are wired.
 """
 
 from __future__ import annotations
@@ -54,6 +54,10 @@ class ClientFacts:
     client: Client
     roles: tuple[RoleFacts, ...] = ()
     owner: OwnerStatus = OwnerStatus.none
+    # When an access review last decided on it; ``reviews_known`` False: no review record is
+    # available, so review-overdue is not judged.
+    last_reviewed: datetime | None = None
+    reviews_known: bool = False
 
 
 def _day(value: datetime | None) -> str | None:
@@ -270,10 +274,26 @@ def implicit_in_use(facts: ClientFacts, evidence: Evidence, policy: Policy,
         "in the browser: move the application to CODE with PKCE and remove TOKEN.")]
 
 
+def review_overdue(facts: ClientFacts, _evidence: Evidence, policy: Policy,
+                   now: datetime) -> list[Detected]:
+    if not facts.reviews_known or facts.client.settings.state is not ClientState.active:
+        return []
+    period = timedelta(days=policy.review_period_days)
+    since = facts.last_reviewed or facts.client.date_created  # never reviewed: since creation
+    if now - since <= period:
+        return []
+    return [Detected(
+        FindingKind.review_overdue, Severity.medium,
+        {"lastReviewed": _day(facts.last_reviewed), "dateCreated": _day(facts.client.date_created),
+         "reviewPeriodDays": policy.review_period_days, "dueSince": _day(since + period)},
+        f"Nobody has reviewed this client in the last {policy.review_period_days} days: include "
+        "it in an access review campaign (its owner attests, reduces or retires it).")]
+
+
 Rule = Callable[[ClientFacts, Evidence, Policy, datetime], list[Detected]]
 RULES: tuple[Rule, ...] = (unused_client, unused_scopes, unused_roles, secret_rotation_due,
                            previous_secret_in_use, ownership, over_privileged, token_duration,
-                           dev_redirect_uris, implicit_in_use)
+                           dev_redirect_uris, implicit_in_use, review_overdue)
 
 
 def detect(facts: ClientFacts, evidence: Evidence, policy: Policy,

@@ -35,8 +35,7 @@ class FindingKind(StrEnum):
     token_duration_above_policy = "token-duration-above-policy"  # noqa: S105 - a name
     dev_redirect_uri_in_production = "dev-redirect-uri-in-production"
     implicit_in_use = "implicit-in-use"
-    # Not detected yet: it needs the record of each client's last access review, which the
-    # access reviews (issue 12 §5) will keep. Listed so filters and scripts know the name.
+    # Judged from the access reviews' record of each client's last decision (ReviewRecord).
     review_overdue = "review-overdue"
 
 
@@ -84,6 +83,7 @@ MANUAL_REMEDIES: Mapping[FindingKind, str] = {
     FindingKind.orphaned: "Give the client a new owner who is an active user",
     FindingKind.over_privileged: "Give the client a role with only the permissions it needs",
     FindingKind.implicit_in_use: "Move the application to CODE with PKCE, then remove TOKEN",
+    FindingKind.review_overdue: "Include the client in an access review campaign",
 }
 
 
@@ -188,3 +188,10 @@ class FindingStore(Protocol):
         """Worst first: active before archived before resolved, then by severity."""
 
     async def summary(self, *, worst: int) -> FindingSummary: ...
+    async def clients_with(self, kind: str) -> set[str]:
+        """Ids of the clients with an active finding of ``kind`` (access reviews select by it)."""
+
+
+class ReviewRecord(Protocol):
+    async def last_reviewed_all(self, client_ids: Sequence[str]) -> Mapping[str, datetime]:
+        """When an access review last decided on each client (never reviewed: absent)."""
