@@ -1,4 +1,5 @@
-"""The README's "First steps", run as a reader pastes them, so that they stay true.
+"""The README's "First steps", then the Governance section's worked example, run as a reader
+pastes them, so that they stay true.
 
 Every ``sh`` block of the section runs in order in one bash process (``set -euo pipefail``), in a
 fresh directory, against a real server, and each block's output is checked for what a reader
@@ -30,10 +31,11 @@ from tests.support.servers import reserved_port
 
 README = Path(__file__).parents[1] / "README.md"
 SECTION = "## First steps"
+EXAMPLE = "### A worked example"  # under "## Governance": pasted after the first steps
 SHELL_BLOCK = re.compile(r"^```(?:sh|bash)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 README_BASE = "BASE=http://127.0.0.1:8000"
 # The whole section takes 20-40 s on a loaded 2-core machine; a hang ends here, with its output.
-WHOLE_RUN_SECONDS = 240
+WHOLE_RUN_SECONDS = 300
 MARKER = "::first-steps block {}::"
 
 # ``make run`` as the Makefile runs it, on the test's port: the only make target the section uses.
@@ -47,12 +49,20 @@ make() {{
 """
 
 
+def section_blocks(heading: str) -> list[str]:
+    """The shell blocks under ``heading`` up to the next heading of its level or above."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n{heading}\n")
+    level = heading.split(" ", 1)[0]
+    # From "##" down: a "# " line is a comment in a shell block, not a heading.
+    ends = [i for i in (text.find(f"\n{'#' * n} ", start + len(heading) + 2)
+                        for n in range(2, len(level) + 1)) if i != -1]
+    return SHELL_BLOCK.findall(text[start:min(ends) if ends else None])
+
+
 def first_steps_blocks() -> list[str]:
     """The shell blocks of the README's "First steps" section, in order."""
-    text = README.read_text(encoding="utf-8")
-    start = text.index(f"\n{SECTION}\n")
-    end = text.find("\n## ", start + len(SECTION) + 2)
-    return SHELL_BLOCK.findall(text[start:end if end != -1 else None])
+    return section_blocks(SECTION)
 
 
 def script(blocks: list[str], port: int) -> str:
@@ -66,7 +76,8 @@ def script(blocks: list[str], port: int) -> str:
 
 def split_output(output: str, count: int) -> list[str]:
     """Each block's output (stdout and stderr), by the markers; missing blocks are absent."""
-    pieces = re.split(r"^::first-steps block (\w+)::\n", output, flags=re.MULTILINE)
+    # Not anchored: a block's last line may end without a newline (curl prints none).
+    pieces = re.split(r"::first-steps block (\w+)::\n", output)
     by_block = dict(zip(pieces[1::2], pieces[2::2], strict=True))
     return [by_block[str(i)] for i in range(count) if str(i) in by_block]
 
@@ -138,7 +149,7 @@ def last_json(text: str) -> dict[str, object]:
 def test_every_first_steps_block_runs_as_pasted(tmp_path: Path) -> None:
     for tool in ("curl", "python3", "date"):
         assert shutil.which(tool), f"the README's blocks need {tool}"
-    blocks = first_steps_blocks()
+    blocks = first_steps_blocks() + section_blocks(EXAMPLE)
     assert sum(block.count(README_BASE) for block in blocks) == 1, (
         f"the blocks set {README_BASE} once and reach the server only through $BASE")
     assert sum(block.count("127.0.0.1:8000") for block in blocks) == 1
@@ -155,9 +166,9 @@ def test_every_first_steps_block_runs_as_pasted(tmp_path: Path) -> None:
                     f"{outputs[failed] if failed >= 0 else output}\n--- server log:\n"
                     f"{server_log[-4000:]}")
     assert output.rstrip().endswith(MARKER.format("end"))
-    assert len(outputs) == 9, "the README's first steps changed: check each new block below"
+    assert len(outputs) == 14, "the README's first steps changed: check each new block below"
     (ready, bootstrap, scopes, service_client, rotation, usage, lifecycle, audit,
-     sdk) = outputs
+     sdk, admins, policy, deactivation, review, deletion) = outputs
 
     assert last_json(ready)["status"] == "ready"
     assert re.fullmatch(r"[0-9a-f-]{36}", bootstrap.strip())
@@ -190,3 +201,16 @@ def test_every_first_steps_block_runs_as_pasted(tmp_path: Path) -> None:
             "delete"} <= actions
 
     assert sdk.strip().splitlines()[-1] == "['ops admin']"
+
+    # The Governance worked example.
+    assert re.fullmatch(r"[0-9a-f-]{36}", admins.strip())
+    assert policy.strip().splitlines() == ["True", "policy.ownerRequired", "Olive Owner"]
+    state, deprecation, sunset = deactivation.strip().splitlines()
+    assert state == "scheduled"
+    assert re.fullmatch(r"(?i)deprecation: @\d+\s*", deprecation)
+    assert re.fullmatch(r"(?i)sunset: \w{3}, \d\d \w{3} \d{4} 00:00:00 GMT\s*", sunset)
+    decision, *report = review.strip().splitlines()
+    assert decision == "keep"
+    assert "Ledger sync" in report[1]
+    assert "posts the nightly ledger" in report[1]
+    assert deletion.strip().splitlines() == ["202", "403", "approved", "404", "False"]
