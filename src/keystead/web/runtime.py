@@ -13,6 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
+from keystead.delivery import Destinations
+from keystead.delivery.vault import VaultConnection
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
@@ -23,8 +25,11 @@ from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder, E
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.passwords import Passwords
+from keystead.domain.principal import Caller
 from keystead.domain.roles import RoleManagement
 from keystead.domain.scopes import ScopeManagement
+from keystead.domain.secret_delivery import DeliveryFailedError, DestinationFactory
+from keystead.domain.secret_rotation import SecretDelivery, scheduler
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore
@@ -71,6 +76,7 @@ from keystead.store.policy import SqlPolicyStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
 from keystead.store.scopes import SqlScopeStore
+from keystead.store.secret_destinations import SqlDeliveryStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.users import SqlCredentialStore, SqlUserStore
 
@@ -111,6 +117,8 @@ class Runtime:
     # requests tell it: the tally, or NO_EVIDENCE when KEYSTEAD_EVIDENCE_RECORDING is off.
     evidence: EvidenceTally
     recorder: EvidenceRecorder
+    # Where clients' secrets can be delivered (file root, vault connection from the settings).
+    destinations: DestinationFactory
 
     async def flush_evidence(self) -> None:
         """Add the evidence counted since the last flush to the store.
@@ -164,6 +172,33 @@ class Runtime:
             plans=SqlDeactivationStore(conn), clients=self.management(conn),
             directory=SqlClientStore(conn), policies=SqlPolicyStore(conn),
             notices=_NoticesPending(), auditor=self.auditor(conn), clock=self.clock)
+
+    def secret_delivery(self, conn: AsyncConnection) -> SecretDelivery:
+        return SecretDelivery(deliveries=SqlDeliveryStore(conn), clients=self.management(conn),
+                              factory=self.destinations, auditor=self.auditor(conn),
+                              clock=self.clock)
+
+    async def record_delivery_failure(self, caller: Caller, client_id: str,
+                                      error: DeliveryFailedError, *,
+                                      seen: datetime | None = None) -> None:
+        """Audit a failed delivery in a transaction of its own (the rotation's rolled back)."""
+        async with self.transaction() as conn:
+            await self.secret_delivery(conn).record_failure(caller, client_id, error, seen=seen)
+        log.warning("secret delivery for client %s failed: %s", client_id, error.message)
+
+    async def rotate_due_secrets(self) -> int:
+        """Rotate and deliver every client whose scheduled rotation is due, each in its own
+        transaction (one failing delivery holds up no other); return how many rotated."""
+        async with self.transaction() as conn:
+            due = await self.secret_delivery(conn).due()
+        rotated = 0
+        for client_id, seen in due:
+            try:
+                async with self.transaction() as conn:
+                    rotated += await self.secret_delivery(conn).rotate_scheduled(client_id, seen)
+            except DeliveryFailedError as exc:
+                await self.record_delivery_failure(scheduler(), client_id, exc, seen=seen)
+        return rotated
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)
@@ -304,7 +339,19 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
             time_cost=settings.password_hash_time_cost),
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
         auth_failures=auth_failures, throttle=throttle, evidence=evidence,
-        recorder=recorder)
+        recorder=recorder, destinations=Destinations(
+            file_root=settings.secret_file_root, vault=_vault(settings)))
+
+
+def _vault(settings: Settings) -> VaultConnection | None:
+    if not settings.vault_addr:
+        return None
+    return VaultConnection(
+        settings.vault_addr, token=settings.vault_token.get_secret_value(),
+        role_id=settings.vault_role_id.get_secret_value(),
+        secret_id=settings.vault_secret_id.get_secret_value(),
+        approle_mount=settings.vault_approle_mount, namespace=settings.vault_namespace or None,
+        timeout_seconds=settings.vault_timeout_seconds)
 
 
 def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:
