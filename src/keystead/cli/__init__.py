@@ -11,7 +11,16 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from keystead.cli import audit, clients, deactivations, keys, secret_keys, server, users
+from keystead.cli import (
+    audit,
+    clients,
+    deactivations,
+    keys,
+    secret_delivery,
+    secret_keys,
+    server,
+    users,
+)
 from keystead.config import Settings
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
@@ -19,6 +28,10 @@ app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed c
 clients.clients_app.command("plan-deactivation")(deactivations.plan_deactivation)
 clients.clients_app.command("deactivations")(deactivations.deactivations)
 clients.clients_app.command("cancel-deactivation")(deactivations.cancel_deactivation)
+clients.clients_app.command("set-secret-destination")(secret_delivery.set_secret_destination)
+clients.clients_app.command("secret-destination")(secret_delivery.secret_destination)
+clients.clients_app.command("remove-secret-destination")(
+    secret_delivery.remove_secret_destination)
 app.add_typer(clients.clients_app, name="clients")
 app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")

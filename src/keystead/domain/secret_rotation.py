@@ -150,7 +150,11 @@ class SecretDelivery:
             result=Result.failure)
 
     async def _rotate(self, caller: Caller, delivery: Delivery, dual_use_seconds: int) -> Client:
-        destination = self.factory.open(delivery.kind, delivery.settings)
+        try:
+            destination = self.factory.open(delivery.kind, delivery.settings)
+        except InvalidInputError as exc:  # e.g. its directory was removed since
+            raise DeliveryFailedError("secret not delivered, nothing changed: the destination "
+                                      f"is no longer usable ({exc.message})") from None
         issued = await self.clients.regenerate_secret(caller, delivery.client_id,
                                                       dual_use_seconds=dual_use_seconds)
         if issued.secret is None:  # made public since it was configured
@@ -196,7 +200,7 @@ def _check(schedule: Schedule | None) -> None:
     if not 0 <= schedule.dual_use_seconds <= MAX_DUAL_USE_SECONDS:
         problems.append(Problem("rotation.dualUseSeconds", "out.of.range",
                                 f"dualUseSeconds must be from 0 to {MAX_DUAL_USE_SECONDS}"))
-    elif schedule.dual_use_seconds >= schedule.every_days * 86_400:
+    elif not problems and schedule.dual_use_seconds >= schedule.every_days * 86_400:
         problems.append(Problem("rotation.dualUseSeconds", "too.long",
                                 "the dual-use window must end before the next rotation"))
     if problems:

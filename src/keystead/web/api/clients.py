@@ -14,6 +14,7 @@ from keystead.domain.clients import ClientFilter, ClientState, GrantType
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
+from keystead.domain.secret_delivery import DeliveryFailedError
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.store.clients import SqlClientStore
 from keystead.store.tables import audit_events, client_usage
@@ -86,12 +87,28 @@ async def delete_client(request: Request) -> Response:
 
 
 async def regenerate_secret(request: Request) -> Response:
-    async with call(request, scope="oauth") as c:
-        body = parse_body(SecretRequest, await request.body(), allow_null=True)
-        window = (c.runtime.settings.default_dual_use_seconds if body.dualUseSeconds is None
-                  else body.dualUseSeconds)
-        issued = await c.runtime.management(c.conn).regenerate_secret(
-            c.caller, request.path_params["id"], dual_use_seconds=window)
+    """A new secret, shown once in the response; with ``{"deliver": true}`` written to the
+    client's destination instead (and verified) and shown to no one."""
+    client_id = request.path_params["id"]
+    caller = None
+    try:
+        async with call(request, scope="oauth") as c:
+            caller = c.caller
+            body = parse_body(SecretRequest, await request.body(), allow_null=True)
+            window = (c.runtime.settings.default_dual_use_seconds if body.dualUseSeconds is None
+                      else body.dualUseSeconds)
+            if body.deliver:
+                delivered = await c.runtime.secret_delivery(c.conn).regenerate(
+                    c.caller, client_id, dual_use_seconds=window)
+            else:
+                issued = await c.runtime.management(c.conn).regenerate_secret(
+                    c.caller, client_id, dual_use_seconds=window)
+    except DeliveryFailedError as exc:  # rolled back: the client keeps its secret
+        if caller is not None:
+            await request.app.state.runtime.record_delivery_failure(caller, client_id, exc)
+        raise
+    if body.deliver:
+        return json_response(client_json(delivered), headers=NO_STORE)
     return json_response(client_json(issued.client, secret=issued.secret), headers=NO_STORE)
 
 
