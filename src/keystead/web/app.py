@@ -57,9 +57,18 @@ FLUSH_INTERVAL_SECONDS = 1.0
 
 
 async def housekeeping(runtime: Runtime) -> None:
-    """Purge what is due (see ``purge``), then pick up rotated signing keys."""
+    """Purge what is due (see ``purge``), rotate the secrets whose schedule says so, then pick
+    up rotated signing keys."""
     await purge(runtime)
+    await rotate_secrets(runtime)
     await runtime.reload_keys()
+
+
+async def rotate_secrets(runtime: Runtime) -> None:
+    """Rotate and deliver each client whose scheduled rotation is due, on one replica only
+    (``SecretDelivery.rotate_scheduled`` claims it first)."""
+    if rotated := await runtime.rotate_due_secrets():
+        log.info("rotated and delivered %d client secret(s) on schedule", rotated)
 
 
 async def purge(runtime: Runtime) -> None:
@@ -122,6 +131,9 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            metrics=metrics),
             SupervisedLoop("key-reload", runtime.reload_keys, KEY_RELOAD_INTERVAL_SECONDS,
                            metrics=metrics),
+            # Apart from housekeeping: a slow vault must not hold up the purges.
+            SupervisedLoop("secret-rotation", lambda: rotate_secrets(runtime),
+                           HOUSEKEEPING_INTERVAL_SECONDS, metrics=metrics),
         ]
     return loops
 

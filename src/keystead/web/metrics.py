@@ -36,7 +36,7 @@ GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token",
                "urn:ietf:params:oauth:grant-type:saml2-bearer")
 FAST_ENDPOINTS = ("/oauth/token", "/oauth/introspect", "/oauth/revoke")
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
-LOOPS = ("usage-flush", "housekeeping", "key-reload")
+LOOPS = ("usage-flush", "housekeeping", "key-reload", "secret-rotation")
 UNMATCHED = "unmatched"  # a path no route serves: one label for all of them
 # Why client authentication failed, from the protocol's fixed ``detail`` texts.
 FAILURE_REASONS = {
