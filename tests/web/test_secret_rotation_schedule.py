@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
+from keystead.domain.secret_rotation import scheduler
 from keystead.web.app import housekeeping
 from keystead.web.runtime import Runtime
 from tests.support.apps import run
@@ -164,5 +165,8 @@ async def due(runtime: Runtime) -> list[tuple[str, datetime]]:
 def rotating(client_id: str, seen: datetime) -> Any:
     async def work(runtime: Runtime) -> bool:
         async with runtime.transaction() as conn:
-            return await runtime.secret_delivery(conn).rotate_scheduled(client_id, seen)
+            staged = await runtime.secret_delivery(conn).stage_scheduled(client_id, seen)
+        if staged is not None:
+            await runtime.complete_delivery(scheduler(), staged)
+        return staged is not None
     return work

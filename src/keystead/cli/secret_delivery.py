@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.cli.run import out, run_on_runtime, run_with_runtime
 from keystead.domain.clients import Client
 from keystead.domain.principal import Caller, operator
-from keystead.domain.secret_delivery import DeliveryFailedError, Schedule
+from keystead.domain.secret_delivery import Schedule
 from keystead.web.presenters import delivery_json
 from keystead.web.runtime import Runtime
 
@@ -63,16 +63,10 @@ def remove_secret_destination(client_id: str) -> None:
 
 
 def rotate_delivered(client_id: str, window: int) -> Client:
-    """Rotate into the destination, verified before it commits; a failure is audited (in a
-    transaction of its own) and exits 1 with the reason, the client's secret unchanged."""
+    """Rotate into the destination, verified before the previous secret's window starts; a
+    failure is audited and exits 1 with the reason, the client's secret unchanged."""
 
     async def work(runtime: Runtime) -> Client:
-        try:
-            async with runtime.transaction() as conn:
-                return await runtime.secret_delivery(conn).regenerate(
-                    operator(), client_id, dual_use_seconds=window)
-        except DeliveryFailedError as exc:
-            await runtime.record_delivery_failure(operator(), client_id, exc)
-            raise
+        return await runtime.deliver_new_secret(operator(), client_id, dual_use_seconds=window)
 
     return run_on_runtime(work)

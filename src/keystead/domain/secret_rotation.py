@@ -2,19 +2,26 @@
 rotate it there on demand or on schedule, each step checked and audited.
 
 Choosing a client's destination decides who can read its secret, so it needs what regenerating
-needs: ``oauth:client:edit`` and every permission the client's roles give. A rotation with
-delivery runs in the caller's transaction: the new secret is made current (not yet committed),
-written to the destination and read back; only if the read-back matches does the transaction
-commit and the old secret's dual-use window begin. Any failure rolls the rotation back, and the
-caller records the failure (``record_failure``) in a transaction of its own.
+needs: ``oauth:client:edit`` and every permission the client's roles give.
+
+A rotation with delivery takes three steps, each its own transaction but the second:
+1. ``stage``: the new secret becomes current and the previous one keeps working with no end
+   (committed: an application that finds the new secret in the vault at once must be let in);
+2. ``deliver``: the new secret is written to the destination and read back;
+3. ``commit``: the previous secret's dual-use window starts, and the rotation is audited; or,
+   if step 2 failed, ``abandon``: the staged secret is deleted, the previous one is current
+   again (nothing changed), and the failure is audited.
+If the process dies between the steps, both secrets keep working until the next rotation: the
+application is never locked out. The runtime (``web/runtime.py``) drives the steps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from keystead.domain.audit import Auditor, Entity, JSONValue, Result
@@ -34,6 +41,7 @@ from keystead.domain.secret_delivery import (
     Schedule,
     SecretDestination,
 )
+from keystead.domain.secrets import new_secret
 
 # A scheduled rotation whose delivery failed is tried again this much later (not every minute).
 RETRY_AFTER = timedelta(hours=1)
@@ -43,6 +51,20 @@ def scheduler() -> Caller:
     """The background rotation: acts on the schedule an authorised admin configured."""
     return Caller(Actor("system", "scheduler", "scheduled secret rotation"), frozenset(),
                   frozenset({"*:*:*"}))
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A rotation made but not yet delivered: the new secret is current and the previous one
+    works with no end, so an application that reads the new one early is never refused."""
+
+    client_id: str
+    secret_id: str
+    secret: str = field(repr=False)
+    dual_use_seconds: int
+    delivery: Delivery
+    destination: SecretDestination
+    scheduled: bool
 
 
 @dataclass(slots=True)
@@ -93,37 +115,76 @@ class SecretDelivery:
         await self.deliveries.remove(client_id)
         await self.auditor.record(caller, "secret.destination.remove", _entity(client), {})
 
-    async def regenerate(self, caller: Caller, client_id: str, *,
-                         dual_use_seconds: int) -> Client:
-        """Rotate the client's secret into its destination; the value is returned to no one.
+    async def stage(self, caller: Caller, client_id: str, *,
+                    dual_use_seconds: int) -> Staged:
+        """Step 1 of a rotation with delivery (commit it before step 2): a new current secret,
+        the previous one kept working with no end yet.
 
-        Raises: DeliveryFailedError (nothing changed), and what ``regenerate_secret`` raises.
+        Raises: ForbiddenError, NotFoundError, InvalidInputError, DeliveryFailedError (the
+        destination is no longer usable; nothing was staged).
         """
-        await self.clients.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
+        client = await self.clients.find(caller, client_id,
+                                         permission=Permission.OAUTH_CLIENT_EDIT)
+        if not 0 <= dual_use_seconds <= MAX_DUAL_USE_SECONDS:
+            raise InvalidInputError.one(
+                "dualUseSeconds", "out.of.range",
+                f"dualUseSeconds must be between 0 and {MAX_DUAL_USE_SECONDS} seconds")
         delivery = await self._existing(client_id, field="deliver")
-        client = await self._rotate(caller, delivery, dual_use_seconds)
-        if delivery.schedule is not None:  # a manual rotation restarts the schedule
-            now = self.clock()
-            await self.deliveries.put(replace(
-                delivery, last_delivered_at=now,
-                next_rotation_at=now + timedelta(days=delivery.schedule.every_days)))
-        else:
-            await self.deliveries.put(replace(delivery, last_delivered_at=self.clock()))
-        return client
+        if client.settings.is_public:
+            raise InvalidInputError.one("clientType", "public.no.secret",
+                                        "a public client has no secret to deliver")
+        await self.clients.check_may_hold_secret(caller, client)
+        return await self._staged(delivery, dual_use_seconds, scheduled=False)
 
-    async def rotate_scheduled(self, client_id: str, seen: datetime) -> bool:
-        """Rotate a client whose rotation was due at ``seen``, unless another replica already
-        has (the claim is a conditional update): whether this call rotated it."""
+    async def stage_scheduled(self, client_id: str, seen: datetime) -> Staged | None:
+        """Step 1 of a scheduled rotation due at ``seen``, unless another replica has claimed it
+        (a conditional update of the due date): None then."""
         delivery = await self.deliveries.find(client_id)
         if delivery is None or delivery.schedule is None:
-            return False
+            return None
         now = self.clock()
         if not await self.deliveries.claim(
-                client_id, seen=seen, delivered_at=now,
+                client_id, seen=seen, delivered_at=delivery.last_delivered_at,
                 next_at=now + timedelta(days=delivery.schedule.every_days)):
-            return False
-        await self._rotate(scheduler(), delivery, delivery.schedule.dual_use_seconds)
-        return True
+            return None
+        return await self._staged(delivery, delivery.schedule.dual_use_seconds, scheduled=True)
+
+    async def commit(self, caller: Caller, staged: Staged) -> Client:
+        """Step 3, once the destination gave the secret back: the previous secret's dual-use
+        window starts now; the rotation and the delivery are audited."""
+        now = self.clock()
+        await self.clients.secrets.start_window(
+            staged.client_id, expires=now + timedelta(seconds=staged.dual_use_seconds))
+        client = await self.clients.find(caller, staged.client_id)
+        await self.auditor.record(caller, "secret.regenerate", _entity(client),
+                                  {"dualUseSeconds": staged.dual_use_seconds})
+        await self.auditor.record(caller, "secret.deliver", _entity(client), {
+            "kind": staged.delivery.kind, "destination": staged.destination.describe(),
+            "scheduled": staged.scheduled, "verified": True})
+        delivery = await self.deliveries.find(staged.client_id)
+        if delivery is not None:
+            next_at = delivery.next_rotation_at
+            if delivery.schedule is not None and not staged.scheduled:
+                next_at = now + timedelta(days=delivery.schedule.every_days)  # restarted
+            await self.deliveries.put(replace(delivery, last_delivered_at=now,
+                                              next_rotation_at=next_at))
+        return client
+
+    async def abandon(self, caller: Caller, staged: Staged, error: DeliveryFailedError) -> None:
+        """Step 3 when delivery failed: the staged secret is deleted and the previous one is
+        current again, as if nothing happened; the failure is audited (a scheduled rotation is
+        tried again ``RETRY_AFTER`` later)."""
+        await self.clients.secrets.restore_previous(staged.client_id,
+                                                    staged_id=staged.secret_id)
+        delivery = await self.deliveries.find(staged.client_id)
+        if delivery is not None and staged.scheduled:
+            await self.deliveries.put(replace(delivery,
+                                              next_rotation_at=self.clock() + RETRY_AFTER))
+        client = await self.clients.clients.find(staged.client_id)
+        if client is not None:
+            await self.auditor.record(caller, "secret.deliver", _entity(client), {
+                "kind": staged.delivery.kind, "scheduled": staged.scheduled,
+                "error": error.message}, result=Result.failure)
 
     async def due(self) -> list[tuple[str, datetime]]:
         """The clients whose scheduled rotation is due, with the due date each was seen at."""
@@ -132,11 +193,9 @@ class SecretDelivery:
 
     async def record_failure(self, caller: Caller, client_id: str, error: DeliveryFailedError,
                              *, seen: datetime | None = None) -> None:
-        """Audit a failed delivery (in a transaction of its own: the rotation rolled back).
-
-        ``seen``: a scheduled rotation's due date, moved ``RETRY_AFTER`` on by whichever replica
-        claims it (so the failure is recorded once, and retried later rather than every minute).
-        """
+        """Audit a delivery that failed before anything was staged (in a transaction of its
+        own). ``seen``: a scheduled rotation's due date, moved ``RETRY_AFTER`` on by whichever
+        replica claims it (so the failure is recorded once, and retried later)."""
         client = await self.clients.clients.find(client_id)
         delivery = await self.deliveries.find(client_id)
         if client is None or delivery is None:
@@ -149,22 +208,20 @@ class SecretDelivery:
             "kind": delivery.kind, "scheduled": seen is not None, "error": error.message},
             result=Result.failure)
 
-    async def _rotate(self, caller: Caller, delivery: Delivery, dual_use_seconds: int) -> Client:
+    async def _staged(self, delivery: Delivery, dual_use_seconds: int, *,
+                      scheduled: bool) -> Staged:
         try:
             destination = self.factory.open(delivery.kind, delivery.settings)
         except InvalidInputError as exc:  # e.g. its directory was removed since
             raise DeliveryFailedError("secret not delivered, nothing changed: the destination "
                                       f"is no longer usable ({exc.message})") from None
-        issued = await self.clients.regenerate_secret(caller, delivery.client_id,
-                                                      dual_use_seconds=dual_use_seconds)
-        if issued.secret is None:  # made public since it was configured
-            raise InvalidInputError.one("clientType", "public.no.secret",
-                                        "a public client has no secret to deliver")
-        await _deliver(destination, delivery.client_id, issued.secret)
-        await self.auditor.record(caller, "secret.deliver", _entity(issued.client), {
-            "kind": delivery.kind, "destination": destination.describe(),
-            "scheduled": caller.actor.kind == "system", "verified": True})
-        return issued.client
+        secret, secret_id = new_secret(), str(uuid.uuid4())
+        digester = self.clients.digester
+        await self.clients.secrets.rotate(delivery.client_id, secret_id=secret_id,
+                                          digest=digester.secret(secret), now=self.clock(),
+                                          previous_expires=None, key_id=digester.current_kid)
+        return Staged(delivery.client_id, secret_id, secret, dual_use_seconds, delivery,
+                      destination, scheduled)
 
     async def _existing(self, client_id: str, *, field: str | None = None) -> Delivery:
         delivery = await self.deliveries.find(client_id)
@@ -177,8 +234,10 @@ class SecretDelivery:
         return delivery
 
 
-async def _deliver(destination: SecretDestination, client_id: str, secret: str) -> None:
-    """Write, then read back and compare; any failure raises with the secret scrubbed out."""
+async def deliver(staged: Staged) -> None:
+    """Step 2, outside any transaction: write, then read back and compare (blocking calls, in a
+    thread). Raises: DeliveryFailedError, with the secret scrubbed out of its message."""
+    destination, client_id, secret = staged.destination, staged.client_id, staged.secret
     try:
         await asyncio.to_thread(destination.write, client_id, secret)
         held = await asyncio.to_thread(destination.read_back, client_id)

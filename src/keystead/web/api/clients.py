@@ -21,6 +21,7 @@ from keystead.store.tables import audit_events, client_usage
 from keystead.web.api.common import call, paging
 from keystead.web.errors import NO_STORE, json_response
 from keystead.web.presenters import client_json, listing
+from keystead.web.runtime import Runtime
 from keystead.web.schemas import READ_ONLY_CLIENT_FIELDS, ClientRequest, SecretRequest, parse_body
 
 BASE = "/api/v2/oauth/clients"
@@ -90,24 +91,26 @@ async def regenerate_secret(request: Request) -> Response:
     """A new secret, shown once in the response; with ``{"deliver": true}`` written to the
     client's destination instead (and verified) and shown to no one."""
     client_id = request.path_params["id"]
-    caller = None
+    runtime: Runtime = request.app.state.runtime
+    caller, staged = None, None
     try:
         async with call(request, scope="oauth") as c:
             caller = c.caller
             body = parse_body(SecretRequest, await request.body(), allow_null=True)
             window = (c.runtime.settings.default_dual_use_seconds if body.dualUseSeconds is None
                       else body.dualUseSeconds)
-            if body.deliver:
-                delivered = await c.runtime.secret_delivery(c.conn).regenerate(
+            if body.deliver:  # staged here, delivered once committed (domain/secret_rotation)
+                staged = await c.runtime.secret_delivery(c.conn).stage(
                     c.caller, client_id, dual_use_seconds=window)
             else:
                 issued = await c.runtime.management(c.conn).regenerate_secret(
                     c.caller, client_id, dual_use_seconds=window)
     except DeliveryFailedError as exc:  # rolled back: the client keeps its secret
         if caller is not None:
-            await request.app.state.runtime.record_delivery_failure(caller, client_id, exc)
+            await runtime.record_delivery_failure(caller, client_id, exc)
         raise
-    if body.deliver:
+    if caller is not None and staged is not None:
+        delivered = await runtime.complete_delivery(caller, staged)
         return json_response(client_json(delivered), headers=NO_STORE)
     return json_response(client_json(issued.client, secret=issued.secret), headers=NO_STORE)
 
