@@ -170,3 +170,26 @@ def rotating(client_id: str, seen: datetime) -> Any:
             await runtime.complete_delivery(scheduler(), staged)
         return staged is not None
     return work
+
+
+def test_a_rotation_under_way_is_not_overtaken(
+        http: TestClient, clock: ManualClock, headers: dict[str, str], scheduled: Registered,
+        secrets_dir: Path) -> None:
+    async def stage(runtime: Runtime) -> None:
+        async with runtime.transaction() as conn:
+            await runtime.secret_delivery(conn).stage(scheduler(), scheduled.id,
+                                                      dual_use_seconds=60)
+
+    run(http, stage)  # staged, not yet delivered (as if another replica were delivering)
+
+    overtaking = http.post(f"{CLIENTS}/{scheduled.id}/secret", headers=headers,
+                           json={"deliver": True})
+
+    assert overtaking.status_code == 409, overtaking.text
+    assert "under way" in overtaking.json()["message"]
+    assert gets_token(http, scheduled.id, scheduled.secret)
+    clock.advance(30 * DAY)  # long after: the staging was left behind by a stopped process
+    run(http, housekeeping)
+    delivered = (secrets_dir / scheduled.id).read_text()
+    assert gets_token(http, scheduled.id, delivered)
+    assert len(rotations(http, scheduled.id)) == 1

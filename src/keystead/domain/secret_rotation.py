@@ -28,7 +28,7 @@ from keystead.domain.audit import Auditor, Entity, JSONValue, Result
 from keystead.domain.client_management import ENTITY, MAX_DUAL_USE_SECONDS, ClientManagement
 from keystead.domain.clients import Actor, Client
 from keystead.domain.clock import Clock
-from keystead.domain.errors import InvalidInputError, NotFoundError, Problem
+from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 from keystead.domain.secret_delivery import (
@@ -45,6 +45,9 @@ from keystead.domain.secrets import new_secret
 
 # A scheduled rotation whose delivery failed is tried again this much later (not every minute).
 RETRY_AFTER = timedelta(hours=1)
+# A staged rotation older than this was left by a process that stopped mid-way (a delivery
+# takes at most a few vault timeouts).
+STALE_STAGING = timedelta(minutes=10)
 
 
 def scheduler() -> Caller:
@@ -129,7 +132,11 @@ class SecretDelivery:
             raise InvalidInputError.one(
                 "dualUseSeconds", "out.of.range",
                 f"dualUseSeconds must be between 0 and {MAX_DUAL_USE_SECONDS} seconds")
-        delivery = await self._existing(client_id, field="deliver")
+        delivery = await self._existing(client_id, field="deliver", for_update=True)
+        locked = await self.clients.clients.find(client_id)  # read again, under the lock
+        if locked is not None and (started := self._under_way(locked)) is not None:
+            raise ConflictError(f"a delivery of this client's secret is under way (since "
+                                f"{started.isoformat()}); try again when it has ended")
         if client.settings.is_public:
             raise InvalidInputError.one("clientType", "public.no.secret",
                                         "a public client has no secret to deliver")
@@ -139,8 +146,10 @@ class SecretDelivery:
     async def stage_scheduled(self, client_id: str, seen: datetime) -> Staged | None:
         """Step 1 of a scheduled rotation due at ``seen``, unless another replica has claimed it
         (a conditional update of the due date): None then."""
-        delivery = await self.deliveries.find(client_id)
-        if delivery is None or delivery.schedule is None:
+        delivery = await self.deliveries.find(client_id, for_update=True)
+        client = await self.clients.clients.find(client_id)
+        if delivery is None or delivery.schedule is None or client is None or \
+                self._under_way(client) is not None:  # still due: the next round tries again
             return None
         now = self.clock()
         if not await self.deliveries.claim(
@@ -223,8 +232,19 @@ class SecretDelivery:
         return Staged(delivery.client_id, secret_id, secret, dual_use_seconds, delivery,
                       destination, scheduled)
 
-    async def _existing(self, client_id: str, *, field: str | None = None) -> Delivery:
-        delivery = await self.deliveries.find(client_id)
+    def _under_way(self, client: Client) -> datetime | None:
+        """When a rotation of ``client`` that is still being delivered began (a previous secret
+        held with no end, staged less than ``STALE_STAGING`` ago), else None. One left behind
+        by a process that stopped mid-way is older: the next rotation replaces it."""
+        held = any(not s.current and s.date_expires is None for s in client.secrets)
+        current = [s.date_created for s in client.secrets if s.current]
+        if held and current and current[0] > self.clock() - STALE_STAGING:
+            return current[0]
+        return None
+
+    async def _existing(self, client_id: str, *, field: str | None = None,
+                        for_update: bool = False) -> Delivery:
+        delivery = await self.deliveries.find(client_id, for_update=for_update)
         if delivery is None and field is not None:
             raise InvalidInputError.one(field, "no.destination",
                                         f"client {client_id} has no secret destination: "

@@ -39,9 +39,9 @@ class SqlDeliveryStore:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def find(self, client_id: str) -> Delivery | None:
-        row = (await self.conn.execute(
-            select(destinations).where(destinations.c.client_id == client_id))).first()
+    async def find(self, client_id: str, *, for_update: bool = False) -> Delivery | None:
+        query = select(destinations).where(destinations.c.client_id == client_id)
+        row = (await self.conn.execute(query.with_for_update() if for_update else query)).first()
         return None if row is None else _delivery(row)
 
     async def put(self, delivery: Delivery) -> None:
