@@ -82,6 +82,10 @@ class SecretDelivery:
         await self.clients.find(caller, client_id)
         return await self._existing(client_id)
 
+    async def pending(self, client_id: str) -> Delivery | None:
+        """The client's destination, for a page that has already shown the caller the client."""
+        return await self.deliveries.find(client_id)
+
     async def configure(self, caller: Caller, client_id: str, *, kind: str,
                         settings: Mapping[str, str], schedule: Schedule | None) -> Delivery:
         """Set (or replace) the client's destination and rotation schedule.

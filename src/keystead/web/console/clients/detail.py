@@ -36,6 +36,7 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
     async with ctx.transaction() as conn:
         offered = await catalogue(conn, ctx.signed_in)
         planned = await ctx.runtime.deactivations(conn).pending(client.id)
+        delivery = await ctx.runtime.secret_delivery(conn).pending(client.id)
     caller = ctx.signed_in
     now = ctx.runtime.clock()
     default_window = ctx.runtime.settings.default_dual_use_seconds
@@ -51,7 +52,9 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
         windows=sorted(windows.items()), default_window=default_window,
         may_edit=caller.has_permission(Permission.OAUTH_CLIENT_EDIT),
         may_delete=caller.has_permission(Permission.OAUTH_CLIENT_DELETE),
-        tomorrow=date.fromordinal(now.date().toordinal() + 1).isoformat(), planned=planned)
+        tomorrow=date.fromordinal(now.date().toordinal() + 1).isoformat(), planned=planned,
+        delivery=delivery, delivery_place=", ".join(
+            f"{k} {v}" for k, v in sorted(delivery.settings.items())) if delivery else "")
 
 
 async def find_client(ctx: Page, permission: Permission) -> Client:
