@@ -76,6 +76,8 @@ def test_secret_rotates_into_its_destination_when_due_and_not_before(
         secrets_dir: Path) -> None:
     start = clock.now
     assert next_date(http, scheduled.id) == start + timedelta(days=30)
+    shown = http.get(f"{CLIENTS}/{scheduled.id}", headers=now_headers(http)).json()
+    assert datetime.fromisoformat(shown["nextSecretRotationDate"]) == start + timedelta(days=30)
     clock.advance(30 * DAY - 1)
     run(http, housekeeping)
     assert not (secrets_dir / scheduled.id).exists()

@@ -20,7 +20,7 @@ from keystead.store.clients import SqlClientStore
 from keystead.store.tables import audit_events, client_usage
 from keystead.web.api.common import call, paging
 from keystead.web.errors import NO_STORE, json_response
-from keystead.web.presenters import client_json, listing
+from keystead.web.presenters import client_json, iso, listing
 from keystead.web.runtime import Runtime
 from keystead.web.schemas import READ_ONLY_CLIENT_FIELDS, ClientRequest, SecretRequest, parse_body
 
@@ -57,7 +57,12 @@ async def create_client(request: Request) -> Response:
 async def get_client(request: Request) -> Response:
     async with call(request, scope="oauth:readonly") as c:
         client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
-    return json_response(client_json(client))
+        delivery = await c.runtime.secret_delivery(c.conn).pending(client.id)
+    body = client_json(client)
+    if delivery is not None and delivery.next_rotation_at is not None:
+        # Keystead's extension: when the secret is next rotated into its destination.
+        body["nextSecretRotationDate"] = iso(delivery.next_rotation_at)
+    return json_response(body)
 
 
 async def update_client(request: Request) -> Response:
