@@ -9,6 +9,7 @@ refuses the write (a policy without the path) leaves the client's secret unchang
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -69,7 +70,9 @@ def deliver(http: TestClient, headers: dict[str, str], client_id: str) -> Any:
 
 
 def test_application_reading_the_vault_never_fails_across_a_scheduled_rotation(
-        http: TestClient, clock: ManualClock, headers: dict[str, str], bao: OpenBao) -> None:
+        http: TestClient, clock: ManualClock, headers: dict[str, str], bao: OpenBao,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, hvac's and urllib3's included
     app = bootstrap(http, name="billing", roles=["OAuth Admin"], scopes=["oauth:readonly"])
     configure(http, headers, app.id, rotation={"everyDays": 30, "dualUseSeconds": 3_600})
     first = deliver(http, headers, app.id)
@@ -98,6 +101,8 @@ def test_application_reading_the_vault_never_fails_across_a_scheduled_rotation(
     rotated = vault_secret(bao, app.id)
     assert rotated != initial
     assert used == {initial, rotated}  # the application went across the rotation
+    assert initial not in caplog.text
+    assert rotated not in caplog.text
     assert http.post("/oauth/token", data=CC, auth=(app.id, rotated)).status_code == 200
     fresh = bearer(token(http, bootstrap(http, name="auditor", roles=["Super Admin"])))
     assert len(audit_events(http, fresh, entity_id=app.id, action="secret.regenerate")) == 2

@@ -195,3 +195,21 @@ def test_a_rotation_under_way_is_not_overtaken(
     delivered = (secrets_dir / scheduled.id).read_text()
     assert gets_token(http, scheduled.id, delivered)
     assert len(rotations(http, scheduled.id)) == 1
+
+
+def test_saving_the_same_schedule_keeps_its_date_and_a_new_one_restarts_it(
+        http: TestClient, clock: ManualClock, scheduled: Registered, secrets_dir: Path) -> None:
+    start = clock.now
+    clock.advance(10 * DAY)
+
+    def put(every_days: int) -> None:
+        response = http.put(f"{CLIENTS}/{scheduled.id}/secret/destination",
+                            headers=now_headers(http), json={
+                                "kind": "file", "settings": {"directory": str(secrets_dir)},
+                                "rotation": {"everyDays": every_days, "dualUseSeconds": 7_200}})
+        assert response.status_code == 200, response.text
+
+    put(30)
+    assert next_date(http, scheduled.id) == start + timedelta(days=30)
+    put(7)
+    assert next_date(http, scheduled.id) == clock.now + timedelta(days=7)

@@ -103,10 +103,10 @@ class SecretDelivery:
         now = self.clock()
         old = await self.deliveries.find(client_id)
         next_at = None
-        if schedule is not None:
-            kept = old is not None and old.schedule == schedule and old.next_rotation_at
-            next_at = old.next_rotation_at if kept and old is not None else \
-                now + timedelta(days=schedule.every_days)
+        if schedule is not None:  # an unchanged schedule keeps its date
+            next_at = old.next_rotation_at if old is not None and old.schedule == schedule \
+                else None
+            next_at = next_at or now + timedelta(days=schedule.every_days)
         delivery = Delivery(client_id, kind, dict(settings), schedule, next_at,
                             None if old is None else old.last_delivered_at, now, caller.actor)
         await self.deliveries.put(delivery)
