@@ -109,6 +109,11 @@ def test_application_reading_the_vault_never_fails_across_a_scheduled_rotation(
     versions = bao.client().secrets.kv.v2.read_secret_metadata(
         path=PATH.replace("{clientId}", app.id), mount_point="secret")["data"]["versions"]
     assert len(versions) == 2
+    shown = http.get(f"{CLIENTS}/{app.id}/secret/destination", headers=fresh)
+    assert shown.json()["settings"] == {"mount": "secret", "path": PATH}
+    audit = str(audit_events(http, fresh, entity_id=app.id))
+    for value in (bao.root_token, initial, rotated):  # no credential, no secret
+        assert value not in shown.text + audit
 
 
 @pytest.fixture
