@@ -17,7 +17,9 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.domain.secret_rotation import scheduler
-from keystead.web.app import housekeeping
+from keystead.web import delivery_runs
+from keystead.web.app import housekeeping, rotate_secrets
+from keystead.web.metrics import Metrics
 from keystead.web.runtime import Runtime
 from tests.support.apps import run
 from tests.support.clients import CLIENTS, Registered, bootstrap
@@ -119,8 +121,8 @@ def test_two_replicas_attending_at_once_rotate_once(
     assert len(rotations(http, scheduled.id)) == 1
     assert gets_token(http, scheduled.id, (secrets_dir / scheduled.id).read_text())
     with ThreadPoolExecutor(2) as pool:  # the whole loop, on both at once: nothing left due
-        assert list(pool.map(lambda app: run(app, Runtime.rotate_due_secrets),
-                             [http, clocked])) == [0, 0]
+        assert list(pool.map(lambda app: run(app, delivery_runs.rotate_due),
+                             [http, clocked])) == [(0, 0), (0, 0)]
 
 
 def test_two_replicas_running_the_loop_at_once_rotate_once(
@@ -129,10 +131,10 @@ def test_two_replicas_running_the_loop_at_once_rotate_once(
     clock.advance(30 * DAY)
 
     with ThreadPoolExecutor(2) as pool:
-        counts = list(pool.map(lambda app: run(app, Runtime.rotate_due_secrets),
+        counts = list(pool.map(lambda app: run(app, delivery_runs.rotate_due),
                                [http, clocked]))
 
-    assert sorted(counts) == [0, 1]
+    assert sorted(counts) == [(0, 0), (1, 0)]
     assert len(rotations(http, scheduled.id)) == 1
     assert gets_token(http, scheduled.id, (secrets_dir / scheduled.id).read_text())
 
@@ -144,8 +146,10 @@ def test_failed_scheduled_delivery_changes_nothing_and_is_retried_later(
     secrets_dir.rmdir()
 
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda app: run(app, Runtime.rotate_due_secrets), [http, clocked]))
+        counts = list(pool.map(lambda app: run(app, delivery_runs.rotate_due),
+                               [http, clocked]))
 
+    assert sorted(counts) == [(0, 0), (0, 1)]  # one replica recorded the failure
     assert gets_token(http, scheduled.id, scheduled.secret)
     assert rotations(http, scheduled.id) == []
     [failure] = audit_events(http, now_headers(http), entity_id=scheduled.id,
@@ -154,7 +158,10 @@ def test_failed_scheduled_delivery_changes_nothing_and_is_retried_later(
     assert next_date(http, scheduled.id) == clock.now + timedelta(hours=1)
     secrets_dir.mkdir()
     clock.advance(3_600)
-    run(http, housekeeping)
+    metrics = Metrics()
+    run(http, lambda runtime: rotate_secrets(runtime, metrics))
+    assert metrics.registry.get_sample_value("keystead_scheduled_secret_rotations_total",
+                                             {"result": "delivered"}) == 1
     assert len(rotations(http, scheduled.id)) == 1
     assert gets_token(http, scheduled.id, (secrets_dir / scheduled.id).read_text())
 
@@ -169,7 +176,7 @@ def rotating(client_id: str, seen: datetime) -> Any:
         async with runtime.transaction() as conn:
             staged = await runtime.secret_delivery(conn).stage_scheduled(client_id, seen)
         if staged is not None:
-            await runtime.complete_delivery(scheduler(), staged)
+            await delivery_runs.complete(runtime, scheduler(), staged)
         return staged is not None
     return work
 

@@ -13,6 +13,7 @@ from keystead.cli.run import out, run_on_runtime, run_with_runtime
 from keystead.domain.clients import Client
 from keystead.domain.principal import Caller, operator
 from keystead.domain.secret_delivery import Schedule
+from keystead.web import delivery_runs
 from keystead.web.presenters import delivery_json
 from keystead.web.runtime import Runtime
 
@@ -67,6 +68,7 @@ def rotate_delivered(client_id: str, window: int) -> Client:
     failure is audited and exits 1 with the reason, the client's secret unchanged."""
 
     async def work(runtime: Runtime) -> Client:
-        return await runtime.deliver_new_secret(operator(), client_id, dual_use_seconds=window)
+        return await delivery_runs.deliver_new_secret(runtime, operator(), client_id,
+                                                     dual_use_seconds=window)
 
     return run_on_runtime(work)

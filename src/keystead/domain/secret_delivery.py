@@ -10,8 +10,10 @@ dual-use window starts only once the application can find the new one. The use c
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol
 
@@ -98,3 +100,32 @@ class DeliveryStore(Protocol):
         """Move the next rotation from ``seen`` to ``next_at`` if nobody else has: whether this
         caller won (a conditional UPDATE; the loser of a race sees no row change)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A rotation made but not yet delivered: the new secret is current and the previous one
+    works with no end, so an application that reads the new one early is never refused."""
+
+    client_id: str
+    secret_id: str
+    secret: str = field(repr=False)
+    dual_use_seconds: int
+    delivery: Delivery
+    destination: SecretDestination
+    scheduled: bool
+
+
+async def deliver(staged: Staged) -> None:
+    """Step 2, outside any transaction: write, then read back and compare (blocking calls, in a
+    thread). Raises: DeliveryFailedError, with the secret scrubbed out of its message."""
+    destination, client_id, secret = staged.destination, staged.client_id, staged.secret
+    try:
+        await asyncio.to_thread(destination.write, client_id, secret)
+        held = await asyncio.to_thread(destination.read_back, client_id)
+    except DeliveryError as exc:
+        raise DeliveryFailedError("secret not delivered, nothing changed: "
+                                  + str(exc).replace(secret, "[secret]")) from None
+    if not hmac.compare_digest(held.encode(), secret.encode()):
+        raise DeliveryFailedError("secret not delivered, nothing changed: the destination gave "
+                                  "back a different value than was written")

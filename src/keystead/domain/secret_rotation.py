@@ -12,16 +12,14 @@ A rotation with delivery takes three steps, each its own transaction but the sec
    if step 2 failed, ``abandon``: the staged secret is deleted, the previous one is current
    again (nothing changed), and the failure is audited.
 If the process dies between the steps, both secrets keep working until the next rotation: the
-application is never locked out. The runtime (``web/runtime.py``) drives the steps.
+application is never locked out. ``web/delivery_runs.py`` drives the steps.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hmac
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from keystead.domain.audit import Auditor, Entity, JSONValue, Result
@@ -34,12 +32,11 @@ from keystead.domain.principal import Caller
 from keystead.domain.secret_delivery import (
     MAX_ROTATION_DAYS,
     Delivery,
-    DeliveryError,
     DeliveryFailedError,
     DeliveryStore,
     DestinationFactory,
     Schedule,
-    SecretDestination,
+    Staged,
 )
 from keystead.domain.secrets import new_secret
 
@@ -54,20 +51,6 @@ def scheduler() -> Caller:
     """The background rotation: acts on the schedule an authorised admin configured."""
     return Caller(Actor("system", "scheduler", "scheduled secret rotation"), frozenset(),
                   frozenset({"*:*:*"}))
-
-
-@dataclass(frozen=True, slots=True)
-class Staged:
-    """A rotation made but not yet delivered: the new secret is current and the previous one
-    works with no end, so an application that reads the new one early is never refused."""
-
-    client_id: str
-    secret_id: str
-    secret: str = field(repr=False)
-    dual_use_seconds: int
-    delivery: Delivery
-    destination: SecretDestination
-    scheduled: bool
 
 
 @dataclass(slots=True)
@@ -205,21 +188,23 @@ class SecretDelivery:
                 if d.next_rotation_at is not None]
 
     async def record_failure(self, caller: Caller, client_id: str, error: DeliveryFailedError,
-                             *, seen: datetime | None = None) -> None:
+                             *, seen: datetime | None = None) -> bool:
         """Audit a delivery that failed before anything was staged (in a transaction of its
         own). ``seen``: a scheduled rotation's due date, moved ``RETRY_AFTER`` on by whichever
-        replica claims it (so the failure is recorded once, and retried later)."""
+        replica claims it (so the failure is recorded once, and retried later). Whether this
+        call recorded it."""
         client = await self.clients.clients.find(client_id)
         delivery = await self.deliveries.find(client_id)
         if client is None or delivery is None:
-            return
+            return False
         if seen is not None and not await self.deliveries.claim(
                 client_id, seen=seen, next_at=self.clock() + RETRY_AFTER,
                 delivered_at=delivery.last_delivered_at):
-            return
+            return False
         await self.auditor.record(caller, "secret.deliver", _entity(client), {
             "kind": delivery.kind, "scheduled": seen is not None, "error": error.message},
             result=Result.failure)
+        return True
 
     async def _staged(self, delivery: Delivery, dual_use_seconds: int, *,
                       scheduled: bool) -> Staged:
@@ -256,21 +241,6 @@ class SecretDelivery:
         if delivery is None:
             raise NotFoundError(f"client {client_id} has no secret destination")
         return delivery
-
-
-async def deliver(staged: Staged) -> None:
-    """Step 2, outside any transaction: write, then read back and compare (blocking calls, in a
-    thread). Raises: DeliveryFailedError, with the secret scrubbed out of its message."""
-    destination, client_id, secret = staged.destination, staged.client_id, staged.secret
-    try:
-        await asyncio.to_thread(destination.write, client_id, secret)
-        held = await asyncio.to_thread(destination.read_back, client_id)
-    except DeliveryError as exc:
-        raise DeliveryFailedError("secret not delivered, nothing changed: "
-                                  + str(exc).replace(secret, "[secret]")) from None
-    if not hmac.compare_digest(held.encode(), secret.encode()):
-        raise DeliveryFailedError("secret not delivered, nothing changed: the destination gave "
-                                  "back a different value than was written")
 
 
 def _check(schedule: Schedule | None) -> None:

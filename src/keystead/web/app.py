@@ -26,7 +26,7 @@ from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import head_revision
 from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
-from keystead.web import authorize, health, oauth
+from keystead.web import authorize, delivery_runs, health, oauth
 from keystead.web.api import (
     audits,
     authorization,
@@ -64,11 +64,14 @@ async def housekeeping(runtime: Runtime) -> None:
     await runtime.reload_keys()
 
 
-async def rotate_secrets(runtime: Runtime) -> None:
+async def rotate_secrets(runtime: Runtime, metrics: Metrics | None = None) -> None:
     """Rotate and deliver each client whose scheduled rotation is due, on one replica only
-    (``SecretDelivery.rotate_scheduled`` claims it first)."""
-    if rotated := await runtime.rotate_due_secrets():
-        log.info("rotated and delivered %d client secret(s) on schedule", rotated)
+    (``SecretDelivery.stage_scheduled`` claims it first)."""
+    delivered, failed = await delivery_runs.rotate_due(runtime)
+    if metrics is not None:
+        metrics.scheduled_rotations_done(delivered=delivered, failed=failed)
+    if delivered:
+        log.info("rotated and delivered %d client secret(s) on schedule", delivered)
 
 
 async def purge(runtime: Runtime) -> None:
@@ -132,7 +135,7 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
             SupervisedLoop("key-reload", runtime.reload_keys, KEY_RELOAD_INTERVAL_SECONDS,
                            metrics=metrics),
             # Apart from housekeeping: a slow vault must not hold up the purges.
-            SupervisedLoop("secret-rotation", lambda: rotate_secrets(runtime),
+            SupervisedLoop("secret-rotation", lambda: rotate_secrets(runtime, metrics),
                            HOUSEKEEPING_INTERVAL_SECONDS, metrics=metrics),
         ]
     return loops

@@ -153,6 +153,12 @@ class Metrics:
         self.usage_held = Gauge(
             "keystead_usage_held_tokens", "Issued tokens counted in memory, not yet written",
             multiprocess_mode="livesum", registry=into)
+        self.scheduled_rotations = Counter(
+            "keystead_scheduled_secret_rotations",
+            "Scheduled client-secret rotations, by result (delivered, failed: nothing changed)",
+            ["result"], registry=into)
+        for result in ("delivered", "failed"):  # present from the start, at 0
+            self.scheduled_rotations.labels(result)
         self._issued = {g: self.tokens_issued.labels(g) for g in GRANT_TYPES}
         # Per fast endpoint: its latency child and a status code -> status-class child table,
         # filled as codes appear (a dict look-up per request instead of formatting the class).
@@ -220,6 +226,10 @@ class Metrics:
         self.loop_failures.labels(name).inc()
         if outcome == "unreachable":
             self.store_unavailable.labels("loop").inc()
+
+    def scheduled_rotations_done(self, *, delivered: int, failed: int) -> None:
+        self.scheduled_rotations.labels("delivered").inc(delivered)
+        self.scheduled_rotations.labels("failed").inc(failed)
 
     def usage(self, *, held: int, lag_seconds: float) -> None:
         self.usage_held.set(held)

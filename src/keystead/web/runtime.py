@@ -18,7 +18,6 @@ from keystead.delivery.vault import VaultConnection
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
-from keystead.domain.clients import Client
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.governance.deactivation import Planned, PlannedDeactivation
@@ -26,11 +25,10 @@ from keystead.domain.governance.evidence import NO_EVIDENCE, EvidenceRecorder, E
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.passwords import Passwords
-from keystead.domain.principal import Caller
 from keystead.domain.roles import RoleManagement
 from keystead.domain.scopes import ScopeManagement
-from keystead.domain.secret_delivery import DeliveryFailedError, DestinationFactory
-from keystead.domain.secret_rotation import SecretDelivery, Staged, deliver, scheduler
+from keystead.domain.secret_delivery import DestinationFactory
+from keystead.domain.secret_rotation import SecretDelivery
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore
@@ -178,59 +176,6 @@ class Runtime:
         return SecretDelivery(deliveries=SqlDeliveryStore(conn), clients=self.management(conn),
                               factory=self.destinations, auditor=self.auditor(conn),
                               clock=self.clock)
-
-    async def record_delivery_failure(self, caller: Caller, client_id: str,
-                                      error: DeliveryFailedError, *,
-                                      seen: datetime | None = None) -> None:
-        """Audit a delivery that failed before anything was staged, in its own transaction."""
-        async with self.transaction() as conn:
-            await self.secret_delivery(conn).record_failure(caller, client_id, error, seen=seen)
-        log.warning("secret delivery for client %s failed: %s", client_id, error.message)
-
-    async def complete_delivery(self, caller: Caller, staged: Staged) -> Client:
-        """Deliver a staged rotation (committed) and verify it, then start the previous secret's
-        window; or undo the rotation and audit why. Raises: DeliveryFailedError."""
-        try:
-            await deliver(staged)
-        except DeliveryFailedError as exc:
-            async with self.transaction() as conn:
-                await self.secret_delivery(conn).abandon(caller, staged, exc)
-            log.warning("secret delivery for client %s failed: %s", staged.client_id,
-                        exc.message)
-            raise
-        async with self.transaction() as conn:
-            return await self.secret_delivery(conn).commit(caller, staged)
-
-    async def deliver_new_secret(self, caller: Caller, client_id: str, *,
-                                 dual_use_seconds: int) -> Client:
-        """Rotate ``client_id``'s secret into its destination (the CLI's way in)."""
-        try:
-            async with self.transaction() as conn:
-                staged = await self.secret_delivery(conn).stage(
-                    caller, client_id, dual_use_seconds=dual_use_seconds)
-        except DeliveryFailedError as exc:
-            await self.record_delivery_failure(caller, client_id, exc)
-            raise
-        return await self.complete_delivery(caller, staged)
-
-    async def rotate_due_secrets(self) -> int:
-        """Rotate and deliver every client whose scheduled rotation is due (one failing
-        delivery holds up no other); return how many rotated."""
-        async with self.transaction() as conn:
-            due = await self.secret_delivery(conn).due()
-        rotated = 0
-        for client_id, seen in due:
-            staged = None
-            try:
-                async with self.transaction() as conn:
-                    staged = await self.secret_delivery(conn).stage_scheduled(client_id, seen)
-                if staged is not None:
-                    await self.complete_delivery(scheduler(), staged)
-                    rotated += 1
-            except DeliveryFailedError as exc:
-                if staged is None:  # failed while staging: its claim rolled back
-                    await self.record_delivery_failure(scheduler(), client_id, exc, seen=seen)
-        return rotated
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)

@@ -18,6 +18,7 @@ from keystead.domain.secret_delivery import DeliveryFailedError
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.store.clients import SqlClientStore
 from keystead.store.tables import audit_events, client_usage
+from keystead.web import delivery_runs
 from keystead.web.api.common import call, paging
 from keystead.web.errors import NO_STORE, json_response
 from keystead.web.presenters import client_json, iso, listing
@@ -112,10 +113,10 @@ async def regenerate_secret(request: Request) -> Response:
                     c.caller, client_id, dual_use_seconds=window)
     except DeliveryFailedError as exc:  # rolled back: the client keeps its secret
         if caller is not None:
-            await runtime.record_delivery_failure(caller, client_id, exc)
+            await delivery_runs.record_failure(runtime, caller, client_id, exc)
         raise
     if caller is not None and staged is not None:
-        delivered = await runtime.complete_delivery(caller, staged)
+        delivered = await delivery_runs.complete(runtime, caller, staged)
         return json_response(client_json(delivered), headers=NO_STORE)
     return json_response(client_json(issued.client, secret=issued.secret), headers=NO_STORE)
 

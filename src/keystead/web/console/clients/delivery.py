@@ -9,6 +9,7 @@ from starlette.responses import Response
 from keystead.domain.errors import ConflictError, InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import DeliveryFailedError
+from keystead.web import delivery_runs
 from keystead.web.console.clients.detail import find_client, render_detail
 from keystead.web.console.clients.form import Errors
 from keystead.web.console.clients.presenters import BASE
@@ -24,12 +25,12 @@ async def deliver(ctx: Page) -> Response:
             staged = await ctx.runtime.secret_delivery(conn).stage(
                 ctx.signed_in, client.id, dual_use_seconds=window)
     except DeliveryFailedError as exc:
-        await ctx.runtime.record_delivery_failure(ctx.signed_in, client.id, exc)
+        await delivery_runs.record_failure(ctx.runtime, ctx.signed_in, client.id, exc)
         return await _refused(ctx, exc.message, status=exc.status)
     except (InvalidInputError, ConflictError) as exc:
         return await _refused(ctx, exc.message, status=exc.status)
     try:
-        await ctx.runtime.complete_delivery(ctx.signed_in, staged)
+        await delivery_runs.complete(ctx.runtime, ctx.signed_in, staged)
     except DeliveryFailedError as exc:  # undone and audited: the client keeps its secret
         return await _refused(ctx, exc.message, status=exc.status)
     return redirect(f"{BASE}/{client.id}?notice=secret-delivered")
