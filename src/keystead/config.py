@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     vault_approle_mount: str = "approle"
     vault_namespace: str = ""
     vault_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    vault_ca_cert: str = ""
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
     # Failed client authentications: one audit entry per client, source and reason per

@@ -38,6 +38,7 @@ class VaultConnection:
     approle_mount: str = "approle"
     namespace: str | None = None
     timeout_seconds: float = 10.0
+    ca_cert: str | None = None  # a CA bundle for the vault's TLS certificate (else the system's)
 
     @property
     def auth(self) -> str:
@@ -46,7 +47,8 @@ class VaultConnection:
     def client(self) -> hvac.Client:
         """A signed-in client. Raises: DeliveryError (unreachable, refused)."""
         vault = hvac.Client(url=self.address, token=self.token or None,
-                            namespace=self.namespace, timeout=self.timeout_seconds)
+                            namespace=self.namespace, timeout=self.timeout_seconds,
+                            verify=self.ca_cert or True)
         if self.role_id:
             _call(f"AppRole sign-in at {self.address}", lambda: vault.auth.approle.login(
                 role_id=self.role_id, secret_id=self.secret_id or None,

@@ -328,7 +328,7 @@ def _vault(settings: Settings) -> VaultConnection | None:
         role_id=settings.vault_role_id.get_secret_value(),
         secret_id=settings.vault_secret_id.get_secret_value(),
         approle_mount=settings.vault_approle_mount, namespace=settings.vault_namespace or None,
-        timeout_seconds=settings.vault_timeout_seconds)
+        timeout_seconds=settings.vault_timeout_seconds, ca_cert=settings.vault_ca_cert or None)
 
 
 def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:
