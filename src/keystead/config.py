@@ -94,6 +94,18 @@ class Settings(BaseSettings):
     # Evidence of use per client per day (tokens by grant, failures, scopes, permissions,
     # source networks) for governance; off only to measure what recording costs.
     evidence_recording: bool = True
+    # Secret delivery (keystead/delivery/): file destinations may only write under this
+    # directory (unset: no file destinations); vault destinations go to this Vault/OpenBao
+    # address, signed in with the token or, when a role id is set, with AppRole.
+    secret_file_root: Path | None = None
+    vault_addr: str = ""
+    vault_token: SecretStr = SecretStr("")
+    vault_role_id: SecretStr = SecretStr("")
+    vault_secret_id: SecretStr = SecretStr("")
+    vault_approle_mount: str = "approle"
+    vault_namespace: str = ""
+    vault_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    vault_ca_cert: str = ""
     # The dashboard flags secrets older than this.
     secret_rotation_days: int = Field(default=30, ge=1, le=3650)
     # Failed client authentications: one audit entry per client, source and reason per

@@ -20,6 +20,7 @@ from keystead.cli import (
     governance_findings,
     keys,
     reviews,
+    secret_delivery,
     secret_keys,
     server,
     users,
@@ -31,6 +32,10 @@ app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed c
 clients.clients_app.command("plan-deactivation")(deactivations.plan_deactivation)
 clients.clients_app.command("deactivations")(deactivations.deactivations)
 clients.clients_app.command("cancel-deactivation")(deactivations.cancel_deactivation)
+clients.clients_app.command("set-secret-destination")(secret_delivery.set_secret_destination)
+clients.clients_app.command("secret-destination")(secret_delivery.secret_destination)
+clients.clients_app.command("remove-secret-destination")(
+    secret_delivery.remove_secret_destination)
 app.add_typer(clients.clients_app, name="clients")
 app.add_typer(users.users_app, name="users")
 app.add_typer(audit.audit_app, name="audit")

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.cli import secret_delivery
 from keystead.cli.grants import role_in_division
 from keystead.cli.run import fail, out, run_in_transaction, run_with_runtime
 from keystead.config import Settings
@@ -298,9 +299,17 @@ def clients_rotate_secret(
     dual_use_seconds: Annotated[int | None, typer.Option(
         help="Seconds the previous secret keeps working (0-604800)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    deliver: Annotated[bool, typer.Option(
+        "--deliver", help="Write it to the client's secret destination (verified) instead of "
+                          "printing it")] = False,
 ) -> None:
     """Generate a new secret (printed once); the previous one works for the dual-use window."""
     window = Settings().default_dual_use_seconds if dual_use_seconds is None else dual_use_seconds
+    if deliver:
+        client = secret_delivery.rotate_delivered(client_id, window)
+        typer.echo(f"{client.id}: new secret delivered to its destination and read back; the "
+                   f"previous one works for {window} more seconds")
+        return
     issued = run_in_transaction(
         lambda m, _conn, c: m.regenerate_secret(c, client_id, dual_use_seconds=window))
     if as_json:

@@ -42,11 +42,21 @@ def run_in_transaction(work: Callable[[ClientManagement, AsyncConnection, Caller
 def run_with_runtime(work: Callable[[Runtime, AsyncConnection, Caller], Awaitable[T]]) -> T:
     """Like run_in_transaction, for work that needs more of the runtime than client management."""
 
+    async def in_transaction(runtime: Runtime) -> T:
+        async with runtime.transaction() as conn:
+            return await work(runtime, conn, operator())
+
+    return run_on_runtime(in_transaction)
+
+
+def run_on_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Run ``work`` on a runtime built from the settings, opening its own transactions; domain
+    errors exit 1 with the reason."""
+
     async def main() -> T:
         runtime = await build_runtime(Settings())
         try:
-            async with runtime.transaction() as conn:
-                return await work(runtime, conn, operator())
+            return await work(runtime)
         finally:
             await runtime.close()
 
@@ -58,4 +68,3 @@ def run_with_runtime(work: Callable[[Runtime, AsyncConnection, Caller], Awaitabl
     except NotInitialisedError as exc:
         fail(str(exc))
         raise  # unreachable: fail exits
-

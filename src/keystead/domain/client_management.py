@@ -218,13 +218,7 @@ class ClientManagement:
         if client.settings.is_public:
             raise InvalidInputError.one("clientType", "public.no.secret",
                                         "a public client has no secret to regenerate")
-        # A new secret lets its holder act as the client: no one may thereby gain permissions
-        # their own roles do not give them.
-        powers = await self.catalog.permissions_of([rd.role_id for rd in
-                                                    client.settings.role_divisions])
-        if beyond := caller.lacks(powers):
-            raise ForbiddenError("regenerating this client's secret would give you permissions "
-                                 f"you do not hold: {', '.join(beyond)}")
+        await self.check_may_hold_secret(caller, client)
         now = self.clock()
         secret = new_secret()
         await self.secrets.rotate(client_id, secret_id=str(uuid.uuid4()),
@@ -236,6 +230,19 @@ class ClientManagement:
         await self._changed(client_id)
         fresh = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
         return Issued(fresh, secret)
+
+    async def check_may_hold_secret(self, caller: Caller, client: Client) -> None:
+        """A secret lets its holder act as the client (so does choosing where it is delivered):
+        no one may thereby gain permissions their own roles do not give them.
+
+        Raises:
+            ForbiddenError: naming the permissions the client's roles give beyond the caller's.
+        """
+        powers = await self.catalog.permissions_of([rd.role_id for rd in
+                                                    client.settings.role_divisions])
+        if beyond := caller.lacks(powers):
+            raise ForbiddenError("regenerating this client's secret would give you permissions "
+                                 f"you do not hold: {', '.join(beyond)}")
 
     async def expire_previous_secret(self, caller: Caller, client_id: str) -> Client:
         client = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)

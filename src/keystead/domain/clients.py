@@ -310,8 +310,15 @@ class ClientStore(Protocol):
 
 class SecretStore(Protocol):
     async def rotate(self, client_id: str, *, secret_id: str, digest: str, now: datetime,
-                     previous_expires: datetime, key_id: str) -> None:
-        """Make a new secret current; the previous current one expires at ``previous_expires``."""
+                     previous_expires: datetime | None, key_id: str) -> None:
+        """Make a new secret current; the previous current one expires at ``previous_expires``
+        (None: it keeps working until ``start_window`` or ``restore_previous``)."""
+
+    async def start_window(self, client_id: str, *, expires: datetime) -> None:
+        """Give the previous secret held by a rotation (no expiry yet) its end."""
+
+    async def restore_previous(self, client_id: str, *, staged_id: str) -> None:
+        """Undo a rotation: delete secret ``staged_id``; the previous one is current again."""
 
     async def expire_previous(self, client_id: str, *, now: datetime) -> int:
         """End every non-current secret's dual-use window now; return how many were cut short."""

@@ -184,7 +184,7 @@ class SqlSecretStore:
         self.conn = conn
 
     async def rotate(self, client_id: str, *, secret_id: str, digest: str, now: datetime,
-                     previous_expires: datetime, key_id: str) -> None:
+                     previous_expires: datetime | None, key_id: str) -> None:
         # The secret being replaced keeps its window; any older one stops now: at most two work.
         await self.conn.execute(delete(client_secrets).where(
             client_secrets.c.client_id == client_id, client_secrets.c.current.is_(False)))
@@ -194,6 +194,18 @@ class SqlSecretStore:
         await self.conn.execute(insert(client_secrets).values(
             id=secret_id, client_id=client_id, digest=digest, key_id=key_id, date_created=now,
             current=True))
+
+    async def start_window(self, client_id: str, *, expires: datetime) -> None:
+        await self.conn.execute(update(client_secrets).where(
+            client_secrets.c.client_id == client_id, client_secrets.c.current.is_(False),
+            client_secrets.c.date_expires.is_(None)).values(date_expires=expires))
+
+    async def restore_previous(self, client_id: str, *, staged_id: str) -> None:
+        await self.conn.execute(delete(client_secrets).where(
+            client_secrets.c.client_id == client_id, client_secrets.c.id == staged_id))
+        await self.conn.execute(update(client_secrets).where(
+            client_secrets.c.client_id == client_id, client_secrets.c.current.is_(False),
+            client_secrets.c.date_expires.is_(None)).values(current=True))
 
     async def expire_previous(self, client_id: str, *, now: datetime) -> int:
         result = await self.conn.execute(update(client_secrets).where(and_(

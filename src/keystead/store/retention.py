@@ -47,6 +47,9 @@ RETENTION: Mapping[str, Retention] = {
     "deactivation_plans": Retention(
         Bound.owned, "at most one per client: deleted with it (a plan ends by deleting it) or "
                      "when cancelled"),
+    "secret_destinations": Retention(
+        Bound.owned, "at most one per client (where its secret is delivered, its rotation "
+                     "schedule): deleted with it or when an admin removes it"),
     "client_role_divisions": Retention(Bound.owned, "the client's roles; deleted with it"),
     "client_secrets": Retention(
         Bound.owned, "at most two per client (the current secret and the one in its dual-use "

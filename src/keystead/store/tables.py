@@ -175,6 +175,25 @@ deactivation_plans = Table(
     Column("disabled_at", UTCDateTime, nullable=True),
 )
 
+# Where a client's secret is delivered and when it next rotates (domain/secret_delivery.py): at
+# most one per client, gone with it. ``settings`` holds no credential (the vault's come from the
+# server's settings); the rotation loop claims a due row by updating ``next_rotation_at`` only
+# where it still holds the value it read.
+secret_destinations = Table(
+    "secret_destinations", metadata,
+    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("rotate_every_days", Integer, nullable=True),
+    Column("dual_use_seconds", Integer, nullable=True),
+    Column("next_rotation_at", UTCDateTime, nullable=True),
+    Column("last_delivered_at", UTCDateTime, nullable=True),
+    Column("configured_at", UTCDateTime, nullable=False),
+    Column("configured_by", JSON, nullable=False),
+    Index("ix_secret_destinations_next_rotation_at", "next_rotation_at"),
+)
+
 client_role_divisions = Table(
     "client_role_divisions", metadata,
     Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),

@@ -31,7 +31,7 @@ from keystead.store.notices import SqlNoticeStore
 from keystead.store.outbox import SqlOutbox
 from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
-from keystead.web import authorize, health, oauth
+from keystead.web import authorize, delivery_runs, health, oauth
 from keystead.web.api import (
     audits,
     authorization,
@@ -40,6 +40,7 @@ from keystead.web.api import (
     identity_providers,
     oauth_authorizations,
     scopes,
+    secret_delivery,
     subjects,
     tokens,
     users,
@@ -69,9 +70,21 @@ REVIEWS_INTERVAL_SECONDS = 300.0
 
 
 async def housekeeping(runtime: Runtime) -> None:
-    """Purge what is due (see ``purge``), then pick up rotated signing keys."""
+    """Purge what is due (see ``purge``), rotate the secrets whose schedule says so, then pick
+    up rotated signing keys."""
     await purge(runtime)
+    await rotate_secrets(runtime)
     await runtime.reload_keys()
+
+
+async def rotate_secrets(runtime: Runtime, metrics: Metrics | None = None) -> None:
+    """Rotate and deliver each client whose scheduled rotation is due, on one replica only
+    (``SecretDelivery.stage_scheduled`` claims it first)."""
+    delivered, failed = await delivery_runs.rotate_due(runtime)
+    if metrics is not None:
+        metrics.scheduled_rotations_done(delivered=delivered, failed=failed)
+    if delivered:
+        log.info("rotated and delivered %d client secret(s) on schedule", delivered)
 
 
 async def purge(runtime: Runtime) -> None:
@@ -179,6 +192,9 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            REVIEWS_INTERVAL_SECONDS, metrics=metrics),
             SupervisedLoop("findings", lambda: evaluate_findings(runtime),
                            FINDINGS_INTERVAL_SECONDS, metrics=metrics),
+            # Apart from housekeeping: a slow vault must not hold up the purges.
+            SupervisedLoop("secret-rotation", lambda: rotate_secrets(runtime, metrics),
+                           HOUSEKEEPING_INTERVAL_SECONDS, metrics=metrics),
         ]
     return loops
 
@@ -256,6 +272,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
                 *deletion_requests.routes, *review_api.routes, *findings.routes,
+                *secret_delivery.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={

@@ -37,7 +37,7 @@ GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token",
 FAST_ENDPOINTS = ("/oauth/token", "/oauth/introspect", "/oauth/revoke")
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 LOOPS = ("usage-flush", "housekeeping", "key-reload", "outbox", "access-reviews",
-         "findings")
+         "findings", "secret-rotation")
 UNMATCHED = "unmatched"  # a path no route serves: one label for all of them
 # Why client authentication failed, from the protocol's fixed ``detail`` texts.
 FAILURE_REASONS = {
@@ -154,6 +154,12 @@ class Metrics:
         self.usage_held = Gauge(
             "keystead_usage_held_tokens", "Issued tokens counted in memory, not yet written",
             multiprocess_mode="livesum", registry=into)
+        self.scheduled_rotations = Counter(
+            "keystead_scheduled_secret_rotations",
+            "Scheduled client-secret rotations, by result (delivered, failed: nothing changed)",
+            ["result"], registry=into)
+        for result in ("delivered", "failed"):  # present from the start, at 0
+            self.scheduled_rotations.labels(result)
         self._issued = {g: self.tokens_issued.labels(g) for g in GRANT_TYPES}
         # Per fast endpoint: its latency child and a status code -> status-class child table,
         # filled as codes appear (a dict look-up per request instead of formatting the class).
@@ -221,6 +227,10 @@ class Metrics:
         self.loop_failures.labels(name).inc()
         if outcome == "unreachable":
             self.store_unavailable.labels("loop").inc()
+
+    def scheduled_rotations_done(self, *, delivered: int, failed: int) -> None:
+        self.scheduled_rotations.labels("delivered").inc(delivered)
+        self.scheduled_rotations.labels("failed").inc(failed)
 
     def usage(self, *, held: int, lag_seconds: float) -> None:
         self.usage_held.set(held)

@@ -13,6 +13,7 @@ from keystead.domain.governance.deactivation import Planned
 from keystead.domain.governance.ownership import Owner, is_orphaned
 from keystead.domain.organization import Division, Role, Scope
 from keystead.domain.permissions import CATALOGUE
+from keystead.domain.secret_delivery import Delivery
 from keystead.domain.users import User
 from keystead.store.audit import StoredEvent
 
@@ -242,3 +243,18 @@ def planned_json(planned: Planned) -> dict[str, Any]:
             "id": plan.replacement_id, "name": planned.replacement_name or "",
             "selfUri": f"/api/v2/oauth/clients/{plan.replacement_id}"}
     return body
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    """A client's secret destination and rotation schedule (never a secret or credential)."""
+    schedule = delivery.schedule
+    return {
+        "clientId": delivery.client_id, "kind": delivery.kind,
+        "settings": dict(delivery.settings),
+        "rotation": None if schedule is None else {
+            "everyDays": schedule.every_days, "dualUseSeconds": schedule.dual_use_seconds},
+        "nextRotationDate": iso(delivery.next_rotation_at),
+        "dateLastDelivered": iso(delivery.last_delivered_at),
+        "dateConfigured": iso(delivery.configured_at),
+        "configuredBy": actor_ref(delivery.configured_by),
+        "selfUri": f"/api/v2/oauth/clients/{delivery.client_id}/secret/destination"}

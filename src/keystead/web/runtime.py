@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.channels.smtp import SmtpChannel
 from keystead.config import Settings
+from keystead.delivery import Destinations
+from keystead.delivery.vault import VaultConnection
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
 from keystead.domain.client_management import ClientManagement
@@ -42,6 +44,8 @@ from keystead.domain.outbox import Channel, OutboxSender
 from keystead.domain.passwords import Passwords
 from keystead.domain.roles import RoleManagement
 from keystead.domain.scopes import ScopeManagement
+from keystead.domain.secret_delivery import DestinationFactory
+from keystead.domain.secret_rotation import SecretDelivery
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore
@@ -94,6 +98,7 @@ from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
 from keystead.store.scopes import SqlScopeStore
+from keystead.store.secret_destinations import SqlDeliveryStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.users import SqlCredentialStore, SqlUserStore
 
@@ -134,6 +139,8 @@ class Runtime:
     # requests tell it: the tally, or NO_EVIDENCE when KEYSTEAD_EVIDENCE_RECORDING is off.
     evidence: EvidenceTally
     recorder: EvidenceRecorder
+    # Where clients' secrets can be delivered (file root, vault connection from the settings).
+    destinations: DestinationFactory
 
     async def flush_evidence(self) -> None:
         """Add the evidence counted since the last flush to the store.
@@ -225,6 +232,11 @@ class Runtime:
 
     def evidence_query(self, conn: AsyncConnection) -> EvidenceQuery:
         return SqlEvidence(conn)
+
+    def secret_delivery(self, conn: AsyncConnection) -> SecretDelivery:
+        return SecretDelivery(deliveries=SqlDeliveryStore(conn), clients=self.management(conn),
+                              factory=self.destinations, auditor=self.auditor(conn),
+                              clock=self.clock)
 
     def users(self, conn: AsyncConnection) -> UserManagement:
         store = SqlUserStore(conn)
@@ -369,7 +381,8 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
         recorder=recorder,
         outbox_sender=OutboxSender(outbox_transactions(engine), _channels(settings), clock,
                                    owner=f"{socket.gethostname()[:40]}:{os.getpid()}:"
-                                         f"{uuid.uuid4().hex[:8]}"))
+                                         f"{uuid.uuid4().hex[:8]}"),
+        destinations=Destinations(file_root=settings.secret_file_root, vault=_vault(settings)))
 
 
 def _channels(settings: Settings) -> dict[str, Channel]:
@@ -382,6 +395,17 @@ def _channels(settings: Settings) -> dict[str, Channel]:
             password=settings.smtp_password.get_secret_value(),
             starttls=settings.smtp_starttls, timeout_seconds=settings.smtp_timeout_seconds)
     return channels
+
+
+def _vault(settings: Settings) -> VaultConnection | None:
+    if not settings.vault_addr:
+        return None
+    return VaultConnection(
+        settings.vault_addr, token=settings.vault_token.get_secret_value(),
+        role_id=settings.vault_role_id.get_secret_value(),
+        secret_id=settings.vault_secret_id.get_secret_value(),
+        approle_mount=settings.vault_approle_mount, namespace=settings.vault_namespace or None,
+        timeout_seconds=settings.vault_timeout_seconds, ca_cert=settings.vault_ca_cert or None)
 
 
 def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:

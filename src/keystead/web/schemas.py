@@ -157,6 +157,7 @@ class DeactivationRequest(BaseModel):
 class SecretRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dualUseSeconds: int | None = None  # noqa: N815
+    deliver: bool = False  # to the client's secret destination, not in the response
 
 
 class DivisionRequest(BaseModel):

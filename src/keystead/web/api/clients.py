@@ -23,13 +23,16 @@ from keystead.domain.clients import (
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
+from keystead.domain.secret_delivery import DeliveryFailedError
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.store.tables import audit_events, client_usage
+from keystead.web import delivery_runs
 from keystead.web.api.common import call, paging
 from keystead.web.api.governance.deletion_requests import BASE as REQUESTS_BASE
 from keystead.web.api.governance.deletion_requests import deletion_request_json
 from keystead.web.errors import NO_STORE, json_response
-from keystead.web.presenters import client_json, listing
+from keystead.web.presenters import client_json, iso, listing
+from keystead.web.runtime import Runtime
 from keystead.web.schemas import (
     KEPT_WHEN_ABSENT,
     READ_ONLY_CLIENT_FIELDS,
@@ -91,8 +94,13 @@ async def create_client(request: Request) -> Response:
 async def get_client(request: Request) -> Response:
     async with call(request, scope="oauth:readonly") as c:
         manage = c.runtime.management(c.conn)
-        shown = await present(manage, await manage.find(c.caller, request.path_params["id"]))
-    return json_response(shown)
+        client = await manage.find(c.caller, request.path_params["id"])
+        delivery = await c.runtime.secret_delivery(c.conn).pending(client.id)
+        body = await present(manage, client)
+    if delivery is not None and delivery.next_rotation_at is not None:
+        # Keystead's extension: when the secret is next rotated into its destination.
+        body["nextSecretRotationDate"] = iso(delivery.next_rotation_at)
+    return json_response(body)
 
 
 async def update_client(request: Request) -> Response:
@@ -147,14 +155,33 @@ async def delete_client(request: Request) -> Response:
 
 
 async def regenerate_secret(request: Request) -> Response:
-    async with call(request, scope="oauth") as c:
-        body = parse_body(SecretRequest, await request.body(), allow_null=True)
-        window = (c.runtime.settings.default_dual_use_seconds if body.dualUseSeconds is None
-                  else body.dualUseSeconds)
-        manage = c.runtime.management(c.conn)
-        issued = await manage.regenerate_secret(c.caller, request.path_params["id"],
-                                                dual_use_seconds=window)
-        shown = await present(manage, issued.client, secret=issued.secret)
+    """A new secret, shown once in the response; with ``{"deliver": true}`` written to the
+    client's destination instead (and verified) and shown to no one."""
+    client_id = request.path_params["id"]
+    runtime: Runtime = request.app.state.runtime
+    caller, staged = None, None
+    try:
+        async with call(request, scope="oauth") as c:
+            caller = c.caller
+            body = parse_body(SecretRequest, await request.body(), allow_null=True)
+            window = (c.runtime.settings.default_dual_use_seconds if body.dualUseSeconds is None
+                      else body.dualUseSeconds)
+            if body.deliver:  # staged here, delivered once committed (domain/secret_rotation)
+                staged = await c.runtime.secret_delivery(c.conn).stage(
+                    c.caller, client_id, dual_use_seconds=window)
+            else:
+                manage = c.runtime.management(c.conn)
+                issued = await manage.regenerate_secret(c.caller, client_id,
+                                                        dual_use_seconds=window)
+                shown = await present(manage, issued.client, secret=issued.secret)
+    except DeliveryFailedError as exc:  # rolled back: the client keeps its secret
+        if caller is not None:
+            await delivery_runs.record_failure(runtime, caller, client_id, exc)
+        raise
+    if caller is not None and staged is not None:
+        delivered = await delivery_runs.complete(runtime, caller, staged)
+        async with runtime.transaction() as conn:
+            shown = await present(runtime.management(conn), delivered)
     return json_response(shown, headers=NO_STORE)
 
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from keystead.web.console.clients import deactivation, detail, edit, listing, secrets, wizard
+from keystead.web.console.clients import (
+    deactivation,
+    delivery,
+    detail,
+    edit,
+    listing,
+    secrets,
+    wizard,
+)
 from keystead.web.console.clients.presenters import BASE
 from keystead.web.console.pages import route
 
@@ -27,6 +35,7 @@ routes: list[Route] = [
     route(f"{ID}/edit", edit.edit, methods=("POST",)),
     route(f"{ID}/regenerate", secrets.regenerate, methods=("POST",)),
     route(f"{ID}/expire-previous", secrets.expire_previous, methods=("POST",)),
+    route(f"{ID}/deliver", delivery.deliver, methods=("POST",)),
     route(f"{ID}/disable", detail.disable, methods=("POST",)),
     route(f"{ID}/enable", detail.enable, methods=("POST",)),
     route(f"{ID}/schedule-deletion", detail.schedule_deletion, methods=("POST",)),

@@ -40,6 +40,7 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
         planned = await ctx.runtime.deactivations(conn).pending(client.id)
         owners = await ctx.runtime.management(conn).owners_of([client])
         pending = await ctx.runtime.client_deletion(conn).pending_for(ctx.signed_in, client.id)
+        delivery = await ctx.runtime.secret_delivery(conn).pending(client.id)
     caller = ctx.signed_in
     now = ctx.runtime.clock()
     default_window = ctx.runtime.settings.default_dual_use_seconds
@@ -57,7 +58,9 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
         may_delete=caller.has_permission(Permission.OAUTH_CLIENT_DELETE),
         tomorrow=date.fromordinal(now.date().toordinal() + 1).isoformat(),
         owner=owners.get(client.settings.owner_id or ""),
-        orphaned=is_orphaned(client, owners), environments=ENVIRONMENTS, planned=planned)
+        orphaned=is_orphaned(client, owners), environments=ENVIRONMENTS, planned=planned,
+        delivery=delivery, delivery_place=", ".join(
+            f"{k} {v}" for k, v in sorted(delivery.settings.items())) if delivery else "")
 
 
 async def find_client(ctx: Page, permission: Permission) -> Client:

@@ -36,6 +36,8 @@ CLIENT_NOTICES = {
     "deletion-scheduled": "The client is inactive: it cannot get tokens, and it will be deleted "
                           "on the date shown.",
     "previous-expired": "The previous secret no longer works.",
+    "secret-delivered": ("A new secret was written to the client's destination and read back. "
+                         "The previous one works until its dual-use expiry."),
     "deactivation-planned": ("The deactivation is planned and the owner was told. Until its date "
                              "the client works and its token responses carry Deprecation and "
                              "Sunset headers."),

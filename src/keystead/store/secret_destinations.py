@@ -1,0 +1,72 @@
+"""Secret destinations and rotation schedules (SQLAlchemy Core over the caller's connection;
+never commits)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.clients import Actor
+from keystead.domain.secret_delivery import Delivery, Schedule
+from keystead.store.tables import secret_destinations as destinations
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    by = row.configured_by
+    schedule = None if row.rotate_every_days is None else \
+        Schedule(row.rotate_every_days, row.dual_use_seconds or 0)
+    return Delivery(row.client_id, row.kind, dict(row.settings), schedule,
+                    row.next_rotation_at, row.last_delivered_at, row.configured_at,
+                    Actor(by["kind"], by["id"], by.get("name", "")))
+
+
+def _values(delivery: Delivery) -> dict[str, Any]:
+    by, schedule = delivery.configured_by, delivery.schedule
+    return {"kind": delivery.kind, "settings": dict(delivery.settings),
+            "rotate_every_days": None if schedule is None else schedule.every_days,
+            "dual_use_seconds": None if schedule is None else schedule.dual_use_seconds,
+            "next_rotation_at": delivery.next_rotation_at,
+            "last_delivered_at": delivery.last_delivered_at,
+            "configured_at": delivery.configured_at,
+            "configured_by": {"kind": by.kind, "id": by.id, "name": by.name}}
+
+
+class SqlDeliveryStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def find(self, client_id: str, *, for_update: bool = False) -> Delivery | None:
+        query = select(destinations).where(destinations.c.client_id == client_id)
+        row = (await self.conn.execute(query.with_for_update() if for_update else query)).first()
+        return None if row is None else _delivery(row)
+
+    async def put(self, delivery: Delivery) -> None:
+        changed = await self.conn.execute(
+            update(destinations).where(destinations.c.client_id == delivery.client_id)
+            .values(**_values(delivery)))
+        if changed.rowcount == 0:
+            await self.conn.execute(insert(destinations).values(
+                client_id=delivery.client_id, **_values(delivery)))
+
+    async def remove(self, client_id: str) -> None:
+        await self.conn.execute(delete(destinations).where(destinations.c.client_id == client_id))
+
+    async def due(self, now: datetime) -> Sequence[Delivery]:
+        rows = await self.conn.execute(
+            select(destinations).where(destinations.c.next_rotation_at <= now)
+            .order_by(destinations.c.next_rotation_at, destinations.c.client_id))
+        return [_delivery(row) for row in rows]
+
+    async def claim(self, client_id: str, *, seen: datetime, next_at: datetime,
+                    delivered_at: datetime | None) -> bool:
+        # On PostgreSQL a concurrent claim waits for this row's lock, then re-reads the row
+        # and finds next_rotation_at moved on: it updates nothing. SQLite serialises writers.
+        claimed = await self.conn.execute(
+            update(destinations).where(destinations.c.client_id == client_id,
+                                       destinations.c.next_rotation_at == seen)
+            .values(next_rotation_at=next_at, last_delivered_at=delivered_at))
+        return claimed.rowcount == 1

@@ -1,0 +1,70 @@
+"""/api/v2/oauth/clients/{id}/secret/destination: where a client's secret is delivered, and
+its rotation schedule (Keystead's extension; the Genesys API shows secrets instead).
+
+PUT sets or replaces it, GET reads it (with ``nextRotationDate``), DELETE forgets it. Setting it
+needs ``oauth:client:edit`` and every permission the client's roles give, like regenerating.
+``POST .../secret`` with ``{"deliver": true}`` rotates into it (``clients.py``).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keystead.domain.permissions import Permission
+from keystead.domain.secret_delivery import Schedule
+from keystead.web.api.clients import BASE
+from keystead.web.api.common import call
+from keystead.web.errors import json_response
+from keystead.web.presenters import delivery_json
+from keystead.web.schemas import parse_body
+
+PATH = BASE + "/{id}/secret/destination"
+
+
+class RotationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    everyDays: int  # noqa: N815
+    dualUseSeconds: int | None = None  # noqa: N815
+
+
+class DestinationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    kind: str = Field(max_length=32)
+    settings: dict[str, str] = Field(default_factory=dict, max_length=20)
+    rotation: RotationRequest | None = None
+
+
+async def get_destination(request: Request) -> Response:
+    async with call(request, scope="oauth:readonly") as c:
+        found = await c.runtime.secret_delivery(c.conn).view(c.caller, request.path_params["id"])
+    return json_response(delivery_json(found))
+
+
+async def put_destination(request: Request) -> Response:
+    async with call(request, scope="oauth") as c:
+        c.caller.require(Permission.OAUTH_CLIENT_EDIT)  # before reading the request's input
+        body = parse_body(DestinationRequest, await request.body())
+        rotation = body.rotation
+        schedule = None if rotation is None else Schedule(
+            rotation.everyDays, c.runtime.settings.default_dual_use_seconds
+            if rotation.dualUseSeconds is None else rotation.dualUseSeconds)
+        found = await c.runtime.secret_delivery(c.conn).configure(
+            c.caller, request.path_params["id"], kind=body.kind, settings=body.settings,
+            schedule=schedule)
+    return json_response(delivery_json(found))
+
+
+async def delete_destination(request: Request) -> Response:
+    async with call(request, scope="oauth") as c:
+        await c.runtime.secret_delivery(c.conn).remove(c.caller, request.path_params["id"])
+    return Response(status_code=204)
+
+
+routes = [
+    Route(PATH, get_destination, methods=["GET"]),
+    Route(PATH, put_destination, methods=["PUT"]),
+    Route(PATH, delete_destination, methods=["DELETE"]),
+]
