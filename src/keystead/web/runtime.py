@@ -34,6 +34,7 @@ from keystead.domain.governance.evidence import (
     EvidenceTally,
 )
 from keystead.domain.governance.finding_engine import FindingsManagement
+from keystead.domain.governance.finding_notices import NotifiedFindings
 from keystead.domain.governance.notices import EMAIL, Inbox, Notifier
 from keystead.domain.governance.policy import PolicyManagement, PolicyStore
 from keystead.domain.governance.review_management import AuditTrailNotices, ReviewManagement
@@ -203,7 +204,8 @@ class Runtime:
             roles=SqlRoleStore(conn), users=SqlUserStore(conn), evidence=SqlEvidence(conn),
             # Its remedies evaluate the client again themselves.
             policies=SqlPolicyStore(conn), management=self._management(conn),
-            auditor=self.auditor(conn), reviews=SqlReviewItemStore(conn))
+            auditor=self.auditor(conn), reviews=SqlReviewItemStore(conn),
+            notices=NotifiedFindings(self.notifier(conn)))
 
     def policy(self, conn: AsyncConnection) -> PolicyManagement:
         return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),

@@ -8,6 +8,7 @@ from datetime import timedelta
 from starlette.testclient import TestClient
 
 from keystead.domain.clients import Environment
+from tests.people import create_user
 from tests.support.clients import (
     CLIENTS,
     Registered,
@@ -20,6 +21,7 @@ from tests.support.clock import ManualClock
 from tests.support.findings import DAY, FINDINGS, change_client, evaluate, findings_of, make_role
 from tests.support.management import audit_events
 from tests.support.tokens import bearer, token
+from tests.web.governance.support import rows
 
 
 def reader(http: TestClient, headers: dict[str, str], **fields: object) -> Registered:
@@ -281,3 +283,21 @@ def test_findings_review_overdue_and_campaigns_that_select_by_finding(
     assert decided.status_code == 200, decided.text
     evaluate(http, headers)
     assert findings_of(http, headers, admin.id)["review-overdue"]["state"] == "resolved"
+
+
+def test_findings_worth_telling_reach_the_owner_once(
+        http: TestClient, admin: Registered, clock: ManualClock) -> None:
+    headers = bearer(token(http, admin))
+    owner = create_user(http, "olive@example.com", name="Olive Owner")
+    svc = reader(http, headers, owner={"id": owner.id})
+    clock.advance(31 * DAY)
+    headers = bearer(token(http, admin))
+    evaluate(http, headers)
+    evaluate(http, headers)  # still due: no second notice
+
+    told = [n for n in rows(http, "SELECT recipient_id, kind, subject, body FROM notices "
+                                  "ORDER BY created_at") if n["recipient_id"] == owner.id]
+
+    assert [n["kind"] for n in told] == ["secret.rotation.due"]
+    assert "reader svc" in told[0]["subject"]
+    assert svc.secret not in told[0]["body"]

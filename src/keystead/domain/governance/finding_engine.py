@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from keystead.domain.audit import Auditor, Entity, JSONValue
 from keystead.domain.client_management import ClientManagement
@@ -25,6 +26,7 @@ from keystead.domain.governance.finding_rules import (
     is_dev_redirect_uri,
 )
 from keystead.domain.governance.findings import (
+    SEVERITY_RANK,
     Detected,
     Finding,
     FindingFilter,
@@ -34,6 +36,7 @@ from keystead.domain.governance.findings import (
     FindingSummary,
     Remedy,
     ReviewRecord,
+    Severity,
 )
 from keystead.domain.governance.policy import Policy, PolicyStore
 from keystead.domain.paging import Page
@@ -51,6 +54,18 @@ SYSTEM = Caller(Actor("system", "findings", "findings engine"), frozenset(),
 
 def _entity(finding: Finding) -> Entity:
     return Entity("GovernanceFinding", finding.id, f"{finding.kind} {finding.subject}".strip())
+
+
+class FindingNotices(Protocol):
+    async def opened(self, finding: Finding, client: Client) -> None:
+        """``finding`` is new (or came back) on ``client``: tell its owner."""
+
+
+def worth_telling(finding: Finding) -> bool:
+    """A notice for a high or critical finding, and for a secret due for rotation (the seed's
+    "rotate monthly" needs someone told); the rest wait on the findings page."""
+    return (SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[Severity.high]
+            or finding.kind is FindingKind.secret_rotation_due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +86,7 @@ class FindingsManagement:
     management: ClientManagement
     auditor: Auditor
     reviews: ReviewRecord | None = None  # None: no review record, review-overdue not judged
+    notices: FindingNotices | None = None  # who is told of a finding worth telling
 
     async def evaluate(self, caller: Caller, *, client_ids: Sequence[str] | None = None
                        ) -> Evaluated:
@@ -148,6 +164,8 @@ class FindingsManagement:
                 finding, reopened = self._merge(client, before.get(key), detected, now)
                 opened += reopened
                 await self.findings.save(finding)
+                if reopened and self.notices is not None and worth_telling(finding):
+                    await self.notices.opened(finding, client)
             for key, finding in before.items():
                 if key not in found and finding.state is not FindingState.resolved:
                     resolved += 1

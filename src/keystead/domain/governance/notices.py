@@ -35,6 +35,8 @@ class NoticeKind(StrEnum):
     review_assigned = "review.assigned"
     review_due = "review.due"
     review_escalated = "review.escalated"
+    finding_opened = "finding.opened"
+    rotation_due = "secret.rotation.due"
 
 
 @dataclass(frozen=True, slots=True)
