@@ -96,7 +96,8 @@ async def purge(runtime: Runtime) -> None:
     async with runtime.transaction() as conn:
         # Planned deactivations first: a plan whose retention ended deletes its client.
         steps = await runtime.deactivations(conn).attend()
-        deleted = await runtime.management(conn).purge_due()
+        # Under the deletionApproval policy, a due deletion becomes a request instead.
+        deleted = await runtime.client_deletion(conn).purge_due()
         now = runtime.clock()
         await SqlTokenRevoker(conn).purge_expired(
             now=now, usage_retention_days=runtime.settings.usage_retention_days)

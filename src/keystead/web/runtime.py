@@ -220,7 +220,8 @@ class Runtime:
             plans=SqlDeactivationStore(conn), clients=self.management(conn),
             directory=SqlClientStore(conn), policies=SqlPolicyStore(conn),
             notices=NotifiedDeactivation(self.notifier(conn), SqlClientStore(conn)),
-            auditor=self.auditor(conn), clock=self.clock)
+            auditor=self.auditor(conn), clock=self.clock,
+            deletions=self.client_deletion(conn))
 
     def reviews(self, conn: AsyncConnection) -> ReviewManagement:
         """Access reviews; selection by finding kind reads the stored findings."""

@@ -9,7 +9,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from keystead.web.app import housekeeping
 from tests.people import create_user
+from tests.support.apps import run
 from tests.support.clients import Registered, bootstrap, client_body, create_client
 from tests.support.clock import ManualClock
 from tests.support.management import audit_events
@@ -172,7 +174,65 @@ def test_deletion_request_notifies_owner_and_approvers_but_not_the_requester(
     assert bystander.id not in got
     assert got[owner.id]["kind"] == "deletion.requested"
     assert "billing service" in got[owner.id]["subject"]
-    mails = rows(http, "SELECT payload FROM outbox")
-    assert sorted(json.loads(m["payload"])["to"] if isinstance(m["payload"], str)
-                  else m["payload"]["to"] for m in mails) == [
+    mails = [json.loads(m["payload"]) if isinstance(m["payload"], str) else m["payload"]
+             for m in rows(http, "SELECT payload FROM outbox")]
+    # (The new client's critical finding told the approver too: only the deletion's mails.)
+    assert sorted(m["to"] for m in mails if m["subject"].startswith("Deletion")) == [
         "approver@example.com", "owner@example.com"]
+
+
+def test_deletion_scheduled_by_date_waits_for_a_second_admin_under_the_policy(
+        http: TestClient, super_admin: str, admin: Registered, clock: ManualClock) -> None:
+    headers = bearer(token(http, admin))
+    set_policy(http, deletion_approval=True)
+    target = _target(http, headers, super_admin)
+    when = (clock.now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    scheduled = http.put(f"{CLIENTS}/{target.id}", headers=headers, json=client_body(
+        super_admin, name="billing service", state="inactive", dateToDelete=when))
+    assert scheduled.status_code == 200, scheduled.text
+
+    clock.advance(DAY + 1)
+    run(http, housekeeping)
+    run(http, housekeeping)  # one request, however many rounds pass
+    headers = bearer(token(http, admin))
+
+    assert http.get(f"{CLIENTS}/{target.id}", headers=headers).status_code == 200
+    [request] = http.get(REQUESTS, headers=headers, params={"clientId": target.id}).json()[
+        "entities"]
+    assert (request["state"], request["requestedBy"]["id"]) == ("pending", admin.id)
+    own = http.post(f"{REQUESTS}/{request['id']}/approve", headers=headers)
+    assert own.status_code == 403  # whoever scheduled it cannot approve it
+    approved = http.post(f"{REQUESTS}/{request['id']}/approve", headers=_second_admin(http))
+    assert approved.status_code == 200, approved.text
+    assert http.get(f"{CLIENTS}/{target.id}", headers=headers).status_code == 404
+
+
+def test_deletion_ending_a_planned_deactivation_waits_for_a_second_admin(
+        http: TestClient, super_admin: str, admin: Registered, clock: ManualClock) -> None:
+    headers = bearer(token(http, admin))
+    set_policy(http, deletion_approval=True)
+    target = _target(http, headers, super_admin)
+    planned = http.post("/api/v2/governance/deactivations", headers=headers, json={
+        "clientId": target.id, "reason": "replaced",
+        "date": (clock.now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert planned.status_code == 201, planned.text
+
+    clock.advance(DAY + 1)
+    run(http, housekeeping)  # disabled on its date
+    clock.advance(15 * DAY)
+    run(http, housekeeping)  # the retention passed: a request, not a deletion
+    headers = bearer(token(http, admin))
+
+    assert http.get(f"{CLIENTS}/{target.id}", headers=headers).json()["state"] == "disabled"
+    [request] = http.get(REQUESTS, headers=headers, params={"clientId": target.id}).json()[
+        "entities"]
+    assert request["requestedBy"]["id"] == admin.id
+    rejected = http.post(f"{REQUESTS}/{request['id']}/reject", headers=_second_admin(http),
+                         json={"reason": "keep it for the audit"})
+    assert rejected.status_code == 200, rejected.text
+    clock.advance(DAY)
+    run(http, housekeeping)  # the decision stands: no new request, no deletion
+    headers = bearer(token(http, admin))
+    assert http.get(f"{CLIENTS}/{target.id}", headers=headers).status_code == 200
+    assert len(http.get(REQUESTS, headers=headers, params={"clientId": target.id}).json()[
+        "entities"]) == 1

@@ -6,21 +6,25 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from tests.people import Console
-from tests.support.clients import Registered, client_body, create_client
+from tests.support.clients import Registered, bootstrap
+from tests.support.findings import make_role
 from tests.web.governance.support import CLIENTS, set_policy
 
 CLIENT_PAGES = "/admin/integrations/oauth"
 REQUEST_PAGES = "/admin/governance/deletion-requests"
 
 
-def _target(http: TestClient, headers: dict[str, str], super_admin: str) -> Registered:
+def _target(http: TestClient, headers: dict[str, str]) -> Registered:
+    """A client holding a view role only: no finding worth a notice of its own (a client with
+    Super Admin would tell every finding editor it is over-privileged)."""
     set_policy(http, deletion_approval=True)
-    return create_client(http, headers, client_body(super_admin, name="billing service"))
+    make_role(http, headers, "Reader", ["oauth:client:view"])
+    return bootstrap(http, name="billing service", roles=["Reader"], scopes=["oauth:readonly"])
 
 
 def test_console_second_admin_approves_a_pending_deletion(
-        http: TestClient, headers: dict[str, str], super_admin: str, console: Console) -> None:
-    target = _target(http, headers, super_admin)
+        http: TestClient, headers: dict[str, str], console: Console) -> None:
+    target = _target(http, headers)
     filed = http.delete(f"{CLIENTS}/{target.id}", headers=headers).json()
     client_page = http.get(f"{CLIENT_PAGES}/{target.id}")
     assert 'id="deletion-pending"' in client_page.text
@@ -35,8 +39,8 @@ def test_console_second_admin_approves_a_pending_deletion(
 
 
 def test_console_requester_cannot_approve_and_must_give_a_reason_to_reject(
-        http: TestClient, headers: dict[str, str], super_admin: str, console: Console) -> None:
-    target = _target(http, headers, super_admin)
+        http: TestClient, headers: dict[str, str], console: Console) -> None:
+    target = _target(http, headers)
     requested = console.post(f"{CLIENT_PAGES}/{target.id}/delete",
                              {"confirm-name": "billing service"})
     assert requested.status_code == 200
@@ -56,8 +60,8 @@ def test_console_requester_cannot_approve_and_must_give_a_reason_to_reject(
 
 
 def test_console_inbox_lists_notices_and_marks_them_read(
-        http: TestClient, headers: dict[str, str], super_admin: str, console: Console) -> None:
-    target = _target(http, headers, super_admin)
+        http: TestClient, headers: dict[str, str], console: Console) -> None:
+    target = _target(http, headers)
     http.delete(f"{CLIENTS}/{target.id}", headers=headers)
     inbox = http.get("/admin/inbox")
     assert "Deletion of OAuth client &#39;billing service&#39; requested" in inbox.text

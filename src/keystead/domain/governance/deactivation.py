@@ -59,6 +59,13 @@ class DeactivationStore(Protocol):
     async def remove(self, client_id: str) -> None: ...
 
 
+class DeletionGate(Protocol):
+    async def may_delete(self, client_id: str, *, scheduled_by: Actor, since: datetime
+                         ) -> bool:
+        """True when a client whose scheduled end came at ``since`` may be deleted now; False
+        when a second admin must approve first (the request is filed)."""
+
+
 class DeactivationNotices(Protocol):
     """Tells the client's owner (and the admins who follow it) about its plan."""
 
@@ -83,6 +90,7 @@ class PlannedDeactivation:
     notices: DeactivationNotices
     auditor: Auditor
     clock: Clock
+    deletions: DeletionGate | None = None  # None: the plan's end deletes without approval
 
     async def list(self, caller: Caller) -> list[Planned]:
         caller.require(Permission.OAUTH_CLIENT_VIEW)
@@ -171,7 +179,8 @@ class PlannedDeactivation:
                 await self.plans.replace(replace(plan, reminded_at=now))
                 await self.notices.reminder(planned)
                 steps += 1
-            elif plan.disabled_at is not None and now >= planned.deletion_at:
+            elif plan.disabled_at is not None and now >= planned.deletion_at \
+                    and await self._may_delete(plan, planned.deletion_at):
                 await self._delete(plan)
                 steps += 1
         return steps
@@ -181,6 +190,10 @@ class PlannedDeactivation:
         await self.clients.disable(system, plan.client_id,
                                    reason=f"planned deactivation: {plan.reason}")
         await self.plans.replace(replace(plan, disabled_at=now))
+
+    async def _may_delete(self, plan: Plan, since: datetime) -> bool:
+        return self.deletions is None or await self.deletions.may_delete(
+            plan.client_id, scheduled_by=plan.planned_by, since=since)
 
     async def _delete(self, plan: Plan) -> None:
         system = _system()

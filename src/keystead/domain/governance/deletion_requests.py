@@ -70,6 +70,12 @@ class DeletionRequestStore(Protocol):
         """Store the decision if the request is still pending; False if another came first."""
 
 
+def _scheduler() -> Caller:
+    """Who files the request when a scheduled deletion comes due (audited under this name)."""
+    return Caller(Actor("system", "scheduler", "scheduled deletion"), frozenset(),
+                  frozenset({Permission.OAUTH_CLIENT_DELETE}))
+
+
 def _entity(request: DeletionRequest) -> Entity:
     return Entity(ENTITY, request.id, request.client_name)
 
@@ -107,10 +113,46 @@ class ClientDeletion:
         now = self.management.clock()
         if existing := await self.requests.pending_for(client_id, now=now):
             return existing
+        return await self._file(caller, client, caller.actor, policy.deletion_request_ttl_days)
+
+    async def purge_due(self) -> int:
+        """Housekeeping's scheduled deletions (``dateToDelete`` passed): done at once with the
+        policy off; with ``deletionApproval`` on, each is a request in the name of whoever
+        scheduled it, so a second admin approves it like any other deletion."""
+        if not (await self.policies.find()).deletion_approval:
+            return await self.management.purge_due()
+        for client in await self.management.clients.due_for_deletion(self.management.clock()):
+            assert client.settings.date_to_delete is not None  # noqa: S101 - what "due" means
+            await self.may_delete(client.id, scheduled_by=client.modified_by,
+                                  since=client.settings.date_to_delete)
+        return 0
+
+    async def may_delete(self, client_id: str, *, scheduled_by: Actor, since: datetime
+                         ) -> bool:
+        """A scheduled end reached ``client_id`` at ``since``: True when it may be deleted now
+        (the policy asks no approval). Otherwise a request is filed in the name of whoever
+        scheduled it, once: none while one is pending, and none after one was decided or
+        expired since then (the decision stands; a ``DELETE`` files a new one)."""
+        policy = await self.policies.find()
+        if not policy.deletion_approval:
+            return True
+        client = await self.management.clients.find(client_id)
+        if client is None:
+            return False
+        asked, _ = await self.requests.search(Page(1, 100), client_id=client_id,
+                                              now=self.management.clock())
+        if not any(r.requested_at >= since or r.state is RequestState.pending for r in asked):
+            await self._file(_scheduler(), client, scheduled_by,
+                             policy.deletion_request_ttl_days)
+        return False
+
+    async def _file(self, caller: Caller, client: Client, requester: Actor,
+                    ttl_days: int) -> DeletionRequest:
+        now = self.management.clock()
         request = DeletionRequest(
             id=str(uuid.uuid4()), client_id=client.id, client_name=client.settings.name,
-            requested_by=caller.actor, requested_at=now,
-            expires_at=now + timedelta(days=policy.deletion_request_ttl_days))
+            requested_by=requester, requested_at=now,
+            expires_at=now + timedelta(days=ttl_days))
         await self.requests.add(request)
         details = describe(request)
         await self.auditor.record(caller, "deletion.request", _entity(request), details)
@@ -118,7 +160,7 @@ class ClientDeletion:
             CLIENT_ENTITY, client.id, client.settings.name), details)
         await self._tell(client, request, NoticeKind.deletion_requested,
                          f"Deletion of OAuth client {client.settings.name!r} requested",
-                         f"{_who(caller.actor)} asked to delete the OAuth client "
+                         f"{_who(requester)} asked to delete the OAuth client "
                          f"{client.settings.name!r} ({client.id}). It stays until a second "
                          f"admin approves; the request expires at "
                          f"{request.expires_at:%Y-%m-%d %H:%M} UTC.", caller=caller)
