@@ -21,6 +21,7 @@ from keystead.delivery import Destinations
 from keystead.delivery.vault import VaultConnection
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
+from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
@@ -195,7 +196,8 @@ class Runtime:
         return ClientManagement(
             clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
             auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
-            clock=self.clock, owners=SqlOwnerDirectory(conn), policies=SqlPolicyStore(conn),
+            clock=self.clock, owners=SqlOwnerDirectory(conn), checks=ClientChecks(
+                SqlCatalog(conn), SqlOwnerDirectory(conn), SqlPolicyStore(conn)),
             changed=changed)
 
     def findings(self, conn: AsyncConnection) -> FindingsManagement:
