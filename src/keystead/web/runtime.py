@@ -15,10 +15,8 @@ from cryptography.fernet import MultiFernet
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from keystead.channels.smtp import SmtpChannel
 from keystead.config import Settings
 from keystead.delivery import Destinations
-from keystead.delivery.vault import VaultConnection
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
 from keystead.domain.client_checks import ClientChecks
@@ -38,11 +36,11 @@ from keystead.domain.governance.finding_engine import FindingsManagement
 from keystead.domain.governance.finding_notices import NotifiedFindings
 from keystead.domain.governance.notices import EMAIL, Inbox, Notifier
 from keystead.domain.governance.policy import PolicyManagement, PolicyStore
-from keystead.domain.governance.review_management import AuditTrailNotices, ReviewManagement
-from keystead.domain.governance.review_notices import NotifiedReviews
+from keystead.domain.governance.review_management import ReviewManagement
+from keystead.domain.governance.review_notices import AuditTrailNotices, NotifiedReviews
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
-from keystead.domain.outbox import Channel, OutboxSender
+from keystead.domain.outbox import OutboxSender
 from keystead.domain.passwords import Passwords
 from keystead.domain.roles import RoleManagement
 from keystead.domain.scopes import ScopeManagement
@@ -63,8 +61,6 @@ from keystead.protocol.grants.saml2_bearer import Saml2BearerGrant
 from keystead.protocol.grants.user_tokens import UserTokens
 from keystead.protocol.introspection import IntrospectionEndpoint
 from keystead.protocol.keys import (
-    StoredKey,
-    jwk_set,
     key_cipher,
     load_private,
     published,
@@ -81,15 +77,13 @@ from keystead.store.authorizations import SqlAuthorizationStore, authorization_t
 from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
-from keystead.store.database import create_engine, sqlite_path
+from keystead.store.database import create_engine
 from keystead.store.deactivations import SqlDeactivationStore
 from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.divisions import SqlDivisionStore
 from keystead.store.evidence import SqlEvidence
 from keystead.store.failure_counter import LimitsFailureCounter
 from keystead.store.findings import SqlFindingStore
-from keystead.store.hot_sql import SqlHotStore, following
-from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.notices import SqlNoticeStore, SqlRecipientDirectory
@@ -103,6 +97,7 @@ from keystead.store.scopes import SqlScopeStore
 from keystead.store.secret_destinations import SqlDeliveryStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.users import SqlCredentialStore, SqlUserStore
+from keystead.web.outside_parts import channels, hot_store, token_signer, vault
 
 log = logging.getLogger("keystead")
 
@@ -329,7 +324,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
     url = settings.resolved_database_url
     engine = create_engine(url, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
                            transaction_pooler=settings.database_transaction_pooler)
-    hot = _hot_store(settings, engine)
+    hot = hot_store(settings, engine)
     cipher = key_cipher(ring)
     try:
         async with engine.connect() as conn:
@@ -337,7 +332,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
     except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
         raise NotInitialisedError(f"cannot read signing keys ({exc}); run `keystead init`") from exc
-    signer = _signer(keys, cipher, clock())
+    signer = token_signer(keys, cipher, clock())
     if signer is None:
         await engine.dispose()
         raise NotInitialisedError("no signing key; run `keystead init`")
@@ -384,55 +379,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
         auth_failures=auth_failures, throttle=throttle, evidence=evidence,
         recorder=recorder,
-        outbox_sender=OutboxSender(outbox_transactions(engine), _channels(settings), clock,
+        outbox_sender=OutboxSender(outbox_transactions(engine), channels(settings), clock,
                                    owner=f"{socket.gethostname()[:40]}:{os.getpid()}:"
                                          f"{uuid.uuid4().hex[:8]}"),
-        destinations=Destinations(file_root=settings.secret_file_root, vault=_vault(settings)))
-
-
-def _channels(settings: Settings) -> dict[str, Channel]:
-    """The outbox's delivery channels the settings configure (webhooks will join here)."""
-    channels: dict[str, Channel] = {}
-    if settings.smtp_host:
-        channels[EMAIL] = SmtpChannel(
-            settings.smtp_host, settings.smtp_port, settings.smtp_from,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value(),
-            starttls=settings.smtp_starttls, timeout_seconds=settings.smtp_timeout_seconds)
-    return channels
-
-
-def _vault(settings: Settings) -> VaultConnection | None:
-    if not settings.vault_addr:
-        return None
-    return VaultConnection(
-        settings.vault_addr, token=settings.vault_token.get_secret_value(),
-        role_id=settings.vault_role_id.get_secret_value(),
-        secret_id=settings.vault_secret_id.get_secret_value(),
-        approle_mount=settings.vault_approle_mount, namespace=settings.vault_namespace or None,
-        timeout_seconds=settings.vault_timeout_seconds, ca_cert=settings.vault_ca_cert or None)
-
-
-def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:
-    url = settings.resolved_database_url
-    path = sqlite_path(url)
-    if path is not None:
-        return SqliteHotStore(path, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
-    listen_url = settings.database_listen_url.get_secret_value() or (
-        "" if settings.database_transaction_pooler else url)
-    if not listen_url:
-        log.warning("KEYSTEAD_DATABASE_TRANSACTION_POOLER without KEYSTEAD_DATABASE_LISTEN_URL: "
-                    "nothing is kept, every token request reads the database")
-        return SqlHotStore(engine, feed=None)
-    return SqlHotStore(engine, feed=following(
-        listen_url, heartbeat=settings.change_feed_heartbeat_seconds,
-        max_lag=settings.change_feed_max_lag_seconds))
-
-
-def _signer(keys: list[StoredKey], cipher: MultiFernet, now: datetime) -> Signer | None:
-    chosen = signing_key(keys, now)
-    if chosen is None:
-        return None
-    public = [k.public_jwk for k in published(keys, now)]
-    return Signer(chosen.kid, load_private(cipher, chosen.private_jwk_encrypted),
-                  jwk_set(public), {"keys": public})
+        destinations=Destinations(file_root=settings.secret_file_root, vault=vault(settings)))
