@@ -20,11 +20,12 @@ from sqlalchemy import (
     false,
 )
 
+from keystead.domain.organization import ORGANIZATION_ID
 from keystead.store import governance_tables  # noqa: F401  (its tables join the one schema)
 from keystead.store.table_metadata import metadata as metadata  # re-exported: the whole schema
 from keystead.store.types import UTCDateTime
 
-ORG_ID = "00000000-0000-4000-8000-000000000001"
+ORG_ID = ORGANIZATION_ID
 
 organizations = Table(
     "organizations", metadata,

@@ -19,8 +19,10 @@ from keystead.config import Settings
 from keystead.delivery import Destinations
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
+from keystead.domain.callers import Callers
 from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
+from keystead.domain.client_usage import ClientUsage
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.governance.deactivation import PlannedDeactivation
@@ -90,12 +92,14 @@ from keystead.store.notices import SqlNoticeStore, SqlRecipientDirectory
 from keystead.store.outbox import SqlOutbox, outbox_transactions
 from keystead.store.owners import SqlOwnerDirectory
 from keystead.store.policy import SqlPolicyStore
+from keystead.store.principals import SqlPrincipals
 from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
 from keystead.store.scopes import SqlScopeStore
 from keystead.store.secret_destinations import SqlDeliveryStore
 from keystead.store.tokens import SqlTokenRevoker
+from keystead.store.usage_counts import SqlUsageCounts
 from keystead.store.users import SqlCredentialStore, SqlUserStore
 from keystead.web.outside_parts import channels, hot_store, token_signer, vault
 
@@ -179,6 +183,9 @@ class Runtime:
         async with reachable(self.engine) as conn:
             yield conn
 
+    def callers(self, conn: AsyncConnection) -> Callers:
+        return Callers(SqlPrincipals(conn), SqlCatalog(conn))
+
     def auditor(self, conn: AsyncConnection) -> Auditor:
         return Auditor(SqlAuditLog(conn), self.clock)
 
@@ -194,6 +201,9 @@ class Runtime:
             clock=self.clock, owners=SqlOwnerDirectory(conn), checks=ClientChecks(
                 SqlCatalog(conn), SqlOwnerDirectory(conn), SqlPolicyStore(conn)),
             changed=changed)
+
+    def client_usage(self, conn: AsyncConnection) -> ClientUsage:
+        return ClientUsage(self.management(conn), SqlUsageCounts(conn), self.clock)
 
     def findings(self, conn: AsyncConnection) -> FindingsManagement:
         return FindingsManagement(
