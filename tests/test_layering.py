@@ -22,7 +22,7 @@ IMPORT_FUNCTIONS = frozenset({"import_module", "__import__"})
 # The web layer reads and writes through use cases and ports: it never names a table or builds
 # SQL. Only the composition root wires engines and stores; elsewhere the connection is a type
 # handed from runtime to runtime's factories.
-WEB_COMPOSITION_ROOT = ("runtime.py", "outside_parts.py")
+WEB_COMPOSITION_ROOT = ("runtime.py", "use_cases.py", "outside_parts.py")
 WEB_FORBIDDEN = ("keystead.store.tables", "keystead.store.governance_tables", "sqlalchemy")
 WEB_ALLOWED = ("sqlalchemy.ext.asyncio", "sqlalchemy.ext.asyncio.AsyncConnection")
 

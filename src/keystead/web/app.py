@@ -45,7 +45,13 @@ from keystead.web.api import (
     tokens,
     users,
 )
-from keystead.web.api.governance import deactivations, deletion_requests, findings, notices
+from keystead.web.api.governance import (
+    compliance,
+    deactivations,
+    deletion_requests,
+    findings,
+    notices,
+)
 from keystead.web.api.governance import policy as governance_policy
 from keystead.web.api.governance import reviews as review_api
 from keystead.web.console.routes import console_routes
@@ -272,6 +278,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
+                *compliance.routes,
                 *deletion_requests.routes, *review_api.routes, *findings.routes,
                 *secret_delivery.routes,
                 *console_routes()],

@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,41 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.config import Settings
 from keystead.delivery import Destinations
-from keystead.domain.audiences import management_api
-from keystead.domain.audit import Auditor
-from keystead.domain.callers import Callers
-from keystead.domain.client_checks import ClientChecks
-from keystead.domain.client_management import ClientManagement
-from keystead.domain.client_usage import ClientUsage
-from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
-from keystead.domain.governance.deactivation import PlannedDeactivation
-from keystead.domain.governance.deactivation_notices import NotifiedDeactivation
-from keystead.domain.governance.deletion_requests import ClientDeletion
 from keystead.domain.governance.evidence import (
     NO_EVIDENCE,
-    EvidenceQuery,
     EvidenceRecorder,
     EvidenceTally,
 )
-from keystead.domain.governance.finding_engine import FindingsManagement
-from keystead.domain.governance.finding_notices import NotifiedFindings
-from keystead.domain.governance.notices import EMAIL, Inbox, Notifier
-from keystead.domain.governance.policy import PolicyManagement, PolicyStore
-from keystead.domain.governance.review_management import ReviewManagement
-from keystead.domain.governance.review_notices import AuditTrailNotices, NotifiedReviews
-from keystead.domain.identity_links import IdentityLinkManagement
-from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.outbox import OutboxSender
 from keystead.domain.passwords import Passwords
-from keystead.domain.roles import RoleManagement
-from keystead.domain.scopes import ScopeManagement
 from keystead.domain.secret_delivery import DestinationFactory
-from keystead.domain.secret_rotation import SecretDelivery
 from keystead.domain.secrets import Digester, SecretBox
-from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore
-from keystead.domain.users import UserManagement
 from keystead.protocol.auth_failures import FailureTally
 from keystead.protocol.client_auth import ClientAuthenticator
 from keystead.protocol.grants.authorization_code import AuthorizationCodeGrant
@@ -74,34 +50,16 @@ from keystead.protocol.revocation import RevocationEndpoint
 from keystead.protocol.server import TokenEndpoint
 from keystead.protocol.throttle import Throttle, ThrottlePolicy
 from keystead.protocol.tokens import Signer, TokenService
-from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
 from keystead.store.availability import reachable
-from keystead.store.catalog import SqlCatalog
-from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.database import create_engine
-from keystead.store.deactivations import SqlDeactivationStore
-from keystead.store.deletion_requests import SqlDeletionRequestStore
-from keystead.store.divisions import SqlDivisionStore
 from keystead.store.evidence import SqlEvidence
 from keystead.store.failure_counter import LimitsFailureCounter
-from keystead.store.findings import SqlFindingStore
-from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
-from keystead.store.notices import SqlNoticeStore, SqlRecipientDirectory
-from keystead.store.outbox import SqlOutbox, outbox_transactions
-from keystead.store.owners import SqlOwnerDirectory
-from keystead.store.policy import SqlPolicyStore
-from keystead.store.principals import SqlPrincipals
-from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
-from keystead.store.roles import SqlRoleStore
+from keystead.store.outbox import outbox_transactions
 from keystead.store.saml import saml_exchanges
-from keystead.store.scopes import SqlScopeStore
-from keystead.store.secret_destinations import SqlDeliveryStore
-from keystead.store.tokens import SqlTokenRevoker
-from keystead.store.usage_counts import SqlUsageCounts
-from keystead.store.users import SqlCredentialStore, SqlUserStore
 from keystead.web.outside_parts import channels, hot_store, token_signer, vault
+from keystead.web.use_cases import UseCaseFactories
 
 log = logging.getLogger("keystead")
 
@@ -115,7 +73,7 @@ class NotInitialisedError(RuntimeError):
 
 
 @dataclass(slots=True)
-class Runtime:
+class Runtime(UseCaseFactories):
     settings: Settings
     engine: AsyncEngine
     hot: HotStore
@@ -182,118 +140,6 @@ class Runtime:
         """One transaction per request: commits on success, rolls back on any error."""
         async with reachable(self.engine) as conn:
             yield conn
-
-    def callers(self, conn: AsyncConnection) -> Callers:
-        return Callers(SqlPrincipals(conn), SqlCatalog(conn))
-
-    def auditor(self, conn: AsyncConnection) -> Auditor:
-        return Auditor(SqlAuditLog(conn), self.clock)
-
-    def management(self, conn: AsyncConnection) -> ClientManagement:
-        """Client management whose changes re-evaluate the client's findings."""
-        return self._management(conn, changed=self.findings(conn).reevaluate)
-
-    def _management(self, conn: AsyncConnection, *,
-                    changed: Callable[[str], Awaitable[None]] | None = None) -> ClientManagement:
-        return ClientManagement(
-            clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
-            auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
-            clock=self.clock, owners=SqlOwnerDirectory(conn), checks=ClientChecks(
-                SqlCatalog(conn), SqlOwnerDirectory(conn), SqlPolicyStore(conn)),
-            changed=changed)
-
-    def client_usage(self, conn: AsyncConnection) -> ClientUsage:
-        return ClientUsage(self.management(conn), SqlUsageCounts(conn), self.clock)
-
-    def findings(self, conn: AsyncConnection) -> FindingsManagement:
-        return FindingsManagement(
-            findings=SqlFindingStore(conn), clients=SqlClientStore(conn),
-            roles=SqlRoleStore(conn), users=SqlUserStore(conn), evidence=SqlEvidence(conn),
-            # Its remedies evaluate the client again themselves.
-            policies=SqlPolicyStore(conn), management=self._management(conn),
-            auditor=self.auditor(conn), reviews=SqlReviewItemStore(conn),
-            notices=NotifiedFindings(self.notifier(conn)))
-
-    def policy(self, conn: AsyncConnection) -> PolicyManagement:
-        return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),
-                                clock=self.clock)
-
-    def policy_store(self, conn: AsyncConnection) -> PolicyStore:
-        """The policy itself, for the rules that read it (the authorization endpoint's PKCE)."""
-        return SqlPolicyStore(conn)
-
-    def deactivations(self, conn: AsyncConnection) -> PlannedDeactivation:
-        return PlannedDeactivation(
-            plans=SqlDeactivationStore(conn), clients=self.management(conn),
-            directory=SqlClientStore(conn), policies=SqlPolicyStore(conn),
-            notices=NotifiedDeactivation(self.notifier(conn), SqlClientStore(conn)),
-            auditor=self.auditor(conn), clock=self.clock,
-            deletions=self.client_deletion(conn))
-
-    def reviews(self, conn: AsyncConnection) -> ReviewManagement:
-        """Access reviews; selection by finding kind reads the stored findings."""
-        auditor = self.auditor(conn)
-        return ReviewManagement(
-            campaigns=SqlCampaignStore(conn), items=SqlReviewItemStore(conn),
-            clients=SqlClientStore(conn), users=SqlUserStore(conn),
-            policies=SqlPolicyStore(conn), management=self.management(conn), auditor=auditor,
-            notices=NotifiedReviews(AuditTrailNotices(auditor), self.notifier(conn)),
-            clock=self.clock, findings=SqlFindingStore(conn))
-
-    def evidence_query(self, conn: AsyncConnection) -> EvidenceQuery:
-        return SqlEvidence(conn)
-
-    def secret_delivery(self, conn: AsyncConnection) -> SecretDelivery:
-        return SecretDelivery(deliveries=SqlDeliveryStore(conn), clients=self.management(conn),
-                              factory=self.destinations, auditor=self.auditor(conn),
-                              clock=self.clock)
-
-    def users(self, conn: AsyncConnection) -> UserManagement:
-        store = SqlUserStore(conn)
-        return UserManagement(users=store, grants=store, catalog=SqlCatalog(conn),
-                              auditor=self.auditor(conn), passwords=self.passwords,
-                              clock=self.clock)
-
-    def divisions(self, conn: AsyncConnection) -> DivisionManagement:
-        return DivisionManagement(divisions=SqlDivisionStore(conn), auditor=self.auditor(conn),
-                                  clock=self.clock)
-
-    def roles(self, conn: AsyncConnection) -> RoleManagement:
-        return RoleManagement(roles=SqlRoleStore(conn), divisions=SqlDivisionStore(conn),
-                              auditor=self.auditor(conn), clock=self.clock)
-
-    def scopes(self, conn: AsyncConnection) -> ScopeManagement:
-        return ScopeManagement(
-            scopes=SqlScopeStore(conn), holders=SqlClientStore(conn), auditor=self.auditor(conn),
-            reserved_audiences=frozenset({management_api(self.tokens.issuer)}))
-
-    def identity_providers(self, conn: AsyncConnection) -> IdentityProviderManagement:
-        return IdentityProviderManagement(providers=SqlIdentityProviderStore(conn),
-                                          auditor=self.auditor(conn), clock=self.clock)
-
-    def identity_links(self, conn: AsyncConnection) -> IdentityLinkManagement:
-        return IdentityLinkManagement(users=self.users(conn), links=SqlIdentityLinkStore(conn),
-                                      providers=SqlIdentityProviderStore(conn),
-                                      auditor=self.auditor(conn), clock=self.clock)
-
-    def notifier(self, conn: AsyncConnection) -> Notifier:
-        return Notifier(notices=SqlNoticeStore(conn), directory=SqlRecipientDirectory(conn),
-                        outbox=SqlOutbox(conn), clock=self.clock,
-                        email=EMAIL in self.outbox_sender.channels)
-
-    def inbox(self, conn: AsyncConnection) -> Inbox:
-        return Inbox(notices=SqlNoticeStore(conn), clock=self.clock)
-
-    def client_deletion(self, conn: AsyncConnection) -> ClientDeletion:
-        return ClientDeletion(management=self.management(conn),
-                              requests=SqlDeletionRequestStore(conn),
-                              policies=SqlPolicyStore(conn), auditor=self.auditor(conn),
-                              notifier=self.notifier(conn))
-
-    def sign_in(self, conn: AsyncConnection) -> SignIn:
-        return SignIn(store=SqlCredentialStore(conn), auditor=self.auditor(conn),
-                      passwords=self.passwords, box=self.box, digester=self.digester,
-                      clock=self.clock)
 
     @property
     def has_signing_key(self) -> bool:
