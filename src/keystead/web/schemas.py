@@ -211,6 +211,17 @@ class AuditQueryRequest(BaseModel):
     pageSize: int = Field(default=25, ge=1, le=500)  # noqa: N815
 
 
+class UsageQueryRequest(BaseModel):
+    """``ApiUsageClientQuery``: ``interval`` is ISO-8601 ``start/end``; the counts come per
+    client and UTC day whatever ``granularity``, ``metrics`` or ``groupBy`` ask."""
+
+    model_config = ConfigDict(extra="ignore")
+    interval: str = Field(max_length=200)
+    granularity: str | None = None
+    metrics: list[str] | None = None
+    groupBy: list[str] | None = None  # noqa: N815 - Genesys wire name
+
+
 def parse_body(model: type[Model], raw: bytes, *, allow_null: bool = False,
                ignore: frozenset[str] = frozenset()) -> Model:
     """Parse a JSON body into ``model``.

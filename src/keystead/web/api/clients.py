@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,8 +22,6 @@ from keystead.domain.errors import InvalidInputError
 from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import DeliveryFailedError
-from keystead.domain.tokens import USAGE_DAYS
-from keystead.store.tables import audit_events, client_usage
 from keystead.web import delivery_runs
 from keystead.web.api.common import call, paging
 from keystead.web.api.governance.deletion_requests import BASE as REQUESTS_BASE
@@ -193,56 +189,6 @@ async def expire_previous_secret(request: Request) -> Response:
     return json_response(shown)
 
 
-def _days(request: Request) -> int:
-    raw = request.query_params.get("days", "7")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= USAGE_DAYS:
-        raise InvalidInputError.one("days", "out.of.range",
-                                    f"days must be a whole number from 1 to {USAGE_DAYS}")
-    return int(raw)
-
-
-async def usage_summary(request: Request) -> Response:
-    """Genesys answers with an execution to poll; Keystead's result is ready at once."""
-    async with call(request, scope="oauth:readonly") as c:
-        days = _days(request)
-        client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
-    execution = f"summary-{days}"
-    return json_response({"executionId": execution,
-                          "resultsUri": f"{BASE}/{client.id}/usage/query/results/{execution}"})
-
-
-async def usage_results(request: Request) -> Response:
-    # This worker's counts are flushed first (others' lag at most a second), and only for a
-    # caller with a valid token: a stranger's request writes nothing.
-    async with call(request, scope="oauth:readonly",
-                    before_transaction=request.app.state.runtime.hot.flush) as c:
-        execution = request.path_params["execution"]
-        days_text = execution.removeprefix("summary-")
-        if not execution.startswith("summary-") or not (
-                days_text.isascii() and days_text.isdigit()) or not (
-                1 <= int(days_text) <= USAGE_DAYS):
-            raise InvalidInputError.one("executionId", "invalid.value", "unknown execution id")
-        client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
-        # The last N UTC days, today included: the days the counts are kept by.
-        first_day = c.runtime.clock().astimezone(UTC).date() - timedelta(days=int(days_text) - 1)
-        since = datetime.combine(first_day, time(), UTC)
-        issued = (await c.conn.execute(select(func.coalesce(func.sum(
-            client_usage.c.tokens_issued), 0)).where(
-            client_usage.c.client_id == client.id, client_usage.c.day >= first_day))).scalar_one()
-        # Failures are aggregated (one row per client, source and reason per interval, with a
-        # count); rows written before that carry no count and stand for one failure.
-        failures = int((await c.conn.execute(select(func.coalesce(func.sum(func.coalesce(
-            audit_events.c.details["count"].as_integer(), 1)), 0)).where(
-            audit_events.c.entity_id == client.id, audit_events.c.action == "authenticate",
-            audit_events.c.result == "failure", audit_events.c.timestamp >= since))).scalar_one())
-    # Genesys's ApiUsageRow counts every 4xx under status400; status401 is Keystead's extension.
-    return json_response({"queryStatus": "Complete", "results": [
-        {"clientId": client.id, "clientName": client.settings.name,
-         "organizationId": None, "userId": None, "templateUri": "/oauth/token",
-         "httpMethod": "POST", "status200": issued, "status400": failures, "status401": failures,
-         "requests": issued + failures, "date": None}]})
-
-
 routes = [
     Route(BASE, list_clients, methods=["GET"]),
     Route(BASE, create_client, methods=["POST"]),
@@ -251,6 +197,4 @@ routes = [
     Route(BASE + "/{id}", delete_client, methods=["DELETE"]),
     Route(BASE + "/{id}/secret", regenerate_secret, methods=["POST"]),
     Route(BASE + "/{id}/secret/expire-previous", expire_previous_secret, methods=["POST"]),
-    Route(BASE + "/{id}/usage/summary", usage_summary, methods=["GET"]),
-    Route(BASE + "/{id}/usage/query/results/{execution}", usage_results, methods=["GET"]),
 ]
