@@ -100,6 +100,13 @@ class Listing(_Open):
     previousUri: str | None = None  # noqa: N815
 
 
+class EntityList(_Open):
+    """A whole list at once (no paging): ``entities`` and their ``total``."""
+
+    entities: list[dict[str, object]]
+    total: int
+
+
 class ClientListing(Listing):
     entities: list[OAuthClient]  # type: ignore[assignment]
 
