@@ -151,7 +151,10 @@ class DeactivationRequest(BaseModel):
     @field_validator("date")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError as exc:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+            raise ValueError("the date is out of range") from exc
 
 
 class SecretRequest(BaseModel):
