@@ -30,6 +30,10 @@ def test_explorer_lists_operations_with_scope_and_permission(console: Console) -
     assert "<code>oauth</code>" in section
     assert "<code>oauth:client:delete</code>" in section
     assert 'href="/admin/api-explorer"' in console.http.get("/admin").text  # the nav link
+    # An operation on the token itself says so instead of offering a form it would refuse.
+    token_me = page.text.split('id="op-inspectMyToken"')[1].split("</details>")[0]
+    assert "Needs a bearer token" in token_me
+    assert "<form" not in token_me
 
 
 def test_explorer_needs_sign_in(http: TestClient) -> None:

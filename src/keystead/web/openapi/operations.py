@@ -57,6 +57,9 @@ class Operation:
     response: type[BaseModel] | None = None  # None: a JSON object (or no body for 202/204)
     status: int = 200
     query: tuple[str, ...] = ()
+    # False: the operation is about a token itself (or a token's user), so only a bearer token
+    # reaches it, never the console session the API Explorer sends.
+    session: bool = True
 
     @property
     def operation_id(self) -> str:
@@ -115,11 +118,11 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("DELETE", "/api/v2/oauth/scopes/{id}", "OAuth", "Delete a scope", "oauth",
         "oauth:scope:delete", status=204),
     _op("GET", "/api/v2/oauth/authorizations", "OAuth", "List my authorized apps", None, None,
-        response=Listing, query=PAGED),
+        response=Listing, query=PAGED, session=False),
     _op("GET", "/api/v2/oauth/authorizations/{clientId}", "OAuth", "Get my authorized app",
-        None, None),
+        None, None, session=False),
     _op("DELETE", "/api/v2/oauth/authorizations/{clientId}", "OAuth",
-        "Withdraw my authorized app", None, None, status=204),
+        "Withdraw my authorized app", None, None, status=204, session=False),
     # Authorization
     _op("GET", A + "/divisions", "Authorization", "List divisions", "authorization:readonly",
         "authorization:division:view", response=Listing, query=PAGED),
@@ -155,8 +158,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "authorization:grant:delete", status=204),
     _op("POST", "/api/v2/audits/query/realtime", "Audit", "Query the audit log",
         "audits:readonly", "audits:audit:view", body=AuditQueryRequest),
-    _op("GET", "/api/v2/tokens/me", "Tokens", "Inspect my token", None, None),
-    _op("DELETE", "/api/v2/tokens/me", "Tokens", "Revoke my token", None, None, status=204),
+    _op("GET", "/api/v2/tokens/me", "Tokens", "Inspect my token", None, None, session=False),
+    _op("DELETE", "/api/v2/tokens/me", "Tokens", "Revoke my token", None, None, status=204,
+        session=False),
     # Users
     _op("GET", "/api/v2/users", "Users", "List users", "users:readonly", "directory:user:view",
         response=Listing, query=PAGED),
