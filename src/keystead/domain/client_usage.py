@@ -4,7 +4,7 @@ usage query's answer)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date
 from typing import Protocol
 
 from keystead.domain.client_management import ClientManagement
@@ -20,8 +20,9 @@ class UsageTotals:
 
 
 class UsageCounts(Protocol):
-    async def totals(self, client_id: str, *, first_day: date, since: datetime) -> UsageTotals:
-        """Tokens issued on the UTC days from ``first_day``; failures since ``since``."""
+    async def totals(self, client_id: str, *, first_day: date, last_day: date) -> UsageTotals:
+        """Tokens issued and authentications failed on the UTC days ``first_day`` through
+        ``last_day``."""
 
 
 @dataclass(slots=True)
@@ -30,15 +31,18 @@ class ClientUsage:
     counts: UsageCounts
     clock: Clock
 
-    async def totals(self, caller: Caller, client_id: str, *, days: int
-                     ) -> tuple[Client, UsageTotals]:
-        """The client and its counts over the last ``days`` UTC days, today included (the days
-        the counts are kept by), for a caller who may view it.
+    async def totals(self, caller: Caller, client_id: str, *, first_day: date,
+                     last_day: date) -> tuple[Client, UsageTotals]:
+        """The client and its counts over the UTC days ``first_day`` through ``last_day``, for a
+        caller who may view it.
 
         Raises:
             ForbiddenError, NotFoundError: as ``ClientManagement.find``.
         """
         client = await self.management.find(caller, client_id)
-        first_day = self.clock().astimezone(UTC).date() - timedelta(days=days - 1)
-        return client, await self.counts.totals(
-            client.id, first_day=first_day, since=datetime.combine(first_day, time(), UTC))
+        return client, await self.counts.totals(client.id, first_day=first_day,
+                                                last_day=last_day)
+
+    def today(self) -> date:
+        """The current UTC day (the days the counts are kept by)."""
+        return self.clock().astimezone(UTC).date()

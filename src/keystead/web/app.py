@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,6 +37,7 @@ from keystead.web.api import (
     audits,
     authorization,
     clients,
+    docs,
     identity_links,
     identity_providers,
     oauth_authorizations,
@@ -43,6 +45,7 @@ from keystead.web.api import (
     secret_delivery,
     subjects,
     tokens,
+    usage,
     users,
 )
 from keystead.web.api.governance import (
@@ -55,7 +58,13 @@ from keystead.web.api.governance import (
 from keystead.web.api.governance import policy as governance_policy
 from keystead.web.api.governance import reviews as review_api
 from keystead.web.console.routes import console_routes
-from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
+from keystead.web.errors import (
+    bearer_error,
+    domain_error,
+    http_error,
+    internal_error,
+    unavailable,
+)
 from keystead.web.fast_path import ProtocolFastPath
 from keystead.web.metrics import Metrics
 from keystead.web.readiness import Readiness
@@ -206,6 +215,11 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
     return loops
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # noqa: S101 - Starlette types handlers loosely
+    return http_error(request, exc)
+
+
 async def _domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)  # noqa: S101 - Starlette types handlers loosely
     return domain_error(exc)
@@ -280,10 +294,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
                 *compliance.routes,
                 *deletion_requests.routes, *review_api.routes, *findings.routes,
-                *secret_delivery.routes,
+                *secret_delivery.routes, *usage.routes, *docs.routes,
                 *console_routes()],
         lifespan=lifespan,
         exception_handlers={
+            HTTPException: _http_error,
             DomainError: _domain_error,
             InvalidTokenError: _bearer_error,
             InsufficientScopeError: _bearer_error,

@@ -7,8 +7,9 @@ import logging
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from keystead.domain.errors import DomainError, ForbiddenError, InvalidInputError
 from keystead.protocol.errors import (
@@ -117,3 +118,16 @@ def internal_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/oauth/"):
         return oauth_error(OAuthError("internal error"))
     return error_body(500, "internal.server.error", "internal error; it has been logged")
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    """Routing's 404 and 405: the Genesys ``ErrorBody`` under /api/v2 (SDKs parse it), plain
+    text elsewhere, as Starlette answers."""
+    path = request.url.path
+    if path == "/api/v2" or path.startswith("/api/v2/"):
+        code = {404: "not.found", 405: "method.not.allowed"}.get(exc.status_code, "bad.request")
+        message = {404: f"no such API path: {request.method} {path[:200]}",
+                   405: f"{request.method} is not allowed on {path[:200]}"}.get(
+            exc.status_code, exc.detail)
+        return error_body(exc.status_code, code, message, headers=dict(exc.headers or {}))
+    return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)

@@ -200,19 +200,19 @@ def user_json(user: User) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def subject_json(user: User, grants: Sequence[RoleDivision], *, role_names: dict[str, str],
-                 division_names: dict[str, str]) -> dict[str, Any]:
-    """A Genesys ``AuthzSubject``: the user and each role they hold, by division."""
+def subject_json(subject_id: str, name: str, grants: Sequence[RoleDivision], *,
+                 role_names: dict[str, str], division_names: dict[str, str]) -> dict[str, Any]:
+    """A Genesys ``AuthzSubject``: the user (or client) and each role it holds, by division."""
     return {
-        "id": user.id, "name": user.name,
+        "id": subject_id, "name": name,
         "grants": [{
-            "subjectId": user.id,
+            "subjectId": subject_id,
             "division": {"id": g.division_id, "name": division_names.get(g.division_id, ""),
                          "selfUri": f"/api/v2/authorization/divisions/{g.division_id}"},
             "role": {"id": g.role_id, "name": role_names.get(g.role_id, ""),
                      "selfUri": f"/api/v2/authorization/roles/{g.role_id}"},
         } for g in grants],
-        "version": 1, "selfUri": f"/api/v2/authorization/subjects/{user.id}",
+        "version": 1, "selfUri": f"/api/v2/authorization/subjects/{subject_id}",
     }
 
 

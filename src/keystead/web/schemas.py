@@ -151,7 +151,10 @@ class DeactivationRequest(BaseModel):
     @field_validator("date")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError as exc:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+            raise ValueError("the date is out of range") from exc
 
 
 class SecretRequest(BaseModel):
@@ -209,6 +212,17 @@ class AuditQueryRequest(BaseModel):
     sort: list[dict[str, str]] | None = None
     pageNumber: int = Field(default=1, ge=1, le=1_000_000)  # noqa: N815 - as GET listings
     pageSize: int = Field(default=25, ge=1, le=500)  # noqa: N815
+
+
+class UsageQueryRequest(BaseModel):
+    """``ApiUsageClientQuery``: ``interval`` is ISO-8601 ``start/end``; the counts come per
+    client and UTC day whatever ``granularity``, ``metrics`` or ``groupBy`` ask."""
+
+    model_config = ConfigDict(extra="ignore")
+    interval: str = Field(max_length=200)
+    granularity: str | None = None
+    metrics: list[str] | None = None
+    groupBy: list[str] | None = None  # noqa: N815 - Genesys wire name
 
 
 def parse_body(model: type[Model], raw: bytes, *, allow_null: bool = False,

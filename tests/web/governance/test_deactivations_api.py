@@ -191,6 +191,19 @@ def test_deactivation_bad_input_is_refused_naming_the_field(
     assert http.get(f"{PLANS}", headers=admin_headers).json()["total"] == 1
 
 
+@pytest.mark.parametrize("date", [
+    pytest.param("0001-01-01T00:01:01+01:00", id="before-year-1-in-utc"),
+    pytest.param("9999-12-31T23:59:59-14:00", id="after-year-9999-in-utc"),
+])
+def test_deactivation_date_out_of_range_is_refused_not_a_500(
+        http: TestClient, admin_headers: dict[str, str], legacy: Registered, date: str) -> None:
+    # Found by schemathesis: the UTC conversion overflowed into a 500.
+    body = {"clientId": legacy.id, "date": date, "reason": "r"}
+    assert problems(http.post(PLANS, headers=admin_headers, json=body)) == {"date"}
+    assert problems(http.put(f"{PLANS}/{legacy.id}", headers=admin_headers, json=body)) == {
+        "date"}
+
+
 def test_deactivation_refused_to_a_caller_who_may_not_edit_clients(
         http: TestClient, clock: ManualClock, admin_headers: dict[str, str],
         legacy: Registered) -> None:

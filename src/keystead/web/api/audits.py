@@ -29,8 +29,13 @@ def _instant(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _query(body: AuditQueryRequest) -> AuditQuery:
-    start_text, sep, end_text = body.interval.partition("/")
+def parse_interval(interval: str) -> tuple[datetime, datetime]:
+    """An ISO-8601 ``start/end`` interval, both aware UTC.
+
+    Raises:
+        InvalidInputError: not two instants, or the end not after the start.
+    """
+    start_text, sep, end_text = interval.partition("/")
     try:
         start, end = _instant(start_text), _instant(end_text)
     except (ValueError, OverflowError) as exc:  # OverflowError: moved past year 1 or 9999
@@ -40,6 +45,11 @@ def _query(body: AuditQueryRequest) -> AuditQuery:
     if not sep or end <= start:
         raise InvalidInputError.one("interval", "invalid.interval",
                                     "interval must be start/end with end after start")
+    return start, end
+
+
+def _query(body: AuditQueryRequest) -> AuditQuery:
+    start, end = parse_interval(body.interval)
     values: dict[str, str] = {}
     for index, flt in enumerate(body.filters or []):
         if flt.property.lower() not in _FILTERS_BY_LOWER:

@@ -22,7 +22,6 @@ from keystead.domain.errors import InvalidInputError
 from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import DeliveryFailedError
-from keystead.domain.tokens import USAGE_DAYS
 from keystead.web import delivery_runs
 from keystead.web.api.common import call, paging
 from keystead.web.api.governance.deletion_requests import BASE as REQUESTS_BASE
@@ -190,46 +189,6 @@ async def expire_previous_secret(request: Request) -> Response:
     return json_response(shown)
 
 
-def _days(request: Request) -> int:
-    raw = request.query_params.get("days", "7")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= USAGE_DAYS:
-        raise InvalidInputError.one("days", "out.of.range",
-                                    f"days must be a whole number from 1 to {USAGE_DAYS}")
-    return int(raw)
-
-
-async def usage_summary(request: Request) -> Response:
-    """Genesys answers with an execution to poll; Keystead's result is ready at once."""
-    async with call(request, scope="oauth:readonly") as c:
-        days = _days(request)
-        client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
-    execution = f"summary-{days}"
-    return json_response({"executionId": execution,
-                          "resultsUri": f"{BASE}/{client.id}/usage/query/results/{execution}"})
-
-
-async def usage_results(request: Request) -> Response:
-    # This worker's counts are flushed first (others' lag at most a second), and only for a
-    # caller with a valid token: a stranger's request writes nothing.
-    async with call(request, scope="oauth:readonly",
-                    before_transaction=request.app.state.runtime.hot.flush) as c:
-        execution = request.path_params["execution"]
-        days_text = execution.removeprefix("summary-")
-        if not execution.startswith("summary-") or not (
-                days_text.isascii() and days_text.isdigit()) or not (
-                1 <= int(days_text) <= USAGE_DAYS):
-            raise InvalidInputError.one("executionId", "invalid.value", "unknown execution id")
-        client, usage = await c.runtime.client_usage(c.conn).totals(
-            c.caller, request.path_params["id"], days=int(days_text))
-    issued, failures = usage.issued, usage.failures
-    # Genesys's ApiUsageRow counts every 4xx under status400; status401 is Keystead's extension.
-    return json_response({"queryStatus": "Complete", "results": [
-        {"clientId": client.id, "clientName": client.settings.name,
-         "organizationId": None, "userId": None, "templateUri": "/oauth/token",
-         "httpMethod": "POST", "status200": issued, "status400": failures, "status401": failures,
-         "requests": issued + failures, "date": None}]})
-
-
 routes = [
     Route(BASE, list_clients, methods=["GET"]),
     Route(BASE, create_client, methods=["POST"]),
@@ -238,6 +197,4 @@ routes = [
     Route(BASE + "/{id}", delete_client, methods=["DELETE"]),
     Route(BASE + "/{id}/secret", regenerate_secret, methods=["POST"]),
     Route(BASE + "/{id}/secret/expire-previous", expire_previous_secret, methods=["POST"]),
-    Route(BASE + "/{id}/usage/summary", usage_summary, methods=["GET"]),
-    Route(BASE + "/{id}/usage/query/results/{execution}", usage_results, methods=["GET"]),
 ]

@@ -22,6 +22,7 @@ from keystead.domain.principal import Caller
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.request_context import note_client
 from keystead.store.audit import SqlAuditLog
+from keystead.web.api.console_calls import console_caller, is_console_call
 from keystead.web.auth import authorize, client_ip, management_token
 from keystead.web.runtime import Runtime
 
@@ -55,12 +56,20 @@ async def call(request: Request, *, scope: str,
     whatever the body holds (SDKs refresh on 401; strangers learn nothing of the input rules).
     Every refusal (401, 403) is audited, in its own transaction since the request's rolls back.
     ``before_transaction`` runs once the token is valid, before the transaction opens (which
-    on SQLite holds the write lock).
+    on SQLite holds the write lock). A console call (``console_calls``) acts as the signed-in
+    user instead of a token.
     """
     runtime: Runtime = request.app.state.runtime
     actor = Actor("anonymous", "", "")
     divisions: tuple[str, ...] = ()
     try:
+        if is_console_call(request):  # the API Explorer, with the admin's console session
+            async with runtime.transaction() as conn:
+                caller = await console_caller(request, runtime, conn)
+                actor, divisions = caller.actor, caller.divisions
+                _refuse_nul(request)
+                yield Call(runtime, conn, caller)
+            return
         token = await management_token(request, runtime)
         actor = Actor("client", token.client_id, "")
         note_client(token.client_id)  # for the request's access line

@@ -1,11 +1,15 @@
 """/api/v2/authorization/subjects: the roles a user holds, by division (Genesys shapes).
 
-Grants go through UserManagement, which holds the no-escalation rule: a caller gives or takes
-away only a role it holds in that division. Only users are subjects here; clients get their
-roles through the client API.
+``/me`` answers the caller's own grants and ``/api/v2/users/{subjectId}/roles`` a user's roles
+with the permissions they give (``UserAuthorization``). Grants go through UserManagement,
+which holds the no-escalation rule: a caller gives or takes away only a role it holds in that
+division. Only users are subjects here; clients get their roles through the client API.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +20,7 @@ from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.store.catalog import SqlCatalog
 from keystead.store.divisions import SqlDivisionStore
-from keystead.web.api.common import call
+from keystead.web.api.common import Call, call
 from keystead.web.errors import json_response
 from keystead.web.presenters import subject_json
 
@@ -40,15 +44,52 @@ def _grant(request: Request) -> tuple[str, RoleDivision]:
     return p["subjectId"], RoleDivision(p["roleId"], p["divisionId"])
 
 
+async def _subject(c: Call, subject_id: str, name: str,
+                   held: Sequence[RoleDivision]) -> dict[str, Any]:
+    role_names = await SqlCatalog(c.conn).existing_roles(sorted({g.role_id for g in held}))
+    division_names = {d.id: d.name for d in await SqlDivisionStore(c.conn).list()}
+    return subject_json(subject_id, name, held, role_names=role_names,
+                        division_names=division_names)
+
+
 async def get_subject(request: Request) -> Response:
     async with call(request, scope="authorization:readonly") as c:
         users = c.runtime.users(c.conn)
         held = await users.grants_of(c.caller, request.path_params["subjectId"])
         user = await users.find(c.caller, request.path_params["subjectId"])
-        role_names = await SqlCatalog(c.conn).existing_roles(sorted({g.role_id for g in held}))
-        division_names = {d.id: d.name for d in await SqlDivisionStore(c.conn).list()}
-    return json_response(subject_json(user, held, role_names=role_names,
-                                      division_names=division_names))
+        body = await _subject(c, user.id, user.name, held)
+    return json_response(body)
+
+
+async def get_subject_me(request: Request) -> Response:
+    """The caller's own grants: a user's token its user's, a client's token the client's
+    roles (Genesys answers the same for both); no permission needed to see oneself."""
+    async with call(request, scope="authorization:readonly") as c:
+        actor = c.caller.actor
+        held = sorted(c.caller.role_divisions, key=lambda g: (g.role_id, g.division_id))
+        body = await _subject(c, actor.id, actor.name, held)
+    return json_response(body)
+
+
+async def get_user_roles(request: Request) -> Response:
+    """``UserAuthorization``: the roles a user holds (anywhere) and the permissions they give,
+    also as Genesys permission policies (one per domain and entity)."""
+    async with call(request, scope="authorization:readonly") as c:
+        held = await c.runtime.users(c.conn).grants_of(c.caller, request.path_params["subjectId"])
+        catalog = SqlCatalog(c.conn)
+        role_ids = sorted({g.role_id for g in held})
+        names = await catalog.existing_roles(role_ids)
+        permissions = sorted(await catalog.permissions_of(role_ids))
+    policies: dict[tuple[str, str], list[str]] = {}
+    for permission in permissions:
+        domain, entity, action = [*permission.split(":"), "*", "*"][:3]
+        policies.setdefault((domain, entity), []).append(action)
+    return json_response({
+        "roles": [{"id": r, "name": names.get(r, ""),
+                   "selfUri": f"/api/v2/authorization/roles/{r}"} for r in role_ids],
+        "unusedRoles": [], "permissions": permissions,
+        "permissionPolicies": [{"domain": d, "entityName": e, "actionSet": actions}
+                               for (d, e), actions in policies.items()]})
 
 
 async def add_grant(request: Request) -> Response:
@@ -68,7 +109,9 @@ async def delete_grant(request: Request) -> Response:
 
 
 routes = [
+    Route(BASE + "/me", get_subject_me, methods=["GET"]),  # before /{subjectId}
     Route(BASE + "/{subjectId}", get_subject, methods=["GET"]),
+    Route("/api/v2/users/{subjectId}/roles", get_user_roles, methods=["GET"]),
     Route(GRANT, add_grant, methods=["POST"]),
     Route(GRANT, delete_grant, methods=["DELETE"]),
 ]

@@ -233,7 +233,7 @@ async def _open(request: Request, runtime: Runtime, conn: AsyncConnection, *,
                 public: bool) -> Page:
     """The page's context: its session (touched when due, ended when timed out) and user."""
     loaded = await sessions.load(request, runtime, conn)
-    user, caller = await _signed_in_user(request, runtime.callers(conn), loaded.session)
+    user, caller = await signed_in_user(request, runtime.callers(conn), loaded.session)
     ctx = Page(request, runtime, loaded.session, user, caller, public=public)
     if caller is not None and not public:
         ctx.unread_notices = await runtime.inbox(conn).unread(caller)
@@ -279,7 +279,7 @@ async def _error_page(ctx: Page, exc: PageRefusal) -> Response:
                       message=exc.message)
 
 
-async def _signed_in_user(request: Request, callers: Callers,
+async def signed_in_user(request: Request, callers: Callers,
                           session: Session | None) -> tuple[User | None, Caller | None]:
     if session is None:
         return None, None

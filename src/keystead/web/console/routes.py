@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from keystead.domain.errors import NotFoundError
 from keystead.web.console import (
+    api_explorer,
     audit,
     clients,
     connected_apps,
@@ -51,6 +52,7 @@ def console_routes() -> list[BaseRoute]:
         *connected_apps.routes,
         *governance.routes,
         *reviews.routes,
+        *api_explorer.routes,
     ]
     return [*pages, *unknown_id_routes(pages),
             Mount("/static", StaticFiles(directory=STATIC), name="static")]

@@ -108,3 +108,51 @@ document.addEventListener("DOMContentLoaded", () => {
   const summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 });
+
+// The API Explorer: send an operation's form as a call with this console session. The API
+// accepts the session only with the page's CSRF token in a header, from this origin.
+document.addEventListener("DOMContentLoaded", () => {
+  const explorer = document.getElementById("api-explorer");
+  if (!explorer) return;
+  const token = explorer.dataset.apiCsrf;
+  const header = explorer.dataset.apiHeader;
+  for (const form of explorer.querySelectorAll("form[data-api-call]")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const out = form.querySelector(".api-result");
+      const data = new FormData(form);
+      let path = form.dataset.path;
+      const query = new URLSearchParams();
+      for (const [name, value] of data.entries()) {
+        if (name.startsWith("path:")) {
+          path = path.replace(`{${name.slice(5)}}`, encodeURIComponent(value));
+        } else if (name.startsWith("query:") && value !== "") {
+          query.append(name.slice(6), value);
+        }
+      }
+      const url = path + (query.toString() ? `?${query}` : "");
+      const init = {method: form.dataset.method, credentials: "same-origin",
+                    headers: {[header]: token}};
+      if (data.has("body")) {
+        init.headers["Content-Type"] = "application/json";
+        init.body = data.get("body");
+      }
+      announce(out, "Sending…");
+      try {
+        const response = await fetch(url, init);
+        const text = await response.text();
+        let shown = text;
+        try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (err) { /* not JSON */ }
+        out.replaceChildren();
+        const status = document.createElement("p");
+        status.className = "api-status";
+        status.textContent = `${form.dataset.method} ${url} → ${response.status}`;
+        const body = document.createElement("pre");
+        body.textContent = shown;
+        out.append(status, body);
+      } catch (err) {
+        announce(out, `The call failed: ${err}`);
+      }
+    });
+  }
+});
