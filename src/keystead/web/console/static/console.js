@@ -19,6 +19,15 @@ document.addEventListener("DOMContentLoaded", () => {
       menuButton.setAttribute("aria-expanded", String(open));
     });
   }
+  // A table wider than the screen scrolls in its own box: make that box reachable by keyboard.
+  const focusableWhenScrolling = () => {
+    for (const table of document.querySelectorAll("main table")) {
+      if (table.scrollWidth > table.clientWidth + 1) table.setAttribute("tabindex", "0");
+      else table.removeAttribute("tabindex");
+    }
+  };
+  focusableWhenScrolling();
+  window.addEventListener("resize", focusableWhenScrolling);
   // One header menu open at a time; Escape or a click elsewhere closes it.
   const menus = Array.from(document.querySelectorAll("details.menu"));
   for (const menu of menus) {
