@@ -245,12 +245,14 @@ def test_cli_clients_list_and_show_never_print_a_secret(deployment: Deployment) 
     first = deployment.bootstrap("billing", "OAuth Admin")
     second = deployment.bootstrap("reports", "Super Admin")
     listed = deployment.run("clients", "list")
-    shown = deployment.run("clients", "show", first.id)
+    shown = deployment.run("clients", "show", first.id, "--json")
     for result in (listed, shown):
         assert result.returncode == 0, result.stderr
         for secret in (first.secret, second.secret):
             assert secret not in result.stdout + result.stderr
-    lines = {line.split()[0]: line.split() for line in listed.stdout.splitlines()}
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["ID", "STATE", "GRANTS", "NAME"]
+    lines = {line.split()[0]: line.split() for line in rows}
     assert set(lines) == {first.id, second.id}
     assert lines[first.id][1:] == ["active", "CLIENT-CREDENTIALS", "billing"]
     client = json.loads(shown.stdout)

@@ -8,6 +8,8 @@ and ``governance_findings``) and ``reviews``; ``run`` holds what they share.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from pydantic import ValidationError
 
@@ -19,16 +21,20 @@ from keystead.cli import (
     governance,
     governance_findings,
     keys,
+    login,
+    remote,
     reviews,
     secret_delivery,
     secret_keys,
     server,
     users,
 )
+from keystead.cli.help_types import install as readable_help_types
+from keystead.cli.remote import Connection
 from keystead.config import Settings
 
-app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
-                       "management.", no_args_is_help=True)
+readable_help_types()
+app = typer.Typer(no_args_is_help=True, add_completion=True)
 clients.clients_app.command("plan-deactivation")(deactivations.plan_deactivation)
 clients.clients_app.command("deactivations")(deactivations.deactivations)
 clients.clients_app.command("cancel-deactivation")(deactivations.cancel_deactivation)
@@ -51,11 +57,33 @@ app.command()(server.backup)
 app.command()(server.serve)
 app.command()(server.health)
 app.command("bootstrap-client")(clients.bootstrap_client)
+app.command()(login.login)
 
 __all__ = ["app"]
 
 
 @app.callback()
+def _connect(
+    server: Annotated[str | None, typer.Option(
+        metavar="URL", help="Run remotely against this server's API (or KEYSTEAD_SERVER)")]
+    = None,
+    profile: Annotated[str | None, typer.Option(
+        metavar="NAME", help="Run remotely with a profile from `keystead login` (or "
+                             "KEYSTEAD_PROFILE)")] = None,
+    client_id: Annotated[str | None, typer.Option(
+        metavar="CLIENT-ID", help="Sign in remotely as this client (or KEYSTEAD_CLIENT_ID; its "
+                                  "secret from KEYSTEAD_CLIENT_SECRET or the profile)")] = None,
+) -> None:
+    """Keystead: OAuth 2.0 authorization server with governed client management.
+
+    Commands run locally, on the store as the operator, unless a server or profile is named:
+    then remotely, through the management API as the signed-in client.
+    """
+    remote.connection.set(Connection(server=server, profile=profile, client_id=client_id))
+    if remote.target() is None:
+        _check_settings()
+
+
 def _check_settings() -> None:
     """Refuse to start on malformed settings with the rule broken, never a traceback."""
     try:

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.cli import exit_codes
+from keystead.cli.exit_codes import stop
 from keystead.config import Settings
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.errors import DomainError
@@ -51,7 +53,7 @@ def run_with_runtime(work: Callable[[Runtime, AsyncConnection, Caller], Awaitabl
 
 def run_on_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run ``work`` on a runtime built from the settings, opening its own transactions; domain
-    errors exit 1 with the reason."""
+    errors exit with the reason and the status their HTTP status maps to (exit_codes)."""
 
     async def main() -> T:
         runtime = await build_runtime(Settings())
@@ -63,8 +65,7 @@ def run_on_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except DomainError as exc:
-        fail(exc.message)
-        raise  # unreachable: fail exits
+        stop(exc.message, exit_codes.for_status(exc.status))
     except NotInitialisedError as exc:
         fail(str(exc))
         raise  # unreachable: fail exits
