@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from keystead.cli import (
     audit,
+    catalog,
     clients,
     deactivations,
     deletion_requests,
@@ -44,6 +45,9 @@ clients.clients_app.command("remove-secret-destination")(
     secret_delivery.remove_secret_destination)
 app.add_typer(clients.clients_app, name="clients")
 app.add_typer(users.users_app, name="users")
+app.add_typer(catalog.scopes_app, name="scopes")
+app.add_typer(catalog.roles_app, name="roles")
+app.add_typer(catalog.divisions_app, name="divisions")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(secret_keys.ring_app, name="secret-keys")

@@ -25,7 +25,7 @@ def field(name: str) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def cell(value: Any) -> str:
-    if value is None:
+    if value is None or value == "":
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
