@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -28,6 +30,7 @@ from keystead.cli import app
 from keystead.config import Settings
 from tests.support.clients import Registered
 from tests.support.servers import reserved_port, uvicorn_on
+from tests.support.tokens import bearer
 
 POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 MODES = ("local", "remote")
@@ -72,8 +75,8 @@ class Site:
         assert result.exit_code == 0, f"{mode} {args}: {result.stderr}{result.exception!r}"
         return result.stdout
 
-    def json(self, mode: str, *args: str) -> object:
-        return json.loads(self.ok(mode, *args, "--json"))
+    def json(self, mode: str, *args: str, stdin: str | None = None) -> object:
+        return json.loads(self.ok(mode, *args, "--json", stdin=stdin))
 
 
 async def _postgres_admin(sql: str) -> None:
@@ -114,3 +117,13 @@ def serving_site(store: str, data_dir: Path) -> Iterator[Site]:
                             secret_key=SecretStr(""), issuer=site.server)
         with uvicorn_on(settings, port):
             yield site
+
+
+def api_call(site: Site, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """The management API as the site's admin client (to check what a command did)."""
+    with httpx.Client(base_url=site.server) as http:
+        issued = http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           auth=site.admin.basic_auth)
+        assert issued.status_code == 200, issued.text
+        return http.request(method, path, headers=bearer(issued.json()["access_token"]),
+                            **kwargs)
