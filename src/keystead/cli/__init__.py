@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from keystead.cli import (
     audit,
+    audit_query,
     catalog,
     clients,
     deactivations,
@@ -48,6 +49,9 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(catalog.scopes_app, name="scopes")
 app.add_typer(catalog.roles_app, name="roles")
 app.add_typer(catalog.divisions_app, name="divisions")
+audit.audit_app.command("query")(audit_query.audit_query)
+audit.audit_app.command("export")(audit_query.audit_export)
+audit.audit_app.command("tail")(audit_query.audit_tail)
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(secret_keys.ring_app, name="secret-keys")
@@ -84,7 +88,7 @@ def _connect(
     then remotely, through the management API as the signed-in client.
     """
     remote.connection.set(Connection(server=server, profile=profile, client_id=client_id))
-    if remote.target() is None:
+    if remote.named_server() is None:
         _check_settings()
 
 

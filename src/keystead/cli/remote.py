@@ -35,6 +35,16 @@ class Connection:
 connection: ContextVar[Connection | None] = ContextVar("connection", default=None)
 
 
+def named_server() -> str | None:
+    """The server remote mode would use (no credentials needed: ``health`` asks anonymously)."""
+    options = connection.get() or Connection()
+    server = options.server or os.environ.get("KEYSTEAD_SERVER", "").strip() or None
+    profile_name = options.profile or os.environ.get("KEYSTEAD_PROFILE", "").strip() or None
+    if server is None and profile_name is not None:
+        server = load_profile(profile_name).server
+    return server.rstrip("/") if server else None
+
+
 def target() -> Profile | None:
     """Where and as whom to run remotely; None for local mode.
 
