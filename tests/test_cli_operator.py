@@ -99,6 +99,12 @@ def test_help_shows_types_as_words_never_python_annotations() -> None:
 def test_show_completion_prints_a_bash_script() -> None:
     result = CliRunner().invoke(app, ["--show-completion", "bash"],
                                 prog_name="keystead")
-    assert result.exit_code == 0
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
     assert "complete" in result.stdout
     assert "_KEYSTEAD_COMPLETE" in result.stdout
+
+
+def test_local_only_command_refuses_when_a_server_is_named(site: Site) -> None:
+    result = site.remote("clients", "add-role", site.admin.id, "--role", "OAuth Admin")
+    assert result.exit_code == 2
+    assert "runs locally only" in result.stderr

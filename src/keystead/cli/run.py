@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.cli import exit_codes
 from keystead.cli.exit_codes import stop
+from keystead.cli.remote import named_server
 from keystead.config import Settings
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.errors import DomainError
@@ -54,6 +55,11 @@ def run_with_runtime(work: Callable[[Runtime, AsyncConnection, Caller], Awaitabl
 def run_on_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run ``work`` on a runtime built from the settings, opening its own transactions; domain
     errors exit with the reason and the status their HTTP status maps to (exit_codes)."""
+
+    if named_server() is not None:
+        # A command with no remote form must not quietly act on a store here instead.
+        stop("this command runs locally only, on a host with the server's settings: leave out "
+             "--server and --profile (and KEYSTEAD_SERVER, KEYSTEAD_PROFILE)", exit_codes.USAGE)
 
     async def main() -> T:
         runtime = await build_runtime(Settings())
