@@ -245,12 +245,14 @@ def test_cli_clients_list_and_show_never_print_a_secret(deployment: Deployment) 
     first = deployment.bootstrap("billing", "OAuth Admin")
     second = deployment.bootstrap("reports", "Super Admin")
     listed = deployment.run("clients", "list")
-    shown = deployment.run("clients", "show", first.id)
+    shown = deployment.run("clients", "show", first.id, "--json")
     for result in (listed, shown):
         assert result.returncode == 0, result.stderr
         for secret in (first.secret, second.secret):
             assert secret not in result.stdout + result.stderr
-    lines = {line.split()[0]: line.split() for line in listed.stdout.splitlines()}
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["ID", "STATE", "GRANTS", "NAME"]
+    lines = {line.split()[0]: line.split() for line in rows}
     assert set(lines) == {first.id, second.id}
     assert lines[first.id][1:] == ["active", "CLIENT-CREDENTIALS", "billing"]
     client = json.loads(shown.stdout)
@@ -418,11 +420,11 @@ def test_cli_import_rejects_a_malformed_file_with_a_message(
 
 
 def test_cli_keys_rotate_publishes_the_new_key_beside_the_old(deployment: Deployment) -> None:
-    before = deployment.ok("keys", "list").splitlines()
+    before = deployment.ok("keys", "list").splitlines()[1:]  # under the header
     assert len(before) == 1
     out = deployment.ok("keys", "rotate")
     assert "new signing key" in out
-    after = deployment.ok("keys", "list").splitlines()
+    after = deployment.ok("keys", "list").splitlines()[1:]
     assert len(after) == 2
     assert all("published" in line for line in after)
     admin = deployment.bootstrap("ops", "Super Admin")

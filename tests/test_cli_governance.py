@@ -30,7 +30,7 @@ def test_cli_clients_create_sets_owner_by_email_tags_and_environment(
         "oauth:readonly", "--owner", "olive@example.com", "--owner-contact",
         "ledger@example.com", "--tag", "billing", "--tag", "finance", "--environment",
         "production", "--json"))
-    shown = json.loads(deployment.ok("clients", "show", created["id"]))
+    shown = json.loads(deployment.ok("clients", "show", created["id"], "--json"))
     assert (shown["owner"]["name"], shown["ownerContact"], shown["tags"], shown["environment"],
             shown["orphaned"]) == ("Administrator", "ledger@example.com", ["billing", "finance"],
                                    "production", False)
@@ -52,12 +52,12 @@ def test_cli_clients_update_changes_only_the_named_fields(deployment: Deployment
     created = json.loads(deployment.ok(
         "clients", "create", "--name", "ledger", "--role", "OAuth Admin", "--scope",
         "oauth:readonly", "--tag", "billing", "--json"))
-    updated = json.loads(deployment.ok("clients", "update", created["id"], "--owner",
+    updated = json.loads(deployment.ok("clients", "update", created["id"], "--json", "--owner",
                                        "olive@example.com", "--environment", "staging"))
     assert (updated["name"], updated["tags"], updated["environment"], updated["owner"]["name"]
             ) == ("ledger", ["billing"], "staging", "Administrator")
-    cleared = json.loads(deployment.ok("clients", "update", created["id"], "--owner", "none",
-                                       "--clear-tags", "--environment", "none"))
+    cleared = json.loads(deployment.ok("clients", "update", created["id"], "--json", "--owner",
+                                       "none", "--clear-tags", "--environment", "none"))
     assert {"owner", "environment"} & set(cleared) == set()
     assert cleared["tags"] == []
     bad = deployment.run("clients", "update", created["id"], "--environment", "qa")

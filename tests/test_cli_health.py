@@ -48,10 +48,10 @@ def test_cli_health_exits_1_naming_what_is_wrong(settings: Settings) -> None:
     assert report["checks"]["redis"]["ok"] is False
 
 
-def test_cli_health_exits_2_with_its_own_checks_when_no_server_answers(
+def test_cli_health_exits_3_with_its_own_checks_when_no_server_answers(
         settings: Settings) -> None:
     result = _health(settings, f"http://127.0.0.1:{_closed_port()}")
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["status"] == "unreachable"
     assert report["problems"][0].startswith("server: ")

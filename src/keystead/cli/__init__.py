@@ -8,27 +8,35 @@ and ``governance_findings``) and ``reviews``; ``run`` holds what they share.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from pydantic import ValidationError
 
 from keystead.cli import (
     audit,
+    audit_query,
+    catalog,
     clients,
     deactivations,
     deletion_requests,
     governance,
     governance_findings,
     keys,
+    login,
+    remote,
     reviews,
     secret_delivery,
     secret_keys,
     server,
     users,
 )
+from keystead.cli.help_types import install as readable_help_types
+from keystead.cli.remote import Connection
 from keystead.config import Settings
 
-app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
-                       "management.", no_args_is_help=True)
+readable_help_types()
+app = typer.Typer(no_args_is_help=True, add_completion=True)
 clients.clients_app.command("plan-deactivation")(deactivations.plan_deactivation)
 clients.clients_app.command("deactivations")(deactivations.deactivations)
 clients.clients_app.command("cancel-deactivation")(deactivations.cancel_deactivation)
@@ -38,6 +46,12 @@ clients.clients_app.command("remove-secret-destination")(
     secret_delivery.remove_secret_destination)
 app.add_typer(clients.clients_app, name="clients")
 app.add_typer(users.users_app, name="users")
+app.add_typer(catalog.scopes_app, name="scopes")
+app.add_typer(catalog.roles_app, name="roles")
+app.add_typer(catalog.divisions_app, name="divisions")
+audit.audit_app.command("query")(audit_query.audit_query)
+audit.audit_app.command("export")(audit_query.audit_export)
+audit.audit_app.command("tail")(audit_query.audit_tail)
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(secret_keys.ring_app, name="secret-keys")
@@ -51,11 +65,33 @@ app.command()(server.backup)
 app.command()(server.serve)
 app.command()(server.health)
 app.command("bootstrap-client")(clients.bootstrap_client)
+app.command()(login.login)
 
 __all__ = ["app"]
 
 
 @app.callback()
+def _connect(
+    server: Annotated[str | None, typer.Option(
+        metavar="URL", help="Run remotely against this server's API (or KEYSTEAD_SERVER)")]
+    = None,
+    profile: Annotated[str | None, typer.Option(
+        metavar="NAME", help="Run remotely with a profile from `keystead login` (or "
+                             "KEYSTEAD_PROFILE)")] = None,
+    client_id: Annotated[str | None, typer.Option(
+        metavar="CLIENT-ID", help="Sign in remotely as this client (or KEYSTEAD_CLIENT_ID; its "
+                                  "secret from KEYSTEAD_CLIENT_SECRET or the profile)")] = None,
+) -> None:
+    """Keystead: OAuth 2.0 authorization server with governed client management.
+
+    Commands run locally, on the store as the operator, unless a server or profile is named:
+    then remotely, through the management API as the signed-in client.
+    """
+    remote.connection.set(Connection(server=server, profile=profile, client_id=client_id))
+    if remote.named_server() is None:
+        _check_settings()
+
+
 def _check_settings() -> None:
     """Refuse to start on malformed settings with the rule broken, never a traceback."""
     try:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.cli import exit_codes
+from keystead.cli.exit_codes import stop
+from keystead.cli.output import Column, JsonOption, emit_rows, field
+from keystead.cli.remote import api
 from keystead.cli.run import fail, run_with_runtime
 from keystead.domain.audit import AuditEvent
 from keystead.domain.principal import Caller
@@ -19,7 +23,10 @@ keys_app = typer.Typer(help="Signing keys (JWT access tokens, ID tokens).", no_a
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Add a new signing key: published now, signing in 5 minutes, the old one kept until its
-    last token expires."""
+    last token expires. Local mode only: the API has no key management."""
+    if api() is not None:
+        stop("keys rotate runs locally, on a host with the server's settings (without --server "
+             "or --profile)", exit_codes.USAGE)
 
     async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> tuple[str, str]:
         key = generate_key(runtime.cipher)
@@ -37,9 +44,25 @@ def keys_rotate() -> None:
                f"previous keys stay published until {retire}")
 
 
+KEY_COLUMNS: list[Column] = [("KID", field("kid")), ("STATE", field("state")),
+                             ("CREATED", field("dateCreated")),
+                             ("UNTIL", field("retireAfter"))]
+
+
 @keys_app.command("list")
-def keys_list() -> None:
-    """Every stored key: when it was made, until when it stays published."""
+def keys_list(as_json: JsonOption = False) -> None:
+    """Every key: when it was made, until when it stays published. Remotely: the keys the
+    server publishes (its JWK Set), without those dates."""
+    remote = api()
+    if remote is not None:
+        jwks = remote.http.get("/oauth/jwks")  # public: no sign-in needed
+        if jwks.status_code != 200:
+            stop(f"GET /oauth/jwks answered {jwks.status_code}",
+                 exit_codes.for_status(jwks.status_code))
+        rows = [{"kid": k.get("kid"), "state": "published", "alg": k.get("alg"),
+                 "use": k.get("use")} for k in jwks.json().get("keys", [])]
+        emit_rows(rows, KEY_COLUMNS, as_json=as_json)
+        return
 
     async def work(_r: Runtime, conn: AsyncConnection, _c: Caller) -> list[StoredKey]:
         return await SqlSigningKeys(conn).all()
@@ -48,8 +71,8 @@ def keys_list() -> None:
     keys = run_with_runtime(work)
     if not keys:
         fail("no signing key; run `keystead init`")
-    for key in keys:
-        state = "published" if key.retire_after is None or key.retire_after > now else "retired"
-        until = f" until {key.retire_after.isoformat()}" if key.retire_after else ""
-        typer.echo(f"{key.kid}  created {key.date_created.isoformat()}  {state}{until}")
-
+    emit_rows([{"kid": key.kid, "dateCreated": key.date_created.isoformat(),
+                "state": ("published" if key.retire_after is None or key.retire_after > now
+                          else "retired"),
+                "retireAfter": key.retire_after.isoformat() if key.retire_after else None}
+               for key in keys], KEY_COLUMNS, as_json=as_json)

@@ -11,6 +11,9 @@ from typing import Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.cli import exit_codes
+from keystead.cli.exit_codes import stop
+from keystead.cli.remote import named_server
 from keystead.config import Settings
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.errors import DomainError
@@ -51,7 +54,12 @@ def run_with_runtime(work: Callable[[Runtime, AsyncConnection, Caller], Awaitabl
 
 def run_on_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run ``work`` on a runtime built from the settings, opening its own transactions; domain
-    errors exit 1 with the reason."""
+    errors exit with the reason and the status their HTTP status maps to (exit_codes)."""
+
+    if named_server() is not None:
+        # A command with no remote form must not quietly act on a store here instead.
+        stop("this command runs locally only, on a host with the server's settings: leave out "
+             "--server and --profile (and KEYSTEAD_SERVER, KEYSTEAD_PROFILE)", exit_codes.USAGE)
 
     async def main() -> T:
         runtime = await build_runtime(Settings())
@@ -63,8 +71,7 @@ def run_on_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except DomainError as exc:
-        fail(exc.message)
-        raise  # unreachable: fail exits
+        stop(exc.message, exit_codes.for_status(exc.status))
     except NotInitialisedError as exc:
         fail(str(exc))
         raise  # unreachable: fail exits

@@ -19,6 +19,8 @@ import uvicorn
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from keystead.cli import exit_codes
+from keystead.cli.remote import named_server
 from keystead.cli.run import fail, out
 from keystead.config import ISSUER_VARIABLE, WILDCARD_HOSTS, Settings, serve_issuer
 from keystead.log_setup import configure_logging, uvicorn_log_config
@@ -32,6 +34,7 @@ from keystead.web.readiness import Readiness
 from keystead.web.runtime import NotInitialisedError, build_runtime, utc_now
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+DEFAULT_SERVER = "http://127.0.0.1:8000"
 serve_log = logging.getLogger("keystead.serve")
 WORKER_STARTUP_SECONDS = 60
 
@@ -140,22 +143,30 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
 
 
 def health(
-    url: Annotated[str, typer.Option(help="The server to ask")] = "http://127.0.0.1:8000",
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for its answer")] = 5.0,
+    url: Annotated[str | None, typer.Option(
+        metavar="URL", help="The server to ask (default: the remote server when one is named, "
+                            "else http://127.0.0.1:8000)")] = None,
+    timeout: Annotated[float, typer.Option(metavar="SECONDS",
+                                           help="Seconds to wait for its answer")] = 5.0,
 ) -> None:
     """Ask a running server whether it is ready (GET /health/ready) and print its report.
 
-    Exit status 0: ready; 1: not ready (the report says why); 2: the server did not answer, and
-    the report holds what this command could check itself (database, schema, signing key,
-    Redis; not the server's background loops).
+    Exit status 0: ready; 1: not ready (the report says why); 3: the server did not answer;
+    locally the report then holds what this command could check itself (database, schema,
+    signing key, Redis; not the server's background loops).
     """
+    remote_server = named_server()
+    url = url or remote_server or DEFAULT_SERVER
     status, report = _ask_ready(url.rstrip("/") + "/health/ready", timeout)
     if report is None:
-        report = asyncio.run(local_readiness())
+        if remote_server is None:
+            report = asyncio.run(local_readiness())
+        else:  # remote mode: there may be no store here to check
+            report = {"problems": [], "checks": {}}
         report["problems"].insert(0, f"server: no answer at {url} ({status})")
         report["status"] = "unreachable"
         out(report)
-        raise typer.Exit(code=2)
+        raise typer.Exit(code=exit_codes.SERVER)
     out(report)
     raise typer.Exit(code=0 if status == "200" else 1)
 

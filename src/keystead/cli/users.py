@@ -8,74 +8,119 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.cli.grants import role_in_division
+from keystead.cli.output import Column, JsonOption, emit_one, emit_rows, field
 from keystead.cli.run import run_with_runtime
-from keystead.domain.clients import RoleDivision
+from keystead.cli.user_backends import users_backend
 from keystead.domain.errors import NotFoundError
 from keystead.domain.identity_providers import IdentityProvider
 from keystead.domain.permissions import SUPER_ADMIN
 from keystead.domain.principal import Caller
 from keystead.domain.users import User
-from keystead.store.catalog import SqlCatalog
 from keystead.store.identity_providers import SqlIdentityProviderStore
-from keystead.store.roles import SqlRoleStore
 from keystead.store.users import SqlUserStore
 from keystead.web.runtime import Runtime
 
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 
 
+UserArgument = Annotated[str, typer.Argument(metavar="USER", help="The user's id or e-mail")]
+PasswordStdin = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read the password from standard input (for scripts)")]
+USER_COLUMNS: list[Column] = [("ID", field("id")), ("EMAIL", field("email")),
+                              ("STATE", field("state")), ("MFA", field("mfaEnrolled")),
+                              ("NAME", field("name"))]
+
+
+def _password(from_stdin: bool) -> str:
+    """A new password: one line of standard input, or prompted twice (never argv)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("list")
+def users_list(
+    query: Annotated[str | None, typer.Option(
+        "--query", metavar="TEXT", help="Only users whose name or e-mail holds TEXT")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List users (never a password)."""
+    emit_rows(users_backend().search(query), USER_COLUMNS, as_json=as_json)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(metavar="EMAIL", help="Their sign-in name")],
+    name: Annotated[str, typer.Option(metavar="TEXT", help="Display name")],
+    password_stdin: PasswordStdin = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a user holding no role (give them one with `users grant`)."""
+    user = users_backend().create(name=name, email=email, password=_password(password_stdin))
+    emit_one(user, USER_COLUMNS, as_json=as_json)
+
+
+@users_app.command("deactivate")
+def users_deactivate(user: UserArgument, as_json: JsonOption = False) -> None:
+    """Stop a user signing in (their sessions end); reversible through the API or console."""
+    changed = users_backend().change(user, {"state": "inactive"})
+    if as_json:
+        emit_one(changed, USER_COLUMNS, as_json=True)
+    else:
+        typer.echo(f"{changed['email']} is now {changed['state']}")
+
+
+@users_app.command("reset-mfa")
+def users_reset_mfa(user: UserArgument, as_json: JsonOption = False) -> None:
+    """Make a user enrol two-step verification again at their next sign-in (a lost phone)."""
+    changed = users_backend().reset_mfa(user)
+    if as_json:
+        emit_one(changed, USER_COLUMNS, as_json=True)
+    else:
+        typer.echo(f"{changed['email']} enrols two-step verification at their next sign-in")
+
+
+@users_app.command("set-password")
+def users_set_password(user: UserArgument, password_stdin: PasswordStdin = False) -> None:
+    """Set a user's password (prompted twice, or one line of standard input)."""
+    changed = users_backend().change(user, {"password": _password(password_stdin)})
+    typer.echo(f"{changed['email']} has a new password")
+
+
 @users_app.command("create-admin")
 def users_create_admin(
-    email: Annotated[str, typer.Option(help="The admin's e-mail (their sign-in name)")],
-    name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
-    password_stdin: Annotated[bool, typer.Option(
-        "--password-stdin", help="Read the password from standard input (for scripts)")] = False,
+    email: Annotated[str, typer.Option(metavar="EMAIL",
+                                       help="The admin's e-mail (their sign-in name)")],
+    name: Annotated[str, typer.Option(metavar="TEXT", help="Display name")] = "Administrator",
+    role: Annotated[list[str] | None, typer.Option(
+        metavar="ROLE…", help=f"A role to hold in the Home division; repeat for several "
+                              f"(default: {SUPER_ADMIN}; e.g. \"OAuth Admin\" for least "
+                              "privilege)")] = None,
+    password_stdin: PasswordStdin = False,
 ) -> None:
-    """Create a user holding Super Admin in the Home division; they enrol MFA at first sign-in."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> User:
-        catalog = SqlCatalog(conn)
-        role = await SqlRoleStore(conn).by_name(SUPER_ADMIN)
-        if role is None:
-            raise NotFoundError("the Super Admin role is missing; run `keystead init`")
-        users = runtime.users(conn)
-        user = await users.create(caller, name=name, email=email, password=password)
-        await users.grant(caller, user.id, RoleDivision(role.id, await catalog.home_division_id()))
-        return user
-
-    user = run_with_runtime(work)
-    typer.echo(f"user {user.id} ({user.email}) holds {SUPER_ADMIN} in the Home division; "
-               "they set up two-step verification when they first sign in")
+    """Create an admin user holding ROLEs in the Home division; they enrol MFA at first
+    sign-in."""
+    roles = role or [SUPER_ADMIN]
+    password = _password(password_stdin)
+    user = users_backend().create_admin(name=name, email=email, password=password, roles=roles)
+    typer.echo(f"user {user['id']} ({user['email']}) holds {', '.join(roles)} in the Home "
+               "division; they set up two-step verification when they first sign in")
 
 
 @users_app.command("grant")
 def users_grant(
-    email: Annotated[str, typer.Option(help="The user's e-mail")],
-    role: Annotated[str, typer.Option(help="The role's name")],
-    division: Annotated[str | None, typer.Option(help="The division's name (default: Home)")]
-    = None,
+    email: Annotated[str, typer.Option(metavar="EMAIL", help="The user's e-mail")],
+    role: Annotated[str, typer.Option(metavar="ROLE", help="The role's name")],
+    division: Annotated[str | None, typer.Option(
+        metavar="DIVISION", help="The division's name (default: Home)")] = None,
 ) -> None:
-    """Give a user a role in a division, as the operator.
+    """Give a user a role in a division.
 
-    In the console and the API an admin grants only roles they hold; this is how an operator
+    In the console and the API an admin grants only roles they hold; locally the operator
     gives the first admins the other roles (OAuth Admin, custom roles) to hand on.
     """
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> str:
-        grant = await role_in_division(conn, role, division)
-        user = await SqlUserStore(conn).by_email(email.strip().lower())
-        if user is None:
-            raise NotFoundError(f"no user with e-mail {email}")
-        await runtime.users(conn).grant(caller, user.id, grant)
-        return user.email
-
-    granted_to = run_with_runtime(work)
-    typer.echo(f"{granted_to} now holds {role} in {division or 'Home'}")
+    granted = users_backend().grant(email, role=role, division=division)
+    typer.echo(f"{granted['email']} now holds {role} in {division or 'Home'}")
 
 
 async def _user_and_provider(conn: AsyncConnection, email: str,

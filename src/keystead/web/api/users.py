@@ -91,6 +91,13 @@ async def delete_user(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def reset_mfa(request: Request) -> Response:
+    """The user enrols two-step verification again at their next sign-in (a lost phone)."""
+    async with call(request, scope="users") as c:
+        user = await c.runtime.users(c.conn).reset_mfa(c.caller, request.path_params["id"])
+    return json_response(user_json(user))
+
+
 routes = [
     Route(BASE, list_users, methods=["GET"]),
     Route(BASE, create_user, methods=["POST"]),
@@ -98,4 +105,5 @@ routes = [
     Route(BASE + "/{id}", get_user, methods=["GET"]),
     Route(BASE + "/{id}", update_user, methods=["PATCH"]),
     Route(BASE + "/{id}", delete_user, methods=["DELETE"]),
+    Route(BASE + "/{id}/mfa/reset", reset_mfa, methods=["POST"]),
 ]

@@ -173,6 +173,8 @@ OPERATIONS: tuple[Operation, ...] = (
         body=UserUpdate),
     _op("DELETE", "/api/v2/users/{id}", "Users", "Delete a user", "users",
         "directory:user:delete", status=204),
+    _op("POST", "/api/v2/users/{id}/mfa/reset", "Users", "Reset a user's two-step verification",
+        "users", "directory:user:edit"),
     _op("GET", "/api/v2/users/{subjectId}/roles", "Users", "Get a user's roles",
         "authorization:readonly", "authorization:grant:view", response=UserAuthorization),
     _op("GET", "/api/v2/users/{user_id}/identityproviders", "Users",
