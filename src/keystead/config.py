@@ -139,6 +139,15 @@ class Settings(BaseSettings):
     # Sent outbox messages, read notices and decided deletion requests are purged by
     # housekeeping this many days later (unsent messages and unread notices never are).
     notice_retention_days: int = Field(default=90, ge=1, le=3_650)
+    # Webhooks (domain/webhooks): endpoints on loopback or private addresses are refused unless
+    # this is on (a closed network, tests); each POST waits at most the timeout. An endpoint
+    # failing this many times in a row over at least this long is disabled, with a notice.
+    webhooks_allow_private: bool = False
+    webhooks_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    webhooks_disable_after_failures: int = Field(default=10, ge=1, le=10_000)
+    webhooks_disable_after_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    # The delivery log is purged by housekeeping this many days after each attempt.
+    webhook_delivery_retention_days: int = Field(default=30, ge=1, le=3_650)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:

@@ -53,8 +53,10 @@ class Outbox(Protocol):
     """What a use case writes to, inside its own transaction."""
 
     async def enqueue(self, channel: str, payload: dict[str, JSONValue], *,
-                      now: datetime) -> str:
-        """Queue a message due at once; return its id."""
+                      now: datetime, ordering_key: str | None = None) -> str:
+        """Queue a message due at once; return its id. Messages sharing an ``ordering_key``
+        are claimed one at a time, in the order they were queued: one still failing holds
+        back those after it."""
 
 
 class OutboxLedger(Outbox, Protocol):

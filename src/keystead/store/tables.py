@@ -420,7 +420,49 @@ outbox = Table(
     Column("lease_until", UTCDateTime, nullable=True),
     Column("sent_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
+    # 0020: messages sharing a key are handed out one at a time, by seq (webhooks: endpoint
+    # and client, so a client's events arrive in order).
+    Column("ordering_key", String(80), nullable=True),
+    Column("ordering_seq", Integer, nullable=True),
     Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+    Index("ix_outbox_ordering", "ordering_key", "ordering_seq"),
+)
+
+# 0020: webhook endpoints (the signing secret sealed under the key ring, SecretBox) and one
+# row per delivery attempt, deleted with the endpoint.
+webhook_endpoints = Table(
+    "webhook_endpoints", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("description", String(500), nullable=False, default="", server_default=""),
+    Column("secret_sealed", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("consecutive_failures", Integer, nullable=False, default=0, server_default="0"),
+    Column("failing_since", UTCDateTime, nullable=True),
+    Column("disabled_at", UTCDateTime, nullable=True),
+    Column("disabled_reason", Text, nullable=False, default="", server_default=""),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("endpoint_id", String(36),
+           ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("client_id", String(36), nullable=True),
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Integer, nullable=True),
+    Column("error", Text, nullable=False, default="", server_default=""),
+    Column("at", UTCDateTime, nullable=False),
+    Column("body", JSON, nullable=False),
+    Index("ix_webhook_deliveries_endpoint_at", "endpoint_id", "at"),
+    Index("ix_webhook_deliveries_endpoint_event", "endpoint_id", "event_id"),
 )
 
 # 0015: each user's notices (the console inbox); no foreign keys: a notice about a deleted

@@ -31,6 +31,7 @@ from keystead.store.notices import SqlNoticeStore
 from keystead.store.outbox import SqlOutbox
 from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
+from keystead.store.webhooks import SqlDeliveryLog
 from keystead.web import authorize, delivery_runs, health, oauth
 from keystead.web.api import (
     audits,
@@ -48,6 +49,7 @@ from keystead.web.api import (
 from keystead.web.api.governance import deactivations, deletion_requests, findings, notices
 from keystead.web.api.governance import policy as governance_policy
 from keystead.web.api.governance import reviews as review_api
+from keystead.web.api.governance import webhooks as webhook_api
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import bearer_error, domain_error, internal_error, unavailable
 from keystead.web.fast_path import ProtocolFastPath
@@ -113,6 +115,8 @@ async def purge(runtime: Runtime) -> None:
         await SqlOutbox(conn).purge_sent(before=kept_since)
         await SqlNoticeStore(conn).purge_read(before=kept_since)
         await SqlDeletionRequestStore(conn).purge_closed(before=kept_since)
+        await SqlDeliveryLog(conn).purge_before(now - timedelta(
+            days=runtime.settings.webhook_delivery_retention_days))
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
     if steps:
@@ -272,6 +276,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
+                *webhook_api.routes,
                 *deletion_requests.routes, *review_api.routes, *findings.routes,
                 *secret_delivery.routes,
                 *console_routes()],

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.channels.smtp import SmtpChannel
+from keystead.channels.webhook import HttpWebhookTransport, PublicAddressGuard
 from keystead.config import Settings
 from keystead.delivery import Destinations
 from keystead.delivery.vault import VaultConnection
@@ -51,6 +52,9 @@ from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
 from keystead.domain.tokens import HotStore
 from keystead.domain.users import UserManagement
+from keystead.domain.webhooks.dispatch import DisablePolicy, WebhookDispatch, WebhookUnit
+from keystead.domain.webhooks.management import WebhookManagement
+from keystead.domain.webhooks.publishing import WEBHOOK, PublishingAuditLog, WebhookPublisher
 from keystead.protocol.auth_failures import FailureTally
 from keystead.protocol.client_auth import ClientAuthenticator
 from keystead.protocol.grants.authorization_code import AuthorizationCodeGrant
@@ -102,6 +106,7 @@ from keystead.store.scopes import SqlScopeStore
 from keystead.store.secret_destinations import SqlDeliveryStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.users import SqlCredentialStore, SqlUserStore
+from keystead.store.webhooks import SqlDeliveryLog, SqlWebhookEndpoints
 
 log = logging.getLogger("keystead")
 
@@ -142,6 +147,8 @@ class Runtime:
     recorder: EvidenceRecorder
     # Where clients' secrets can be delivered (file root, vault connection from the settings).
     destinations: DestinationFactory
+    # Which webhook endpoint addresses may be used (KEYSTEAD_WEBHOOKS_ALLOW_PRIVATE).
+    webhook_guard: PublicAddressGuard
 
     async def flush_evidence(self) -> None:
         """Add the evidence counted since the last flush to the store.
@@ -184,7 +191,27 @@ class Runtime:
             yield conn
 
     def auditor(self, conn: AsyncConnection) -> Auditor:
-        return Auditor(SqlAuditLog(conn), self.clock)
+        """The audit log; client lifecycle entries are published to webhooks as well."""
+        return Auditor(PublishingAuditLog(SqlAuditLog(conn), self.webhook_publisher(conn)),
+                       self.clock)
+
+    def webhook_publisher(self, conn: AsyncConnection) -> WebhookPublisher:
+        return WebhookPublisher(SqlWebhookEndpoints(conn), SqlOutbox(conn), self.clock)
+
+    def webhooks(self, conn: AsyncConnection) -> WebhookManagement:
+        endpoints = SqlWebhookEndpoints(conn)
+        return WebhookManagement(
+            endpoints=endpoints, health=endpoints, log=SqlDeliveryLog(conn),
+            outbox=SqlOutbox(conn), guard=self.webhook_guard, box=self.box,
+            auditor=self.auditor(conn), clock=self.clock)
+
+    @asynccontextmanager
+    async def webhook_unit(self) -> AsyncIterator[WebhookUnit]:
+        """The webhook channel's short transaction (its own, apart from the outbox's)."""
+        async with self.transaction() as conn:
+            endpoints = SqlWebhookEndpoints(conn)
+            yield WebhookUnit(endpoints=endpoints, health=endpoints, log=SqlDeliveryLog(conn),
+                              notifier=self.notifier(conn))
 
     def management(self, conn: AsyncConnection) -> ClientManagement:
         """Client management whose changes re-evaluate the client's findings."""
@@ -272,7 +299,8 @@ class Runtime:
     def notifier(self, conn: AsyncConnection) -> Notifier:
         return Notifier(notices=SqlNoticeStore(conn), directory=SqlRecipientDirectory(conn),
                         outbox=SqlOutbox(conn), clock=self.clock,
-                        email=EMAIL in self.outbox_sender.channels)
+                        email=EMAIL in self.outbox_sender.channels,
+                        events=self.webhook_publisher(conn))
 
     def inbox(self, conn: AsyncConnection) -> Inbox:
         return Inbox(notices=SqlNoticeStore(conn), clock=self.clock)
@@ -370,7 +398,8 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
                                seconds=settings.saml_assertion_max_lifetime_seconds)),
             user_tokens, hot.record, clock),
     }
-    return Runtime(
+    channels = _channels(settings)
+    runtime = Runtime(
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
         tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants, token_issued, recorder),
         introspection=IntrospectionEndpoint(authenticator, tokens, authorizations, digester,
@@ -382,14 +411,23 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
         auth_failures=auth_failures, throttle=throttle, evidence=evidence,
         recorder=recorder,
-        outbox_sender=OutboxSender(outbox_transactions(engine), _channels(settings), clock,
+        outbox_sender=OutboxSender(outbox_transactions(engine), channels, clock,
                                    owner=f"{socket.gethostname()[:40]}:{os.getpid()}:"
                                          f"{uuid.uuid4().hex[:8]}"),
-        destinations=Destinations(file_root=settings.secret_file_root, vault=_vault(settings)))
+        destinations=Destinations(file_root=settings.secret_file_root, vault=_vault(settings)),
+        webhook_guard=PublicAddressGuard(allow_private=settings.webhooks_allow_private))
+    # Webhooks are always on (no endpoint, no message); the channel works in the runtime's
+    # transactions, so it joins once the runtime exists.
+    channels[WEBHOOK] = WebhookDispatch(
+        runtime.webhook_unit, HttpWebhookTransport(settings.webhooks_timeout_seconds),
+        runtime.webhook_guard, runtime.box, clock, DisablePolicy(
+            settings.webhooks_disable_after_failures,
+            timedelta(seconds=settings.webhooks_disable_after_seconds)))
+    return runtime
 
 
 def _channels(settings: Settings) -> dict[str, Channel]:
-    """The outbox's delivery channels the settings configure (webhooks will join here)."""
+    """The outbox's delivery channels the settings configure (webhooks join in build_runtime)."""
     channels: dict[str, Channel] = {}
     if settings.smtp_host:
         channels[EMAIL] = SmtpChannel(
