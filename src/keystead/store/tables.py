@@ -428,6 +428,13 @@ outbox = Table(
     Index("ix_outbox_ordering", "ordering_key", "ordering_seq"),
 )
 
+# 0020: how far the audit stream (KEYSTEAD_AUDIT_STREAM) has sent the log, per stream target.
+audit_stream_cursors = Table(
+    "audit_stream_cursors", metadata,
+    Column("target", String(500), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
 # 0020: webhook endpoints (the signing secret sealed under the key ring, SecretBox) and one
 # row per delivery attempt, deleted with the endpoint.
 webhook_endpoints = Table(

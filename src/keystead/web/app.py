@@ -65,6 +65,7 @@ FINDINGS_INTERVAL_SECONDS = 3600.0
 KEY_RELOAD_INTERVAL_SECONDS = 60.0
 # How often the outbox is looked at: a notice's e-mail leaves within this of its commit.
 OUTBOX_INTERVAL_SECONDS = 5.0
+AUDIT_STREAM_INTERVAL_SECONDS = 1.0
 # Each flush is a commit, which makes every worker drop its kept hot-path reads: not too often.
 FLUSH_INTERVAL_SECONDS = 1.0
 # Reminders are due days ahead and escalation at a due date: every five minutes is prompt.
@@ -144,6 +145,12 @@ async def send_outbox(runtime: Runtime) -> None:
         log.info("sent %d outbox message(s)", sent)
 
 
+async def stream_audit(runtime: Runtime) -> None:
+    """Send the audit entries appended since the last round to KEYSTEAD_AUDIT_STREAM."""
+    if runtime.audit_streamer is not None:
+        await runtime.audit_streamer.stream()
+
+
 async def attend_reviews(runtime: Runtime) -> None:
     """Do what access review due dates ask now (``ReviewManagement.attend``): reminders,
     escalation, the policy's unreviewed action, closing. Tests call it on their clock."""
@@ -193,6 +200,8 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            metrics=metrics),
             SupervisedLoop("outbox", lambda: send_outbox(runtime), OUTBOX_INTERVAL_SECONDS,
                            metrics=metrics),
+            SupervisedLoop("audit-stream", lambda: stream_audit(runtime),
+                           AUDIT_STREAM_INTERVAL_SECONDS, metrics=metrics),
             SupervisedLoop("access-reviews", lambda: attend_reviews(runtime),
                            REVIEWS_INTERVAL_SECONDS, metrics=metrics),
             SupervisedLoop("findings", lambda: evaluate_findings(runtime),

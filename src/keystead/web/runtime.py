@@ -15,13 +15,15 @@ from cryptography.fernet import MultiFernet
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from keystead.channels.audit_sinks import FileSink, SyslogUdpSink
 from keystead.channels.smtp import SmtpChannel
 from keystead.channels.webhook import HttpWebhookTransport, PublicAddressGuard
-from keystead.config import Settings
+from keystead.config import Settings, audit_stream_target
 from keystead.delivery import Destinations
 from keystead.delivery.vault import VaultConnection
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
+from keystead.domain.audit_stream import AuditSink, AuditStreamer
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
@@ -80,6 +82,7 @@ from keystead.protocol.server import TokenEndpoint
 from keystead.protocol.throttle import Throttle, ThrottlePolicy
 from keystead.protocol.tokens import Signer, TokenService
 from keystead.store.audit import SqlAuditLog
+from keystead.store.audit_stream import audit_tails
 from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
 from keystead.store.availability import reachable
 from keystead.store.catalog import SqlCatalog
@@ -149,6 +152,8 @@ class Runtime:
     destinations: DestinationFactory
     # Which webhook endpoint addresses may be used (KEYSTEAD_WEBHOOKS_ALLOW_PRIVATE).
     webhook_guard: PublicAddressGuard
+    # The audit log streamed to a file or syslog (KEYSTEAD_AUDIT_STREAM); None: no stream.
+    audit_streamer: AuditStreamer | None
 
     async def flush_evidence(self) -> None:
         """Add the evidence counted since the last flush to the store.
@@ -413,9 +418,11 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
         recorder=recorder,
         outbox_sender=OutboxSender(outbox_transactions(engine), channels, clock,
                                    owner=f"{socket.gethostname()[:40]}:{os.getpid()}:"
-                                         f"{uuid.uuid4().hex[:8]}"),
+                                         f"{uuid.uuid4().hex[:8]}",
+                                   lease=timedelta(seconds=settings.outbox_lease_seconds)),
         destinations=Destinations(file_root=settings.secret_file_root, vault=_vault(settings)),
-        webhook_guard=PublicAddressGuard(allow_private=settings.webhooks_allow_private))
+        webhook_guard=PublicAddressGuard(allow_private=settings.webhooks_allow_private),
+        audit_streamer=_audit_streamer(settings, engine))
     # Webhooks are always on (no endpoint, no message); the channel works in the runtime's
     # transactions, so it joins once the runtime exists.
     channels[WEBHOOK] = WebhookDispatch(
@@ -436,6 +443,15 @@ def _channels(settings: Settings) -> dict[str, Channel]:
             password=settings.smtp_password.get_secret_value(),
             starttls=settings.smtp_starttls, timeout_seconds=settings.smtp_timeout_seconds)
     return channels
+
+
+def _audit_streamer(settings: Settings, engine: AsyncEngine) -> AuditStreamer | None:
+    target = audit_stream_target(settings.audit_stream) if settings.audit_stream else None
+    if target is None:
+        return None
+    sink: AuditSink = FileSink(target) if not isinstance(target, tuple) else SyslogUdpSink(
+        *target)
+    return AuditStreamer(settings.audit_stream, audit_tails(engine), sink)
 
 
 def _vault(settings: Settings) -> VaultConnection | None:

@@ -1,4 +1,4 @@
-"""webhook endpoints, their delivery log, and ordered outbox messages
+"""webhook endpoints, their delivery log, ordered outbox messages, audit stream cursors
 
 Revision ID: 0020
 Revises: 0018
@@ -6,7 +6,8 @@ Create Date: 2026-12-05 12:40:00
 
 Webhook endpoints (the signing secret sealed under the key ring) with one row per delivery
 attempt; outbox messages gain an ordering key and sequence, so the messages sharing a key (a
-client's events to one endpoint) are delivered one at a time, in order.
+client's events to one endpoint) are delivered one at a time, in order. The audit stream
+keeps how far it has sent the log, per target.
 """
 
 from alembic import op
@@ -25,6 +26,12 @@ def upgrade() -> None:
     op.add_column('outbox', sa.Column('ordering_key', sa.String(length=80), nullable=True))
     op.add_column('outbox', sa.Column('ordering_seq', sa.Integer(), nullable=True))
     op.create_index('ix_outbox_ordering', 'outbox', ['ordering_key', 'ordering_seq'])
+    op.create_table(
+        'audit_stream_cursors',
+        sa.Column('target', sa.String(length=500), nullable=False),
+        sa.Column('seq', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('target', name=op.f('pk_audit_stream_cursors')),
+    )
     op.create_table(
         'webhook_endpoints',
         sa.Column('id', sa.String(length=36), nullable=False),
@@ -68,6 +75,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('webhook_deliveries')
     op.drop_table('webhook_endpoints')
+    op.drop_table('audit_stream_cursors')
     op.drop_index('ix_outbox_ordering', table_name='outbox')
     with op.batch_alter_table('outbox') as batch:
         batch.drop_column('ordering_seq')
