@@ -73,8 +73,8 @@ class SqlWebhookEndpoints:
     async def subscribed(self, event_type: str) -> list[str]:
         # Few endpoints: the subscription list is read whole rather than queried per dialect.
         rows = (await self.conn.execute(select(
-            webhook_endpoints.c.id, webhook_endpoints.c.event_types).where(
-            webhook_endpoints.c.enabled.is_(True)).order_by(webhook_endpoints.c.id))).all()
+            webhook_endpoints.c.id, webhook_endpoints.c.event_types).order_by(
+            webhook_endpoints.c.id))).all()
         return [r.id for r in rows if event_type in r.event_types]
 
     async def sealed_secret(self, endpoint_id: str) -> str | None:
@@ -141,6 +141,20 @@ class SqlDeliveryLog:
         row = (await self.conn.execute(select(webhook_deliveries).where(
             webhook_deliveries.c.id == delivery_id))).mappings().one_or_none()
         return _delivery(row) if row else None
+
+    async def undelivered(self, endpoint_id: str) -> list[Delivery]:
+        taken = select(webhook_deliveries.c.event_id).where(
+            webhook_deliveries.c.endpoint_id == endpoint_id,
+            webhook_deliveries.c.status == str(DeliveryStatus.delivered))
+        rows = (await self.conn.execute(select(webhook_deliveries).where(
+            webhook_deliveries.c.endpoint_id == endpoint_id,
+            webhook_deliveries.c.event_id.not_in(taken)).order_by(
+            webhook_deliveries.c.at, webhook_deliveries.c.attempt,
+            webhook_deliveries.c.id))).mappings().all()
+        first: dict[str, Delivery] = {}
+        for row in rows:
+            first.setdefault(row["event_id"], _delivery(row))
+        return list(first.values())
 
     async def purge_before(self, before: datetime) -> int:
         done = await self.conn.execute(delete(webhook_deliveries).where(

@@ -216,7 +216,7 @@ class Runtime:
         async with self.transaction() as conn:
             endpoints = SqlWebhookEndpoints(conn)
             yield WebhookUnit(endpoints=endpoints, health=endpoints, log=SqlDeliveryLog(conn),
-                              notifier=self.notifier(conn))
+                              notifier=self.notifier(conn), auditor=self.auditor(conn))
 
     def management(self, conn: AsyncConnection) -> ClientManagement:
         """Client management whose changes re-evaluate the client's findings."""

@@ -160,14 +160,26 @@ def test_webhook_endpoint_failing_for_a_day_is_disabled_with_a_notice(
     assert attempts >= 10
     [notice] = rows(http, "SELECT * FROM notices WHERE kind = 'webhook.endpoint.disabled'")
     assert (notice["recipient_id"], endpoint_id in notice["body"]) == (admin_user.id, True)
-    # Disabled: nothing more is queued or sent until an admin enables it again.
+    [entry] = rows(http, "SELECT * FROM audit_events WHERE action = 'disable'")
+    assert (entry["actor_kind"], entry["entity_id"]) == ("system", endpoint_id)
+    # Disabled: later events are logged as skipped, not sent, until an admin enables it and
+    # recovers what it missed.
     receiver.failing = False
     create_client(http, headers, client_body(super_admin, name="later"))
     clock.advance(3_600)
     _drain(http)
     assert receiver.accepted == []
-    enabled = http.post(f"{WEBHOOKS}/{endpoint_id}/enable", headers=bearer(token(http, admin)))
+    headers = bearer(token(http, admin))
+    refused = http.post(f"{WEBHOOKS}/{endpoint_id}/recover", headers=headers)
+    assert refused.status_code == 400  # enable it first
+    enabled = http.post(f"{WEBHOOKS}/{endpoint_id}/enable", headers=headers)
     assert enabled.json()["enabled"] is True
+    recovered = http.post(f"{WEBHOOKS}/{endpoint_id}/recover", headers=headers)
+    assert recovered.json() == {"queued": 2}
+    _drain(http)
+    # Two clients: each client's order is kept, not one across clients.
+    assert sorted(r.body["data"]["clientName"] for r in receiver.accepted) == ["doomed", "later"]
+    assert receiver.bad_signatures == 0
 
 
 def test_webhook_create_rejects_bad_input(http: TestClient, headers: dict[str, str]) -> None:

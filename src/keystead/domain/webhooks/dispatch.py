@@ -16,11 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
 
-from keystead.domain.audit import JSONValue
+from keystead.domain.audit import Auditor, Entity, JSONValue
+from keystead.domain.clients import Actor
 from keystead.domain.clock import Clock
 from keystead.domain.governance.notices import Message, NoticeKind, Notifier
 from keystead.domain.outbox import MAX_ERROR_CHARS, DeliveryError
 from keystead.domain.permissions import Permission
+from keystead.domain.principal import Caller
 from keystead.domain.secrets import SecretBox
 from keystead.domain.webhooks.endpoints import (
     AddressGuard,
@@ -31,6 +33,11 @@ from keystead.domain.webhooks.endpoints import (
     EndpointStore,
     WebhookEndpoint,
 )
+
+ENTITY = "WebhookEndpoint"
+# Who disables an endpoint that keeps failing (audited under this name).
+DISPATCHER = Caller(Actor("system", "webhooks", "webhook delivery"), frozenset(),
+                    frozenset({Permission.GOVERNANCE_WEBHOOK_EDIT}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,7 @@ class WebhookUnit:
     health: EndpointHealth
     log: DeliveryLog
     notifier: Notifier
+    auditor: Auditor
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +142,14 @@ class WebhookDispatch:
                   f"{streak.failing_since:%Y-%m-%d %H:%M} UTC")
         if not await unit.health.set_enabled(endpoint_id, False, now=now, reason=reason):
             return
+        await unit.auditor.record(DISPATCHER, "disable", Entity(ENTITY, endpoint_id, streak.url),
+                                  {"reason": reason})
         recipients = await unit.notifier.recipients(holders_of=Permission.GOVERNANCE_WEBHOOK_EDIT)
         await unit.notifier.notify(recipients, Message(
             NoticeKind.webhook_disabled, f"Webhook endpoint {streak.url} disabled",
             f"The webhook endpoint {streak.url} ({endpoint_id}) was disabled: {reason}. "
-            "Events for it are no longer sent; enable it again once it answers, and redeliver "
-            "what it missed from its delivery log."))
+            "Its events are logged as skipped, not sent; enable it again once it answers, and "
+            "recover what it missed (POST /api/v2/governance/webhooks/{id}/recover)."))
 
 
 def _json(body: Mapping[str, JSONValue]) -> str:

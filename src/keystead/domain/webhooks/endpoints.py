@@ -68,7 +68,8 @@ class EndpointStore(Protocol):
     async def search(self, page: Page) -> tuple[Sequence[WebhookEndpoint], int]: ...
     async def delete(self, endpoint_id: str) -> bool: ...
     async def subscribed(self, event_type: str) -> list[str]:
-        """The ids of the enabled endpoints subscribed to ``event_type``."""
+        """The ids of the endpoints subscribed to ``event_type``, disabled ones included (their
+        events are logged as skipped, so they can be recovered)."""
     async def sealed_secret(self, endpoint_id: str) -> str | None: ...
 
 
@@ -89,6 +90,8 @@ class DeliveryLog(Protocol):
     async def search(self, endpoint_id: str, page: Page) -> tuple[Sequence[Delivery], int]:
         """Newest first, and how many there are in all."""
     async def find(self, delivery_id: str) -> Delivery | None: ...
+    async def undelivered(self, endpoint_id: str) -> list[Delivery]:
+        """The first logged attempt of each event the endpoint never took, oldest first."""
 
 
 def url_problem(url: str) -> str | None:

@@ -16,6 +16,7 @@ from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 from keystead.domain.secrets import SecretBox
+from keystead.domain.webhooks.dispatch import ENTITY
 from keystead.domain.webhooks.endpoints import (
     AddressGuard,
     Delivery,
@@ -27,9 +28,8 @@ from keystead.domain.webhooks.endpoints import (
     url_problem,
 )
 from keystead.domain.webhooks.events import EVENTS
-from keystead.domain.webhooks.publishing import WEBHOOK, message_payload
+from keystead.domain.webhooks.publishing import WEBHOOK, message_payload, ordering_key
 
-ENTITY = "WebhookEndpoint"
 MAX_DESCRIPTION = 500
 
 
@@ -135,3 +135,25 @@ class WebhookManagement:
         await self.auditor.record(caller, "redeliver", _entity(endpoint), {
             "eventId": delivery.event_id, "eventType": delivery.event_type})
         return message_id
+
+    async def recover(self, caller: Caller, endpoint_id: str) -> int:
+        """Queue again every logged event the endpoint never took (failed, or skipped while it
+        was disabled), oldest first and in each client's order; return how many.
+
+        Raises: ForbiddenError; NotFoundError; InvalidInputError when the endpoint is disabled.
+        """
+        caller.require(Permission.GOVERNANCE_WEBHOOK_EDIT)
+        endpoint = await self.find(caller, endpoint_id)
+        if not endpoint.enabled:
+            raise InvalidInputError.one("endpoint", "disabled",
+                                        "the endpoint is disabled: enable it first")
+        missed = await self.log.undelivered(endpoint_id)
+        now = self.clock()
+        for delivery in missed:
+            await self.outbox.enqueue(WEBHOOK, message_payload(
+                endpoint_id=endpoint_id, event_id=delivery.event_id,
+                event_type=delivery.event_type, client_id=delivery.client_id,
+                body=delivery.body), now=now,
+                ordering_key=ordering_key(endpoint_id, delivery.client_id))
+        await self.auditor.record(caller, "recover", _entity(endpoint), {"events": len(missed)})
+        return len(missed)

@@ -109,6 +109,12 @@ async def redeliver(request: Request) -> Response:
     return json_response({"messageId": message_id}, status=202)
 
 
+async def recover(request: Request) -> Response:
+    async with call(request, scope="governance") as c:
+        queued = await c.runtime.webhooks(c.conn).recover(c.caller, request.path_params["id"])
+    return json_response({"queued": queued}, status=202)
+
+
 routes = [
     Route(BASE, list_endpoints, methods=["GET"]),
     Route(BASE, create_endpoint, methods=["POST"]),
@@ -116,6 +122,7 @@ routes = [
     Route(BASE + "/{id}", get_endpoint, methods=["GET"]),
     Route(BASE + "/{id}", delete_endpoint, methods=["DELETE"]),
     Route(BASE + "/{id}/enable", enable_endpoint, methods=["POST"]),
+    Route(BASE + "/{id}/recover", recover, methods=["POST"]),
     Route(BASE + "/{id}/deliveries", list_deliveries, methods=["GET"]),
     Route(BASE + "/{id}/deliveries/{delivery_id}/redeliver", redeliver, methods=["POST"]),
 ]
