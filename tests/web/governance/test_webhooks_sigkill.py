@@ -38,7 +38,6 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with webhook_receiver(reserved_port()) as receiver:
-        receiver.hold_seconds = 0.5  # a window to kill the sender in, mid-delivery
         yield receiver
 
 
@@ -95,17 +94,17 @@ def test_webhooks_every_event_arrives_in_order_across_a_sigkill(
         http, "SELECT payload FROM outbox WHERE channel = 'webhook'")}
     assert len(queued) == 3 * len(PER_CLIENT)
 
+    receiver.hold = 4  # the fourth delivery is held unanswered...
     server = _serve(settings, tmp_path, reserved_port())
     try:
-        _wait(lambda: len(receiver.accepted) >= 2, 60)
-        receiver.arrived.clear()
-        _wait(receiver.arrived.is_set, 30)  # a delivery is being held: kill its sender now
-        in_flight = receiver.accepted[-1].webhook_id
-        server.send_signal(signal.SIGKILL)
+        _wait(lambda: len(receiver.accepted) >= receiver.hold, 60)
+        in_flight = receiver.accepted[receiver.hold - 1].webhook_id
+        server.send_signal(signal.SIGKILL)  # ...and its sender killed while it waits
         server.wait(timeout=10)
     finally:
         if server.poll() is None:
             server.kill()
+        receiver.release.set()
     assert len({r.webhook_id for r in receiver.accepted}) < len(queued)
 
     server = _serve(settings, tmp_path, reserved_port())
