@@ -27,6 +27,7 @@ CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
         "review": ("add", "view", "edit"),
         # Webhook endpoints (edit: enable, redeliver; the delivery log is view).
         "webhook": ("add", "view", "edit", "delete"),
+        "compliance": ("view",),  # the compliance report
     },
 }
 
@@ -75,6 +76,7 @@ class Permission(StrEnum):
     GOVERNANCE_WEBHOOK_VIEW = "governance:webhook:view"
     GOVERNANCE_WEBHOOK_EDIT = "governance:webhook:edit"
     GOVERNANCE_WEBHOOK_DELETE = "governance:webhook:delete"
+    GOVERNANCE_COMPLIANCE_VIEW = "governance:compliance:view"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
@@ -89,10 +91,11 @@ OAUTH_ADMIN = "OAuth Admin"
 BUILTIN_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     SUPER_ADMIN: ("Every permission in the organisation", ("*:*:*",)),
     OAUTH_ADMIN: (
-        "Manages OAuth clients and scopes, acts on findings and reviews, reads the audit log",
+        "Manages OAuth clients and scopes, acts on findings and reviews, reads the audit log "
+        "and the compliance report",
         ("oauth:client:*", "oauth:scope:*", "audits:audit:view", "authorization:role:view",
          "authorization:division:view", "governance:finding:*", "governance:review:*",
-         "governance:policy:view"),
+         "governance:policy:view", "governance:compliance:view"),
     ),
 }
 

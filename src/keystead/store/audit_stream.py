@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from keystead.domain.audit_stream import Streamed
 from keystead.store.audit import stored_event
 from keystead.store.availability import reachable
-from keystead.store.tables import ORG_ID, audit_events, audit_stream_cursors
+from keystead.store.tables import ORG_ID, audit_events
+from keystead.store.webhook_tables import audit_stream_cursors
 
 
 class SqlAuditTail:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.domain.clients import Actor
 from keystead.domain.paging import Page
 from keystead.domain.webhooks.endpoints import Delivery, DeliveryStatus, WebhookEndpoint
-from keystead.store.tables import webhook_deliveries, webhook_endpoints
+from keystead.store.webhook_tables import webhook_deliveries, webhook_endpoints
 
 _PUBLIC = [c for c in webhook_endpoints.c if c.name != "secret_sealed"]
 

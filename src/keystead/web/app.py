@@ -46,7 +46,13 @@ from keystead.web.api import (
     tokens,
     users,
 )
-from keystead.web.api.governance import deactivations, deletion_requests, findings, notices
+from keystead.web.api.governance import (
+    compliance,
+    deactivations,
+    deletion_requests,
+    findings,
+    notices,
+)
 from keystead.web.api.governance import policy as governance_policy
 from keystead.web.api.governance import reviews as review_api
 from keystead.web.api.governance import webhooks as webhook_api
@@ -286,6 +292,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
                 *webhook_api.routes,
+                *compliance.routes,
                 *deletion_requests.routes, *review_api.routes, *findings.routes,
                 *secret_delivery.routes,
                 *console_routes()],
