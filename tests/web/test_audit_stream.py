@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.app import stream_audit
-from tests.support.apps import run, serve
+from tests.support.apps import flush_failures, run, serve
 from tests.support.clients import Registered, client_body, create_client
 from tests.support.servers import reserved_port
 from tests.web.governance.support import rows
@@ -54,12 +54,19 @@ def test_audit_stream_appends_every_entry_once_to_a_file(
         assert {"create", "secret.regenerate"} <= {e["action"] for e in entries}
         assert client.secret not in path.read_text()
         assert headers["Authorization"].split()[1] not in path.read_text()
-        # A later entry comes in the next round, after the ones before.
+        # Later entries come in the next round, after the ones before: a use case's, and the
+        # token hot path's (failed client authentications, appended by the hot store).
         create_client(http, headers, client_body(super_admin, name="later"))
+        refused = http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                            auth=(client.id, "presented-secret-7Qx"))
+        assert refused.status_code == 401
+        flush_failures(http)
         _stream(streaming)
     later = [json.loads(line) for line in path.read_text().splitlines()]
     assert [e["seq"] for e in later] == list(range(1, _head(http) + 1))
-    assert later[-1]["entity"]["name"] == "later"
+    assert "later" in [e["entity"]["name"] for e in later[len(entries):]]
+    assert later[-1]["result"] == "failure"  # the hot path's entry
+    assert "presented-secret-7Qx" not in path.read_text()
 
 
 @pytest.fixture
