@@ -7,8 +7,9 @@ import secrets
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keystead.domain.keyring import KeyRing
@@ -139,6 +140,29 @@ class Settings(BaseSettings):
     # Sent outbox messages, read notices and decided deletion requests are purged by
     # housekeeping this many days later (unsent messages and unread notices never are).
     notice_retention_days: int = Field(default=90, ge=1, le=3_650)
+    # Webhooks (domain/webhooks): endpoints on loopback or private addresses are refused unless
+    # this is on (a closed network, tests); each POST waits at most the timeout. An endpoint
+    # failing this many times in a row over at least this long is disabled, with a notice.
+    webhooks_allow_private: bool = False
+    # A sender's lease on the outbox messages it claimed: a sender that dies mid-delivery holds
+    # them up this long. Keep it above the longest delivery timeout (SMTP, webhooks).
+    outbox_lease_seconds: int = Field(default=60, ge=5, le=3_600)
+    webhooks_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    webhooks_disable_after_failures: int = Field(default=10, ge=1, le=10_000)
+    webhooks_disable_after_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    # The delivery log is purged by housekeeping this many days after each attempt.
+    webhook_delivery_retention_days: int = Field(default=30, ge=1, le=3_650)
+    # The audit log as a stream of JSON lines for a SIEM: `file:/absolute/path` (appended) or
+    # `syslog:udp://host:port` (RFC 5424). Empty: no stream.
+    audit_stream: str = ""
+
+    @field_validator("audit_stream")
+    @classmethod
+    def _audit_stream_target(cls, value: str) -> str:
+        if value and audit_stream_target(value) is None:
+            raise ValueError("KEYSTEAD_AUDIT_STREAM must be file:/absolute/path or "
+                             "syslog:udp://host:port")
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:
@@ -212,3 +236,19 @@ def serve_issuer(host: str, port: int, *,
         return configured, True
     return listen_url(host, port), False
 
+
+
+def audit_stream_target(value: str) -> Path | tuple[str, int] | None:
+    """KEYSTEAD_AUDIT_STREAM read: a file's path, a syslog (host, UDP port), or None if bad."""
+    if value.startswith("file:"):
+        path = Path(value.removeprefix("file:"))
+        return path if path.is_absolute() else None
+    if value.startswith("syslog:udp://"):
+        try:
+            parts = urlsplit(value.removeprefix("syslog:"))
+            port = parts.port
+        except ValueError:
+            return None
+        if parts.hostname and port and not parts.path.strip("/"):
+            return parts.hostname, port
+    return None

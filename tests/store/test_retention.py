@@ -23,7 +23,7 @@ from keystead.domain.keyring import KeyRing
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.protocol.keys import generate_key, key_cipher
 from keystead.store import governance_tables as gov_tables
-from keystead.store import tables
+from keystead.store import tables, webhook_tables
 from keystead.store.retention import RETENTION, Bound
 from keystead.web.app import housekeeping
 from keystead.web.runtime import Runtime
@@ -261,6 +261,28 @@ def deletion_requests(now: datetime, settings: Settings) -> list[Row]:
     ]
 
 
+def webhook_deliveries(now: datetime, settings: Settings) -> list[Row]:
+    since = now - timedelta(days=settings.webhook_delivery_retention_days)
+
+    def attempt(name: str, at: datetime) -> dict[str, Any]:
+        return {"id": name, "endpoint_id": "endpoint", "event_id": "msg_1",
+                "event_type": "client.created", "client_id": None, "attempt": 1,
+                "status": "delivered", "status_code": 200, "latency_ms": 3, "error": "",
+                "at": at, "body": {}}
+
+    table = webhook_tables.webhook_deliveries
+    return [Row(table, attempt("long-ago", since - timedelta(seconds=1)), kept=False),
+            Row(table, attempt("recent", since), kept=True)]
+
+
+def webhook_endpoint(now: datetime) -> list[tuple[Table, dict[str, Any]]]:
+    return [(webhook_tables.webhook_endpoints, {
+        "id": "endpoint", "url": "https://hooks.example.com/", "event_types": [],
+        "description": "", "secret_sealed": "sealed", "created_at": now,
+        "created_by": {"kind": "cli", "id": "test", "name": ""}, "enabled": True,
+        "consecutive_failures": 0, "disabled_reason": ""})]
+
+
 CASES: dict[str, Case] = {
     "sessions": Case("digest", sessions),
     "revoked_tokens": Case("digest", revoked_tokens),
@@ -274,6 +296,7 @@ CASES: dict[str, Case] = {
     "outbox": Case("id", outbox),
     "notices": Case("id", notices),
     "deletion_requests": Case("id", deletion_requests),
+    "webhook_deliveries": Case("id", webhook_deliveries, webhook_endpoint),
 }
 
 

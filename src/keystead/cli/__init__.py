@@ -3,7 +3,8 @@
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
 ``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` (with ``deletion_requests``
-and ``governance_findings``) and ``reviews``; ``run`` holds what they share.
+and ``governance_findings``), ``reviews`` and
+``webhooks``; ``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from keystead.cli import (
     secret_keys,
     server,
     users,
+    webhooks,
 )
 from keystead.cli.help_types import install as readable_help_types
 from keystead.cli.remote import Connection
@@ -60,6 +62,7 @@ governance.governance_app.add_typer(deletion_requests.deletion_requests_app,
 governance.governance_app.add_typer(governance_findings.findings_app, name="findings")
 app.add_typer(governance.governance_app, name="governance")
 app.add_typer(reviews.reviews_app, name="reviews")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.command()(server.init)
 app.command()(server.backup)
 app.command()(server.serve)

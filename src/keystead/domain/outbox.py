@@ -2,8 +2,8 @@
 
 A use case ``enqueue``s a message on the connection of its own transaction, so the message
 exists exactly when the change committed. A sender (``OutboxSender``) later claims due messages
-under a lease, hands each to the delivery channel named by its ``channel`` (e-mail today;
-webhooks plug in as another ``Channel``), and marks it sent. A sender that dies mid-delivery
+under a lease, hands each to the delivery channel named by its ``channel`` (e-mail, and
+webhooks: ``domain/webhooks/dispatch.py``), and marks it sent. A sender that dies mid-delivery
 leaves its lease to run out; the next sender claims the message again, so delivery is at least
 once and a message is never lost. A failed delivery is retried with exponential back-off.
 """
@@ -53,8 +53,10 @@ class Outbox(Protocol):
     """What a use case writes to, inside its own transaction."""
 
     async def enqueue(self, channel: str, payload: dict[str, JSONValue], *,
-                      now: datetime) -> str:
-        """Queue a message due at once; return its id."""
+                      now: datetime, ordering_key: str | None = None) -> str:
+        """Queue a message due at once; return its id. Messages sharing an ``ordering_key``
+        are claimed one at a time, in the order they were queued: one still failing holds
+        back those after it."""
 
 
 class OutboxLedger(Outbox, Protocol):
@@ -91,6 +93,7 @@ class OutboxSender:
     clock: Clock
     owner: str  # this sender's name in the leases it takes
     batch: int = 20
+    lease: timedelta = LEASE  # how long a sender that died holds up what it claimed
 
     async def send_due(self) -> int:
         """Deliver what is due now; return how many messages were sent."""
@@ -99,7 +102,8 @@ class OutboxSender:
         now = self.clock()
         async with self.ledger() as ledger:
             claimed = await ledger.claim(owner=self.owner, channels=sorted(self.channels),
-                                         now=now, lease_until=now + LEASE, limit=self.batch)
+                                         now=now, lease_until=now + self.lease,
+                                         limit=self.batch)
         sent = 0
         for message in claimed:
             try:

@@ -25,6 +25,8 @@ CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
         "policy": ("view", "edit"),
         "finding": ("view", "edit"),
         "review": ("add", "view", "edit"),
+        # Webhook endpoints (edit: enable, redeliver; the delivery log is view).
+        "webhook": ("add", "view", "edit", "delete"),
         "compliance": ("view",),  # the compliance report
     },
 }
@@ -70,6 +72,10 @@ class Permission(StrEnum):
     GOVERNANCE_REVIEW_ADD = "governance:review:add"
     GOVERNANCE_REVIEW_VIEW = "governance:review:view"
     GOVERNANCE_REVIEW_EDIT = "governance:review:edit"
+    GOVERNANCE_WEBHOOK_ADD = "governance:webhook:add"
+    GOVERNANCE_WEBHOOK_VIEW = "governance:webhook:view"
+    GOVERNANCE_WEBHOOK_EDIT = "governance:webhook:edit"
+    GOVERNANCE_WEBHOOK_DELETE = "governance:webhook:delete"
     GOVERNANCE_COMPLIANCE_VIEW = "governance:compliance:view"
 
 

@@ -22,6 +22,7 @@ from keystead.store.tables import (
     user_grants,
     users,
 )
+from keystead.store.webhook_tables import webhook_endpoints
 
 # A secret and the audit entry of its making are written in one transaction, a moment apart.
 DOCUMENTED_WITHIN = timedelta(minutes=1)
@@ -88,6 +89,10 @@ class SqlComplianceRecords:
         return int((await self.conn.execute(select(func.count()).select_from(clients).where(
             clients.c.organization_id == ORG_ID, clients.c.client_type == "confidential"))
         ).scalar_one())
+
+    async def webhook_endpoints(self) -> int:
+        return int((await self.conn.execute(select(func.count()).select_from(
+            webhook_endpoints).where(webhook_endpoints.c.enabled.is_(True)))).scalar_one())
 
     async def last_review_closed(self) -> datetime | None:
         closed: datetime | None = (await self.conn.execute(

@@ -81,7 +81,7 @@ governance_policies = Table(
 outbox = Table(
     "outbox", metadata,
     Column("id", String(36), primary_key=True),
-    Column("channel", String(32), nullable=False),  # "email"; webhooks plug in beside it
+    Column("channel", String(32), nullable=False),  # "email" or "webhook"
     Column("payload", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
@@ -90,7 +90,12 @@ outbox = Table(
     Column("lease_until", UTCDateTime, nullable=True),
     Column("sent_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
+    # 0020: messages sharing a key are handed out one at a time, by seq (webhooks: endpoint
+    # and client, so a client's events arrive in order).
+    Column("ordering_key", String(80), nullable=True),
+    Column("ordering_seq", Integer, nullable=True),
     Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+    Index("ix_outbox_ordering", "ordering_key", "ordering_seq"),
 )
 
 # 0015: each user's notices (the console inbox); no foreign keys: a notice about a deleted

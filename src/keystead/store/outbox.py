@@ -6,8 +6,9 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystead.domain.audit import JSONValue
@@ -23,11 +24,19 @@ class SqlOutbox:
         self.conn = conn
 
     async def enqueue(self, channel: str, payload: dict[str, JSONValue], *,
-                      now: datetime) -> str:
+                      now: datetime, ordering_key: str | None = None) -> str:
         message_id = str(uuid.uuid4())
+        seq: Any = None
+        if ordering_key is not None:
+            # The key's next number, in the INSERT itself; two transactions queueing for one
+            # key at the same instant may draw the same number (then the id breaks the tie):
+            # their order was a coin toss anyway.
+            last = outbox.alias("last")
+            seq = select(func.coalesce(func.max(last.c.ordering_seq), 0) + 1).where(
+                last.c.ordering_key == ordering_key).scalar_subquery()
         await self.conn.execute(insert(outbox).values(
             id=message_id, channel=channel, payload=payload, created_at=now, attempts=0,
-            next_attempt_at=now))
+            next_attempt_at=now, ordering_key=ordering_key, ordering_seq=seq))
         return message_id
 
     async def claim(self, *, owner: str, channels: Sequence[str], now: datetime,
@@ -35,11 +44,20 @@ class SqlOutbox:
         # SKIP LOCKED on PostgreSQL: senders on other replicas pass over the rows this one is
         # leasing instead of waiting; SQLite serialises writers anyway. The lease itself (not
         # the row lock, gone at commit) is what keeps the others away during delivery.
+        # Only the first unsent message of an ordering key may go: one that is failing (or
+        # leased) holds back the key's later ones.
+        earlier = outbox.alias("earlier")
+        held_back = exists().where(
+            earlier.c.ordering_key == outbox.c.ordering_key, earlier.c.sent_at.is_(None),
+            or_(earlier.c.ordering_seq < outbox.c.ordering_seq,
+                and_(earlier.c.ordering_seq == outbox.c.ordering_seq,
+                     earlier.c.id < outbox.c.id)))
         due = (await self.conn.execute(
             select(outbox.c.id).where(
                 outbox.c.sent_at.is_(None), outbox.c.channel.in_(list(channels)),
                 outbox.c.next_attempt_at <= now,
-                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now))
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
+                or_(outbox.c.ordering_key.is_(None), ~held_back))
             .order_by(outbox.c.created_at, outbox.c.id).limit(limit)
             .with_for_update(skip_locked=True))).scalars().all()
         if not due:

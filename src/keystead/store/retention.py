@@ -95,6 +95,13 @@ RETENTION: Mapping[str, Retention] = {
         Bound.purged, "a message once delivered, after the notice retention period; an unsent "
                       "one is kept (and retried) until delivered",
         "KEYSTEAD_NOTICE_RETENTION_DAYS"),
+    "audit_stream_cursors": Retention(
+        Bound.managed, "one row per audit stream target ever configured (a sequence number)",
+        "KEYSTEAD_AUDIT_STREAM"),
+    "webhook_endpoints": Retention(Bound.managed, "until an admin deletes the endpoint"),
+    "webhook_deliveries": Retention(
+        Bound.purged, "one row per delivery attempt, purged that many days after it; all of "
+                      "an endpoint's go with it", "KEYSTEAD_WEBHOOK_DELIVERY_RETENTION_DAYS"),
     "notices": Retention(
         Bound.purged, "a notice once read, after the notice retention period (an unread one "
                       "stays); all of a deleted user's", "KEYSTEAD_NOTICE_RETENTION_DAYS"),

@@ -1,6 +1,7 @@
 """The schema, as SQLAlchemy Core tables (the repositories issue Core statements, no ORM graph).
 
-The governance tables live in ``governance_tables``; importing this module registers both.
+The governance tables live in ``governance_tables`` and the webhook ones in ``webhook_tables``;
+importing this module registers them all.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from sqlalchemy import (
 )
 
 from keystead.domain.organization import ORGANIZATION_ID
-from keystead.store import governance_tables  # noqa: F401  (its tables join the one schema)
+from keystead.store import (
+    governance_tables,  # noqa: F401  (its tables join the one schema)
+    webhook_tables,  # noqa: F401  (so do these)
+)
 from keystead.store.table_metadata import metadata as metadata  # re-exported: the whole schema
 from keystead.store.types import UTCDateTime
 

@@ -32,6 +32,7 @@ from keystead.store.notices import SqlNoticeStore
 from keystead.store.outbox import SqlOutbox
 from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
+from keystead.store.webhooks import SqlDeliveryLog
 from keystead.web import authorize, delivery_runs, health, oauth
 from keystead.web.api import (
     audits,
@@ -57,6 +58,7 @@ from keystead.web.api.governance import (
 )
 from keystead.web.api.governance import policy as governance_policy
 from keystead.web.api.governance import reviews as review_api
+from keystead.web.api.governance import webhooks as webhook_api
 from keystead.web.console.routes import console_routes
 from keystead.web.errors import (
     bearer_error,
@@ -78,6 +80,7 @@ FINDINGS_INTERVAL_SECONDS = 3600.0
 KEY_RELOAD_INTERVAL_SECONDS = 60.0
 # How often the outbox is looked at: a notice's e-mail leaves within this of its commit.
 OUTBOX_INTERVAL_SECONDS = 5.0
+AUDIT_STREAM_INTERVAL_SECONDS = 1.0
 # Each flush is a commit, which makes every worker drop its kept hot-path reads: not too often.
 FLUSH_INTERVAL_SECONDS = 1.0
 # Reminders are due days ahead and escalation at a due date: every five minutes is prompt.
@@ -128,6 +131,8 @@ async def purge(runtime: Runtime) -> None:
         await SqlOutbox(conn).purge_sent(before=kept_since)
         await SqlNoticeStore(conn).purge_read(before=kept_since)
         await SqlDeletionRequestStore(conn).purge_closed(before=kept_since)
+        await SqlDeliveryLog(conn).purge_before(now - timedelta(
+            days=runtime.settings.webhook_delivery_retention_days))
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
     if steps:
@@ -153,6 +158,12 @@ async def send_outbox(runtime: Runtime) -> None:
     """Deliver the outbox's due messages (notices by e-mail), as the ``outbox`` loop does."""
     if sent := await runtime.outbox_sender.send_due():
         log.info("sent %d outbox message(s)", sent)
+
+
+async def stream_audit(runtime: Runtime) -> None:
+    """Send the audit entries appended since the last round to KEYSTEAD_AUDIT_STREAM."""
+    if runtime.audit_streamer is not None:
+        await runtime.audit_streamer.stream()
 
 
 async def attend_reviews(runtime: Runtime) -> None:
@@ -204,6 +215,8 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            metrics=metrics),
             SupervisedLoop("outbox", lambda: send_outbox(runtime), OUTBOX_INTERVAL_SECONDS,
                            metrics=metrics),
+            SupervisedLoop("audit-stream", lambda: stream_audit(runtime),
+                           AUDIT_STREAM_INTERVAL_SECONDS, metrics=metrics),
             SupervisedLoop("access-reviews", lambda: attend_reviews(runtime),
                            REVIEWS_INTERVAL_SECONDS, metrics=metrics),
             SupervisedLoop("findings", lambda: evaluate_findings(runtime),
@@ -292,6 +305,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
+                *webhook_api.routes,
                 *compliance.routes,
                 *deletion_requests.routes, *review_api.routes, *findings.routes,
                 *secret_delivery.routes, *usage.routes, *docs.routes,

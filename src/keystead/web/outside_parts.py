@@ -1,5 +1,5 @@
 """The outside parts the settings name, built for the runtime: the token path's store, the
-outbox's delivery channels, the secret vault and the token signer."""
+outbox's delivery channels, the audit stream, the secret vault and the token signer."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from datetime import datetime
 from cryptography.fernet import MultiFernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from keystead.channels.audit_sinks import FileSink, SyslogUdpSink
 from keystead.channels.smtp import SmtpChannel
-from keystead.config import Settings
+from keystead.config import Settings, audit_stream_target
 from keystead.delivery.vault import VaultConnection
+from keystead.domain.audit_stream import AuditSink, AuditStreamer
 from keystead.domain.governance.notices import EMAIL
 from keystead.domain.outbox import Channel
 from keystead.domain.tokens import HotStore
 from keystead.protocol.keys import StoredKey, jwk_set, load_private, published, signing_key
 from keystead.protocol.tokens import Signer
+from keystead.store.audit_stream import audit_tails
 from keystead.store.database import sqlite_path
 from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
@@ -25,7 +28,8 @@ log = logging.getLogger("keystead")
 
 
 def channels(settings: Settings) -> dict[str, Channel]:
-    """The outbox's delivery channels the settings configure (webhooks will join here)."""
+    """The outbox's delivery channels the settings configure (webhooks join in build_runtime:
+    their channel works in the runtime's transactions)."""
     channels: dict[str, Channel] = {}
     if settings.smtp_host:
         channels[EMAIL] = SmtpChannel(
@@ -34,6 +38,16 @@ def channels(settings: Settings) -> dict[str, Channel]:
             password=settings.smtp_password.get_secret_value(),
             starttls=settings.smtp_starttls, timeout_seconds=settings.smtp_timeout_seconds)
     return channels
+
+
+def audit_streamer(settings: Settings, engine: AsyncEngine) -> AuditStreamer | None:
+    """The audit stream KEYSTEAD_AUDIT_STREAM names; None when it names none."""
+    target = audit_stream_target(settings.audit_stream) if settings.audit_stream else None
+    if target is None:
+        return None
+    sink: AuditSink = FileSink(target) if not isinstance(target, tuple) else SyslogUdpSink(
+        *target)
+    return AuditStreamer(settings.audit_stream, audit_tails(engine), sink)
 
 
 def vault(settings: Settings) -> VaultConnection | None:

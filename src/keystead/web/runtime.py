@@ -15,8 +15,10 @@ from cryptography.fernet import MultiFernet
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from keystead.channels.webhook import HttpWebhookTransport, PublicAddressGuard
 from keystead.config import Settings
 from keystead.delivery import Destinations
+from keystead.domain.audit_stream import AuditStreamer
 from keystead.domain.errors import StoreUnavailableError
 from keystead.domain.governance.evidence import (
     NO_EVIDENCE,
@@ -28,6 +30,8 @@ from keystead.domain.passwords import Passwords
 from keystead.domain.secret_delivery import DestinationFactory
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.tokens import HotStore
+from keystead.domain.webhooks.dispatch import DisablePolicy, WebhookDispatch, WebhookUnit
+from keystead.domain.webhooks.publishing import WEBHOOK
 from keystead.protocol.auth_failures import FailureTally
 from keystead.protocol.client_auth import ClientAuthenticator
 from keystead.protocol.grants.authorization_code import AuthorizationCodeGrant
@@ -58,7 +62,8 @@ from keystead.store.failure_counter import LimitsFailureCounter
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.outbox import outbox_transactions
 from keystead.store.saml import saml_exchanges
-from keystead.web.outside_parts import channels, hot_store, token_signer, vault
+from keystead.store.webhooks import SqlDeliveryLog, SqlWebhookEndpoints
+from keystead.web.outside_parts import audit_streamer, channels, hot_store, token_signer, vault
 from keystead.web.use_cases import UseCaseFactories
 
 log = logging.getLogger("keystead")
@@ -100,6 +105,10 @@ class Runtime(UseCaseFactories):
     recorder: EvidenceRecorder
     # Where clients' secrets can be delivered (file root, vault connection from the settings).
     destinations: DestinationFactory
+    # Which webhook endpoint addresses may be used (KEYSTEAD_WEBHOOKS_ALLOW_PRIVATE).
+    webhook_guard: PublicAddressGuard
+    # The audit log streamed to a file or syslog (KEYSTEAD_AUDIT_STREAM); None: no stream.
+    audit_streamer: AuditStreamer | None
 
     async def flush_evidence(self) -> None:
         """Add the evidence counted since the last flush to the store.
@@ -140,6 +149,14 @@ class Runtime(UseCaseFactories):
         """One transaction per request: commits on success, rolls back on any error."""
         async with reachable(self.engine) as conn:
             yield conn
+
+    @asynccontextmanager
+    async def webhook_unit(self) -> AsyncIterator[WebhookUnit]:
+        """The webhook channel's short transaction (its own, apart from the outbox's)."""
+        async with self.transaction() as conn:
+            endpoints = SqlWebhookEndpoints(conn)
+            yield WebhookUnit(endpoints=endpoints, health=endpoints, log=SqlDeliveryLog(conn),
+                              notifier=self.notifier(conn), auditor=self.auditor(conn))
 
     @property
     def has_signing_key(self) -> bool:
@@ -223,7 +240,8 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
                                seconds=settings.saml_assertion_max_lifetime_seconds)),
             user_tokens, hot.record, clock),
     }
-    return Runtime(
+    outbox_channels = channels(settings)
+    runtime = Runtime(
         settings=settings, engine=engine, hot=hot, digester=digester, clock=clock,
         tokens=tokens, token_endpoint=TokenEndpoint(authenticator, grants, token_issued, recorder),
         introspection=IntrospectionEndpoint(authenticator, tokens, authorizations, digester,
@@ -235,7 +253,18 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
         auth_failures=auth_failures, throttle=throttle, evidence=evidence,
         recorder=recorder,
-        outbox_sender=OutboxSender(outbox_transactions(engine), channels(settings), clock,
+        outbox_sender=OutboxSender(outbox_transactions(engine), outbox_channels, clock,
                                    owner=f"{socket.gethostname()[:40]}:{os.getpid()}:"
-                                         f"{uuid.uuid4().hex[:8]}"),
-        destinations=Destinations(file_root=settings.secret_file_root, vault=vault(settings)))
+                                         f"{uuid.uuid4().hex[:8]}",
+                                   lease=timedelta(seconds=settings.outbox_lease_seconds)),
+        destinations=Destinations(file_root=settings.secret_file_root, vault=vault(settings)),
+        webhook_guard=PublicAddressGuard(allow_private=settings.webhooks_allow_private),
+        audit_streamer=audit_streamer(settings, engine))
+    # Webhooks are always on (no endpoint, no message); the channel works in the runtime's
+    # transactions, so it joins once the runtime exists.
+    outbox_channels[WEBHOOK] = WebhookDispatch(
+        runtime.webhook_unit, HttpWebhookTransport(settings.webhooks_timeout_seconds),
+        runtime.webhook_guard, runtime.box, clock, DisablePolicy(
+            settings.webhooks_disable_after_failures,
+            timedelta(seconds=settings.webhooks_disable_after_seconds)))
+    return runtime

@@ -39,6 +39,9 @@ from keystead.domain.secret_rotation import SecretDelivery
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
 from keystead.domain.users import UserManagement
+from keystead.domain.webhooks.endpoints import AddressGuard
+from keystead.domain.webhooks.management import WebhookManagement
+from keystead.domain.webhooks.publishing import PublishingAuditLog, WebhookPublisher
 from keystead.protocol.tokens import TokenService
 from keystead.store.audit import SqlAuditLog
 from keystead.store.catalog import SqlCatalog
@@ -62,6 +65,7 @@ from keystead.store.secret_destinations import SqlDeliveryStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.usage_counts import SqlUsageCounts
 from keystead.store.users import SqlCredentialStore, SqlUserStore
+from keystead.store.webhooks import SqlDeliveryLog, SqlWebhookEndpoints
 
 
 class UseCaseFactories:
@@ -75,12 +79,25 @@ class UseCaseFactories:
     box: SecretBox
     destinations: DestinationFactory
     outbox_sender: OutboxSender
+    webhook_guard: AddressGuard
 
     def callers(self, conn: AsyncConnection) -> Callers:
         return Callers(SqlPrincipals(conn), SqlCatalog(conn))
 
     def auditor(self, conn: AsyncConnection) -> Auditor:
-        return Auditor(SqlAuditLog(conn), self.clock)
+        """The audit log; client lifecycle entries are published to webhooks as well."""
+        return Auditor(PublishingAuditLog(SqlAuditLog(conn), self.webhook_publisher(conn)),
+                       self.clock)
+
+    def webhook_publisher(self, conn: AsyncConnection) -> WebhookPublisher:
+        return WebhookPublisher(SqlWebhookEndpoints(conn), SqlOutbox(conn), self.clock)
+
+    def webhooks(self, conn: AsyncConnection) -> WebhookManagement:
+        endpoints = SqlWebhookEndpoints(conn)
+        return WebhookManagement(
+            endpoints=endpoints, health=endpoints, log=SqlDeliveryLog(conn),
+            outbox=SqlOutbox(conn), guard=self.webhook_guard, box=self.box,
+            auditor=self.auditor(conn), clock=self.clock)
 
     def management(self, conn: AsyncConnection) -> ClientManagement:
         """Client management whose changes re-evaluate the client's findings."""
@@ -181,7 +198,8 @@ class UseCaseFactories:
     def notifier(self, conn: AsyncConnection) -> Notifier:
         return Notifier(notices=SqlNoticeStore(conn), directory=SqlRecipientDirectory(conn),
                         outbox=SqlOutbox(conn), clock=self.clock,
-                        email=EMAIL in self.outbox_sender.channels)
+                        email=EMAIL in self.outbox_sender.channels,
+                        events=self.webhook_publisher(conn))
 
     def inbox(self, conn: AsyncConnection) -> Inbox:
         return Inbox(notices=SqlNoticeStore(conn), clock=self.clock)

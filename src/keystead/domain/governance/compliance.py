@@ -231,7 +231,7 @@ def incident_response(f: ComplianceFacts) -> tuple[bool, str, tuple[Failing, ...
     routes = f.deployment.alert_routes
     if not routes:
         return False, ("notices and alerts reach only the console inbox: configure e-mail "
-                       "(KEYSTEAD_SMTP_HOST) or a webhook"), (
+                       "(KEYSTEAD_SMTP_HOST) or a webhook endpoint"), (
             Failing(Target.setting, "KEYSTEAD_SMTP_HOST", "KEYSTEAD_SMTP_HOST"),)
     return True, "notices and alerts are sent by " + ", ".join(routes), ()
 

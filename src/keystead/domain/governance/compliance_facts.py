@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -44,6 +44,9 @@ class ComplianceRecords(Protocol):
 
     async def last_review_closed(self) -> datetime | None: ...
 
+    async def webhook_endpoints(self) -> int:
+        """How many webhook endpoints are enabled (a route for alerts and notices)."""
+
 
 # Policy fields holding a retention in days (None: kept without limit), by the name the report
 # shows; the data-subject work adds the audit log's and others'.
@@ -80,8 +83,11 @@ class ComplianceReporting:
                     detected[finding.kind].append(named)
         admins = await self.records.admins()
         keys = await self.records.secret_keys()
+        deployment = self.deployment
+        if await self.records.webhook_endpoints():
+            deployment = replace(deployment, alert_routes=(*deployment.alert_routes, "webhooks"))
         return judge(ComplianceFacts(
-            now=self.clock(), policy=policy, deployment=self.deployment,
+            now=self.clock(), policy=policy, deployment=deployment,
             admins_without_mfa=tuple(user for user, enrolled in admins if not enrolled),
             admins=len(admins), audit=await self.records.audit(), secrets_stored=len(keys),
             secrets_unverifiable=tuple(dict.fromkeys(

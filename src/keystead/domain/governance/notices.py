@@ -37,6 +37,7 @@ class NoticeKind(StrEnum):
     review_escalated = "review.escalated"
     finding_opened = "finding.opened"
     rotation_due = "secret.rotation.due"
+    webhook_disabled = "webhook.endpoint.disabled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,11 @@ class Message:
     client_id: str | None = None
 
 
+class NoticeEvents(Protocol):
+    async def notice(self, message: Message) -> None:
+        """Publish the notice as an event (webhooks), in the same transaction."""
+
+
 @dataclass(slots=True)
 class Notifier:
     """Write the notices of a change, in its transaction: inbox entries and queued e-mails."""
@@ -95,6 +101,7 @@ class Notifier:
     outbox: Outbox
     clock: Clock
     email: bool  # False: no SMTP server configured, so nothing is queued for e-mail
+    events: NoticeEvents | None = None  # webhook subscribers hear of every notice, once
 
     async def recipients(self, *, owner_id: str | None = None,
                          holders_of: str | None = None,
@@ -124,6 +131,8 @@ class Notifier:
                     "body": f"Hello {recipient.name},\n\n{message.body}\n\n"
                             "-- Keystead (see your inbox in the console)"}, now=now)
             count += 1
+        if self.events is not None:
+            await self.events.notice(message)
         return count
 
 

@@ -17,6 +17,7 @@ from keystead.web.api.governance.deletion_requests import RejectRequest
 from keystead.web.api.governance.findings import ArchiveRequest, EvaluateRequest
 from keystead.web.api.governance.policy import PolicyRequest
 from keystead.web.api.governance.reviews import CampaignRequest, DecisionRequest
+from keystead.web.api.governance.webhooks import WebhookCreate
 from keystead.web.api.identity_links import IdentityLinkRequest
 from keystead.web.api.identity_providers import GenericSamlRequest
 from keystead.web.api.secret_delivery import DestinationRequest
@@ -253,6 +254,24 @@ OPERATIONS: tuple[Operation, ...] = (
         "governance", "governance:finding:edit"),
     _op("POST", G + "/findings/{id}/remedy", "Governance", "Apply a finding's remedy",
         "governance", "governance:finding:edit"),
+    _op("GET", G + "/webhooks", "Webhooks", "List webhook endpoints", "governance:readonly",
+        "governance:webhook:view", response=Listing, query=PAGED),
+    _op("POST", G + "/webhooks", "Webhooks", "Create a webhook endpoint", "governance",
+        "governance:webhook:add", body=WebhookCreate, status=201),
+    _op("GET", G + "/webhooks/eventtypes", "Webhooks", "List webhook event types",
+        "governance:readonly", None),
+    _op("GET", G + "/webhooks/{id}", "Webhooks", "Get a webhook endpoint",
+        "governance:readonly", "governance:webhook:view"),
+    _op("DELETE", G + "/webhooks/{id}", "Webhooks", "Delete a webhook endpoint", "governance",
+        "governance:webhook:delete", status=204),
+    _op("POST", G + "/webhooks/{id}/enable", "Webhooks", "Enable a webhook endpoint",
+        "governance", "governance:webhook:edit"),
+    _op("POST", G + "/webhooks/{id}/recover", "Webhooks", "Recover a webhook endpoint's events",
+        "governance", "governance:webhook:edit", status=202),
+    _op("GET", G + "/webhooks/{id}/deliveries", "Webhooks", "List webhook deliveries",
+        "governance:readonly", "governance:webhook:view", response=Listing, query=PAGED),
+    _op("POST", G + "/webhooks/{id}/deliveries/{delivery_id}/redeliver", "Webhooks",
+        "Redeliver a webhook event", "governance", "governance:webhook:edit", status=202),
     # ?format=csv answers text/csv; the document describes the JSON form.
     _op("GET", G + "/compliance", "Governance", "Get the compliance report",
         "governance:readonly", "governance:compliance:view"),

@@ -1,5 +1,5 @@
 """Console pages for governance: the organisation's policy, the findings, the signed-in user's
-inbox of notices, deletion requests and the compliance report."""
+inbox of notices, deletion requests, the compliance report and webhook endpoints."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from keystead.web.console.governance import (
     findings,
     inbox,
     policy,
+    webhooks,
 )
 from keystead.web.console.pages import route
 
@@ -18,4 +19,5 @@ routes: list[Route] = [
     route(policy.BASE, policy.policy_page),
     route(policy.BASE, policy.policy_save, methods=("POST",)),
     *inbox.routes, *deletion_requests.routes, *findings.routes, *compliance.routes,
+    *webhooks.routes,
 ]
