@@ -2,8 +2,9 @@
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
-``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` (with ``deletion_requests``
-and ``governance_findings``) and ``reviews``; ``run`` holds what they share.
+``users`` (``user_data`` adds export and erase), ``keys``, ``secret_keys``, ``audit``,
+``governance`` (with ``deletion_requests`` and ``governance_findings``) and ``reviews``;
+``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from keystead.cli import (
     secret_delivery,
     secret_keys,
     server,
+    user_data,
     users,
 )
 from keystead.config import Settings
 
 app = typer.Typer(help="Keystead: OAuth 2.0 authorization server with governed client "
                        "management.", no_args_is_help=True)
+users.users_app.command("export")(user_data.users_export)
+users.users_app.command("erase")(user_data.users_erase)
 clients.clients_app.command("plan-deactivation")(deactivations.plan_deactivation)
 clients.clients_app.command("deactivations")(deactivations.deactivations)
 clients.clients_app.command("cancel-deactivation")(deactivations.cancel_deactivation)

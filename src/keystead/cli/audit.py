@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.cli.run import run_in_transaction
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.principal import Caller
-from keystead.store.audit import SqlAuditLog, verify_chain
+from keystead.store.audit import SqlAuditLog
+from keystead.store.audit_verify import verify_chain
 
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 

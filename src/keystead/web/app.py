@@ -43,6 +43,7 @@ from keystead.web.api import (
     secret_delivery,
     subjects,
     tokens,
+    user_data,
     users,
 )
 from keystead.web.api.governance import deactivations, deletion_requests, findings, notices
@@ -269,7 +270,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
     starlette = Starlette(
         routes=[*health.routes, *oauth.routes, *authorize.routes, *clients.routes,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
-                *users.routes, *subjects.routes, *identity_providers.routes,
+                *users.routes, *user_data.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
                 *deletion_requests.routes, *review_api.routes, *findings.routes,

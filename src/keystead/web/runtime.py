@@ -49,6 +49,7 @@ from keystead.domain.secret_delivery import DestinationFactory
 from keystead.domain.secret_rotation import SecretDelivery
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
+from keystead.domain.subject_rights import SubjectRights
 from keystead.domain.tokens import HotStore
 from keystead.domain.users import UserManagement
 from keystead.protocol.auth_failures import FailureTally
@@ -100,6 +101,7 @@ from keystead.store.roles import SqlRoleStore
 from keystead.store.saml import saml_exchanges
 from keystead.store.scopes import SqlScopeStore
 from keystead.store.secret_destinations import SqlDeliveryStore
+from keystead.store.subject_data import SqlSubjectRecords
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.users import SqlCredentialStore, SqlUserStore
 
@@ -246,6 +248,10 @@ class Runtime:
         return UserManagement(users=store, grants=store, catalog=SqlCatalog(conn),
                               auditor=self.auditor(conn), passwords=self.passwords,
                               clock=self.clock)
+
+    def subject_rights(self, conn: AsyncConnection) -> SubjectRights:
+        return SubjectRights(records=SqlSubjectRecords(conn), users=self.users(conn),
+                             catalog=SqlCatalog(conn), auditor=self.auditor(conn))
 
     def divisions(self, conn: AsyncConnection) -> DivisionManagement:
         return DivisionManagement(divisions=SqlDivisionStore(conn), auditor=self.auditor(conn),
