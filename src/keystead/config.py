@@ -139,6 +139,13 @@ class Settings(BaseSettings):
     # Sent outbox messages, read notices and decided deletion requests are purged by
     # housekeeping this many days later (unsent messages and unread notices never are).
     notice_retention_days: int = Field(default=90, ge=1, le=3_650)
+    # Where audit entries past the policy's auditRetentionDays are written, as signed JSON-lines
+    # files, before housekeeping removes them (empty: ``data_dir/audit-archive``).
+    audit_archive_dir: Path | None = None
+
+    @property
+    def audit_archive_folder(self) -> Path:
+        return self.audit_archive_dir or self.data_dir / "audit-archive"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:
