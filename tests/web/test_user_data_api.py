@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
-from keystead.store.audit import SqlAuditLog
+from keystead.domain.audit import GENESIS_HASH, chain_hash
+from keystead.store.audit import SqlAuditLog, stored_event
 from keystead.store.audit_verify import verify_chain
-from keystead.store.tables import audit_events, metadata
+from keystead.store.tables import audit_events, audit_head, metadata
 from keystead.web.runtime import Runtime
 from tests.oauth_flows import code_client, signed_in_person, user_tokens
 from tests.people import create_user
@@ -187,3 +188,41 @@ def test_user_data_needs_its_own_permission(http: TestClient, headers: dict[str,
     assert response.status_code == 403, response.text
     assert f"directory:user:{path}" in response.json()["message"]
     assert user.email in _every_text(http)
+
+
+def _rechain_as_format_1(http: TestClient) -> None:
+    """Rewrite the whole log as a Keystead before 0019 wrote it (format 1: the hash covers the
+    personal part itself)."""
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.transaction() as conn:
+            previous = GENESIS_HASH
+            for row in list(await conn.execute(select(audit_events).order_by(audit_events.c.seq))):
+                stored = stored_event(row)
+                digest = chain_hash(previous, row.seq, stored.event)
+                await conn.execute(update(audit_events).where(audit_events.c.seq == row.seq)
+                                   .values(format=1, personal_salt=None, personal_digest=None,
+                                           prev_hash=previous, hash=digest))
+                previous = digest
+            await conn.execute(update(audit_head).values(last_hash=previous))
+
+    run(http, work)
+
+
+def test_erase_pseudonymises_entries_written_before_0019(
+        http: TestClient, headers: dict[str, str]) -> None:
+    person = create_user(http, "old.timer@example.com", name="Old Timer")
+    renamed = http.patch(f"{USERS}/{person.id}", headers=headers, json={"name": "Old Timer II"})
+    assert renamed.status_code == 200, renamed.text
+    _rechain_as_format_1(http)
+    assert _problems(http) == []
+    assert http.post(f"{USERS}/{person.id}/erase", headers=headers).status_code == 200
+    assert _problems(http) == []
+    everything = _every_text(http).lower()
+    for identifier in (person.id, "old.timer@example.com", "old timer"):
+        assert identifier not in everything
+    # An erased format-1 entry cannot be recomputed: its erasure's digest guards it instead.
+    erased = next(r for r in _rows(http) if r.erased_by is not None and r.format == 1)
+    _execute(http, update(audit_events).where(audit_events.c.seq == erased.seq)
+             .values(action="noop"))
+    assert any("the entries this erasure marked were changed" in p for p in _problems(http))
