@@ -137,7 +137,7 @@ def policy_from_document(document: Mapping[str, object], *, base: Policy | None 
         ttls = _token_ttls(document[MAX_DURATIONS], policy.max_token_ttl_seconds, problems)
         if ttls is not None:
             changes["max_token_ttl_seconds"] = ttls
-    retention = _retention(document, policy, problems)
+    retention = _retention(document, policy, changes, problems)
     if retention is not None:
         changes["retention_days"] = retention
     if problems:
@@ -145,8 +145,8 @@ def policy_from_document(document: Mapping[str, object], *, base: Policy | None 
     return replace(policy, **changes)  # type: ignore[arg-type]
 
 
-def _retention(document: Mapping[str, object], policy: Policy, problems: list[Problem]
-               ) -> dict[str, int | None] | None:
+def _retention(document: Mapping[str, object], policy: Policy, changes: Mapping[str, object],
+               problems: list[Problem]) -> dict[str, int | None] | None:
     """The retention fields given, on the policy's (None when none is given). Evidence is
     never kept shorter than the unused-client lookback reads it, whichever of the two moves."""
     days = dict(policy.retention_days)
@@ -163,7 +163,8 @@ def _retention(document: Mapping[str, object], policy: Policy, problems: list[Pr
                                     f"{rule.high}, or null ({rule.unset})"))
         else:
             days[rule.key] = value
-    lookback = document.get("unusedLookbackDays", policy.unused_lookback_days)
+    # The lookback as it will be: the new value when valid (a bad one is refused on its own).
+    lookback = changes.get("unused_lookback_days", policy.unused_lookback_days)
     evidence = days.get("evidence")
     if evidence is not None and isinstance(lookback, int) and evidence < lookback:
         problems.append(Problem("evidenceRetentionDays", "out.of.range",
