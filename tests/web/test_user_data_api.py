@@ -6,18 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from starlette.testclient import TestClient
 
 from keystead.domain.audit import GENESIS_HASH, chain_hash
 from keystead.store.audit import SqlAuditLog, stored_event
 from keystead.store.audit_verify import verify_chain
-from keystead.store.tables import audit_events, audit_head, metadata
+from keystead.store.tables import audit_events, audit_head, metadata, notices
 from keystead.web.runtime import Runtime
 from tests.oauth_flows import code_client, signed_in_person, user_tokens
 from tests.people import create_user
 from tests.support.apps import run
 from tests.support.clients import Registered, bootstrap
+from tests.support.clock import ManualClock
 from tests.support.management import role_id
 from tests.support.reviews import governed_client
 from tests.support.tokens import bearer, token
@@ -226,3 +227,26 @@ def test_erase_pseudonymises_entries_written_before_0019(
     _execute(http, update(audit_events).where(audit_events.c.seq == erased.seq)
              .values(action="noop"))
     assert any("the entries this erasure marked were changed" in p for p in _problems(http))
+
+
+def test_erase_rewrites_others_notices_and_drops_their_own(
+        http: TestClient, headers: dict[str, str], clock: ManualClock) -> None:
+    person = create_user(http, "noticed.person@example.com", name="Noticed Person")
+    other = create_user(http, "other.reader@example.com")
+
+    async def write(runtime: Runtime) -> None:
+        async with runtime.transaction() as conn:
+            for notice_id, recipient, body in (
+                    ("about-them", other.id, "Noticed Person asked to delete a client"),
+                    ("theirs", person.id, "your client is unused")):
+                await conn.execute(insert(notices).values(
+                    id=notice_id, recipient_id=recipient, kind="test", subject="s", body=body,
+                    client_id=None, created_at=clock.now))
+
+    run(http, write)
+    erased = http.post(f"{USERS}/{person.id}/erase", headers=headers)
+    assert erased.status_code == 200, erased.text
+    everything = _every_text(http)
+    assert "noticed person" not in everything.lower()
+    assert f"{erased.json()['pseudonym']} asked to delete a client" in everything
+    assert "your client is unused" not in everything

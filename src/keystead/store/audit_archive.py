@@ -109,6 +109,11 @@ async def archive_before(conn: AsyncConnection, *, before: datetime, folder: Pat
     Raises:
         ArchiveRefusedError: the entries due do not verify from the checkpoint.
     """
+    oldest = (await conn.execute(select(audit_events.c.timestamp).where(
+        audit_events.c.organization_id == ORG_ID).order_by(audit_events.c.seq).limit(1)
+    )).scalar_one_or_none()
+    if oldest is None or oldest >= before:
+        return None  # the usual case, seen without taking the head's lock
     # Locks the head first (as appends do): one replica archives at a time, appends wait.
     head = (await conn.execute(
         update(audit_head).where(audit_head.c.organization_id == ORG_ID)

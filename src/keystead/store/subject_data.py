@@ -40,8 +40,9 @@ from keystead.store.tables import (
 )
 
 # Handled apart: the user row is deleted, the audit log rewritten field by field, messages
-# naming the user deleted rather than sent to a pseudonym.
-_APART = frozenset({users.name, audit_events.name, audit_head.name, outbox.name, notices.name})
+# naming the user deleted rather than sent to a pseudonym. (Their own notices are deleted
+# first; others' notices that name them are scrubbed like any table.)
+_APART = frozenset({users.name, audit_events.name, audit_head.name, outbox.name})
 SHORTEST_SUBSTRING = 4  # a shorter name is replaced only where it is a whole value
 
 
@@ -74,6 +75,12 @@ def scrub(value: JSONValue, subject: Subject, pseudonym: str) -> JSONValue:
         return {_replace(key, subject, pseudonym): scrub(item, subject, pseudonym)
                 for key, item in value.items()}
     return value
+
+
+def _fit(column: Any, value: JSONValue) -> JSONValue:
+    """A scrubbed string cut to its column's length (a pseudonym may be longer than a name)."""
+    length = getattr(column.type, "length", None)
+    return value[:length] if isinstance(value, str) and length else value
 
 
 def _is_text(kind: TypeEngine[Any]) -> bool:
@@ -188,7 +195,7 @@ class SqlSubjectRecords:
         rows = await self.conn.execute(select(table).where(
             or_(*(self._mentions(c, subject) for c in columns))))
         for row in list(rows):
-            changes = {c.name: scrub(getattr(row, c.name), subject, pseudonym)
+            changes = {c.name: _fit(c, scrub(getattr(row, c.name), subject, pseudonym))
                        for c in columns if getattr(row, c.name) is not None}
             await self.conn.execute(update(table).where(
                 *(k == getattr(row, k.name) for k in keys)).values(changes))
@@ -207,7 +214,7 @@ class SqlSubjectRecords:
             # An erasure's own details (its id, counts, digest) name no one and must stay as
             # they were hashed.
             values: dict[str, Any] = {
-                c.name: scrub(getattr(row, c.name), subject, pseudonym) for c in columns
+                c.name: _fit(c, scrub(getattr(row, c.name), subject, pseudonym)) for c in columns
                 if not (c.name == "details" and row.action == ERASE_ACTION)}
             values["personal_salt"] = None  # the kept digest can no longer confirm a guess
             if acted:
