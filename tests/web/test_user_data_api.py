@@ -250,3 +250,16 @@ def test_erase_rewrites_others_notices_and_drops_their_own(
     assert "noticed person" not in everything.lower()
     assert f"{erased.json()['pseudonym']} asked to delete a client" in everything
     assert "your client is unused" not in everything
+
+
+def test_a_user_may_export_themselves_and_no_one_else(http: TestClient) -> None:
+    app = code_client(http)
+    person = signed_in_person(http, "self.service@example.com")
+    other = create_user(http, "someone.else@example.com")
+    own = bearer(user_tokens(http, app)["access_token"])
+    mine = http.get(f"{USERS}/{person.id}/export", headers=own)
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["profile"]["email"] == "self.service@example.com"
+    theirs = http.get(f"{USERS}/{other.id}/export", headers=own)
+    assert theirs.status_code == 403
+    assert http.post(f"{USERS}/{person.id}/erase", headers=own).status_code == 403
