@@ -88,3 +88,18 @@ def test_cli_governance_policy_set_refuses_bad_values_and_saves_nothing(
         assert result.returncode == 1, pair
         assert "Traceback" not in result.stderr
     assert json.loads(deployment.ok("governance", "policy", "show"))["deletionApproval"] is False
+
+
+def test_cli_governance_compliance_reports_each_control_and_exits_1_while_one_fails(
+        deployment: Deployment) -> None:
+    result = deployment.run("governance", "compliance", "--format", "json")
+    assert result.returncode == 1  # deletion approval is off by default: SOC 2 fails
+    assert "Traceback" not in result.stderr
+    controls = {c["id"]: c["status"] for c in json.loads(result.stdout)["controls"]}
+    assert len(controls) == 15
+    assert controls["soc2-change-management"] == "fail"
+    deployment.ok("governance", "policy", "set", "deletionApproval=true")
+    table = deployment.run("governance", "compliance").stdout
+    assert "PASS  SOC 2    Change management" in table
+    as_csv = deployment.run("governance", "compliance", "--format", "csv").stdout
+    assert as_csv.splitlines()[0] == "regime,control,title,status,evidence,failing"

@@ -19,6 +19,12 @@ FORBIDDEN = {
     "protocol": (*FRAMEWORKS, *OUTER_LAYERS),
 }
 IMPORT_FUNCTIONS = frozenset({"import_module", "__import__"})
+# The web layer reads and writes through use cases and ports: it never names a table or builds
+# SQL. Only the composition root wires engines and stores; elsewhere the connection is a type
+# handed from runtime to runtime's factories.
+WEB_COMPOSITION_ROOT = ("runtime.py", "use_cases.py", "outside_parts.py")
+WEB_FORBIDDEN = ("keystead.store.tables", "keystead.store.governance_tables", "sqlalchemy")
+WEB_ALLOWED = ("sqlalchemy.ext.asyncio", "sqlalchemy.ext.asyncio.AsyncConnection")
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -68,6 +74,15 @@ def test_layering_inner_layers_import_no_framework_store_or_web(layer: str) -> N
     modules = modules_of(layer)
     assert len(modules) >= 3, f"no modules found under {layer}/"
     problems = [problem for path in modules for problem in violations(path, FORBIDDEN[layer])]
+    assert problems == []
+
+
+def test_layering_web_builds_no_sql() -> None:
+    modules = [path for path in modules_of("web") if path.name not in WEB_COMPOSITION_ROOT
+               or path.parent != PACKAGE_ROOT / "web"]
+    assert len(modules) >= 20, "no modules found under web/"
+    problems = [problem for path in modules for problem in violations(path, WEB_FORBIDDEN)
+                if not problem.endswith(WEB_ALLOWED)]
     assert problems == []
 
 

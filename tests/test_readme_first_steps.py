@@ -32,6 +32,7 @@ from tests.support.servers import reserved_port
 README = Path(__file__).parents[1] / "README.md"
 SECTION = "## First steps"
 EXAMPLE = "### A worked example"  # under "## Governance": pasted after the first steps
+COMPLIANCE = "### Compliance report"  # under "## Monitoring and compliance": pasted last
 SHELL_BLOCK = re.compile(r"^```(?:sh|bash)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 README_BASE = "BASE=http://127.0.0.1:8000"
 # The whole section takes 20-40 s on a loaded 2-core machine; a hang ends here, with its output.
@@ -149,7 +150,7 @@ def last_json(text: str) -> dict[str, object]:
 def test_every_first_steps_block_runs_as_pasted(tmp_path: Path) -> None:
     for tool in ("curl", "python3", "date"):
         assert shutil.which(tool), f"the README's blocks need {tool}"
-    blocks = first_steps_blocks() + section_blocks(EXAMPLE)
+    blocks = first_steps_blocks() + section_blocks(EXAMPLE) + section_blocks(COMPLIANCE)
     assert sum(block.count(README_BASE) for block in blocks) == 1, (
         f"the blocks set {README_BASE} once and reach the server only through $BASE")
     assert sum(block.count("127.0.0.1:8000") for block in blocks) == 1
@@ -166,9 +167,9 @@ def test_every_first_steps_block_runs_as_pasted(tmp_path: Path) -> None:
                     f"{outputs[failed] if failed >= 0 else output}\n--- server log:\n"
                     f"{server_log[-4000:]}")
     assert output.rstrip().endswith(MARKER.format("end"))
-    assert len(outputs) == 14, "the README's first steps changed: check each new block below"
+    assert len(outputs) == 15, "the README's first steps changed: check each new block below"
     (ready, bootstrap, scopes, service_client, rotation, usage, lifecycle, audit,
-     sdk, admins, policy, deactivation, review, deletion) = outputs
+     sdk, admins, policy, deactivation, review, deletion, compliance) = outputs
 
     assert last_json(ready)["status"] == "ready"
     assert re.fullmatch(r"[0-9a-f-]{36}", bootstrap.strip())
@@ -214,3 +215,10 @@ def test_every_first_steps_block_runs_as_pasted(tmp_path: Path) -> None:
     assert "Ledger sync" in report[1]
     assert "posts the nightly ledger" in report[1]
     assert deletion.strip().splitlines() == ["202", "403", "approved", "404", "False"]
+
+    # The compliance report, after the worked example turned deletion approval off again.
+    *controls, header = compliance.strip().splitlines()
+    assert len(controls) == 15
+    assert all(line.split()[0] in ("pass", "fail") for line in controls)
+    assert "fail soc2-change-management - deletion approval off" in "\n".join(controls)
+    assert header == "regime,control,title,status,evidence,failing"

@@ -26,6 +26,7 @@ from keystead.domain.tokens import HotStore, TokenClaims
 from keystead.store.audit import SqlAuditLog
 from keystead.store.audit_verify import verify_chain
 from keystead.store.database import create_engine, on_write_done, sqlite_path
+from keystead.store.governance_tables import deactivation_plans
 from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
 from keystead.store.tables import (
@@ -34,7 +35,6 @@ from keystead.store.tables import (
     client_secrets,
     client_usage,
     clients,
-    deactivation_plans,
     grant_families,
     revoked_tokens,
     scopes,

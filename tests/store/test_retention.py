@@ -22,6 +22,7 @@ from keystead.domain.governance.evidence import evidence_kept_from
 from keystead.domain.keyring import KeyRing
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.protocol.keys import generate_key, key_cipher
+from keystead.store import governance_tables as gov_tables
 from keystead.store import tables
 from keystead.store.retention import RETENTION, Bound
 from keystead.web.app import housekeeping
@@ -104,9 +105,9 @@ def client_evidence(now: datetime, _settings: Settings) -> list[Row]:
         return {"client_id": name, "day": when, "kind": "grant", "item": "client_credentials",
                 "count": 2}
 
-    return [Row(tables.client_evidence, day("too-old", oldest - timedelta(days=1)), kept=False),
-            Row(tables.client_evidence, day("oldest-kept", oldest), kept=True),
-            Row(tables.client_evidence, day("today", now.date()), kept=True)]
+    return [Row(gov_tables.client_evidence, day("too-old", oldest - timedelta(days=1)), kept=False),
+            Row(gov_tables.client_evidence, day("oldest-kept", oldest), kept=True),
+            Row(gov_tables.client_evidence, day("today", now.date()), kept=True)]
 
 
 def signing_keys(now: datetime, _settings: Settings) -> list[Row]:
@@ -219,9 +220,9 @@ def outbox(now: datetime, settings: Settings) -> list[Row]:
         return {"id": name, "channel": "email", "payload": {}, "created_at": since - second,
                 "attempts": 1, "next_attempt_at": since, "sent_at": sent_at}
 
-    return [Row(tables.outbox, message("sent-long-ago", since - second), kept=False),
-            Row(tables.outbox, message("sent-recently", since), kept=True),
-            Row(tables.outbox, message("never-sent", None), kept=True)]
+    return [Row(gov_tables.outbox, message("sent-long-ago", since - second), kept=False),
+            Row(gov_tables.outbox, message("sent-recently", since), kept=True),
+            Row(gov_tables.outbox, message("never-sent", None), kept=True)]
 
 
 def notices(now: datetime, settings: Settings) -> list[Row]:
@@ -231,10 +232,10 @@ def notices(now: datetime, settings: Settings) -> list[Row]:
         return {"id": name, "recipient_id": to, "kind": "deletion.requested", "subject": "s",
                 "body": "b", "client_id": None, "created_at": since - second, "read_at": read_at}
 
-    return [Row(tables.notices, notice("read-long-ago", since - second), kept=False),
-            Row(tables.notices, notice("read-recently", since), kept=True),
-            Row(tables.notices, notice("unread", None), kept=True),
-            Row(tables.notices, notice("of-a-deleted-user", None, to="gone"), kept=False)]
+    return [Row(gov_tables.notices, notice("read-long-ago", since - second), kept=False),
+            Row(gov_tables.notices, notice("read-recently", since), kept=True),
+            Row(gov_tables.notices, notice("unread", None), kept=True),
+            Row(gov_tables.notices, notice("of-a-deleted-user", None, to="gone"), kept=False)]
 
 
 def deletion_requests(now: datetime, settings: Settings) -> list[Row]:
@@ -248,14 +249,14 @@ def deletion_requests(now: datetime, settings: Settings) -> list[Row]:
                 "state": state, "decided_at": decided_at, "reason": ""}
 
     return [
-        Row(tables.deletion_requests, request("decided-long-ago", state="approved",
+        Row(gov_tables.deletion_requests, request("decided-long-ago", state="approved",
                                               expires_at=now, decided_at=since - second),
             kept=False),
-        Row(tables.deletion_requests, request("decided-recently", state="rejected",
+        Row(gov_tables.deletion_requests, request("decided-recently", state="rejected",
                                               expires_at=now, decided_at=since), kept=True),
-        Row(tables.deletion_requests, request("expired-long-ago", state="pending",
+        Row(gov_tables.deletion_requests, request("expired-long-ago", state="pending",
                                               expires_at=since - second), kept=False),
-        Row(tables.deletion_requests, request("pending", state="pending",
+        Row(gov_tables.deletion_requests, request("pending", state="pending",
                                               expires_at=now + second), kept=True),
     ]
 

@@ -12,7 +12,8 @@ from starlette.testclient import TestClient
 from keystead.domain.audit import GENESIS_HASH, chain_hash
 from keystead.store.audit import SqlAuditLog, stored_event
 from keystead.store.audit_verify import verify_chain
-from keystead.store.tables import audit_events, audit_head, metadata, notices
+from keystead.store.governance_tables import notices
+from keystead.store.tables import audit_events, audit_head, metadata
 from keystead.web.runtime import Runtime
 from tests.oauth_flows import code_client, signed_in_person, user_tokens
 from tests.people import create_user

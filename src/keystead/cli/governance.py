@@ -13,15 +13,17 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.cli.compliance import compliance
 from keystead.cli.run import fail, out, run_with_runtime
 from keystead.domain.governance.policy import to_document
 from keystead.domain.principal import Caller
 from keystead.web.runtime import Runtime
 
-governance_app = typer.Typer(help="Governance: the organisation's policy.",
+governance_app = typer.Typer(help="Governance: the organisation's policy and compliance.",
                              no_args_is_help=True)
 policy_app = typer.Typer(help="Show or change the governance policy.", no_args_is_help=True)
 governance_app.add_typer(policy_app, name="policy")
+governance_app.command("compliance")(compliance)
 
 
 @policy_app.command("show")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from keystead.domain.audit import Auditor, Entity, JSONValue, property_changes
+from keystead.domain.client_checks import ClientChecks, describe
 from keystead.domain.clients import (
     Actor,
     Client,
@@ -24,17 +25,10 @@ from keystead.domain.clients import (
     SecretInfo,
     SecretStore,
     TokenRevoker,
-    check_settings,
 )
 from keystead.domain.clock import Clock
 from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, Problem
-from keystead.domain.governance.ownership import (
-    Owner,
-    OwnerDirectory,
-    owner_problems,
-    policy_problems,
-)
-from keystead.domain.governance.policy import PolicyStore
+from keystead.domain.governance.ownership import Owner, OwnerDirectory
 from keystead.domain.organization import Catalog
 from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
@@ -67,7 +61,7 @@ class ClientManagement:
     digester: Digester
     clock: Clock
     owners: OwnerDirectory
-    policies: PolicyStore
+    checks: ClientChecks
     # Told the id of a client whose settings or secrets changed (the findings engine evaluates
     # it again, so a fix made by hand shows at once); None: nobody listens.
     changed: Callable[[str], Awaitable[None]] | None = None
@@ -90,11 +84,11 @@ class ClientManagement:
         caller.require(Permission.OAUTH_CLIENT_ADD)
         now = self.clock()
         created = date_created if date_created is not None and caller.is_operator else now
-        settings = await self._with_default_divisions(settings)
+        settings = await self.checks.with_default_divisions(settings)
         # Judged as of its creation: an imported client may carry TOKEN only if it was created
         # before the cut-off (it had no grants before that).
-        await self._check(caller, settings, added_roles=settings.role_divisions,
-                          previous_grants=frozenset(), now=created, before=None)
+        await self.checks.judge(caller, settings, added_roles=settings.role_divisions,
+                                previous_grants=frozenset(), now=created, before=None)
         client = Client(id=str(uuid.uuid4()), settings=settings, date_created=created,
                         date_modified=now, created_by=caller.actor, modified_by=caller.actor)
         # A public client cannot keep a secret, so it gets none (RFC 6749 §2.1).
@@ -134,11 +128,11 @@ class ClientManagement:
             previous = frozenset(client.settings.grant_types)
             existing = client.settings.role_divisions
             before = client.settings
-        settings = await self._with_default_divisions(settings)
+        settings = await self.checks.with_default_divisions(settings)
         added = tuple(rd for rd in settings.role_divisions if rd not in existing)
         try:
-            await self._check(caller, settings, added_roles=added, previous_grants=previous,
-                              now=self.clock(), before=before)
+            await self.checks.judge(caller, settings, added_roles=added,
+                                    previous_grants=previous, now=self.clock(), before=before)
         except InvalidInputError as exc:
             return exc.problems
         return []
@@ -152,32 +146,14 @@ class ClientManagement:
         existing = await self.find(caller, client_id, permission=Permission.OAUTH_CLIENT_EDIT)
         now = self.clock()
         # Fixed at creation: a public client has no secret to become confidential with.
-        settings = replace(await self._with_default_divisions(settings),
+        settings = replace(await self.checks.with_default_divisions(settings),
                            client_type=existing.settings.client_type)
         added = tuple(rd for rd in settings.role_divisions
                       if rd not in existing.settings.role_divisions)
-        await self._check(caller, settings, added_roles=added,
-                          previous_grants=frozenset(existing.settings.grant_types), now=now,
-                          before=existing.settings)
-        updated = replace(existing, settings=settings, date_modified=now,
-                          modified_by=caller.actor)
-        await self.clients.replace(updated)
-        changes = property_changes(describe(existing.settings), describe(settings))
-        if not changes:
-            return updated
-        await self.auditor.record(caller, "update", _entity(updated),
-                                  {"propertyChanges": changes})
-        for prop, action in (("scopes", "scopes.change"), ("roleDivisions", "roles.change"),
-                             ("state", "state.change")):
-            if prop in changes:
-                await self.auditor.record(caller, action, _entity(updated), {"propertyChanges": {
-                    prop: changes[prop]}})
-        was_active = existing.settings.state is ClientState.active
-        if was_active and settings.state is not ClientState.active:
-            # Disabling or scheduling deletion stops tokens at once; re-enabling must not revive.
-            await self.tokens.revoke_client_tokens(client_id, now=now)
-        await self._changed(client_id)
-        return updated
+        await self.checks.judge(caller, settings, added_roles=added,
+                                previous_grants=frozenset(existing.settings.grant_types),
+                                now=now, before=existing.settings)
+        return await self._store_change(caller, existing, settings, reason="")
 
     async def disable(self, caller: Caller, client_id: str, *, reason: str) -> Client:
         """Disable an active client for ``reason`` (a plan's date, a review): its tokens stop at
@@ -281,8 +257,9 @@ class ClientManagement:
         settings = replace(s, scopes=tuple(x for x in s.scopes if x not in scopes),
                            role_divisions=tuple(rd for rd in s.role_divisions
                                                 if rd.role_id not in role_ids))
-        await self._check(caller, settings, added_roles=(),
-                          previous_grants=frozenset(s.grant_types), now=self.clock(), before=s)
+        await self.checks.judge(caller, settings, added_roles=(),
+                                previous_grants=frozenset(s.grant_types), now=self.clock(),
+                                before=s)
         return await self._store_change(caller, existing, settings, reason=reason)
 
     async def retire(self, caller: Caller, client_id: str, *, retention: timedelta,
@@ -311,12 +288,16 @@ class ClientManagement:
 
     async def _store_change(self, caller: Caller, existing: Client, settings: ClientSettings,
                             *, reason: str) -> Client:
-        """Save checked ``settings`` and audit them as ``update`` does (with ``reason``)."""
+        """Save checked ``settings``; audit what changed (with ``reason``), each of scopes,
+        roles and state also under its own action; a client leaving ``active`` loses its tokens
+        at once (re-enabling must not revive them)."""
         now = self.clock()
         updated = replace(existing, settings=settings, date_modified=now,
                           modified_by=caller.actor)
         await self.clients.replace(updated)
         changes = property_changes(describe(existing.settings), describe(settings))
+        if not changes:
+            return updated
         extra: dict[str, JSONValue] = {"reason": reason} if reason else {}
         await self.auditor.record(caller, "update", _entity(updated),
                                   {"propertyChanges": changes, **extra})
@@ -328,6 +309,7 @@ class ClientManagement:
         if existing.settings.state is ClientState.active and (
                 settings.state is not ClientState.active):
             await self.tokens.revoke_client_tokens(existing.id, now=now)
+        await self._changed(existing.id)
         return updated
 
     async def delete(self, caller: Caller, client_id: str) -> None:
@@ -401,72 +383,6 @@ class ClientManagement:
         """The owners of these clients that still exist (for names and the orphaned flag)."""
         return await self.owners.owners(
             {c.settings.owner_id for c in clients if c.settings.owner_id is not None})
-
-    async def _with_default_divisions(self, settings: ClientSettings) -> ClientSettings:
-        if all(rd.division_id for rd in settings.role_divisions):
-            return settings
-        home = await self.catalog.home_division_id()
-        return replace(settings, role_divisions=tuple(
-            rd if rd.division_id else RoleDivision(rd.role_id, home)
-            for rd in settings.role_divisions))
-
-    async def _check(self, caller: Caller, settings: ClientSettings, *,
-                     added_roles: tuple[RoleDivision, ...],
-                     previous_grants: frozenset[GrantType], now: datetime,
-                     before: ClientSettings | None) -> None:
-        problems = check_settings(
-            settings, known_scopes=await self.catalog.known_scopes(),
-            scim_role_ids=await self.catalog.scim_role_ids(), previous_grants=previous_grants,
-            now=now)
-        owner_id = settings.owner_id
-        if owner_id is not None and (before is None or before.owner_id != owner_id):
-            # A new owner must be active; a kept one that left makes the client orphaned,
-            # which findings report, and does not block other edits.
-            problems += owner_problems(owner_id, await self.owners.owners([owner_id]))
-        problems += policy_problems(await self.policies.find(), settings, before)
-        role_ids = [rd.role_id for rd in settings.role_divisions]
-        names = await self.catalog.existing_roles(role_ids)
-        divisions = await self.catalog.existing_divisions(
-            [rd.division_id for rd in settings.role_divisions])
-        for index, rd in enumerate(settings.role_divisions):
-            if rd.role_id not in names:
-                problems.append(Problem(f"roleDivisions[{index}].roleId", "unknown.role",
-                                        f"no role with id {rd.role_id!r}"))
-            if rd.division_id not in divisions:
-                problems.append(Problem(f"roleDivisions[{index}].divisionId", "unknown.division",
-                                        f"no division with id {rd.division_id!r}"))
-        if len(set(settings.role_divisions)) != len(settings.role_divisions):
-            problems.append(Problem("roleDivisions", "duplicate", "a role is assigned twice "
-                                    "in the same division"))
-        if problems:
-            raise InvalidInputError(problems)
-        if missing := caller.missing_roles(added_roles):
-            listed = ", ".join(f"{names[rd.role_id]!r} in division {rd.division_id}"
-                               for rd in missing)
-            raise ForbiddenError(f"you can assign only roles you hold; you do not hold {listed}")
-
-
-def describe(settings: ClientSettings) -> dict[str, JSONValue]:
-    """The settings as audit values (a client's settings hold no secret)."""
-    return {
-        "name": settings.name,
-        "description": settings.description,
-        "grantTypes": [str(g) for g in settings.grant_types],
-        "scopes": list(settings.scopes),
-        "redirectUris": list(settings.redirect_uris),
-        "roleDivisions": [f"{rd.role_id}@{rd.division_id}" for rd in settings.role_divisions],
-        "accessTokenValiditySeconds": settings.token_ttl_seconds,
-        "state": str(settings.state),
-        "dateToDelete": settings.date_to_delete.isoformat() if settings.date_to_delete else None,
-        "tokenFormat": str(settings.token_format),
-        "requirePkce": settings.require_pkce,
-        "clientType": str(settings.client_type),
-        "tokenEndpointAuthMethod": str(settings.token_endpoint_auth_method),
-        "ownerContact": settings.owner_contact,
-        "ownerId": settings.owner_id,
-        "tags": list(settings.tags),
-        "environment": None if settings.environment is None else str(settings.environment),
-    }
 
 
 def _owned_by(caller: Caller, client: Client) -> bool:

@@ -11,6 +11,8 @@ from typing import Protocol
 from keystead.domain.errors import Problem
 from keystead.domain.permissions import check_permission_pattern
 
+# Keystead serves one organisation; Genesys shapes carry its id.
+ORGANIZATION_ID = "00000000-0000-4000-8000-000000000001"
 MAX_NAME = 128
 MAX_DESCRIPTION = 512
 

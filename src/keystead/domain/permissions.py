@@ -27,6 +27,7 @@ CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
         "policy": ("view", "edit"),
         "finding": ("view", "edit"),
         "review": ("add", "view", "edit"),
+        "compliance": ("view",),  # the compliance report
     },
 }
 
@@ -73,6 +74,7 @@ class Permission(StrEnum):
     GOVERNANCE_REVIEW_ADD = "governance:review:add"
     GOVERNANCE_REVIEW_VIEW = "governance:review:view"
     GOVERNANCE_REVIEW_EDIT = "governance:review:edit"
+    GOVERNANCE_COMPLIANCE_VIEW = "governance:compliance:view"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
@@ -87,10 +89,11 @@ OAUTH_ADMIN = "OAuth Admin"
 BUILTIN_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     SUPER_ADMIN: ("Every permission in the organisation", ("*:*:*",)),
     OAUTH_ADMIN: (
-        "Manages OAuth clients and scopes, acts on findings and reviews, reads the audit log",
+        "Manages OAuth clients and scopes, acts on findings and reviews, reads the audit log "
+        "and the compliance report",
         ("oauth:client:*", "oauth:scope:*", "audits:audit:view", "authorization:role:view",
          "authorization:division:view", "governance:finding:*", "governance:review:*",
-         "governance:policy:view"),
+         "governance:policy:view", "governance:compliance:view"),
     ),
 }
 

@@ -62,6 +62,10 @@ class Digester:
     def current_kid(self) -> str:
         return self._current.kid
 
+    def knows(self, kid: str | None) -> bool:
+        """Whether a digest keyed with ``kid`` (None: the pre-ring key) can be checked."""
+        return kid in self._keys
+
     def is_current(self, kid: str | None) -> bool:
         """Whether ``kid`` (None: the pre-ring key) is the key new values are made with."""
         return kid == self._current.kid or (kid is None and self._current.legacy)

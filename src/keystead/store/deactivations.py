@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.clients import Actor
 from keystead.domain.governance.deactivation import Plan
-from keystead.store.tables import deactivation_plans as plans
+from keystead.store.governance_tables import deactivation_plans as plans
 
 
 def _plan(row: Row[Any]) -> Plan:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.domain.clients import Actor
 from keystead.domain.governance.deletion_requests import DeletionRequest, RequestState
 from keystead.domain.paging import Page
-from keystead.store.tables import deletion_requests as table
+from keystead.store.governance_tables import deletion_requests as table
 
 
 def _actor(actor: Actor) -> dict[str, str]:

@@ -19,7 +19,8 @@ from keystead.domain.governance.evidence import (
     Kind,
     evidence_over,
 )
-from keystead.store.tables import client_evidence, clients
+from keystead.store.governance_tables import client_evidence
+from keystead.store.tables import clients
 
 MAX_ITEM = 200  # the column's width; longer items (a failure reason) are cut
 

@@ -23,7 +23,8 @@ from keystead.domain.governance.findings import (
     Severity,
 )
 from keystead.domain.paging import Page
-from keystead.store.tables import ORG_ID, clients, findings
+from keystead.store.governance_tables import findings
+from keystead.store.tables import ORG_ID, clients
 
 EVALUATION_LOCK = 0x6B73_6664  # the advisory lock id the scheduled evaluation runs under
 _STATE_ORDER = case({str(FindingState.active): 0, str(FindingState.archived): 1},

@@ -36,13 +36,13 @@ from keystead.store.audit import SqlAuditLog
 from keystead.store.availability import reachable
 from keystead.store.change_feed import ChangeFeed, listen_dsn
 from keystead.store.database import HOT_PATH_OPTION, on_write_done
+from keystead.store.governance_tables import deactivation_plans
 from keystead.store.kept_reads import KeptReads, keep
 from keystead.store.tables import (
     client_role_divisions,
     client_secrets,
     client_usage,
     clients,
-    deactivation_plans,
     grant_families,
     revoked_tokens,
     scopes,

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.domain.governance.notices import Notice, NoticeKind, Recipient
 from keystead.domain.paging import Page
 from keystead.domain.permissions import grants
-from keystead.store.tables import notices, roles, user_grants, users
+from keystead.store.governance_tables import notices
+from keystead.store.tables import roles, user_grants, users
 
 
 def _notice(r: Any) -> Notice:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from keystead.domain.audit import JSONValue
 from keystead.domain.outbox import OutboxMessage
 from keystead.store.availability import reachable
-from keystead.store.tables import outbox
+from keystead.store.governance_tables import outbox
 
 
 class SqlOutbox:

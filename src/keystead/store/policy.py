@@ -14,7 +14,8 @@ from keystead.domain.governance.policy import (
     policy_from_document,
     to_document,
 )
-from keystead.store.tables import ORG_ID, governance_policies
+from keystead.store.governance_tables import governance_policies
+from keystead.store.tables import ORG_ID
 
 
 class SqlPolicyStore:

@@ -22,7 +22,8 @@ from keystead.domain.governance.reviews import (
     selection_from_document,
 )
 from keystead.domain.paging import Page
-from keystead.store.tables import ORG_ID, review_campaigns, review_items
+from keystead.store.governance_tables import review_campaigns, review_items
+from keystead.store.tables import ORG_ID
 
 
 def _actor_json(actor: Actor | None) -> dict[str, str] | None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.clients import Actor
 from keystead.domain.secret_delivery import Delivery, Schedule
-from keystead.store.tables import secret_destinations as destinations
+from keystead.store.governance_tables import secret_destinations as destinations
 
 
 def _delivery(row: Row[Any]) -> Delivery:

@@ -21,6 +21,7 @@ from keystead.domain.audit import AuditEvent, JSONValue
 from keystead.domain.subject_rights import ERASE_ACTION, Subject
 from keystead.domain.users import ENTITY
 from keystead.store.audit import stored_event
+from keystead.store.governance_tables import notices, outbox
 from keystead.store.tables import (
     ORG_ID,
     audit_events,
@@ -30,8 +31,6 @@ from keystead.store.tables import (
     divisions,
     grant_families,
     metadata,
-    notices,
-    outbox,
     roles,
     sessions,
     user_grants,

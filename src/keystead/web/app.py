@@ -43,7 +43,13 @@ from keystead.web.api import (
     user_data,
     users,
 )
-from keystead.web.api.governance import deactivations, deletion_requests, findings, notices
+from keystead.web.api.governance import (
+    compliance,
+    deactivations,
+    deletion_requests,
+    findings,
+    notices,
+)
 from keystead.web.api.governance import policy as governance_policy
 from keystead.web.api.governance import reviews as review_api
 from keystead.web.console.routes import console_routes
@@ -271,6 +277,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *users.routes, *user_data.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
+                *compliance.routes,
                 *deletion_requests.routes, *review_api.routes, *findings.routes,
                 *secret_delivery.routes,
                 *console_routes()],

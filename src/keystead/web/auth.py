@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from keystead.domain.audiences import is_for_management_api, management_api
-from keystead.domain.clients import Actor, RoleDivision
+from keystead.domain.callers import Callers
 from keystead.domain.principal import Caller
 from keystead.domain.scopes import has_scope
-from keystead.domain.users import User
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.protocol.tokens import ActiveToken
-from keystead.store.catalog import SqlCatalog
-from keystead.store.tables import client_role_divisions, clients
-from keystead.store.users import SqlUserStore
 from keystead.web.runtime import Runtime
 
 
@@ -52,39 +46,23 @@ async def management_token(request: Request, runtime: Runtime) -> ActiveToken:
     return token
 
 
-async def authorize(request: Request, token: ActiveToken, conn: AsyncConnection, *,
+async def authorize(request: Request, token: ActiveToken, callers: Callers, *,
                     scope: str) -> Caller:
-    """The caller behind the request's token, which must carry ``scope``.
-
-    The caller's permissions come from the client's roles as they are now, so removing a role
-    takes effect on the next call, not when the token expires.
+    """The caller behind the request's token, which must carry ``scope``, with the permissions
+    its roles give now.
 
     Raises:
         InsufficientScopeError: the token lacks ``scope``.
+        InvalidTokenError: the token's user is gone or not active.
     """
     if not has_scope(token.scopes, scope):
         raise InsufficientScopeError(f"the token lacks the scope {scope}")
-    if token.record.subject_id is not None:
-        # A user's token acts with the user's permissions (as they are now), not the client's.
-        user = await SqlUserStore(conn).find(token.record.subject_id)
-        if user is None or user.state != "active":
-            raise InvalidTokenError("the access token's user is not active")
-        return await user_caller(conn, user, client_ip(request))
-    name = (await conn.execute(select(clients.c.name).where(
-        clients.c.id == token.client_id))).scalar_one_or_none() or ""
-    pairs = frozenset(RoleDivision(r.role_id, r.division_id) for r in await conn.execute(
-        select(client_role_divisions).where(client_role_divisions.c.client_id == token.client_id)))
-    permissions = await SqlCatalog(conn).permissions_of(sorted({p.role_id for p in pairs}))
-    return Caller(actor=Actor("client", token.client_id, name), role_divisions=pairs,
-                  permissions=permissions, remote_ip=client_ip(request))
-
-
-async def user_caller(conn: AsyncConnection, user: User, remote_ip: str) -> Caller:
-    """A signed-in user as a Caller: their grants and the permissions those give now."""
-    pairs = frozenset(await SqlUserStore(conn).grants(user.id))
-    permissions = await SqlCatalog(conn).permissions_of(sorted({p.role_id for p in pairs}))
-    return Caller(actor=Actor("user", user.id, user.email), role_divisions=pairs,
-                  permissions=permissions, remote_ip=remote_ip)
+    if token.record.subject_id is None:
+        return await callers.of_client(token.client_id, client_ip(request))
+    caller = await callers.of_active_user(token.record.subject_id, client_ip(request))
+    if caller is None:
+        raise InvalidTokenError("the access token's user is not active")
+    return caller
 
 
 def client_ip(request: Request) -> str:

@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,43 +15,19 @@ from cryptography.fernet import MultiFernet
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from keystead.channels.smtp import SmtpChannel
 from keystead.config import Settings
 from keystead.delivery import Destinations
-from keystead.delivery.vault import VaultConnection
-from keystead.domain.audiences import management_api
-from keystead.domain.audit import Auditor
-from keystead.domain.client_management import ClientManagement
-from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
-from keystead.domain.governance.deactivation import PlannedDeactivation
-from keystead.domain.governance.deactivation_notices import NotifiedDeactivation
-from keystead.domain.governance.deletion_requests import ClientDeletion
 from keystead.domain.governance.evidence import (
     NO_EVIDENCE,
-    EvidenceQuery,
     EvidenceRecorder,
     EvidenceTally,
 )
-from keystead.domain.governance.finding_engine import FindingsManagement
-from keystead.domain.governance.finding_notices import NotifiedFindings
-from keystead.domain.governance.notices import EMAIL, Inbox, Notifier
-from keystead.domain.governance.policy import PolicyManagement, PolicyStore
-from keystead.domain.governance.review_management import AuditTrailNotices, ReviewManagement
-from keystead.domain.governance.review_notices import NotifiedReviews
-from keystead.domain.identity_links import IdentityLinkManagement
-from keystead.domain.identity_providers import IdentityProviderManagement
-from keystead.domain.outbox import Channel, OutboxSender
+from keystead.domain.outbox import OutboxSender
 from keystead.domain.passwords import Passwords
-from keystead.domain.roles import RoleManagement
-from keystead.domain.scopes import ScopeManagement
 from keystead.domain.secret_delivery import DestinationFactory
-from keystead.domain.secret_rotation import SecretDelivery
 from keystead.domain.secrets import Digester, SecretBox
-from keystead.domain.signin import SignIn
-from keystead.domain.subject_rights import SubjectRights
 from keystead.domain.tokens import HotStore
-from keystead.domain.users import UserManagement
 from keystead.protocol.auth_failures import FailureTally
 from keystead.protocol.client_auth import ClientAuthenticator
 from keystead.protocol.grants.authorization_code import AuthorizationCodeGrant
@@ -63,8 +39,6 @@ from keystead.protocol.grants.saml2_bearer import Saml2BearerGrant
 from keystead.protocol.grants.user_tokens import UserTokens
 from keystead.protocol.introspection import IntrospectionEndpoint
 from keystead.protocol.keys import (
-    StoredKey,
-    jwk_set,
     key_cipher,
     load_private,
     published,
@@ -76,34 +50,16 @@ from keystead.protocol.revocation import RevocationEndpoint
 from keystead.protocol.server import TokenEndpoint
 from keystead.protocol.throttle import Throttle, ThrottlePolicy
 from keystead.protocol.tokens import Signer, TokenService
-from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
 from keystead.store.availability import reachable
-from keystead.store.catalog import SqlCatalog
-from keystead.store.clients import SqlClientStore, SqlSecretStore
-from keystead.store.database import create_engine, sqlite_path
-from keystead.store.deactivations import SqlDeactivationStore
-from keystead.store.deletion_requests import SqlDeletionRequestStore
-from keystead.store.divisions import SqlDivisionStore
+from keystead.store.database import create_engine
 from keystead.store.evidence import SqlEvidence
 from keystead.store.failure_counter import LimitsFailureCounter
-from keystead.store.findings import SqlFindingStore
-from keystead.store.hot_sql import SqlHotStore, following
-from keystead.store.hot_sqlite import SqliteHotStore
-from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.keys import SqlSigningKeys
-from keystead.store.notices import SqlNoticeStore, SqlRecipientDirectory
-from keystead.store.outbox import SqlOutbox, outbox_transactions
-from keystead.store.owners import SqlOwnerDirectory
-from keystead.store.policy import SqlPolicyStore
-from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
-from keystead.store.roles import SqlRoleStore
+from keystead.store.outbox import outbox_transactions
 from keystead.store.saml import saml_exchanges
-from keystead.store.scopes import SqlScopeStore
-from keystead.store.secret_destinations import SqlDeliveryStore
-from keystead.store.subject_data import SqlSubjectRecords
-from keystead.store.tokens import SqlTokenRevoker
-from keystead.store.users import SqlCredentialStore, SqlUserStore
+from keystead.web.outside_parts import channels, hot_store, token_signer, vault
+from keystead.web.use_cases import UseCaseFactories
 
 log = logging.getLogger("keystead")
 
@@ -117,7 +73,7 @@ class NotInitialisedError(RuntimeError):
 
 
 @dataclass(slots=True)
-class Runtime:
+class Runtime(UseCaseFactories):
     settings: Settings
     engine: AsyncEngine
     hot: HotStore
@@ -185,115 +141,6 @@ class Runtime:
         async with reachable(self.engine) as conn:
             yield conn
 
-    def auditor(self, conn: AsyncConnection) -> Auditor:
-        return Auditor(SqlAuditLog(conn), self.clock)
-
-    def management(self, conn: AsyncConnection) -> ClientManagement:
-        """Client management whose changes re-evaluate the client's findings."""
-        return self._management(conn, changed=self.findings(conn).reevaluate)
-
-    def _management(self, conn: AsyncConnection, *,
-                    changed: Callable[[str], Awaitable[None]] | None = None) -> ClientManagement:
-        return ClientManagement(
-            clients=SqlClientStore(conn), secrets=SqlSecretStore(conn), catalog=SqlCatalog(conn),
-            auditor=self.auditor(conn), tokens=SqlTokenRevoker(conn), digester=self.digester,
-            clock=self.clock, owners=SqlOwnerDirectory(conn), policies=SqlPolicyStore(conn),
-            changed=changed)
-
-    def findings(self, conn: AsyncConnection) -> FindingsManagement:
-        return FindingsManagement(
-            findings=SqlFindingStore(conn), clients=SqlClientStore(conn),
-            roles=SqlRoleStore(conn), users=SqlUserStore(conn), evidence=SqlEvidence(conn),
-            # Its remedies evaluate the client again themselves.
-            policies=SqlPolicyStore(conn), management=self._management(conn),
-            auditor=self.auditor(conn), reviews=SqlReviewItemStore(conn),
-            notices=NotifiedFindings(self.notifier(conn)))
-
-    def policy(self, conn: AsyncConnection) -> PolicyManagement:
-        return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),
-                                clock=self.clock)
-
-    def policy_store(self, conn: AsyncConnection) -> PolicyStore:
-        """The policy itself, for the rules that read it (the authorization endpoint's PKCE)."""
-        return SqlPolicyStore(conn)
-
-    def deactivations(self, conn: AsyncConnection) -> PlannedDeactivation:
-        return PlannedDeactivation(
-            plans=SqlDeactivationStore(conn), clients=self.management(conn),
-            directory=SqlClientStore(conn), policies=SqlPolicyStore(conn),
-            notices=NotifiedDeactivation(self.notifier(conn), SqlClientStore(conn)),
-            auditor=self.auditor(conn), clock=self.clock,
-            deletions=self.client_deletion(conn))
-
-    def reviews(self, conn: AsyncConnection) -> ReviewManagement:
-        """Access reviews; selection by finding kind reads the stored findings."""
-        auditor = self.auditor(conn)
-        return ReviewManagement(
-            campaigns=SqlCampaignStore(conn), items=SqlReviewItemStore(conn),
-            clients=SqlClientStore(conn), users=SqlUserStore(conn),
-            policies=SqlPolicyStore(conn), management=self.management(conn), auditor=auditor,
-            notices=NotifiedReviews(AuditTrailNotices(auditor), self.notifier(conn)),
-            clock=self.clock, findings=SqlFindingStore(conn))
-
-    def evidence_query(self, conn: AsyncConnection) -> EvidenceQuery:
-        return SqlEvidence(conn)
-
-    def secret_delivery(self, conn: AsyncConnection) -> SecretDelivery:
-        return SecretDelivery(deliveries=SqlDeliveryStore(conn), clients=self.management(conn),
-                              factory=self.destinations, auditor=self.auditor(conn),
-                              clock=self.clock)
-
-    def users(self, conn: AsyncConnection) -> UserManagement:
-        store = SqlUserStore(conn)
-        return UserManagement(users=store, grants=store, catalog=SqlCatalog(conn),
-                              auditor=self.auditor(conn), passwords=self.passwords,
-                              clock=self.clock)
-
-    def subject_rights(self, conn: AsyncConnection) -> SubjectRights:
-        return SubjectRights(records=SqlSubjectRecords(conn), users=self.users(conn),
-                             catalog=SqlCatalog(conn), auditor=self.auditor(conn))
-
-    def divisions(self, conn: AsyncConnection) -> DivisionManagement:
-        return DivisionManagement(divisions=SqlDivisionStore(conn), auditor=self.auditor(conn),
-                                  clock=self.clock)
-
-    def roles(self, conn: AsyncConnection) -> RoleManagement:
-        return RoleManagement(roles=SqlRoleStore(conn), divisions=SqlDivisionStore(conn),
-                              auditor=self.auditor(conn), clock=self.clock)
-
-    def scopes(self, conn: AsyncConnection) -> ScopeManagement:
-        return ScopeManagement(
-            scopes=SqlScopeStore(conn), holders=SqlClientStore(conn), auditor=self.auditor(conn),
-            reserved_audiences=frozenset({management_api(self.tokens.issuer)}))
-
-    def identity_providers(self, conn: AsyncConnection) -> IdentityProviderManagement:
-        return IdentityProviderManagement(providers=SqlIdentityProviderStore(conn),
-                                          auditor=self.auditor(conn), clock=self.clock)
-
-    def identity_links(self, conn: AsyncConnection) -> IdentityLinkManagement:
-        return IdentityLinkManagement(users=self.users(conn), links=SqlIdentityLinkStore(conn),
-                                      providers=SqlIdentityProviderStore(conn),
-                                      auditor=self.auditor(conn), clock=self.clock)
-
-    def notifier(self, conn: AsyncConnection) -> Notifier:
-        return Notifier(notices=SqlNoticeStore(conn), directory=SqlRecipientDirectory(conn),
-                        outbox=SqlOutbox(conn), clock=self.clock,
-                        email=EMAIL in self.outbox_sender.channels)
-
-    def inbox(self, conn: AsyncConnection) -> Inbox:
-        return Inbox(notices=SqlNoticeStore(conn), clock=self.clock)
-
-    def client_deletion(self, conn: AsyncConnection) -> ClientDeletion:
-        return ClientDeletion(management=self.management(conn),
-                              requests=SqlDeletionRequestStore(conn),
-                              policies=SqlPolicyStore(conn), auditor=self.auditor(conn),
-                              notifier=self.notifier(conn))
-
-    def sign_in(self, conn: AsyncConnection) -> SignIn:
-        return SignIn(store=SqlCredentialStore(conn), auditor=self.auditor(conn),
-                      passwords=self.passwords, box=self.box, digester=self.digester,
-                      clock=self.clock)
-
     @property
     def has_signing_key(self) -> bool:
         return bool(self.signer.kid)
@@ -333,7 +180,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
     url = settings.resolved_database_url
     engine = create_engine(url, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds,
                            transaction_pooler=settings.database_transaction_pooler)
-    hot = _hot_store(settings, engine)
+    hot = hot_store(settings, engine)
     cipher = key_cipher(ring)
     try:
         async with engine.connect() as conn:
@@ -341,7 +188,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
     except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
         raise NotInitialisedError(f"cannot read signing keys ({exc}); run `keystead init`") from exc
-    signer = _signer(keys, cipher, clock())
+    signer = token_signer(keys, cipher, clock())
     if signer is None:
         await engine.dispose()
         raise NotInitialisedError("no signing key; run `keystead init`")
@@ -388,55 +235,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
         auth_failures=auth_failures, throttle=throttle, evidence=evidence,
         recorder=recorder,
-        outbox_sender=OutboxSender(outbox_transactions(engine), _channels(settings), clock,
+        outbox_sender=OutboxSender(outbox_transactions(engine), channels(settings), clock,
                                    owner=f"{socket.gethostname()[:40]}:{os.getpid()}:"
                                          f"{uuid.uuid4().hex[:8]}"),
-        destinations=Destinations(file_root=settings.secret_file_root, vault=_vault(settings)))
-
-
-def _channels(settings: Settings) -> dict[str, Channel]:
-    """The outbox's delivery channels the settings configure (webhooks will join here)."""
-    channels: dict[str, Channel] = {}
-    if settings.smtp_host:
-        channels[EMAIL] = SmtpChannel(
-            settings.smtp_host, settings.smtp_port, settings.smtp_from,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value(),
-            starttls=settings.smtp_starttls, timeout_seconds=settings.smtp_timeout_seconds)
-    return channels
-
-
-def _vault(settings: Settings) -> VaultConnection | None:
-    if not settings.vault_addr:
-        return None
-    return VaultConnection(
-        settings.vault_addr, token=settings.vault_token.get_secret_value(),
-        role_id=settings.vault_role_id.get_secret_value(),
-        secret_id=settings.vault_secret_id.get_secret_value(),
-        approle_mount=settings.vault_approle_mount, namespace=settings.vault_namespace or None,
-        timeout_seconds=settings.vault_timeout_seconds, ca_cert=settings.vault_ca_cert or None)
-
-
-def _hot_store(settings: Settings, engine: AsyncEngine) -> HotStore:
-    url = settings.resolved_database_url
-    path = sqlite_path(url)
-    if path is not None:
-        return SqliteHotStore(path, busy_timeout_seconds=settings.sqlite_busy_timeout_seconds)
-    listen_url = settings.database_listen_url.get_secret_value() or (
-        "" if settings.database_transaction_pooler else url)
-    if not listen_url:
-        log.warning("KEYSTEAD_DATABASE_TRANSACTION_POOLER without KEYSTEAD_DATABASE_LISTEN_URL: "
-                    "nothing is kept, every token request reads the database")
-        return SqlHotStore(engine, feed=None)
-    return SqlHotStore(engine, feed=following(
-        listen_url, heartbeat=settings.change_feed_heartbeat_seconds,
-        max_lag=settings.change_feed_max_lag_seconds))
-
-
-def _signer(keys: list[StoredKey], cipher: MultiFernet, now: datetime) -> Signer | None:
-    chosen = signing_key(keys, now)
-    if chosen is None:
-        return None
-    public = [k.public_jwk for k in published(keys, now)]
-    return Signer(chosen.kid, load_private(cipher, chosen.private_jwk_encrypted),
-                  jwk_set(public), {"keys": public})
+        destinations=Destinations(file_root=settings.secret_file_root, vault=vault(settings)))

@@ -20,8 +20,6 @@ from keystead.domain.governance.reviews import Campaign, Decision, Selection, Se
 from keystead.domain.principal import Caller, operator
 from keystead.store.audit import AuditQuery, SqlAuditLog
 from keystead.store.reviews import SqlReviewItemStore
-from keystead.store.users import SqlUserStore
-from keystead.web.auth import user_caller
 from keystead.web.runtime import Runtime
 from tests.people import create_user
 from tests.support.apps import run
@@ -37,9 +35,9 @@ def as_user(http: TestClient, user_id: str,
 
     async def go(runtime: Runtime) -> T:
         async with runtime.transaction() as conn:
-            user = await SqlUserStore(conn).find(user_id)
-            assert user is not None
-            return await work(runtime.reviews(conn), await user_caller(conn, user, ""))
+            caller = await runtime.callers(conn).of_active_user(user_id, "")
+            assert caller is not None
+            return await work(runtime.reviews(conn), caller)
 
     return run(http, go)
 

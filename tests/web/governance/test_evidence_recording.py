@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from keystead.config import Settings
 from keystead.domain.governance.evidence import Evidence
 from keystead.store.evidence import SqlEvidence
-from keystead.store.tables import client_evidence
+from keystead.store.governance_tables import client_evidence
 from keystead.web.app import create_app
 from keystead.web.runtime import Runtime
 from tests.support.apps import run

@@ -110,10 +110,21 @@ class FindingsManagement:
         """
         await self._run([client_id])
 
+    async def current(self) -> AsyncIterator[tuple[Client, list[Detected]]]:
+        """Every client with what the rules find for it now, written nowhere (the live view
+        the compliance report judges by). Not a use case on its own: no permission check."""
+        policy, roles = await self._policy_and_roles()
+        now = self.management.clock()
+        async for batch in self._batches(None):
+            for client, found in await self._detect(batch, roles, policy, now):
+                yield client, found
+
+    async def _policy_and_roles(self) -> tuple[Policy, dict[str, RoleFacts]]:
+        return await self.policies.find(), {r.id: RoleFacts(r.id, r.name, tuple(r.permissions))
+                                            for r in await self.roles.list()}
+
     async def _run(self, client_ids: Sequence[str] | None) -> Evaluated:
-        policy = await self.policies.find()
-        roles = {r.id: RoleFacts(r.id, r.name, tuple(r.permissions))
-                 for r in await self.roles.list()}
+        policy, roles = await self._policy_and_roles()
         totals = Evaluated(0, 0, 0)
         async for batch in self._batches(client_ids):
             done = await self._evaluate_batch(batch, roles, policy)
@@ -142,26 +153,33 @@ class FindingsManagement:
                 return
             number += 1
 
-    async def _evaluate_batch(self, batch: list[Client], roles: dict[str, RoleFacts],
-                              policy: Policy) -> Evaluated:
-        now = self.management.clock()
+    async def _detect(self, batch: list[Client], roles: dict[str, RoleFacts], policy: Policy,
+                      now: datetime) -> list[tuple[Client, list[Detected]]]:
         since = (now - timedelta(days=policy.unused_lookback_days)).date()
         evidence = await self.evidence.over([c.id for c in batch], since)
-        stored: dict[str, dict[tuple[FindingKind, str], Finding]] = {}
-        for finding in await self.findings.of_clients([c.id for c in batch]):
-            stored.setdefault(finding.client_id, {})[finding.key] = finding
         reviewed = ({} if self.reviews is None
                     else await self.reviews.last_reviewed_all([c.id for c in batch]))
-        opened = resolved = 0
+        found = []
         for client in batch:
             facts = ClientFacts(client, tuple(roles[rd.role_id] for rd in dict.fromkeys(
                 client.settings.role_divisions) if rd.role_id in roles),
                 await self._owner(client), last_reviewed=reviewed.get(client.id),
                 reviews_known=self.reviews is not None)
-            found = {d.key: d for d in detect(facts, evidence[client.id], policy, now)}
+            found.append((client, detect(facts, evidence[client.id], policy, now)))
+        return found
+
+    async def _evaluate_batch(self, batch: list[Client], roles: dict[str, RoleFacts],
+                              policy: Policy) -> Evaluated:
+        now = self.management.clock()
+        stored: dict[str, dict[tuple[FindingKind, str], Finding]] = {}
+        for finding in await self.findings.of_clients([c.id for c in batch]):
+            stored.setdefault(finding.client_id, {})[finding.key] = finding
+        opened = resolved = 0
+        for client, detected in await self._detect(batch, roles, policy, now):
+            found = {d.key: d for d in detected}
             before = stored.get(client.id, {})
-            for key, detected in found.items():
-                finding, reopened = self._merge(client, before.get(key), detected, now)
+            for key, detected_one in found.items():
+                finding, reopened = self._merge(client, before.get(key), detected_one, now)
                 opened += reopened
                 await self.findings.save(finding)
                 if reopened and self.notices is not None and worth_telling(finding):

@@ -85,7 +85,7 @@ class Attended:
     closed: int = 0
 
 
-def _entity(campaign: Campaign) -> Entity:
+def campaign_entity(campaign: Campaign) -> Entity:
     return Entity(CAMPAIGN_ENTITY, campaign.id, campaign.name)
 
 
@@ -168,7 +168,7 @@ class ReviewManagement:
                                     reviewer_id=reviewer.id, reviewer_name=reviewer.name))
         await self.campaigns.add(campaign)
         await self.items.add_all(items)
-        await self.auditor.record(caller, "create", _entity(campaign), {
+        await self.auditor.record(caller, "create", campaign_entity(campaign), {
             "dueDate": due_at.isoformat(), "selection": selection.describe(),
             "fallbackReviewerId": fallback.id, "items": len(items),
             "clientIds": [i.client_id for i in items]})
@@ -283,7 +283,7 @@ class ReviewManagement:
         decided = replace(item, decision=chosen, comment=comment, decided_by=caller.actor,
                           decided_at=self.clock(), removed=removed)
         await self.items.save(decided)
-        await self.auditor.record(caller, "review.decide", _entity(campaign), {
+        await self.auditor.record(caller, "review.decide", campaign_entity(campaign), {
             "itemId": item.id, "clientId": item.client_id, "decision": chosen.value,
             "comment": comment, "removedScopes": list(removed.scopes),
             "removedRoleIds": list(removed.role_ids)})
@@ -332,7 +332,7 @@ class ReviewManagement:
                 await self.items.save(replace(item, escalated_at=now))
             if undecided:
                 await self.notices.escalated(campaign, undecided)
-                await self.auditor.record(SYSTEM, "review.escalate", _entity(campaign), {
+                await self.auditor.record(SYSTEM, "review.escalate", campaign_entity(campaign), {
                     "to": _actor_json(campaign.owner),
                     "clientIds": [i.client_id for i in undecided]})
             disabled = 0
@@ -358,7 +358,7 @@ class ReviewManagement:
             await self.notices.reminder(campaign, reviewer_id, count)
         if items:
             reviewer_ids: list[JSONValue] = [*sorted(per_reviewer)]
-            await self.auditor.record(SYSTEM, "review.remind", _entity(campaign), {
+            await self.auditor.record(SYSTEM, "review.remind", campaign_entity(campaign), {
                 "reviewerIds": reviewer_ids, "items": len(items)})
         return len(items)
 
@@ -366,7 +366,7 @@ class ReviewManagement:
         if campaign.state is CampaignState.closed or not await self.campaigns.close(
                 campaign.id, now=self.clock(), reason=reason):
             raise ConflictError(f"access review {campaign.name!r} is closed already")
-        await self.auditor.record(caller, "close", _entity(campaign), {"reason": reason})
+        await self.auditor.record(caller, "close", campaign_entity(campaign), {"reason": reason})
         return replace(campaign, state=CampaignState.closed, closed_at=self.clock(),
                        closed_reason=reason)
 
@@ -384,27 +384,12 @@ class ReviewManagement:
         return campaign
 
 
-class AuditTrailNotices:
-    """The audit entry of each review notice (who was told what, and when): the evidence that
-    reminders and escalations happened. ``review_notices.NotifiedReviews`` also tells them."""
-
-    def __init__(self, auditor: Auditor) -> None:
-        self.auditor = auditor
-
-    async def _note(self, kind: str, campaign: Campaign, details: dict[str, JSONValue]) -> None:
-        await self.auditor.record(SYSTEM, f"review.notice.{kind}", _entity(campaign), details)
-
-    async def assigned(self, campaign: Campaign, reviewer_id: str, items: int) -> None:
-        await self._note("assigned", campaign, {"to": reviewer_id, "items": items})
-
-    async def reminder(self, campaign: Campaign, reviewer_id: str, items: int) -> None:
-        await self._note("reminder", campaign, {"to": reviewer_id, "items": items,
-                                                "dueDate": campaign.due_at.isoformat()})
-
-    async def escalated(self, campaign: Campaign, undecided: Sequence[ReviewItem]) -> None:
-        await self._note("escalated", campaign, {"to": campaign.owner.id,
-                                                 "items": len(undecided)})
-
-
-__all__ = ["REMINDER_BEFORE", "Attended", "AuditTrailNotices", "CampaignView",
-           "ReviewManagement", "UserDirectory"]
+__all__ = [
+    "REMINDER_BEFORE",
+    "SYSTEM",
+    "Attended",
+    "CampaignView",
+    "ReviewManagement",
+    "UserDirectory",
+    "campaign_entity",
+]

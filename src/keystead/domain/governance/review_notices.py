@@ -6,9 +6,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from keystead.domain.audit import Auditor, JSONValue
 from keystead.domain.governance.notices import Message, NoticeKind, Notifier
-from keystead.domain.governance.review_management import AuditTrailNotices
+from keystead.domain.governance.review_management import SYSTEM, campaign_entity
 from keystead.domain.governance.reviews import Campaign, ReviewItem
+
+
+class AuditTrailNotices:
+    """The audit entry of each review notice (who was told what, and when): the evidence that
+    reminders and escalations happened. ``NotifiedReviews`` also tells them."""
+
+    def __init__(self, auditor: Auditor) -> None:
+        self.auditor = auditor
+
+    async def _note(self, kind: str, campaign: Campaign, details: dict[str, JSONValue]) -> None:
+        await self.auditor.record(SYSTEM, f"review.notice.{kind}", campaign_entity(campaign),
+                                  details)
+
+    async def assigned(self, campaign: Campaign, reviewer_id: str, items: int) -> None:
+        await self._note("assigned", campaign, {"to": reviewer_id, "items": items})
+
+    async def reminder(self, campaign: Campaign, reviewer_id: str, items: int) -> None:
+        await self._note("reminder", campaign, {"to": reviewer_id, "items": items,
+                                                "dueDate": campaign.due_at.isoformat()})
+
+    async def escalated(self, campaign: Campaign, undecided: Sequence[ReviewItem]) -> None:
+        await self._note("escalated", campaign, {"to": campaign.owner.id,
+                                                 "items": len(undecided)})
 
 
 @dataclass(slots=True)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,7 +23,6 @@ from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import DeliveryFailedError
 from keystead.domain.tokens import USAGE_DAYS
-from keystead.store.tables import audit_events, client_usage
 from keystead.web import delivery_runs
 from keystead.web.api.common import call, paging
 from keystead.web.api.governance.deletion_requests import BASE as REQUESTS_BASE
@@ -222,19 +219,9 @@ async def usage_results(request: Request) -> Response:
                 days_text.isascii() and days_text.isdigit()) or not (
                 1 <= int(days_text) <= USAGE_DAYS):
             raise InvalidInputError.one("executionId", "invalid.value", "unknown execution id")
-        client = await c.runtime.management(c.conn).find(c.caller, request.path_params["id"])
-        # The last N UTC days, today included: the days the counts are kept by.
-        first_day = c.runtime.clock().astimezone(UTC).date() - timedelta(days=int(days_text) - 1)
-        since = datetime.combine(first_day, time(), UTC)
-        issued = (await c.conn.execute(select(func.coalesce(func.sum(
-            client_usage.c.tokens_issued), 0)).where(
-            client_usage.c.client_id == client.id, client_usage.c.day >= first_day))).scalar_one()
-        # Failures are aggregated (one row per client, source and reason per interval, with a
-        # count); rows written before that carry no count and stand for one failure.
-        failures = int((await c.conn.execute(select(func.coalesce(func.sum(func.coalesce(
-            audit_events.c.details["count"].as_integer(), 1)), 0)).where(
-            audit_events.c.entity_id == client.id, audit_events.c.action == "authenticate",
-            audit_events.c.result == "failure", audit_events.c.timestamp >= since))).scalar_one())
+        client, usage = await c.runtime.client_usage(c.conn).totals(
+            c.caller, request.path_params["id"], days=int(days_text))
+    issued, failures = usage.issued, usage.failures
     # Genesys's ApiUsageRow counts every 4xx under status400; status401 is Keystead's extension.
     return json_response({"queryStatus": "Complete", "results": [
         {"clientId": client.id, "clientName": client.settings.name,

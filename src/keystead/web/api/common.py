@@ -67,7 +67,7 @@ async def call(request: Request, *, scope: str,
         if before_transaction is not None:
             await before_transaction()
         async with runtime.transaction() as conn:
-            caller = await authorize(request, token, conn, scope=scope)
+            caller = await authorize(request, token, runtime.callers(conn), scope=scope)
             actor, divisions = caller.actor, caller.divisions
             _refuse_nul(request)
             yield Call(runtime, conn, caller)

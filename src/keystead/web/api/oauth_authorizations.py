@@ -33,10 +33,9 @@ from keystead.protocol.errors import InvalidTokenError
 from keystead.request_context import note_client
 from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore
-from keystead.store.users import SqlUserStore
 from keystead.web.api.common import Call, paging, record_denial
 from keystead.web.api.users import NotAUserError
-from keystead.web.auth import client_ip, management_token, user_caller
+from keystead.web.auth import client_ip, management_token
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso, listing
 from keystead.web.runtime import Runtime
@@ -67,10 +66,11 @@ async def as_user(request: Request) -> AsyncIterator[tuple[Call, User]]:
             raise NotAUserError("This request requires a user context. Client credentials "
                                 "cannot be used for requests to this resource.")
         async with runtime.transaction() as conn:
-            user = await SqlUserStore(conn).find(subject)
-            if user is None or user.state != "active":
+            callers = runtime.callers(conn)
+            user = await callers.active_user(subject)
+            if user is None:
                 raise InvalidTokenError("the access token's user is not active")
-            yield Call(runtime, conn, await user_caller(conn, user, client_ip(request))), user
+            yield Call(runtime, conn, await callers.of_user(user, client_ip(request))), user
     except InvalidTokenError as exc:
         await record_denial(runtime, request, actor, exc)
         raise

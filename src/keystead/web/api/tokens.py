@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.store.tables import ORG_ID, clients, organizations
+from keystead.domain.organization import ORGANIZATION_ID
 from keystead.web.auth import bearer_token, management_token
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso
@@ -24,11 +23,9 @@ async def token_me(request: Request) -> Response:
         return Response(status_code=204)
     record = token.record
     async with runtime.transaction() as conn:
-        client_name = (await conn.execute(select(clients.c.name).where(
-            clients.c.id == record.client_id))).scalar_one_or_none() or ""
-        org_name = (await conn.execute(select(organizations.c.name).where(
-            organizations.c.id == ORG_ID))).scalar_one_or_none() or ""
-    organization = {"id": ORG_ID, "name": org_name}
+        callers = runtime.callers(conn)
+        client_name = (await callers.of_client(record.client_id, "")).actor.name
+        organization = {"id": ORGANIZATION_ID, "name": await callers.organization_name()}
     return json_response({
         # Genesys TokenInfo fields, then Keystead's extensions.
         "organization": organization, "homeOrganization": organization,

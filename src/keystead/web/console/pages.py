@@ -31,6 +31,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from keystead.domain.audit import AuditEvent, Result
+from keystead.domain.callers import Callers
 from keystead.domain.clients import Actor
 from keystead.domain.errors import (
     ConflictError,
@@ -40,8 +41,7 @@ from keystead.domain.errors import (
 )
 from keystead.domain.principal import Caller
 from keystead.domain.users import User, needs_mfa
-from keystead.store.users import SqlUserStore
-from keystead.web.auth import client_ip, user_caller
+from keystead.web.auth import client_ip
 from keystead.web.console import ids as _ids  # noqa: F401 (registers the id convertors)
 from keystead.web.console import sessions
 from keystead.web.console.sessions import PRE_SESSION_COOKIE, Session, Stage
@@ -233,7 +233,7 @@ async def _open(request: Request, runtime: Runtime, conn: AsyncConnection, *,
                 public: bool) -> Page:
     """The page's context: its session (touched when due, ended when timed out) and user."""
     loaded = await sessions.load(request, runtime, conn)
-    user, caller = await _signed_in_user(request, conn, loaded.session)
+    user, caller = await _signed_in_user(request, runtime.callers(conn), loaded.session)
     ctx = Page(request, runtime, loaded.session, user, caller, public=public)
     if caller is not None and not public:
         ctx.unread_notices = await runtime.inbox(conn).unread(caller)
@@ -279,16 +279,16 @@ async def _error_page(ctx: Page, exc: PageRefusal) -> Response:
                       message=exc.message)
 
 
-async def _signed_in_user(request: Request, conn: AsyncConnection,
+async def _signed_in_user(request: Request, callers: Callers,
                           session: Session | None) -> tuple[User | None, Caller | None]:
     if session is None:
         return None, None
-    user = await SqlUserStore(conn).find(session.user_id)
+    user = await callers.user(session.user_id)
     if user is None or user.state != "active":
         return user, None
     if session.stage != Stage.signed_in:
         return user, None
-    caller = await user_caller(conn, user, client_ip(request))
+    caller = await callers.of_user(user, client_ip(request))
     # Granted admin rights since signing in without MFA: not signed in until MFA is done.
     if needs_mfa(caller.permissions) and "mfa" not in session.row.amr:
         return user, None

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from keystead.domain.mfa import new_enrolment, new_recovery_codes
 from keystead.domain.users import User, needs_mfa
-from keystead.web.auth import client_ip, user_caller
+from keystead.web.auth import client_ip
 from keystead.web.console import sessions
 from keystead.web.console.pages import Page, redirect, route
 from keystead.web.console.qr import qr_svg_data_uri
@@ -70,7 +70,7 @@ async def login(ctx: Page) -> Response:
 
 async def _after_password(ctx: Page, conn: AsyncConnection, user: User,
                           target: str) -> Response:
-    caller = await user_caller(conn, user, client_ip(ctx.request))
+    caller = await ctx.runtime.callers(conn).of_user(user, client_ip(ctx.request))
     data = {"next": target}
     if user.mfa_enrolled:
         stage, where = Stage.second_factor, "/login/mfa"

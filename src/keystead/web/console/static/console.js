@@ -2,11 +2,40 @@
 // data-* attributes, and every page works, less conveniently, without JavaScript.
 "use strict";
 
+// Tells the style sheet that the "Menu" button below will work.
+document.documentElement.classList.add("js");
+
 function announce(el, text) {
   el.textContent = text;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // The narrow screen's "Menu" button shows and hides the navigation.
+  const menuButton = document.querySelector(".menu-button");
+  const nav = document.getElementById("main-nav");
+  if (menuButton && nav) {
+    menuButton.addEventListener("click", () => {
+      const open = nav.classList.toggle("open");
+      menuButton.setAttribute("aria-expanded", String(open));
+    });
+  }
+  // One header menu open at a time; Escape or a click elsewhere closes it.
+  const menus = Array.from(document.querySelectorAll("details.menu"));
+  for (const menu of menus) {
+    menu.addEventListener("toggle", () => {
+      if (menu.open) for (const other of menus) if (other !== menu) other.open = false;
+    });
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    for (const menu of menus) {
+      if (menu.open) { menu.open = false; menu.querySelector("summary").focus(); }
+    }
+  });
+  document.addEventListener("click", (event) => {
+    for (const menu of menus) if (menu.open && !menu.contains(event.target)) menu.open = false;
+  });
+
   // Copy the text of another element: <button data-copy="#secret">Copy</button>
   for (const button of document.querySelectorAll("[data-copy]")) {
     button.addEventListener("click", async () => {
