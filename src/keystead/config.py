@@ -164,6 +164,14 @@ class Settings(BaseSettings):
                              "syslog:udp://host:port")
         return value
 
+    # Where audit entries past the policy's auditRetentionDays are written, as signed JSON-lines
+    # files, before housekeeping removes them (empty: ``data_dir/audit-archive``).
+    audit_archive_dir: Path | None = None
+
+    @property
+    def audit_archive_folder(self) -> Path:
+        return self.audit_archive_dir or self.data_dir / "audit-archive"
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> Settings:
         key = self.secret_key.get_secret_value()

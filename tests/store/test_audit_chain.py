@@ -18,7 +18,8 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.domain.audit import GENESIS_HASH, AuditEvent, chain_hash
-from keystead.store.audit import SqlAuditLog, verify_chain
+from keystead.store.audit import SqlAuditLog
+from keystead.store.audit_verify import verify_chain
 from keystead.store.tables import ORG_ID, audit_events, audit_head
 from keystead.web.app import create_app
 from keystead.web.runtime import Runtime

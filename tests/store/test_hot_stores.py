@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from keystead.config import Settings
 from keystead.domain.audit import AuditEvent
 from keystead.domain.tokens import HotStore, TokenClaims
-from keystead.store.audit import SqlAuditLog, verify_chain
+from keystead.store.audit import SqlAuditLog
+from keystead.store.audit_verify import verify_chain
 from keystead.store.database import create_engine, on_write_done, sqlite_path
 from keystead.store.governance_tables import deactivation_plans
 from keystead.store.hot_sql import SqlHotStore, following

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
-from keystead.store.audit import SqlAuditLog, verify_chain
+from keystead.store.audit import SqlAuditLog
+from keystead.store.audit_verify import verify_chain
 from keystead.store.migrate import alembic_config, upgrade
 from keystead.web.app import create_app
 from tests.store.release_data import DATA, decode

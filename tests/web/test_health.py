@@ -105,7 +105,7 @@ def test_health_ready_runs_every_loop_of_a_production_app(settings: Settings) ->
         response = app.get("/health/ready")
         assert response.status_code == 200, response.text
         assert set(response.json()["checks"]["loops"]["loops"]) == {
-            "usage-flush", "housekeeping", "key-reload", "outbox", "access-reviews",
+            "usage-flush", "housekeeping", "key-reload", "outbox", "audit-stream", "access-reviews",
             "findings", "secret-rotation"}
 
 

@@ -2,8 +2,8 @@
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
-``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` (with ``deletion_requests``
-and ``governance_findings``), ``reviews`` and
+``users`` (``user_data`` adds export and erase), ``keys``, ``secret_keys``, ``audit``,
+``governance`` (with ``deletion_requests`` and ``governance_findings``), ``reviews`` and
 ``webhooks``; ``run`` holds what they share.
 """
 
@@ -30,6 +30,7 @@ from keystead.cli import (
     secret_delivery,
     secret_keys,
     server,
+    user_data,
     users,
     webhooks,
 )
@@ -39,6 +40,8 @@ from keystead.config import Settings
 
 readable_help_types()
 app = typer.Typer(no_args_is_help=True, add_completion=True)
+users.users_app.command("export")(user_data.users_export)
+users.users_app.command("erase")(user_data.users_erase)
 clients.clients_app.command("plan-deactivation")(deactivations.plan_deactivation)
 clients.clients_app.command("deactivations")(deactivations.deactivations)
 clients.clients_app.command("cancel-deactivation")(deactivations.cancel_deactivation)

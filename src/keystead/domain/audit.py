@@ -1,10 +1,32 @@
-"""Audit events and their hash chain: each entry's hash covers the previous entry's hash."""
+"""Audit events and their hash chain: each entry's hash covers the previous entry's hash.
+
+Two entry formats live in one chain (the row's ``format`` column says which):
+
+* Format 1 (entries written before migration 0019): the hash covers every field, the people
+  named in it included (``chain_hash``). These verify exactly as they always did.
+* Format 2 (every entry since): the fields split in two. The *personal part* (actor id and
+  name, target id and name, source address, details) is digested with a random per-entry
+  salt (``personal_digest``); the hash covers the rest of the entry and that digest, never
+  the personal part itself (``chain_hash_v2``). Verification checks both: the personal part
+  against its digest, the digest and the rest against the hash.
+
+Erasing a data subject (``domain/subject_rights.py``) replaces their id, name and e-mail in
+the personal parts by a pseudonym, clears the source address of the entries they acted in,
+drops the salt (so the kept digest cannot confirm a guess of what was there) and marks each
+entry with the erasure's id. The hashes and links do not change, so the chain still
+verifies; a marked entry's personal part is simply no longer checked against its digest.
+The erasure's own entry lists how many entries it marked and a digest over their sequence
+numbers, hashes and non-personal parts (``erasure_digest``): marking another entry later, to
+hide an edit of its personal part, or editing an erased format-1 entry's non-personal part
+breaks that. Of a format-1 entry erased, the hash still covers the original personal data
+(a guess at it could be confirmed by recomputing); entries from 0019 on have no such residue.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -74,6 +96,59 @@ def chain_hash(previous: str, sequence: int, event: AuditEvent) -> str:
         default=str,
     )
     return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
+
+
+ENTRY_FORMAT = 2  # what every new entry is written in (see the module docstring)
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def personal_part(event: AuditEvent) -> dict[str, JSONValue]:
+    """The fields of an entry that may name a person (erasure rewrites these only)."""
+    return {"actor": [event.actor_id, event.actor_name],
+            "entity": [event.entity_id, event.entity_name],
+            "ip": event.remote_ip, "details": event.details}
+
+
+def non_personal_part(event: AuditEvent) -> dict[str, JSONValue]:
+    """The fields of an entry that never name a person: format 2 hashes these directly."""
+    covered: dict[str, JSONValue] = {
+        "ts": event.timestamp.isoformat(timespec="microseconds"),
+        "actorKind": event.actor_kind, "action": event.action,
+        "entityType": event.entity_type, "result": str(event.result),
+        "actorDivisions": list(event.actor_divisions), "requestId": event.request_id}
+    return covered
+
+
+def personal_digest(event: AuditEvent, salt: str) -> str:
+    """SHA-256 over the salt and the personal part (the salt makes a guess unconfirmable once
+    erasure drops it)."""
+    return hashlib.sha256(f"{salt}\n{_canonical(personal_part(event))}".encode()).hexdigest()
+
+
+def chain_hash_v2(previous: str, sequence: int, event: AuditEvent, digest: str) -> str:
+    """Format 2: SHA-256 over the previous hash, the non-personal part and the personal
+    part's digest."""
+    covered = {"v": 2, "seq": sequence, **non_personal_part(event), "personal": digest}
+    return hashlib.sha256(f"{previous}\n{_canonical(covered)}".encode()).hexdigest()
+
+
+def erasure_mark(seq: int, hash_: str, event: AuditEvent) -> int:
+    """One marked entry's share of its erasure's digest (see ``erasure_digest``)."""
+    line = f"{seq}:{hash_}:{_canonical(non_personal_part(event))}"
+    return int(hashlib.sha256(line.encode()).hexdigest(), 16)
+
+
+def erasure_digest(marks: Iterable[int]) -> str:
+    """What an erasure's entry vouches for: the XOR of ``erasure_mark`` over every entry it
+    marked. XOR so that entries later archived can be folded out into the checkpoint and
+    the rest still checked (``store/audit_archive.py``)."""
+    folded = 0
+    for mark in marks:
+        folded ^= mark
+    return f"{folded:064x}"
 
 
 class AuditLog(Protocol):

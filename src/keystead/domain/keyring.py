@@ -40,6 +40,7 @@ class Purpose(StrEnum):
     at_rest = "keystead at-rest secrets"
     opaque_token = "keystead opaque access token"  # noqa: S105 - a label
     signing_key_cipher = "keystead signing-key encryption"
+    audit_archive = "keystead audit archive"
 
 
 class KeyRingError(ValueError):

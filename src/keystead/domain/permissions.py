@@ -17,7 +17,9 @@ CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
         "grant": ("add", "view", "delete"),
     },
     "audits": {"audit": ("view",)},
-    "directory": {"user": ("add", "view", "edit", "delete")},
+    # export: everything held about a user (right of access); erase: remove them everywhere,
+    # the audit log included (domain/subject_rights.py), apart from delete on purpose.
+    "directory": {"user": ("add", "view", "edit", "delete", "export", "erase")},
     "sso": {"provider": ("add", "view", "edit", "delete")},
     # Governance: the policy; findings (edit: evaluate, archive, unarchive); review campaigns
     # (add: start, edit: cancel or close; reviewers decide on the items assigned to them).
@@ -61,6 +63,8 @@ class Permission(StrEnum):
     DIRECTORY_USER_VIEW = "directory:user:view"
     DIRECTORY_USER_EDIT = "directory:user:edit"
     DIRECTORY_USER_DELETE = "directory:user:delete"
+    DIRECTORY_USER_EXPORT = "directory:user:export"
+    DIRECTORY_USER_ERASE = "directory:user:erase"
     SSO_PROVIDER_ADD = "sso:provider:add"
     SSO_PROVIDER_VIEW = "sso:provider:view"
     SSO_PROVIDER_EDIT = "sso:provider:edit"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
@@ -11,7 +12,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.domain.audit import GENESIS_HASH, AuditEvent, Result, chain_hash
+from keystead.domain.audit import (
+    ENTRY_FORMAT,
+    AuditEvent,
+    Result,
+    chain_hash_v2,
+    personal_digest,
+)
 from keystead.request_context import current_request_id
 from keystead.store.tables import ORG_ID, audit_events, audit_head
 
@@ -23,6 +30,20 @@ class StoredEvent:
     event: AuditEvent
     prev_hash: str
     hash: str
+    format: int = 1
+    personal_salt: str | None = None
+    personal_digest: str | None = None
+    erased_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The last removed entry's sequence and hash (0 and the genesis hash before any), and per
+    erasure id the count and XOR of its marks that were archived with them."""
+
+    seq: int
+    hash: str
+    erasures: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +93,7 @@ def stored_event(r: Any) -> StoredEvent:
         entity_id=r.entity_id, entity_name=r.entity_name, result=Result(r.result),
         remote_ip=r.remote_ip, details=r.details,
         actor_divisions=tuple(r.actor_divisions or ()), request_id=r.request_id or ""),
-        r.prev_hash, r.hash)
+        r.prev_hash, r.hash, int(r.format), r.personal_salt, r.personal_digest, r.erased_by)
 
 
 def stamped(event: AuditEvent) -> AuditEvent:
@@ -87,6 +108,8 @@ def chain_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> dict[str, Any
     """The ``audit_events`` row that appends ``event`` after the entry ``seq - 1`` (whose hash
     is ``prev_hash``): the one place its columns are named, for both ways of appending."""
     event = stamped(event)
+    salt = secrets.token_hex(16)
+    digest = personal_digest(event, salt)
     return {
         "organization_id": ORG_ID, "seq": seq, "id": str(uuid.uuid4()),
         "timestamp": event.timestamp, "actor_kind": event.actor_kind,
@@ -95,7 +118,8 @@ def chain_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> dict[str, Any
         "entity_name": event.entity_name, "result": str(event.result),
         "remote_ip": event.remote_ip, "details": event.details,
         "request_id": event.request_id, "actor_divisions": list(event.actor_divisions),
-        "prev_hash": prev_hash, "hash": chain_hash(prev_hash, seq, event)}
+        "prev_hash": prev_hash, "hash": chain_hash_v2(prev_hash, seq, event, digest),
+        "format": ENTRY_FORMAT, "personal_salt": salt, "personal_digest": digest}
 
 
 class SqlAuditLog:
@@ -161,21 +185,9 @@ class SqlAuditLog:
             audit_head.c.organization_id == ORG_ID))).one()
         return int(row.seq), str(row.last_hash)
 
-
-async def verify_chain(log: SqlAuditLog) -> list[str]:
-    """Walk the chain; return a line per break (edited, removed or reordered entries)."""
-    problems: list[str] = []
-    expected_prev, expected_seq = GENESIS_HASH, 1
-    async for stored in log.all_in_order():
-        if stored.seq != expected_seq:
-            problems.append(f"entries {expected_seq}..{stored.seq - 1} are missing")
-        if stored.prev_hash != expected_prev:
-            problems.append(f"entry {stored.seq}: previous-hash link broken")
-        if chain_hash(stored.prev_hash, stored.seq, stored.event) != stored.hash:
-            problems.append(f"entry {stored.seq}: contents do not match its hash (edited)")
-        expected_prev, expected_seq = stored.hash, stored.seq + 1
-    head_seq, head_hash = await log.head()
-    if head_seq != expected_seq - 1 or head_hash != expected_prev:
-        problems.append(f"the newest entries after {expected_seq - 1} are missing "
-                        f"(head says {head_seq})")
-    return problems
+    async def checkpoint(self) -> Checkpoint:
+        """Where the chain in the database starts (after archived entries were removed)."""
+        row = (await self.conn.execute(select(audit_head).where(
+            audit_head.c.organization_id == ORG_ID))).one()
+        return Checkpoint(int(row.checkpoint_seq), str(row.checkpoint_hash),
+                          dict(row.checkpoint_erasures or {}))

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.compliance import AuditCheck, Named
-from keystead.store.audit import SqlAuditLog, verify_chain
+from keystead.store.audit import SqlAuditLog
+from keystead.store.audit_verify import verify_chain
 from keystead.store.governance_tables import review_campaigns, secret_destinations
 from keystead.store.tables import (
     ORG_ID,

@@ -2,9 +2,10 @@
 
 A table is either purged by housekeeping (``web/app.py: purge``, every minute on every replica)
 on a time rule, or bounded by what owns it (the organisation's catalogue, a user, a client), or,
-for the audit log, kept by policy. ``tests/store/test_retention.py`` fails when a table has no
-rule here, and shows every purged table bounded on both stores; the README's "Retention" list
-says the same for operators.
+for the audit log, kept until the governance policy's ``auditRetentionDays`` and then archived
+(store/audit_archive.py). Rules the policy sets are in domain/governance/retention.py.
+``tests/store/test_retention.py`` fails when a table has no rule here, and shows every purged
+table bounded on both stores; the README's "Retention" list says the same for operators.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Bound(StrEnum):
     owned = "owned"        # as many rows as the things they belong to (cascade on delete)
     managed = "managed"    # the organisation's own records: admins add and delete them
     kept = "kept"          # kept by policy, never deleted by Keystead
+    archived = "archived"  # past the policy's retention: written to a signed file, then removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,9 @@ RETENTION: Mapping[str, Retention] = {
         "KEYSTEAD_USAGE_RETENTION_DAYS"),
     "client_evidence": Retention(
         Bound.purged, "evidence of use per client and day (grants, failures, scopes, "
-                      "permissions, at most 32 networks) older than 365 days, the longest "
-                      "lookback a governance policy can ask for"),
+                      "permissions, at most 32 networks) older than the policy's "
+                      "evidenceRetentionDays (365 by default, the longest lookback a policy "
+                      "can ask for; never under its unusedLookbackDays)"),
     "signing_keys": Retention(
         Bound.purged, "a rotated-out key once every token it signed has expired "
                       "(`retire_after`); the active key stays"),
@@ -92,9 +95,9 @@ RETENTION: Mapping[str, Retention] = {
         Bound.owned, "one per client, kind and subject (a scope or role), updated by each "
                      "evaluation, resolved ones included; deleted with the client"),
     "outbox": Retention(
-        Bound.purged, "a message once delivered, after the notice retention period; an unsent "
-                      "one is kept (and retried) until delivered",
-        "KEYSTEAD_NOTICE_RETENTION_DAYS"),
+        Bound.purged, "a message once delivered, after the policy's deliveryRetentionDays "
+                      "(unset: the notice retention period); an unsent one is kept (and "
+                      "retried) until delivered", "KEYSTEAD_NOTICE_RETENTION_DAYS"),
     "audit_stream_cursors": Retention(
         Bound.managed, "one row per audit stream target ever configured (a sequence number)",
         "KEYSTEAD_AUDIT_STREAM"),
@@ -115,12 +118,14 @@ RETENTION: Mapping[str, Retention] = {
     "review_items": Retention(
         Bound.kept, "one per client under review in a campaign, kept with it as its report "
                     "(a retired client's item outlives the client)"),
-    "audit_head": Retention(Bound.owned, "one row per organisation"),
+    "audit_head": Retention(Bound.owned, "one row per organisation (with the checkpoint the "
+                                         "chain starts from once entries are archived)"),
     "audit_events": Retention(
-        Bound.kept, "append-only and hash-chained: never deleted by Keystead (the seed: keep "
-                    "audit logs; a deleted client's history stays). Growth is bounded by "
-                    "changes made and by aggregating failed authentications (one entry per "
-                    "client, source and reason per interval). To archive, read it out through "
-                    "`POST /api/v2/audits/query/realtime`",
-        "KEYSTEAD_AUTH_FAILURE_INTERVAL_SECONDS"),
+        Bound.archived, "append-only and hash-chained: kept for ever unless the policy's "
+                        "auditRetentionDays is set; entries older than that are written to a "
+                        "signed archive file (JSON lines with a chain checkpoint) and then "
+                        "removed, the rest verifying from the checkpoint. Growth is bounded by "
+                        "changes made and by aggregating failed authentications (one entry per "
+                        "client, source and reason per interval)",
+        "KEYSTEAD_AUDIT_ARCHIVE_DIR, KEYSTEAD_AUTH_FAILURE_INTERVAL_SECONDS"),
 }

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -321,6 +322,12 @@ audit_head = Table(
     Column("organization_id", String(36), ForeignKey("organizations.id"), primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("last_hash", String(64), nullable=False),
+    # 0019: where the chain starts once older entries were archived and removed
+    # (store/audit_archive.py), and what of each erasure's marks went with them.
+    # Server defaults only: seeding an older schema (the migration tests) must not name them.
+    Column("checkpoint_seq", BigInteger, nullable=False, server_default="0"),
+    Column("checkpoint_hash", String(64), nullable=False, server_default="0" * 64),
+    Column("checkpoint_erasures", JSON, nullable=False, server_default="{}"),
 )
 
 audit_events = Table(
@@ -346,4 +353,10 @@ audit_events = Table(
     Column("request_id", String(64), nullable=False, default="", server_default="",
            index=True),
     Column("actor_divisions", JSON, nullable=False, default=list, server_default="[]"),
+    # 0019: format 2 hashes a salted digest of the personal part instead of the part itself,
+    # so erasure can rewrite it (domain/audit.py); entries before stay format 1.
+    Column("format", SmallInteger, nullable=False, server_default="1"),
+    Column("personal_salt", String(32), nullable=True),
+    Column("personal_digest", String(64), nullable=True),
+    Column("erased_by", String(36), nullable=True),  # the erasure that pseudonymised it
 )

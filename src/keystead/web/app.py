@@ -16,20 +16,17 @@ from starlette.responses import Response
 
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
-from keystead.domain.governance.evidence import evidence_kept_from
 from keystead.domain.governance.finding_engine import SYSTEM
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.deletion_requests import SqlDeletionRequestStore
-from keystead.store.evidence import SqlEvidence
 from keystead.store.findings import claim_evaluation
 from keystead.store.health import DatabaseProbe
 from keystead.store.identity_providers import SqlAssertionLedger
 from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import head_revision
 from keystead.store.notices import SqlNoticeStore
-from keystead.store.outbox import SqlOutbox
 from keystead.store.sessions import SqlSessionStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.webhooks import SqlDeliveryLog
@@ -47,6 +44,7 @@ from keystead.web.api import (
     subjects,
     tokens,
     usage,
+    user_data,
     users,
 )
 from keystead.web.api.governance import (
@@ -70,6 +68,7 @@ from keystead.web.errors import (
 from keystead.web.fast_path import ProtocolFastPath
 from keystead.web.metrics import Metrics
 from keystead.web.readiness import Readiness
+from keystead.web.retention_runs import archive_audit, purge_by_policy
 from keystead.web.runtime import Runtime, build_runtime, utc_now
 from keystead.web.supervision import SupervisedLoop
 
@@ -109,8 +108,8 @@ async def purge(runtime: Runtime) -> None:
     """Carry out planned deactivations (and their reminders), delete clients whose
     dateToDelete has passed, revocations of expired tokens, usage
     counts past their retention, expired codes and refresh tokens, spent grant families,
-    timed-out sessions, retired keys, spent assertion ids and evidence past the longest lookback
-    (store/retention.py)."""
+    timed-out sessions, retired keys, spent assertion ids, and evidence, delivered messages and
+    audit entries past the policy's retention (store/retention.py, web/retention_runs.py)."""
     async with runtime.transaction() as conn:
         # Planned deactivations first: a plan whose retention ended deletes its client.
         steps = await runtime.deactivations(conn).attend()
@@ -124,15 +123,15 @@ async def purge(runtime: Runtime) -> None:
         await SqlAuthorizationStore(conn).purge_expired(now=now)
         await SqlSigningKeys(conn).purge_retired(now=now)
         await SqlAssertionLedger(conn).purge_expired(now)
-        await SqlEvidence(conn).purge_before(evidence_kept_from(now))
-        # Delivered messages, read notices and closed deletion requests; never an unsent
-        # message or an unread notice.
+        # Evidence and delivered messages as the policy's retention says (never an unsent
+        # message); read notices and closed deletion requests after the notice retention.
+        await purge_by_policy(runtime, conn, now=now)
         kept_since = now - timedelta(days=runtime.settings.notice_retention_days)
-        await SqlOutbox(conn).purge_sent(before=kept_since)
         await SqlNoticeStore(conn).purge_read(before=kept_since)
         await SqlDeletionRequestStore(conn).purge_closed(before=kept_since)
         await SqlDeliveryLog(conn).purge_before(now - timedelta(
             days=runtime.settings.webhook_delivery_retention_days))
+    await archive_audit(runtime)  # past auditRetentionDays: to a signed file, then removed
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
     if steps:
@@ -302,7 +301,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
     starlette = Starlette(
         routes=[*health.routes, *oauth.routes, *authorize.routes, *clients.routes,
                 *scopes.routes, *authorization.routes, *audits.routes, *tokens.routes,
-                *users.routes, *subjects.routes, *identity_providers.routes,
+                *users.routes, *user_data.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
                 *webhook_api.routes,

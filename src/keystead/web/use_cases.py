@@ -25,7 +25,8 @@ from keystead.domain.governance.evidence import EvidenceQuery
 from keystead.domain.governance.finding_engine import FindingsManagement
 from keystead.domain.governance.finding_notices import NotifiedFindings
 from keystead.domain.governance.notices import EMAIL, Inbox, Notifier
-from keystead.domain.governance.policy import PolicyManagement, PolicyStore
+from keystead.domain.governance.policy import Policy, PolicyManagement, PolicyStore
+from keystead.domain.governance.retention import RETENTION_RULES
 from keystead.domain.governance.review_management import ReviewManagement
 from keystead.domain.governance.review_notices import AuditTrailNotices, NotifiedReviews
 from keystead.domain.identity_links import IdentityLinkManagement
@@ -38,6 +39,7 @@ from keystead.domain.secret_delivery import DestinationFactory
 from keystead.domain.secret_rotation import SecretDelivery
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
+from keystead.domain.subject_rights import SubjectRights
 from keystead.domain.users import UserManagement
 from keystead.domain.webhooks.endpoints import AddressGuard
 from keystead.domain.webhooks.management import WebhookManagement
@@ -62,6 +64,7 @@ from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.scopes import SqlScopeStore
 from keystead.store.secret_destinations import SqlDeliveryStore
+from keystead.store.subject_data import SqlSubjectRecords
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.usage_counts import SqlUsageCounts
 from keystead.store.users import SqlCredentialStore, SqlUserStore
@@ -121,8 +124,17 @@ class UseCaseFactories:
             SqlComplianceRecords(conn), SqlPolicyStore(conn), self.findings(conn), Deployment(
                 session_idle_seconds=s.session_idle_seconds,
                 usage_retention_days=s.usage_retention_days,
-                alert_routes=("e-mail",) if s.smtp_host else ()),
-            self.digester.knows, self.clock)
+                alert_routes=("e-mail",) if s.smtp_host else (),
+                subject_rights=("GET /api/v2/users/{userId}/export",
+                                "POST /api/v2/users/{userId}/erase",
+                                "keystead users export|erase")),
+            self.digester.knows, self.clock, retention_fields=self._retention_fields)
+
+    def _retention_fields(self, policy: Policy) -> dict[str, int | None]:
+        """The policy's retention per field; delivered messages fall back to the setting."""
+        fallback = {"deliveries": self.settings.notice_retention_days}
+        return {rule.wire: policy.retention_days.get(rule.key, rule.default)
+                or fallback.get(rule.key) for rule in RETENTION_RULES}
 
     def findings(self, conn: AsyncConnection) -> FindingsManagement:
         return FindingsManagement(
@@ -172,6 +184,10 @@ class UseCaseFactories:
         return UserManagement(users=store, grants=store, catalog=SqlCatalog(conn),
                               auditor=self.auditor(conn), passwords=self.passwords,
                               clock=self.clock)
+
+    def subject_rights(self, conn: AsyncConnection) -> SubjectRights:
+        return SubjectRights(records=SqlSubjectRecords(conn), users=self.users(conn),
+                             catalog=SqlCatalog(conn), auditor=self.auditor(conn))
 
     def divisions(self, conn: AsyncConnection) -> DivisionManagement:
         return DivisionManagement(divisions=SqlDivisionStore(conn), auditor=self.auditor(conn),

@@ -13,6 +13,7 @@ from keystead.domain.governance.policy import (
     policy_from_document,
     to_document,
 )
+from keystead.domain.governance.retention import RETENTION_RULES
 
 
 def test_every_policy_field_has_a_wire_name_and_survives_a_round_trip() -> None:
@@ -22,9 +23,11 @@ def test_every_policy_field_has_a_wire_name_and_survives_a_round_trip() -> None:
                      unreviewed_action=UnreviewedAction.disable,
                      production_https_redirects_only=True, deactivation_notice_days=0,
                      deactivation_retention_days=30,
-                     max_token_ttl_seconds=dict.fromkeys(GrantType, 600))
+                     max_token_ttl_seconds=dict.fromkeys(GrantType, 600),
+                     retention_days={"audit": 400, "evidence": 365, "deliveries": 7})
     assert set(to_document(changed)) == WIRE_NAMES
-    assert len(WIRE_NAMES) == len(fields(Policy))
+    # retention_days holds one wire field per retention rule.
+    assert len(WIRE_NAMES) == len(fields(Policy)) - 1 + len(RETENTION_RULES)
     assert policy_from_document(to_document(changed)) == changed
 
 

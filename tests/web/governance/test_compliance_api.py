@@ -49,13 +49,20 @@ def test_compliance_report_judges_every_regime_now(
     assert controls["hipaa-audit"]["status"] == "pass"
     assert "the chain verifies" in controls["hipaa-audit"]["evidence"]
     assert controls["soc2-incident-response"]["status"] == "pass"  # e-mail is configured
-    assert controls["gdpr-subject-rights"]["status"] == "fail"
+    assert controls["gdpr-subject-rights"]["status"] == "pass"
+    retention = controls["gdpr-retention"]
+    assert retention["status"] == "fail"  # the audit log is kept for ever by default
+    assert [f["id"] for f in retention["failing"]] == ["auditRetentionDays"]
     change = controls["soc2-change-management"]
     assert change["status"] == "fail"
     assert [f["id"] for f in change["failing"]] == ["deletionApproval"]
     # Live: the policy changes, the control passes on the next request.
-    assert http.put(POLICY, headers=headers, json={"deletionApproval": True}).status_code == 200
-    assert report(http, headers)["soc2-change-management"]["status"] == "pass"
+    assert http.put(POLICY, headers=headers, json={
+        "deletionApproval": True, "auditRetentionDays": 2555}).status_code == 200
+    after = report(http, headers)
+    assert after["soc2-change-management"]["status"] == "pass"
+    assert after["gdpr-retention"]["status"] == "pass"
+    assert "auditRetentionDays kept 2555 days" in after["gdpr-retention"]["evidence"]
 
 
 def test_compliance_report_goes_red_when_an_audit_entry_is_edited(

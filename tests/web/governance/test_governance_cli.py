@@ -50,7 +50,7 @@ def test_cli_delete_files_a_request_the_operator_cannot_approve_alone(
     [pending] = http.get("/api/v2/governance/deletion-requests", headers=headers).json()[
         "entities"]
     refused = _run(settings, "governance", "deletion-requests", "approve", pending["id"])
-    assert refused.returncode == 1
+    assert refused.returncode == 4  # permission denied (README "CLI": exit codes)
     assert "second admin" in refused.stderr
     no_reason = _run(settings, "governance", "deletion-requests", "reject", pending["id"],
                      "--reason", "")

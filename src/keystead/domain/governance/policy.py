@@ -16,6 +16,11 @@ from keystead.domain.audit import Auditor, Entity, JSONValue, property_changes
 from keystead.domain.clients import MAX_TOKEN_TTL, MIN_TOKEN_TTL, Actor, GrantType
 from keystead.domain.clock import Clock
 from keystead.domain.errors import InvalidInputError, Problem
+from keystead.domain.governance.retention import (
+    RETENTION_RULES,
+    RULES_BY_WIRE,
+    default_retention,
+)
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 
@@ -56,6 +61,8 @@ class Policy:
     production_https_redirects_only: bool = False
     deactivation_notice_days: int = 14  # the owner is reminded this long before the date
     deactivation_retention_days: int = 15  # deactivated (day 365) -> deleted (day 380)
+    # Per kind of record (domain/governance/retention.py): days kept, None for its default.
+    retention_days: Mapping[str, int | None] = field(default_factory=default_retention)
 
 
 # wire name -> (attribute, lowest, highest); booleans and enums are listed apart.
@@ -76,7 +83,8 @@ _FLAG_FIELDS: dict[str, str] = {
 }
 MAX_DURATIONS = "maxTokenDurationSeconds"
 UNREVIEWED = "unreviewedAction"
-WIRE_NAMES = frozenset({*_DAY_FIELDS, *_FLAG_FIELDS, MAX_DURATIONS, UNREVIEWED})
+WIRE_NAMES = frozenset({*_DAY_FIELDS, *_FLAG_FIELDS, MAX_DURATIONS, UNREVIEWED,
+                        *RULES_BY_WIRE})
 
 
 def to_document(policy: Policy) -> dict[str, JSONValue]:
@@ -86,6 +94,8 @@ def to_document(policy: Policy) -> dict[str, JSONValue]:
     document.update({wire: getattr(policy, attr) for wire, attr in _FLAG_FIELDS.items()})
     document[MAX_DURATIONS] = {str(g): ttl for g, ttl in policy.max_token_ttl_seconds.items()}
     document[UNREVIEWED] = str(policy.unreviewed_action)
+    document.update({rule.wire: policy.retention_days.get(rule.key, rule.default)
+                     for rule in RETENTION_RULES})
     return document
 
 
@@ -127,9 +137,40 @@ def policy_from_document(document: Mapping[str, object], *, base: Policy | None 
         ttls = _token_ttls(document[MAX_DURATIONS], policy.max_token_ttl_seconds, problems)
         if ttls is not None:
             changes["max_token_ttl_seconds"] = ttls
+    retention = _retention(document, policy, changes, problems)
+    if retention is not None:
+        changes["retention_days"] = retention
     if problems:
         raise InvalidInputError(problems)
     return replace(policy, **changes)  # type: ignore[arg-type]
+
+
+def _retention(document: Mapping[str, object], policy: Policy, changes: Mapping[str, object],
+               problems: list[Problem]) -> dict[str, int | None] | None:
+    """The retention fields given, on the policy's (None when none is given). Evidence is
+    never kept shorter than the unused-client lookback reads it, whichever of the two moves."""
+    days = dict(policy.retention_days)
+    for rule in RETENTION_RULES:
+        if rule.wire not in document:
+            continue
+        value = document[rule.wire]
+        if value is None:
+            days[rule.key] = rule.default
+        elif isinstance(value, bool) or not isinstance(value, int) or not (
+                rule.low <= value <= rule.high):
+            problems.append(Problem(rule.wire, "out.of.range",
+                                    f"{rule.wire} must be a whole number from {rule.low} to "
+                                    f"{rule.high}, or null ({rule.unset})"))
+        else:
+            days[rule.key] = value
+    # The lookback as it will be: the new value when valid (a bad one is refused on its own).
+    lookback = changes.get("unused_lookback_days", policy.unused_lookback_days)
+    evidence = days.get("evidence")
+    if evidence is not None and isinstance(lookback, int) and evidence < lookback:
+        problems.append(Problem("evidenceRetentionDays", "out.of.range",
+                                f"evidenceRetentionDays must be at least unusedLookbackDays "
+                                f"({lookback}): the unused-client finding reads that far back"))
+    return days if any(rule.wire in document for rule in RETENTION_RULES) else None
 
 
 def _token_ttls(value: object, current: Mapping[GrantType, int], problems: list[Problem]

@@ -1,7 +1,7 @@
 """webhook endpoints, their delivery log, ordered outbox messages, audit stream cursors
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-05 12:40:00
 
 Webhook endpoints (the signing secret sealed under the key ring) with one row per delivery
@@ -17,7 +17,7 @@ from keystead.store.types import UTCDateTime
 
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

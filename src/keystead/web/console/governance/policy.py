@@ -17,6 +17,7 @@ from keystead.domain.governance.policy import (
     UnreviewedAction,
     to_document,
 )
+from keystead.domain.governance.retention import RULES_BY_WIRE
 from keystead.domain.permissions import Permission
 from keystead.web.console.forms import Refused, field_errors, submit
 from keystead.web.console.pages import Page
@@ -39,6 +40,11 @@ MEANINGS: dict[str, str] = {
     UNREVIEWED: "What happens to clients nobody reviewed by a campaign's due date.",
     "deactivationNoticeDays": "Days before a planned deactivation that the owner is reminded.",
     "deactivationRetentionDays": "Days a deactivated client is kept before it is deleted.",
+    "auditRetentionDays": "Days audit entries are kept before they are archived to a signed "
+                          "file and removed (empty: kept for ever).",
+    "evidenceRetentionDays": "Days evidence of use is kept (at least unusedLookbackDays).",
+    "deliveryRetentionDays": "Days a delivered message is kept (empty: "
+                             "KEYSTEAD_NOTICE_RETENTION_DAYS).",
 }
 
 
@@ -66,7 +72,10 @@ def _posted(ctx: Page) -> dict[str, JSONValue]:
     the domain refuses by name), unticked boxes as false."""
     document: dict[str, JSONValue] = {}
     for name, value in to_document(Policy()).items():
-        if isinstance(value, bool):
+        if name in RULES_BY_WIRE:  # empty: no retention by policy (the rule's default)
+            text = ctx.field(name).strip()
+            document[name] = None if not text else _number(text)
+        elif isinstance(value, bool):
             document[name] = ctx.field(name) == "on"
         elif isinstance(value, int):
             document[name] = _number(ctx.field(name))
