@@ -261,6 +261,23 @@ def deletion_requests(now: datetime, settings: Settings) -> list[Row]:
     ]
 
 
+def alerts(now: datetime, settings: Settings) -> list[Row]:
+    since, second = _kept_since(now, settings), timedelta(seconds=1)
+
+    def alert(name: str, state: str, resolved_at: datetime | None) -> dict[str, Any]:
+        return {"id": name, "organization_id": tables.ORG_ID, "rule": "audit-chain-broken",
+                "client_id": None, "subject": name, "severity": "critical", "state": state,
+                "count": 1, "summary": "s", "evidence": {}, "first_seen": since - second,
+                "last_seen": since - second, "firing": False, "signature": "",
+                "resolved_at": resolved_at}
+
+    return [Row(gov_tables.alerts, alert("resolved-long-ago", "resolved", since - second),
+                kept=False),
+            Row(gov_tables.alerts, alert("resolved-recently", "resolved", since), kept=True),
+            Row(gov_tables.alerts, alert("open-long-ago", "open", None), kept=True),
+            Row(gov_tables.alerts, alert("acknowledged", "acknowledged", None), kept=True)]
+
+
 CASES: dict[str, Case] = {
     "sessions": Case("digest", sessions),
     "revoked_tokens": Case("digest", revoked_tokens),
@@ -274,6 +291,7 @@ CASES: dict[str, Case] = {
     "outbox": Case("id", outbox),
     "notices": Case("id", notices),
     "deletion_requests": Case("id", deletion_requests),
+    "alerts": Case("id", alerts),
 }
 
 

@@ -15,10 +15,12 @@ from starlette.responses import Response
 
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
+from keystead.domain.governance import alert_engine
 from keystead.domain.governance.evidence import evidence_kept_from
 from keystead.domain.governance.finding_engine import SYSTEM
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
+from keystead.store.alerts import ALERTS_LOCK, SqlAlertStore
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.evidence import SqlEvidence
@@ -45,7 +47,13 @@ from keystead.web.api import (
     tokens,
     users,
 )
-from keystead.web.api.governance import deactivations, deletion_requests, findings, notices
+from keystead.web.api.governance import (
+    alerts,
+    deactivations,
+    deletion_requests,
+    findings,
+    notices,
+)
 from keystead.web.api.governance import policy as governance_policy
 from keystead.web.api.governance import reviews as review_api
 from keystead.web.console.routes import console_routes
@@ -60,6 +68,9 @@ log = logging.getLogger("keystead")
 HOUSEKEEPING_INTERVAL_SECONDS = 60.0
 # The findings engine re-evaluates every client this often (the issue asks at least daily).
 FINDINGS_INTERVAL_SECONDS = 3600.0
+# Alert rules compare against daily baselines and a window of minutes: every five minutes
+# brings a burst of failures to someone's inbox promptly.
+ALERTS_INTERVAL_SECONDS = 300.0
 KEY_RELOAD_INTERVAL_SECONDS = 60.0
 # How often the outbox is looked at: a notice's e-mail leaves within this of its commit.
 OUTBOX_INTERVAL_SECONDS = 5.0
@@ -107,11 +118,12 @@ async def purge(runtime: Runtime) -> None:
         await SqlSigningKeys(conn).purge_retired(now=now)
         await SqlAssertionLedger(conn).purge_expired(now)
         await SqlEvidence(conn).purge_before(evidence_kept_from(now))
-        # Delivered messages, read notices and closed deletion requests; never an unsent
-        # message or an unread notice.
+        # Delivered messages, read notices, resolved alerts and closed deletion requests;
+        # never an unsent message, an unread notice or an unresolved alert.
         kept_since = now - timedelta(days=runtime.settings.notice_retention_days)
         await SqlOutbox(conn).purge_sent(before=kept_since)
         await SqlNoticeStore(conn).purge_read(before=kept_since)
+        await SqlAlertStore(conn).purge_resolved(before=kept_since)
         await SqlDeletionRequestStore(conn).purge_closed(before=kept_since)
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
@@ -132,6 +144,18 @@ async def evaluate_findings(runtime: Runtime) -> None:
         done = await runtime.findings(conn).evaluate(SYSTEM)
     log.info("findings evaluated: %d client(s), %d opened, %d resolved",
              done.clients, done.opened, done.resolved)
+
+
+async def evaluate_alerts(runtime: Runtime) -> None:
+    """Evaluate the alert rules (the scheduled run, as the system), on one replica at a time."""
+    async with runtime.transaction() as conn:
+        if not await claim_evaluation(conn, ALERTS_LOCK):
+            log.info("alerts: another replica is evaluating; skipped")
+            return
+        done = await runtime.alerts(conn).evaluate(alert_engine.SYSTEM, scheduled=True)
+    if done.raised or done.counted:
+        log.info("alerts evaluated: %d raised, %d occurrence(s) counted", done.raised,
+                 done.counted)
 
 
 async def send_outbox(runtime: Runtime) -> None:
@@ -193,6 +217,8 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            REVIEWS_INTERVAL_SECONDS, metrics=metrics),
             SupervisedLoop("findings", lambda: evaluate_findings(runtime),
                            FINDINGS_INTERVAL_SECONDS, metrics=metrics),
+            SupervisedLoop("alerts", lambda: evaluate_alerts(runtime), ALERTS_INTERVAL_SECONDS,
+                           metrics=metrics),
             # Apart from housekeeping: a slow vault must not hold up the purges.
             SupervisedLoop("secret-rotation", lambda: rotate_secrets(runtime, metrics),
                            HOUSEKEEPING_INTERVAL_SECONDS, metrics=metrics),
@@ -272,7 +298,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *users.routes, *subjects.routes, *identity_providers.routes,
                 *identity_links.routes, *oauth_authorizations.routes,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
-                *deletion_requests.routes, *review_api.routes, *findings.routes,
+                *deletion_requests.routes, *review_api.routes, *findings.routes, *alerts.routes,
                 *secret_delivery.routes,
                 *console_routes()],
         lifespan=lifespan,

@@ -25,6 +25,8 @@ from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.errors import StoreUnavailableError
+from keystead.domain.governance.alert_engine import AlertsManagement
+from keystead.domain.governance.alert_notices import NotifiedAlerts
 from keystead.domain.governance.deactivation import PlannedDeactivation
 from keystead.domain.governance.deactivation_notices import NotifiedDeactivation
 from keystead.domain.governance.deletion_requests import ClientDeletion
@@ -62,18 +64,14 @@ from keystead.protocol.grants.reuse import ReusePolicy
 from keystead.protocol.grants.saml2_bearer import Saml2BearerGrant
 from keystead.protocol.grants.user_tokens import UserTokens
 from keystead.protocol.introspection import IntrospectionEndpoint
-from keystead.protocol.keys import (
-    key_cipher,
-    load_private,
-    published,
-    signing_key,
-)
+from keystead.protocol.keys import key_cipher, load_private, published, signing_key
 from keystead.protocol.oidc import IdTokens
 from keystead.protocol.opaque import OpaqueTokens
 from keystead.protocol.revocation import RevocationEndpoint
 from keystead.protocol.server import TokenEndpoint
 from keystead.protocol.throttle import Throttle, ThrottlePolicy
 from keystead.protocol.tokens import Signer, TokenService
+from keystead.store.alerts import SqlAlertStore, SqlAuditFeed
 from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
 from keystead.store.availability import reachable
@@ -213,6 +211,12 @@ class Runtime:
             policies=SqlPolicyStore(conn), management=self._management(conn),
             auditor=self.auditor(conn), reviews=SqlReviewItemStore(conn),
             notices=NotifiedFindings(self.notifier(conn)))
+
+    def alerts(self, conn: AsyncConnection) -> AlertsManagement:
+        return AlertsManagement(
+            alerts=SqlAlertStore(conn), clients=SqlClientStore(conn), evidence=SqlEvidence(conn),
+            feed=SqlAuditFeed(conn), policies=SqlPolicyStore(conn), auditor=self.auditor(conn),
+            clock=self.clock, notices=NotifiedAlerts(self.notifier(conn)))
 
     def policy(self, conn: AsyncConnection) -> PolicyManagement:
         return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),

@@ -1,15 +1,15 @@
-"""Console pages for governance: the organisation's policy, the findings, the signed-in user's
-inbox of notices, and deletion requests."""
+"""Console pages for governance: the organisation's policy, the findings, the alerts, the
+signed-in user's inbox of notices, and deletion requests."""
 
 from __future__ import annotations
 
 from starlette.routing import Route
 
-from keystead.web.console.governance import deletion_requests, findings, inbox, policy
+from keystead.web.console.governance import alerts, deletion_requests, findings, inbox, policy
 from keystead.web.console.pages import route
 
 routes: list[Route] = [
     route(policy.BASE, policy.policy_page),
     route(policy.BASE, policy.policy_save, methods=("POST",)),
-    *inbox.routes, *deletion_requests.routes, *findings.routes,
+    *inbox.routes, *deletion_requests.routes, *findings.routes, *alerts.routes,
 ]
