@@ -142,7 +142,7 @@ class SqlAuditFeed:
         conditions = [audit_events.c.organization_id == ORG_ID,
                       audit_events.c.action == "authenticate",
                       audit_events.c.result == str(Result.failure),
-                      audit_events.c.timestamp >= start, audit_events.c.timestamp < end]
+                      audit_events.c.timestamp > start, audit_events.c.timestamp <= end]
         if client_ids:
             conditions.append(audit_events.c.entity_id.in_(client_ids))
         if sources:

@@ -179,7 +179,8 @@ class AuditFeed(Protocol):
     async def failures(self, start: datetime, end: datetime, *, client_ids: Sequence[str] = (),
                        sources: Sequence[str] = ()) -> list[FailureSpan]:
         """Failed client authentications (``authenticate`` failures, their counts summed) in
-        ``[start, end)``, per client id and source; only the given ones when named."""
+        ``(start, end]`` (so a window ending now holds what happened now), per client id and
+        source; only the given ones when named."""
 
     async def actions_by(self, actor_id: str, actions: Sequence[str], start: datetime,
                          end: datetime, *, entity_type: str) -> int:
