@@ -102,8 +102,10 @@ class SqlAlertStore:
         return [_alert(r) for r in rows], int(total)
 
     async def cursor(self) -> int | None:
+        # FOR UPDATE (PostgreSQL): an evaluation asked for through the API and the scheduled
+        # one read the cursor in turn, so no audit entry is counted twice.
         return (await self.conn.execute(select(alert_cursors.c.audit_seq).where(
-            alert_cursors.c.organization_id == ORG_ID))).scalar_one_or_none()
+            alert_cursors.c.organization_id == ORG_ID).with_for_update())).scalar_one_or_none()
 
     async def move_cursor(self, seq: int, *, now: datetime) -> None:
         moved = await self.conn.execute(update(alert_cursors).where(
@@ -123,13 +125,14 @@ class SqlAuditFeed:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def after(self, seq: int, actions: Sequence[str], *, limit: int
-                    ) -> list[tuple[int, AuditEvent]]:
+    async def after(self, seq: int, actions: Sequence[str], *, limit: int,
+                    since: datetime | None = None) -> list[tuple[int, AuditEvent]]:
+        conditions = [audit_events.c.organization_id == ORG_ID, audit_events.c.seq > seq,
+                      audit_events.c.action.in_(actions)]
+        if since is not None:
+            conditions.append(audit_events.c.timestamp >= since)
         rows = await self.conn.execute(
-            select(audit_events).where(audit_events.c.organization_id == ORG_ID,
-                                       audit_events.c.seq > seq,
-                                       audit_events.c.action.in_(actions))
-            .order_by(audit_events.c.seq).limit(limit))
+            select(audit_events).where(*conditions).order_by(audit_events.c.seq).limit(limit))
         return [(int(r.seq), stored_event(r).event) for r in rows]
 
     async def head(self) -> int:

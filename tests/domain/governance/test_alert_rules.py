@@ -13,7 +13,7 @@ from keystead.domain.governance.alert_rules import (
     in_change_window,
     unusual_change,
 )
-from keystead.domain.governance.alerts import AlertRule
+from keystead.domain.governance.alerts import Alert, AlertRule, AlertState, alert_event
 from keystead.domain.governance.evidence import Evidence
 from keystead.domain.governance.findings import Severity
 from keystead.domain.governance.policy import Policy
@@ -114,3 +114,16 @@ def test_alert_rules_young_client_is_not_judged_on_volume() -> None:
                           {d: Evidence() if d == date(2026, 12, 1) else e
                            for d, e in young.days.items()})
     assert detect_client(silent, Policy(), NOW) == []
+
+
+def test_alert_event_is_the_documented_shape_without_secrets() -> None:
+    [raised] = event_alerts(_event("refresh_token.reuse", result=Result.failure,
+                                   familyId="f1", userId="u2", familyRevoked=True))
+    alert = Alert("a1", raised.rule, CLIENT, "", raised.severity, AlertState.open, 1,
+                  raised.summary, raised.evidence, NOW, NOW, firing=False, client_name="svc")
+    event = alert_event(alert)
+    assert (event["type"], event["rule"], event["clientId"], event["selfUri"]) == (
+        "alert.raised", "refresh-token-reuse", CLIENT, "/api/v2/governance/alerts/a1")
+    assert event["firstSeen"] == "2026-12-02T10:00:00Z"
+    assert set(event) == {"type", "id", "rule", "severity", "clientId", "clientName",
+                          "subject", "count", "summary", "evidence", "firstSeen", "selfUri"}

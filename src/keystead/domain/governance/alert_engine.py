@@ -140,14 +140,13 @@ class AlertsManagement:
 
     async def _event_rules(self, policy: Policy, now: datetime) -> list[Raised]:
         cursor = await self.alerts.cursor()
-        events = await self.feed.after(cursor or 0, EVENT_ACTIONS, limit=MAX_EVENTS)
         # The first evaluation ever reads only the last window: an upgrade must not alert on
         # years of history.
-        oldest = now - timedelta(minutes=policy.alert_window_minutes)
+        events = await self.feed.after(
+            cursor or 0, EVENT_ACTIONS, limit=MAX_EVENTS, since=None if cursor is not None
+            else now - timedelta(minutes=policy.alert_window_minutes))
         found: list[Raised] = []
         for _seq, event in events:
-            if cursor is None and event.timestamp < oldest:
-                continue
             if (event.action in CHANGE_ACTIONS and event.entity_type == CLIENT_ENTITY
                     and event.actor_kind != "system"):
                 prior = await self.feed.actions_by(

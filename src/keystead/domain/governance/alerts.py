@@ -169,9 +169,10 @@ class FailureSpan:
 class AuditFeed(Protocol):
     """What the alert rules read of the audit log (``store/alert_feed.py``)."""
 
-    async def after(self, seq: int, actions: Sequence[str], *, limit: int
-                    ) -> list[tuple[int, AuditEvent]]:
-        """Entries with one of ``actions`` after ``seq``, oldest first, at most ``limit``."""
+    async def after(self, seq: int, actions: Sequence[str], *, limit: int,
+                    since: datetime | None = None) -> list[tuple[int, AuditEvent]]:
+        """Entries with one of ``actions`` after ``seq`` (and from ``since``, when given),
+        oldest first, at most ``limit``."""
 
     async def head(self) -> int:
         """The newest entry's sequence number."""
