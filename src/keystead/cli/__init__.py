@@ -2,8 +2,8 @@
 
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
-``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` (with ``deletion_requests``
-and ``governance_findings``) and ``reviews``; ``run`` holds what they share.
+``users``, ``keys``, ``secret_keys``, ``audit``, ``governance`` (with ``deletion_requests``,
+``governance_findings`` and ``governance_alerts``) and ``reviews``; ``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from keystead.cli import (
     deactivations,
     deletion_requests,
     governance,
+    governance_alerts,
     governance_findings,
     keys,
     reviews,
@@ -44,6 +45,7 @@ app.add_typer(secret_keys.ring_app, name="secret-keys")
 governance.governance_app.add_typer(deletion_requests.deletion_requests_app,
                                     name="deletion-requests")
 governance.governance_app.add_typer(governance_findings.findings_app, name="findings")
+governance.governance_app.add_typer(governance_alerts.alerts_app, name="alerts")
 app.add_typer(governance.governance_app, name="governance")
 app.add_typer(reviews.reviews_app, name="reviews")
 app.command()(server.init)
