@@ -166,7 +166,10 @@ class AlertsManagement:
         merged: dict[tuple[AlertRule, str | None, str], Raised] = {}
         for item in raised:
             if item.client_id is not None and item.client_id not in owners:
-                item = replace(item, client_id=None, subject=item.subject_without_client)
+                # No such client (an unknown id tried, or one deleted since): the alert is
+                # about its source, or the organisation, and still names the id.
+                item = replace(item, client_id=None, subject=item.subject_without_client,
+                               evidence={**item.evidence, "clientId": item.client_id})
             old = merged.get(item.key)
             merged[item.key] = item if old is None else replace(item, events=old.events
                                                                  + item.events)
