@@ -25,7 +25,8 @@ LOOKS = [pytest.param(PHONE, "light", id="390px-light"),
 PAGES = ("/admin", OAUTH, f"{OAUTH}/new", "/admin/audit", "/admin/users", "/admin/roles",
          "/admin/divisions", "/admin/scopes", "/admin/identity-providers",
          "/admin/governance/findings", "/admin/governance/compliance",
-         "/admin/governance/policy", "/admin/governance/webhooks", "/admin/reviews",
+         "/admin/governance/policy", "/admin/governance/webhooks", "/admin/governance/alerts",
+         "/admin/reviews",
          "/admin/governance/deletion-requests",
          "/admin/inbox", "/admin/connected-apps", "/admin/api-explorer")
 

@@ -283,6 +283,23 @@ def webhook_endpoint(now: datetime) -> list[tuple[Table, dict[str, Any]]]:
         "consecutive_failures": 0, "disabled_reason": ""})]
 
 
+def alerts(now: datetime, settings: Settings) -> list[Row]:
+    since, second = _kept_since(now, settings), timedelta(seconds=1)
+
+    def alert(name: str, state: str, resolved_at: datetime | None) -> dict[str, Any]:
+        return {"id": name, "organization_id": tables.ORG_ID, "rule": "audit-chain-broken",
+                "client_id": None, "subject": name, "severity": "critical", "state": state,
+                "count": 1, "summary": "s", "evidence": {}, "first_seen": since - second,
+                "last_seen": since - second, "firing": False, "signature": "",
+                "resolved_at": resolved_at}
+
+    return [Row(gov_tables.alerts, alert("resolved-long-ago", "resolved", since - second),
+                kept=False),
+            Row(gov_tables.alerts, alert("resolved-recently", "resolved", since), kept=True),
+            Row(gov_tables.alerts, alert("open-long-ago", "open", None), kept=True),
+            Row(gov_tables.alerts, alert("acknowledged", "acknowledged", None), kept=True)]
+
+
 CASES: dict[str, Case] = {
     "sessions": Case("digest", sessions),
     "revoked_tokens": Case("digest", revoked_tokens),
@@ -297,6 +314,7 @@ CASES: dict[str, Case] = {
     "notices": Case("id", notices),
     "deletion_requests": Case("id", deletion_requests),
     "webhook_deliveries": Case("id", webhook_deliveries, webhook_endpoint),
+    "alerts": Case("id", alerts),
 }
 
 

@@ -106,7 +106,7 @@ def test_health_ready_runs_every_loop_of_a_production_app(settings: Settings) ->
         assert response.status_code == 200, response.text
         assert set(response.json()["checks"]["loops"]["loops"]) == {
             "usage-flush", "housekeeping", "key-reload", "outbox", "audit-stream", "access-reviews",
-            "findings", "secret-rotation"}
+            "findings", "alerts", "secret-rotation"}
 
 
 def test_health_ready_is_503_when_migrations_are_behind(settings: Settings) -> None:

@@ -3,8 +3,8 @@
 One module per command group: ``server`` (init, backup, serve, health), ``clients``
 (bootstrap-client, clients …; ``deactivations`` adds the planned-deactivation commands),
 ``users`` (``user_data`` adds export and erase), ``keys``, ``secret_keys``, ``audit``,
-``governance`` (with ``deletion_requests`` and ``governance_findings``), ``reviews`` and
-``webhooks``; ``run`` holds what they share.
+``governance`` (with ``deletion_requests``, ``governance_findings`` and ``governance_alerts``),
+``reviews`` and ``webhooks``; ``run`` holds what they share.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from keystead.cli import (
     deactivations,
     deletion_requests,
     governance,
+    governance_alerts,
     governance_findings,
     keys,
     login,
@@ -63,6 +64,7 @@ app.add_typer(secret_keys.ring_app, name="secret-keys")
 governance.governance_app.add_typer(deletion_requests.deletion_requests_app,
                                     name="deletion-requests")
 governance.governance_app.add_typer(governance_findings.findings_app, name="findings")
+governance.governance_app.add_typer(governance_alerts.alerts_app, name="alerts")
 app.add_typer(governance.governance_app, name="governance")
 app.add_typer(reviews.reviews_app, name="reviews")
 app.add_typer(webhooks.webhooks_app, name="webhooks")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from keystead.cli.exit_codes import stop
 from keystead.cli.remote import api
 from keystead.cli.run import run_in_transaction
 from keystead.config import Settings
+from keystead.domain.audit import Auditor, Entity, Result
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.principal import Caller
 from keystead.store.audit import SqlAuditLog
@@ -29,17 +31,23 @@ def audit_verify(
                           "several, oldest first, to check they follow each other")] = None,
 ) -> None:
     """Check the audit log's hash chain; say how many entries it checked; exit 1 if an entry was
-    edited or removed. Local mode only: the chain is checked on the store itself, not on what
-    a server says it holds."""
+    edited or removed (and record the failure in the log, where the audit-chain-broken alert
+    picks it up). Local mode only: the chain is checked on the store itself, not on what a
+    server says it holds."""
     if api() is not None:
         stop("audit verify checks the store itself: run it locally, on a host with the "
              "server's settings (without --server or --profile)", exit_codes.USAGE)
 
-    async def work(_m: ClientManagement, conn: AsyncConnection, _c: Caller
+    async def work(_m: ClientManagement, conn: AsyncConnection, caller: Caller
                    ) -> tuple[list[str], int]:
         log = SqlAuditLog(conn)
         checked = [entry.seq async for entry in log.all_in_order()]
-        return await verify_chain(log), len(checked)
+        problems = await verify_chain(log)
+        if problems:
+            await Auditor(log, lambda: datetime.now(UTC)).record(
+                caller, "audit.verify", Entity("AuditLog", "audit-log", "Audit log"),
+                {"problems": len(problems), "first": problems[0]}, result=Result.failure)
+        return problems, len(checked)
 
     problems, checked = run_in_transaction(work)
     if archive:

@@ -8,17 +8,15 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.cli.run import out, run_with_runtime
+from keystead.cli.run import every_page, out, run_with_runtime
 from keystead.domain.governance.finding_engine import describe_evaluation
 from keystead.domain.governance.findings import finding_filter
-from keystead.domain.paging import Page
 from keystead.domain.principal import Caller
 from keystead.web.api.governance.findings import finding_json
 from keystead.web.runtime import Runtime
 
 findings_app = typer.Typer(help="Findings: what governance found wrong with each client.",
                            no_args_is_help=True)
-PAGE_SIZE = 500
 
 
 @findings_app.command("list")
@@ -34,14 +32,7 @@ def findings_list(
     async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> list[Any]:
         flt = finding_filter(wanted)
         findings = runtime.findings(conn)
-        listed: list[Any] = []
-        number = 1
-        while True:
-            page, total = await findings.search(caller, flt, Page(number, PAGE_SIZE))
-            listed += [finding_json(f) for f in page]
-            if len(listed) >= total or not page:
-                return listed
-            number += 1
+        return await every_page(lambda page: findings.search(caller, flt, page), finding_json)
 
     out(run_with_runtime(work))
 

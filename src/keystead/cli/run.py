@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import typer
@@ -17,6 +17,7 @@ from keystead.cli.remote import named_server
 from keystead.config import Settings
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.errors import DomainError
+from keystead.domain.paging import Page
 from keystead.domain.principal import Caller, operator
 from keystead.web.runtime import NotInitialisedError, Runtime, build_runtime
 
@@ -75,3 +76,20 @@ def run_on_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     except NotInitialisedError as exc:
         fail(str(exc))
         raise  # unreachable: fail exits
+
+
+PAGE_SIZE = 500
+R = TypeVar("R")
+
+
+async def every_page(search: Callable[[Page], Awaitable[tuple[Sequence[R], int]]],
+                     present: Callable[[R], Any]) -> list[Any]:
+    """Every item a paged search finds, each as ``present`` shows it (a JSON list)."""
+    listed: list[Any] = []
+    number = 1
+    while True:
+        page, total = await search(Page(number, PAGE_SIZE))
+        listed += [present(item) for item in page]
+        if len(listed) >= total or not page:
+            return listed
+        number += 1

@@ -21,11 +21,13 @@ CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
     # the audit log included (domain/subject_rights.py), apart from delete on purpose.
     "directory": {"user": ("add", "view", "edit", "delete", "export", "erase")},
     "sso": {"provider": ("add", "view", "edit", "delete")},
-    # Governance: the policy; findings (edit: evaluate, archive, unarchive); review campaigns
+    # Governance: the policy; findings (edit: evaluate, archive, unarchive); alerts (edit:
+    # evaluate, acknowledge, resolve); review campaigns
     # (add: start, edit: cancel or close; reviewers decide on the items assigned to them).
     "governance": {
         "policy": ("view", "edit"),
         "finding": ("view", "edit"),
+        "alert": ("view", "edit"),
         "review": ("add", "view", "edit"),
         # Webhook endpoints (edit: enable, redeliver; the delivery log is view).
         "webhook": ("add", "view", "edit", "delete"),
@@ -73,6 +75,8 @@ class Permission(StrEnum):
     GOVERNANCE_POLICY_EDIT = "governance:policy:edit"
     GOVERNANCE_FINDING_VIEW = "governance:finding:view"
     GOVERNANCE_FINDING_EDIT = "governance:finding:edit"
+    GOVERNANCE_ALERT_VIEW = "governance:alert:view"
+    GOVERNANCE_ALERT_EDIT = "governance:alert:edit"
     GOVERNANCE_REVIEW_ADD = "governance:review:add"
     GOVERNANCE_REVIEW_VIEW = "governance:review:view"
     GOVERNANCE_REVIEW_EDIT = "governance:review:edit"
@@ -95,11 +99,11 @@ OAUTH_ADMIN = "OAuth Admin"
 BUILTIN_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     SUPER_ADMIN: ("Every permission in the organisation", ("*:*:*",)),
     OAUTH_ADMIN: (
-        "Manages OAuth clients and scopes, acts on findings and reviews, reads the audit log "
-        "and the compliance report",
+        "Manages OAuth clients and scopes, acts on findings, alerts and reviews, reads the "
+        "audit log and the compliance report",
         ("oauth:client:*", "oauth:scope:*", "audits:audit:view", "authorization:role:view",
-         "authorization:division:view", "governance:finding:*", "governance:review:*",
-         "governance:policy:view", "governance:compliance:view"),
+         "authorization:division:view", "governance:finding:*", "governance:alert:*",
+         "governance:review:*", "governance:policy:view", "governance:compliance:view"),
     ),
 }
 

@@ -88,6 +88,21 @@ class SqlEvidence:
                 sums[client_id].append((Kind(kind), item, int(count), first, last))
         return {client_id: evidence_over(rows) for client_id, rows in sums.items()}
 
+    async def by_day(self, client_ids: list[str], since: date
+                     ) -> Mapping[str, Mapping[date, Evidence]]:
+        rows: dict[str, dict[date, list[tuple[Kind, str, int, date, date]]]] = {
+            i: defaultdict(list) for i in client_ids}
+        if client_ids:
+            result = await self.conn.execute(
+                select(client_evidence.c.client_id, client_evidence.c.day,
+                       client_evidence.c.kind, client_evidence.c.item, client_evidence.c.count)
+                .where(client_evidence.c.client_id.in_(client_ids),
+                       client_evidence.c.day >= since))
+            for client_id, day, kind, item, count in result:
+                rows[client_id][day].append((Kind(kind), item, int(count), day, day))
+        return {client_id: {day: evidence_over(found) for day, found in days.items()}
+                for client_id, days in rows.items()}
+
     async def purge_before(self, day: date) -> int:
         """Forget days before ``day``; the number of rows deleted."""
         result = await self.conn.execute(delete(client_evidence).where(

@@ -126,12 +126,12 @@ class SqlFindingStore:
             for r in rows])
 
 
-async def claim_evaluation(conn: AsyncConnection) -> bool:
+async def claim_evaluation(conn: AsyncConnection, lock: int = EVALUATION_LOCK) -> bool:
     """Take the lock one replica's scheduled evaluation holds until its transaction ends; False
     when another replica holds it (it is doing the same work). PostgreSQL: a transaction-scoped
     advisory lock (fine behind a transaction pooler). SQLite: True, its one writer at a time
-    already keeps two evaluations apart."""
+    already keeps two evaluations apart. ``lock`` names the evaluation (findings, alerts)."""
     if conn.dialect.name != "postgresql":
         return True
     return bool((await conn.execute(
-        select(func.pg_try_advisory_xact_lock(EVALUATION_LOCK)))).scalar_one())
+        select(func.pg_try_advisory_xact_lock(lock)))).scalar_one())

@@ -1,10 +1,12 @@
 """The governance tables (ownership policy, evidence, deactivation, secret delivery, the outbox
-and notices, deletion approval, access reviews, findings), as SQLAlchemy Core tables."""
+and notices, deletion approval, access reviews, findings, alerts), as SQLAlchemy Core tables."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -186,4 +188,39 @@ findings = Table(
     Column("archived_by", JSON, nullable=True),
     Column("archived_at", UTCDateTime, nullable=True),
     Index("ux_findings_client_kind_subject", "client_id", "kind", "subject", unique=True),
+)
+
+# 0021: alerts (domain/governance/alerts.py). At most one open or acknowledged alert per rule,
+# client and subject (the engine merges into it); resolved ones are purged after the notice
+# retention period. ``client_id`` is empty for an organisation-wide alert; deleted with the
+# client otherwise.
+alerts = Table(
+    "alerts", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
+           nullable=True, index=True),
+    Column("subject", String(256), nullable=False, default=""),
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("count", Integer, nullable=False),
+    Column("summary", String(512), nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("firing", Boolean, nullable=False),
+    Column("signature", String(512), nullable=False, default=""),
+    Column("acknowledged_by", JSON, nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("resolved_by", JSON, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+)
+
+# 0021: the last audit entry the alert evaluations have read, one row per organisation.
+alert_cursors = Table(
+    "alert_cursors", metadata,
+    Column("organization_id", String(36), ForeignKey("organizations.id"), primary_key=True),
+    Column("audit_seq", BigInteger, nullable=False),
+    Column("evaluated_at", UTCDateTime, nullable=False),
 )

@@ -94,6 +94,13 @@ RETENTION: Mapping[str, Retention] = {
     "findings": Retention(
         Bound.owned, "one per client, kind and subject (a scope or role), updated by each "
                      "evaluation, resolved ones included; deleted with the client"),
+    "alerts": Retention(
+        Bound.purged, "an alert once resolved, after the notice retention period (its raising "
+                      "and resolving stay in the audit log); at most one open or acknowledged "
+                      "alert per rule, client and subject; deleted with its client",
+        "KEYSTEAD_NOTICE_RETENTION_DAYS"),
+    "alert_cursors": Retention(
+        Bound.owned, "one row per organisation: the last audit entry alerts have read"),
     "outbox": Retention(
         Bound.purged, "a message once delivered, after the policy's deliveryRetentionDays "
                       "(unset: the notice retention period); an unsent one is kept (and "

@@ -16,9 +16,11 @@ from starlette.responses import Response
 
 from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
+from keystead.domain.governance import alert_engine
 from keystead.domain.governance.finding_engine import SYSTEM
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
+from keystead.store.alerts import ALERTS_LOCK, SqlAlertStore
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.findings import claim_evaluation
@@ -48,6 +50,7 @@ from keystead.web.api import (
     users,
 )
 from keystead.web.api.governance import (
+    alerts,
     compliance,
     deactivations,
     deletion_requests,
@@ -76,6 +79,9 @@ log = logging.getLogger("keystead")
 HOUSEKEEPING_INTERVAL_SECONDS = 60.0
 # The findings engine re-evaluates every client this often (the issue asks at least daily).
 FINDINGS_INTERVAL_SECONDS = 3600.0
+# Alert rules compare against daily baselines and a window of minutes: every five minutes
+# brings a burst of failures to someone's inbox promptly.
+ALERTS_INTERVAL_SECONDS = 300.0
 KEY_RELOAD_INTERVAL_SECONDS = 60.0
 # How often the outbox is looked at: a notice's e-mail leaves within this of its commit.
 OUTBOX_INTERVAL_SECONDS = 5.0
@@ -124,10 +130,12 @@ async def purge(runtime: Runtime) -> None:
         await SqlSigningKeys(conn).purge_retired(now=now)
         await SqlAssertionLedger(conn).purge_expired(now)
         # Evidence and delivered messages as the policy's retention says (never an unsent
-        # message); read notices and closed deletion requests after the notice retention.
+        # message); read notices, resolved alerts and closed deletion requests after the notice
+        # retention (never an unread notice or an unresolved alert).
         await purge_by_policy(runtime, conn, now=now)
         kept_since = now - timedelta(days=runtime.settings.notice_retention_days)
         await SqlNoticeStore(conn).purge_read(before=kept_since)
+        await SqlAlertStore(conn).purge_resolved(before=kept_since)
         await SqlDeletionRequestStore(conn).purge_closed(before=kept_since)
         await SqlDeliveryLog(conn).purge_before(now - timedelta(
             days=runtime.settings.webhook_delivery_retention_days))
@@ -151,6 +159,18 @@ async def evaluate_findings(runtime: Runtime) -> None:
         done = await runtime.findings(conn).evaluate(SYSTEM)
     log.info("findings evaluated: %d client(s), %d opened, %d resolved",
              done.clients, done.opened, done.resolved)
+
+
+async def evaluate_alerts(runtime: Runtime) -> None:
+    """Evaluate the alert rules (the scheduled run, as the system), on one replica at a time."""
+    async with runtime.transaction() as conn:
+        if not await claim_evaluation(conn, ALERTS_LOCK):
+            log.info("alerts: another replica is evaluating; skipped")
+            return
+        done = await runtime.alerts(conn).evaluate(alert_engine.SYSTEM, scheduled=True)
+    if done.raised or done.counted:
+        log.info("alerts evaluated: %d raised, %d occurrence(s) counted", done.raised,
+                 done.counted)
 
 
 async def send_outbox(runtime: Runtime) -> None:
@@ -220,6 +240,8 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            REVIEWS_INTERVAL_SECONDS, metrics=metrics),
             SupervisedLoop("findings", lambda: evaluate_findings(runtime),
                            FINDINGS_INTERVAL_SECONDS, metrics=metrics),
+            SupervisedLoop("alerts", lambda: evaluate_alerts(runtime), ALERTS_INTERVAL_SECONDS,
+                           metrics=metrics),
             # Apart from housekeeping: a slow vault must not hold up the purges.
             SupervisedLoop("secret-rotation", lambda: rotate_secrets(runtime, metrics),
                            HOUSEKEEPING_INTERVAL_SECONDS, metrics=metrics),
@@ -306,7 +328,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                 *deactivations.routes, *governance_policy.routes, *notices.routes,
                 *webhook_api.routes,
                 *compliance.routes,
-                *deletion_requests.routes, *review_api.routes, *findings.routes,
+                *deletion_requests.routes, *review_api.routes, *findings.routes, *alerts.routes,
                 *secret_delivery.routes, *usage.routes, *docs.routes,
                 *console_routes()],
         lifespan=lifespan,

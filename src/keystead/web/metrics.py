@@ -37,7 +37,7 @@ GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token",
 FAST_ENDPOINTS = ("/oauth/token", "/oauth/introspect", "/oauth/revoke")
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 LOOPS = ("usage-flush", "housekeeping", "key-reload", "outbox", "access-reviews",
-         "findings", "secret-rotation")
+         "findings", "alerts", "secret-rotation")
 UNMATCHED = "unmatched"  # a path no route serves: one label for all of them
 # Why client authentication failed, from the protocol's fixed ``detail`` texts.
 FAILURE_REASONS = {

@@ -42,12 +42,7 @@ from keystead.protocol.grants.reuse import ReusePolicy
 from keystead.protocol.grants.saml2_bearer import Saml2BearerGrant
 from keystead.protocol.grants.user_tokens import UserTokens
 from keystead.protocol.introspection import IntrospectionEndpoint
-from keystead.protocol.keys import (
-    key_cipher,
-    load_private,
-    published,
-    signing_key,
-)
+from keystead.protocol.keys import key_cipher, load_private, published, signing_key
 from keystead.protocol.oidc import IdTokens
 from keystead.protocol.opaque import OpaqueTokens
 from keystead.protocol.revocation import RevocationEndpoint

@@ -16,6 +16,8 @@ from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
 from keystead.domain.clock import Clock
 from keystead.domain.divisions import DivisionManagement
+from keystead.domain.governance.alert_engine import AlertsManagement
+from keystead.domain.governance.alert_notices import NotifiedAlerts
 from keystead.domain.governance.compliance import Deployment
 from keystead.domain.governance.compliance_facts import ComplianceReporting
 from keystead.domain.governance.deactivation import PlannedDeactivation
@@ -45,6 +47,7 @@ from keystead.domain.webhooks.endpoints import AddressGuard
 from keystead.domain.webhooks.management import WebhookManagement
 from keystead.domain.webhooks.publishing import PublishingAuditLog, WebhookPublisher
 from keystead.protocol.tokens import TokenService
+from keystead.store.alerts import SqlAlertStore, SqlAuditFeed
 from keystead.store.audit import SqlAuditLog
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
@@ -144,6 +147,12 @@ class UseCaseFactories:
             policies=SqlPolicyStore(conn), management=self._management(conn),
             auditor=self.auditor(conn), reviews=SqlReviewItemStore(conn),
             notices=NotifiedFindings(self.notifier(conn)))
+
+    def alerts(self, conn: AsyncConnection) -> AlertsManagement:
+        return AlertsManagement(
+            alerts=SqlAlertStore(conn), clients=SqlClientStore(conn), evidence=SqlEvidence(conn),
+            feed=SqlAuditFeed(conn), policies=SqlPolicyStore(conn), auditor=self.auditor(conn),
+            clock=self.clock, notices=NotifiedAlerts(self.notifier(conn)))
 
     def policy(self, conn: AsyncConnection) -> PolicyManagement:
         return PolicyManagement(policies=self.policy_store(conn), auditor=self.auditor(conn),

@@ -45,6 +45,15 @@ class EvidenceQuery(Protocol):
         ...
 
 
+class DailyEvidence(Protocol):
+    """The same records day by day, for baselines (alerts)."""
+
+    async def by_day(self, client_ids: list[str], since: date
+                     ) -> Mapping[str, Mapping[date, Evidence]]:
+        """Each client's evidence per day from ``since``; days without any are absent."""
+        ...
+
+
 def evidence_kept_from(now: datetime) -> date:
     """The first day of evidence kept: the longest lookback a policy can ask for."""
     return (now - timedelta(days=MAX_LOOKBACK_DAYS)).date()

@@ -56,6 +56,18 @@ def _entity(finding: Finding) -> Entity:
     return Entity("GovernanceFinding", finding.id, f"{finding.kind} {finding.subject}".strip())
 
 
+async def client_batches(clients: ClientStore, size: int) -> AsyncIterator[list[Client]]:
+    """Every client, ``size`` at a time."""
+    number = 1
+    while True:
+        page, total = await clients.search(ClientFilter(), Page(number, size))
+        if page:
+            yield list(page)
+        if number * size >= total or not page:
+            return
+        number += 1
+
+
 class FindingNotices(Protocol):
     async def opened(self, finding: Finding, client: Client) -> None:
         """``finding`` is new (or came back) on ``client``: tell its owner."""
@@ -144,14 +156,8 @@ class FindingsManagement:
             for start in range(0, len(found), BATCH):
                 yield found[start:start + BATCH]
             return
-        number = 1
-        while True:
-            page, total = await self.clients.search(ClientFilter(), Page(number, BATCH))
-            if page:
-                yield list(page)
-            if number * BATCH >= total or not page:
-                return
-            number += 1
+        async for batch in client_batches(self.clients, BATCH):
+            yield batch
 
     async def _detect(self, batch: list[Client], roles: dict[str, RoleFacts], policy: Policy,
                       now: datetime) -> list[tuple[Client, list[Detected]]]:

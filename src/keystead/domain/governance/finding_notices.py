@@ -33,8 +33,5 @@ class NotifiedFindings:
                 f"A {finding.severity} finding, {finding.kind}{subject}, is open on the OAuth "
                 f"client {name!r} ({client.id}). {finding.recommendation}",
                 client_id=client.id)
-        recipients = await self.notifier.recipients(owner_id=client.settings.owner_id)
-        if not recipients:
-            recipients = await self.notifier.recipients(
-                holders_of=Permission.GOVERNANCE_FINDING_EDIT)
-        await self.notifier.notify(recipients, message)
+        await self.notifier.notify(await self.notifier.owner_else(
+            client.settings.owner_id, Permission.GOVERNANCE_FINDING_EDIT), message)

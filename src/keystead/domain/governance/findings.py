@@ -13,12 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from keystead.domain.audit import JSONValue
 from keystead.domain.clients import Actor
 from keystead.domain.errors import InvalidInputError, Problem
 from keystead.domain.paging import Page
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class FindingKind(StrEnum):
@@ -151,6 +153,20 @@ class FindingSummary:
     worst_clients: Sequence[tuple[str, str, int, Severity]]  # id, name, count, worst severity
 
 
+def parse_choice(params: Mapping[str, str], name: str, choices: type[E],
+                 problems: list[Problem]) -> E | None:
+    """The wire parameter ``name`` as one of ``choices``; None when absent. An unknown value
+    adds a problem naming the known ones."""
+    if name not in params:
+        return None
+    try:
+        return choices(params[name])
+    except ValueError:
+        problems.append(Problem(name, "unknown.value", f"{name} must be one of: " +
+                                ", ".join(c.value for c in choices)))
+        return None
+
+
 def finding_filter(params: Mapping[str, str]) -> FindingFilter:
     """The filter from wire parameters ``clientId``, ``kind`` and ``state``.
 
@@ -158,19 +174,8 @@ def finding_filter(params: Mapping[str, str]) -> FindingFilter:
         InvalidInputError: an unknown kind or state, naming the known ones.
     """
     problems: list[Problem] = []
-    kind = state = None
-    if "kind" in params:
-        try:
-            kind = FindingKind(params["kind"])
-        except ValueError:
-            problems.append(Problem("kind", "unknown.value", "kind must be one of: " +
-                                    ", ".join(k.value for k in FindingKind)))
-    if "state" in params:
-        try:
-            state = FindingState(params["state"])
-        except ValueError:
-            problems.append(Problem("state", "unknown.value", "state must be one of: " +
-                                    ", ".join(s.value for s in FindingState)))
+    kind = parse_choice(params, "kind", FindingKind, problems)
+    state = parse_choice(params, "state", FindingState, problems)
     if problems:
         raise InvalidInputError(problems)
     return FindingFilter(client_id=params.get("clientId") or None, kind=kind, state=state)

@@ -38,6 +38,7 @@ class NoticeKind(StrEnum):
     finding_opened = "finding.opened"
     rotation_due = "secret.rotation.due"
     webhook_disabled = "webhook.endpoint.disabled"
+    alert_raised = "alert.raised"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,12 @@ class Notifier:
             for user in await self.directory.holders_of(holders_of):
                 found.setdefault(user.user_id, user)
         return list(found.values())
+
+    async def owner_else(self, owner_id: str | None, permission: str) -> list[Recipient]:
+        """The client's owner; without one (or an inactive one), the holders of
+        ``permission``: those who act on what the notice is about."""
+        found = await self.recipients(owner_id=owner_id)
+        return found or await self.recipients(holders_of=permission)
 
     async def notify(self, recipients: Iterable[Recipient], message: Message) -> int:
         """Give each recipient the notice; return how many got it."""

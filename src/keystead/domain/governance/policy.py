@@ -63,9 +63,23 @@ class Policy:
     deactivation_retention_days: int = 15  # deactivated (day 365) -> deleted (day 380)
     # Per kind of record (domain/governance/retention.py): days kept, None for its default.
     retention_days: Mapping[str, int | None] = field(default_factory=default_retention)
+    # Alerts (domain/governance/alert_rules.py; README "Alerts" explains each).
+    alert_baseline_days: int = 14  # the days before today a client's baseline is made of
+    alert_min_baseline_days: int = 7  # younger clients are not judged against a baseline
+    alert_window_minutes: int = 60  # failed authentications are counted over this window
+    alert_deviations: int = 3  # how many standard deviations above the mean is a spike
+    alert_failure_minimum: int = 20  # fewer failures of a client in the window never alert
+    alert_source_failure_minimum: int = 50  # the same, for one source address
+    alert_volume_factor: int = 4  # tokens above mean x factor, or below mean / factor
+    alert_volume_minimum: int = 10  # a client issued fewer a day on average is not judged
+    alert_rare_actor_actions: int = 3  # fewer such changes in the baseline: a rare actor
+    change_window_start_hour: int = 7  # UTC: client creation and secret regeneration are
+    change_window_end_hour: int = 19  # expected from start to end (end excluded)
+    change_window_weekdays_only: bool = True  # ... Monday to Friday
 
 
-# wire name -> (attribute, lowest, highest); booleans and enums are listed apart.
+# wire name -> (attribute, lowest, highest): days, or the count the name says; booleans and
+# enums are listed apart.
 _DAY_FIELDS: dict[str, tuple[str, int, int]] = {
     "rotationMaxAgeDays": ("rotation_max_age_days", 1, MAX_LOOKBACK_DAYS),
     "unusedLookbackDays": ("unused_lookback_days", 1, MAX_LOOKBACK_DAYS),
@@ -73,6 +87,17 @@ _DAY_FIELDS: dict[str, tuple[str, int, int]] = {
     "reviewPeriodDays": ("review_period_days", 1, MAX_LOOKBACK_DAYS),
     "deactivationNoticeDays": ("deactivation_notice_days", 0, 90),
     "deactivationRetentionDays": ("deactivation_retention_days", 0, MAX_LOOKBACK_DAYS),
+    "alertBaselineDays": ("alert_baseline_days", 1, 90),
+    "alertMinBaselineDays": ("alert_min_baseline_days", 1, 90),
+    "alertWindowMinutes": ("alert_window_minutes", 5, 1440),
+    "alertDeviations": ("alert_deviations", 1, 10),
+    "alertFailureMinimum": ("alert_failure_minimum", 1, 1_000_000),
+    "alertSourceFailureMinimum": ("alert_source_failure_minimum", 1, 1_000_000),
+    "alertVolumeFactor": ("alert_volume_factor", 2, 1000),
+    "alertVolumeMinimum": ("alert_volume_minimum", 1, 1_000_000),
+    "alertRareActorActions": ("alert_rare_actor_actions", 0, 1000),
+    "changeWindowStartHour": ("change_window_start_hour", 0, 23),
+    "changeWindowEndHour": ("change_window_end_hour", 1, 24),
 }
 _FLAG_FIELDS: dict[str, str] = {
     "ownerRequired": "owner_required",
@@ -80,6 +105,7 @@ _FLAG_FIELDS: dict[str, str] = {
     "pkceRequired": "pkce_required",
     "deletionApproval": "deletion_approval",
     "productionHttpsRedirectsOnly": "production_https_redirects_only",
+    "changeWindowWeekdaysOnly": "change_window_weekdays_only",
 }
 MAX_DURATIONS = "maxTokenDurationSeconds"
 UNREVIEWED = "unreviewedAction"
@@ -140,6 +166,12 @@ def policy_from_document(document: Mapping[str, object], *, base: Policy | None 
     retention = _retention(document, policy, changes, problems)
     if retention is not None:
         changes["retention_days"] = retention
+    start = changes.get("change_window_start_hour", policy.change_window_start_hour)
+    end = changes.get("change_window_end_hour", policy.change_window_end_hour)
+    if isinstance(start, int) and isinstance(end, int) and start >= end:
+        problems.append(Problem("changeWindowEndHour", "out.of.range",
+                                "changeWindowEndHour must be after changeWindowStartHour "
+                                "(whole UTC hours; the end hour is excluded)"))
     if problems:
         raise InvalidInputError(problems)
     return replace(policy, **changes)  # type: ignore[arg-type]

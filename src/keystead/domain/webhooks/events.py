@@ -61,6 +61,7 @@ _NOTICE_SUMMARIES: Mapping[NoticeKind, str] = {
     NoticeKind.finding_opened: "a high or critical finding opened on a client",
     NoticeKind.rotation_due: "a client's secret is due for rotation",
     NoticeKind.webhook_disabled: "a webhook endpoint was disabled after persistent failure",
+    NoticeKind.alert_raised: "an alert was raised: unusual activity (README \"Alerts\")",
 }
 
 EVENTS: Mapping[str, EventSpec] = {

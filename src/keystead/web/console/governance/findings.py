@@ -8,7 +8,9 @@ the same permissions, the same audit entries.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
@@ -25,6 +27,7 @@ from keystead.domain.paging import Page as Paging
 from keystead.web.console.forms import SHOWN, Refused, submit
 from keystead.web.console.pages import Page, path_id, redirect, route
 
+F = TypeVar("F")
 BASE = "/admin/governance/findings"
 PAGE_SIZE = 50
 NOTICES = {
@@ -54,19 +57,35 @@ def evidence_text(finding: Finding) -> list[tuple[str, str]]:
     return rows
 
 
-async def findings_list(ctx: Page) -> Response:
-    caller = ctx.signed_in
+@dataclass(frozen=True, slots=True)
+class ListQuery(Generic[F]):
+    chosen: dict[str, str]  # the filter form's values, as sent
+    filter: F
+    problem: str  # why a value was ignored, or empty
+    number: int  # the page asked for
+
+
+def list_query(ctx: Page, names: tuple[str, ...], parse: Callable[[dict[str, str]], F]
+               ) -> ListQuery[F]:
+    """A list page's filter and page number from the query string (findings, alerts)."""
     params = ctx.request.query_params
-    chosen = {name: params.get(name, "") for name in ("kind", "state", "clientId")}
+    chosen = {name: params.get(name, "") for name in names}
     try:
-        flt = finding_filter({k: v for k, v in chosen.items() if v})
+        flt = parse({k: v for k, v in chosen.items() if v})
     except InvalidInputError as exc:
         # An unknown filter value (a hand-edited address): show everything and say why.
-        flt, problem = finding_filter({}), exc.problems[0].message
+        flt, problem = parse({}), exc.problems[0].message
     else:
         problem = ""
     raw = params.get("pageNumber", "1")
     number = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 10**6 else 1
+    return ListQuery(chosen, flt, problem, number)
+
+
+async def findings_list(ctx: Page) -> Response:
+    caller = ctx.signed_in
+    query = list_query(ctx, ("kind", "state", "clientId"), finding_filter)
+    chosen, flt, problem, number = query.chosen, query.filter, query.problem, query.number
     async with ctx.transaction() as conn:
         rows, total = await ctx.runtime.findings(conn).search(caller, flt,
                                                               Paging(number, PAGE_SIZE))

@@ -45,6 +45,23 @@ MEANINGS: dict[str, str] = {
     "evidenceRetentionDays": "Days evidence of use is kept (at least unusedLookbackDays).",
     "deliveryRetentionDays": "Days a delivered message is kept (empty: "
                              "KEYSTEAD_NOTICE_RETENTION_DAYS).",
+    "alertBaselineDays": "Days before today that make a client's baseline for alerts.",
+    "alertMinBaselineDays": "Days of baseline a client needs before its usage is judged.",
+    "alertWindowMinutes": "Minutes over which failed authentications are counted.",
+    "alertDeviations": "Standard deviations above the usual that count as a spike.",
+    "alertFailureMinimum": "Failed authentications of a client in the window below which "
+                           "no alert is raised.",
+    "alertSourceFailureMinimum": "The same, for one source address.",
+    "alertVolumeFactor": "Tokens above the usual times this, or below it divided by this, "
+                         "are far outside the usual range.",
+    "alertVolumeMinimum": "Tokens a day on average below which a client's volume is not "
+                          "judged.",
+    "alertRareActorActions": "Client creations or secret regenerations in the baseline below "
+                             "which the actor counts as rare (0: never).",
+    "changeWindowStartHour": "UTC hour from which clients are expected to be created and "
+                             "secrets regenerated.",
+    "changeWindowEndHour": "UTC hour (excluded) until which such changes are expected.",
+    "changeWindowWeekdaysOnly": "Such changes are expected Monday to Friday only.",
 }
 
 
