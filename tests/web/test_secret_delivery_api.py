@@ -19,10 +19,13 @@ from keystead.config import Settings
 from keystead.delivery import Destinations
 from keystead.domain.audit import JSONValue
 from keystead.domain.secret_delivery import DeliveryError, SecretDestination
+from tests.people import create_user
 from tests.support.apps import runtime_of
 from tests.support.clients import CLIENTS, Registered, bootstrap
+from tests.support.findings import findings_of
 from tests.support.management import audit_events
 from tests.support.tokens import bearer, token
+from tests.web.governance.support import rows, set_owner
 
 CC = {"grant_type": "client_credentials"}
 
@@ -124,6 +127,35 @@ def test_failed_delivery_changes_nothing_and_is_audited_without_the_secret(
         :1] == [("secret.deliver", "FAILURE")]
     assert not any(e["action"] == "secret.regenerate" for e in audit)
     assert attempted not in json.dumps(audit) + refused.text + caplog.text
+
+
+def test_failed_delivery_is_a_finding_and_a_notice_until_a_delivery_succeeds(
+        http: TestClient, headers: dict[str, str], app_client: Registered,
+        secrets_dir: Path) -> None:
+    owner = create_user(http, "owner@example.com")
+    set_owner(http, app_client.id, owner.id)
+    assert http.put(destination(app_client.id), headers=headers, json={
+        "kind": "file", "settings": {"directory": str(secrets_dir)}}).status_code == 200
+    runtime = runtime_of(http)
+    working, runtime.destinations = runtime.destinations, Failing()
+
+    refused = http.post(f"{CLIENTS}/{app_client.id}/secret", headers=headers,
+                        json={"deliver": True})
+
+    assert refused.status_code == 502, refused.text
+    failed = findings_of(http, headers, app_client.id)["secret-delivery-failed"]
+    assert (failed["state"], failed["severity"]) == ("active", "high")
+    assert "vault sealed" in failed["evidence"]["error"]
+    told = rows(http, "SELECT recipient_id, kind, body FROM notices")
+    assert [(n["recipient_id"], n["kind"]) for n in told] == [(owner.id, "finding.opened")]
+    assert "secret-delivery-failed" in told[0]["body"]
+
+    runtime.destinations = working  # the destination is fixed
+    delivered = http.post(f"{CLIENTS}/{app_client.id}/secret", headers=headers,
+                          json={"deliver": True})
+    assert delivered.status_code == 200, delivered.text
+    after = findings_of(http, headers, app_client.id, state="resolved")
+    assert after["secret-delivery-failed"]["state"] == "resolved"
 
 
 def test_destination_input_is_checked_field_by_field(

@@ -164,6 +164,7 @@ class SecretDelivery:
                 next_at = now + timedelta(days=delivery.schedule.every_days)  # restarted
             await self.deliveries.put(replace(delivery, last_delivered_at=now,
                                               next_rotation_at=next_at))
+        await self._reevaluate(staged.client_id)
         return client
 
     async def abandon(self, caller: Caller, staged: Staged, error: DeliveryFailedError) -> None:
@@ -181,6 +182,7 @@ class SecretDelivery:
             await self.auditor.record(caller, "secret.deliver", _entity(client), {
                 "kind": staged.delivery.kind, "scheduled": staged.scheduled,
                 "error": error.message}, result=Result.failure)
+        await self._reevaluate(staged.client_id)
 
     async def due(self) -> list[tuple[str, datetime]]:
         """The clients whose scheduled rotation is due, with the due date each was seen at."""
@@ -204,7 +206,14 @@ class SecretDelivery:
         await self.auditor.record(caller, "secret.deliver", _entity(client), {
             "kind": delivery.kind, "scheduled": seen is not None, "error": error.message},
             result=Result.failure)
+        await self._reevaluate(client_id)
         return True
+
+    async def _reevaluate(self, client_id: str) -> None:
+        """A delivery failed or succeeded: the client's findings (secret-delivery-failed) are
+        judged again at once, so the failure is a finding, and a notice, now."""
+        if self.clients.changed is not None:
+            await self.clients.changed(client_id)
 
     async def _staged(self, delivery: Delivery, dual_use_seconds: int, *,
                       scheduled: bool) -> Staged:

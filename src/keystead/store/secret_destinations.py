@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.domain.audit import Result
 from keystead.domain.clients import Actor
 from keystead.domain.secret_delivery import Delivery, Schedule
 from keystead.store.governance_tables import secret_destinations as destinations
+from keystead.store.tables import ORG_ID, audit_events
 
 
 def _delivery(row: Row[Any]) -> Delivery:
@@ -70,3 +72,32 @@ class SqlDeliveryStore:
                                        destinations.c.next_rotation_at == seen)
             .values(next_rotation_at=next_at, last_delivered_at=delivered_at))
         return claimed.rowcount == 1
+
+
+class SqlDeliveryRecord:
+    """The DeliveryRecord port, read from the audit log: every delivery, done or failed, is a
+    ``secret.deliver`` entry, so the newest one per client says how its last delivery went."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def last_failures(self, client_ids: Sequence[str]
+                            ) -> dict[str, tuple[datetime, str]]:
+        if not client_ids:
+            return {}
+        rows = await self.conn.execute(
+            select(audit_events.c.entity_id, audit_events.c.timestamp, audit_events.c.result,
+                   audit_events.c.details)
+            .where(audit_events.c.organization_id == ORG_ID,
+                   audit_events.c.action == "secret.deliver",
+                   audit_events.c.entity_id.in_(list(client_ids)))
+            .order_by(audit_events.c.seq.desc()))
+        newest: dict[str, tuple[datetime, str] | None] = {}
+        for r in rows:
+            if r.entity_id in newest:
+                continue
+            details = r.details if isinstance(r.details, dict) else {}
+            newest[r.entity_id] = ((r.timestamp, str(details.get("error", "")))
+                                   if r.result == Result.failure else None)
+        return {client_id: failure for client_id, failure in newest.items()
+                if failure is not None}

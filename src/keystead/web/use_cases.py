@@ -66,7 +66,7 @@ from keystead.store.principals import SqlPrincipals
 from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.scopes import SqlScopeStore
-from keystead.store.secret_destinations import SqlDeliveryStore
+from keystead.store.secret_destinations import SqlDeliveryRecord, SqlDeliveryStore
 from keystead.store.subject_data import SqlSubjectRecords
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.usage_counts import SqlUsageCounts
@@ -146,7 +146,7 @@ class UseCaseFactories:
             # Its remedies evaluate the client again themselves.
             policies=SqlPolicyStore(conn), management=self._management(conn),
             auditor=self.auditor(conn), reviews=SqlReviewItemStore(conn),
-            notices=NotifiedFindings(self.notifier(conn)))
+            deliveries=SqlDeliveryRecord(conn), notices=NotifiedFindings(self.notifier(conn)))
 
     def alerts(self, conn: AsyncConnection) -> AlertsManagement:
         return AlertsManagement(

@@ -27,6 +27,7 @@ from keystead.domain.governance.finding_rules import (
 )
 from keystead.domain.governance.findings import (
     SEVERITY_RANK,
+    DeliveryRecord,
     Detected,
     Finding,
     FindingFilter,
@@ -98,6 +99,8 @@ class FindingsManagement:
     management: ClientManagement
     auditor: Auditor
     reviews: ReviewRecord | None = None  # None: no review record, review-overdue not judged
+    # None: no delivery record, secret-delivery-failed not judged.
+    deliveries: DeliveryRecord | None = None
     notices: FindingNotices | None = None  # who is told of a finding worth telling
 
     async def evaluate(self, caller: Caller, *, client_ids: Sequence[str] | None = None
@@ -165,12 +168,15 @@ class FindingsManagement:
         evidence = await self.evidence.over([c.id for c in batch], since)
         reviewed = ({} if self.reviews is None
                     else await self.reviews.last_reviewed_all([c.id for c in batch]))
+        failed = ({} if self.deliveries is None
+                  else await self.deliveries.last_failures([c.id for c in batch]))
         found = []
         for client in batch:
             facts = ClientFacts(client, tuple(roles[rd.role_id] for rd in dict.fromkeys(
                 client.settings.role_divisions) if rd.role_id in roles),
                 await self._owner(client), last_reviewed=reviewed.get(client.id),
-                reviews_known=self.reviews is not None)
+                reviews_known=self.reviews is not None,
+                delivery_failure=failed.get(client.id))
             found.append((client, detect(facts, evidence[client.id], policy, now)))
         return found
 

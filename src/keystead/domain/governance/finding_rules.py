@@ -58,6 +58,8 @@ class ClientFacts:
     # available, so review-overdue is not judged.
     last_reviewed: datetime | None = None
     reviews_known: bool = False
+    # The latest delivery of its secret failed: when and why (None: delivered, or never tried).
+    delivery_failure: tuple[datetime, str] | None = None
 
 
 def _day(value: datetime | None) -> str | None:
@@ -290,10 +292,24 @@ def review_overdue(facts: ClientFacts, _evidence: Evidence, policy: Policy,
         "it in an access review campaign (its owner attests, reduces or retires it).")]
 
 
+def secret_delivery_failed(facts: ClientFacts, _evidence: Evidence, _policy: Policy,
+                           _now: datetime) -> list[Detected]:
+    if facts.delivery_failure is None:
+        return []
+    at, error = facts.delivery_failure
+    return [Detected(
+        FindingKind.secret_delivery_failed, Severity.high,
+        {"failedAt": at.isoformat().replace("+00:00", "Z"), "error": error},
+        "The last delivery of this client's secret to its destination failed, so its secret "
+        "was not rotated (the application keeps the one it has): fix the destination (the vault "
+        "reachable, the path writable, the credentials valid), then rotate again with delivery.")]
+
+
 Rule = Callable[[ClientFacts, Evidence, Policy, datetime], list[Detected]]
 RULES: tuple[Rule, ...] = (unused_client, unused_scopes, unused_roles, secret_rotation_due,
                            previous_secret_in_use, ownership, over_privileged, token_duration,
-                           dev_redirect_uris, implicit_in_use, review_overdue)
+                           dev_redirect_uris, implicit_in_use, review_overdue,
+                           secret_delivery_failed)
 
 
 def detect(facts: ClientFacts, evidence: Evidence, policy: Policy,

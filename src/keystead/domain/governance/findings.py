@@ -39,6 +39,8 @@ class FindingKind(StrEnum):
     implicit_in_use = "implicit-in-use"
     # Judged from the access reviews' record of each client's last decision (ReviewRecord).
     review_overdue = "review-overdue"
+    # Judged from the last delivery of the client's secret to its destination (DeliveryRecord).
+    secret_delivery_failed = "secret-delivery-failed"  # noqa: S105 - a name
 
 
 class Severity(StrEnum):
@@ -195,6 +197,13 @@ class FindingStore(Protocol):
     async def summary(self, *, worst: int) -> FindingSummary: ...
     async def clients_with(self, kind: str) -> set[str]:
         """Ids of the clients with an active finding of ``kind`` (access reviews select by it)."""
+
+
+class DeliveryRecord(Protocol):
+    async def last_failures(self, client_ids: Sequence[str]
+                            ) -> Mapping[str, tuple[datetime, str]]:
+        """For each client whose latest secret delivery failed: when, and why (a delivered
+        one since, or none ever tried: absent)."""
 
 
 class ReviewRecord(Protocol):
