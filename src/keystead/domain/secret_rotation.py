@@ -182,7 +182,7 @@ class SecretDelivery:
             await self.auditor.record(caller, "secret.deliver", _entity(client), {
                 "kind": staged.delivery.kind, "scheduled": staged.scheduled,
                 "error": error.message}, result=Result.failure)
-        await self._reevaluate(staged.client_id)
+            await self._reevaluate(staged.client_id)  # a deleted client has no findings
 
     async def due(self) -> list[tuple[str, datetime]]:
         """The clients whose scheduled rotation is due, with the due date each was seen at."""
