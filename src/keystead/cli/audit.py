@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,7 @@ from keystead.domain.client_management import ClientManagement
 from keystead.domain.principal import Caller
 from keystead.store.audit import SqlAuditLog
 from keystead.store.audit_archive import verify_archive
-from keystead.store.audit_verify import verify_chain
+from keystead.store.audit_verify import check_chain
 
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 
@@ -38,16 +37,16 @@ def audit_verify(
         stop("audit verify checks the store itself: run it locally, on a host with the "
              "server's settings (without --server or --profile)", exit_codes.USAGE)
 
-    async def work(_m: ClientManagement, conn: AsyncConnection, caller: Caller
+    async def work(management: ClientManagement, conn: AsyncConnection, caller: Caller
                    ) -> tuple[list[str], int]:
         log = SqlAuditLog(conn)
-        checked = [entry.seq async for entry in log.all_in_order()]
-        problems = await verify_chain(log)
+        walked = await check_chain(log)  # one walk: the breaks and the count
+        problems = walked.problems
         if problems:
-            await Auditor(log, lambda: datetime.now(UTC)).record(
+            await Auditor(log, management.clock).record(
                 caller, "audit.verify", Entity("AuditLog", "audit-log", "Audit log"),
                 {"problems": len(problems), "first": problems[0]}, result=Result.failure)
-        return problems, len(checked)
+        return problems, walked.checked
 
     problems, checked = run_in_transaction(work)
     if archive:

@@ -85,10 +85,17 @@ class ChainWalk:
                 for key, (count, folded) in self.marks.items()}
 
 
-async def verify_chain(log: SqlAuditLog) -> list[str]:
-    """Walk the chain from its checkpoint; return a line per break (edited, removed or
-    reordered entries, erasure marks no erasure accounts for)."""
-    walk = ChainWalk(await log.checkpoint())
+@dataclass(frozen=True, slots=True)
+class ChainCheck:
+    problems: list[str]
+    checked: int  # entries walked (those after the checkpoint)
+
+
+async def check_chain(log: SqlAuditLog) -> ChainCheck:
+    """Walk the chain from its checkpoint once: a line per break (edited, removed or reordered
+    entries, erasure marks no erasure accounts for), and how many entries were walked."""
+    start = await log.checkpoint()
+    walk = ChainWalk(start)
     async for stored in log.all_in_order():
         walk.step(stored)
     problems = walk.finish()
@@ -96,4 +103,9 @@ async def verify_chain(log: SqlAuditLog) -> list[str]:
     if head_seq != walk.expected_seq - 1 or head_hash != walk.expected_prev:
         problems.append(f"the newest entries after {walk.expected_seq - 1} are missing "
                         f"(head says {head_seq})")
-    return problems
+    return ChainCheck(problems, walk.expected_seq - 1 - start.seq)
+
+
+async def verify_chain(log: SqlAuditLog) -> list[str]:
+    """The breaks ``check_chain`` finds."""
+    return (await check_chain(log)).problems

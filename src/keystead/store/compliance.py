@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.compliance import AuditCheck, Named
 from keystead.store.audit import SqlAuditLog
-from keystead.store.audit_verify import verify_chain
+from keystead.store.audit_verify import check_chain
 from keystead.store.governance_tables import review_campaigns, secret_destinations
 from keystead.store.tables import (
     ORG_ID,
@@ -48,11 +48,8 @@ class SqlComplianceRecords:
         return sorted(found.values(), key=lambda pair: pair[0].name)
 
     async def audit(self) -> AuditCheck:
-        log = SqlAuditLog(self.conn)
-        problems = await verify_chain(log)
-        entries = (await self.conn.execute(select(func.count()).select_from(audit_events).where(
-            audit_events.c.organization_id == ORG_ID))).scalar_one()
-        return AuditCheck(int(entries), tuple(problems))
+        walked = await check_chain(SqlAuditLog(self.conn))
+        return AuditCheck(walked.checked, tuple(walked.problems))
 
     async def secret_keys(self) -> Sequence[tuple[Named, str | None]]:
         rows = await self.conn.execute(
