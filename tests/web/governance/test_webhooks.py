@@ -73,6 +73,22 @@ def test_webhook_create_shows_the_secret_once(http: TestClient, headers: dict[st
     assert receiver.secret.removeprefix("whsec_") not in stored["secret_sealed"]
 
 
+def test_webhook_url_key_stays_out_of_the_audit_log_but_is_used_to_deliver(
+        http: TestClient, headers: dict[str, str], super_admin: str, receiver: Receiver) -> None:
+    key = "receiver-key-" + "k" * 20  # what a receiver may take in the query (?code=...)
+    created = http.post(WEBHOOKS, headers=headers, json={
+        "url": f"{receiver.url}?code={key}", "eventTypes": ["client.created"]})
+    assert created.status_code == 201, created.text
+    receiver.secret = created.json()["secret"]
+    [entry] = rows(http, "SELECT * FROM audit_events WHERE entity_type = 'WebhookEndpoint'")
+    assert key not in str(dict(entry))
+    assert entry["entity_name"] == f"{receiver.url}?…"
+    client = create_client(http, headers, client_body(super_admin, name="keyed"))
+    _drain(http)
+    assert receiver.types_for(client.id) == ["client.created"]  # sent to the whole URL
+    assert key not in str(rows(http, "SELECT * FROM audit_events"))
+
+
 def test_webhook_events_arrive_signed_in_order_without_secrets(
         http: TestClient, headers: dict[str, str], super_admin: str, receiver: Receiver) -> None:
     _subscribe(http, headers, receiver)

@@ -32,6 +32,7 @@ from keystead.domain.webhooks.endpoints import (
     EndpointHealth,
     EndpointStore,
     WebhookEndpoint,
+    shown_url,
 )
 
 ENTITY = "WebhookEndpoint"
@@ -142,12 +143,13 @@ class WebhookDispatch:
                   f"{streak.failing_since:%Y-%m-%d %H:%M} UTC")
         if not await unit.health.set_enabled(endpoint_id, False, now=now, reason=reason):
             return
-        await unit.auditor.record(DISPATCHER, "disable", Entity(ENTITY, endpoint_id, streak.url),
+        url = shown_url(streak.url)
+        await unit.auditor.record(DISPATCHER, "disable", Entity(ENTITY, endpoint_id, url),
                                   {"reason": reason})
         recipients = await unit.notifier.recipients(holders_of=Permission.GOVERNANCE_WEBHOOK_EDIT)
         await unit.notifier.notify(recipients, Message(
-            NoticeKind.webhook_disabled, f"Webhook endpoint {streak.url} disabled",
-            f"The webhook endpoint {streak.url} ({endpoint_id}) was disabled: {reason}. "
+            NoticeKind.webhook_disabled, f"Webhook endpoint {url} disabled",
+            f"The webhook endpoint {url} ({endpoint_id}) was disabled: {reason}. "
             "Its events are logged as skipped, not sent; enable it again once it answers, and "
             "recover what it missed (POST /api/v2/governance/webhooks/{id}/recover)."))
 

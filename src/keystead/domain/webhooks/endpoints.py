@@ -115,6 +115,14 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def shown_url(url: str) -> str:
+    """The endpoint's URL as the audit log and notices name it: its query, where receivers often
+    carry a key (``?code=``, ``?token=``), is left out; the console and API show the whole URL
+    to those who may manage endpoints."""
+    parts = urlsplit(url)
+    return parts._replace(query="…" if parts.query else "").geturl()
+
+
 class AddressGuard(Protocol):
     async def refusal(self, url: str) -> str | None:
         """Why Keystead will not send to the host ``url`` names (it resolves to a loopback,

@@ -25,6 +25,7 @@ from keystead.domain.webhooks.endpoints import (
     EndpointStore,
     WebhookEndpoint,
     new_signing_secret,
+    shown_url,
     url_problem,
 )
 from keystead.domain.webhooks.events import EVENTS
@@ -40,7 +41,7 @@ class Created:
 
 
 def _entity(endpoint: WebhookEndpoint) -> Entity:
-    return Entity(ENTITY, endpoint.id, endpoint.url)
+    return Entity(ENTITY, endpoint.id, shown_url(endpoint.url))
 
 
 @dataclass(slots=True)
