@@ -137,7 +137,8 @@ def test_failed_delivery_is_a_finding_and_a_notice_until_a_delivery_succeeds(
     assert http.put(destination(app_client.id), headers=headers, json={
         "kind": "file", "settings": {"directory": str(secrets_dir)}}).status_code == 200
     runtime = runtime_of(http)
-    working, runtime.destinations = runtime.destinations, Failing()
+    failing = Failing()  # its error names the secret it was given: it must be scrubbed
+    working, runtime.destinations = runtime.destinations, failing
 
     refused = http.post(f"{CLIENTS}/{app_client.id}/secret", headers=headers,
                         json={"deliver": True})
@@ -149,6 +150,9 @@ def test_failed_delivery_is_a_finding_and_a_notice_until_a_delivery_succeeds(
     told = rows(http, "SELECT recipient_id, kind, body FROM notices")
     assert [(n["recipient_id"], n["kind"]) for n in told] == [(owner.id, "finding.opened")]
     assert "secret-delivery-failed" in told[0]["body"]
+    [attempted] = failing.written
+    assert attempted not in json.dumps(failed) + str(told)
+    assert gets_token(http, app_client.id, app_client.secret)  # nothing changed
 
     runtime.destinations = working  # the destination is fixed
     delivered = http.post(f"{CLIENTS}/{app_client.id}/secret", headers=headers,
