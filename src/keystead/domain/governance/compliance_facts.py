@@ -75,12 +75,11 @@ class ComplianceReporting:
         """
         caller.require(Permission.GOVERNANCE_COMPLIANCE_VIEW)
         policy = await self.policies.find()
-        detected: dict[FindingKind, list[Named]] = {}
+        # Per kind, each client once (a client may have several unused scopes), in order found.
+        detected: dict[FindingKind, dict[Named, None]] = {}
         async for client, found in self.findings.current():
             for finding in found:
-                named = Named(client.id, client.settings.name)
-                if named not in detected.setdefault(finding.kind, []):
-                    detected[finding.kind].append(named)
+                detected.setdefault(finding.kind, {})[Named(client.id, client.settings.name)] = None
         admins = await self.records.admins()
         keys = await self.records.secret_keys()
         deployment = self.deployment
