@@ -18,20 +18,13 @@ from keystead.config import Settings
 from keystead.domain.errors import DomainError, StoreUnavailableError
 from keystead.domain.governance import alert_engine
 from keystead.domain.governance.finding_engine import SYSTEM
+from keystead.domain.housekeeping import KeptFor
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
-from keystead.store.alerts import ALERTS_LOCK, SqlAlertStore
-from keystead.store.authorizations import SqlAuthorizationStore
-from keystead.store.deletion_requests import SqlDeletionRequestStore
+from keystead.store.alerts import ALERTS_LOCK
 from keystead.store.findings import claim_evaluation
 from keystead.store.health import DatabaseProbe
-from keystead.store.identity_providers import SqlAssertionLedger
-from keystead.store.keys import SqlSigningKeys
 from keystead.store.migrate import head_revision
-from keystead.store.notices import SqlNoticeStore
-from keystead.store.sessions import SqlSessionStore
-from keystead.store.tokens import SqlTokenRevoker
-from keystead.store.webhooks import SqlDeliveryLog
 from keystead.web import authorize, delivery_runs, health, oauth
 from keystead.web.api import (
     audits,
@@ -71,7 +64,7 @@ from keystead.web.errors import (
 from keystead.web.fast_path import ProtocolFastPath
 from keystead.web.metrics import Metrics
 from keystead.web.readiness import Readiness
-from keystead.web.retention_runs import archive_audit, purge_by_policy
+from keystead.web.retention_runs import archive_audit
 from keystead.web.runtime import Runtime, build_runtime, utc_now
 from keystead.web.supervision import SupervisedLoop
 
@@ -115,35 +108,27 @@ async def purge(runtime: Runtime) -> None:
     dateToDelete has passed, revocations of expired tokens, usage
     counts past their retention, expired codes and refresh tokens, spent grant families,
     timed-out sessions, retired keys, spent assertion ids, and evidence, delivered messages and
-    audit entries past the policy's retention (store/retention.py, web/retention_runs.py)."""
+    audit entries past the policy's retention (store/housekeeping.py, web/retention_runs.py)."""
     async with runtime.transaction() as conn:
         # Planned deactivations first: a plan whose retention ended deletes its client.
         steps = await runtime.deactivations(conn).attend()
         # Under the deletionApproval policy, a due deletion becomes a request instead.
         deleted = await runtime.client_deletion(conn).purge_due()
-        now = runtime.clock()
-        await SqlTokenRevoker(conn).purge_expired(
-            now=now, usage_retention_days=runtime.settings.usage_retention_days)
-        await SqlSessionStore(conn).purge_expired(now=now, idle_before=now - timedelta(
-            seconds=runtime.settings.session_idle_seconds))
-        await SqlAuthorizationStore(conn).purge_expired(now=now)
-        await SqlSigningKeys(conn).purge_retired(now=now)
-        await SqlAssertionLedger(conn).purge_expired(now)
-        # Evidence and delivered messages as the policy's retention says (never an unsent
-        # message); read notices, resolved alerts and closed deletion requests after the notice
-        # retention (never an unread notice or an unresolved alert).
-        await purge_by_policy(runtime, conn, now=now)
-        kept_since = now - timedelta(days=runtime.settings.notice_retention_days)
-        await SqlNoticeStore(conn).purge_read(before=kept_since)
-        await SqlAlertStore(conn).purge_resolved(before=kept_since)
-        await SqlDeletionRequestStore(conn).purge_closed(before=kept_since)
-        await SqlDeliveryLog(conn).purge_before(now - timedelta(
-            days=runtime.settings.webhook_delivery_retention_days))
+        await runtime.time_rule_purges(conn).purge_expired(runtime.clock(), kept_for(runtime))
     await archive_audit(runtime)  # past auditRetentionDays: to a signed file, then removed
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
     if steps:
         log.info("%d planned-deactivation step(s) taken (reminder, disable, delete)", steps)
+
+
+def kept_for(runtime: Runtime) -> KeptFor:
+    """The settings' time rules for housekeeping (the policy governs the rest)."""
+    settings = runtime.settings
+    return KeptFor(usage=timedelta(days=settings.usage_retention_days),
+                   session_idle=timedelta(seconds=settings.session_idle_seconds),
+                   notices=timedelta(days=settings.notice_retention_days),
+                   delivery_log=timedelta(days=settings.webhook_delivery_retention_days))
 
 
 async def evaluate_findings(runtime: Runtime) -> None:

@@ -31,6 +31,7 @@ from keystead.domain.governance.policy import Policy, PolicyManagement, PolicySt
 from keystead.domain.governance.retention import RETENTION_RULES
 from keystead.domain.governance.review_management import ReviewManagement
 from keystead.domain.governance.review_notices import AuditTrailNotices, NotifiedReviews
+from keystead.domain.housekeeping import TimeRulePurges
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
 from keystead.domain.outbox import OutboxSender
@@ -57,6 +58,7 @@ from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.divisions import SqlDivisionStore
 from keystead.store.evidence import SqlEvidence
 from keystead.store.findings import SqlFindingStore
+from keystead.store.housekeeping import SqlHousekeeping
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.notices import SqlNoticeStore, SqlRecipientDirectory
 from keystead.store.outbox import SqlOutbox
@@ -239,3 +241,6 @@ class UseCaseFactories:
         return SignIn(store=SqlCredentialStore(conn), auditor=self.auditor(conn),
                       passwords=self.passwords, box=self.box, digester=self.digester,
                       clock=self.clock)
+
+    def time_rule_purges(self, conn: AsyncConnection) -> TimeRulePurges:
+        return SqlHousekeeping(conn)

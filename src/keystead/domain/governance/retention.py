@@ -1,9 +1,9 @@
 """How long the organisation keeps each kind of record: the policy's retention fields.
 
 One ``RetentionRule`` per kind of record. The policy (``domain/governance/policy.py``) takes its
-wire fields from ``RETENTION_RULES`` and housekeeping (``web/retention_runs.py``) looks up
-a purger per rule key, so a new kind of record (alerts, when they exist) joins by adding a rule
-here and a purger there.
+wire fields from ``RETENTION_RULES`` and housekeeping (``store/housekeeping.py``) looks up
+a purger per rule key, so a new kind of record joins by adding a rule here and a purger there
+(the audit log's is the archive step, ``web/retention_runs.py``).
 """
 
 from __future__ import annotations
