@@ -6,7 +6,6 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
@@ -19,21 +18,11 @@ from keystead.domain.audit import (
     chain_hash_v2,
     personal_digest,
 )
+from keystead.domain.audit_trail import AuditQuery, StoredEvent
 from keystead.request_context import current_request_id
 from keystead.store.tables import ORG_ID, audit_events, audit_head
 
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    id: str
-    seq: int
-    event: AuditEvent
-    prev_hash: str
-    hash: str
-    format: int = 1
-    personal_salt: str | None = None
-    personal_digest: str | None = None
-    erased_by: str | None = None
+__all__ = ["AuditQuery", "Checkpoint", "SqlAuditLog", "StoredEvent", "stored_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,23 +33,6 @@ class Checkpoint:
     seq: int
     hash: str
     erasures: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class AuditQuery:
-    start: datetime | None = None
-    end: datetime | None = None
-    entity_id: str | None = None
-    entity_type: str | None = None
-    action: str | None = None
-    actor_id: str | None = None
-    result: Result | None = None
-    request_id: str | None = None
-    page_number: int = 1
-    page_size: int = 25
-    newest_first: bool = True
-    # An actor's exact id, or part of its name in any case (the console's "actor" filter).
-    actor: str | None = None
 
 
 def _conditions(q: AuditQuery) -> list[ColumnElement[bool]]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.config import Settings
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
+from keystead.domain.audit_trail import AuditTrail
 from keystead.domain.callers import Callers
 from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
@@ -96,6 +97,9 @@ class UseCaseFactories:
         """The audit log; client lifecycle entries are published to webhooks as well."""
         return Auditor(PublishingAuditLog(SqlAuditLog(conn), self.webhook_publisher(conn)),
                        self.clock)
+
+    def audit_trail(self, conn: AsyncConnection) -> AuditTrail:
+        return AuditTrail(SqlAuditLog(conn))
 
     def webhook_publisher(self, conn: AsyncConnection) -> WebhookPublisher:
         return WebhookPublisher(SqlWebhookEndpoints(conn), SqlOutbox(conn), self.clock)

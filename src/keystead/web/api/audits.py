@@ -9,9 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.audit import Result
+from keystead.domain.audit_trail import AuditQuery
 from keystead.domain.errors import InvalidInputError
-from keystead.domain.permissions import Permission
-from keystead.store.audit import AuditQuery, SqlAuditLog
 from keystead.web.api.common import call
 from keystead.web.errors import json_response
 from keystead.web.presenters import audit_json, listing
@@ -71,10 +70,11 @@ def _query(body: AuditQueryRequest) -> AuditQuery:
 
 async def query_realtime(request: Request) -> Response:
     async with call(request, scope="audits:readonly") as c:
-        c.caller.require(Permission.AUDITS_AUDIT_VIEW)
+        trail = c.runtime.audit_trail(c.conn)
+        trail.check(c.caller)  # refused before the body is read
         body = parse_body(AuditQueryRequest, await request.body())
         query = _query(body)
-        found, total = await SqlAuditLog(c.conn).query(query)
+        found, total = await trail.query(c.caller, query)
     page = listing(found, audit_json, total=total, page_number=query.page_number,
                    page_size=query.page_size, uri="/api/v2/audits/query/realtime")
     return json_response({key: page[key] for key in

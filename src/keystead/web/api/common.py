@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
-from keystead.domain.audit import AuditEvent, JSONValue, Result
+from keystead.domain.audit import AuditEvent, Result
 from keystead.domain.clients import Actor
 from keystead.domain.errors import (
     ForbiddenError,
@@ -21,7 +21,6 @@ from keystead.domain.errors import (
 from keystead.domain.principal import Caller
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.request_context import note_client
-from keystead.store.audit import SqlAuditLog
 from keystead.web.api.console_calls import console_caller, is_console_call
 from keystead.web.auth import authorize, client_ip, management_token
 from keystead.web.runtime import Runtime
@@ -35,15 +34,6 @@ class Call:
     runtime: Runtime
     conn: AsyncConnection
     caller: Caller
-
-    async def record(self, action: str, *, entity_type: str, entity_id: str,
-                     entity_name: str, details: dict[str, JSONValue] | None = None) -> None:
-        actor = self.caller.actor
-        await SqlAuditLog(self.conn).append(AuditEvent(
-            timestamp=self.runtime.clock(), actor_kind=actor.kind, actor_id=actor.id,
-            actor_name=actor.name, action=action, entity_type=entity_type, entity_id=entity_id,
-            entity_name=entity_name, remote_ip=self.caller.remote_ip,
-            actor_divisions=self.caller.divisions, details=details or {}))
 
 
 @asynccontextmanager
