@@ -16,6 +16,7 @@ from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
 from keystead.domain.clock import Clock
+from keystead.domain.connected_apps import ConnectedApps
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.governance.alert_engine import AlertsManagement
 from keystead.domain.governance.alert_notices import NotifiedAlerts
@@ -51,6 +52,7 @@ from keystead.domain.webhooks.publishing import PublishingAuditLog, WebhookPubli
 from keystead.protocol.tokens import TokenService
 from keystead.store.alerts import SqlAlertStore, SqlAuditFeed
 from keystead.store.audit import SqlAuditLog
+from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.compliance import SqlComplianceRecords
@@ -100,6 +102,9 @@ class UseCaseFactories:
 
     def audit_trail(self, conn: AsyncConnection) -> AuditTrail:
         return AuditTrail(SqlAuditLog(conn))
+
+    def connected_apps(self, conn: AsyncConnection) -> ConnectedApps:
+        return ConnectedApps(SqlAuthorizationStore(conn), self.auditor(conn), self.clock)
 
     def webhook_publisher(self, conn: AsyncConnection) -> WebhookPublisher:
         return WebhookPublisher(SqlWebhookEndpoints(conn), SqlOutbox(conn), self.clock)

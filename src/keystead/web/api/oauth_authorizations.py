@@ -18,21 +18,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.domain.audit import AuditEvent, JSONValue
 from keystead.domain.authorizations import Authorization
 from keystead.domain.clients import Actor
+from keystead.domain.connected_apps import NOT_AUTHORIZED
 from keystead.domain.errors import NotFoundError
-from keystead.domain.principal import Caller
 from keystead.domain.users import User
 from keystead.protocol.errors import InvalidTokenError
 from keystead.request_context import note_client
-from keystead.store.audit import SqlAuditLog
-from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.web.api.common import Call, paging, record_denial
 from keystead.web.api.users import NotAUserError
 from keystead.web.auth import client_ip, management_token
@@ -41,7 +37,6 @@ from keystead.web.presenters import iso, listing
 from keystead.web.runtime import Runtime
 
 BASE = "/api/v2/oauth/authorizations"
-NOT_AUTHORIZED = "you have not authorized this client"
 
 
 @asynccontextmanager
@@ -100,41 +95,10 @@ def _client_id(request: Request) -> str:
     return value
 
 
-async def revoke_authorization(conn: AsyncConnection, runtime: Runtime, *, caller: Caller,
-                               client_id: str) -> str:
-    """Take back what the user ``caller`` allowed ``client_id``, audited, in ``conn``'s
-    transaction: the consent is forgotten and every token of the pair stops at once.
-
-    Returns the client's name.
-
-    Raises:
-        NotFoundError: the user has not authorized that client (or revoked it already).
-    """
-    actor = caller.actor
-    store = SqlAuthorizationStore(conn)
-    found = await store.authorization(actor.id, client_id)
-    now = runtime.clock()
-    if not await store.revoke_client(actor.id, client_id, now=now):
-        raise NotFoundError(NOT_AUTHORIZED)
-    details: dict[str, JSONValue] = {}
-    if found is not None:
-        name = found.client_name
-        details["scopes"] = list(found.scopes)
-    else:  # live tokens without a consent: revoked all the same
-        client = await store.registered_client(client_id)
-        name = client.name if client else ""
-    await SqlAuditLog(conn).append(AuditEvent(
-        timestamp=now, actor_kind=actor.kind, actor_id=actor.id, actor_name=actor.name,
-        action="authorization.revoke", entity_type="OAuthClient", entity_id=client_id,
-        entity_name=name, remote_ip=caller.remote_ip, actor_divisions=caller.divisions,
-        details=details))
-    return name
-
-
 async def list_authorizations(request: Request) -> Response:
     async with as_user(request) as (c, user):
         number, size = paging(request)
-        found = await SqlAuthorizationStore(c.conn).authorizations(user.id)
+        found = await c.runtime.connected_apps(c.conn).list(c.caller)
     start = (number - 1) * size
     return json_response(listing(found[start:start + size],
                                  lambda a: authorization_json(a, user), total=len(found),
@@ -143,16 +107,13 @@ async def list_authorizations(request: Request) -> Response:
 
 async def get_authorization(request: Request) -> Response:
     async with as_user(request) as (c, user):
-        found = await SqlAuthorizationStore(c.conn).authorization(user.id, _client_id(request))
-        if found is None:
-            raise NotFoundError(NOT_AUTHORIZED)
+        found = await c.runtime.connected_apps(c.conn).find(c.caller, _client_id(request))
     return json_response(authorization_json(found, user))
 
 
 async def delete_authorization(request: Request) -> Response:
     async with as_user(request) as (c, _user):
-        await revoke_authorization(c.conn, c.runtime, caller=c.caller,
-                                   client_id=_client_id(request))
+        await c.runtime.connected_apps(c.conn).revoke(c.caller, _client_id(request))
     return Response(status_code=204)
 
 

@@ -14,9 +14,7 @@ from starlette.routing import Route
 
 from keystead.domain.errors import NotFoundError
 from keystead.domain.scopes import BUILTIN_SCOPES, OIDC_SCOPES
-from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.scopes import SqlScopeStore
-from keystead.web.api.oauth_authorizations import revoke_authorization
 from keystead.web.console.pages import Page, redirect, route
 
 PATH = "/admin/connected-apps"
@@ -32,7 +30,7 @@ NOTICES = {
 async def connected_apps(ctx: Page) -> Response:
     caller = ctx.signed_in
     async with ctx.transaction() as conn:
-        apps = await SqlAuthorizationStore(conn).authorizations(caller.actor.id)
+        apps = await ctx.runtime.connected_apps(conn).list(caller)
         catalogue = {s.id: s.description for s in await SqlScopeStore(conn).list()}
     ctx.notices.update(NOTICES)
     return ctx.render("connected_apps.html", apps=apps,
@@ -46,7 +44,7 @@ async def revoke(ctx: Page) -> Response:
         return redirect(f"{PATH}?notice=not-connected")
     try:
         async with ctx.transaction() as conn:
-            await revoke_authorization(conn, ctx.runtime, caller=caller, client_id=client_id)
+            await ctx.runtime.connected_apps(conn).revoke(caller, client_id)
     except NotFoundError:
         return redirect(f"{PATH}?notice=not-connected")
     return redirect(f"{PATH}?notice=revoked")
