@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from keystead.domain.audit_trail import StoredEvent
 from keystead.domain.clients import Actor, Client, RoleDivision
 from keystead.domain.governance.deactivation import Planned
 from keystead.domain.governance.ownership import Owner, is_orphaned
@@ -15,7 +16,6 @@ from keystead.domain.organization import Division, Role, Scope
 from keystead.domain.permissions import CATALOGUE
 from keystead.domain.secret_delivery import Delivery
 from keystead.domain.users import User
-from keystead.store.audit import StoredEvent
 
 T = TypeVar("T")
 

@@ -45,6 +45,7 @@ from keystead.domain.secret_rotation import SecretDelivery
 from keystead.domain.secrets import Digester, SecretBox
 from keystead.domain.signin import SignIn
 from keystead.domain.subject_rights import SubjectRights
+from keystead.domain.subjects import Subjects
 from keystead.domain.users import UserManagement
 from keystead.domain.webhooks.endpoints import AddressGuard
 from keystead.domain.webhooks.management import WebhookManagement
@@ -204,6 +205,9 @@ class UseCaseFactories:
         return UserManagement(users=store, grants=store, catalog=SqlCatalog(conn),
                               auditor=self.auditor(conn), passwords=self.passwords,
                               clock=self.clock)
+
+    def subjects(self, conn: AsyncConnection) -> Subjects:
+        return Subjects(self.users(conn), SqlCatalog(conn), SqlDivisionStore(conn))
 
     def subject_rights(self, conn: AsyncConnection) -> SubjectRights:
         return SubjectRights(records=SqlSubjectRecords(conn), users=self.users(conn),

@@ -8,7 +8,6 @@ division. Only users are subjects here; clients get their roles through the clie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -18,9 +17,8 @@ from starlette.routing import Route
 from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
-from keystead.store.catalog import SqlCatalog
-from keystead.store.divisions import SqlDivisionStore
-from keystead.web.api.common import Call, call
+from keystead.domain.subjects import Subject
+from keystead.web.api.common import call
 from keystead.web.errors import json_response
 from keystead.web.presenters import subject_json
 
@@ -44,50 +42,41 @@ def _grant(request: Request) -> tuple[str, RoleDivision]:
     return p["subjectId"], RoleDivision(p["roleId"], p["divisionId"])
 
 
-async def _subject(c: Call, subject_id: str, name: str,
-                   held: Sequence[RoleDivision]) -> dict[str, Any]:
-    role_names = await SqlCatalog(c.conn).existing_roles(sorted({g.role_id for g in held}))
-    division_names = {d.id: d.name for d in await SqlDivisionStore(c.conn).list()}
-    return subject_json(subject_id, name, held, role_names=role_names,
-                        division_names=division_names)
+def _subject_json(subject: Subject) -> dict[str, Any]:
+    return subject_json(subject.id, subject.name, subject.grants,
+                        role_names=dict(subject.role_names),
+                        division_names=dict(subject.division_names))
 
 
 async def get_subject(request: Request) -> Response:
     async with call(request, scope="authorization:readonly") as c:
-        users = c.runtime.users(c.conn)
-        held = await users.grants_of(c.caller, request.path_params["subjectId"])
-        user = await users.find(c.caller, request.path_params["subjectId"])
-        body = await _subject(c, user.id, user.name, held)
-    return json_response(body)
+        subject = await c.runtime.subjects(c.conn).of_user(c.caller,
+                                                           request.path_params["subjectId"])
+    return json_response(_subject_json(subject))
 
 
 async def get_subject_me(request: Request) -> Response:
     """The caller's own grants: a user's token its user's, a client's token the client's
     roles (Genesys answers the same for both); no permission needed to see oneself."""
     async with call(request, scope="authorization:readonly") as c:
-        actor = c.caller.actor
-        held = sorted(c.caller.role_divisions, key=lambda g: (g.role_id, g.division_id))
-        body = await _subject(c, actor.id, actor.name, held)
-    return json_response(body)
+        subject = await c.runtime.subjects(c.conn).of_caller(c.caller)
+    return json_response(_subject_json(subject))
 
 
 async def get_user_roles(request: Request) -> Response:
     """``UserAuthorization``: the roles a user holds (anywhere) and the permissions they give,
     also as Genesys permission policies (one per domain and entity)."""
     async with call(request, scope="authorization:readonly") as c:
-        held = await c.runtime.users(c.conn).grants_of(c.caller, request.path_params["subjectId"])
-        catalog = SqlCatalog(c.conn)
-        role_ids = sorted({g.role_id for g in held})
-        names = await catalog.existing_roles(role_ids)
-        permissions = sorted(await catalog.permissions_of(role_ids))
+        held = await c.runtime.subjects(c.conn).roles_held(c.caller,
+                                                           request.path_params["subjectId"])
     policies: dict[tuple[str, str], list[str]] = {}
-    for permission in permissions:
+    for permission in held.permissions:
         domain, entity, action = [*permission.split(":"), "*", "*"][:3]
         policies.setdefault((domain, entity), []).append(action)
     return json_response({
-        "roles": [{"id": r, "name": names.get(r, ""),
-                   "selfUri": f"/api/v2/authorization/roles/{r}"} for r in role_ids],
-        "unusedRoles": [], "permissions": permissions,
+        "roles": [{"id": r, "name": held.role_names.get(r, ""),
+                   "selfUri": f"/api/v2/authorization/roles/{r}"} for r in held.role_ids],
+        "unusedRoles": [], "permissions": list(held.permissions),
         "permissionPolicies": [{"domain": d, "entityName": e, "actionSet": actions}
                                for (d, e), actions in policies.items()]})
 
