@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -12,41 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import Result
 from keystead.domain.clients import ClientState
+from keystead.domain.dashboard import ClientAge, DayUse, ImplicitUse, Listed
+from keystead.domain.governance.evidence import Kind
 from keystead.store.audit import StoredEvent, stored_event
+from keystead.store.governance_tables import client_evidence
 from keystead.store.tables import ORG_ID, audit_events, client_secrets, clients
 
 # Attempts to prove an identity; everything else that succeeds changed something.
 AUTHENTICATIONS = ("authenticate", "user.login")
 
 
-@dataclass(frozen=True, slots=True)
-class ClientAge:
-    """A client and the instant that makes it worth a look (its secret's birth, its last use)."""
-
-    id: str
-    name: str
-    state: str
-    since: datetime | None
-    date_created: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Listed:
-    """The first rows of a list and how many rows the whole list has."""
-
-    rows: Sequence[ClientAge]
-    total: int
-
-
 IMPLICIT_USE = "grant.implicit.use"
-
-
-@dataclass(frozen=True, slots=True)
-class ImplicitUse:
-    client_id: str
-    name: str
-    uses: int
-    last: datetime
 
 
 class SqlDashboard:
@@ -113,7 +89,6 @@ class SqlDashboard:
             .order_by(audit_events.c.seq.desc()).limit(limit))
         return [stored_event(r) for r in rows]
 
-
     async def implicit_use(self, *, since: datetime, limit: int) -> list[ImplicitUse]:
         """Clients that used the deprecated implicit grant since ``since``, most uses first."""
         uses = func.count().label("uses")
@@ -124,6 +99,22 @@ class SqlDashboard:
                    audit_events.c.action == IMPLICIT_USE, audit_events.c.timestamp >= since)
             .group_by(audit_events.c.entity_id).order_by(uses.desc()).limit(limit))
         return [ImplicitUse(r.entity_id, r.name, int(r.uses), r.last) for r in rows]
+
+    async def daily_use(self, since: date) -> Mapping[date, DayUse]:
+        """Tokens (evidence of kind ``grant``) and refusals (``failure``) per day from
+        ``since``, summed over every client."""
+        rows = await self.conn.execute(
+            select(client_evidence.c.day, client_evidence.c.kind,
+                   func.sum(client_evidence.c.count))
+            .where(client_evidence.c.day >= since,
+                   client_evidence.c.kind.in_((Kind.grant.value, Kind.failure.value)))
+            .group_by(client_evidence.c.day, client_evidence.c.kind))
+        sums: dict[date, dict[str, int]] = defaultdict(dict)
+        for day, kind, count in rows:
+            sums[day][kind] = int(count)
+        return {day: DayUse(tokens=found.get(Kind.grant.value, 0),
+                            failures=found.get(Kind.failure.value, 0))
+                for day, found in sums.items()}
 
 
 def _age(row: Any) -> ClientAge:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.config import Settings
 from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
+from keystead.domain.audit_subjects import AuditSubjects
 from keystead.domain.audit_trail import AuditTrail
 from keystead.domain.callers import Callers
 from keystead.domain.client_checks import ClientChecks
@@ -17,6 +18,7 @@ from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
 from keystead.domain.clock import Clock
 from keystead.domain.connected_apps import ConnectedApps
+from keystead.domain.dashboard import Dashboard
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.governance.alert_engine import AlertsManagement
 from keystead.domain.governance.alert_notices import NotifiedAlerts
@@ -53,10 +55,12 @@ from keystead.domain.webhooks.publishing import PublishingAuditLog, WebhookPubli
 from keystead.protocol.tokens import TokenService
 from keystead.store.alerts import SqlAlertStore, SqlAuditFeed
 from keystead.store.audit import SqlAuditLog
+from keystead.store.audit_subjects import SqlSubjectDirectory
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.catalog import SqlCatalog
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.compliance import SqlComplianceRecords
+from keystead.store.dashboard import SqlDashboard
 from keystead.store.deactivations import SqlDeactivationStore
 from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.divisions import SqlDivisionStore
@@ -132,6 +136,12 @@ class UseCaseFactories:
 
     def client_usage(self, conn: AsyncConnection) -> ClientUsage:
         return ClientUsage(self.management(conn), SqlUsageCounts(conn), self.clock)
+
+    def audit_subjects(self, conn: AsyncConnection) -> AuditSubjects:
+        return AuditSubjects(SqlSubjectDirectory(conn))
+
+    def dashboard(self, conn: AsyncConnection) -> Dashboard:
+        return Dashboard(SqlDashboard(conn), self.clock)
 
     def compliance(self, conn: AsyncConnection) -> ComplianceReporting:
         s = self.settings

@@ -1,5 +1,6 @@
-"""The console dashboard: client counts by state, secrets past rotation age, unused clients,
-failed authentications and recent changes — each section only for those allowed to see it."""
+"""The console dashboard: client counts by state, the last 30 days' tokens and failures, secrets
+past rotation age, unused clients, failed authentications and recent changes — each section only
+for those allowed to see it, the ones with nothing to show folded into one short panel."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import timedelta
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
+from keystead.web.runtime import Runtime
 from tests.people import Console, create_user, sign_in
-from tests.support.apps import serve
+from tests.support.apps import run, serve
 from tests.support.clients import (
     CLIENTS,
     Registered,
@@ -30,6 +32,24 @@ def section(html: str, section_id: str) -> str:
     found = re.search(rf'<section id="{section_id}"[^>]*>(.*?)</section>', html, re.DOTALL)
     assert found, f"no section #{section_id}"
     return found.group(1)
+
+
+def flush_evidence(app: TestClient) -> None:
+    """Add the app's counted evidence to the store now, as its background flush does."""
+
+    async def work(runtime: Runtime) -> None:
+        await runtime.flush_evidence()
+
+    run(app, work)
+
+
+def trend_rows(html: str) -> dict[str, tuple[int, int]]:
+    """The trend's data table: (tokens, failures) by ISO day."""
+    table = re.search(r'<table id="usage-trend-table">(.*?)</table>', html, re.DOTALL)
+    assert table, "no trend table"
+    return {day: (int(tokens), int(failures)) for day, tokens, failures in re.findall(
+        r'<tr><th scope="row"><time datetime="([\d-]+)">[^<]*</time></th>'
+        r"<td>([\d,]+)</td><td>([\d,]+)</td></tr>", table.group(1))}
 
 
 def counts(console: Console) -> dict[str, int]:
@@ -151,3 +171,93 @@ def test_dashboard_hides_audit_sections_from_users_without_audit_permission(
     assert '<section id="stale-secrets"' in page.text
     assert 'id="failed-auth"' not in page.text
     assert 'id="recent-changes"' not in page.text
+
+
+def test_dashboard_trend_counts_tokens_and_failures_per_day_over_thirty_days(
+        console: Console, settings: Settings, http: TestClient, clock: ManualClock,
+        admin: Registered) -> None:
+    three_days_ago = clock() - timedelta(days=3)
+    with serve(settings, clock=ManualClock(three_days_ago)) as past:
+        token(past, admin)
+        token(past, admin)
+        refused = past.post("/oauth/token", data={"grant_type": "client_credentials"},
+                            auth=(admin.id, WRONG_SECRET))
+        assert refused.status_code == 401
+        flush_evidence(past)
+    with serve(settings, clock=ManualClock(clock() - timedelta(days=30))) as too_old:
+        token(too_old, admin)  # the 31st day back: outside the chart
+        flush_evidence(too_old)
+    token(http, admin)
+    flush_evidence(http)
+
+    page = console.http.get("/admin").text
+    trend = section(page, "usage-trend-section")
+    rows = trend_rows(trend)
+
+    assert len(rows) == 30
+    assert rows[three_days_ago.date().isoformat()] == (2, 1)
+    assert (clock() - timedelta(days=30)).date().isoformat() not in rows
+    today_tokens, today_failures = rows[clock().date().isoformat()]
+    assert today_tokens >= 1  # this one, and the fixtures' own
+    assert today_failures == 0
+    assert f"Tokens issued: {2 + today_tokens} in all" in trend
+    assert "Failures: 1 in all" in trend
+    assert '<svg class="chart"' in trend  # drawn on the server: no script needed
+    assert WRONG_SECRET not in page
+
+
+def test_dashboard_folds_what_needs_no_attention_into_one_panel(
+        settings: Settings, clock: ManualClock) -> None:
+    # Everything recorded is more than 30 days old: no trend to draw, nothing to act on (the
+    # secret is younger than the rotation age).
+    settings = settings.model_copy(update={"secret_rotation_days": 60})
+    with serve(settings, clock=ManualClock(clock() - timedelta(days=40))) as past:
+        old = bootstrap(past, name="quiet service", roles=["OAuth Admin"])
+        token(past, old)
+        flush_evidence(past)
+    with serve(settings, clock=clock) as app:
+        sign_in(app, create_user(app, "calm@example.com", roles=("Super Admin",)))
+        page = app.get("/admin").text
+
+    trend = section(page, "usage-trend-section")
+    assert "No token issued and no failure in the last 30 days." in trend
+    assert "<svg" not in trend
+    calm = re.search(r'<div id="all-clear" class="panel all-clear">(.*)</div>', page, re.DOTALL)
+    assert calm
+    assert "Nothing needs attention" in calm.group(1)
+    for section_id in ("stale-secrets", "unused-clients", "failed-auth", "deprecated-grants"):
+        assert f'<section id="{section_id}" class="clear-line"' in calm.group(1), section_id
+    assert "No secret is past its rotation age" in section(page, "stale-secrets")
+    assert "<table" not in calm.group(1)
+
+
+def test_dashboard_keeps_a_section_with_something_to_do_as_its_own_panel(
+        console: Console, http: TestClient, admin: Registered) -> None:
+    refused = http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                        auth=(admin.id, WRONG_SECRET))
+    assert refused.status_code == 401
+
+    page = console.http.get("/admin").text
+
+    assert '<section id="failed-auth" class="panel"' in page
+    calm = page[page.index('<div id="all-clear"'):]
+    assert "Checked, nothing to do" in calm
+    assert 'id="failed-auth"' not in calm
+    assert '<section id="deprecated-grants" class="clear-line"' in calm
+
+
+def test_dashboard_shows_no_trend_without_client_view_permission(
+        http: TestClient, headers: dict[str, str], admin: Registered) -> None:
+    token(http, admin)
+    flush_evidence(http)
+    response = http.post("/api/v2/authorization/roles", headers=headers, json={
+        "name": "Auditors", "permissions": ["audits:audit:view"]})
+    assert response.status_code == 200, response.text
+    sign_in(http, create_user(http, "auditor@example.com", roles=("Auditors",)))
+
+    page = http.get("/admin")
+
+    assert page.status_code == 200
+    assert 'id="usage-trend' not in page.text
+    assert 'id="clients-by-state"' not in page.text
+    assert '<section id="recent-changes"' in page.text

@@ -1,22 +1,26 @@
-"""The dashboard: what needs an admin's attention.
+"""The dashboard: what needs an admin's attention, and the last 30 days' traffic.
 
-Each section shows only to those allowed to see its data: the client sections need
-``oauth:client:view``, the findings section ``governance:finding:view``, the
-failed-authentication and recent-change sections (audit data) need ``audits:audit:view``.
-Of an event's details only the ``reason`` is shown.
+Each section shows only to those allowed to see its data (``domain/dashboard.py`` decides): the
+client sections and the trend need ``oauth:client:view``, the findings section
+``governance:finding:view``, the failed-authentication and recent-change sections (audit data)
+need ``audits:audit:view``. Of an event's details only the ``reason`` is shown.
+
+Sections with nothing to show fold into one short "nothing to do" panel rather than a card each.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
+from markupsafe import Markup
 from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.audit import AuditEvent
+from keystead.domain.dashboard import Trend
 from keystead.domain.permissions import Permission
-from keystead.store.dashboard import SqlDashboard
+from keystead.web.console.audit_names import Names
+from keystead.web.console.charts import Series, daily_chart
 from keystead.web.console.pages import Page, route
 
 UNUSED_DAYS = 90
@@ -31,33 +35,39 @@ def reason(event: AuditEvent) -> str:
     return value if isinstance(value, str) else ""
 
 
+def trend_chart(trend: Trend) -> Markup:
+    return daily_chart("usage-trend", "Tokens issued and failures per UTC day", trend.days,
+                       [Series("Tokens issued", trend.tokens),
+                        Series("Failures", trend.failures)])
+
+
 async def dashboard(ctx: Page) -> Response:
     caller = ctx.signed_in
-    now = ctx.runtime.clock()
     rotation_days = ctx.runtime.settings.secret_rotation_days
-    sees_clients = caller.has_permission(Permission.OAUTH_CLIENT_VIEW)
-    sees_audit = caller.has_permission(Permission.AUDITS_AUDIT_VIEW)
-    sees_findings = caller.has_permission(Permission.GOVERNANCE_FINDING_VIEW)
     context: dict[str, Any] = {}
     async with ctx.transaction() as conn:
-        board = SqlDashboard(conn)
-        if sees_clients:
-            context["counts"] = await board.clients_by_state()
-            context["stale"] = await board.stale_secrets(
-                created_before=now - timedelta(days=rotation_days), limit=LISTED)
-            context["unused"] = await board.unused_clients(
-                idle_since=now - timedelta(days=UNUSED_DAYS), limit=LISTED)
-        if sees_findings:
+        board = ctx.runtime.dashboard(conn)
+        health = await board.clients(caller, rotation_days=rotation_days,
+                                     unused_days=UNUSED_DAYS, limit=LISTED)
+        trend = await board.trend(caller)
+        audit = await board.audit(caller, recent=RECENT, implicit_days=UNUSED_DAYS,
+                                  limit=LISTED)
+        if caller.has_permission(Permission.GOVERNANCE_FINDING_VIEW):
             context["findings"] = await ctx.runtime.findings(conn).summary(caller, worst=WORST)
-        if sees_audit:
-            context["failures"] = await board.failed_authentications(limit=RECENT)
-            context["changes"] = await board.recent_changes(limit=RECENT)
-            context["implicit"] = await board.implicit_use(
-                since=now - timedelta(days=UNUSED_DAYS), limit=LISTED)
-    return ctx.render("dashboard.html", now=now, rotation_days=rotation_days,
-                      unused_days=UNUSED_DAYS, recent=RECENT, sees_clients=sees_clients,
-                      sees_audit=sees_audit, sees_findings=sees_findings, reason=reason,
-                      **context)
+        gone = await ctx.runtime.audit_subjects(conn).gone(
+            caller, (s.event for s in audit.changes)) if audit else frozenset()
+    if health:
+        context.update(counts=health.counts, stale=health.stale, unused=health.unused)
+    if audit:
+        context.update(failures=audit.failures, changes=audit.changes,
+                       implicit=audit.implicit)
+    return ctx.render("dashboard.html", now=ctx.runtime.clock(), rotation_days=rotation_days,
+                      unused_days=UNUSED_DAYS, recent=RECENT, sees_clients=health is not None,
+                      sees_audit=audit is not None, sees_findings="findings" in context,
+                      reason=reason, names=Names(gone),
+                      trend=trend_chart(trend) if trend else None,
+                      quiet=trend is not None and not any(trend.tokens) and not any(
+                          trend.failures), **context)
 
 
 routes: list[Route] = [route("/admin", dashboard)]

@@ -1,0 +1,51 @@
+"""Which of the clients, users and other entities an audit entry names are gone since, so the
+console can say "(deleted)" instead of linking to a page that no longer exists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from keystead.domain.audit import AuditEvent, Result
+from keystead.domain.permissions import Permission
+from keystead.domain.principal import Caller
+
+# The entity type an actor of each kind is recorded under when it is the entity.
+ACTOR_ENTITY = {"user": "User", "client": "OAuthClient"}
+
+Subject = tuple[str, str]  # (entity type, id)
+
+
+class SubjectDirectory(Protocol):
+    async def gone(self, subjects: set[Subject]) -> set[Subject]:
+        """Of ``subjects``, those of a type it knows that no longer exist (other types are
+        never reported)."""
+        ...
+
+
+def named_subjects(events: Iterable[AuditEvent]) -> set[Subject]:
+    """The actors and entities of successful events: a failed attempt may name an id that
+    never existed (a mistyped client id), which is not a deleted one."""
+    found: set[Subject] = set()
+    for e in events:
+        if e.result is not Result.success:
+            continue
+        if e.entity_id:
+            found.add((e.entity_type, e.entity_id))
+        if e.actor_id and e.actor_kind in ACTOR_ENTITY:
+            found.add((ACTOR_ENTITY[e.actor_kind], e.actor_id))
+    return found
+
+
+@dataclass(slots=True)
+class AuditSubjects:
+    directory: SubjectDirectory
+
+    async def gone(self, caller: Caller, events: Iterable[AuditEvent]) -> frozenset[Subject]:
+        """The subjects of ``events`` deleted since; nothing for a caller who may not read the
+        audit log (they are not shown the events either)."""
+        if not caller.has_permission(Permission.AUDITS_AUDIT_VIEW):
+            return frozenset()
+        subjects = named_subjects(events)
+        return frozenset(await self.directory.gone(subjects)) if subjects else frozenset()

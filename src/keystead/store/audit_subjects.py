@@ -1,0 +1,32 @@
+"""The SubjectDirectory port: one query per entity type, whatever the number of ids."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystead.domain.audit_subjects import Subject
+from keystead.store.tables import clients, divisions, identity_providers, users
+
+TABLES: dict[str, Table] = {"OAuthClient": clients, "User": users, "Division": divisions,
+                            "IdentityProvider": identity_providers}
+
+
+class SqlSubjectDirectory:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def gone(self, subjects: set[Subject]) -> set[Subject]:
+        asked: dict[str, set[str]] = defaultdict(set)
+        for kind, subject_id in subjects:
+            if kind in TABLES:
+                asked[kind].add(subject_id)
+        missing: set[Subject] = set()
+        for kind, ids in asked.items():
+            table = TABLES[kind]
+            found = set((await self.conn.execute(
+                select(table.c.id).where(table.c.id.in_(sorted(ids))))).scalars())
+            missing |= {(kind, i) for i in ids - found}
+        return missing
