@@ -20,7 +20,14 @@ from keystead.web.console import audit as console_audit
 from keystead.web.runtime import Runtime, utc_now
 from tests.people import Console, create_user, sign_in
 from tests.support.apps import flush_failures, run, serve
-from tests.support.clients import Registered, bootstrap, client_body, create_client
+from tests.support.clients import (
+    Registered,
+    bootstrap,
+    client_body,
+    create_client,
+    delete_client,
+    update_client,
+)
 from tests.support.clock import ManualClock
 
 EXPORT_HEADER = ["seq", "id", "timestamp", "actorKind", "actorId", "actorName", "action",
@@ -309,3 +316,71 @@ def test_audit_export_sends_strangers_to_sign_in(http: TestClient) -> None:
 
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=%2Fadmin%2Faudit%2Fexport.csv")
+
+
+def test_audit_log_shows_an_edited_clients_changes_as_old_and_new_values(
+        console: Console, http: TestClient, headers: dict[str, str], super_admin: str) -> None:
+    client = create_client(http, headers, client_body(super_admin, name="payroll"))
+    response = update_client(http, headers, client.id, name="payroll v2",
+                             accessTokenValiditySeconds=900)
+    assert response.status_code == 200, response.text
+
+    page = console.http.get(f"/admin/audit?action=update&client={client.id}").text
+
+    ((_, cells),) = rows(page)
+    details = cells[cells.index('class="audit-details"'):]
+    assert '<span class="field">Name</span>: <del>payroll</del>' in details
+    assert "<ins>payroll v2</ins>" in details
+    assert '<span class="field">Token duration (seconds)</span>:' in details
+    assert "<ins>900</ins>" in details
+    assert "propertyChanges" not in page
+    assert client.secret not in page
+
+
+def test_audit_log_names_actors_and_entities_with_the_id_on_hover_only(
+        console: Console, http: TestClient, headers: dict[str, str], super_admin: str,
+        admin: Registered) -> None:
+    client = create_client(http, headers, client_body(super_admin, name="ledger sync"))
+
+    page = console.http.get(f"/admin/audit?action=create&client={client.id}").text
+
+    ((_, cells),) = rows(page)
+    assert (f'<a href="/admin/integrations/oauth/{admin.id}"><span class="subject-name" '
+            f'title="{admin.id}">test admin</span>') in cells
+    assert (f'<a href="/admin/integrations/oauth/{client.id}"><span class="subject-name" '
+            f'title="{client.id}">ledger sync</span>') in cells
+    # The ids are there for screen readers, not as text of their own in the cell.
+    assert f'<span class="visually-hidden"> (id {client.id})</span>' in cells
+    assert f"<code>{client.id}</code>" not in cells
+    assert f"<code>{admin.id}</code>" not in cells
+
+
+def test_audit_log_marks_a_deleted_client_instead_of_linking_to_it(
+        console: Console, http: TestClient, headers: dict[str, str], super_admin: str) -> None:
+    client = create_client(http, headers, client_body(super_admin, name="short-lived"))
+    kept = create_client(http, headers, client_body(super_admin, name="long-lived"))
+    delete_client(http, headers, client.id)
+
+    gone = rows(console.http.get(f"/admin/audit?action=create&client={client.id}").text)
+    here = rows(console.http.get(f"/admin/audit?action=create&client={kept.id}").text)
+
+    ((_, cells),) = gone
+    assert f'title="{client.id}">short-lived</span>' in cells
+    assert '<span class="muted">(deleted)</span>' in cells
+    assert f'href="/admin/integrations/oauth/{client.id}"' not in cells
+    ((_, cells),) = here
+    assert "(deleted)" not in cells
+    assert f'href="/admin/integrations/oauth/{kept.id}"' in cells
+
+
+def test_audit_log_filter_labels_say_what_each_field_matches(console: Console) -> None:
+    page = console.http.get("/admin/audit").text
+
+    labels = dict(re.findall(r'<label for="(\w+)">([^<]+)</label>', page))
+    assert labels["client"] == "Entity id"  # any entity's id, not only a client's
+    assert labels["actor"] == "Actor (who did it)"
+    assert labels["from"] == "From (UTC)"
+    assert labels["to"] == "To (UTC)"
+    assert "The exact id of the client, user, role or other entity" in page
+    assert "exact id, or part of their name" in page
+

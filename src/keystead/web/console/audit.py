@@ -24,6 +24,8 @@ from keystead.domain.audit import AuditEvent, Result
 from keystead.domain.errors import InvalidInputError, Problem
 from keystead.domain.permissions import Permission
 from keystead.store.audit import AuditQuery, SqlAuditLog, StoredEvent
+from keystead.web.console.audit_details import readable
+from keystead.web.console.audit_names import Names
 from keystead.web.console.pages import Page, route
 from keystead.web.runtime import Runtime
 
@@ -126,25 +128,21 @@ def _page_number(text: str) -> int:
     return 1
 
 
-def details_json(event: AuditEvent) -> str:
-    """The details as one line of JSON (keys sorted), blank when there are none."""
-    if not event.details:
-        return ""
-    return json.dumps(event.details, sort_keys=True, ensure_ascii=False, default=str)
-
-
 async def audit_log(ctx: Page) -> Response:
     ctx.signed_in.require(PERMISSION)
     params = ctx.request.query_params
     filters = read_filters(params, page_number=_page_number(params.get("page", "")))
     events: list[StoredEvent] = []
     total = 0
+    gone: frozenset[tuple[str, str]] = frozenset()
     async with ctx.transaction() as conn:
         log = SqlAuditLog(conn)
         actions = await log.actions()
         if not filters.errors:
             found, total = await log.query(filters.query)
             events = list(found)
+            gone = await ctx.runtime.audit_subjects(conn).gone(
+                ctx.signed_in, (s.event for s in events))
     page = filters.query.page_number
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if filters.values["action"] and filters.values["action"] not in actions:
@@ -163,7 +161,7 @@ async def audit_log(ctx: Page) -> Response:
         next_url=page_url(page + 1) if page < pages else "",
         export_csv_url=f"/admin/audit/export.csv{suffix}",
         export_json_url=f"/admin/audit/export.json{suffix}",
-        actions=actions, details_json=details_json)
+        actions=actions, readable=readable, names=Names(gone))
 
 
 async def export_csv(ctx: Page) -> Response:

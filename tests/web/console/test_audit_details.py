@@ -1,0 +1,49 @@
+"""An audit entry's details as the console shows them: each change as the field's console name
+with its old and new value, every other detail as name: value."""
+
+from __future__ import annotations
+
+from keystead.web.console.audit_details import Change, Detail, label, readable, text
+
+
+def test_changes_read_as_field_old_and_new_with_console_names_in_recorded_order() -> None:
+    found = readable({"propertyChanges": {
+        "name": {"old": "payroll", "new": "payroll v2"},
+        "accessTokenValiditySeconds": {"old": 3600, "new": 900},
+        "scopes": {"old": ["read"], "new": ["read", "write"]},
+        "requirePkce": {"old": False, "new": True},
+        "ownerContact": {"old": None, "new": "ops@example.com"},
+    }, "reason": "quarterly review"})
+
+    assert found.changes == [
+        Change("Name", "payroll", "payroll v2"),
+        Change("Token duration (seconds)", "3600", "900"),
+        Change("Scopes", "read", "read, write"),
+        Change("PKCE required", "no", "yes"),
+        Change("Owner contact", "(none)", "ops@example.com"),
+    ]
+    assert found.others == [Detail("Reason", "quarterly review")]
+
+
+def test_a_change_recorded_without_values_says_only_that_it_changed() -> None:
+    found = readable({"propertyChanges": {"password": "changed"}})
+
+    assert found.changes == [Change("Password", None, "changed")]
+    assert found.others == []
+
+
+def test_other_details_read_as_name_and_value_unknown_keys_as_words() -> None:
+    found = readable({"throughSeq": 41, "filters": {"action": "create"}, "dualUseSeconds": 0,
+                      "roles": []})
+
+    assert found.changes == []
+    assert found.others == [Detail("Through entry", "41"), Detail("Filters", "Action: create"),
+                            Detail("Dual use seconds", "0"), Detail("Roles", "(none)")]
+
+
+def test_labels_and_values() -> None:
+    assert label("tokenEndpointAuthMethod") == "Client authentication"
+    assert label("someNewField") == "Some new field"
+    assert text(None) == "(none)"
+    assert text(["a", "b"]) == "a, b"
+    assert text(1.5) == "1.5"
