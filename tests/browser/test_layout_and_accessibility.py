@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
 
 from tests.browser.console import OAUTH, Admin, Server
+from tests.support.apps import run
 
 # axe-core as axe-playwright-python ships it (no network, no npm at test time).
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
@@ -66,6 +67,7 @@ def a11y_server(server: Server, root: Admin) -> tuple[Server, Admin, str]:
     """Something on most pages (a client, an audit trail, findings), and the client's page."""
     root.create_service("layout check service")
     assert root.path.startswith(f"{OAUTH}/"), root.path  # the wizard ends on the client
+    run(server.http, lambda runtime: runtime.flush_evidence())  # tokens: the dashboard's chart
     return server, root, root.path
 
 
@@ -86,6 +88,8 @@ def test_every_console_page_fits_reads_and_passes_axe(
             response = page.goto(path)
             assert response is not None, path
             assert response.status == 200, (path, response.status)
+            if path == "/admin":
+                assert page.locator("#usage-trend svg.chart").count() == 1  # checked too
             found = violations(page)
             if scrolls_sideways(page):
                 found.append("the page scrolls sideways")
