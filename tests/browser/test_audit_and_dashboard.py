@@ -128,6 +128,9 @@ def test_audit_log_shows_changes_and_keeps_action_names_whole_on_a_phone(root: A
     assert details.locator("del").first.inner_text() == "audited service"
     assert details.locator("ins").first.inner_text() == "renamed service"
     assert "Name:" in details.inner_text()
+    root.goto(f"/admin/audit?action=create&client={svc.id}")
+    # The console user's divisions, by name: the id only on hover.
+    assert root.text("#audit tbody tr .actor-divisions .subject-name") == "Home"
 
     root.page.set_viewport_size(PHONE)
     root.goto("/admin/audit")

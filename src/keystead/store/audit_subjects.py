@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit_subjects import Subject
-from keystead.store.tables import clients, divisions, identity_providers, users
+from keystead.store.tables import clients, divisions, identity_providers, roles, users
 
 TABLES: dict[str, Table] = {"OAuthClient": clients, "User": users, "Division": divisions,
                             "IdentityProvider": identity_providers}
+
+
+# Where ids found in details are named (UUIDs: an id is in one table at most).
+NAMED = (roles, divisions, users, clients)
 
 
 class SqlSubjectDirectory:
@@ -30,3 +35,12 @@ class SqlSubjectDirectory:
                 select(table.c.id).where(table.c.id.in_(sorted(ids))))).scalars())
             missing |= {(kind, i) for i in ids - found}
         return missing
+
+    async def names(self, ids: set[str]) -> Mapping[str, str]:
+        found: dict[str, str] = {}
+        asked = sorted(ids)
+        for table in NAMED:
+            rows = await self.conn.execute(
+                select(table.c.id, table.c.name).where(table.c.id.in_(asked)))
+            found.update({row.id: row.name for row in rows})
+        return found

@@ -37,8 +37,25 @@ def test_other_details_read_as_name_and_value_unknown_keys_as_words() -> None:
                       "roles": []})
 
     assert found.changes == []
-    assert found.others == [Detail("Through entry", "41"), Detail("Filters", "Action: create"),
+    assert found.others == [Detail("Through entry", "41"),
+                            Detail("Filters", "", [Detail("Action", "create")]),
                             Detail("Dual use seconds", "0"), Detail("Roles", "(none)")]
+
+
+def test_ids_read_as_the_names_known_for_them_and_stay_ids_otherwise() -> None:
+    role, division, unknown = ("1f42ec70-70a5-420f-b0ac-f2d4db088a47",
+                               "e90273ae-2719-4040-b9cb-e5b3ae2c25ca",
+                               "00000000-0000-4000-8000-000000000000")
+    names = {role: "Super Admin", division: "Home"}
+
+    found = readable({"propertyChanges": {"roleDivisions": {
+        "old": [], "new": [f"{role}@{division}", f"{unknown}@{division}"]}},
+        "divisionId": division, "settings": {"ownerId": unknown}}, names)
+
+    assert found.changes == [Change("Roles (role@division)", "(none)",
+                                    f"Super Admin@Home, {unknown}@Home")]
+    assert found.others == [Detail("Division", "Home"),
+                            Detail("Settings", "", [Detail("Owner", unknown)])]
 
 
 def test_labels_and_values() -> None:

@@ -384,3 +384,15 @@ def test_audit_log_filter_labels_say_what_each_field_matches(console: Console) -
     assert "The exact id of the client, user, role or other entity" in page
     assert "exact id, or part of their name" in page
 
+
+
+def test_audit_log_names_roles_and_divisions_instead_of_their_ids(
+        console: Console, super_admin: str) -> None:
+    # Creating the signed-in user granted them Super Admin in the Home division.
+    page = console.http.get("/admin/audit?action=grant.add").text
+
+    cells = rows(page)[-1][1]
+    details = cells[cells.index('class="audit-details"'):]
+    assert '<span class="field">Role</span>: Super Admin' in details
+    assert '<span class="field">Division</span>: Home' in details
+    assert super_admin not in details

@@ -134,15 +134,17 @@ async def audit_log(ctx: Page) -> Response:
     filters = read_filters(params, page_number=_page_number(params.get("page", "")))
     events: list[StoredEvent] = []
     total = 0
-    gone: frozenset[tuple[str, str]] = frozenset()
+    names = Names()
     async with ctx.transaction() as conn:
         log = SqlAuditLog(conn)
         actions = await log.actions()
         if not filters.errors:
             found, total = await log.query(filters.query)
             events = list(found)
-            gone = await ctx.runtime.audit_subjects(conn).gone(
-                ctx.signed_in, (s.event for s in events))
+            subjects = ctx.runtime.audit_subjects(conn)
+            shown = [s.event for s in events]
+            names = Names(await subjects.gone(ctx.signed_in, shown),
+                          await subjects.names(ctx.signed_in, shown))
     page = filters.query.page_number
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if filters.values["action"] and filters.values["action"] not in actions:
@@ -161,7 +163,7 @@ async def audit_log(ctx: Page) -> Response:
         next_url=page_url(page + 1) if page < pages else "",
         export_csv_url=f"/admin/audit/export.csv{suffix}",
         export_json_url=f"/admin/audit/export.json{suffix}",
-        actions=actions, readable=readable, names=Names(gone))
+        actions=actions, readable=readable, names=names)
 
 
 async def export_csv(ctx: Page) -> Response:

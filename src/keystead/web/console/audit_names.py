@@ -3,8 +3,8 @@ where there is one), the id on hover and for screen readers, "(deleted)" for wha
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -41,9 +41,15 @@ def named(kind: str, subject_id: str, name: str, *, deleted: bool = False,
 @dataclass(frozen=True, slots=True)
 class Names:
     """How a page shows the actors and entities of its events; ``gone``: those deleted since
-    (``AuditSubjects.gone``)."""
+    (``AuditSubjects.gone``); ``known``: the names of the ids in their details and actor
+    divisions."""
 
     gone: Collection[Subject] = frozenset()
+    known: Mapping[str, str] = field(default_factory=dict)  # AuditSubjects.names
+
+    def division(self, division_id: str) -> Markup:
+        name = self.known.get(division_id, "")
+        return named("Division", division_id, name, deleted=not name)
 
     def actor(self, e: AuditEvent) -> Markup:
         kind = ACTOR_ENTITY.get(e.actor_kind, "")

@@ -54,8 +54,10 @@ async def dashboard(ctx: Page) -> Response:
                                   limit=LISTED)
         if caller.has_permission(Permission.GOVERNANCE_FINDING_VIEW):
             context["findings"] = await ctx.runtime.findings(conn).summary(caller, worst=WORST)
-        gone = await ctx.runtime.audit_subjects(conn).gone(
-            caller, (s.event for s in audit.changes)) if audit else frozenset()
+        names = Names()
+        if audit:
+            subjects, shown = ctx.runtime.audit_subjects(conn), [s.event for s in audit.changes]
+            names = Names(await subjects.gone(caller, shown), await subjects.names(caller, shown))
     if health:
         context.update(counts=health.counts, stale=health.stale, unused=health.unused)
     if audit:
@@ -64,7 +66,7 @@ async def dashboard(ctx: Page) -> Response:
     return ctx.render("dashboard.html", now=ctx.runtime.clock(), rotation_days=rotation_days,
                       unused_days=UNUSED_DAYS, recent=RECENT, sees_clients=health is not None,
                       sees_audit=audit is not None, sees_findings="findings" in context,
-                      reason=reason, names=Names(gone),
+                      reason=reason, names=names,
                       trend=trend_chart(trend) if trend else None,
                       quiet=trend is not None and not any(trend.tokens) and not any(
                           trend.failures), **context)
