@@ -261,3 +261,17 @@ def test_dashboard_shows_no_trend_without_client_view_permission(
     assert 'id="usage-trend' not in page.text
     assert 'id="clients-by-state"' not in page.text
     assert '<section id="recent-changes"' in page.text
+
+
+def test_dashboard_says_there_is_no_trend_when_evidence_recording_is_off(
+        settings: Settings, clock: ManualClock) -> None:
+    off = settings.model_copy(update={"evidence_recording": False})
+    with serve(off, clock=clock) as app:
+        used = bootstrap(app, name="busy service", roles=["OAuth Admin"])
+        token(app, used)
+        flush_evidence(app)
+        sign_in(app, create_user(app, "off@example.com", roles=("Super Admin",)))
+        trend = section(app.get("/admin").text, "usage-trend-section")
+
+    assert "KEYSTEAD_EVIDENCE_RECORDING is off" in trend
+    assert "<svg" not in trend

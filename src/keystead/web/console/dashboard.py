@@ -68,6 +68,7 @@ async def dashboard(ctx: Page) -> Response:
                       sees_audit=audit is not None, sees_findings="findings" in context,
                       reason=reason, names=names,
                       trend=trend_chart(trend) if trend else None,
+                      recording=ctx.runtime.settings.evidence_recording,
                       quiet=trend is not None and not any(trend.tokens) and not any(
                           trend.failures), **context)
 
