@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from keystead.domain.audit import AuditEvent
+from keystead.domain.audit_trail import StoredEvent
 from keystead.domain.clock import Clock
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
@@ -49,16 +49,6 @@ class ImplicitUse:
     last: datetime
 
 
-class LoggedEvent(Protocol):
-    """An audit event as stored: its place in the log and the event."""
-
-    @property
-    def seq(self) -> int: ...
-
-    @property
-    def event(self) -> AuditEvent: ...
-
-
 @dataclass(frozen=True, slots=True)
 class DayUse:
     """Every client's tokens issued and refused requests on one UTC day."""
@@ -76,9 +66,9 @@ class DashboardReads(Protocol):
 
     async def unused_clients(self, *, idle_since: datetime, limit: int) -> Listed: ...
 
-    async def failed_authentications(self, *, limit: int) -> Sequence[LoggedEvent]: ...
+    async def failed_authentications(self, *, limit: int) -> Sequence[StoredEvent]: ...
 
-    async def recent_changes(self, *, limit: int) -> Sequence[LoggedEvent]: ...
+    async def recent_changes(self, *, limit: int) -> Sequence[StoredEvent]: ...
 
     async def implicit_use(self, *, since: datetime, limit: int) -> list[ImplicitUse]: ...
 
@@ -106,8 +96,8 @@ class Trend:
 
 @dataclass(frozen=True, slots=True)
 class AuditHighlights:
-    failures: Sequence[LoggedEvent]
-    changes: Sequence[LoggedEvent]
+    failures: Sequence[StoredEvent]
+    changes: Sequence[StoredEvent]
     implicit: Sequence[ImplicitUse]
 
 

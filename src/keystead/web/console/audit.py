@@ -129,22 +129,23 @@ def _page_number(text: str) -> int:
 
 
 async def audit_log(ctx: Page) -> Response:
-    ctx.signed_in.require(PERMISSION)
+    caller = ctx.signed_in
+    caller.require(PERMISSION)
     params = ctx.request.query_params
     filters = read_filters(params, page_number=_page_number(params.get("page", "")))
     events: list[StoredEvent] = []
     total = 0
     names = Names()
     async with ctx.transaction() as conn:
-        log = SqlAuditLog(conn)
-        actions = await log.actions()
+        trail = ctx.runtime.audit_trail(conn)
+        actions = await trail.actions(caller)
         if not filters.errors:
-            found, total = await log.query(filters.query)
+            found, total = await trail.query(caller, filters.query)
             events = list(found)
             subjects = ctx.runtime.audit_subjects(conn)
             shown = [s.event for s in events]
-            names = Names(await subjects.gone(ctx.signed_in, shown),
-                          await subjects.names(ctx.signed_in, shown))
+            names = Names(await subjects.gone(caller, shown),
+                          await subjects.names(caller, shown))
     page = filters.query.page_number
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if filters.values["action"] and filters.values["action"] not in actions:
