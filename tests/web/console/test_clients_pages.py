@@ -335,7 +335,7 @@ def test_wizard_creates_a_client_credentials_client_whose_secret_gets_a_token(
     props = page_of(review).text["review"]
     assert "Salesforce Contact Sync" in props
     assert "Super Admin in Home" in props
-    assert "86400 seconds" in props
+    assert "1 day" in props
     assert "oauth:readonly" in props
     saved = submit(console, review, "save")
     assert [r.status_code for r in saved.history] == [303]
