@@ -12,6 +12,7 @@ from keystead.domain.audiences import management_api
 from keystead.domain.audit import Auditor
 from keystead.domain.audit_trail import AuditTrail
 from keystead.domain.callers import Callers
+from keystead.domain.client_activity import ClientActivity
 from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
@@ -55,6 +56,7 @@ from keystead.store.alerts import SqlAlertStore, SqlAuditFeed
 from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.catalog import SqlCatalog
+from keystead.store.client_trail import SqlClientTrail
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.compliance import SqlComplianceRecords
 from keystead.store.deactivations import SqlDeactivationStore
@@ -131,7 +133,11 @@ class UseCaseFactories:
             changed=changed)
 
     def client_usage(self, conn: AsyncConnection) -> ClientUsage:
-        return ClientUsage(self.management(conn), SqlUsageCounts(conn), self.clock)
+        return ClientUsage(self.management(conn), SqlUsageCounts(conn), self.clock,
+                           SqlPolicyStore(conn))
+
+    def client_activity(self, conn: AsyncConnection) -> ClientActivity:
+        return ClientActivity(self.management(conn), SqlClientTrail(conn))
 
     def compliance(self, conn: AsyncConnection) -> ComplianceReporting:
         s = self.settings
