@@ -22,8 +22,8 @@ from keystead.web.console.clients.catalogue import catalogue
 from keystead.web.console.clients.form import ClientForm, Errors
 from keystead.web.console.clients.owners import ENVIRONMENTS
 from keystead.web.console.clients.presenters import (
-    BASE,
     AUDIT_LOG,
+    BASE,
     CLIENT_NOTICES,
     DUAL_USE_CHOICES,
     common,
