@@ -11,11 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from httpx2 import Response
 from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
+from keystead.domain.errors import ForbiddenError
 from keystead.store.tables import client_secrets
+from keystead.web.console.clients.presenters import CLIENT_NOTICES
 from keystead.web.runtime import Runtime
 from tests.people import Console, create_user, sign_in
 from tests.support.alerts import flush
@@ -285,3 +288,47 @@ def test_disable_and_expiring_the_previous_secret_ask_first_and_say_what_was_don
     assert 'role="status">The previous secret no longer works.' in expired.text
     disabled = submit(console, expired, "disable")
     assert 'role="status">The client is disabled' in disabled.text
+
+
+def test_the_activity_use_case_refuses_a_caller_without_the_audit_permission(
+        http: TestClient, headers: dict[str, str], made: Registered) -> None:
+    response = http.post("/api/v2/authorization/roles", headers=headers, json={
+        "name": "Client Keeper", "permissions": ["oauth:client:*"]})
+    assert response.status_code == 200, response.text
+    keeper = bootstrap(http, name="keeper", roles=["Client Keeper"])
+    auditor = bootstrap(http, name="auditor", roles=["Super Admin"])
+
+    async def read(runtime: Runtime, caller_id: str) -> list[str]:
+        async with runtime.transaction() as conn:
+            caller = await runtime.callers(conn).of_client(caller_id, "127.0.0.1")
+            entries = await runtime.client_activity(conn).recent(caller, made.id)
+        return [e.action for e in entries]
+
+    assert "create" in run(http, lambda runtime: read(runtime, auditor.id))
+    with pytest.raises(ForbiddenError):
+        run(http, lambda runtime: read(runtime, keeper.id))
+
+
+def status_of(response: Response) -> str:
+    """The notice the page shows after an action ("" for none)."""
+    found = re.search(r'<p class="notice" role="status">([^<]*)</p>', response.text)
+    return found.group(1) if found else ""
+
+
+def test_each_action_on_the_client_page_says_what_it_did(console: Console, made: Registered,
+                                                         clock: ManualClock) -> None:
+    url = f"{OAUTH}/{made.id}"
+    later = (clock.now + timedelta(days=40)).date().isoformat()
+    saved = submit(console, console.http.get(f"{url}/edit"), "save", description="renamed")
+    assert status_of(saved) == CLIENT_NOTICES["saved"]
+    planned = submit(console, console.http.get(url), "plan-deactivation",
+                     deactivationDate=later, deactivationReason="replaced by v2")
+    assert status_of(planned) == CLIENT_NOTICES["deactivation-planned"]
+    cancelled = submit(console, planned, "cancel-deactivation")
+    assert status_of(cancelled) == CLIENT_NOTICES["deactivation-cancelled"]
+    disabled = submit(console, cancelled, "disable")
+    assert status_of(disabled) == CLIENT_NOTICES["disabled"]
+    enabled = submit(console, disabled, "enable")
+    assert status_of(enabled) == CLIENT_NOTICES["enabled"]
+    scheduled = submit(console, enabled, "schedule-deletion", dateToDelete=later)
+    assert status_of(scheduled) == CLIENT_NOTICES["deletion-scheduled"]
