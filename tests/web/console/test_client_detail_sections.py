@@ -208,12 +208,14 @@ def test_usage_charts_real_tokens_and_failures_per_day_over_90_days(
 
 
 def test_usage_says_when_the_audit_log_keeps_failures_for_less_than_the_chart(
-        console: Console, headers: dict[str, str], made: Registered) -> None:
+        console: Console, headers: dict[str, str], made: Registered,
+        clock: ManualClock) -> None:
     assert console.http.put(POLICY, headers=headers,
                             json={"auditRetentionDays": 30}).status_code == 200
     doc = page_of(console.http.get(f"{OAUTH}/{made.id}"))
     assert "keeps failures only from" in doc.text["usage-source"]
-    assert "usage-failures-from" in doc.attrs
+    kept_from = clock.now.date() - timedelta(days=30)
+    assert doc.attrs["usage-failures-from"]["datetime"] == kept_from.isoformat()
 
 
 def test_usage_counts_nothing_for_a_client_never_used(console: Console,
