@@ -4,35 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from keystead.domain.audit import AuditEvent
+from keystead.domain.audit_trail import AuditQuery, AuditTrail
 from keystead.domain.client_management import ClientManagement
-from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 
 RECENT = 20  # entries the client's page shows; the audit log, filtered to it, has the rest
 
 
-class ClientTrail(Protocol):
-    async def about(self, entity_id: str, *, limit: int) -> Sequence[AuditEvent]:
-        """The latest ``limit`` audit entries whose entity is ``entity_id``, newest first."""
-
-
 @dataclass(slots=True)
 class ClientActivity:
     management: ClientManagement
-    trail: ClientTrail
+    audit: AuditTrail
 
     async def recent(self, caller: Caller, client_id: str, *,
                      limit: int = RECENT) -> Sequence[AuditEvent]:
         """The latest entries about the client, newest first.
 
         Raises:
-            ForbiddenError: the caller lacks ``audits:audit:view`` (the log is read only with
-                it), or may not view the client.
+            ForbiddenError: the caller lacks ``audits:audit:view`` (asked first: without it
+                the answer says nothing about the client), or may not view the client.
             NotFoundError: as ``ClientManagement.find``.
         """
-        caller.require(Permission.AUDITS_AUDIT_VIEW)
+        self.audit.check(caller)
         client = await self.management.find(caller, client_id)
-        return await self.trail.about(client.id, limit=limit)
+        found, _ = await self.audit.query(caller, AuditQuery(
+            entity_id=client.id, page_size=limit, newest_first=True))
+        return [stored.event for stored in found]

@@ -56,7 +56,6 @@ from keystead.store.alerts import SqlAlertStore, SqlAuditFeed
 from keystead.store.audit import SqlAuditLog
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.catalog import SqlCatalog
-from keystead.store.client_trail import SqlClientTrail
 from keystead.store.clients import SqlClientStore, SqlSecretStore
 from keystead.store.compliance import SqlComplianceRecords
 from keystead.store.deactivations import SqlDeactivationStore
@@ -137,7 +136,7 @@ class UseCaseFactories:
                            SqlPolicyStore(conn))
 
     def client_activity(self, conn: AsyncConnection) -> ClientActivity:
-        return ClientActivity(self.management(conn), SqlClientTrail(conn))
+        return ClientActivity(self.management(conn), self.audit_trail(conn))
 
     def compliance(self, conn: AsyncConnection) -> ComplianceReporting:
         s = self.settings
