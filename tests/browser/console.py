@@ -89,6 +89,7 @@ class Admin:
     documents: list[Response] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    accept_dialogs: bool = True  # False: answer each confirm() with Cancel
 
     def watch(self) -> None:
         self.page.on("response", self._keep_document)
@@ -107,9 +108,13 @@ class Admin:
             self.problems.append(text)
 
     def _accept(self, dialog: Dialog) -> None:
-        """Say yes to each confirm() (Playwright would dismiss it), noting what it asked."""
+        """Say yes to each confirm() (Playwright would dismiss it), noting what it asked; no
+        while ``accept_dialogs`` is False."""
         self.dialogs.append(dialog.message)
-        dialog.accept()
+        if self.accept_dialogs:
+            dialog.accept()
+        else:
+            dialog.dismiss()
 
     @property
     def path(self) -> str:

@@ -4,8 +4,14 @@ over real HTTP, as the client's own code would."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from playwright.sync_api import Browser
 
 from tests.browser.console import OAUTH, Admin
 from tests.support.clients import client_body, create_client, set_state
@@ -155,7 +161,7 @@ def test_edit_disable_enable_then_delete_after_typing_the_name(root: Admin) -> N
     assert root.path == f"{OAUTH}/{svc.id}"
     detail = root.text("main")
     assert "retired next quarter" in detail
-    assert "900" in detail
+    assert "15 minutes" in detail
 
     root.submit("#disable")
     refused = server.client_token(svc.id, svc.secret)
@@ -214,3 +220,118 @@ def test_client_list_filters_by_name_and_state(root: Admin) -> None:
     listed = root.text("#clients")
     assert "payroll import" in listed
     assert "payroll export" not in listed
+
+
+# -- the client page's sections, confirmations, and the secret page's next steps ---------------
+
+
+def test_secret_page_downloads_the_credentials_and_its_curl_gets_a_token(root: Admin) -> None:
+    page, server = root.page, root.server
+    root.wizard_step_1("download service", ("CLIENT-CREDENTIALS",))
+    root.submit("#next")
+    page.check(f'input[name="roles"][value="{server.role_choice("Super Admin")}"]')
+    page.check('input[name="scopes"][value="oauth:readonly"]')
+    root.submit("#next")
+    root.submit("#save")
+    client_id, secret = root.text("#client-id"), root.text("#client-secret")
+    token_url = f"{server.url}/oauth/token"
+    assert root.text("#token-url") == token_url
+    assert root.text("#secret-fingerprint") == hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+    sent: list[str] = []  # the files are made in the page: no request may carry the secret
+    page.on("request", lambda request: sent.append(request.url))
+    with page.expect_download() as env_download:
+        page.click("#download-env")
+    with page.expect_download() as json_download:
+        page.click("#download-json")
+    assert [url for url in sent if not url.startswith("blob:")] == []
+    env = Path(env_download.value.path()).read_text()
+    assert env_download.value.suggested_filename == f"keystead-{client_id}.env"
+    assert env.splitlines() == [f"CLIENT_ID={client_id}", f"CLIENT_SECRET={secret}",
+                                f"TOKEN_URL={token_url}"]
+    assert json_download.value.suggested_filename == f"keystead-{client_id}.json"
+    assert json.loads(Path(json_download.value.path()).read_text()) == {
+        "client_id": client_id, "client_secret": secret, "token_url": token_url}
+
+    # The command as shown, run by a shell against the server.
+    command = root.text("#curl-command")
+    assert secret in command
+    ran = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True,
+                         timeout=20, check=False)
+    assert ran.returncode == 0, ran.stderr
+    issued = json.loads(ran.stdout)
+    assert issued["token_type"] == "Bearer"
+    assert issued["access_token"]
+    root.take_secret()
+
+
+def test_secret_page_without_javascript_still_shows_the_values_and_the_curl(
+        root: Admin, browser: Browser) -> None:
+    server = root.server
+    context = browser.new_context(base_url=server.url, java_script_enabled=False,
+                                  storage_state=root.page.context.storage_state())
+    context.set_default_timeout(10_000)
+    try:
+        admin = Admin(context.new_page(), server, root.person)
+        admin.watch()
+        admin.wizard_step_1("no script service", ("CLIENT-CREDENTIALS",))
+        admin.submit("#next")
+        admin.page.check(f'input[name="roles"][value="{server.role_choice("Super Admin")}"]')
+        admin.page.check('input[name="scopes"][value="oauth:readonly"]')
+        admin.submit("#next")
+        admin.submit("#save")
+        client_id, secret = admin.text("#client-id"), admin.text("#client-secret")
+        assert admin.text("#token-url") == f"{server.url}/oauth/token"
+        assert f"'{client_id}:{secret}'" in admin.text("#curl-command")
+        assert admin.page.is_hidden("#downloads")  # they need the script to make the file
+    finally:
+        context.close()
+
+
+def test_disable_and_expire_previous_change_nothing_when_the_dialog_is_dismissed(
+        root: Admin) -> None:
+    page, server = root.page, root.server
+    first = root.create_service("careful service")
+    page.select_option("#dualUseSeconds", "86400")
+    root.submit("#regenerate-secret")
+    second = root.take_secret()
+
+    root.accept_dialogs = False
+    asked = len(root.dialogs)
+    page.click("button#expire-previous")
+    page.click("#disable")
+    assert len(root.dialogs) == asked + 2
+    assert "previous secret" in root.dialogs[-2]
+    assert "Disable careful service?" in root.dialogs[-1]
+    assert root.path == f"{OAUTH}/{first.id}"
+    assert root.text("#client-state") == "active"
+    assert server.client_token(first.id, first.secret).status_code == 200
+
+    root.accept_dialogs = True
+    root.submit("button#expire-previous")
+    assert "The previous secret no longer works." in root.text("main")
+    old = server.client_token(first.id, first.secret)
+    assert _refused(old.status_code, old.json()), old.text
+    root.submit("#disable")
+    assert root.text("#client-state") == "disabled"
+    assert "The client is disabled" in root.text("main")
+    refused = server.client_token(second.id, second.secret)
+    assert _refused(refused.status_code, refused.json()), refused.text
+
+
+def test_client_page_sections_are_reached_from_its_navigation(root: Admin) -> None:
+    page = root.page
+    svc = root.create_service("sectioned service")
+    assert root.server.client_token(svc.id, svc.secret).status_code == 200
+    nav = page.locator('nav[aria-label="Client sections"]')
+    assert nav.locator("a").all_inner_texts() == [
+        "Settings", "Credentials", "Roles and scopes", "Usage", "Activity",
+        "State and deletion"]
+    nav.locator('a[href="#usage"]').click()
+    assert page.url.endswith("#usage")
+    assert page.locator("#usage svg.chart").is_visible()
+    assert page.locator("#usage").evaluate("el => el.getBoundingClientRect().top") < 100
+    nav.locator('a[href="#activity"]').click()
+    assert "create" in root.text("#client-activity")
+    fingerprint = root.text("#secrets code.fingerprint")
+    assert fingerprint == hashlib.sha256(svc.secret.encode()).hexdigest()[:8]

@@ -134,3 +134,30 @@ def test_header_is_one_row_on_a_laptop_and_folds_behind_menu_on_a_phone(
     finally:
         laptop.close()
         phone.close()
+
+
+@pytest.mark.parametrize(("viewport", "scheme"), LOOKS)
+def test_the_one_time_secret_page_fits_reads_and_passes_axe(
+        browser: Browser, a11y_server: tuple[Server, Admin, str], viewport: ViewportSize,
+        scheme: Scheme) -> None:
+    """Shown once, so not in PAGES: each look regenerates a secret to see it (curl included)."""
+    server, root, client_page = a11y_server
+    context = browser.new_context(base_url=server.url, viewport=viewport, color_scheme=scheme,
+                                  storage_state=root.page.context.storage_state())
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    try:
+        page.goto(client_page)
+        with page.expect_navigation():
+            page.click("#regenerate-secret")
+        assert page.url.endswith("/secret")
+        assert page.locator("#curl-command").is_visible()
+        found = violations(page)
+        if scrolls_sideways(page):
+            found.append("the page scrolls sideways")
+        if (scheme == "dark") != is_dark(page):
+            found.append(f"the page is not in {scheme} mode")
+        assert not found, "\n".join(found)
+    finally:
+        context.close()

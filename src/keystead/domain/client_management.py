@@ -33,7 +33,7 @@ from keystead.domain.organization import Catalog
 from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
-from keystead.domain.secrets import Digester, new_secret
+from keystead.domain.secrets import Digester, fingerprint, new_secret
 
 MAX_DUAL_USE_SECONDS = 604_800
 ENTITY = "OAuthClient"
@@ -96,7 +96,8 @@ class ClientManagement:
         secret_id = str(uuid.uuid4())
         await self.clients.add(client, secret_id=secret_id if secret else None,
                                secret_digest=self.digester.secret(secret) if secret else None,
-                               key_id=self.digester.current_kid)
+                               key_id=self.digester.current_kid,
+                               fingerprint=fingerprint(secret) if secret else None)
         await self.auditor.record(caller, "create", _entity(client),
                                   {"settings": describe(settings)})
         await self._changed(client.id)
@@ -104,7 +105,8 @@ class ClientManagement:
         stored = replace(
             client, settings=replace(settings, role_divisions=tuple(sorted(
                 settings.role_divisions, key=lambda rd: (rd.role_id, rd.division_id)))),
-            secrets=(SecretInfo(secret_id, now, None, None, current=True),) if secret else ())
+            secrets=(SecretInfo(secret_id, now, None, None, current=True,
+                                fingerprint=fingerprint(secret)),) if secret else ())
         return Issued(stored, secret)
 
     async def check(self, caller: Caller, settings: ClientSettings, *,
@@ -200,7 +202,8 @@ class ClientManagement:
         await self.secrets.rotate(client_id, secret_id=str(uuid.uuid4()),
                                   digest=self.digester.secret(secret), now=now,
                                   previous_expires=now + timedelta(seconds=dual_use_seconds),
-                                  key_id=self.digester.current_kid)
+                                  key_id=self.digester.current_kid,
+                                  fingerprint=fingerprint(secret))
         await self.auditor.record(caller, "secret.regenerate", _entity(client),
                                   {"dualUseSeconds": dual_use_seconds})
         await self._changed(client_id)

@@ -128,6 +128,9 @@ class SecretInfo:
     date_expires: datetime | None
     date_last_used: datetime | None
     current: bool
+    # The first 8 hex characters of the secret's SHA-256 (``secrets.fingerprint``); None for a
+    # secret made before fingerprints were kept.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +301,8 @@ class ClientFilter:
 
 class ClientStore(Protocol):
     async def add(self, client: Client, *, secret_id: str | None,
-                  secret_digest: str | None, key_id: str) -> None:
+                  secret_digest: str | None, key_id: str,
+                  fingerprint: str | None) -> None:
         """Store a new client with its first secret (none for a public client)."""
 
     async def find(self, client_id: str) -> Client | None: ...
@@ -310,7 +314,8 @@ class ClientStore(Protocol):
 
 class SecretStore(Protocol):
     async def rotate(self, client_id: str, *, secret_id: str, digest: str, now: datetime,
-                     previous_expires: datetime | None, key_id: str) -> None:
+                     previous_expires: datetime | None, key_id: str,
+                     fingerprint: str | None) -> None:
         """Make a new secret current; the previous current one expires at ``previous_expires``
         (None: it keeps working until ``start_window`` or ``restore_previous``)."""
 

@@ -38,7 +38,7 @@ from keystead.domain.secret_delivery import (
     Schedule,
     Staged,
 )
-from keystead.domain.secrets import new_secret
+from keystead.domain.secrets import fingerprint, new_secret
 
 # A scheduled rotation whose delivery failed is tried again this much later (not every minute).
 RETRY_AFTER = timedelta(hours=1)
@@ -226,7 +226,8 @@ class SecretDelivery:
         digester = self.clients.digester
         await self.clients.secrets.rotate(delivery.client_id, secret_id=secret_id,
                                           digest=digester.secret(secret), now=self.clock(),
-                                          previous_expires=None, key_id=digester.current_kid)
+                                          previous_expires=None, key_id=digester.current_kid,
+                                          fingerprint=fingerprint(secret))
         return Staged(delivery.client_id, secret_id, secret, dual_use_seconds, delivery,
                       destination, scheduled)
 

@@ -30,6 +30,13 @@ def new_secret() -> str:
     return _random.token_urlsafe(SECRET_BYTES)
 
 
+def fingerprint(secret: str) -> str:
+    """What tells secrets apart without helping to guess one: the first 8 hex characters of the
+    secret's SHA-256, which its holder computes with ``printf %s "$SECRET" | sha256sum | cut
+    -c1-8``. 32 bits of an unkeyed hash say nothing useful about 256 random bits."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
 def key_id_of(value: str) -> str | None:
     """The key id a tagged value names; None for one made before the ring."""
     kid, mark, _ = value.partition(KEY_ID_MARK)

@@ -76,7 +76,8 @@ class SqlClientStore:
         self.conn = conn
 
     async def add(self, client: Client, *, secret_id: str | None,
-                  secret_digest: str | None, key_id: str) -> None:
+                  secret_digest: str | None, key_id: str,
+                  fingerprint: str | None) -> None:
         await self.conn.execute(insert(clients).values(
             id=client.id, organization_id=ORG_ID, date_created=client.date_created,
             created_by=_actor_json(client.created_by), client_type=str(client.settings.client_type),
@@ -85,7 +86,7 @@ class SqlClientStore:
         if secret_id is not None and secret_digest is not None:
             await self.conn.execute(insert(client_secrets).values(
                 id=secret_id, client_id=client.id, digest=secret_digest, key_id=key_id,
-                date_created=client.date_modified, current=True))
+                fingerprint=fingerprint, date_created=client.date_modified, current=True))
 
     async def replace(self, client: Client) -> None:
         await self.conn.execute(
@@ -157,7 +158,7 @@ class SqlClientStore:
                 client_secrets.c.client_id.in_(ids)).order_by(
                 client_secrets.c.date_created.desc())):
             secrets[s.client_id].append(SecretInfo(s.id, s.date_created, s.date_expires,
-                                                   s.date_last_used, s.current))
+                                                   s.date_last_used, s.current, s.fingerprint))
         return [Client(
             id=r["id"],
             settings=ClientSettings(
@@ -184,7 +185,8 @@ class SqlSecretStore:
         self.conn = conn
 
     async def rotate(self, client_id: str, *, secret_id: str, digest: str, now: datetime,
-                     previous_expires: datetime | None, key_id: str) -> None:
+                     previous_expires: datetime | None, key_id: str,
+                     fingerprint: str | None) -> None:
         # The secret being replaced keeps its window; any older one stops now: at most two work.
         await self.conn.execute(delete(client_secrets).where(
             client_secrets.c.client_id == client_id, client_secrets.c.current.is_(False)))
@@ -193,7 +195,7 @@ class SqlSecretStore:
         ).values(current=False, date_expires=previous_expires))
         await self.conn.execute(insert(client_secrets).values(
             id=secret_id, client_id=client_id, digest=digest, key_id=key_id, date_created=now,
-            current=True))
+            fingerprint=fingerprint, current=True))
 
     async def start_window(self, client_id: str, *, expires: datetime) -> None:
         await self.conn.execute(update(client_secrets).where(

@@ -180,6 +180,9 @@ client_secrets = Table(
     Column("current", Boolean, nullable=False),
     # The server key ring entry the digest is keyed with; NULL: the former single key.
     Column("key_id", String(16), nullable=True),
+    # What an application holding the secret can compute to tell which one it holds
+    # (domain/secrets.py fingerprint); NULL for a secret made before it was kept.
+    Column("fingerprint", String(8), nullable=True),
 )
 
 # Revoked access tokens, known only by the keyed digest of their value (opaque) or jti (JWT).

@@ -13,6 +13,7 @@ from keystead.domain.audit import Auditor
 from keystead.domain.audit_subjects import AuditSubjects
 from keystead.domain.audit_trail import AuditTrail
 from keystead.domain.callers import Callers
+from keystead.domain.client_activity import ClientActivity
 from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
@@ -135,7 +136,11 @@ class UseCaseFactories:
             changed=changed)
 
     def client_usage(self, conn: AsyncConnection) -> ClientUsage:
-        return ClientUsage(self.management(conn), SqlUsageCounts(conn), self.clock)
+        return ClientUsage(self.management(conn), SqlUsageCounts(conn), self.clock,
+                           SqlPolicyStore(conn))
+
+    def client_activity(self, conn: AsyncConnection) -> ClientActivity:
+        return ClientActivity(self.management(conn), self.audit_trail(conn))
 
     def audit_subjects(self, conn: AsyncConnection) -> AuditSubjects:
         return AuditSubjects(SqlSubjectDirectory(conn))

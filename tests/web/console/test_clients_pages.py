@@ -335,7 +335,7 @@ def test_wizard_creates_a_client_credentials_client_whose_secret_gets_a_token(
     props = page_of(review).text["review"]
     assert "Salesforce Contact Sync" in props
     assert "Super Admin in Home" in props
-    assert "86400 seconds" in props
+    assert "1 day" in props
     assert "oauth:readonly" in props
     saved = submit(console, review, "save")
     assert [r.status_code for r in saved.history] == [303]
@@ -574,10 +574,12 @@ def test_client_page_shows_every_setting_but_no_secret(console: Console,
     assert response.status_code == 200
     doc = page_of(response)
     assert doc.text["client-id"] == app_client.id
-    for shown_value in ("billing service", "nightly invoices", "CLIENT-CREDENTIALS", "3600",
-                        "oauth:readonly", "test admin"):
+    for shown_value in ("billing service", "nightly invoices", "CLIENT-CREDENTIALS", "1 hour",
+                        "test admin"):
         assert shown_value in doc.text["client-settings"]
+    assert doc.text["token-duration"] == "1 hour"
     assert "Super Admin in Home" in doc.text["client-roles"]
+    assert "oauth:readonly" in doc.text["client-scopes"]
     assert "Current" in doc.text["secrets"]
     assert app_client.secret not in response.text
     assert doc.attrs["edit"]["href"] == f"{OAUTH}/{app_client.id}/edit"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from keystead.domain.governance.policy import WIRE_NAMES
+from keystead.web.console.durations import duration
 from keystead.web.console.governance.policy import MEANINGS
 from tests.people import Console, create_user, sign_in
 from tests.support.clients import Registered, client_body, create_client
@@ -167,3 +168,14 @@ def test_policy_page_is_refused_without_policy_view(http: TestClient) -> None:
     sign_in(http, person)
     assert "/admin/governance/policy" not in http.get("/admin").text
     assert http.get(POLICY_PAGE).status_code == 403
+
+
+def test_policy_page_says_each_longest_token_duration_in_words(console: Console) -> None:
+    page = console.http.get(POLICY_PAGE)
+    labels = page_of(page).labels
+    said = {name.removeprefix("maxTokenDurationSeconds-"): text for name, text in labels.items()
+            if name.startswith("maxTokenDurationSeconds-")}
+    assert said, "no longest-duration fields"
+    for grant, label in said.items():
+        seconds = page_of(page).attrs[f"maxTokenDurationSeconds-{grant}"]["value"]
+        assert f"(now {duration(int(seconds))})" in label, (grant, label)

@@ -44,6 +44,7 @@ from keystead.domain.users import User, needs_mfa
 from keystead.web.auth import client_ip
 from keystead.web.console import ids as _ids  # noqa: F401 (registers the id convertors)
 from keystead.web.console import sessions
+from keystead.web.console.durations import duration
 from keystead.web.console.sessions import PRE_SESSION_COOKIE, Session, Stage
 from keystead.web.runtime import Runtime
 
@@ -57,6 +58,7 @@ def when(value: datetime | None) -> str:
 
 
 templates.env.filters["when"] = when
+templates.env.filters["duration"] = duration
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "frame-ancestors 'none'; base-uri 'none'; connect-src 'self'")

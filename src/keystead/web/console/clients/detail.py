@@ -1,9 +1,15 @@
-"""A client's page and its actions: disable, enable, schedule deletion, delete."""
+"""A client's page and its actions: disable, enable, schedule deletion, delete.
+
+The page is in sections an admin jumps between (settings, credentials, roles and scopes, usage,
+activity): its usage as a chart of the last 90 days, its audit trail for those who may read
+the log.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
@@ -11,10 +17,12 @@ from starlette.responses import Response
 from keystead.domain.clients import Client, ClientSettings, ClientState
 from keystead.domain.governance.ownership import is_orphaned
 from keystead.domain.permissions import Permission
+from keystead.web.console.charts import Series, daily_chart
 from keystead.web.console.clients.catalogue import catalogue
 from keystead.web.console.clients.form import ClientForm, Errors
 from keystead.web.console.clients.owners import ENVIRONMENTS
 from keystead.web.console.clients.presenters import (
+    AUDIT_LOG,
     BASE,
     CLIENT_NOTICES,
     DUAL_USE_CHOICES,
@@ -23,6 +31,7 @@ from keystead.web.console.clients.presenters import (
     secret_status,
     who,
 )
+from keystead.web.console.durations import duration
 from keystead.web.console.forms import Refused, submit
 from keystead.web.console.pages import Page, path_id, redirect
 
@@ -41,11 +50,15 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
         owners = await ctx.runtime.management(conn).owners_of([client])
         pending = await ctx.runtime.client_deletion(conn).pending_for(ctx.signed_in, client.id)
         delivery = await ctx.runtime.secret_delivery(conn).pending(client.id)
+        usage = await ctx.runtime.client_usage(conn).daily(ctx.signed_in, client.id)
+        sees_audit = ctx.signed_in.has_permission(Permission.AUDITS_AUDIT_VIEW)
+        activity = await ctx.runtime.client_activity(conn).recent(
+            ctx.signed_in, client.id) if sees_audit else ()
     caller = ctx.signed_in
     now = ctx.runtime.clock()
     default_window = ctx.runtime.settings.default_dual_use_seconds
     windows = dict(DUAL_USE_CHOICES)
-    windows.setdefault(default_window, f"{default_window:,} seconds")
+    windows.setdefault(default_window, duration(default_window))
     ctx.notices = CLIENT_NOTICES
     return ctx.render(
         "clients/detail.html", status, **common(ctx), client=client, errors=errors,
@@ -60,7 +73,14 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
         owner=owners.get(client.settings.owner_id or ""),
         orphaned=is_orphaned(client, owners), environments=ENVIRONMENTS, planned=planned,
         delivery=delivery, delivery_place=", ".join(
-            f"{k} {v}" for k, v in sorted(delivery.settings.items())) if delivery else "")
+            f"{k} {v}" for k, v in sorted(delivery.settings.items())) if delivery else "",
+        usage=usage, usage_chart=daily_chart(
+            "usage-chart", f"Tokens issued and failed authentications of {client.settings.name}, "
+            f"per UTC day, last {len(usage.days)} days", usage.days,
+            [Series("Tokens issued", usage.issued),
+             Series("Failed authentications", usage.failures)]),
+        sees_audit=sees_audit, activity=activity,
+        audit_url=f"{AUDIT_LOG}?{urlencode({'client': client.id})}")
 
 
 async def find_client(ctx: Page, permission: Permission) -> Client:

@@ -20,6 +20,7 @@ from keystead.web.console.clients.form import ClientForm
 from keystead.web.console.pages import Page
 
 BASE = "/admin/integrations/oauth"
+AUDIT_LOG = "/admin/audit"
 RECOMMENDED_CODE_TTL = 64_800  # the seed: "Recommended: 18 hours (64,800 seconds)"
 DUAL_USE_CHOICES = {0: "Expire the old secret now", 3_600: "1 hour", 86_400: "1 day",
                     604_800: "7 days"}

@@ -1,7 +1,9 @@
 """A client's secret: shown once, regenerated with a dual-use window, the previous one expired.
 
 A new secret travels to the one page that shows it sealed in the server-side session
-(``keep_for_showing``), and leaves the session as it is shown.
+(``keep_for_showing``), and leaves the session as it is shown. That page also gives the next
+steps: the token URL, a ready ``curl``, and the credentials as a ``.env`` or JSON file, which
+the browser makes from the page (no second request carries the secret).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from keystead.domain.client_management import Issued
+from keystead.domain.clients import Client, GrantType, TokenEndpointAuthMethod
 from keystead.domain.errors import ForbiddenError, NotFoundError, Problem
 from keystead.domain.permissions import Permission
+from keystead.domain.secrets import fingerprint
+from keystead.protocol.metadata import server_metadata
 from keystead.store.clients import SqlClientStore
 from keystead.web.console import sessions
 from keystead.web.console.clients.detail import find_client, render_detail
@@ -55,9 +60,27 @@ async def show_secret(ctx: Page) -> Response:
             shown = {}
             client = await ctx.runtime.management(conn).find(ctx.signed_in, client_id)
     until = shown.get("previousUntil")
+    secret = shown.get("secret") or ""
+    token_url = str(server_metadata(ctx.runtime.settings.issuer)["token_endpoint"])
     return ctx.render("clients/secret.html", **common(ctx), client=client,
-                      secret=shown.get("secret") or "", kind=shown.get("kind") or "",
-                      previous_until=datetime.fromisoformat(until) if until else None, who=who)
+                      secret=secret, kind=shown.get("kind") or "",
+                      previous_until=datetime.fromisoformat(until) if until else None, who=who,
+                      fingerprint=fingerprint(secret) if secret else "", token_url=token_url,
+                      curl=curl_for(client, secret, token_url) if secret else "")
+
+
+def curl_for(client: Client, secret: str, token_url: str) -> str:
+    """A ``curl`` asking for a client-credentials token as the client authenticates (Basic or
+    form parameters); "" for a client without that grant, which such a request cannot serve."""
+    if GrantType.client_credentials not in client.settings.grant_types:
+        return ""
+    # Ids are UUIDs and secrets URL-safe base64: single quotes need no escaping.
+    if client.settings.token_endpoint_auth_method is TokenEndpointAuthMethod.client_secret_post:
+        credentials = f"-d 'client_id={client.id}' -d 'client_secret={secret}'"
+    else:
+        credentials = f"-u '{client.id}:{secret}'"
+    return (f"curl -sS -X POST '{token_url}' \\\n  {credentials} \\\n"
+            "  -d grant_type=client_credentials")
 
 
 async def regenerate(ctx: Page) -> Response:

@@ -165,3 +165,37 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// The one-time secret page: download the credentials shown as a .env or JSON file. Made here
+// from the page's own text, so no request carries the secret again; without JavaScript the
+// buttons stay hidden and the values remain on the page to copy.
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.getElementById("downloads");
+  if (!box) return;
+  const text = (selector) => (document.querySelector(selector)?.textContent || "").trim();
+  const values = () => ({
+    client_id: text(box.dataset.credentialsId),
+    client_secret: text(box.dataset.credentialsSecret),
+    token_url: text(box.dataset.credentialsTokenUrl),
+  });
+  const files = {
+    env: (v) => [`CLIENT_ID=${v.client_id}`, `CLIENT_SECRET=${v.client_secret}`,
+                 `TOKEN_URL=${v.token_url}`, ""].join("\n"),
+    json: (v) => JSON.stringify(v, null, 2) + "\n",
+  };
+  const types = {env: "text/plain", json: "application/json"};
+  for (const button of box.querySelectorAll("[data-download]")) {
+    const kind = button.dataset.download;
+    button.addEventListener("click", () => {
+      const blob = new Blob([files[kind](values())], {type: types[kind]});
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = `${box.dataset.credentialsName}.${kind}`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    });
+  }
+  box.hidden = false;
+});
