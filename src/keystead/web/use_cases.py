@@ -15,6 +15,7 @@ from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
 from keystead.domain.clock import Clock
+from keystead.domain.console_search import ConsoleSearch
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.governance.alert_engine import AlertsManagement
 from keystead.domain.governance.alert_notices import NotifiedAlerts
@@ -193,6 +194,9 @@ class UseCaseFactories:
         return UserManagement(users=store, grants=store, catalog=SqlCatalog(conn),
                               auditor=self.auditor(conn), passwords=self.passwords,
                               clock=self.clock)
+
+    def console_search(self, conn: AsyncConnection) -> ConsoleSearch:
+        return ConsoleSearch(clients=self._management(conn), users=self.users(conn))
 
     def subject_rights(self, conn: AsyncConnection) -> SubjectRights:
         return SubjectRights(records=SqlSubjectRecords(conn), users=self.users(conn),
