@@ -260,3 +260,13 @@ def test_bulk_keeps_the_list_filters(console: Console) -> None:
     assert "beta app" in page_of(done).text["clients"]
     assert "alpha app" not in page_of(done).text["clients"]
     assert state_and_tags(console.http, beta)[0] == str(ClientState.disabled)
+
+
+def test_the_owner_is_a_link_only_for_admins_who_may_view_users(
+        http: TestClient, headers: dict[str, str]) -> None:
+    owner = create_user(http, "otto@example.com", name="Otto Owner")
+    make_client(http, "otto app", owner_id=owner.id)
+    role_user(http, headers, "lister@example.com", ["oauth:client:view"])
+    listed = http.get(OAUTH)
+    assert "Otto Owner" in listed.text
+    assert f'href="/admin/users/{owner.id}"' not in listed.text

@@ -77,6 +77,9 @@ def test_search_shows_each_group_only_to_admins_allowed_to_view_it(
     assert clients == ""
     assert "Ledger Keeper" in users
     assert "Secret Ledger" not in http.get(SEARCH, params={"q": "ledger"}).text
+    hint = page_of(http.get(SEARCH)).text["search-hint"]
+    assert "a user's name or e-mail address" in hint
+    assert "client" not in hint
 
 
 def test_a_user_who_may_view_neither_gets_no_box_and_no_results(http: TestClient) -> None:

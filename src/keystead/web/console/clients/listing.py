@@ -119,5 +119,6 @@ async def render_list(ctx: Page, *, bulk_errors: Errors | None = None, typed_tag
         owners=owners, orphaned={c.id for c in found if is_orphaned(c, owners)},
         may_add=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_ADD),
         may_edit=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_EDIT),
+        may_view_users=ctx.signed_in.has_permission(Permission.DIRECTORY_USER_VIEW),
         bulk_url=f"{BASE}/bulk?{here}" if here else f"{BASE}/bulk",
         bulk_errors=bulk_errors or Errors(), typed_tag=typed_tag, ticked=ticked, report=report)
