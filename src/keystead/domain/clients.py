@@ -253,13 +253,19 @@ def _check_ownership(settings: ClientSettings) -> list[Problem]:
                                 f"ownerContact must be at most {MAX_OWNER_CONTACT} characters"))
     if len(settings.tags) > MAX_TAGS:
         problems.append(Problem("tags", "too.many", f"at most {MAX_TAGS} tags"))
-    if bad := [t for t in settings.tags if not TAG_PATTERN.fullmatch(t)]:
-        problems.append(Problem("tags", "invalid.tag",
-                                f"tags are lower-case letters, digits and . _ : - (1 to 64, "
-                                f"starting with a letter or digit); not: {', '.join(bad)}"))
+    problems += check_tags(settings.tags)
     if len(set(settings.tags)) != len(settings.tags):
         problems.append(Problem("tags", "duplicate", "a tag is listed twice"))
     return problems
+
+
+def check_tags(tags: Sequence[str]) -> list[Problem]:
+    """Each tag against the tag rule (the bulk "Add tag" asks before changing any client)."""
+    if bad := [t for t in tags if not TAG_PATTERN.fullmatch(t)]:
+        return [Problem("tags", "invalid.tag",
+                        f"tags are lower-case letters, digits and . _ : - (1 to 64, "
+                        f"starting with a letter or digit); not: {', '.join(bad)}")]
+    return []
 
 
 def _check_auth_method(settings: ClientSettings) -> list[Problem]:
@@ -297,6 +303,8 @@ class ClientFilter:
     owner_id: str | None = None
     tag: str | None = None
     environment: Environment | None = None
+    # The console's search box: the name, the client id or a tag contains it (any case).
+    text: str | None = None
 
 
 class ClientStore(Protocol):

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.clients import (
@@ -61,6 +73,23 @@ def _row_values(client: Client) -> dict[str, Any]:
         "date_modified": client.date_modified,
         "modified_by": _actor_json(client.modified_by),
     }
+
+
+_TAG_TEXT = re.compile(r"[a-z0-9._:-]+")
+
+
+def _text_matches(text: str) -> ColumnElement[bool]:
+    """The name, the id or a tag contains ``text``, any case; LIKE wildcards match themselves.
+
+    Tags are searched in the JSON text of the list only with tag characters, so a search for
+    ``","`` or ``"`` never matches the JSON's own punctuation.
+    """
+    needle = text.lower()
+    matches = [func.lower(clients.c.name).contains(needle, autoescape=True),
+               clients.c.id.contains(needle, autoescape=True)]
+    if _TAG_TEXT.fullmatch(needle):
+        matches.append(cast(clients.c.tags, Text).contains(needle, autoescape=True))
+    return or_(*matches)
 
 
 # Never-used clients sort after used ones on both databases (their NULL ordering differs).
@@ -126,6 +155,8 @@ class SqlClientStore:
             conditions.append(json_list_holds(clients.c.tags, flt.tag))
         if flt.environment is not None:
             conditions.append(clients.c.environment == str(flt.environment))
+        if flt.text:
+            conditions.append(_text_matches(flt.text))
         total = (await self.conn.execute(
             select(func.count()).select_from(clients).where(*conditions))).scalar_one()
         rows = (await self.conn.execute(

@@ -19,6 +19,7 @@ from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
 from keystead.domain.clock import Clock
 from keystead.domain.connected_apps import ConnectedApps
+from keystead.domain.console_search import ConsoleSearch
 from keystead.domain.dashboard import Dashboard
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.governance.alert_engine import AlertsManagement
@@ -223,6 +224,9 @@ class UseCaseFactories:
 
     def subjects(self, conn: AsyncConnection) -> Subjects:
         return Subjects(self.users(conn), SqlCatalog(conn), SqlDivisionStore(conn))
+
+    def console_search(self, conn: AsyncConnection) -> ConsoleSearch:
+        return ConsoleSearch(clients=self._management(conn), users=self.users(conn))
 
     def subject_rights(self, conn: AsyncConnection) -> SubjectRights:
         return SubjectRights(records=SqlSubjectRecords(conn), users=self.users(conn),

@@ -28,6 +28,7 @@ from keystead.web.console import (
     reviews,
     roles,
     scopes,
+    search,
     signin,
     users,
 )
@@ -53,6 +54,7 @@ def console_routes() -> list[BaseRoute]:
         *governance.routes,
         *reviews.routes,
         *api_explorer.routes,
+        *search.routes,
     ]
     return [*pages, *unknown_id_routes(pages),
             Mount("/static", StaticFiles(directory=STATIC), name="static")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from keystead.web.console.clients import (
+    bulk,
     deactivation,
     delivery,
     detail,
@@ -27,6 +28,7 @@ ID = BASE + "/{id:entity}"
 
 routes: list[Route] = [
     route(BASE, listing.list_clients),
+    route(f"{BASE}/bulk", bulk.bulk, methods=("POST",)),
     route(f"{BASE}/new", wizard.wizard_start),
     route(f"{BASE}/new", wizard.wizard, methods=("POST",)),
     route(ID, detail.detail),

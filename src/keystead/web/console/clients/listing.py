@@ -1,10 +1,14 @@
 """The clients list: search by name, state, grant type, environment and tag, sorted, a page at
-a time; ``?owner=me`` is "My clients", which a user sees without ``oauth:client:view``."""
+a time; ``?owner=me`` is "My clients", which a user sees without ``oauth:client:view``.
+
+Each row shows the client id and the owner (one read for the page's owners); an admin who may
+edit clients ticks rows for the bulk actions (``bulk.py``), whose report this page shows."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from starlette.responses import Response
@@ -31,11 +35,22 @@ from keystead.web.console.clients.presenters import (
 )
 from keystead.web.console.pages import Page
 
+if TYPE_CHECKING:  # bulk.py renders this page with its report
+    from keystead.web.console.clients.bulk import BulkReport
+
 PAGE_SIZE = 25
 MAX_PAGE = 10**6
 
 
 async def list_clients(ctx: Page) -> Response:
+    return await render_list(ctx)
+
+
+async def render_list(ctx: Page, *, bulk_errors: Errors | None = None, typed_tag: str = "",
+                      ticked: frozenset[str] = frozenset(), report: BulkReport | None = None,
+                      status: int = 200) -> Response:
+    """The list for the address's filters; after a bulk action, its errors (the ``ticked``
+    boxes and ``typed_tag`` kept) or its ``report``."""
     params = ctx.request.query_params
     mine = params.get("owner") == "me"
     if not mine:  # the use case decides too; this keeps a bad filter from showing the page
@@ -87,10 +102,12 @@ async def list_clients(ctx: Page) -> Response:
     def page_url(n: int) -> str:
         return f"{BASE}?{urlencode(kept | {'pageNumber': str(n)})}"
 
+    here = urlencode(kept | ({"pageNumber": str(number)} if number > 1 else {}))
+
     ctx.notices = CLIENT_NOTICES
     now = ctx.runtime.clock()
     return ctx.render(
-        "clients/list.html", 400 if errors else 200, **common(ctx), clients=found, total=total,
+        "clients/list.html", 400 if errors else status, **common(ctx), clients=found, total=total,
         errors=errors, q=query, state=state, grant=grant, sort=sort, page_number=number,
         pages=pages, previous_url=page_url(number - 1) if number > 1 else "",
         next_url=page_url(number + 1) if number < pages else "",
@@ -100,4 +117,8 @@ async def list_clients(ctx: Page) -> Response:
         ages={c.id: secret_age_days(c, now) for c in found}, who=who,
         mine=mine, environment=environment, tag=tag, environments=ENVIRONMENTS,
         owners=owners, orphaned={c.id for c in found if is_orphaned(c, owners)},
-        may_add=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_ADD))
+        may_add=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_ADD),
+        may_edit=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_EDIT),
+        may_view_users=ctx.signed_in.has_permission(Permission.DIRECTORY_USER_VIEW),
+        bulk_url=f"{BASE}/bulk?{here}" if here else f"{BASE}/bulk",
+        bulk_errors=bulk_errors or Errors(), typed_tag=typed_tag, ticked=ticked, report=report)

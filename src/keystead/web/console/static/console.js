@@ -199,3 +199,27 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   box.hidden = false;
 });
+
+// Client list bulk actions (issue 14 §2).
+document.addEventListener("DOMContentLoaded", () => {
+  // "Tick every row": <input type=checkbox data-select-all="ids" hidden>, shown only with script.
+  for (const all of document.querySelectorAll("input[data-select-all]")) {
+    const boxes = () => Array.from(document.querySelectorAll(
+      `input[type=checkbox][name="${all.dataset.selectAll}"]`));
+    const sync = () => {
+      const ticked = boxes().filter((b) => b.checked).length;
+      all.checked = ticked > 0 && ticked === boxes().length;
+      all.indeterminate = ticked > 0 && ticked < boxes().length;
+    };
+    all.hidden = false;
+    all.addEventListener("change", () => { for (const b of boxes()) b.checked = all.checked; });
+    for (const b of boxes()) b.addEventListener("change", sync);
+    sync();
+  }
+  // Ask before one button of a form: <button data-confirm="Disable the ticked clients?">
+  for (const button of document.querySelectorAll("button[data-confirm]")) {
+    button.addEventListener("click", (event) => {
+      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+    });
+  }
+});
