@@ -65,6 +65,9 @@ client_evidence = Table(
     Column("kind", String(16), primary_key=True),
     Column("item", String(200), primary_key=True),
     Column("count", Integer, nullable=False),
+    # 0023: the dashboard's trend sums every client's evidence by day, and housekeeping purges
+    # by day; the key starts with client_id, so neither could use it.
+    Index("ix_client_evidence_day_kind", "day", "kind"),
 )
 
 # 0012: the organisation's governance policy, one row, its fields in their wire form (absent
