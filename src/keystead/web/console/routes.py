@@ -23,6 +23,7 @@ from keystead.web.console import (
     connected_apps,
     dashboard,
     divisions,
+    favicon,
     governance,
     identity_providers,
     reviews,
@@ -54,7 +55,7 @@ def console_routes() -> list[BaseRoute]:
         *reviews.routes,
         *api_explorer.routes,
     ]
-    return [*pages, *unknown_id_routes(pages),
+    return [*pages, *unknown_id_routes(pages), *favicon.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static")]
 
 
