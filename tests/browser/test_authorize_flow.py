@@ -19,6 +19,7 @@ import pytest
 
 from tests.browser.conftest import OpenBrowser
 from tests.browser.console import Server
+from tests.people import Person
 from tests.support.clients import CLIENTS
 
 REGISTERED = "http://127.0.0.1/callback"
@@ -118,3 +119,56 @@ def test_sign_in_mfa_consent_and_redirect_to_a_loopback_app(
     me = httpx.get(f"{server.url}/oauth/userinfo", timeout=10,
                    headers={"authorization": f"Bearer {tokens.json()['access_token']}"})
     assert me.json()["sub"] == person.id
+
+
+def test_not_you_signs_out_and_someone_else_continues_the_same_request(
+        server: Server, open_browser: OpenBrowser, callback: str) -> None:
+    made = server.http.post(CLIENTS, headers=server.headers(), json={
+        "name": "Field Notes", "authorizedGrantType": "CODE", "clientType": "public",
+        "scope": ["users:readonly"], "registeredRedirectUri": [REGISTERED]})
+    assert made.status_code == 200, made.text
+    client_id = made.json()["id"]
+    first = server.person("kim@example.com", roles=())
+    second = server.person("lee@example.com", roles=())
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    user = open_browser(server, first)
+    page = user.page
+
+    def sign_in_as(person: Person) -> None:
+        assert user.path == "/login"
+        page.fill("#email", person.email)
+        page.fill("#password", person.password)
+        user.submit("main button[type=submit]")
+
+    user.goto("/oauth/authorize?" + urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": callback,
+        "scope": "openid email", "state": "st-7", "nonce": "n-7",
+        "code_challenge": challenge, "code_challenge_method": "S256"}))
+    sign_in_as(first)
+    assert user.path == "/oauth/authorize"
+    # The person's own page: the product's name, none of the console's menus.
+    assert page.locator("#main-nav").count() == 0
+    assert page.locator("a[href^='/admin']").count() == 0
+    assert user.text("#redirect-host-name") == urlsplit(callback).netloc
+    assert first.email in user.text("#signed-in-as")
+    user.screenshot("consent-not-you.png")
+
+    user.submit("#not-you")
+    assert user.path == "/login"
+    assert "You are signed out." in user.text("main")
+    sign_in_as(second)
+    # The same request, now for the second person.
+    assert user.path == "/oauth/authorize"
+    assert second.email in user.text("#signed-in-as")
+    with page.expect_navigation(url=f"{callback}*"):
+        page.click("#allow")
+    answer = next(a for a in Callback.received if "code" in a)
+    assert answer["state"] == "st-7"
+    tokens = httpx.post(f"{server.url}/oauth/token", timeout=10, data={
+        "grant_type": "authorization_code", "code": answer["code"], "client_id": client_id,
+        "redirect_uri": callback, "code_verifier": verifier})
+    assert tokens.status_code == 200, tokens.text
+    id_token = _claims(tokens.json()["id_token"])
+    assert (id_token["email"], id_token["nonce"]) == (second.email, "n-7")

@@ -162,3 +162,50 @@ def test_the_one_time_secret_page_fits_reads_and_passes_axe(
         assert not found, "\n".join(found)
     finally:
         context.close()
+
+
+# -- console-misc (issue 14): the consent page's own layout, the identity provider form with
+# its metadata import, and that form showing a refused import.
+
+
+@pytest.mark.parametrize(("viewport", "scheme"), LOOKS)
+def test_consent_and_identity_provider_pages_fit_read_and_pass_axe(
+        browser: Browser, server: Server, root: Admin, viewport: ViewportSize,
+        scheme: Scheme) -> None:
+    made = server.http.post("/api/v2/oauth/clients", headers=server.headers(), json={
+        "name": "Layout notes", "description": "Checks the consent page",
+        "authorizedGrantType": "CODE", "clientType": "public",
+        "scope": ["users:readonly"], "registeredRedirectUri": ["https://app.example/cb"]})
+    assert made.status_code == 200, made.text
+    consent = ("/oauth/authorize?response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2Fcb"
+               f"&client_id={made.json()['id']}&scope=openid+email+users%3Areadonly&state=s"
+               "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+               "&code_challenge_method=S256")
+    context = browser.new_context(base_url=server.url, viewport=viewport, color_scheme=scheme,
+                                  storage_state=root.page.context.storage_state())
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    problems: dict[str, list[str]] = {}
+    try:
+        for path in (consent, "/admin/identity-providers/new", "metadata-refused"):
+            if path == "metadata-refused":  # the form as a refused import shows it
+                page.fill("#metadata", '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:'
+                          'SAML:2.0:metadata" entityID="x"/>')
+                with page.expect_navigation():
+                    page.click("#import-metadata")
+                assert page.is_visible("#metadata-error")
+            else:
+                response = page.goto(path)
+                assert response is not None, path
+                assert response.status == 200, (path, response.status)
+            found = violations(page)
+            if scrolls_sideways(page):
+                found.append("the page scrolls sideways")
+            if (scheme == "dark") != is_dark(page):
+                found.append(f"the page is not in {scheme} mode")
+            if found:
+                problems[path] = found
+        assert not problems, "\n".join(f"{path}: {line}" for path, lines in problems.items()
+                                        for line in lines)
+    finally:
+        context.close()

@@ -11,7 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,6 +45,8 @@ from keystead.web.runtime import Runtime
 
 AUTHORIZE_PATH = "/oauth/authorize"
 CONSENT_PATH = "/oauth/authorize/consent"  # the consent form's answer, CSRF-checked
+NOT_YOU_PATH = "/oauth/authorize/not-you"  # sign out, then sign in again for the same request
+WEB_SCHEMES = ("https", "http")
 FORM_TYPE = "application/x-www-form-urlencoded"
 CODE_TTL = timedelta(seconds=60)
 CONSENT_FORM_TTL = timedelta(minutes=10)
@@ -127,12 +129,7 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
             async with ctx.transaction() as conn:
                 await sessions.end(conn, who.session)
             ctx.forget_session()
-        # Back here after sign-in, without prompt=login or max_age: the fresh sign-in has
-        # answered them, and they would ask forever.
-        query = urlencode([(k, v) for k, v in pairs
-                           if k != "max_age" and not (k == "prompt" and "login" in v.split())])
-        here = f"{AUTHORIZE_PATH}?{query}"
-        return redirect(f"/login?next={quote(here, safe='')}")
+        return redirect(_sign_in_for(pairs))
     async with ctx.transaction() as conn:
         consent = await SqlAuthorizationStore(conn).consent(who.user.id, client.id)
     if covers(consent, requested=request.scope, client_scopes=client.scopes) and (
@@ -141,6 +138,26 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
     if "none" in request.prompt:
         raise ConsentRequiredError("the user has not authorized this client")
     return await _consent_page(ctx, who, client, request, dict(pairs))
+
+
+def _sign_in_for(pairs: list[tuple[str, str]]) -> str:
+    """The sign-in page, sending the person back to this authorization request after it."""
+    # Back here after sign-in, without prompt=login or max_age: the fresh sign-in has
+    # answered them, and they would ask forever.
+    query = urlencode([(k, v) for k, v in pairs
+                       if k != "max_age" and not (k == "prompt" and "login" in v.split())])
+    here = f"{AUTHORIZE_PATH}?{query}"
+    return f"/login?next={quote(here, safe='')}"
+
+
+def redirect_host(redirect_uri: str) -> tuple[str, bool]:
+    """Where the answer sends the person, as they would recognise it, and whether that is a web
+    site: the host (and port) of an http(s) URI, else the app's private-use scheme."""
+    parts = urlsplit(redirect_uri)
+    if parts.scheme in WEB_SCHEMES and parts.hostname:
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return (f"{host}:{parts.port}" if parts.port else host), True
+    return f"{parts.scheme}:", False
 
 
 def _signs_in_again(ctx: Page, who: SignedIn, request: AuthorizationRequest) -> bool:
@@ -160,9 +177,25 @@ async def _consent_page(ctx: Page, who: SignedIn, client: RegisteredClient,
         "user": who.user.id, "until": (ctx.runtime.clock() + CONSENT_FORM_TTL).isoformat(),
         # The request as the app sent it: judged again by the same rules when the user answers.
         "params": params}))
+    host, is_web = redirect_host(request.redirect_uri)
     return ctx.render("authorize/consent.html", client=client, auth_request=request,
                       scopes=[(s, descriptions.get(s, "")) for s in request.scope],
-                      sealed=sealed, action=CONSENT_PATH)
+                      sealed=sealed, action=CONSENT_PATH, not_you_action=NOT_YOU_PATH,
+                      redirect_host=host, redirect_is_web=is_web)
+
+
+async def not_you(ctx: Page) -> Response:
+    """The consent page's "Not you?": sign this browser out, then to the sign-in page, which
+    returns to the same authorization request (judged again, for whoever signs in)."""
+    opened = ctx.runtime.box.open(ctx.field("request"))
+    if ctx.session is not None:
+        async with ctx.transaction() as conn:
+            await sessions.end(conn, ctx.session)
+    ctx.forget_session()
+    if not opened:  # not a form of ours: signed out all the same
+        return redirect("/login?notice=signed-out")
+    params: dict[str, str] = json.loads(opened)["params"]
+    return redirect(_sign_in_for(list(params.items())) + "&notice=signed-out")
 
 
 async def decide(ctx: Page) -> Response:
@@ -289,6 +322,7 @@ async def openid_configuration(request: Request) -> Response:
 routes: list[Route] = [
     route(AUTHORIZE_PATH, authorize, methods=("GET", "POST"), public=True, csrf=False),
     route(CONSENT_PATH, decide, methods=("POST",), public=True),
+    route(NOT_YOU_PATH, not_you, methods=("POST",), public=True),
     Route("/oauth/userinfo", userinfo, methods=["GET", "POST"]),
     Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
 ]

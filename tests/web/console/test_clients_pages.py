@@ -747,7 +747,8 @@ def test_editing_shows_problems_next_to_fields_and_saves_nothing(
                           accessTokenValiditySeconds=ttl, redirectUris="https://x.example/cb")
         assert response.status_code == 400
         assert why in error_of(response, "accessTokenValiditySeconds")
-        assert "only to CODE and TOKEN" in error_of(response, "redirectUris")
+        assert "only to Authorization Code with PKCE and Implicit grant (legacy)" in error_of(
+            response, "redirectUris")
         doc = page_of(response)
         assert doc.attrs["name"]["value"] == "renamed"
         assert doc.attrs["accessTokenValiditySeconds"]["value"] == ttl

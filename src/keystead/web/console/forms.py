@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from keystead.domain.errors import ConflictError, InvalidInputError, Problem
+from keystead.web.console.field_labels import in_words
 from keystead.web.console.pages import Page, redirect
 
 T = TypeVar("T")
@@ -41,6 +42,8 @@ SHOWN = Refused(200, {}, "")  # a page shown, not refused
 
 
 def sentence(message: str) -> str:
+    """A domain message as the form shows it: its labels for wire names, a capital, a stop."""
+    message = in_words(message)
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -31,8 +32,14 @@ from keystead.domain.identity_providers import (
 )
 from keystead.domain.paging import Page as Paging
 from keystead.domain.permissions import Permission
+from keystead.protocol.saml_metadata import (
+    MAX_METADATA_BYTES,
+    IdpMetadata,
+    MetadataError,
+    read_idp_metadata,
+)
 from keystead.web.console.forms import Refused, sentence, submit
-from keystead.web.console.pages import Page, area_routes, path_id, redirect
+from keystead.web.console.pages import Page, area_routes, path_id, redirect, route
 
 BASE = "/admin/identity-providers"
 PAGE_SIZE = 25
@@ -54,6 +61,8 @@ NOTICES = {
     "identity-provider-saved": "Changes saved.",
     "identity-provider-deleted": "Identity provider deleted.",
 }
+METADATA = "metadata"  # the pasted XML; the uploaded file is METADATA_FILE
+METADATA_FILE = "metadataFile"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,13 +184,15 @@ def _conflict(exc: ConflictError) -> dict[str, str]:
 
 def _form(ctx: Page, provider: IdentityProvider | None, status: int = 200, *,
           values: Mapping[str, str] | None = None,
-          errors: Mapping[str, str] | None = None) -> Response:
+          errors: Mapping[str, str] | None = None,
+          imported: IdpMetadata | None = None) -> Response:
     caller = ctx.signed_in
     token_endpoint = f"{ctx.runtime.tokens.issuer}/oauth/token"
     return _render(
         ctx, "identity_providers/form.html", status, provider=provider,
         values=values or _values_of(provider), errors=errors or {}, formats=FORMATS,
-        token_endpoint=token_endpoint, now=ctx.runtime.clock(),
+        token_endpoint=token_endpoint, now=ctx.runtime.clock(), imported=imported,
+        metadata_kib=MAX_METADATA_BYTES // 1024,
         certificates=[describe_certificate(pem) for pem in provider.settings.certificates]
         if provider else [],
         editable=caller.has_permission(Permission.SSO_PROVIDER_EDIT if provider
@@ -260,6 +271,52 @@ async def provider_delete(ctx: Page) -> Response:
     return redirect(f"{BASE}?notice=identity-provider-deleted")
 
 
-routes: list[Route] = area_routes(
-    BASE, listing=providers_list, new_form=provider_new_form, create=provider_create,
-    view=provider_page, change=provider_update, actions={"delete": provider_delete})
+async def _metadata_sent(ctx: Page) -> bytes:
+    """The uploaded metadata file if one was chosen, else the pasted XML; at most one byte
+    over the cap is read, so an oversized upload is refused without being read whole."""
+    upload = ctx.form.get(METADATA_FILE) if ctx.form is not None else None
+    if isinstance(upload, UploadFile) and upload.filename:
+        return await upload.read(MAX_METADATA_BYTES + 1)
+    return ctx.field(METADATA).encode()
+
+
+def filled_from(metadata: IdpMetadata, values: Mapping[str, str]) -> dict[str, str]:
+    """The form as typed, with what the metadata says: its entity ID as the issuer, its signing
+    certificates, its name when none is typed, and its NameID format when it offers just one
+    Keystead knows (offering several, which one it sends is the IdP's setting for Keystead,
+    which the metadata does not say: the format chosen stays)."""
+    only = metadata.name_id_formats[0] if len(metadata.name_id_formats) == 1 else ""
+    return {**values, "issuerURI": metadata.entity_id,
+            "certificates": "\n\n".join(metadata.certificates),
+            "name": values["name"].strip() or metadata.display_name[:128],
+            "nameIdentifierFormat": only if only in NameIdFormat._value2member_map_
+            else values["nameIdentifierFormat"]}
+
+
+async def _import(ctx: Page, provider: IdentityProvider | None) -> Response:
+    """Fill the form from the metadata for the admin to review; nothing is saved here."""
+    values = _values(ctx)
+    try:
+        metadata = read_idp_metadata(await _metadata_sent(ctx))
+    except MetadataError as exc:
+        return _form(ctx, provider, 400, values=values, errors={METADATA: exc.message})
+    return _form(ctx, provider, values=filled_from(metadata, values), imported=metadata)
+
+
+async def provider_new_import(ctx: Page) -> Response:
+    ctx.signed_in.require(Permission.SSO_PROVIDER_ADD)
+    return await _import(ctx, None)
+
+
+async def provider_import(ctx: Page) -> Response:
+    async with ctx.transaction() as conn:
+        provider = await _management(ctx, conn).find(ctx.signed_in, path_id(ctx),
+                                                     permission=Permission.SSO_PROVIDER_EDIT)
+    return await _import(ctx, provider)
+
+
+routes: list[Route] = [
+    route(f"{BASE}/new/import", provider_new_import, methods=("POST",)),
+    *area_routes(BASE, listing=providers_list, new_form=provider_new_form,
+                 create=provider_create, view=provider_page, change=provider_update,
+                 actions={"delete": provider_delete, "import": provider_import})]

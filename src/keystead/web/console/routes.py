@@ -23,6 +23,7 @@ from keystead.web.console import (
     connected_apps,
     dashboard,
     divisions,
+    favicon,
     governance,
     identity_providers,
     reviews,
@@ -56,7 +57,7 @@ def console_routes() -> list[BaseRoute]:
         *api_explorer.routes,
         *search.routes,
     ]
-    return [*pages, *unknown_id_routes(pages),
+    return [*pages, *unknown_id_routes(pages), *favicon.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static")]
 
 

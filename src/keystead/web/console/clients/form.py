@@ -1,5 +1,6 @@
 """The client form: the fields as typed, the settings they ask for, and each problem by form
-field (the domain names fields as the API does; the form shows them beside its own)."""
+field (the domain names fields as the API does; the form shows them beside its own, in the
+form's words: ``field_labels``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from keystead.domain.clients import (
     default_auth_method,
 )
 from keystead.domain.errors import Problem
+from keystead.web.console.field_labels import in_words
 from keystead.web.console.pages import Page
 
 # A domain Problem's field (``registeredRedirectUri[2]``) to the form field that shows it.
@@ -182,6 +184,7 @@ class Errors(dict[str, str]):
     """Form field -> what is wrong with it (several problems of one field joined)."""
 
     def add(self, name: str, message: str) -> None:
+        message = in_words(message)
         message = message[:1].upper() + message[1:]
         self[name] = f"{self[name]} {message}" if name in self else message
 
