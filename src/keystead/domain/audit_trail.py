@@ -3,12 +3,12 @@ decides who may read it (``audits:audit:view``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from keystead.domain.audit import AuditEvent, Result
+from keystead.domain.audit import AuditEvent, Auditor, Entity, Result
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 
@@ -53,10 +53,27 @@ class AuditQueries(Protocol):
     async def actions(self) -> list[str]:
         """Every action that occurs in the log, sorted."""
 
+    async def head(self) -> tuple[int, str]:
+        """The newest entry's sequence and hash."""
+
+    async def count(self, q: AuditQuery, *, through_seq: int) -> int: ...
+
+    async def batch_after(self, q: AuditQuery, *, after_seq: int, through_seq: int,
+                          limit: int) -> list[StoredEvent]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An export's snapshot: the entries up to ``through_seq``, ``count`` of them matching."""
+
+    through_seq: int
+    count: int
+
 
 @dataclass(frozen=True, slots=True)
 class AuditTrail:
     queries: AuditQueries
+    auditor: Auditor
 
     @staticmethod
     def check(caller: Caller) -> None:
@@ -72,3 +89,25 @@ class AuditTrail:
     async def actions(self, caller: Caller) -> list[str]:
         self.check(caller)
         return await self.queries.actions()
+
+    async def start_export(self, caller: Caller, q: AuditQuery, *, fmt: str,
+                           filters: Mapping[str, str]) -> Export:
+        """Fix the export's snapshot and record the export (with its filters) before any
+        entry goes out, so it is on record even if the download is cut short; its own entry
+        is past the snapshot, so not in it."""
+        self.check(caller)
+        through, _ = await self.queries.head()
+        count = await self.queries.count(q, through_seq=through)
+        await self.auditor.record(caller, "audit.export",
+                                  Entity("AuditLog", "audit-log", "Audit log"),
+                                  {"format": fmt, "filters": dict(filters), "events": count,
+                                   "throughSeq": through})
+        return Export(through, count)
+
+    async def export_batch(self, caller: Caller, q: AuditQuery, *, after_seq: int,
+                           through_seq: int, limit: int) -> list[StoredEvent]:
+        """The next ``limit`` entries of an export, oldest first, in ``(after_seq,
+        through_seq]``: exports walk the log in batches, each in its own short transaction."""
+        self.check(caller)
+        return await self.queries.batch_after(q, after_seq=after_seq, through_seq=through_seq,
+                                              limit=limit)

@@ -108,7 +108,7 @@ class UseCaseFactories:
                        self.clock)
 
     def audit_trail(self, conn: AsyncConnection) -> AuditTrail:
-        return AuditTrail(SqlAuditLog(conn))
+        return AuditTrail(SqlAuditLog(conn), self.auditor(conn))
 
     def connected_apps(self, conn: AsyncConnection) -> ConnectedApps:
         return ConnectedApps(SqlAuthorizationStore(conn), self.auditor(conn), self.clock)

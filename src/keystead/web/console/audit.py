@@ -20,16 +20,15 @@ from urllib.parse import urlencode
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from keystead.domain.audit import AuditEvent, Result
+from keystead.domain.audit import Result
+from keystead.domain.audit_trail import AuditQuery, AuditTrail, StoredEvent
 from keystead.domain.errors import InvalidInputError, Problem
-from keystead.domain.permissions import Permission
-from keystead.store.audit import AuditQuery, SqlAuditLog, StoredEvent
+from keystead.domain.principal import Caller
 from keystead.web.console.audit_details import readable
 from keystead.web.console.audit_names import Names
 from keystead.web.console.pages import Page, route
 from keystead.web.runtime import Runtime
 
-PERMISSION = Permission.AUDITS_AUDIT_VIEW
 PAGE_SIZE = 50
 EXPORT_BATCH = 1_000
 MAX_PAGE = 1_000_000  # beyond this an OFFSET means nothing to a person (and may overflow)
@@ -130,7 +129,7 @@ def _page_number(text: str) -> int:
 
 async def audit_log(ctx: Page) -> Response:
     caller = ctx.signed_in
-    caller.require(PERMISSION)
+    AuditTrail.check(caller)
     params = ctx.request.query_params
     filters = read_filters(params, page_number=_page_number(params.get("page", "")))
     events: list[StoredEvent] = []
@@ -182,24 +181,17 @@ async def _export(ctx: Page, fmt: str) -> Response:
     is on record even if the download is cut short; the export's own entry is not in it.
     """
     caller = ctx.signed_in
-    caller.require(PERMISSION)
+    AuditTrail.check(caller)  # before the filters are read: strangers learn nothing of them
     filters = read_filters(ctx.request.query_params)
     if filters.errors:
         raise InvalidInputError([Problem(name, "invalid.value", message)
                                  for name, message in filters.errors.items()])
     now = ctx.runtime.clock()
     async with ctx.transaction() as conn:
-        log = SqlAuditLog(conn)
-        through, _ = await log.head()
-        count = await log.count(filters.query, through_seq=through)
-        await log.append(AuditEvent(
-            timestamp=now, actor_kind=caller.actor.kind, actor_id=caller.actor.id,
-            actor_name=caller.actor.name, action="audit.export", entity_type="AuditLog",
-            entity_id="audit-log", entity_name="Audit log", remote_ip=caller.remote_ip,
-            actor_divisions=caller.divisions,
-            details={"format": fmt, "filters": {k: v for k, v in filters.values.items() if v},
-                     "events": count, "throughSeq": through}))
-    events = _walk(ctx.runtime, filters.query, through_seq=through)
+        export = await ctx.runtime.audit_trail(conn).start_export(
+            caller, filters.query, fmt=fmt,
+            filters={k: v for k, v in filters.values.items() if v})
+    events = _walk(ctx.runtime, caller, filters.query, through_seq=export.through_seq)
     filename = f"keystead-audit-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}.{fmt}"
     body = _csv(events) if fmt == "csv" else _json(events)
     return StreamingResponse(
@@ -207,15 +199,14 @@ async def _export(ctx: Page, fmt: str) -> Response:
         headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
-async def _walk(runtime: Runtime, query: AuditQuery, *,
+async def _walk(runtime: Runtime, caller: Caller, query: AuditQuery, *,
                 through_seq: int) -> AsyncIterator[list[StoredEvent]]:
     """The matching events in batches, each read in its own short transaction."""
     after = 0
     while True:
         async with runtime.transaction() as conn:
-            batch = await SqlAuditLog(conn).batch_after(query, after_seq=after,
-                                                        through_seq=through_seq,
-                                                        limit=EXPORT_BATCH)
+            batch = await runtime.audit_trail(conn).export_batch(
+                caller, query, after_seq=after, through_seq=through_seq, limit=EXPORT_BATCH)
         if not batch:
             return
         yield batch
