@@ -59,9 +59,12 @@ async def new_user_page(ctx: Page, status: int = 200, *, values: dict[str, str],
 
 
 async def user_create(ctx: Page) -> Response:
-    values = {"name": ctx.field("name"), "email": ctx.field("email"),
-              "grant": ctx.field("grant"), "method": ctx.field("method", INVITE)}
     password = ctx.field("password") or None
+    # The form always says; a post that does not (a script) keeps the old meaning.
+    default = PASSWORD if password or EMAIL not in ctx.runtime.outbox_sender.channels \
+        else INVITE
+    values = {"name": ctx.field("name"), "email": ctx.field("email"),
+              "grant": ctx.field("grant"), "method": ctx.field("method") or default}
 
     async def create(conn: AsyncConnection) -> User:
         grants = [choice(values["grant"], "grant")] if values["grant"] else []
