@@ -5,11 +5,25 @@ domain, and saving keeps the chosen ones the filter hides."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+import pytest
+from playwright.sync_api import Browser, ViewportSize
+from sqlalchemy import text
+
+from keystead.domain.principal import operator
 from keystead.web.app import send_outbox
+from keystead.web.runtime import Runtime
 from tests.browser.conftest import OpenBrowser, StartServer
+from tests.browser.test_layout_and_accessibility import (
+    LOOKS,
+    Scheme,
+    is_dark,
+    scrolls_sideways,
+    violations,
+)
 from tests.people import Person
 from tests.support.apps import run
 from tests.support.servers import reserved_port
@@ -109,3 +123,42 @@ def test_roles_editor_filters_counts_and_keeps_hidden_choices(
     assert page.is_checked("#perm-oauth-client-view")
     assert page.is_checked("#perm-authorization-grant-view")
     assert page.locator("input[name=permissions]:checked").count() == 2
+
+
+@pytest.mark.parametrize(("viewport", "scheme"), LOOKS)
+def test_invitation_pages_fit_read_and_pass_axe(
+        start_server: StartServer, browser: Browser, viewport: ViewportSize,
+        scheme: Scheme) -> None:
+    """The invitee's pages (the password form, and the refusal) as every console page is held
+    to: no SMTP server runs, the link is read from the unsent e-mail in the outbox."""
+    server = start_server(**_mailed(reserved_port()))
+
+    async def invite(runtime: Runtime) -> str:
+        async with runtime.transaction() as conn:
+            await runtime.invitations(conn).invite(operator(), name="Ivy Invitee",
+                                                   email=INVITEE, grants=[])
+            payload = (await conn.execute(text("SELECT payload FROM outbox"))).scalar_one()
+        body = str((payload if isinstance(payload, dict) else json.loads(payload))["body"])
+        found = re.search(r"(/admin/invite/\S+)", body)
+        assert found, body
+        return found.group(1)
+
+    link = run(server.http, invite)
+    context = browser.new_context(base_url=server.url, viewport=viewport, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        problems: dict[str, list[str]] = {}
+        for path, status in ((link, 200), ("/admin/invite/made-up", 404)):
+            response = page.goto(path)
+            assert response is not None
+            assert response.status == status, path
+            found = violations(page)
+            if scrolls_sideways(page):
+                found.append("the page scrolls sideways")
+            if (scheme == "dark") != is_dark(page):
+                found.append(f"the page is not in {scheme} mode")
+            if found:
+                problems[path] = found
+        assert not problems, problems
+    finally:
+        context.close()

@@ -28,7 +28,8 @@ PAGES = ("/admin", OAUTH, f"{OAUTH}/new", "/admin/audit", "/admin/users", "/admi
          "/admin/governance/policy", "/admin/governance/webhooks", "/admin/governance/alerts",
          "/admin/reviews",
          "/admin/governance/deletion-requests",
-         "/admin/inbox", "/admin/connected-apps", "/admin/api-explorer")
+         "/admin/inbox", "/admin/connected-apps", "/admin/api-explorer",
+         "/admin/users/new", "/admin/roles/new")  # the invitation pages: test_invitations.py
 
 
 def violations(page: Page) -> list[str]:
