@@ -48,7 +48,9 @@ class Invitation:
 
 
 class InvitationStore(Protocol):
-    async def add(self, invitation: Invitation) -> None: ...
+    async def add(self, invitation: Invitation) -> None:
+        """Keep ``invitation`` in place of the user's earlier ones (their links die with them):
+        one row per user at most."""
     async def by_digest(self, digest: str) -> Invitation | None:
         """The invitation, locked for the transaction (two tabs accepting race on it)."""
     async def latest_for(self, user_id: str) -> Invitation | None:
@@ -107,8 +109,7 @@ class Invitations:
         """
         self._require_email()
         user = await self._invitee(caller, user_id)
-        await self.store.revoke_open(user.id, now=self.clock())
-        await self._send(caller, user, again=True)
+        await self._send(caller, user, again=True)  # replaces the earlier invitation
 
     async def revoke(self, caller: Caller, user_id: str) -> None:
         """Raises: ForbiddenError, NotFoundError (also: no open invitation)."""

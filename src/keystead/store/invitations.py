@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.invitations import Invitation
@@ -22,6 +22,8 @@ class SqlInvitationStore:
         self.conn = conn
 
     async def add(self, invitation: Invitation) -> None:
+        await self.conn.execute(delete(invitations).where(
+            invitations.c.user_id == invitation.user_id))
         await self.conn.execute(insert(invitations).values(
             id=invitation.id, user_id=invitation.user_id, digest=invitation.digest,
             invited_by=invitation.invited_by, created_at=invitation.created_at,

@@ -109,8 +109,8 @@ recovery_codes = Table(
 )
 
 # 0023: invitations by e-mail. A user added by invitation has no password until they open the
-# one-time link; only the link token's keyed digest is kept. Used, revoked and expired rows stay
-# (the user's page tells when the last one was sent) and go with the user.
+# one-time link; only the link token's keyed digest is kept. One row per user: sending again
+# replaces it; a used, revoked or expired one stays (the user's page tells) and goes with the user.
 user_invitations = Table(
     "user_invitations", metadata,
     Column("id", String(36), primary_key=True),

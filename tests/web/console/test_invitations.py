@@ -276,3 +276,25 @@ def test_send_again_is_refused_once_the_invitation_was_accepted(
                       data={"csrf_token": csrf_of(page.text)})
     assert again.status_code == 409
     assert "set a password already" in again.text
+
+
+def test_only_admins_covering_the_invitee_may_invite_send_again_or_revoke(
+        console: Console, clocked: TestClient, headers: dict[str, str], smtp_port: int) -> None:
+    http = console.http
+    grant = f"{role_id(http, headers, 'Super Admin')}:{home_division_id(http, headers)}"
+    user_id = _invite(console, grant=grant)  # a Super Admin to be
+    link = _mailed_link(http, smtp_port)
+    response = http.post("/api/v2/authorization/roles", headers=headers, json={
+        "name": "User Editor", "permissions": ["directory:user:view", "directory:user:edit"]})
+    assert response.status_code == 200, response.text
+    editor = create_user(http, "editor@example.com", roles=("User Editor",))
+    http.cookies.clear()
+    sign_in(http, editor)
+    assert http.get("/admin/users/new").status_code == 403  # no directory:user:add
+    page = http.get(f"/admin/users/{user_id}")
+    for action in ("send", "revoke"):
+        refused = http.post(f"/admin/users/{user_id}/invitation/{action}",
+                            data={"csrf_token": csrf_of(page.text)})
+        assert refused.status_code == 403
+        assert "permissions you do not hold" in refused.text
+    assert clocked.get(link).status_code == 200  # untouched: still the invitee's
