@@ -31,6 +31,11 @@ INVITE_PATH = "/admin/invite/"  # the link is the issuer's URL, this path and th
 MAX_TOKEN = 200  # far above a real token: anything longer is refused unread
 
 
+def mail_key(user_id: str) -> str:
+    """The outbox ordering key of a user's invitation e-mails."""
+    return f"invitation:{user_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Invitation:
     id: str
@@ -118,6 +123,7 @@ class Invitations:
         await self.management.check_covers(caller, user)
         if not await self.store.revoke_open(user.id, now=self.clock()):
             raise NotFoundError("this user has no open invitation")
+        await self.outbox.withdraw(mail_key(user.id))  # not yet sent: it need not leave
         await self.auditor.record(caller, "user.invitation.revoked", entity(user), {})
 
     async def pending(self, caller: Caller, user_id: str) -> Pending | None:
@@ -189,6 +195,8 @@ class Invitations:
         invitation = Invitation(str(uuid.uuid4()), user.id, digest, caller.actor.id, now,
                                 now + self.ttl)
         await self.store.add(invitation)
+        # An earlier e-mail still waiting holds a link that just died: it need not leave.
+        await self.outbox.withdraw(mail_key(user.id))
         link = f"{self.base_url.rstrip('/')}{INVITE_PATH}{token}"
         hours = int(self.ttl.total_seconds() // 3600)
         await self.outbox.enqueue(EMAIL, {
@@ -198,7 +206,7 @@ class Invitations:
                     f"two-step verification:\n\n{link}\n\nThe link works once and for "
                     f"{hours} hours. If you did not expect this e-mail, ignore it.\n\n"
                     "-- Keystead",
-            SENSITIVE: True}, now=now)
+            SENSITIVE: True}, now=now, ordering_key=mail_key(user.id))
         await self.auditor.record(caller, "user.invited", entity(user), {
             "expiresAt": invitation.expires_at.isoformat(), "again": again})
 

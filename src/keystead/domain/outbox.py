@@ -62,6 +62,10 @@ class Outbox(Protocol):
         are claimed one at a time, in the order they were queued: one still failing holds
         back those after it."""
 
+    async def withdraw(self, ordering_key: str) -> int:
+        """Delete the key's unsent messages (one holding a link that no longer works); return
+        how many there were."""
+
 
 class OutboxLedger(Outbox, Protocol):
     """What a sender reads and writes, each call in a short transaction of its own."""

@@ -39,6 +39,11 @@ class SqlOutbox:
             next_attempt_at=now, ordering_key=ordering_key, ordering_seq=seq))
         return message_id
 
+    async def withdraw(self, ordering_key: str) -> int:
+        done = await self.conn.execute(delete(outbox).where(
+            outbox.c.ordering_key == ordering_key, outbox.c.sent_at.is_(None)))
+        return int(done.rowcount or 0)
+
     async def claim(self, *, owner: str, channels: Sequence[str], now: datetime,
                     lease_until: datetime, limit: int) -> list[OutboxMessage]:
         # SKIP LOCKED on PostgreSQL: senders on other replicas pass over the rows this one is

@@ -298,3 +298,19 @@ def test_only_admins_covering_the_invitee_may_invite_send_again_or_revoke(
         assert refused.status_code == 403
         assert "permissions you do not hold" in refused.text
     assert clocked.get(link).status_code == 200  # untouched: still the invitee's
+
+
+def test_an_unsent_invitation_is_withdrawn_when_sent_again_or_revoked(
+        console: Console, smtp_port: int) -> None:
+    http = console.http
+    user_id = _invite(console)
+    page = http.get(f"/admin/users/{user_id}")
+    http.post(f"/admin/users/{user_id}/invitation/send", data={"csrf_token": csrf_of(page.text)})
+    with smtp_server(smtp_port) as mailbox:
+        send(http)
+    assert len(mailbox.to(INVITEE)) == 1  # the replaced link never left
+
+    http.post(f"/admin/users/{user_id}/invitation/send", data={"csrf_token": csrf_of(page.text)})
+    http.post(f"/admin/users/{user_id}/invitation/revoke",
+              data={"csrf_token": csrf_of(page.text)})
+    assert rows(http, "SELECT id FROM outbox WHERE sent_at IS NULL") == []
