@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     # STARTTLS before authenticating (on by default: a password never crosses in clear).
     smtp_starttls: bool = True
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # A console invitation's one-time link (sent by e-mail) works this many hours.
+    invite_ttl_hours: int = Field(default=72, ge=1, le=720)
     # Sent outbox messages, read notices and decided deletion requests are purged by
     # housekeeping this many days later (unsent messages and unread notices never are).
     notice_retention_days: int = Field(default=90, ge=1, le=3_650)

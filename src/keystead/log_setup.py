@@ -109,6 +109,18 @@ _keystead = logging.getLogger(ROOT_LOGGER)
 _root = logging.getLogger()
 
 
+# Paths whose last segment is a one-time secret (an invitation link): logged without it.
+ONE_TIME_PATHS = ("/admin/invite/",)
+
+
+def shown_path(path: str) -> str:
+    """``path`` as log lines may show it: a one-time link's token replaced by ``…``."""
+    for prefix in ONE_TIME_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
+
 def log_access(message: str, fields: dict[str, Any]) -> None:
     """Write an access line at INFO (the caller checked ``isEnabledFor(INFO)``).
 

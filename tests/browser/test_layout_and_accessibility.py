@@ -30,7 +30,7 @@ PAGES = ("/admin", OAUTH, f"{OAUTH}/new", "/admin/audit", "/admin/users", "/admi
          "/admin/reviews",
          "/admin/governance/deletion-requests",
          "/admin/inbox", "/admin/connected-apps", "/admin/api-explorer",
-         "/admin/search?q=layout")
+         "/admin/search?q=layout", "/admin/users/new", "/admin/roles/new")
 
 
 def violations(page: Page) -> list[str]:

@@ -41,6 +41,7 @@ class Purpose(StrEnum):
     opaque_token = "keystead opaque access token"  # noqa: S105 - a label
     signing_key_cipher = "keystead signing-key encryption"
     audit_archive = "keystead audit archive"
+    invitation = "keystead invitation"
 
 
 class KeyRingError(ValueError):

@@ -26,6 +26,10 @@ LEASE = timedelta(seconds=60)  # longer than any one delivery's timeout
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
 MAX_ERROR_CHARS = 500
+# A payload key: the message carries a one-time secret (an invitation link), so its body is
+# dropped from the outbox as soon as it is sent (the rest stays, as for any sent message).
+SENSITIVE = "sensitive"
+SENT_BODY = "(removed once sent: it held a one-time link)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,10 @@ class Outbox(Protocol):
         are claimed one at a time, in the order they were queued: one still failing holds
         back those after it."""
 
+    async def withdraw(self, ordering_key: str) -> int:
+        """Delete the key's unsent messages (one holding a link that no longer works); return
+        how many there were."""
+
 
 class OutboxLedger(Outbox, Protocol):
     """What a sender reads and writes, each call in a short transaction of its own."""
@@ -67,7 +75,9 @@ class OutboxLedger(Outbox, Protocol):
         """Lease up to ``limit`` unsent messages that are due and not leased by a live sender
         (none, or an expired lease), counting the attempt."""
 
-    async def mark_sent(self, message_id: str, *, owner: str, now: datetime) -> None: ...
+    async def mark_sent(self, message_id: str, *, owner: str, now: datetime,
+                        payload: dict[str, JSONValue] | None = None) -> None:
+        """Mark the message sent; a given ``payload`` replaces what was stored."""
 
     async def mark_failed(self, message_id: str, *, owner: str, error: str,
                           retry_at: datetime) -> None:
@@ -118,6 +128,14 @@ class OutboxSender:
                         retry_at=self.clock() + retry_delay(message.attempts))
                 continue
             async with self.ledger() as ledger:
-                await ledger.mark_sent(message.id, owner=self.owner, now=self.clock())
+                await ledger.mark_sent(message.id, owner=self.owner, now=self.clock(),
+                                       payload=forgotten(message.payload))
             sent += 1
         return sent
+
+
+def forgotten(payload: Mapping[str, JSONValue]) -> dict[str, JSONValue] | None:
+    """What a sent sensitive message keeps (its body gone); None: keep it all."""
+    if payload.get(SENSITIVE) is not True:
+        return None
+    return {**payload, "body": SENT_BODY}

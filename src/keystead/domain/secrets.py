@@ -104,6 +104,15 @@ class Digester:
         """The digest under the key a stored digest names; None when it left the ring."""
         return self._under(kid, Purpose.client_secret, value)
 
+    def new_invitation(self) -> tuple[str, str]:
+        """A new invitation link token (256 random bits) naming the current key, its digest."""
+        value = self.tagged(_random.token_urlsafe(SECRET_BYTES))
+        return value, _hexdigest(self._current.subkey(Purpose.invitation), value)
+
+    def invitation(self, value: str) -> str | None:
+        """An invitation token's digest; None when the key it names left the ring."""
+        return self._under(key_id_of(value), Purpose.invitation, value)
+
     # Values found by their digest: the key id comes from the value.
     def token(self, value: str, kid: str | None) -> str | None:
         """An opaque access token, under the key that sealed it."""

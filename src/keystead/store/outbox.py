@@ -39,6 +39,11 @@ class SqlOutbox:
             next_attempt_at=now, ordering_key=ordering_key, ordering_seq=seq))
         return message_id
 
+    async def withdraw(self, ordering_key: str) -> int:
+        done = await self.conn.execute(delete(outbox).where(
+            outbox.c.ordering_key == ordering_key, outbox.c.sent_at.is_(None)))
+        return int(done.rowcount or 0)
+
     async def claim(self, *, owner: str, channels: Sequence[str], now: datetime,
                     lease_until: datetime, limit: int) -> list[OutboxMessage]:
         # SKIP LOCKED on PostgreSQL: senders on other replicas pass over the rows this one is
@@ -75,13 +80,17 @@ class SqlOutbox:
         return [OutboxMessage(id=r["id"], channel=r["channel"], payload=dict(r["payload"]),
                               created_at=r["created_at"], attempts=r["attempts"]) for r in rows]
 
-    async def mark_sent(self, message_id: str, *, owner: str, now: datetime) -> None:
+    async def mark_sent(self, message_id: str, *, owner: str, now: datetime,
+                        payload: dict[str, JSONValue] | None = None) -> None:
         # Sent is sent, even if this sender's lease ran out meanwhile and another claimed it:
         # the other's copy is the "at least once".
         del owner
+        values: dict[str, Any] = {"sent_at": now, "lease_owner": None, "lease_until": None,
+                                  "last_error": None}
+        if payload is not None:
+            values["payload"] = payload
         await self.conn.execute(update(outbox).where(
-            outbox.c.id == message_id, outbox.c.sent_at.is_(None)).values(
-            sent_at=now, lease_owner=None, lease_until=None, last_error=None))
+            outbox.c.id == message_id, outbox.c.sent_at.is_(None)).values(**values))
 
     async def mark_failed(self, message_id: str, *, owner: str, error: str,
                           retry_at: datetime) -> None:

@@ -40,6 +40,9 @@ RETENTION: Mapping[str, Retention] = {
     "recovery_codes": Retention(
         Bound.owned, "one set per user, replaced when TOTP is enrolled again; deleted with "
                      "the user"),
+    "user_invitations": Retention(
+        Bound.owned, "at most one per user (sending again replaces it; a used or revoked one "
+                     "stays, to show on the user's page); deleted with the user"),
     "sessions": Retention(
         Bound.purged, "console sessions past their lifetime or idle timeout",
         "KEYSTEAD_SESSION_LIFETIME_SECONDS, KEYSTEAD_SESSION_IDLE_SECONDS"),

@@ -108,6 +108,23 @@ recovery_codes = Table(
     Column("used_at", UTCDateTime, nullable=True),
 )
 
+# 0024: invitations by e-mail. A user added by invitation has no password until they open the
+# one-time link; only the link token's keyed digest is kept. One row per user: sending again
+# replaces it; a used, revoked or expired one stays (the user's page tells) and goes with the user.
+user_invitations = Table(
+    "user_invitations", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("invited_by", String(36), nullable=False),  # the inviting admin's user id
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ux_user_invitations_digest", "digest", unique=True),
+    Index("ix_user_invitations_user_id", "user_id"),
+)
+
 # Console sessions, server-side so every replica sees sign-out and expiry at once. Known by the
 # keyed digest of the cookie value; ``stage`` says how far sign-in got.
 sessions = Table(

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from keystead.domain.errors import DomainError, ForbiddenError, InvalidInputError
+from keystead.log_setup import shown_path
 from keystead.protocol.errors import (
     InsufficientScopeError,
     InvalidClientError,
@@ -102,7 +103,8 @@ def oauth_unavailable() -> Response:
 
 
 def unavailable(request: Request) -> Response:
-    log.warning("store unreachable while serving %s %s", request.method, request.url.path)
+    log.warning("store unreachable while serving %s %s", request.method,
+                shown_path(request.url.path))
     if request.url.path.startswith("/oauth/"):
         return oauth_unavailable()
     return error_body(503, "service.unavailable", "the store is temporarily unavailable; retry",
@@ -110,7 +112,7 @@ def unavailable(request: Request) -> Response:
 
 
 def internal_error(request: Request, exc: Exception) -> Response:
-    log.error("unexpected error serving %s %s", request.method, request.url.path,
+    log.error("unexpected error serving %s %s", request.method, shown_path(request.url.path),
               exc_info=(type(exc), exc, exc.__traceback__))
     context = current()
     if context is not None:

@@ -22,7 +22,7 @@ from starlette.datastructures import State
 from starlette.types import Message, Receive, Scope, Send
 
 from keystead.domain.errors import StoreUnavailableError
-from keystead.log_setup import log_access
+from keystead.log_setup import log_access, shown_path
 from keystead.protocol.errors import (
     InvalidClientError,
     InvalidRequestError,
@@ -177,14 +177,14 @@ def _log_access(scope: Scope, status: int, started: float, context: RequestConte
     """The access line: method, path and route (never the query string), status, duration,
     client id when known. No header and no body: they can hold credentials."""
     fields: dict[str, Any] = {
-        "method": scope["method"], "path": scope["path"], "status": status,
+        "method": scope["method"], "path": shown_path(scope["path"]), "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3)}
     route = getattr(scope.get("route"), "path", None)
     if route is not None:
         fields["route"] = scope.get("root_path", "") + route
     if context.client_id:
         fields["client_id"] = context.client_id
-    log_access(f"{scope['method']} {scope['path']} {status}", fields)
+    log_access(f"{scope['method']} {fields['path']} {status}", fields)
 
 
 def _extra_headers() -> list[tuple[bytes, bytes]]:

@@ -4,6 +4,7 @@ wires stores to domain objects (``Runtime`` is the other half and inherits this 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,6 +41,7 @@ from keystead.domain.governance.review_notices import AuditTrailNotices, Notifie
 from keystead.domain.housekeeping import TimeRulePurges
 from keystead.domain.identity_links import IdentityLinkManagement
 from keystead.domain.identity_providers import IdentityProviderManagement
+from keystead.domain.invitations import Invitations
 from keystead.domain.outbox import OutboxSender
 from keystead.domain.passwords import Passwords
 from keystead.domain.roles import RoleManagement
@@ -70,6 +72,7 @@ from keystead.store.evidence import SqlEvidence
 from keystead.store.findings import SqlFindingStore
 from keystead.store.housekeeping import SqlHousekeeping
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
+from keystead.store.invitations import SqlInvitationStore
 from keystead.store.notices import SqlNoticeStore, SqlRecipientDirectory
 from keystead.store.outbox import SqlOutbox
 from keystead.store.owners import SqlOwnerDirectory
@@ -227,6 +230,15 @@ class UseCaseFactories:
 
     def console_search(self, conn: AsyncConnection) -> ConsoleSearch:
         return ConsoleSearch(clients=self._management(conn), users=self.users(conn))
+
+    def invitations(self, conn: AsyncConnection) -> Invitations:
+        return Invitations(
+            store=SqlInvitationStore(conn), users=SqlUserStore(conn),
+            management=self.users(conn), outbox=SqlOutbox(conn), auditor=self.auditor(conn),
+            digester=self.digester, passwords=self.passwords, clock=self.clock,
+            base_url=self.settings.issuer,
+            ttl=timedelta(hours=self.settings.invite_ttl_hours),
+            email=EMAIL in self.outbox_sender.channels)
 
     def subject_rights(self, conn: AsyncConnection) -> SubjectRights:
         return SubjectRights(records=SqlSubjectRecords(conn), users=self.users(conn),

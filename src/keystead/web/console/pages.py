@@ -41,6 +41,7 @@ from keystead.domain.errors import (
 )
 from keystead.domain.principal import Caller
 from keystead.domain.users import User, needs_mfa
+from keystead.log_setup import shown_path
 from keystead.web.auth import client_ip
 from keystead.web.console import ids as _ids  # noqa: F401 (registers the id convertors)
 from keystead.web.console import sessions
@@ -299,7 +300,7 @@ async def signed_in_user(request: Request, callers: Callers,
 
 async def _audit_refusal(ctx: Page, reason: str) -> None:
     actor = ctx.caller.actor if ctx.caller else Actor("anonymous", "", "")
-    target = f"{ctx.request.method} {ctx.request.url.path}"
+    target = f"{ctx.request.method} {shown_path(ctx.request.url.path)}"
     await ctx.runtime.hot.record(AuditEvent(
         timestamp=ctx.runtime.clock(), actor_kind=actor.kind, actor_id=actor.id,
         actor_name=actor.name, action="access.denied", entity_type="Console",

@@ -223,3 +223,40 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Roles editor: a search box filtering the permission checkboxes as you type, and each
+// domain's "n of m chosen". Hidden boxes stay in the form, so saving keeps what they hold.
+document.addEventListener("DOMContentLoaded", () => {
+  const search = document.querySelector("[data-perm-search]");
+  if (!search) return;
+  const input = search.querySelector("input");
+  const status = search.querySelector("[role=status]");
+  const groups = Array.from(document.querySelectorAll("[data-perm-group]"));
+  search.hidden = false;
+  const count = (group) => {
+    const boxes = group.querySelectorAll("input[type=checkbox]");
+    const chosen = Array.from(boxes).filter((box) => box.checked).length;
+    group.querySelector("[data-perm-count]").textContent = `${chosen} of ${boxes.length} chosen`;
+  };
+  const filter = () => {
+    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const group of groups) {
+      const name = group.querySelector("legend").firstChild.textContent.toLowerCase();
+      let inGroup = 0;
+      for (const item of group.querySelectorAll("[data-perm]")) {
+        const text = `${name} ${item.dataset.perm.toLowerCase()}`;
+        const match = words.every((word) => text.includes(word));
+        item.hidden = !match;
+        if (match) inGroup += 1;
+      }
+      group.hidden = inGroup === 0;
+      shown += inGroup;
+    }
+    announce(status, words.length ? `${shown} permission${shown === 1 ? "" : "s"} shown` : "");
+  };
+  input.addEventListener("input", filter);
+  // Enter in the search box must not submit the role form.
+  input.addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
+  for (const group of groups) group.addEventListener("change", () => count(group));
+});

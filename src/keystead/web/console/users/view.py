@@ -20,6 +20,9 @@ MAX_PROVIDERS = 500  # offered on a user's page to link; organisations have a ha
 # Notices a redirect may ask for: fixed texts, so no request can inject one.
 NOTICES = {
     "user-created": "User created.",
+    "user-invited": "User added, and an invitation is on its way to their e-mail.",
+    "invitation-sent": "A new invitation is on its way; the earlier link no longer works.",
+    "invitation-revoked": "Invitation revoked: its link no longer works.",
     "user-saved": "Changes saved.",
     "user-deleted": "User deleted.",
     "grant-added": "Role granted.",
@@ -45,6 +48,7 @@ async def user_view(ctx: Page, user_id: str, status: int = 200, *,
         users = ctx.runtime.users(conn)
         account = await users.find(caller, user_id)
         links = await ctx.runtime.identity_links(conn).links_of(caller, user_id)
+        invitation = await ctx.runtime.invitations(conn).pending(caller, user_id)
         may_link = (caller.has_permission(Permission.DIRECTORY_USER_EDIT)
                     and caller.has_permission(Permission.SSO_PROVIDER_VIEW)
                     and account.id != caller.actor.id)
@@ -64,6 +68,7 @@ async def user_view(ctx: Page, user_id: str, status: int = 200, *,
         values=values or {"name": account.name, "email": account.email,
                           "state": account.state},
         errors=errors or {}, grant_error=grant_error, states=list(UserState),
+        invitation=invitation,
         is_self=account.id == caller.actor.id,
         can_edit=(caller.has_permission(Permission.DIRECTORY_USER_EDIT)
                   or account.id == caller.actor.id),
