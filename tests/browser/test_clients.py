@@ -14,6 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Browser
 
 from tests.browser.console import OAUTH, Admin
+from tests.support.apps import run
 from tests.support.clients import client_body, create_client, set_state
 from tests.support.management import role_id
 
@@ -335,3 +336,11 @@ def test_client_page_sections_are_reached_from_its_navigation(root: Admin) -> No
     assert "create" in root.text("#client-activity")
     fingerprint = root.text("#secrets code.fingerprint")
     assert fingerprint == hashlib.sha256(svc.secret.encode()).hexdigest()[:8]
+    # A token from the set-up replica, counted as its background flush would.
+    issued = root.server.http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                   auth=(svc.id, svc.secret))
+    assert issued.status_code == 200, issued.text
+    run(root.server.http, lambda runtime: runtime.hot.flush())
+    page.goto(page.url.split("#")[0])
+    assert "0 tokens issued" not in root.text("#usage-totals")
+    root.screenshot("client-detail.png")

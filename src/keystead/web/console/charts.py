@@ -60,7 +60,7 @@ def daily_chart(chart_id: str, title: str, days: Sequence[date],
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
              f'aria-labelledby="{cid}-title" preserveAspectRatio="none">',
              f'<title id="{cid}-title">{escape(title)}</title>']
-    for value in (0, top // 2, top) if top > 1 else (0, top):
+    for value in (0, top // 2, top) if top % 2 == 0 else (0, top):  # 5: no line at 2.5
         parts.append(f'<line class="chart-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
                      f'y1="{y(value):.1f}" y2="{y(value):.1f}"/>'
                      f'<text class="chart-axis" x="{LEFT - 6}" y="{y(value) + 4:.1f}" '
