@@ -17,13 +17,7 @@ from keystead.domain.principal import operator
 from keystead.web.app import send_outbox
 from keystead.web.runtime import Runtime
 from tests.browser.conftest import OpenBrowser, StartServer
-from tests.browser.test_layout_and_accessibility import (
-    LOOKS,
-    Scheme,
-    is_dark,
-    scrolls_sideways,
-    violations,
-)
+from tests.browser.test_layout_and_accessibility import LOOKS, Scheme, look_problems
 from tests.people import Person
 from tests.support.apps import run
 from tests.support.servers import reserved_port
@@ -152,11 +146,7 @@ def test_invitation_pages_fit_read_and_pass_axe(
             response = page.goto(path)
             assert response is not None
             assert response.status == status, path
-            found = violations(page)
-            if scrolls_sideways(page):
-                found.append("the page scrolls sideways")
-            if (scheme == "dark") != is_dark(page):
-                found.append(f"the page is not in {scheme} mode")
+            found = look_problems(page, scheme)
             if found:
                 problems[path] = found
         assert not problems, problems

@@ -55,6 +55,17 @@ def is_dark(page: Page) -> bool:
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255 < 0.3
 
 
+def look_problems(page: Page, scheme: Scheme) -> list[str]:
+    """What is wrong with the page as shown: axe-core's serious or critical violations, a
+    sideways scroll, or a colour scheme other than the one asked for."""
+    found = violations(page)
+    if scrolls_sideways(page):
+        found.append("the page scrolls sideways")
+    if (scheme == "dark") != is_dark(page):
+        found.append(f"the page is not in {scheme} mode")
+    return found
+
+
 def header_in_one_row(page: Page) -> bool:
     """The header's brand, navigation and sign-out sit side by side (their middles level)."""
     middles: list[float] = page.evaluate("""() => ['.brand', '#main-nav', '.signout'].map(s => {
@@ -91,11 +102,7 @@ def test_every_console_page_fits_reads_and_passes_axe(
             assert response.status == 200, (path, response.status)
             if path == "/admin":
                 assert page.locator("#usage-trend svg.chart").count() == 1  # checked too
-            found = violations(page)
-            if scrolls_sideways(page):
-                found.append("the page scrolls sideways")
-            if (scheme == "dark") != is_dark(page):
-                found.append(f"the page is not in {scheme} mode")
+            found = look_problems(page, scheme)
             if found:
                 problems[path] = found
         assert not problems, "\n".join(f"{path}: {line}" for path, lines in problems.items()
@@ -154,11 +161,7 @@ def test_the_one_time_secret_page_fits_reads_and_passes_axe(
             page.click("#regenerate-secret")
         assert page.url.endswith("/secret")
         assert page.locator("#curl-command").is_visible()
-        found = violations(page)
-        if scrolls_sideways(page):
-            found.append("the page scrolls sideways")
-        if (scheme == "dark") != is_dark(page):
-            found.append(f"the page is not in {scheme} mode")
+        found = look_problems(page, scheme)
         assert not found, "\n".join(found)
     finally:
         context.close()
@@ -198,11 +201,7 @@ def test_consent_and_identity_provider_pages_fit_read_and_pass_axe(
                 response = page.goto(path)
                 assert response is not None, path
                 assert response.status == 200, (path, response.status)
-            found = violations(page)
-            if scrolls_sideways(page):
-                found.append("the page scrolls sideways")
-            if (scheme == "dark") != is_dark(page):
-                found.append(f"the page is not in {scheme} mode")
+            found = look_problems(page, scheme)
             if found:
                 problems[path] = found
         assert not problems, "\n".join(f"{path}: {line}" for path, lines in problems.items()

@@ -10,6 +10,11 @@ from email.message import Message
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from starlette.testclient import TestClient
+
+from keystead.config import Settings
+from keystead.web.app import create_app
+from tests.support.clock import ManualClock
 
 
 @dataclass
@@ -36,3 +41,14 @@ def smtp_server(port: int, mailbox: Mailbox | None = None) -> Iterator[Mailbox]:
         yield mailbox
     finally:
         controller.stop()
+
+
+@contextmanager
+def mailing_app(settings: Settings, clock: ManualClock, port: int) -> Iterator[TestClient]:
+    """The app on ``clock``, e-mailing through 127.0.0.1:``port`` (no STARTTLS)."""
+    mailed = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port,
+                                         "smtp_starttls": False, "smtp_timeout_seconds": 2.0,
+                                         "smtp_from": "keystead@example.com"})
+    app = create_app(mailed, clock=clock, housekeeping_interval=False)
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client

@@ -18,7 +18,6 @@ from starlette.testclient import TestClient
 from keystead.config import Settings
 from keystead.domain.outbox import SENT_BODY
 from keystead.store.tables import metadata
-from keystead.web.app import create_app
 from keystead.web.runtime import Runtime
 from tests.people import Console, Person, create_user, csrf_of, sign_in
 from tests.support.apps import run
@@ -26,7 +25,7 @@ from tests.support.clients import Registered
 from tests.support.clock import ManualClock
 from tests.support.management import audit_events, home_division_id, role_id
 from tests.support.servers import reserved_port
-from tests.support.smtp import Mailbox, smtp_server
+from tests.support.smtp import Mailbox, mailing_app, smtp_server
 from tests.support.tokens import bearer, token
 from tests.web.governance.support import rows, send
 
@@ -45,11 +44,7 @@ def smtp_port() -> int:
 @pytest.fixture
 def http(settings: Settings, clock: ManualClock, smtp_port: int) -> Iterator[TestClient]:
     """The app on ``clock``, e-mailing through 127.0.0.1:``smtp_port`` (no STARTTLS)."""
-    mailed = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp_port,
-                                         "smtp_starttls": False, "smtp_timeout_seconds": 2.0,
-                                         "smtp_from": "keystead@example.com"})
-    app = create_app(mailed, clock=clock, housekeeping_interval=False)
-    with TestClient(app, base_url="http://testserver") as client:
+    with mailing_app(settings, clock, smtp_port) as client:
         yield client
 
 
