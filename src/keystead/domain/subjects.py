@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from keystead.domain.client_catalogue import DivisionList
 from keystead.domain.clients import RoleDivision
-from keystead.domain.organization import Division
 from keystead.domain.principal import Caller
 from keystead.domain.users import UserManagement
 
@@ -19,10 +19,6 @@ class RoleCatalog(Protocol):
         """Id -> name of those of ``role_ids`` that exist."""
 
     async def permissions_of(self, role_ids: Sequence[str]) -> frozenset[str]: ...
-
-
-class DivisionList(Protocol):
-    async def list(self) -> list[Division]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from keystead.domain.audit_subjects import AuditSubjects
 from keystead.domain.audit_trail import AuditTrail
 from keystead.domain.callers import Callers
 from keystead.domain.client_activity import ClientActivity
+from keystead.domain.client_catalogue import ClientCatalogue
 from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
@@ -227,6 +228,9 @@ class UseCaseFactories:
 
     def subjects(self, conn: AsyncConnection) -> Subjects:
         return Subjects(self.users(conn), SqlCatalog(conn), SqlDivisionStore(conn))
+
+    def client_catalogue(self, conn: AsyncConnection) -> ClientCatalogue:
+        return ClientCatalogue(SqlRoleStore(conn), SqlDivisionStore(conn), SqlScopeStore(conn))
 
     def console_search(self, conn: AsyncConnection) -> ConsoleSearch:
         return ConsoleSearch(clients=self._management(conn), users=self.users(conn))

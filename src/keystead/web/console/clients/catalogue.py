@@ -10,9 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.domain.clients import GrantType, RoleDivision
 from keystead.domain.organization import Scope
 from keystead.domain.principal import Caller
-from keystead.store.divisions import SqlDivisionStore
-from keystead.store.roles import SqlRoleStore
-from keystead.store.scopes import SqlScopeStore
+from keystead.web.runtime import Runtime
 
 GRANT_LABELS = {
     GrantType.client_credentials: "Client Credentials",
@@ -57,18 +55,14 @@ class Catalogue:
         return next((s.description for s in self.scopes if s.id == scope_id), "")
 
 
-async def catalogue(conn: AsyncConnection, caller: Caller, *,
+async def catalogue(runtime: Runtime, conn: AsyncConnection, caller: Caller, *,
                     keep: Iterable[RoleDivision] = ()) -> Catalogue:
-    """Every (role, division) the org has; selectable when the caller holds it (or the client
-    already has it: keeping a role is no escalation)."""
-    roles, divisions = await SqlRoleStore(conn).list(), await SqlDivisionStore(conn).list()
-    kept = set(keep)
-    choices = [RoleChoice(f"{r.id}:{d.id}", r.name, d.name,
-                          selectable=caller.is_operator or RoleDivision(r.id, d.id) in kept
-                          or RoleDivision(r.id, d.id) in caller.role_divisions)
-               for r in roles for d in divisions]
-    return Catalogue(choices, await SqlScopeStore(conn).list(), {r.id: r.name for r in roles},
-                     {d.id: d.name for d in divisions})
+    """Every (role, division) the org has, selectable as ``ClientCatalogue`` decides."""
+    offer = await runtime.client_catalogue(conn).offer(caller, keep=keep)
+    choices = [RoleChoice(f"{c.role.id}:{c.division.id}", c.role.name, c.division.name,
+                          selectable=c.selectable) for c in offer.choices]
+    return Catalogue(choices, list(offer.scopes), {r.id: r.name for r in offer.roles},
+                     {d.id: d.name for d in offer.divisions})
 
 
 def grant_choices(*, keep_token: bool) -> list[dict[str, str | bool]]:

@@ -45,7 +45,7 @@ async def detail(ctx: Page) -> Response:
 async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: int = 200,
                         typed: dict[str, str] | None = None) -> Response:
     async with ctx.transaction() as conn:
-        offered = await catalogue(conn, ctx.signed_in)
+        offered = await catalogue(ctx.runtime, conn, ctx.signed_in)
         planned = await ctx.runtime.deactivations(conn).pending(client.id)
         owners = await ctx.runtime.management(conn).owners_of([client])
         pending = await ctx.runtime.client_deletion(conn).pending_for(ctx.signed_in, client.id)

@@ -45,7 +45,8 @@ async def edit(ctx: Page) -> Response:
 async def render_edit(ctx: Page, client: Client, form: ClientForm, errors: Errors, *,
                       status: int = 200) -> Response:
     async with ctx.transaction() as conn:
-        offered = await catalogue(conn, ctx.signed_in, keep=client.settings.role_divisions)
+        offered = await catalogue(ctx.runtime, conn, ctx.signed_in,
+                                  keep=client.settings.role_divisions)
         owners = await owner_choices(ctx, conn, keep=client.settings.owner_id)
     return ctx.render(
         "clients/edit.html", status, **common(ctx), client=client, form=form, errors=errors,

@@ -93,7 +93,7 @@ async def refused_step(ctx: Page, form: ClientForm, errors: Errors) -> Response:
 async def render_step(ctx: Page, step: int, form: ClientForm, errors: Errors, *,
                       status: int = 200) -> Response:
     async with ctx.transaction() as conn:
-        offered = await catalogue(conn, ctx.signed_in)
+        offered = await catalogue(ctx.runtime, conn, ctx.signed_in)
         owners = await owner_choices(ctx, conn)
     return ctx.render(
         "clients/wizard.html", status, **common(ctx), step=step, steps=STEPS, form=form,
