@@ -14,6 +14,7 @@ from typing import Protocol
 
 from keystead.domain.audit import Auditor, Entity, JSONValue
 from keystead.domain.authorizations import Authorization, RegisteredClient
+from keystead.domain.client_catalogue import ScopeList
 from keystead.domain.clock import Clock
 from keystead.domain.errors import NotFoundError
 from keystead.domain.principal import Caller
@@ -32,11 +33,17 @@ class AuthorizedApps(Protocol):
 @dataclass(frozen=True, slots=True)
 class ConnectedApps:
     store: AuthorizedApps
+    scopes: ScopeList
     auditor: Auditor
     clock: Clock
 
     async def list(self, person: Caller) -> list[Authorization]:
         return await self.store.authorizations(person.actor.id)
+
+    async def scope_descriptions(self) -> dict[str, str]:
+        """What each of the organisation's scopes means, for a person reading their consents
+        (nothing secret: the consent page shows the same)."""
+        return {s.id: s.description for s in await self.scopes.list()}
 
     async def find(self, person: Caller, client_id: str) -> Authorization:
         """Raises NotFoundError: the person has not authorized that client."""

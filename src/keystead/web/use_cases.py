@@ -115,7 +115,8 @@ class UseCaseFactories:
         return AuditTrail(SqlAuditLog(conn), self.auditor(conn))
 
     def connected_apps(self, conn: AsyncConnection) -> ConnectedApps:
-        return ConnectedApps(SqlAuthorizationStore(conn), self.auditor(conn), self.clock)
+        return ConnectedApps(SqlAuthorizationStore(conn), SqlScopeStore(conn), self.auditor(conn),
+                             self.clock)
 
     def webhook_publisher(self, conn: AsyncConnection) -> WebhookPublisher:
         return WebhookPublisher(SqlWebhookEndpoints(conn), SqlOutbox(conn), self.clock)

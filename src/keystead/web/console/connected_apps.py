@@ -14,7 +14,6 @@ from starlette.routing import Route
 
 from keystead.domain.errors import NotFoundError
 from keystead.domain.scopes import BUILTIN_SCOPES, OIDC_SCOPES
-from keystead.store.scopes import SqlScopeStore
 from keystead.web.console.pages import Page, redirect, route
 
 PATH = "/admin/connected-apps"
@@ -30,8 +29,9 @@ NOTICES = {
 async def connected_apps(ctx: Page) -> Response:
     caller = ctx.signed_in
     async with ctx.transaction() as conn:
-        apps = await ctx.runtime.connected_apps(conn).list(caller)
-        catalogue = {s.id: s.description for s in await SqlScopeStore(conn).list()}
+        connected = ctx.runtime.connected_apps(conn)
+        apps = await connected.list(caller)
+        catalogue = await connected.scope_descriptions()
     ctx.notices.update(NOTICES)
     return ctx.render("connected_apps.html", apps=apps,
                       descriptions={**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES})
