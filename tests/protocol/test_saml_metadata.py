@@ -99,6 +99,11 @@ SP_METADATA = b"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:met
                  "KeyDescriptor 1: its X509Certificate is not base64", id="broken-base64"),
     pytest.param(b"<md:EntitiesDescriptor xmlns:md='urn:oasis:names:tc:SAML:2.0:metadata'/>",
                  "lists no identity providers", id="empty-federation"),
+    *(pytest.param(f'<?xml version="1.0" encoding="{name}"?>'.encode()
+                   + idp_metadata("https://idp.example.com",
+                                  signing=(CURRENT.certificate,)).encode(),
+                   "declares an encoding Keystead cannot read", id=f"encoding-{name}")
+      for name in ("cp932", "utf-7", "x-bogus")),  # expat: multi-byte or unknown (was a 500)
 ])
 def test_bad_metadata_is_refused_with_what_is_wrong(raw: bytes, says: str) -> None:
     with pytest.raises(MetadataError) as refused:

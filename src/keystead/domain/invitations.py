@@ -176,6 +176,10 @@ class Invitations:
         user = await self.users.find(invitation.user_id)
         if user is None or user.state != UserState.active:
             return None
+        # Changed since the link was made (e-mail, state, password): the link died with it.
+        if user.date_modified > invitation.created_at or \
+                await self.users.password_hash(user.id) is not None:
+            return None
         return invitation, user
 
     async def _invitee(self, caller: Caller, user_id: str) -> User:

@@ -118,6 +118,9 @@ def _parse(raw: bytes) -> Element:
         line, column = exc.position
         raise MetadataError(f"The metadata is not well-formed XML (line {line}, column "
                             f"{column + 1}): paste the whole document, unchanged.") from None
+    except (ValueError, LookupError):  # an encoding expat cannot read (multi-byte, unknown)
+        raise MetadataError("The metadata declares an encoding Keystead cannot read: export "
+                            "it again as UTF-8.") from None
 
 
 def _idp_entity(root: Element) -> Element:

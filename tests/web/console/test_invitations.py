@@ -229,6 +229,42 @@ def test_tampered_and_made_up_links_are_refused(console: Console, clocked: TestC
     assert clocked.get(link).status_code == 200  # the real one still works
 
 
+def _edit_user(console: Console, clock: ManualClock, user_id: str, **fields: str) -> None:
+    """Save the user's page a minute later, as an admin would, with ``fields`` changed."""
+    clock.advance(60)
+    page = console.http.get(f"/admin/users/{user_id}")
+    saved = console.http.post(f"/admin/users/{user_id}", data={
+        "name": "Ivy Invitee", "email": INVITEE, "state": "active",
+        "csrf_token": csrf_of(page.text), **fields})
+    assert saved.status_code == 200, saved.text
+
+
+def test_link_dies_when_the_admin_sets_a_password_instead(
+        console: Console, clocked: TestClient, smtp_port: int, clock: ManualClock) -> None:
+    """"I never got the mail": the admin sets a password; the mailed link must not replace it."""
+    user_id = _invite(console)
+    link = _mailed_link(console.http, smtp_port)
+    _edit_user(console, clock, user_id, password="admin-chosen-password-77")
+    _refused(clocked, link)
+
+
+def test_link_sent_to_a_mistyped_address_dies_when_the_address_is_corrected(
+        console: Console, clocked: TestClient, smtp_port: int, clock: ManualClock) -> None:
+    user_id = _invite(console, email="ivy@exmaple.com")
+    link = _mailed_link(console.http, smtp_port, email="ivy@exmaple.com")
+    _edit_user(console, clock, user_id, email=INVITEE)
+    _refused(clocked, link)
+
+
+def test_link_stays_dead_when_its_user_is_deactivated_then_activated_again(
+        console: Console, clocked: TestClient, smtp_port: int, clock: ManualClock) -> None:
+    user_id = _invite(console)
+    link = _mailed_link(console.http, smtp_port)
+    _edit_user(console, clock, user_id, state="inactive")
+    _edit_user(console, clock, user_id, state="active")
+    _refused(clocked, link)
+
+
 def test_link_of_a_deactivated_user_is_refused(console: Console, clocked: TestClient,
                                                smtp_port: int) -> None:
     http = console.http
