@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     # argon2id cost for user passwords (RFC 9106 §4: 64 MiB and 3 passes by default).
     password_hash_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
     password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    # An authorization code must be redeemed this long after it was issued (RFC 6749 §4.1.2
+    # recommends at most 10 minutes; a client redeems at once).
+    authorization_code_ttl_seconds: int = Field(default=60, ge=10, le=600)
+    # A legacy implicit token lives at most this long (less if its client's tokens are shorter):
+    # it sits in the browser's URL and is never refreshed.
+    implicit_token_ttl_seconds: int = Field(default=900, ge=60, le=3_600)
     # Refresh tokens of the code grant: how long one lives (rotated ones for public clients).
     refresh_token_ttl_seconds: int = Field(default=2_592_000, ge=300, le=31_536_000)
     # Every grant family (one user's authorization of one client) ends this long after the

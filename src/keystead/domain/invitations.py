@@ -176,9 +176,9 @@ class Invitations:
         user = await self.users.find(invitation.user_id)
         if user is None or user.state != UserState.active:
             return None
-        # Changed since the link was made (e-mail, state, password): the link died with it.
-        if user.date_modified > invitation.created_at or \
-                await self.users.password_hash(user.id) is not None:
+        # Changed since the link was sent (e-mail, state, a password set): the link died with it.
+        changed = user.date_modified is not None and user.date_modified > invitation.created_at
+        if changed or await self.users.password_hash(user.id) is not None:
             return None
         return invitation, user
 

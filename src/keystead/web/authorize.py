@@ -48,9 +48,7 @@ CONSENT_PATH = "/oauth/authorize/consent"  # the consent form's answer, CSRF-che
 NOT_YOU_PATH = "/oauth/authorize/not-you"  # sign out, then sign in again for the same request
 WEB_SCHEMES = ("https", "http")
 FORM_TYPE = "application/x-www-form-urlencoded"
-CODE_TTL = timedelta(seconds=60)
 CONSENT_FORM_TTL = timedelta(minutes=10)
-IMPLICIT_TTL_SECONDS = 900  # legacy implicit tokens are short-lived and never refreshed
 
 
 async def authorize(ctx: Page) -> Response:
@@ -257,7 +255,8 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
                 # Empty when the request left redirect_uri out: the token request may too.
                 request.redirect_uri if request.redirect_uri_sent else "",
                 " ".join(request.scope), request.code_challenge,
-                request.nonce, auth_time, amr, now + CODE_TTL,
+                request.nonce, auth_time, amr,
+                now + timedelta(seconds=runtime.settings.authorization_code_ttl_seconds),
                 # Signing out (or the session timing out) kills the code if not yet redeemed.
                 session_digest=who.session.row.digest))
     if request.response_type == "code":
@@ -268,7 +267,7 @@ async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
         raise AccessDeniedError("the client no longer exists")
     token = await runtime.tokens.issue(record, scope=request.scope, subject_id=who.user.id,
                                        family_id=family_id,
-                                       ttl_seconds=min(IMPLICIT_TTL_SECONDS,
+                                       ttl_seconds=min(runtime.settings.implicit_token_ttl_seconds,
                                                        record.token_ttl_seconds),
                                        implicit=True)
     runtime.recorder.token(client.id, "implicit", token.scope, client_ip(ctx.request))
