@@ -675,6 +675,20 @@ def test_token_code_lives_sixty_seconds(clocked: TestClient, clock: ManualClock,
         assert response.json()["error"] == "invalid_grant"
 
 
+@pytest.mark.parametrize(("seconds", "status"), [(299, 200), (301, 400)])
+def test_token_code_lifetime_is_a_setting(settings: Settings, clock: ManualClock, seconds: int,
+                                          status: int) -> None:
+    """KEYSTEAD_AUTHORIZATION_CODE_TTL_SECONDS=300: a code waits five minutes, not one."""
+    longer = settings.model_copy(update={"authorization_code_ttl_seconds": 300})
+    with serve(longer, clock=clock) as clocked:
+        client = code_client(clocked)
+        signed_in_person(clocked)
+        pkce = pkce_pair()
+        code = code_of(clocked, client, pkce)
+        clock.advance(seconds)
+        assert exchange(clocked, client, code, pkce=pkce).status_code == status
+
+
 @pytest.mark.usefixtures("person")
 def test_token_code_race_gives_exactly_one_token(http: TestClient, client: Registered,
                                                  live_server: str) -> None:
