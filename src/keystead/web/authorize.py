@@ -8,7 +8,6 @@ The rules live in protocol/authorize.py; this module is the conversation with th
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote, urlencode, urlsplit
@@ -18,10 +17,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.audit import AuditEvent, JSONValue, Result
-from keystead.domain.authorizations import AuthorizationCode, Consent, RegisteredClient, covers
+from keystead.domain.authorizations import Consent, RegisteredClient, covers
 from keystead.domain.scopes import BUILTIN_SCOPES, OIDC_SCOPES
 from keystead.domain.users import User
 from keystead.protocol import authorize as rules
+from keystead.protocol.authorization_issuance import Authorizer
 from keystead.protocol.authorize import AuthorizationRequest, UnsafeAuthorizationRequest
 from keystead.protocol.errors import (
     AccessDeniedError,
@@ -34,8 +34,6 @@ from keystead.protocol.errors import (
 from keystead.protocol.metadata import server_metadata
 from keystead.protocol.oidc import claims_for
 from keystead.protocol.params import parse_pairs, repeated_names
-from keystead.store.authorizations import SqlAuthorizationStore
-from keystead.store.scopes import SqlScopeStore
 from keystead.web.auth import active_token, client_ip
 from keystead.web.console import sessions
 from keystead.web.console.pages import Page, redirect, route
@@ -76,7 +74,8 @@ async def authorize(ctx: Page) -> Response:
 async def _authorization_request(ctx: Page, pairs: list[tuple[str, str]]) -> Response:
     params = dict(pairs)
     async with ctx.transaction() as conn:
-        found = await SqlAuthorizationStore(conn).registered_client(params.get("client_id", ""))
+        found = await ctx.runtime.authorization_records(conn).registered_client(
+            params.get("client_id", ""))
         policy = await ctx.runtime.policy_store(conn).find()
     try:
         client, redirect_uri = rules.redirect_target(found, params.get("redirect_uri"))
@@ -129,7 +128,7 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
             ctx.forget_session()
         return redirect(_sign_in_for(pairs))
     async with ctx.transaction() as conn:
-        consent = await SqlAuthorizationStore(conn).consent(who.user.id, client.id)
+        consent = await ctx.runtime.authorization_records(conn).consent(who.user.id, client.id)
     if covers(consent, requested=request.scope, client_scopes=client.scopes) and (
             "consent" not in request.prompt):
         return await _answer(ctx, who, client, request)
@@ -169,7 +168,7 @@ def _signs_in_again(ctx: Page, who: SignedIn, request: AuthorizationRequest) -> 
 async def _consent_page(ctx: Page, who: SignedIn, client: RegisteredClient,
                         request: AuthorizationRequest, params: dict[str, str]) -> Response:
     async with ctx.transaction() as conn:
-        catalogue = {s.id: s.description for s in await SqlScopeStore(conn).list()}
+        catalogue = {s.id: s.description for s in await ctx.runtime.scope_list(conn).list()}
     descriptions = {**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES}
     sealed = ctx.runtime.box.seal(json.dumps({
         "user": who.user.id, "until": (ctx.runtime.clock() + CONSENT_FORM_TTL).isoformat(),
@@ -208,7 +207,8 @@ async def decide(ctx: Page) -> Response:
             "application and start again."))
     params: dict[str, str] = payload["params"]
     async with ctx.transaction() as conn:
-        found = await SqlAuthorizationStore(conn).registered_client(params.get("client_id", ""))
+        found = await ctx.runtime.authorization_records(conn).registered_client(
+            params.get("client_id", ""))
         policy = await ctx.runtime.policy_store(conn).find()
     try:
         client, redirect_uri = rules.redirect_target(found, params.get("redirect_uri"))
@@ -228,48 +228,31 @@ async def decide(ctx: Page) -> Response:
         return redirect(rules.error_answer(
             redirect_uri, AccessDeniedError("the user denied the request"),
             state=request.state, issuer=_issuer(ctx.runtime), fragment=fragment))
-    async with ctx.transaction() as conn:
-        await SqlAuthorizationStore(conn).save_consent(who.user.id, client.id, Consent(
-            request.scope, client.scopes, ctx.runtime.clock()))
-    await _audit(ctx, who, "consent.grant", client, {"scopes": list(request.scope)})
-    return await _answer(ctx, who, client, request)
+    return await _answer(ctx, who, client, request,
+                         consent=Consent(request.scope, client.scopes, ctx.runtime.clock()))
 
 
 async def _answer(ctx: Page, who: SignedIn, client: RegisteredClient,
-                  request: AuthorizationRequest) -> Response:
-    """A code (§4.1.2) or, for legacy clients, an implicit token (§4.2.2)."""
-    runtime, now = ctx.runtime, ctx.runtime.clock()
-    family_id = str(uuid.uuid4())
-    # auth_time is when the user signed in: a session keeps its start through id rotation.
-    auth_time, amr = who.session.row.created_at, tuple(who.session.row.amr)
-    issuer = _issuer(runtime)
+                  request: AuthorizationRequest, *, consent: Consent | None = None) -> Response:
+    """A code (§4.1.2) or, for legacy clients, an implicit token (§4.2.2); ``consent``, just
+    given, is saved with the grant family (protocol/authorization_issuance.py)."""
+    runtime = ctx.runtime
+    person = Authorizer(who.user.id, who.session.row.created_at, tuple(who.session.row.amr),
+                        who.session.row.digest)
     async with ctx.transaction() as conn:
-        store = SqlAuthorizationStore(conn)
-        await store.families.start(
-            family_id, client_id=client.id, user_id=who.user.id, now=now,
-            expires_at=now + timedelta(seconds=runtime.settings.grant_family_max_lifetime_seconds))
-        if request.response_type == "code":
-            code, digest = runtime.digester.new_grant()
-            await store.codes.add(AuthorizationCode(
-                digest, family_id, client.id, who.user.id,
-                # Empty when the request left redirect_uri out: the token request may too.
-                request.redirect_uri if request.redirect_uri_sent else "",
-                " ".join(request.scope), request.code_challenge,
-                request.nonce, auth_time, amr,
-                now + timedelta(seconds=runtime.settings.authorization_code_ttl_seconds),
-                # Signing out (or the session timing out) kills the code if not yet redeemed.
-                session_digest=who.session.row.digest))
-    if request.response_type == "code":
+        started = await runtime.issuance.start(runtime.authorization_records(conn), client,
+                                               request, person, consent=consent)
+    if consent is not None:
+        await _audit(ctx, who, "consent.grant", client, {"scopes": list(request.scope)})
+    issuer = _issuer(runtime)
+    if started.code is not None:
         return redirect(rules.answer(request.redirect_uri, {
-            "code": code, "state": request.state, "iss": issuer}, fragment=request.in_fragment))
+            "code": started.code, "state": request.state, "iss": issuer},
+            fragment=request.in_fragment))
     record = await runtime.hot.client(client.id)
     if record is None:
         raise AccessDeniedError("the client no longer exists")
-    token = await runtime.tokens.issue(record, scope=request.scope, subject_id=who.user.id,
-                                       family_id=family_id,
-                                       ttl_seconds=min(runtime.settings.implicit_token_ttl_seconds,
-                                                       record.token_ttl_seconds),
-                                       implicit=True)
+    token = await runtime.issuance.implicit_token(record, request, person, started)
     runtime.recorder.token(client.id, "implicit", token.scope, client_ip(ctx.request))
     await _audit(ctx, who, "grant.implicit.use", client, {
         "deprecated": True, "note": "implicit grant: migrate this client to CODE with PKCE"})
@@ -305,7 +288,7 @@ async def userinfo(request: Request) -> Response:
     if subject is None or "openid" not in token.record.scope.split():
         raise InsufficientScopeError("userinfo needs a user's token with the openid scope")
     async with runtime.transaction() as conn:
-        person = await SqlAuthorizationStore(conn).people.find(subject)
+        person = await runtime.authorization_records(conn).people.find(subject)
     if person is None:
         raise InsufficientScopeError("the token's user no longer exists")
     return json_response(claims_for(person, frozenset(token.record.scope.split())),

@@ -33,6 +33,7 @@ from keystead.domain.tokens import HotStore
 from keystead.domain.webhooks.dispatch import DisablePolicy, WebhookDispatch, WebhookUnit
 from keystead.domain.webhooks.publishing import WEBHOOK
 from keystead.protocol.auth_failures import FailureTally
+from keystead.protocol.authorization_issuance import AuthorizationIssuance
 from keystead.protocol.client_auth import ClientAuthenticator
 from keystead.protocol.grants.authorization_code import AuthorizationCodeGrant
 from keystead.protocol.grants.base import TokenGrant
@@ -89,6 +90,8 @@ class Runtime(UseCaseFactories):
     signer: Signer
     # Codes, consents, grant families and refresh tokens, one transaction per use.
     authorizations: Callable[[], AbstractAsyncContextManager[SqlAuthorizationStore]]
+    # What the authorization endpoint issues: families, codes, legacy implicit tokens.
+    issuance: AuthorizationIssuance
     # Failed client authentications of this worker; also what a throttle asks
     # (``recent_failures``), without touching the database.
     auth_failures: FailureTally
@@ -246,6 +249,11 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
             memory_kib=settings.password_hash_memory_kib,
             time_cost=settings.password_hash_time_cost),
         box=SecretBox(ring), signer=signer, authorizations=authorizations,
+        issuance=AuthorizationIssuance(
+            digester, tokens, clock,
+            code_ttl=timedelta(seconds=settings.authorization_code_ttl_seconds),
+            family_lifetime=timedelta(seconds=settings.grant_family_max_lifetime_seconds),
+            implicit_ttl_seconds=settings.implicit_token_ttl_seconds),
         auth_failures=auth_failures, throttle=throttle, evidence=evidence,
         recorder=recorder,
         outbox_sender=OutboxSender(outbox_transactions(engine), outbox_channels, clock,

@@ -15,7 +15,7 @@ from keystead.domain.audit_subjects import AuditSubjects
 from keystead.domain.audit_trail import AuditTrail
 from keystead.domain.callers import Callers
 from keystead.domain.client_activity import ClientActivity
-from keystead.domain.client_catalogue import ClientCatalogue
+from keystead.domain.client_catalogue import ClientCatalogue, ScopeList
 from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
@@ -229,6 +229,13 @@ class UseCaseFactories:
 
     def subjects(self, conn: AsyncConnection) -> Subjects:
         return Subjects(self.users(conn), SqlCatalog(conn), SqlDivisionStore(conn))
+
+    def authorization_records(self, conn: AsyncConnection) -> SqlAuthorizationStore:
+        """Registered clients, consents, codes and families for the authorization endpoint."""
+        return SqlAuthorizationStore(conn)
+
+    def scope_list(self, conn: AsyncConnection) -> ScopeList:
+        return SqlScopeStore(conn)
 
     def client_catalogue(self, conn: AsyncConnection) -> ClientCatalogue:
         return ClientCatalogue(SqlRoleStore(conn), SqlDivisionStore(conn), SqlScopeStore(conn))
