@@ -10,7 +10,7 @@ from typing import Protocol
 
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.clients import Client
-from keystead.domain.clock import Clock
+from keystead.domain.clock import Clock, last_days
 from keystead.domain.governance.policy import PolicyStore
 from keystead.domain.principal import Caller
 
@@ -50,9 +50,8 @@ class ClientUsage:
     management: ClientManagement
     counts: UsageCounts
     clock: Clock
-    # Where the audit log's retention is read (failures are counted from the log); None: the
-    # log is taken to be kept for ever.
-    policies: PolicyStore | None = None
+    # Where the audit log's retention is read (failures are counted from the log).
+    policies: PolicyStore
 
     async def totals(self, caller: Caller, client_id: str, *, first_day: date,
                      last_day: date) -> tuple[Client, UsageTotals]:
@@ -78,16 +77,14 @@ class ClientUsage:
             ForbiddenError, NotFoundError: as ``ClientManagement.find``.
         """
         client = await self.management.find(caller, client_id)
-        last = self.today()
-        first = last - timedelta(days=days - 1)
+        span = last_days(self.clock(), days)
+        first, last = span[0], span[-1]
         found = await self.counts.by_day(client.id, first_day=first, last_day=last)
-        span = tuple(first + timedelta(days=i) for i in range(days))
         none = UsageTotals(0, 0)
         failures_from = None
-        if self.policies is not None:
-            audit_days = (await self.policies.find()).retention_days.get("audit")
-            if audit_days is not None and last - timedelta(days=audit_days) > first:
-                failures_from = last - timedelta(days=audit_days)
+        audit_days = (await self.policies.find()).retention_days.get("audit")
+        if audit_days is not None and last - timedelta(days=audit_days) > first:
+            failures_from = last - timedelta(days=audit_days)
         return DailyUsage(span, tuple(found.get(d, none).issued for d in span),
                           tuple(found.get(d, none).failures for d in span), failures_from)
 

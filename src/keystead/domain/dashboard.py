@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from keystead.domain.audit_trail import StoredEvent
-from keystead.domain.clock import Clock
+from keystead.domain.clock import Clock, last_days
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 
@@ -125,8 +125,7 @@ class Dashboard:
         included) by every client; None without ``oauth:client:view``."""
         if not caller.has_permission(Permission.OAUTH_CLIENT_VIEW):
             return None
-        today = self.clock().astimezone(UTC).date()
-        shown = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+        shown = last_days(self.clock(), days)
         use = await self.reads.daily_use(shown[0])
         empty = DayUse()
         return Trend(shown, [use.get(d, empty).tokens for d in shown],
