@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
@@ -117,6 +117,11 @@ class ClientSettings:
     @property
     def is_public(self) -> bool:
         return self.client_type is ClientType.public
+
+    def switched(self, state: ClientState) -> ClientSettings:
+        """The settings after an admin disables or enables the client: a deletion date
+        scheduled before goes (scheduling deletion is its own change)."""
+        return replace(self, state=state, date_to_delete=None)
 
 
 @dataclass(frozen=True, slots=True)

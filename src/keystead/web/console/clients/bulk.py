@@ -61,8 +61,7 @@ def _apply(settings: ClientSettings, action: BulkAction, tag: str) -> ClientSett
     if action is BulkAction.disable:
         if settings.state is not ClientState.active:
             return f"already {settings.state}"
-        # As the client page's Disable: a disabled client has no deletion date.
-        return replace(settings, state=ClientState.disabled, date_to_delete=None)
+        return settings.switched(ClientState.disabled)  # as the client page's Disable
     if action is BulkAction.add_tag:
         if tag in settings.tags:
             return "already has the tag"

@@ -107,14 +107,14 @@ async def change_state(ctx: Page, client: Client, settings: ClientSettings,
 
 async def disable(ctx: Page) -> Response:
     client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
-    return await change_state(ctx, client, replace(
-        client.settings, state=ClientState.disabled, date_to_delete=None), "disabled")
+    return await change_state(ctx, client, client.settings.switched(ClientState.disabled),
+                              "disabled")
 
 
 async def enable(ctx: Page) -> Response:
     client = await find_client(ctx, Permission.OAUTH_CLIENT_EDIT)
-    return await change_state(ctx, client, replace(
-        client.settings, state=ClientState.active, date_to_delete=None), "enabled")
+    return await change_state(ctx, client, client.settings.switched(ClientState.active),
+                              "enabled")
 
 
 async def schedule_deletion(ctx: Page) -> Response:
