@@ -331,6 +331,28 @@ def test_only_admins_covering_the_invitee_may_invite_send_again_or_revoke(
     assert clocked.get(link).status_code == 200  # untouched: still the invitee's
 
 
+def test_an_admin_may_not_invite_someone_into_a_role_they_do_not_hold(
+        console: Console, headers: dict[str, str]) -> None:
+    """Least privilege: the invitation would hand out Super Admin; refused, and nothing is left
+    behind (no user, no e-mail waiting)."""
+    http = console.http
+    grant = f"{role_id(http, headers, 'Super Admin')}:{home_division_id(http, headers)}"
+    response = http.post("/api/v2/authorization/roles", headers=headers, json={
+        "name": "Inviter", "permissions": ["directory:user:view", "directory:user:add",
+                                           "authorization:grant:add"]})
+    assert response.status_code == 200, response.text
+    inviter = create_user(http, "inviter@example.com", roles=("Inviter",))
+    http.cookies.clear()
+    sign_in(http, inviter)
+    form = http.get("/admin/users/new")
+    refused = http.post("/admin/users/new", data={
+        "name": "Evil Twin", "email": "twin@example.com", "grant": grant, "method": "invite",
+        "csrf_token": csrf_of(form.text)})
+    assert refused.status_code == 403
+    assert rows(http, "SELECT id FROM users WHERE email = 'twin@example.com'") == []
+    assert rows(http, "SELECT id FROM outbox WHERE ordering_key LIKE 'invitation:%'") == []
+
+
 def test_an_unsent_invitation_is_withdrawn_when_sent_again_or_revoked(
         console: Console, smtp_port: int) -> None:
     http = console.http
