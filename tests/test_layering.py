@@ -19,11 +19,11 @@ FORBIDDEN = {
     "protocol": (*FRAMEWORKS, *OUTER_LAYERS),
 }
 IMPORT_FUNCTIONS = frozenset({"import_module", "__import__"})
-# The web layer reads and writes through use cases and ports: it never names a table or builds
-# SQL. Only the composition root wires engines and stores; elsewhere the connection is a type
-# handed from runtime to runtime's factories.
+# The web layer reads and writes through use cases and ports: it never names a table, builds
+# SQL or wires a store. Only the composition root imports the store; elsewhere the connection
+# is a type handed from runtime to runtime's factories.
 WEB_COMPOSITION_ROOT = ("runtime.py", "use_cases.py", "outside_parts.py")
-WEB_FORBIDDEN = ("keystead.store.tables", "keystead.store.governance_tables", "sqlalchemy")
+WEB_FORBIDDEN = ("keystead.store", "sqlalchemy")
 WEB_ALLOWED = ("sqlalchemy.ext.asyncio", "sqlalchemy.ext.asyncio.AsyncConnection")
 
 

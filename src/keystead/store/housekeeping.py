@@ -24,7 +24,7 @@ from keystead.store.webhooks import SqlDeliveryLog
 
 # The policy's retention rule key (domain/governance/retention.py) -> what deletes its records
 # older than the cut-off. A new kind of record governed by the policy joins here. The audit log
-# is not here: it is archived to a file first (web/retention_runs.py).
+# is not here: it is archived to a file first (``Runtime.archive_audit`` in web/runtime.py).
 Purger = Callable[[AsyncConnection, datetime], Awaitable[int]]
 PURGERS: dict[str, Purger] = {
     "evidence": lambda conn, cutoff: SqlEvidence(conn).purge_before(cutoff.date()),

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.domain.console_sessions import SessionRow
 from keystead.store.tables import sessions
 
-
-@dataclass(frozen=True, slots=True)
-class SessionRow:
-    digest: str
-    user_id: str
-    stage: str
-    amr: list[str]
-    data: dict[str, str]
-    created_at: datetime
-    last_seen_at: datetime
-    expires_at: datetime
+__all__ = ["SessionRow", "SqlSessionStore"]
 
 
 class SqlSessionStore:

@@ -21,10 +21,6 @@ from keystead.domain.governance.finding_engine import SYSTEM
 from keystead.domain.housekeeping import KeptFor
 from keystead.log_setup import configure_logging
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
-from keystead.store.alerts import ALERTS_LOCK
-from keystead.store.findings import claim_evaluation
-from keystead.store.health import DatabaseProbe
-from keystead.store.migrate import head_revision
 from keystead.web import authorize, delivery_runs, health, oauth
 from keystead.web.api import (
     audits,
@@ -63,8 +59,8 @@ from keystead.web.errors import (
 )
 from keystead.web.fast_path import ProtocolFastPath
 from keystead.web.metrics import Metrics
+from keystead.web.outside_parts import database_probe, expected_revision
 from keystead.web.readiness import Readiness
-from keystead.web.retention_runs import archive_audit
 from keystead.web.runtime import Runtime, build_runtime, utc_now
 from keystead.web.supervision import SupervisedLoop
 
@@ -108,14 +104,14 @@ async def purge(runtime: Runtime) -> None:
     dateToDelete has passed, revocations of expired tokens, usage
     counts past their retention, expired codes and refresh tokens, spent grant families,
     timed-out sessions, retired keys, spent assertion ids, and evidence, delivered messages and
-    audit entries past the policy's retention (store/housekeeping.py, web/retention_runs.py)."""
+    audit entries past the policy's retention (store/housekeeping.py, Runtime.archive_audit)."""
     async with runtime.transaction() as conn:
         # Planned deactivations first: a plan whose retention ended deletes its client.
         steps = await runtime.deactivations(conn).attend()
         # Under the deletionApproval policy, a due deletion becomes a request instead.
         deleted = await runtime.client_deletion(conn).purge_due()
         await runtime.time_rule_purges(conn).purge_expired(runtime.clock(), kept_for(runtime))
-    await archive_audit(runtime)  # past auditRetentionDays: to a signed file, then removed
+    await runtime.archive_audit()  # past auditRetentionDays: to a signed file, then removed
     if deleted:
         log.info("deleted %d client(s) whose dateToDelete passed", deleted)
     if steps:
@@ -135,10 +131,10 @@ async def evaluate_findings(runtime: Runtime) -> None:
     """Evaluate every client's findings (the engine's scheduled run, audited as the system).
 
     Every replica's loop calls it; a replica finding another one evaluating skips its round
-    (``claim_evaluation``), so two never write the same findings at once.
+    (``claim_findings_round``), so two never write the same findings at once.
     """
     async with runtime.transaction() as conn:
-        if not await claim_evaluation(conn):
+        if not await runtime.claim_findings_round(conn):
             log.info("findings: another replica is evaluating; skipped")
             return
         done = await runtime.findings(conn).evaluate(SYSTEM)
@@ -149,7 +145,7 @@ async def evaluate_findings(runtime: Runtime) -> None:
 async def evaluate_alerts(runtime: Runtime) -> None:
     """Evaluate the alert rules (the scheduled run, as the system), on one replica at a time."""
     async with runtime.transaction() as conn:
-        if not await claim_evaluation(conn, ALERTS_LOCK):
+        if not await runtime.claim_alerts_round(conn):
             log.info("alerts: another replica is evaluating; skipped")
             return
         done = await runtime.alerts(conn).evaluate(alert_engine.SYSTEM, scheduled=True)
@@ -261,10 +257,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
         app.state.runtime = runtime
         loops = background_loops(runtime, metrics, housekeeping=housekeeping_interval)
         redis_client = _redis(settings)
-        probe = DatabaseProbe(settings.resolved_database_url,
-                              timeout=settings.readiness_timeout_seconds)
+        probe = database_probe(settings)
         app.state.readiness = Readiness(
-            probe=probe, expected_revision=head_revision(),
+            probe=probe, expected_revision=expected_revision(),
             signing_key_loaded=lambda: runtime.has_signing_key, loops=loops,
             redis_ping=redis_client.ping if redis_client is not None else None,
             timeout=settings.readiness_timeout_seconds)

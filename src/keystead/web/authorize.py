@@ -124,7 +124,7 @@ async def _decide(ctx: Page, client: RegisteredClient, request: AuthorizationReq
         if who is not None:
             # OIDC Core §3.1.2.1 prompt=login / max_age: sign in again, here and now.
             async with ctx.transaction() as conn:
-                await sessions.end(conn, who.session)
+                await sessions.end(ctx.runtime, conn, who.session)
             ctx.forget_session()
         return redirect(_sign_in_for(pairs))
     async with ctx.transaction() as conn:
@@ -187,7 +187,7 @@ async def not_you(ctx: Page) -> Response:
     opened = ctx.runtime.box.open(ctx.field("request"))
     if ctx.session is not None:
         async with ctx.transaction() as conn:
-            await sessions.end(conn, ctx.session)
+            await sessions.end(ctx.runtime, conn, ctx.session)
     ctx.forget_session()
     if not opened:  # not a form of ours: signed out all the same
         return redirect("/login?notice=signed-out")

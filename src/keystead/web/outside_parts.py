@@ -21,8 +21,10 @@ from keystead.protocol.keys import StoredKey, jwk_set, load_private, published, 
 from keystead.protocol.tokens import Signer
 from keystead.store.audit_stream import audit_tails
 from keystead.store.database import sqlite_path
+from keystead.store.health import DatabaseProbe
 from keystead.store.hot_sql import SqlHotStore, following
 from keystead.store.hot_sqlite import SqliteHotStore
+from keystead.store.migrate import head_revision
 
 log = logging.getLogger("keystead")
 
@@ -84,3 +86,14 @@ def token_signer(keys: list[StoredKey], cipher: MultiFernet, now: datetime) -> S
     public = [k.public_jwk for k in published(keys, now)]
     return Signer(chosen.kid, load_private(cipher, chosen.private_jwk_encrypted),
                   jwk_set(public), {"keys": public})
+
+
+def database_probe(settings: Settings) -> DatabaseProbe:
+    """Readiness's and the scrape's own connection to the database (never the request pool)."""
+    return DatabaseProbe(settings.resolved_database_url,
+                         timeout=settings.readiness_timeout_seconds)
+
+
+def expected_revision() -> str:
+    """The schema revision this code runs on (the migrations' head)."""
+    return head_revision()

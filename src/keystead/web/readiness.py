@@ -13,13 +13,22 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from keystead.domain.errors import StoreUnavailableError
-from keystead.store.health import DatabaseProbe
 from keystead.web.supervision import SupervisedLoop
 
 Ping = Callable[[], Awaitable[object]]
+
+
+class DatabaseProbe(Protocol):
+    """What readiness and a metrics scrape ask the database, each on a connection of its own
+    (``store/health.py``)."""
+
+    async def revision(self) -> str | None: ...
+
+    async def figures(self, *, created_before: datetime) -> tuple[int, int]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from keystead.domain.governance.evidence import (
     EvidenceRecorder,
     EvidenceTally,
 )
+from keystead.domain.governance.policy import Policy
 from keystead.domain.outbox import OutboxSender
 from keystead.domain.passwords import Passwords
 from keystead.domain.secret_delivery import DestinationFactory
@@ -50,6 +51,7 @@ from keystead.protocol.revocation import RevocationEndpoint
 from keystead.protocol.server import TokenEndpoint
 from keystead.protocol.throttle import Throttle, ThrottlePolicy
 from keystead.protocol.tokens import Signer, TokenService
+from keystead.store.audit_archive import Archived, ArchiveRefusedError, archive_before
 from keystead.store.authorizations import SqlAuthorizationStore, authorization_transactions
 from keystead.store.availability import reachable
 from keystead.store.database import create_engine
@@ -172,6 +174,31 @@ class Runtime(UseCaseFactories):
         if chosen is not None:
             self.signer.use(chosen.kid, load_private(self.cipher, chosen.private_jwk_encrypted),
                             [k.public_jwk for k in published(keys, self.clock())])
+
+    async def archive_audit(self, policy: Policy | None = None) -> list[Archived]:
+        """Archive and remove audit entries past ``auditRetentionDays`` (housekeeping's last
+        step), a batch per transaction, until none is due; nothing when the policy keeps them
+        for ever."""
+        done: list[Archived] = []
+        while True:
+            async with self.transaction() as conn:
+                days = (policy or await self.policy_store(conn).find()).retention_days.get("audit")
+                if days is None:
+                    return done
+                now = self.clock()
+                try:
+                    archived = await archive_before(
+                        conn, before=now - timedelta(days=days),
+                        folder=self.settings.audit_archive_folder,
+                        ring=self.settings.key_ring(), now=now)
+                except ArchiveRefusedError as exc:
+                    log.error("audit entries past their retention were kept, not archived: the "
+                              "chain does not verify (%s); run `keystead audit verify`", exc)
+                    return done
+            if archived is None:
+                return done
+            log.info("archived %d audit entries to %s", archived.entries, archived.path)
+            done.append(archived)
 
     async def close(self) -> None:
         await self.hot.close()

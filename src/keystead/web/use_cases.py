@@ -19,9 +19,11 @@ from keystead.domain.client_catalogue import ClientCatalogue, ScopeList
 from keystead.domain.client_checks import ClientChecks
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.client_usage import ClientUsage
+from keystead.domain.clients import ClientStore
 from keystead.domain.clock import Clock
 from keystead.domain.connected_apps import ConnectedApps
 from keystead.domain.console_search import ConsoleSearch
+from keystead.domain.console_sessions import SessionStore
 from keystead.domain.dashboard import Dashboard
 from keystead.domain.divisions import DivisionManagement
 from keystead.domain.governance.alert_engine import AlertsManagement
@@ -58,7 +60,7 @@ from keystead.domain.webhooks.endpoints import AddressGuard
 from keystead.domain.webhooks.management import WebhookManagement
 from keystead.domain.webhooks.publishing import PublishingAuditLog, WebhookPublisher
 from keystead.protocol.tokens import TokenService
-from keystead.store.alerts import SqlAlertStore, SqlAuditFeed
+from keystead.store.alerts import ALERTS_LOCK, SqlAlertStore, SqlAuditFeed
 from keystead.store.audit import SqlAuditLog
 from keystead.store.audit_subjects import SqlSubjectDirectory
 from keystead.store.authorizations import SqlAuthorizationStore
@@ -70,7 +72,7 @@ from keystead.store.deactivations import SqlDeactivationStore
 from keystead.store.deletion_requests import SqlDeletionRequestStore
 from keystead.store.divisions import SqlDivisionStore
 from keystead.store.evidence import SqlEvidence
-from keystead.store.findings import SqlFindingStore
+from keystead.store.findings import SqlFindingStore, claim_evaluation
 from keystead.store.housekeeping import SqlHousekeeping
 from keystead.store.identity_providers import SqlIdentityLinkStore, SqlIdentityProviderStore
 from keystead.store.invitations import SqlInvitationStore
@@ -83,6 +85,7 @@ from keystead.store.reviews import SqlCampaignStore, SqlReviewItemStore
 from keystead.store.roles import SqlRoleStore
 from keystead.store.scopes import SqlScopeStore
 from keystead.store.secret_destinations import SqlDeliveryRecord, SqlDeliveryStore
+from keystead.store.sessions import SqlSessionStore
 from keystead.store.subject_data import SqlSubjectRecords
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.usage_counts import SqlUsageCounts
@@ -300,3 +303,20 @@ class UseCaseFactories:
 
     def time_rule_purges(self, conn: AsyncConnection) -> TimeRulePurges:
         return SqlHousekeeping(conn)
+
+    def session_store(self, conn: AsyncConnection) -> SessionStore:
+        """Console sign-in sessions (the web layer's sessions module decides their life)."""
+        return SqlSessionStore(conn)
+
+    def client_records(self, conn: AsyncConnection) -> ClientStore:
+        """Clients read with no caller's permission check: only for a read the caller has
+        already earned (the one-time secret page, right after creating or rotating it)."""
+        return SqlClientStore(conn)
+
+    async def claim_findings_round(self, conn: AsyncConnection) -> bool:
+        """False when another replica is evaluating findings (its transaction holds the lock)."""
+        return await claim_evaluation(conn)
+
+    async def claim_alerts_round(self, conn: AsyncConnection) -> bool:
+        """False when another replica is evaluating the alert rules."""
+        return await claim_evaluation(conn, ALERTS_LOCK)

@@ -3,7 +3,7 @@
 One ``RetentionRule`` per kind of record. The policy (``domain/governance/policy.py``) takes its
 wire fields from ``RETENTION_RULES`` and housekeeping (``store/housekeeping.py``) looks up
 a purger per rule key, so a new kind of record joins by adding a rule here and a purger there
-(the audit log's is the archive step, ``web/retention_runs.py``).
+(the audit log's is the archive step, ``Runtime.archive_audit``).
 """
 
 from __future__ import annotations

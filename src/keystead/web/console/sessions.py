@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keystead.store.sessions import SessionRow, SqlSessionStore
+from keystead.domain.console_sessions import SessionRow
 from keystead.web.runtime import Runtime
 
 SESSION_COOKIE = "ks_session"
@@ -98,7 +98,7 @@ async def load(request: Request, runtime: Runtime, conn: AsyncConnection) -> Loa
     cookie = session_cookie(request, runtime)
     if not cookie:
         return Loaded(None, expired=False)
-    store = SqlSessionStore(conn)
+    store = runtime.session_store(conn)
     digest = runtime.digester.session(cookie)
     row = None if digest is None else await store.find(digest)
     if row is None or digest is None:
@@ -123,7 +123,7 @@ async def start(runtime: Runtime, conn: AsyncConnection, *, user_id: str, stage:
                 amr: list[str], previous: Session | None = None,
                 data: dict[str, str] | None = None) -> Session:
     """A new session (a fresh id) at ``stage``; ``previous`` is ended, its deadline kept."""
-    store = SqlSessionStore(conn)
+    store = runtime.session_store(conn)
     now = runtime.clock()
     expires = now + timedelta(seconds=runtime.settings.session_lifetime_seconds)
     created = now
@@ -138,8 +138,9 @@ async def start(runtime: Runtime, conn: AsyncConnection, *, user_id: str, stage:
 
 
 async def save_data(runtime: Runtime, conn: AsyncConnection, session: Session) -> None:
-    await SqlSessionStore(conn).touch(session.row.digest, now=runtime.clock(), data=session.data)
+    await runtime.session_store(conn).touch(session.row.digest, now=runtime.clock(),
+                                            data=session.data)
 
 
-async def end(conn: AsyncConnection, session: Session) -> None:
-    await SqlSessionStore(conn).delete(session.row.digest)
+async def end(runtime: Runtime, conn: AsyncConnection, session: Session) -> None:
+    await runtime.session_store(conn).delete(session.row.digest)

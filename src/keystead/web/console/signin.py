@@ -187,7 +187,7 @@ async def recovery_codes_done(ctx: Page) -> Response:
 async def logout(ctx: Page) -> Response:
     if ctx.session is not None:
         async with ctx.transaction() as conn:
-            await sessions.end(conn, ctx.session)
+            await sessions.end(ctx.runtime, conn, ctx.session)
     ctx.forget_session()
     return redirect("/login?notice=signed-out")
 

@@ -21,7 +21,6 @@ from keystead.domain.errors import ForbiddenError, NotFoundError, Problem
 from keystead.domain.permissions import Permission
 from keystead.domain.secrets import fingerprint
 from keystead.protocol.metadata import server_metadata
-from keystead.store.clients import SqlClientStore
 from keystead.web.console import sessions
 from keystead.web.console.clients.detail import find_client, render_detail
 from keystead.web.console.clients.form import Errors
@@ -53,7 +52,7 @@ async def show_secret(ctx: Page) -> Response:
             # copied URL finds nothing.
             del session.data[REVEAL]
             await sessions.save_data(ctx.runtime, conn, session)
-            client = await SqlClientStore(conn).find(client_id)
+            client = await ctx.runtime.client_records(conn).find(client_id)
             if client is None:
                 raise NotFoundError(f"no OAuth client with id {client_id}")
         else:
