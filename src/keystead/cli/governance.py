@@ -8,15 +8,13 @@ shows them); a value is read as JSON (``true``, ``60``, ``{"CODE": 3600}``), els
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.cli.compliance import compliance
-from keystead.cli.run import fail, out, run_with_runtime
+from keystead.cli.run import fail, print_result
 from keystead.domain.governance.policy import to_document
-from keystead.domain.principal import Caller
 from keystead.web.runtime import Runtime
 
 governance_app = typer.Typer(help="Governance: the organisation's policy and compliance.",
@@ -29,11 +27,7 @@ governance_app.command("compliance")(compliance)
 @policy_app.command("show")
 def policy_show() -> None:
     """Print the policy as JSON (its wire form)."""
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> Any:
-        return to_document(await runtime.policy(conn).view(caller))
-
-    out(run_with_runtime(work))
+    print_result(Runtime.policy, lambda policy, caller: policy.view(caller), to_document)
 
 
 @policy_app.command("set")
@@ -51,8 +45,5 @@ def policy_set(
             document[key] = json.loads(raw)
         except json.JSONDecodeError:
             document[key] = raw
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> Any:
-        return to_document(await runtime.policy(conn).update(caller, document))
-
-    out(run_with_runtime(work))
+    print_result(Runtime.policy, lambda policy, caller: policy.update(caller, document),
+                 to_document)

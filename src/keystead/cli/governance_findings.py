@@ -3,15 +3,13 @@ the operator (audited as ``cli``), with the API's JSON shapes."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.cli.run import every_page, out, run_with_runtime
+from keystead.cli.run import print_every, print_result
 from keystead.domain.governance.finding_engine import describe_evaluation
 from keystead.domain.governance.findings import finding_filter
-from keystead.domain.principal import Caller
 from keystead.web.api.governance.findings import finding_json
 from keystead.web.runtime import Runtime
 
@@ -28,13 +26,10 @@ def findings_list(
     """Print the findings as a JSON list, worst first."""
     wanted = {name: value for name, value in
               (("clientId", client_id), ("kind", kind), ("state", state)) if value}
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> list[Any]:
-        flt = finding_filter(wanted)
-        findings = runtime.findings(conn)
-        return await every_page(lambda page: findings.search(caller, flt, page), finding_json)
-
-    out(run_with_runtime(work))
+    print_every(Runtime.findings,
+                lambda findings, caller, page: findings.search(caller, finding_filter(wanted),
+                                                               page),
+                finding_json)
 
 
 @findings_app.command("evaluate")
@@ -42,13 +37,10 @@ def findings_evaluate(
     client_id: Annotated[str | None, typer.Option(help="Only this client (default: all)")] = None,
 ) -> None:
     """Evaluate now; print how many clients were evaluated, findings opened and resolved."""
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> Any:
-        done = await runtime.findings(conn).evaluate(
-            caller, client_ids=None if client_id is None else [client_id])
-        return describe_evaluation(done)
-
-    out(run_with_runtime(work))
+    client_ids = None if client_id is None else [client_id]
+    print_result(Runtime.findings,
+                 lambda findings, caller: findings.evaluate(caller, client_ids=client_ids),
+                 describe_evaluation)
 
 
 @findings_app.command("archive")
@@ -57,30 +49,24 @@ def findings_archive(
     reason: Annotated[str, typer.Option(help="Why the finding is accepted (required)")],
 ) -> None:
     """Archive an active finding with the reason it is accepted (audited)."""
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> Any:
-        return finding_json(await runtime.findings(conn).archive(caller, finding_id, reason))
-
-    out(run_with_runtime(work))
+    print_result(Runtime.findings,
+                 lambda findings, caller: findings.archive(caller, finding_id, reason),
+                 finding_json)
 
 
 @findings_app.command("unarchive")
 def findings_unarchive(finding_id: Annotated[str, typer.Argument(help="The finding's id")]
                        ) -> None:
     """Make an archived finding active again (audited)."""
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> Any:
-        return finding_json(await runtime.findings(conn).unarchive(caller, finding_id))
-
-    out(run_with_runtime(work))
+    print_result(Runtime.findings,
+                 lambda findings, caller: findings.unarchive(caller, finding_id),
+                 finding_json)
 
 
 @findings_app.command("remedy")
 def findings_remedy(finding_id: Annotated[str, typer.Argument(help="The finding's id")]
                     ) -> None:
     """Apply the finding's one-step fix to its client (an audited client change)."""
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> Any:
-        return finding_json(await runtime.findings(conn).remedy(caller, finding_id))
-
-    out(run_with_runtime(work))
+    print_result(Runtime.findings,
+                 lambda findings, caller: findings.remedy(caller, finding_id),
+                 finding_json)

@@ -93,3 +93,29 @@ async def every_page(search: Callable[[Page], Awaitable[tuple[Sequence[R], int]]
         if len(listed) >= total or not page:
             return listed
         number += 1
+
+
+M = TypeVar("M")
+
+
+def print_result(use_cases: Callable[[Runtime, AsyncConnection], M],
+                 act: Callable[[M, Caller], Awaitable[R]], present: Callable[[R], Any]) -> None:
+    """Run one use case (``act`` on what ``use_cases`` builds) as the operator; print its result
+    as ``present`` shows it (JSON)."""
+
+    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> Any:
+        return present(await act(use_cases(runtime, conn), caller))
+
+    out(run_with_runtime(work))
+
+
+def print_every(use_cases: Callable[[Runtime, AsyncConnection], M],
+                search: Callable[[M, Caller, Page], Awaitable[tuple[Sequence[R], int]]],
+                present: Callable[[R], Any]) -> None:
+    """Print as one JSON list every item a paged search of ``use_cases`` finds, as the operator."""
+
+    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> list[Any]:
+        found = use_cases(runtime, conn)
+        return await every_page(lambda page: search(found, caller, page), present)
+
+    out(run_with_runtime(work))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +38,14 @@ def _password(from_stdin: bool) -> str:
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
+def _print_changed(changed: dict[str, Any], sentence: str, *, as_json: bool) -> None:
+    """The changed user as JSON, or one sentence saying what changed."""
+    if as_json:
+        emit_one(changed, USER_COLUMNS, as_json=True)
+    else:
+        typer.echo(sentence)
+
+
 @users_app.command("list")
 def users_list(
     query: Annotated[str | None, typer.Option(
@@ -64,20 +72,15 @@ def users_create(
 def users_deactivate(user: UserArgument, as_json: JsonOption = False) -> None:
     """Stop a user signing in (their sessions end); reversible through the API or console."""
     changed = users_backend().change(user, {"state": "inactive"})
-    if as_json:
-        emit_one(changed, USER_COLUMNS, as_json=True)
-    else:
-        typer.echo(f"{changed['email']} is now {changed['state']}")
+    _print_changed(changed, f"{changed['email']} is now {changed['state']}", as_json=as_json)
 
 
 @users_app.command("reset-mfa")
 def users_reset_mfa(user: UserArgument, as_json: JsonOption = False) -> None:
     """Make a user enrol two-step verification again at their next sign-in (a lost phone)."""
     changed = users_backend().reset_mfa(user)
-    if as_json:
-        emit_one(changed, USER_COLUMNS, as_json=True)
-    else:
-        typer.echo(f"{changed['email']} enrols two-step verification at their next sign-in")
+    _print_changed(changed, f"{changed['email']} enrols two-step verification at their next "
+                            "sign-in", as_json=as_json)
 
 
 @users_app.command("set-password")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.cli.run import out, run_with_runtime
+from keystead.cli.run import out, print_result, run_with_runtime
 from keystead.domain.paging import Page
 from keystead.domain.principal import Caller
 from keystead.domain.webhooks.events import EVENTS
@@ -51,11 +51,8 @@ def create(
 @webhooks_app.command("show")
 def show(endpoint_id: str) -> None:
     """Print one endpoint as JSON."""
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> dict[str, Any]:
-        return endpoint_json(await runtime.webhooks(conn).find(caller, endpoint_id))
-
-    out(run_with_runtime(work))
+    print_result(Runtime.webhooks, lambda webhooks, caller: webhooks.find(caller, endpoint_id),
+                 endpoint_json)
 
 
 @webhooks_app.command("delete")
@@ -72,11 +69,8 @@ def delete(endpoint_id: str) -> None:
 @webhooks_app.command("enable")
 def enable(endpoint_id: str) -> None:
     """Enable an endpoint disabled after persistent failure."""
-
-    async def work(runtime: Runtime, conn: AsyncConnection, caller: Caller) -> dict[str, Any]:
-        return endpoint_json(await runtime.webhooks(conn).enable(caller, endpoint_id))
-
-    out(run_with_runtime(work))
+    print_result(Runtime.webhooks,
+                 lambda webhooks, caller: webhooks.enable(caller, endpoint_id), endpoint_json)
 
 
 @webhooks_app.command("deliveries")

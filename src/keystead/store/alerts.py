@@ -24,6 +24,7 @@ from keystead.domain.governance.findings import Severity
 from keystead.domain.paging import Page
 from keystead.store.audit import stored_event
 from keystead.store.governance_tables import alert_cursors, alerts
+from keystead.store.rows import equal_to, page_of
 from keystead.store.tables import ORG_ID, audit_events, clients
 
 ALERTS_LOCK = 0x6B73_616C  # the advisory lock id a scheduled alert evaluation runs under
@@ -86,20 +87,13 @@ class SqlAlertStore:
         await self.conn.execute(insert(alerts).values(**_row(alert)))
 
     async def search(self, flt: AlertFilter, page: Page) -> tuple[list[Alert], int]:
-        conditions = [alerts.c.organization_id == ORG_ID]
-        if flt.client_id is not None:
-            conditions.append(alerts.c.client_id == flt.client_id)
-        if flt.rule is not None:
-            conditions.append(alerts.c.rule == str(flt.rule))
-        if flt.state is not None:
-            conditions.append(alerts.c.state == str(flt.state))
-        total = (await self.conn.execute(
-            select(func.count()).select_from(alerts).where(*conditions))).scalar_one()
-        rows = await self.conn.execute(
-            _SELECT.where(*conditions).order_by(_STATE_ORDER, alerts.c.last_seen.desc(),
-                                                alerts.c.id)
-            .limit(page.size).offset((page.number - 1) * page.size))
-        return [_alert(r) for r in rows], int(total)
+        where = [alerts.c.organization_id == ORG_ID, *equal_to(
+            [(alerts.c.client_id, flt.client_id), (alerts.c.rule, flt.rule),
+             (alerts.c.state, flt.state)])]
+        rows, total = await page_of(
+            self.conn, alerts,
+            _SELECT.order_by(_STATE_ORDER, alerts.c.last_seen.desc(), alerts.c.id), where, page)
+        return [_alert(r) for r in rows], total
 
     async def cursor(self) -> int | None:
         # FOR UPDATE (PostgreSQL): an evaluation asked for through the API and the scheduled

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import Result
@@ -71,21 +71,20 @@ class SqlDashboard:
 
     async def failed_authentications(self, *, limit: int) -> list[StoredEvent]:
         """The newest failed client authentications and user sign-ins."""
-        rows = await self.conn.execute(
-            select(audit_events).where(
-                audit_events.c.organization_id == ORG_ID,
-                audit_events.c.action.in_(AUTHENTICATIONS),
-                audit_events.c.result == str(Result.failure))
-            .order_by(audit_events.c.seq.desc()).limit(limit))
-        return [stored_event(r) for r in rows]
+        return await self._newest_events(audit_events.c.action.in_(AUTHENTICATIONS),
+                                         Result.failure, limit=limit)
 
     async def recent_changes(self, *, limit: int) -> list[StoredEvent]:
         """The newest successful events other than authentications."""
+        return await self._newest_events(audit_events.c.action.not_in(AUTHENTICATIONS),
+                                         Result.success, limit=limit)
+
+    async def _newest_events(self, actions: ColumnElement[bool], result: Result, *,
+                             limit: int) -> list[StoredEvent]:
         rows = await self.conn.execute(
             select(audit_events).where(
-                audit_events.c.organization_id == ORG_ID,
-                audit_events.c.action.not_in(AUTHENTICATIONS),
-                audit_events.c.result == str(Result.success))
+                audit_events.c.organization_id == ORG_ID, actions,
+                audit_events.c.result == str(result))
             .order_by(audit_events.c.seq.desc()).limit(limit))
         return [stored_event(r) for r in rows]
 

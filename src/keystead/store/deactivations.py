@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystead.domain.clients import Actor
 from keystead.domain.governance.deactivation import Plan
 from keystead.store.governance_tables import deactivation_plans as plans
+from keystead.store.rows import first_row
 
 
 def _plan(row: Row[Any]) -> Plan:
@@ -33,9 +34,8 @@ class SqlDeactivationStore:
         self.conn = conn
 
     async def find(self, client_id: str, *, for_update: bool = False) -> Plan | None:
-        query = select(plans).where(plans.c.client_id == client_id)
-        row = (await self.conn.execute(query.with_for_update() if for_update else query)).first()
-        return None if row is None else _plan(row)
+        return await first_row(self.conn, plans, _plan, plans.c.client_id == client_id,
+                               for_update=for_update)
 
     async def all(self, *, for_update: bool = False) -> Sequence[Plan]:
         query = select(plans).order_by(plans.c.date, plans.c.client_id)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.organization import Division
+from keystead.store.rows import first_row, organisation_rows, referred_to
 from keystead.store.tables import ORG_ID, client_role_divisions, divisions, user_grants
 
 
@@ -22,19 +23,14 @@ class SqlDivisionStore:
         self.conn = conn
 
     async def list(self) -> list[Division]:
-        rows = await self.conn.execute(select(divisions).where(
-            divisions.c.organization_id == ORG_ID).order_by(divisions.c.name))
-        return [_division(r) for r in rows]
+        return await organisation_rows(self.conn, divisions, _division, divisions.c.name)
 
     async def find(self, division_id: str) -> Division | None:
-        row = (await self.conn.execute(select(divisions).where(
-            divisions.c.id == division_id))).first()
-        return _division(row) if row else None
+        return await first_row(self.conn, divisions, _division, divisions.c.id == division_id)
 
     async def by_name(self, name: str) -> Division | None:
-        row = (await self.conn.execute(select(divisions).where(
-            divisions.c.organization_id == ORG_ID, divisions.c.name == name))).first()
-        return _division(row) if row else None
+        return await first_row(self.conn, divisions, _division,
+                               divisions.c.organization_id == ORG_ID, divisions.c.name == name)
 
     async def add(self, division: Division) -> None:
         await self.conn.execute(insert(divisions).values(
@@ -47,12 +43,8 @@ class SqlDivisionStore:
             name=name, description=description))
 
     async def in_use(self, division_id: str) -> bool:
-        used = select(exists().where(client_role_divisions.c.division_id == division_id)
-                      ).scalar_subquery()
-        granted = select(exists().where(user_grants.c.division_id == division_id)
-                         ).scalar_subquery()
-        row = (await self.conn.execute(select(used, granted))).one()
-        return bool(row[0] or row[1])
+        return await referred_to(self.conn, client_role_divisions.c.division_id == division_id,
+                                 user_grants.c.division_id == division_id)
 
     async def delete(self, division_id: str) -> None:
         await self.conn.execute(delete(divisions).where(divisions.c.id == division_id))

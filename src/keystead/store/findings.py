@@ -24,6 +24,7 @@ from keystead.domain.governance.findings import (
 )
 from keystead.domain.paging import Page
 from keystead.store.governance_tables import findings
+from keystead.store.rows import equal_to, page_of
 from keystead.store.tables import ORG_ID, clients
 
 EVALUATION_LOCK = 0x6B73_6664  # the advisory lock id the scheduled evaluation runs under
@@ -87,20 +88,14 @@ class SqlFindingStore:
         await self.conn.execute(insert(findings).values(**_row(finding)))
 
     async def search(self, flt: FindingFilter, page: Page) -> tuple[list[Finding], int]:
-        conditions = [findings.c.organization_id == ORG_ID]
-        if flt.client_id is not None:
-            conditions.append(findings.c.client_id == flt.client_id)
-        if flt.kind is not None:
-            conditions.append(findings.c.kind == str(flt.kind))
-        if flt.state is not None:
-            conditions.append(findings.c.state == str(flt.state))
-        total = (await self.conn.execute(
-            select(func.count()).select_from(findings).where(*conditions))).scalar_one()
-        rows = await self.conn.execute(
-            _SELECT.where(*conditions).order_by(_STATE_ORDER, _SEVERITY_ORDER, clients.c.name,
-                                                findings.c.kind, findings.c.subject)
-            .limit(page.size).offset((page.number - 1) * page.size))
-        return [_finding(r) for r in rows], int(total)
+        where = [findings.c.organization_id == ORG_ID, *equal_to(
+            [(findings.c.client_id, flt.client_id), (findings.c.kind, flt.kind),
+             (findings.c.state, flt.state)])]
+        rows, total = await page_of(
+            self.conn, findings,
+            _SELECT.order_by(_STATE_ORDER, _SEVERITY_ORDER, clients.c.name, findings.c.kind,
+                             findings.c.subject), where, page)
+        return [_finding(r) for r in rows], total
 
     async def clients_with(self, kind: str) -> set[str]:
         return set((await self.conn.execute(select(findings.c.client_id).where(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
 )
 
+from keystead.store.columns import client_ref, id_key, organization_ref
 from keystead.store.table_metadata import metadata
 from keystead.store.types import UTCDateTime
 
@@ -25,8 +26,7 @@ from keystead.store.types import UTCDateTime
 # Deprecation and Sunset headers).
 deactivation_plans = Table(
     "deactivation_plans", metadata,
-    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
-           primary_key=True),
+    client_ref(primary_key=True),
     Column("date", UTCDateTime, nullable=False),
     Column("reason", String(500), nullable=False),
     Column("replacement_id", String(36), nullable=True),
@@ -42,8 +42,7 @@ deactivation_plans = Table(
 # where it still holds the value it read.
 secret_destinations = Table(
     "secret_destinations", metadata,
-    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
-           primary_key=True),
+    client_ref(primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("settings", JSON, nullable=False),
     Column("rotate_every_days", Integer, nullable=True),
@@ -85,7 +84,7 @@ governance_policies = Table(
 # unsent row whose lease ran out is claimed again: at least once, never lost.
 outbox = Table(
     "outbox", metadata,
-    Column("id", String(36), primary_key=True),
+    id_key(),
     Column("channel", String(32), nullable=False),  # "email" or "webhook"
     Column("payload", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -107,7 +106,7 @@ outbox = Table(
 # client stays readable, and a deleted user's notices go with the user (store/notices.py).
 notices = Table(
     "notices", metadata,
-    Column("id", String(36), primary_key=True),
+    id_key(),
     Column("recipient_id", String(36), nullable=False),
     Column("kind", String(64), nullable=False),
     Column("subject", String(320), nullable=False),
@@ -122,7 +121,7 @@ notices = Table(
 # that deleted a client is kept as its record.
 deletion_requests = Table(
     "deletion_requests", metadata,
-    Column("id", String(36), primary_key=True),
+    id_key(),
     Column("client_id", String(36), nullable=False, index=True),
     Column("client_name", String(320), nullable=False),
     Column("requested_by", JSON, nullable=False),
@@ -138,8 +137,8 @@ deletion_requests = Table(
 # retired client is deleted later, and the campaign's report must still show what was decided.
 review_campaigns = Table(
     "review_campaigns", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    id_key(),
+    organization_ref(),
     Column("name", String(128), nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
     Column("selection", JSON, nullable=False),
@@ -153,7 +152,7 @@ review_campaigns = Table(
 
 review_items = Table(
     "review_items", metadata,
-    Column("id", String(36), primary_key=True),
+    id_key(),
     Column("campaign_id", String(36), ForeignKey("review_campaigns.id", ondelete="CASCADE"),
            nullable=False, index=True),
     Column("client_id", String(36), nullable=False, index=True),
@@ -173,10 +172,9 @@ review_items = Table(
 # empty); evaluating again updates the same row, so the table is bounded by clients x kinds.
 findings = Table(
     "findings", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
-    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
-           nullable=False),
+    id_key(),
+    organization_ref(),
+    client_ref(),
     Column("kind", String(40), nullable=False),
     Column("subject", String(256), nullable=False, default=""),
     Column("severity", String(16), nullable=False),
@@ -199,11 +197,10 @@ findings = Table(
 # client otherwise.
 alerts = Table(
     "alerts", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    id_key(),
+    organization_ref(),
     Column("rule", String(40), nullable=False),
-    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
-           nullable=True, index=True),
+    client_ref(nullable=True, index=True),
     Column("subject", String(256), nullable=False, default=""),
     Column("severity", String(16), nullable=False),
     Column("state", String(16), nullable=False, index=True),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.organization import Role
+from keystead.store.rows import first_row, organisation_rows, referred_to
 from keystead.store.tables import ORG_ID, client_role_divisions, roles, user_grants
 
 
@@ -23,18 +24,14 @@ class SqlRoleStore:
         self.conn = conn
 
     async def list(self) -> list[Role]:
-        rows = await self.conn.execute(select(roles).where(
-            roles.c.organization_id == ORG_ID).order_by(roles.c.name))
-        return [_role(r) for r in rows]
+        return await organisation_rows(self.conn, roles, _role, roles.c.name)
 
     async def find(self, role_id: str) -> Role | None:
-        row = (await self.conn.execute(select(roles).where(roles.c.id == role_id))).first()
-        return _role(row) if row else None
+        return await first_row(self.conn, roles, _role, roles.c.id == role_id)
 
     async def by_name(self, name: str) -> Role | None:
-        row = (await self.conn.execute(select(roles).where(
-            roles.c.organization_id == ORG_ID, roles.c.name == name))).first()
-        return _role(row) if row else None
+        return await first_row(self.conn, roles, _role,
+                               roles.c.organization_id == ORG_ID, roles.c.name == name)
 
     async def add(self, role: Role) -> None:
         await self.conn.execute(insert(roles).values(
@@ -48,11 +45,8 @@ class SqlRoleStore:
             date_modified=role.date_modified))
 
     async def in_use(self, role_id: str) -> bool:
-        used = select(exists().where(client_role_divisions.c.role_id == role_id)
-                      ).scalar_subquery()
-        granted = select(exists().where(user_grants.c.role_id == role_id)).scalar_subquery()
-        row = (await self.conn.execute(select(used, granted))).one()
-        return bool(row[0] or row[1])
+        return await referred_to(self.conn, client_role_divisions.c.role_id == role_id,
+                                 user_grants.c.role_id == role_id)
 
     async def delete(self, role_id: str) -> None:
         await self.conn.execute(delete(roles).where(roles.c.id == role_id))

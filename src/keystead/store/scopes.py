@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, update
+from typing import Any
+
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.organization import Scope
+from keystead.store.rows import first_row, organisation_rows
 from keystead.store.tables import ORG_ID, scopes
+
+
+def _scope(r: Any) -> Scope:
+    return Scope(r.id, r.description, r.builtin, r.resource_server)
 
 
 class SqlScopeStore:
@@ -16,14 +23,11 @@ class SqlScopeStore:
         self.conn = conn
 
     async def list(self) -> list[Scope]:
-        rows = await self.conn.execute(select(scopes).where(
-            scopes.c.organization_id == ORG_ID).order_by(scopes.c.id))
-        return [Scope(r.id, r.description, r.builtin, r.resource_server) for r in rows]
+        return await organisation_rows(self.conn, scopes, _scope, scopes.c.id)
 
     async def find(self, scope_id: str) -> Scope | None:
-        row = (await self.conn.execute(select(scopes).where(
-            scopes.c.organization_id == ORG_ID, scopes.c.id == scope_id))).first()
-        return Scope(row.id, row.description, row.builtin, row.resource_server) if row else None
+        return await first_row(self.conn, scopes, _scope,
+                               scopes.c.organization_id == ORG_ID, scopes.c.id == scope_id)
 
     async def add(self, scope: Scope) -> None:
         await self.conn.execute(insert(scopes).values(

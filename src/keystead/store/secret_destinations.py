@@ -14,6 +14,7 @@ from keystead.domain.audit import Result
 from keystead.domain.clients import Actor
 from keystead.domain.secret_delivery import Delivery, Schedule
 from keystead.store.governance_tables import secret_destinations as destinations
+from keystead.store.rows import first_row
 from keystead.store.tables import ORG_ID, audit_events
 
 
@@ -42,9 +43,8 @@ class SqlDeliveryStore:
         self.conn = conn
 
     async def find(self, client_id: str, *, for_update: bool = False) -> Delivery | None:
-        query = select(destinations).where(destinations.c.client_id == client_id)
-        row = (await self.conn.execute(query.with_for_update() if for_update else query)).first()
-        return None if row is None else _delivery(row)
+        return await first_row(self.conn, destinations, _delivery,
+                               destinations.c.client_id == client_id, for_update=for_update)
 
     async def put(self, delivery: Delivery) -> None:
         changed = await self.conn.execute(

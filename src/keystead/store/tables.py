@@ -27,6 +27,7 @@ from keystead.store import (
     governance_tables,  # noqa: F401  (its tables join the one schema)
     webhook_tables,  # noqa: F401  (so do these)
 )
+from keystead.store.columns import client_ref, id_key, organization_ref
 from keystead.store.table_metadata import metadata as metadata  # re-exported: the whole schema
 from keystead.store.types import UTCDateTime
 
@@ -34,14 +35,14 @@ ORG_ID = ORGANIZATION_ID
 
 organizations = Table(
     "organizations", metadata,
-    Column("id", String(36), primary_key=True),
+    id_key(),
     Column("name", String(128), nullable=False),
 )
 
 divisions = Table(
     "divisions", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    id_key(),
+    organization_ref(),
     Column("name", String(128), nullable=False),
     Column("description", String(512), nullable=False, default=""),
     Column("home", Boolean, nullable=False, default=False),
@@ -51,8 +52,8 @@ divisions = Table(
 
 roles = Table(
     "roles", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    id_key(),
+    organization_ref(),
     Column("name", String(128), nullable=False),
     Column("description", String(512), nullable=False, default=""),
     Column("permissions", JSON, nullable=False),
@@ -74,8 +75,8 @@ scopes = Table(
 
 users = Table(
     "users", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    id_key(),
+    organization_ref(),
     Column("name", String(128), nullable=False),
     Column("email", String(320), nullable=False),
     Column("state", String(16), nullable=False, default="active"),
@@ -113,7 +114,7 @@ recovery_codes = Table(
 # replaces it; a used, revoked or expired one stays (the user's page tells) and goes with the user.
 user_invitations = Table(
     "user_invitations", metadata,
-    Column("id", String(36), primary_key=True),
+    id_key(),
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("digest", String(64), nullable=False),
     Column("invited_by", String(36), nullable=False),  # the inviting admin's user id
@@ -142,8 +143,8 @@ sessions = Table(
 
 clients = Table(
     "clients", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    id_key(),
+    organization_ref(),
     Column("name", String(128), nullable=False),
     Column("description", String(512), nullable=False, default=""),
     Column("grant_types", JSON, nullable=False),
@@ -179,17 +180,15 @@ clients = Table(
 
 client_role_divisions = Table(
     "client_role_divisions", metadata,
-    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
-           primary_key=True),
+    client_ref(primary_key=True),
     Column("role_id", String(36), ForeignKey("roles.id"), primary_key=True),
     Column("division_id", String(36), ForeignKey("divisions.id"), primary_key=True),
 )
 
 client_secrets = Table(
     "client_secrets", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
-           nullable=False, index=True),
+    id_key(),
+    client_ref(index=True),
     Column("digest", String(64), nullable=False),
     Column("date_created", UTCDateTime, nullable=False),
     Column("date_expires", UTCDateTime, nullable=True),
@@ -244,7 +243,7 @@ signing_keys = Table(
 # refresh tokens carry the family id, so revoking the family stops all of them at once.
 grant_families = Table(
     "grant_families", metadata,
-    Column("id", String(36), primary_key=True),
+    id_key(),
     Column("client_id", String(36), nullable=False),
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -290,8 +289,7 @@ refresh_tokens = Table(
 consents = Table(
     "consents", metadata,
     Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("client_id", String(36), ForeignKey("clients.id", ondelete="CASCADE"),
-           primary_key=True),
+    client_ref(primary_key=True),
     Column("scopes", JSON, nullable=False),
     Column("granted_at", UTCDateTime, nullable=False),
 )
@@ -299,8 +297,8 @@ consents = Table(
 # Trusted SAML identity providers (Genesys "GenericSAML"), for the SAML2 bearer grant.
 identity_providers = Table(
     "identity_providers", metadata,
-    Column("id", String(36), primary_key=True),
-    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    id_key(),
+    organization_ref(),
     Column("name", String(128), nullable=False),
     Column("issuer_uri", String(1024), nullable=False),
     Column("certificates", JSON, nullable=False),

@@ -13,6 +13,7 @@ from keystead.domain.clients import RoleDivision
 from keystead.domain.paging import Page
 from keystead.domain.signin import Credentials
 from keystead.domain.users import User
+from keystead.store.rows import first_row, page_of
 from keystead.store.tables import (
     ORG_ID,
     grant_families,
@@ -41,13 +42,11 @@ class SqlUserStore:
             date_modified=user.date_modified or user.date_created, external_id=user.external_id))
 
     async def find(self, user_id: str) -> User | None:
-        row = (await self.conn.execute(select(users).where(users.c.id == user_id))).first()
-        return _user(row) if row else None
+        return await first_row(self.conn, users, _user, users.c.id == user_id)
 
     async def by_email(self, email: str) -> User | None:
-        row = (await self.conn.execute(select(users).where(
-            users.c.organization_id == ORG_ID, users.c.email == email))).first()
-        return _user(row) if row else None
+        return await first_row(self.conn, users, _user,
+                               users.c.organization_id == ORG_ID, users.c.email == email)
 
     async def password_hash(self, user_id: str) -> str | None:
         value = (await self.conn.execute(select(users.c.password_hash).where(
@@ -55,9 +54,8 @@ class SqlUserStore:
         return str(value) if value is not None else None
 
     async def by_external_id(self, external_id: str) -> User | None:
-        row = (await self.conn.execute(select(users).where(
-            users.c.organization_id == ORG_ID, users.c.external_id == external_id))).first()
-        return _user(row) if row else None
+        return await first_row(self.conn, users, _user, users.c.organization_id == ORG_ID,
+                               users.c.external_id == external_id)
 
     async def search(self, query: str | None, page: Page) -> tuple[Sequence[User], int]:
         conditions = [users.c.organization_id == ORG_ID]
@@ -65,12 +63,9 @@ class SqlUserStore:
             needle = query.lower()
             conditions.append(or_(func.lower(users.c.name).contains(needle, autoescape=True),
                                   users.c.email.contains(needle, autoescape=True)))
-        total = (await self.conn.execute(
-            select(func.count()).select_from(users).where(*conditions))).scalar_one()
-        rows = await self.conn.execute(
-            select(users).where(*conditions).order_by(users.c.name, users.c.id)
-            .limit(page.size).offset((page.number - 1) * page.size))
-        return [_user(r) for r in rows], int(total)
+        rows, total = await page_of(
+            self.conn, users, select(users).order_by(users.c.name, users.c.id), conditions, page)
+        return [_user(r) for r in rows], total
 
     async def replace(self, user: User, *, password_hash: str | None = None) -> None:
         values: dict[str, Any] = {"name": user.name, "email": user.email, "state": user.state,

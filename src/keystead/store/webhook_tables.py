@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
 )
 
+from keystead.store.columns import id_key
 from keystead.store.table_metadata import metadata
 from keystead.store.types import UTCDateTime
 
@@ -29,7 +30,7 @@ audit_stream_cursors = Table(
 # delivery attempt, deleted with the endpoint.
 webhook_endpoints = Table(
     "webhook_endpoints", metadata,
-    Column("id", String(36), primary_key=True),
+    id_key(),
     Column("url", String(2000), nullable=False),
     Column("event_types", JSON, nullable=False),
     Column("description", String(500), nullable=False, default="", server_default=""),
@@ -45,7 +46,7 @@ webhook_endpoints = Table(
 
 webhook_deliveries = Table(
     "webhook_deliveries", metadata,
-    Column("id", String(36), primary_key=True),
+    id_key(),
     Column("endpoint_id", String(36),
            ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
     Column("event_id", String(64), nullable=False),
