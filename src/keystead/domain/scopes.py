@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from keystead.domain.audit import Auditor, Entity, property_changes
-from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
+from keystead.domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    Problem,
+    require_found,
+)
 from keystead.domain.organization import MAX_NAME, Scope, check_description
 from keystead.domain.permissions import Permission
 from keystead.domain.redirect_uris import is_loopback
@@ -173,10 +178,7 @@ class ScopeManagement:
     async def find(self, caller: Caller, scope_id: str) -> Scope:
         """Raises: ForbiddenError, NotFoundError."""
         caller.require(Permission.OAUTH_SCOPE_VIEW)
-        found = await self.scopes.find(scope_id)
-        if found is None:
-            raise NotFoundError(f"no scope {scope_id!r}")
-        return found
+        return require_found(await self.scopes.find(scope_id), f"no scope {scope_id!r}")
 
     async def count_holders(self, caller: Caller, scope_id: str) -> int:
         """How many clients hold the scope (those deleted no longer count)."""
