@@ -10,7 +10,7 @@ the audit log; their daily baseline is scaled down to that window.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -90,19 +90,37 @@ def failed_auth_spike(window: ClientWindow, policy: Policy, now: datetime) -> li
         client_id=window.client_id)]
 
 
-def new_source_network(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
+@dataclass(frozen=True, slots=True)
+class FirstSeen:
+    """Values a client used today and never in its baseline's days, which used ``known``."""
+
+    new: list[str]
+    known: list[str]
+    days: int
+
+
+def _first_seen(window: ClientWindow, policy: Policy, now: datetime,
+               values: Callable[[Evidence], frozenset[str]]) -> FirstSeen | None:
+    """Today's ``values`` new against a full baseline; None when there are none, or when the
+    baseline is too short or used no values at all (nothing to compare with)."""
     days = window.baseline_days(policy, now.date())
-    seen = frozenset().union(*(d.networks for d in days))
-    new = sorted(window.today.networks - seen)
-    if len(days) < policy.alert_min_baseline_days or not seen or not new:
+    known = frozenset[str]().union(*(values(d) for d in days))
+    new = sorted(values(window.today) - known)
+    if len(days) < policy.alert_min_baseline_days or not known or not new:
+        return None
+    return FirstSeen(new, sorted(known), len(days))
+
+
+def new_source_network(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
+    if (seen := _first_seen(window, policy, now, lambda day: day.networks)) is None:
         return []
     return [Raised(
         AlertRule.new_source_network, Severity.medium,
-        f"Requests for this client came from {', '.join(new)}, never seen in its last "
-        f"{len(days)} days: confirm the application moved, or look for a copied secret.",
-        {"newNetworks": list[JSONValue](new), "knownNetworks": list[JSONValue](sorted(seen)),
-         "baselineDays": len(days)},
-        client_id=window.client_id, signature=",".join(new))]
+        f"Requests for this client came from {', '.join(seen.new)}, never seen in its last "
+        f"{seen.days} days: confirm the application moved, or look for a copied secret.",
+        {"newNetworks": list[JSONValue](seen.new), "knownNetworks": list[JSONValue](seen.known),
+         "baselineDays": seen.days},
+        client_id=window.client_id, signature=",".join(seen.new))]
 
 
 def token_volume(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
@@ -142,18 +160,15 @@ def token_volume(window: ClientWindow, policy: Policy, now: datetime) -> list[Ra
 
 
 def unseen_scope(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
-    days = window.baseline_days(policy, now.date())
-    used = frozenset().union(*(d.scopes_granted for d in days))
-    new = sorted(window.today.scopes_granted - used)
-    if len(days) < policy.alert_min_baseline_days or not used or not new:
+    if (seen := _first_seen(window, policy, now, lambda day: day.scopes_granted)) is None:
         return []
     return [Raised(
         AlertRule.unseen_scope, Severity.medium,
-        f"Tokens today carried {', '.join(new)}, which the client did not use in its last "
-        f"{len(days)} days: confirm the application's change.",
-        {"newScopes": list[JSONValue](new), "scopesUsed": list[JSONValue](sorted(used)),
-         "baselineDays": len(days)},
-        client_id=window.client_id, signature=",".join(new))]
+        f"Tokens today carried {', '.join(seen.new)}, which the client did not use in its last "
+        f"{seen.days} days: confirm the application's change.",
+        {"newScopes": list[JSONValue](seen.new), "scopesUsed": list[JSONValue](seen.known),
+         "baselineDays": seen.days},
+        client_id=window.client_id, signature=",".join(seen.new))]
 
 
 CLIENT_RULES = (failed_auth_spike, new_source_network, token_volume, unseen_scope)
