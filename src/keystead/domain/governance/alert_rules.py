@@ -91,36 +91,33 @@ def failed_auth_spike(window: ClientWindow, policy: Policy, now: datetime) -> li
 
 
 @dataclass(frozen=True, slots=True)
-class FirstSeen:
-    """Values a client used today and never in its baseline's days, which used ``known``."""
+class FirstSeenRule:
+    """Alert on values a client used today and never in a full baseline of days that used some
+    (the networks it came from, the scopes it was granted)."""
 
-    new: list[str]
-    known: list[str]
-    days: int
+    rule: AlertRule
+    values: Callable[[Evidence], frozenset[str]]
+    new_key: str
+    known_key: str
+    summary: str  # "{new}": today's new values; "{days}": the baseline's length
+
+    def __call__(self, window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
+        days = window.baseline_days(policy, now.date())
+        known = frozenset[str]().union(*(self.values(d) for d in days))
+        new = sorted(self.values(window.today) - known)
+        if len(days) < policy.alert_min_baseline_days or not known or not new:
+            return []
+        return [Raised(
+            self.rule, Severity.medium, self.summary.format(new=", ".join(new), days=len(days)),
+            {self.new_key: list[JSONValue](new), self.known_key: list[JSONValue](sorted(known)),
+             "baselineDays": len(days)},
+            client_id=window.client_id, signature=",".join(new))]
 
 
-def _first_seen(window: ClientWindow, policy: Policy, now: datetime,
-               values: Callable[[Evidence], frozenset[str]]) -> FirstSeen | None:
-    """Today's ``values`` new against a full baseline; None when there are none, or when the
-    baseline is too short or used no values at all (nothing to compare with)."""
-    days = window.baseline_days(policy, now.date())
-    known = frozenset[str]().union(*(values(d) for d in days))
-    new = sorted(values(window.today) - known)
-    if len(days) < policy.alert_min_baseline_days or not known or not new:
-        return None
-    return FirstSeen(new, sorted(known), len(days))
-
-
-def new_source_network(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
-    if (seen := _first_seen(window, policy, now, lambda day: day.networks)) is None:
-        return []
-    return [Raised(
-        AlertRule.new_source_network, Severity.medium,
-        f"Requests for this client came from {', '.join(seen.new)}, never seen in its last "
-        f"{seen.days} days: confirm the application moved, or look for a copied secret.",
-        {"newNetworks": list[JSONValue](seen.new), "knownNetworks": list[JSONValue](seen.known),
-         "baselineDays": seen.days},
-        client_id=window.client_id, signature=",".join(seen.new))]
+new_source_network = FirstSeenRule(
+    AlertRule.new_source_network, lambda day: day.networks, "newNetworks", "knownNetworks",
+    "Requests for this client came from {new}, never seen in its last {days} days: confirm "
+    "the application moved, or look for a copied secret.")
 
 
 def token_volume(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
@@ -159,16 +156,10 @@ def token_volume(window: ClientWindow, policy: Policy, now: datetime) -> list[Ra
     return found
 
 
-def unseen_scope(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
-    if (seen := _first_seen(window, policy, now, lambda day: day.scopes_granted)) is None:
-        return []
-    return [Raised(
-        AlertRule.unseen_scope, Severity.medium,
-        f"Tokens today carried {', '.join(seen.new)}, which the client did not use in its last "
-        f"{seen.days} days: confirm the application's change.",
-        {"newScopes": list[JSONValue](seen.new), "scopesUsed": list[JSONValue](seen.known),
-         "baselineDays": seen.days},
-        client_id=window.client_id, signature=",".join(seen.new))]
+unseen_scope = FirstSeenRule(
+    AlertRule.unseen_scope, lambda day: day.scopes_granted, "newScopes", "scopesUsed",
+    "Tokens today carried {new}, which the client did not use in its last {days} days: "
+    "confirm the application's change.")
 
 
 CLIENT_RULES = (failed_auth_spike, new_source_network, token_volume, unseen_scope)
