@@ -27,7 +27,13 @@ from keystead.domain.clients import (
     TokenRevoker,
 )
 from keystead.domain.clock import Clock
-from keystead.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, Problem
+from keystead.domain.errors import (
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    Problem,
+    require_found,
+)
 from keystead.domain.governance.ownership import Owner, OwnerDirectory
 from keystead.domain.organization import Catalog
 from keystead.domain.paging import Page
@@ -348,10 +354,8 @@ class ClientManagement:
                 raise ForbiddenError(f"missing permission {permission}")
             return owned
         caller.require(permission)
-        client = await self.clients.find(client_id)
-        if client is None:
-            raise NotFoundError(f"no OAuth client with id {client_id}")
-        return client
+        return require_found(await self.clients.find(client_id),
+                             f"no OAuth client with id {client_id}")
 
     async def search(self, caller: Caller, flt: ClientFilter, page: Page, *,
                      mine: bool = False) -> tuple[Sequence[Client], int]:

@@ -16,7 +16,7 @@ from keystead.domain.audit import Auditor, Entity, JSONValue
 from keystead.domain.authorizations import Authorization, RegisteredClient
 from keystead.domain.client_catalogue import ScopeList
 from keystead.domain.clock import Clock
-from keystead.domain.errors import NotFoundError
+from keystead.domain.errors import NotFoundError, require_found
 from keystead.domain.principal import Caller
 
 NOT_AUTHORIZED = "you have not authorized this client"
@@ -47,10 +47,8 @@ class ConnectedApps:
 
     async def find(self, person: Caller, client_id: str) -> Authorization:
         """Raises NotFoundError: the person has not authorized that client."""
-        found = await self.store.authorization(person.actor.id, client_id)
-        if found is None:
-            raise NotFoundError(NOT_AUTHORIZED)
-        return found
+        return require_found(await self.store.authorization(person.actor.id, client_id),
+                             NOT_AUTHORIZED)
 
     async def revoke(self, person: Caller, client_id: str) -> str:
         """Take back what ``person`` allowed ``client_id``, audited; returns the client's name.

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from keystead.domain.audit import Auditor, Entity, property_changes
 from keystead.domain.clock import Clock
-from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from keystead.domain.errors import ConflictError, InvalidInputError, require_found
 from keystead.domain.organization import Division, check_description, check_name
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
@@ -53,10 +53,8 @@ class DivisionManagement:
     async def find(self, caller: Caller, division_id: str) -> Division:
         """Raises: ForbiddenError, NotFoundError."""
         caller.require(Permission.AUTHORIZATION_DIVISION_VIEW)
-        found = await self.divisions.find(division_id)
-        if found is None:
-            raise NotFoundError(f"no division with id {division_id}")
-        return found
+        return require_found(await self.divisions.find(division_id),
+                             f"no division with id {division_id}")
 
     async def home(self, caller: Caller) -> Division:
         caller.require(Permission.AUTHORIZATION_DIVISION_VIEW)

@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,13 @@ class InvalidInputError(DomainError):
 class NotFoundError(DomainError):
     status = 404
     code = "not.found"
+
+
+def require_found(found: T | None, message: str) -> T:
+    """What a lookup found; NotFoundError with ``message`` when it found nothing."""
+    if found is None:
+        raise NotFoundError(message)
+    return found
 
 
 class ConflictError(DomainError):

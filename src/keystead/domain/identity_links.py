@@ -24,6 +24,7 @@ from keystead.domain.errors import (
     InvalidInputError,
     NotFoundError,
     Problem,
+    require_found,
 )
 from keystead.domain.identity_providers import IdentityProvider
 from keystead.domain.permissions import Permission
@@ -157,7 +158,5 @@ class IdentityLinkManagement:
         return user
 
     async def _provider(self, provider_id: str) -> IdentityProvider:
-        provider = await self.providers.find(provider_id)
-        if provider is None:
-            raise NotFoundError(f"no identity provider with id {provider_id}")
-        return provider
+        return require_found(await self.providers.find(provider_id),
+                             f"no identity provider with id {provider_id}")

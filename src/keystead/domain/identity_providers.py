@@ -28,7 +28,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from keystead.domain.audit import Auditor, Entity, JSONValue, property_changes
 from keystead.domain.clock import Clock
-from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
+from keystead.domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    Problem,
+    require_found,
+)
 from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
@@ -313,10 +318,8 @@ class IdentityProviderManagement:
                    permission: Permission = Permission.SSO_PROVIDER_VIEW) -> IdentityProvider:
         """Raises: ForbiddenError, NotFoundError."""
         caller.require(permission)
-        provider = await self.providers.find(provider_id)
-        if provider is None:
-            raise NotFoundError(f"no identity provider with id {provider_id}")
-        return provider
+        return require_found(await self.providers.find(provider_id),
+                             f"no identity provider with id {provider_id}")
 
     async def first(self, caller: Caller, *, permission: Permission = Permission.SSO_PROVIDER_VIEW
                     ) -> IdentityProvider:
@@ -326,10 +329,7 @@ class IdentityProviderManagement:
             ForbiddenError, NotFoundError: there is none.
         """
         caller.require(permission)
-        provider = await self._first()
-        if provider is None:
-            raise NotFoundError("no generic identity provider is configured")
-        return provider
+        return require_found(await self._first(), "no generic identity provider is configured")
 
     async def list(self, caller: Caller, page: Page) -> tuple[Sequence[IdentityProvider], int]:
         caller.require(Permission.SSO_PROVIDER_VIEW)

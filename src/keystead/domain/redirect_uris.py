@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from keystead.domain.errors import Problem
 
@@ -12,6 +12,16 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 UNSAFE_SCHEMES = frozenset(
     {"javascript", "data", "file", "vbscript", "blob", "about", "ftp", "ws", "wss", "mailto"}
 )
+
+
+def split_uri(uri: str) -> SplitResult | None:
+    """``uri``'s parts; None when it does not parse, a malformed port included."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    return parts
 
 
 def is_loopback(uri: str) -> bool:
@@ -34,10 +44,7 @@ def check_redirect_uri(uri: str) -> str | None:
         return f"must be at most {MAX_URI_LENGTH} characters"
     if "*" in uri:
         return "wildcards are not allowed; register each URI exactly"
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
+    if (parts := split_uri(uri)) is None:
         return "is not a valid URI"
     if not parts.scheme:
         return "must be absolute (include the scheme, e.g. https://)"

@@ -19,7 +19,12 @@ from typing import Protocol
 from keystead.domain.audit import Auditor, Entity, property_changes
 from keystead.domain.clock import Clock
 from keystead.domain.divisions import DivisionStore
-from keystead.domain.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from keystead.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    require_found,
+)
 from keystead.domain.organization import Division, Role, check_role
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
@@ -71,10 +76,7 @@ class RoleManagement:
     async def find(self, caller: Caller, role_id: str) -> Role:
         """Raises: ForbiddenError, NotFoundError."""
         caller.require(Permission.AUTHORIZATION_ROLE_VIEW)
-        found = await self.roles.find(role_id)
-        if found is None:
-            raise NotFoundError(f"no role with id {role_id}")
-        return found
+        return require_found(await self.roles.find(role_id), f"no role with id {role_id}")
 
     async def create(self, caller: Caller, *, name: str, description: str,
                      permissions: Sequence[str]) -> Role:

@@ -11,13 +11,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
 
 from keystead.domain.audit import Auditor, Entity, property_changes
-from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
+from keystead.domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    Problem,
+    require_found,
+)
 from keystead.domain.organization import MAX_NAME, Scope, check_description
 from keystead.domain.permissions import Permission
-from keystead.domain.redirect_uris import is_loopback
+from keystead.domain.redirect_uris import is_loopback, split_uri
 
 if TYPE_CHECKING:  # principal -> clients -> this module (SCIM_SCOPE)
     from keystead.domain.principal import Caller
@@ -98,10 +102,7 @@ def _resource_server_problem(value: str) -> str | None:
         return "resourceServer must be an absolute URI without spaces (RFC 8707 §2)"
     if "#" in value or "?" in value:
         return "resourceServer must not have a fragment or a query (RFC 8707 §2)"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
+    if (parts := split_uri(value)) is None:
         return "resourceServer is not a valid URI"
     if parts.scheme == "urn":
         return None if ":" in parts.path and not parts.path.startswith(":") else (
@@ -173,10 +174,7 @@ class ScopeManagement:
     async def find(self, caller: Caller, scope_id: str) -> Scope:
         """Raises: ForbiddenError, NotFoundError."""
         caller.require(Permission.OAUTH_SCOPE_VIEW)
-        found = await self.scopes.find(scope_id)
-        if found is None:
-            raise NotFoundError(f"no scope {scope_id!r}")
-        return found
+        return require_found(await self.scopes.find(scope_id), f"no scope {scope_id!r}")
 
     async def count_holders(self, caller: Caller, scope_id: str) -> int:
         """How many clients hold the scope (those deleted no longer count)."""

@@ -24,6 +24,7 @@ from keystead.domain.errors import (
     InvalidInputError,
     NotFoundError,
     Problem,
+    require_found,
 )
 from keystead.domain.organization import Catalog
 from keystead.domain.paging import Page
@@ -239,10 +240,7 @@ class UserManagement:
                    permission: Permission = Permission.DIRECTORY_USER_VIEW) -> User:
         if user_id != caller.actor.id:
             caller.require(permission)
-        user = await self.users.find(user_id)
-        if user is None:
-            raise NotFoundError(f"no user with id {user_id}")
-        return user
+        return require_found(await self.users.find(user_id), f"no user with id {user_id}")
 
     async def grant(self, caller: Caller, user_id: str, grant: RoleDivision) -> None:
         """Give a user a role in a division: only a role the caller holds there.

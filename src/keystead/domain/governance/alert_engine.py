@@ -18,7 +18,7 @@ from typing import Protocol
 from keystead.domain.audit import Auditor, Entity, JSONValue
 from keystead.domain.clients import Actor, Client, ClientStore
 from keystead.domain.clock import Clock
-from keystead.domain.errors import InvalidInputError, NotFoundError
+from keystead.domain.errors import InvalidInputError, require_found
 from keystead.domain.governance.alert_rules import (
     CHANGE_ACTIONS,
     CLIENT_ENTITY,
@@ -213,10 +213,7 @@ class AlertsManagement:
                    permission: Permission = Permission.GOVERNANCE_ALERT_VIEW) -> Alert:
         """Raises: ForbiddenError, NotFoundError."""
         caller.require(permission)
-        alert = await self.alerts.find(alert_id)
-        if alert is None:
-            raise NotFoundError(f"no alert with id {alert_id}")
-        return alert
+        return require_found(await self.alerts.find(alert_id), f"no alert with id {alert_id}")
 
     async def acknowledge(self, caller: Caller, alert_id: str) -> Alert:
         """Say someone is on an open alert; audited.

@@ -10,7 +10,7 @@ the audit log; their daily baseline is scaled down to that window.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -90,19 +90,34 @@ def failed_auth_spike(window: ClientWindow, policy: Policy, now: datetime) -> li
         client_id=window.client_id)]
 
 
-def new_source_network(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
-    days = window.baseline_days(policy, now.date())
-    seen = frozenset().union(*(d.networks for d in days))
-    new = sorted(window.today.networks - seen)
-    if len(days) < policy.alert_min_baseline_days or not seen or not new:
-        return []
-    return [Raised(
-        AlertRule.new_source_network, Severity.medium,
-        f"Requests for this client came from {', '.join(new)}, never seen in its last "
-        f"{len(days)} days: confirm the application moved, or look for a copied secret.",
-        {"newNetworks": list[JSONValue](new), "knownNetworks": list[JSONValue](sorted(seen)),
-         "baselineDays": len(days)},
-        client_id=window.client_id, signature=",".join(new))]
+@dataclass(frozen=True, slots=True)
+class FirstSeenRule:
+    """Alert on values a client used today and never in a full baseline of days that used some
+    (the networks it came from, the scopes it was granted)."""
+
+    rule: AlertRule
+    values: Callable[[Evidence], frozenset[str]]
+    new_key: str
+    known_key: str
+    summary: str  # "{new}": today's new values; "{days}": the baseline's length
+
+    def __call__(self, window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
+        days = window.baseline_days(policy, now.date())
+        known = frozenset[str]().union(*(self.values(d) for d in days))
+        new = sorted(self.values(window.today) - known)
+        if len(days) < policy.alert_min_baseline_days or not known or not new:
+            return []
+        return [Raised(
+            self.rule, Severity.medium, self.summary.format(new=", ".join(new), days=len(days)),
+            {self.new_key: list[JSONValue](new), self.known_key: list[JSONValue](sorted(known)),
+             "baselineDays": len(days)},
+            client_id=window.client_id, signature=",".join(new))]
+
+
+new_source_network = FirstSeenRule(
+    AlertRule.new_source_network, lambda day: day.networks, "newNetworks", "knownNetworks",
+    "Requests for this client came from {new}, never seen in its last {days} days: confirm "
+    "the application moved, or look for a copied secret.")
 
 
 def token_volume(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
@@ -141,19 +156,10 @@ def token_volume(window: ClientWindow, policy: Policy, now: datetime) -> list[Ra
     return found
 
 
-def unseen_scope(window: ClientWindow, policy: Policy, now: datetime) -> list[Raised]:
-    days = window.baseline_days(policy, now.date())
-    used = frozenset().union(*(d.scopes_granted for d in days))
-    new = sorted(window.today.scopes_granted - used)
-    if len(days) < policy.alert_min_baseline_days or not used or not new:
-        return []
-    return [Raised(
-        AlertRule.unseen_scope, Severity.medium,
-        f"Tokens today carried {', '.join(new)}, which the client did not use in its last "
-        f"{len(days)} days: confirm the application's change.",
-        {"newScopes": list[JSONValue](new), "scopesUsed": list[JSONValue](sorted(used)),
-         "baselineDays": len(days)},
-        client_id=window.client_id, signature=",".join(new))]
+unseen_scope = FirstSeenRule(
+    AlertRule.unseen_scope, lambda day: day.scopes_granted, "newScopes", "scopesUsed",
+    "Tokens today carried {new}, which the client did not use in its last {days} days: "
+    "confirm the application's change.")
 
 
 CLIENT_RULES = (failed_auth_spike, new_source_network, token_volume, unseen_scope)

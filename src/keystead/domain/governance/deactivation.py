@@ -19,7 +19,13 @@ from keystead.domain.audit import Auditor, Entity, JSONValue, property_changes
 from keystead.domain.client_management import ENTITY, ClientManagement
 from keystead.domain.clients import Actor, Client, ClientState, ClientStore
 from keystead.domain.clock import Clock
-from keystead.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
+from keystead.domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    Problem,
+    require_found,
+)
 from keystead.domain.governance.policy import PolicyStore
 from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
@@ -231,10 +237,8 @@ class PlannedDeactivation:
             raise InvalidInputError(problems)
 
     async def _existing(self, client_id: str, *, for_update: bool = False) -> Plan:
-        plan = await self.plans.find(client_id, for_update=for_update)
-        if plan is None:
-            raise NotFoundError(f"client {client_id} has no planned deactivation")
-        return plan
+        return require_found(await self.plans.find(client_id, for_update=for_update),
+                             f"client {client_id} has no planned deactivation")
 
     async def _presented(self, plan: Plan) -> Planned:
         policy = await self.policies.find()

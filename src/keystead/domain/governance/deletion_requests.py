@@ -19,7 +19,12 @@ from keystead.domain.audit import Auditor, Entity, JSONValue
 from keystead.domain.client_management import ENTITY as CLIENT_ENTITY
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.clients import Actor, Client
-from keystead.domain.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from keystead.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    require_found,
+)
 from keystead.domain.governance.notices import Message, NoticeKind, Notifier
 from keystead.domain.governance.policy import PolicyStore
 from keystead.domain.paging import Page
@@ -225,9 +230,8 @@ class ClientDeletion:
     async def find(self, caller: Caller, request_id: str) -> DeletionRequest:
         """Raises: ForbiddenError without ``oauth:client:view``; NotFoundError."""
         caller.require(Permission.OAUTH_CLIENT_VIEW)
-        request = await self.requests.find(request_id)
-        if request is None:
-            raise NotFoundError(f"no deletion request with id {request_id}")
+        request = require_found(await self.requests.find(request_id),
+                                f"no deletion request with id {request_id}")
         return request.as_of(self.management.clock())
 
     async def pending_for(self, caller: Caller, client_id: str) -> DeletionRequest | None:

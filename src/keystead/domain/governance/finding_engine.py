@@ -16,7 +16,7 @@ from typing import Protocol
 from keystead.domain.audit import Auditor, Entity, JSONValue
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.clients import Actor, Client, ClientFilter, ClientState, ClientStore
-from keystead.domain.errors import InvalidInputError, NotFoundError
+from keystead.domain.errors import InvalidInputError, require_found
 from keystead.domain.governance.evidence import EvidenceQuery
 from keystead.domain.governance.finding_rules import (
     ClientFacts,
@@ -150,12 +150,9 @@ class FindingsManagement:
     async def _batches(self, client_ids: Sequence[str] | None
                        ) -> AsyncIterator[list[Client]]:
         if client_ids is not None:
-            found = []
-            for client_id in client_ids:
-                client = await self.clients.find(client_id)
-                if client is None:
-                    raise NotFoundError(f"no OAuth client with id {client_id}")
-                found.append(client)
+            found = [require_found(await self.clients.find(client_id),
+                                   f"no OAuth client with id {client_id}")
+                     for client_id in client_ids]
             for start in range(0, len(found), BATCH):
                 yield found[start:start + BATCH]
             return
@@ -242,10 +239,8 @@ class FindingsManagement:
                    permission: Permission = Permission.GOVERNANCE_FINDING_VIEW) -> Finding:
         """Raises: ForbiddenError, NotFoundError."""
         caller.require(permission)
-        finding = await self.findings.find(finding_id)
-        if finding is None:
-            raise NotFoundError(f"no finding with id {finding_id}")
-        return finding
+        return require_found(await self.findings.find(finding_id),
+                             f"no finding with id {finding_id}")
 
     async def archive(self, caller: Caller, finding_id: str, reason: str) -> Finding:
         """Archive an active finding with the reason it is accepted; audited with the reason.

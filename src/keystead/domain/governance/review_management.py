@@ -25,6 +25,7 @@ from keystead.domain.errors import (
     InvalidInputError,
     NotFoundError,
     Problem,
+    require_found,
 )
 from keystead.domain.governance.policy import PolicyStore, UnreviewedAction
 from keystead.domain.governance.reviews import (
@@ -378,10 +379,8 @@ class ReviewManagement:
         return await self.users.find(id_or_email)
 
     async def _campaign(self, campaign_id: str) -> Campaign:
-        campaign = await self.campaigns.find(campaign_id)
-        if campaign is None:
-            raise NotFoundError(f"no access review with id {campaign_id}")
-        return campaign
+        return require_found(await self.campaigns.find(campaign_id),
+                             f"no access review with id {campaign_id}")
 
 
 __all__ = [

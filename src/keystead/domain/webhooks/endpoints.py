@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from keystead.domain.audit import JSONValue
 from keystead.domain.clients import Actor
 from keystead.domain.paging import Page
+from keystead.domain.redirect_uris import split_uri
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - Standard Webhooks: the secret's prefix, not a secret
 
@@ -99,10 +100,7 @@ def url_problem(url: str) -> str | None:
     points (loopback, private) is the ``AddressGuard``'s to say."""
     if len(url) > 2000:
         return "url must be at most 2000 characters"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
+    if (parts := split_uri(url)) is None:
         return "url is not a valid URL"
     if parts.scheme not in ("http", "https"):
         return "url must be an http or https URL"

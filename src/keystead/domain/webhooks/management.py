@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from keystead.domain.audit import Auditor, Entity
 from keystead.domain.clock import Clock
-from keystead.domain.errors import InvalidInputError, NotFoundError, Problem
+from keystead.domain.errors import InvalidInputError, NotFoundError, Problem, require_found
 from keystead.domain.outbox import Outbox
 from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
@@ -91,9 +91,8 @@ class WebhookManagement:
     async def find(self, caller: Caller, endpoint_id: str) -> WebhookEndpoint:
         """Raises: ForbiddenError; NotFoundError."""
         caller.require(Permission.GOVERNANCE_WEBHOOK_VIEW)
-        if (endpoint := await self.endpoints.find(endpoint_id)) is None:
-            raise NotFoundError(f"no webhook endpoint with id {endpoint_id}")
-        return endpoint
+        return require_found(await self.endpoints.find(endpoint_id),
+                             f"no webhook endpoint with id {endpoint_id}")
 
     async def delete(self, caller: Caller, endpoint_id: str) -> None:
         """Its queued events are dropped (the channel finds no endpoint); its log goes too."""
