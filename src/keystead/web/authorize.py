@@ -71,8 +71,10 @@ async def authorize(ctx: Page) -> Response:
     return await _authorization_request(ctx, pairs)
 
 
-async def _authorization_request(ctx: Page, pairs: list[tuple[str, str]]) -> Response:
-    params = dict(pairs)
+async def _target(ctx: Page, params: dict[str, str]
+                  ) -> tuple[RegisteredClient, str, bool] | Response:
+    """The request's client, the redirect URI to answer at and whether the policy requires
+    PKCE; or the error page when there is no client or redirect URI to trust (no redirect)."""
     async with ctx.transaction() as conn:
         found = await ctx.runtime.authorization_records(conn).registered_client(
             params.get("client_id", ""))
@@ -81,16 +83,31 @@ async def _authorization_request(ctx: Page, pairs: list[tuple[str, str]]) -> Res
         client, redirect_uri = rules.redirect_target(found, params.get("redirect_uri"))
     except UnsafeAuthorizationRequest as exc:
         return ctx.render("authorize/error.html", 400, message=exc.message)
+    return client, redirect_uri, policy.pkce_required
+
+
+def _error_redirect(ctx: Page, redirect_uri: str, exc: OAuthError,
+                    params: dict[str, str]) -> Response:
+    """The OAuth error, answered at the client's redirect URI (RFC 6749 §4.1.2.1)."""
+    return redirect(rules.error_answer(redirect_uri, exc, state=params.get("state"),
+                                       issuer=_issuer(ctx.runtime),
+                                       fragment=rules.error_in_fragment(params)))
+
+
+async def _authorization_request(ctx: Page, pairs: list[tuple[str, str]]) -> Response:
+    params = dict(pairs)
+    target = await _target(ctx, params)
+    if isinstance(target, Response):
+        return target
+    client, redirect_uri, pkce_required = target
     try:
         if repeated_names(pairs):  # RFC 6749 §3.1: parameters MUST NOT be included more than once
             raise InvalidRequestError("a parameter is repeated")
         request = rules.validate(params, client, redirect_uri,
-                                 policy_requires_pkce=policy.pkce_required)
+                                 policy_requires_pkce=pkce_required)
         return await _decide(ctx, client, request, pairs)
     except OAuthError as exc:
-        return redirect(rules.error_answer(redirect_uri, exc, state=params.get("state"),
-                                           issuer=_issuer(ctx.runtime),
-                                           fragment=rules.error_in_fragment(params)))
+        return _error_redirect(ctx, redirect_uri, exc, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,22 +223,16 @@ async def decide(ctx: Page) -> Response:
             "This consent form has expired or was not meant for you. Go back to the "
             "application and start again."))
     params: dict[str, str] = payload["params"]
-    async with ctx.transaction() as conn:
-        found = await ctx.runtime.authorization_records(conn).registered_client(
-            params.get("client_id", ""))
-        policy = await ctx.runtime.policy_store(conn).find()
-    try:
-        client, redirect_uri = rules.redirect_target(found, params.get("redirect_uri"))
-    except UnsafeAuthorizationRequest as exc:
-        return ctx.render("authorize/error.html", 400, message=exc.message)
+    target = await _target(ctx, params)
+    if isinstance(target, Response):
+        return target
+    client, redirect_uri, pkce_required = target
     try:
         # The client may have changed since the page was shown (grant types, scopes, PKCE).
         request = rules.validate(params, client, redirect_uri,
-                                 policy_requires_pkce=policy.pkce_required)
+                                 policy_requires_pkce=pkce_required)
     except OAuthError as exc:
-        return redirect(rules.error_answer(
-            redirect_uri, exc, state=params.get("state"), issuer=_issuer(ctx.runtime),
-            fragment=rules.error_in_fragment(params)))
+        return _error_redirect(ctx, redirect_uri, exc, params)
     fragment = request.in_fragment
     if ctx.field("decision") != "allow":
         await _audit(ctx, who, "consent.deny", client, {"scopes": list(request.scope)})

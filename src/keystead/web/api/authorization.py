@@ -12,85 +12,76 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import call, paging
-from keystead.web.errors import json_response
-from keystead.web.presenters import (
-    division_json,
-    listing,
-    permission_catalogue,
-    role_json,
+from keystead.web.api.common import (
+    call,
+    entity_handler,
+    listed,
+    one_page,
+    paging,
+    permitted_body,
+    removal_handler,
 )
-from keystead.web.schemas import DivisionRequest, RoleRequest, parse_body
+from keystead.web.errors import json_response
+from keystead.web.presenters import division_json, permission_catalogue, role_json
+from keystead.web.schemas import DivisionRequest, RoleRequest
 
 DIVISIONS = "/api/v2/authorization/divisions"
 ROLES = "/api/v2/authorization/roles"
+READ, WRITE = "authorization:readonly", "authorization"
 
 
 async def list_divisions(request: Request) -> Response:
-    async with call(request, scope="authorization:readonly") as c:
+    async with call(request, scope=READ) as c:
         found = await c.runtime.divisions(c.conn).list(c.caller)
-        number, size = paging(request)
-    page = found[(number - 1) * size: number * size]
-    return json_response(listing(page, division_json, total=len(found), page_number=number,
-                                 page_size=size, uri=DIVISIONS))
+        page = paging(request)
+    return listed(one_page(found, page), division_json, total=len(found), page=page,
+                  uri=DIVISIONS)
 
 
 async def home_division(request: Request) -> Response:
-    async with call(request, scope="authorization:readonly") as c:
+    async with call(request, scope=READ) as c:
         found = await c.runtime.divisions(c.conn).home(c.caller)
     return json_response(division_json(found))
 
 
-async def get_division(request: Request) -> Response:
-    async with call(request, scope="authorization:readonly") as c:
-        found = await c.runtime.divisions(c.conn).find(c.caller, request.path_params["id"])
-    return json_response(division_json(found))
+get_division = entity_handler(READ, lambda c: c.runtime.divisions(c.conn).find, division_json)
 
 
 async def create_division(request: Request) -> Response:
-    async with call(request, scope="authorization") as c:
-        c.caller.require(Permission.AUTHORIZATION_DIVISION_ADD)  # before reading the input
-        body = parse_body(DivisionRequest, await request.body())
+    async with call(request, scope=WRITE) as c:
+        body = await permitted_body(c, request, Permission.AUTHORIZATION_DIVISION_ADD,
+                                    DivisionRequest)
         division = await c.runtime.divisions(c.conn).create(c.caller, name=body.name,
                                                  description=body.description or "")
     return json_response(division_json(division))
 
 
 async def update_division(request: Request) -> Response:
-    async with call(request, scope="authorization") as c:
-        c.caller.require(Permission.AUTHORIZATION_DIVISION_EDIT)  # before reading the input
-        body = parse_body(DivisionRequest, await request.body())
+    async with call(request, scope=WRITE) as c:
+        body = await permitted_body(c, request, Permission.AUTHORIZATION_DIVISION_EDIT,
+                                    DivisionRequest)
         division = await c.runtime.divisions(c.conn).update(c.caller, request.path_params["id"],
                                                  name=body.name,
                                                  description=body.description or "")
     return json_response(division_json(division))
 
 
-async def delete_division(request: Request) -> Response:
-    async with call(request, scope="authorization") as c:
-        await c.runtime.divisions(c.conn).delete(c.caller, request.path_params["id"])
-    return Response(status_code=204)
+delete_division = removal_handler(WRITE, lambda c: c.runtime.divisions(c.conn).delete)
 
 
 async def list_roles(request: Request) -> Response:
-    async with call(request, scope="authorization:readonly") as c:
+    async with call(request, scope=READ) as c:
         found = await c.runtime.roles(c.conn).list(c.caller, name=request.query_params.get("name"))
-        number, size = paging(request)
-    page = found[(number - 1) * size: number * size]
-    return json_response(listing(page, role_json, total=len(found), page_number=number,
-                                 page_size=size, uri=ROLES))
+        page = paging(request)
+    return listed(one_page(found, page), role_json, total=len(found), page=page, uri=ROLES)
 
 
-async def get_role(request: Request) -> Response:
-    async with call(request, scope="authorization:readonly") as c:
-        found = await c.runtime.roles(c.conn).find(c.caller, request.path_params["id"])
-    return json_response(role_json(found))
+get_role = entity_handler(READ, lambda c: c.runtime.roles(c.conn).find, role_json)
 
 
 async def create_role(request: Request) -> Response:
-    async with call(request, scope="authorization") as c:
-        c.caller.require(Permission.AUTHORIZATION_ROLE_ADD)  # before reading the request's input
-        body = parse_body(RoleRequest, await request.body())
+    async with call(request, scope=WRITE) as c:
+        body = await permitted_body(c, request, Permission.AUTHORIZATION_ROLE_ADD, RoleRequest)
         role = await c.runtime.roles(c.conn).create(c.caller, name=body.name,
                                          description=body.description or "",
                                          permissions=body.permission_list())
@@ -98,23 +89,19 @@ async def create_role(request: Request) -> Response:
 
 
 async def update_role(request: Request) -> Response:
-    async with call(request, scope="authorization") as c:
-        c.caller.require(Permission.AUTHORIZATION_ROLE_EDIT)  # before reading the request's input
-        body = parse_body(RoleRequest, await request.body())
+    async with call(request, scope=WRITE) as c:
+        body = await permitted_body(c, request, Permission.AUTHORIZATION_ROLE_EDIT, RoleRequest)
         role = await c.runtime.roles(c.conn).update(
             c.caller, request.path_params["id"], name=body.name,
             description=body.description or "", permissions=body.permission_list())
     return json_response(role_json(role))
 
 
-async def delete_role(request: Request) -> Response:
-    async with call(request, scope="authorization") as c:
-        await c.runtime.roles(c.conn).delete(c.caller, request.path_params["id"])
-    return Response(status_code=204)
+delete_role = removal_handler(WRITE, lambda c: c.runtime.roles(c.conn).delete)
 
 
 async def permissions(request: Request) -> Response:
-    async with call(request, scope="authorization:readonly"):
+    async with call(request, scope=READ):
         pass
     entries = permission_catalogue()
     return json_response({"entities": entries, "pageSize": len(entries), "pageNumber": 1,

@@ -19,15 +19,14 @@ from keystead.domain.clients import (
     GrantType,
 )
 from keystead.domain.errors import InvalidInputError
-from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import DeliveryFailedError
 from keystead.web import delivery_runs
-from keystead.web.api.common import call, paging
+from keystead.web.api.common import call, listed, paging, query_choice
 from keystead.web.api.governance.deletion_requests import BASE as REQUESTS_BASE
 from keystead.web.api.governance.deletion_requests import deletion_request_json
 from keystead.web.errors import NO_STORE, json_response
-from keystead.web.presenters import client_json, iso, listing
+from keystead.web.presenters import client_json, iso
 from keystead.web.runtime import Runtime
 from keystead.web.schemas import (
     KEPT_WHEN_ABSENT,
@@ -50,32 +49,23 @@ async def list_clients(request: Request) -> Response:
     """Filters: name, state, grantType, and the governance ones: ``owner`` (``me`` or a user
     id), ``tag``, ``environment``. ``owner=me`` needs no ``oauth:client:view``."""
     async with call(request, scope="oauth:readonly") as c:
-        number, size = paging(request)
+        page = paging(request)
         params = request.query_params
-        try:
-            environment = Environment(params["environment"]) if "environment" in params else None
-        except ValueError as exc:
-            raise InvalidInputError.one("environment", "invalid.value", "environment must be "
-                                        "one of: production, staging, development") from exc
+        environment = query_choice(request, "environment", Environment, message=(
+            "environment must be one of: production, staging, development"))
         owner = params.get("owner")
         mine = owner == "me" or (owner is not None and owner == c.caller.actor.id)
-        try:
-            state = ClientState(params["state"]) if "state" in params else None
-        except ValueError as exc:
-            raise InvalidInputError.one("state", "invalid.value", str(exc)) from exc
-        try:
-            grant = GrantType(params["grantType"].upper()) if "grantType" in params else None
-        except ValueError as exc:
-            raise InvalidInputError.one("grantType", "invalid.value", str(exc)) from exc
+        state = query_choice(request, "state", ClientState)
+        grant = query_choice(request, "grantType", lambda value: GrantType(value.upper()))
         manage = c.runtime.management(c.conn)
         found, total = await manage.search(
             c.caller, ClientFilter(name=params.get("name"), state=state, grant_type=grant,
                                    owner_id=None if mine else owner, tag=params.get("tag"),
                                    environment=environment),
-            Page(number, size), mine=mine)
+            page, mine=mine)
         owners = await manage.owners_of(found)
-    return json_response(listing(found, lambda client: client_json(client, owners=owners),
-                                 total=total, page_number=number, page_size=size, uri=BASE))
+    return listed(found, lambda client: client_json(client, owners=owners), total=total,
+                  page=page, uri=BASE)
 
 
 async def create_client(request: Request) -> Response:

@@ -1,14 +1,18 @@
-"""What every management handler does: one transaction, an authorised caller, audited changes."""
+"""What every management handler does: one transaction, an authorised caller, audited changes,
+and the shapes most answers share (a page of a listing, one entity, a 204)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
+from starlette.responses import Response
 
 from keystead.domain.audit import AuditEvent, Result
 from keystead.domain.clients import Actor
@@ -18,15 +22,24 @@ from keystead.domain.errors import (
     NotFoundError,
     StoreUnavailableError,
 )
+from keystead.domain.paging import Page
+from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 from keystead.protocol.errors import InsufficientScopeError, InvalidTokenError
 from keystead.request_context import note_client
 from keystead.web.api.console_calls import console_caller, is_console_call
 from keystead.web.auth import authorize, client_ip, management_token
+from keystead.web.errors import json_response
+from keystead.web.presenters import listing
 from keystead.web.runtime import Runtime
+from keystead.web.schemas import parse_body
 
 MAX_PAGE_SIZE = 500
 log = logging.getLogger("keystead.web")
+T = TypeVar("T")
+E = TypeVar("E")
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +122,7 @@ def _refuse_nul(request: Request) -> None:
             raise InvalidInputError.one(name, "invalid.character", "text must not contain NUL")
 
 
-def paging(request: Request) -> tuple[int, int]:
+def paging(request: Request) -> Page:
     """``pageNumber`` (from 1) and ``pageSize`` (1-500, default 25).
 
     Raises:
@@ -123,4 +136,66 @@ def paging(request: Request) -> tuple[int, int]:
             raise InvalidInputError.one(name, "out.of.range",
                                         f"{name} must be a whole number from {low} to {high}")
         values.append(int(raw))
-    return values[0], values[1]
+    return Page(values[0], values[1])
+
+
+def query_choice(request: Request, name: str, kind: Callable[[str], E], *,
+                 message: str | None = None) -> E | None:
+    """The query parameter ``name`` as one of ``kind``'s values (an enum), or None if absent.
+
+    Raises:
+        InvalidInputError: not one of them (``message``, or the enum's own words).
+    """
+    if name not in request.query_params:
+        return None
+    try:
+        return kind(request.query_params[name])
+    except ValueError as exc:
+        raise InvalidInputError.one(name, "invalid.value", message or str(exc)) from exc
+
+
+def one_page(found: Sequence[T], page: Page) -> Sequence[T]:
+    """The part of a whole (unpaged) result that ``page`` shows."""
+    start = (page.number - 1) * page.size
+    return found[start:start + page.size]
+
+
+def listed(found: Sequence[T], present: Callable[[T], dict[str, Any]], *, total: int,
+           page: Page, uri: str) -> Response:
+    """``found``, one page of ``total`` entities, as a Genesys entity listing."""
+    return json_response(listing(found, present, total=total, page_number=page.number,
+                                 page_size=page.size, uri=uri))
+
+
+async def permitted_body(c: Call, request: Request, permission: Permission,
+                         model: type[M]) -> M:
+    """The request's body, read only once the caller holds ``permission``: a caller who may
+    not make the change learns nothing of the input rules (403 whatever it sent).
+
+    Raises:
+        ForbiddenError, InvalidInputError.
+    """
+    c.caller.require(permission)
+    return parse_body(model, await request.body())
+
+
+def entity_handler(scope: str, use_case: Callable[[Call], Callable[[Caller, str], Awaitable[T]]],
+                   present: Callable[[T], dict[str, Any]]) -> Handler:
+    """A handler that runs ``use_case`` on the entity the path's ``id`` names and answers
+    the entity it gives back (``use_case`` picks the method: find, acknowledge, enable...)."""
+    async def handler(request: Request) -> Response:
+        async with call(request, scope=scope) as c:
+            found = await use_case(c)(c.caller, request.path_params["id"])
+        return json_response(present(found))
+    return handler
+
+
+def removal_handler(scope: str,
+                    use_case: Callable[[Call], Callable[[Caller, str], Awaitable[object]]],
+                    ) -> Handler:
+    """A handler that runs ``use_case`` (a delete) on the entity the path's ``id`` names: 204."""
+    async def handler(request: Request) -> Response:
+        async with call(request, scope=scope) as c:
+            await use_case(c)(c.caller, request.path_params["id"])
+        return Response(status_code=204)
+    return handler

@@ -24,11 +24,9 @@ from keystead.domain.identity_providers import (
     IdentityProviderSettings,
     NameIdFormat,
 )
-from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import Call, call, paging
+from keystead.web.api.common import Call, call, listed, paging
 from keystead.web.errors import json_response
-from keystead.web.presenters import listing
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/identityproviders"
@@ -92,10 +90,9 @@ async def _settings(request: Request) -> IdentityProviderSettings:
 
 async def list_providers(request: Request) -> Response:
     async with call(request, scope=READ_SCOPE) as c:
-        number, size = paging(request)
-        found, total = await _management(c).list(c.caller, Page(number, size))
-    return json_response(listing(found, generic_saml_json, total=total, page_number=number,
-                                 page_size=size, uri=BASE))
+        page = paging(request)
+        found, total = await _management(c).list(c.caller, page)
+    return listed(found, generic_saml_json, total=total, page=page, uri=BASE)
 
 
 async def get_generic(request: Request) -> Response:

@@ -29,11 +29,11 @@ from keystead.domain.errors import NotFoundError
 from keystead.domain.users import User
 from keystead.protocol.errors import InvalidTokenError
 from keystead.request_context import note_client
-from keystead.web.api.common import Call, paging, record_denial
+from keystead.web.api.common import Call, listed, one_page, paging, record_denial
 from keystead.web.api.users import NotAUserError
 from keystead.web.auth import client_ip, management_token
 from keystead.web.errors import json_response
-from keystead.web.presenters import iso, listing
+from keystead.web.presenters import iso
 from keystead.web.runtime import Runtime
 
 BASE = "/api/v2/oauth/authorizations"
@@ -97,12 +97,10 @@ def _client_id(request: Request) -> str:
 
 async def list_authorizations(request: Request) -> Response:
     async with as_user(request) as (c, user):
-        number, size = paging(request)
+        page = paging(request)
         found = await c.runtime.connected_apps(c.conn).list(c.caller)
-    start = (number - 1) * size
-    return json_response(listing(found[start:start + size],
-                                 lambda a: authorization_json(a, user), total=len(found),
-                                 page_number=number, page_size=size, uri=BASE))
+    return listed(one_page(found, page), lambda a: authorization_json(a, user),
+                  total=len(found), page=page, uri=BASE)
 
 
 async def get_authorization(request: Request) -> Response:

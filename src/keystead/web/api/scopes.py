@@ -14,10 +14,10 @@ from starlette.routing import Route
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.scopes import UNCHANGED
-from keystead.web.api.common import call
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler
 from keystead.web.errors import json_response
 from keystead.web.presenters import scope_json
-from keystead.web.schemas import ScopeRequest, parse_body
+from keystead.web.schemas import ScopeRequest
 
 BASE = "/api/v2/oauth/scopes"
 
@@ -29,17 +29,12 @@ async def list_scopes(request: Request) -> Response:
                           "selfUri": BASE})
 
 
-async def get_scope(request: Request) -> Response:
-    async with call(request, scope="oauth:readonly") as c:
-        found = await c.runtime.scopes(c.conn).find(c.caller,
-                                                                 request.path_params["id"])
-    return json_response(scope_json(found))
+get_scope = entity_handler("oauth:readonly", lambda c: c.runtime.scopes(c.conn).find, scope_json)
 
 
 async def create_scope(request: Request) -> Response:
     async with call(request, scope="oauth") as c:
-        c.caller.require(Permission.OAUTH_SCOPE_ADD)  # before reading the request's input
-        body = parse_body(ScopeRequest, await request.body())
+        body = await permitted_body(c, request, Permission.OAUTH_SCOPE_ADD, ScopeRequest)
         scope = await c.runtime.scopes(c.conn).create(
             c.caller, scope_id=body.id, description=body.description or "",
             resource_server=body.resourceServer)
@@ -48,8 +43,7 @@ async def create_scope(request: Request) -> Response:
 
 async def update_scope(request: Request) -> Response:
     async with call(request, scope="oauth") as c:
-        c.caller.require(Permission.OAUTH_SCOPE_EDIT)  # before reading the request's input
-        body = parse_body(ScopeRequest, await request.body())
+        body = await permitted_body(c, request, Permission.OAUTH_SCOPE_EDIT, ScopeRequest)
         scope_id = request.path_params["id"]
         if body.id != scope_id:
             raise InvalidInputError.one("id", "immutable", "a scope's id cannot be changed")
@@ -60,10 +54,7 @@ async def update_scope(request: Request) -> Response:
     return json_response(scope_json(scope))
 
 
-async def delete_scope(request: Request) -> Response:
-    async with call(request, scope="oauth") as c:
-        await c.runtime.scopes(c.conn).delete(c.caller, request.path_params["id"])
-    return Response(status_code=204)
+delete_scope = removal_handler("oauth", lambda c: c.runtime.scopes(c.conn).delete)
 
 
 routes = [

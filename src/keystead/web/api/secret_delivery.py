@@ -16,10 +16,9 @@ from starlette.routing import Route
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import Schedule
 from keystead.web.api.clients import BASE
-from keystead.web.api.common import call
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler
 from keystead.web.errors import json_response
 from keystead.web.presenters import delivery_json
-from keystead.web.schemas import parse_body
 
 PATH = BASE + "/{id}/secret/destination"
 
@@ -37,16 +36,14 @@ class DestinationRequest(BaseModel):
     rotation: RotationRequest | None = None
 
 
-async def get_destination(request: Request) -> Response:
-    async with call(request, scope="oauth:readonly") as c:
-        found = await c.runtime.secret_delivery(c.conn).view(c.caller, request.path_params["id"])
-    return json_response(delivery_json(found))
+get_destination = entity_handler(
+    "oauth:readonly", lambda c: c.runtime.secret_delivery(c.conn).view, delivery_json)
 
 
 async def put_destination(request: Request) -> Response:
     async with call(request, scope="oauth") as c:
-        c.caller.require(Permission.OAUTH_CLIENT_EDIT)  # before reading the request's input
-        body = parse_body(DestinationRequest, await request.body())
+        body = await permitted_body(c, request, Permission.OAUTH_CLIENT_EDIT,
+                                    DestinationRequest)
         rotation = body.rotation
         schedule = None if rotation is None else Schedule(
             rotation.everyDays, c.runtime.settings.default_dual_use_seconds
@@ -57,10 +54,8 @@ async def put_destination(request: Request) -> Response:
     return json_response(delivery_json(found))
 
 
-async def delete_destination(request: Request) -> Response:
-    async with call(request, scope="oauth") as c:
-        await c.runtime.secret_delivery(c.conn).remove(c.caller, request.path_params["id"])
-    return Response(status_code=204)
+delete_destination = removal_handler("oauth",
+                                     lambda c: c.runtime.secret_delivery(c.conn).remove)
 
 
 routes = [

@@ -11,9 +11,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keystead.domain.errors import DomainError, InvalidInputError
-from keystead.domain.paging import Page
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import call, paging
+from keystead.web.api.common import (
+    call,
+    entity_handler,
+    paging,
+    permitted_body,
+    removal_handler,
+)
 from keystead.web.errors import json_response
 from keystead.web.presenters import keep_filters, listing, user_json
 from keystead.web.schemas import UserCreate, UserUpdate, parse_body
@@ -31,21 +36,21 @@ class NotAUserError(DomainError):
 async def list_users(request: Request) -> Response:
     async with call(request, scope="users:readonly") as c:
         c.caller.require(Permission.DIRECTORY_USER_VIEW)  # before the parameters are read
-        number, size = paging(request)
+        page = paging(request)
         query = request.query_params.get("q", "").strip() or None
         if query is not None and len(query) > MAX_QUERY:
             raise InvalidInputError.one("q", "out.of.range",
                                         f"q must be at most {MAX_QUERY} characters")
-        found, total = await c.runtime.users(c.conn).search(c.caller, query, Page(number, size))
+        found, total = await c.runtime.users(c.conn).search(c.caller, query, page)
     return json_response(keep_filters(
-        listing(found, user_json, total=total, page_number=number, page_size=size, uri=BASE),
+        listing(found, user_json, total=total, page_number=page.number, page_size=page.size,
+                uri=BASE),
         q=query))
 
 
 async def create_user(request: Request) -> Response:
     async with call(request, scope="users") as c:
-        c.caller.require(Permission.DIRECTORY_USER_ADD)
-        body = parse_body(UserCreate, await request.body())
+        body = await permitted_body(c, request, Permission.DIRECTORY_USER_ADD, UserCreate)
         user = await c.runtime.users(c.conn).create(c.caller, name=body.name, email=body.email,
                                                     password=body.password,
                                                     external_id=body.externalId)
@@ -62,10 +67,7 @@ async def get_me(request: Request) -> Response:
     return json_response(user_json(user))
 
 
-async def get_user(request: Request) -> Response:
-    async with call(request, scope="users:readonly") as c:
-        user = await c.runtime.users(c.conn).find(c.caller, request.path_params["id"])
-    return json_response(user_json(user))
+get_user = entity_handler("users:readonly", lambda c: c.runtime.users(c.conn).find, user_json)
 
 
 async def update_user(request: Request) -> Response:
@@ -85,17 +87,9 @@ async def update_user(request: Request) -> Response:
     return json_response(user_json(updated))
 
 
-async def delete_user(request: Request) -> Response:
-    async with call(request, scope="users") as c:
-        await c.runtime.users(c.conn).delete(c.caller, request.path_params["id"])
-    return Response(status_code=204)
-
-
-async def reset_mfa(request: Request) -> Response:
-    """The user enrols two-step verification again at their next sign-in (a lost phone)."""
-    async with call(request, scope="users") as c:
-        user = await c.runtime.users(c.conn).reset_mfa(c.caller, request.path_params["id"])
-    return json_response(user_json(user))
+delete_user = removal_handler("users", lambda c: c.runtime.users(c.conn).delete)
+# The user enrols two-step verification again at their next sign-in (a lost phone).
+reset_mfa = entity_handler("users", lambda c: c.runtime.users(c.conn).reset_mfa, user_json)
 
 
 routes = [

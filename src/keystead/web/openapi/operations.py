@@ -74,6 +74,31 @@ def _op(method: str, path: str, tag: str, summary: str, scope: str | None,
     return Operation(method, path, tag, summary, scope, permission, **more)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True, slots=True)
+class _Permissions:
+    view: str
+    add: str
+    edit: str
+    delete: str
+
+
+def _crud(path: str, tag: str, *, many: str, one: str, scope: str, permissions: _Permissions,
+          body: type[BaseModel], entity: type[BaseModel] | None = None,
+          listing: type[BaseModel] = Listing, query: tuple[str, ...] = PAGED,
+          ) -> tuple[Operation, ...]:
+    """A collection's list and create, and its members' get, replace and delete (``/{id}``):
+    reads need ``scope``'s readonly form and ``view``, changes ``scope`` and their own."""
+    read, p = f"{scope}:readonly", permissions
+    return (
+        _op("GET", path, tag, f"List {many}", read, p.view, response=listing, query=query),
+        _op("POST", path, tag, f"Create {one}", scope, p.add, body=body, response=entity),
+        _op("GET", path + "/{id}", tag, f"Get {one}", read, p.view, response=entity),
+        _op("PUT", path + "/{id}", tag, f"Replace {one}", scope, p.edit, body=body,
+            response=entity),
+        _op("DELETE", path + "/{id}", tag, f"Delete {one}", scope, p.delete, status=204),
+    )
+
+
 P = Permission  # short, for the table below
 C = "/api/v2/oauth/clients"
 A = "/api/v2/authorization"
@@ -83,17 +108,11 @@ GRANT = A + "/subjects/{subjectId}/divisions/{divisionId}/roles/{roleId}"
 
 OPERATIONS: tuple[Operation, ...] = (
     # OAuth clients
-    _op("GET", C, "OAuth", "List OAuth clients", "oauth:readonly", P.OAUTH_CLIENT_VIEW,
-        response=ClientListing,
-        query=(*PAGED, "name", "state", "grantType", "owner", "tag", "environment")),
-    _op("POST", C, "OAuth", "Create an OAuth client", "oauth", P.OAUTH_CLIENT_ADD,
-        body=ClientRequest, response=OAuthClient),
-    _op("GET", C + "/{id}", "OAuth", "Get an OAuth client", "oauth:readonly",
-        P.OAUTH_CLIENT_VIEW, response=OAuthClient),
-    _op("PUT", C + "/{id}", "OAuth", "Replace an OAuth client", "oauth", P.OAUTH_CLIENT_EDIT,
-        body=ClientRequest, response=OAuthClient),
-    _op("DELETE", C + "/{id}", "OAuth", "Delete an OAuth client", "oauth", P.OAUTH_CLIENT_DELETE,
-        status=204),
+    *_crud(C, "OAuth", many="OAuth clients", one="an OAuth client", scope="oauth",
+           permissions=_Permissions(P.OAUTH_CLIENT_VIEW, P.OAUTH_CLIENT_ADD,
+                                    P.OAUTH_CLIENT_EDIT, P.OAUTH_CLIENT_DELETE),
+           body=ClientRequest, entity=OAuthClient, listing=ClientListing,
+           query=(*PAGED, "name", "state", "grantType", "owner", "tag", "environment")),
     _op("POST", C + "/{id}/secret", "OAuth", "Regenerate a client secret", "oauth",
         P.OAUTH_CLIENT_EDIT, body=SecretRequest, response=OAuthClient),
     _op("POST", C + "/{id}/secret/expire-previous", "OAuth", "Expire the previous secret",
@@ -110,16 +129,10 @@ OPERATIONS: tuple[Operation, ...] = (
         P.OAUTH_CLIENT_VIEW, body=UsageQueryRequest, response=UsageExecution, status=202),
     _op("GET", C + "/{id}/usage/query/results/{execution}", "OAuth", "Get usage query results",
         "oauth:readonly", P.OAUTH_CLIENT_VIEW),
-    _op("GET", "/api/v2/oauth/scopes", "OAuth", "List scopes", "oauth:readonly",
-        P.OAUTH_SCOPE_VIEW, response=EntityList),
-    _op("POST", "/api/v2/oauth/scopes", "OAuth", "Create a scope", "oauth", P.OAUTH_SCOPE_ADD,
-        body=ScopeRequest),
-    _op("GET", "/api/v2/oauth/scopes/{id}", "OAuth", "Get a scope", "oauth:readonly",
-        P.OAUTH_SCOPE_VIEW),
-    _op("PUT", "/api/v2/oauth/scopes/{id}", "OAuth", "Replace a scope", "oauth",
-        P.OAUTH_SCOPE_EDIT, body=ScopeRequest),
-    _op("DELETE", "/api/v2/oauth/scopes/{id}", "OAuth", "Delete a scope", "oauth",
-        P.OAUTH_SCOPE_DELETE, status=204),
+    *_crud("/api/v2/oauth/scopes", "OAuth", many="scopes", one="a scope", scope="oauth",
+           permissions=_Permissions(P.OAUTH_SCOPE_VIEW, P.OAUTH_SCOPE_ADD, P.OAUTH_SCOPE_EDIT,
+                                    P.OAUTH_SCOPE_DELETE),
+           body=ScopeRequest, listing=EntityList, query=()),
     _op("GET", "/api/v2/oauth/authorizations", "OAuth", "List my authorized apps", None, None,
         response=Listing, query=PAGED, session=False),
     _op("GET", "/api/v2/oauth/authorizations/{clientId}", "OAuth", "Get my authorized app",
@@ -139,16 +152,10 @@ OPERATIONS: tuple[Operation, ...] = (
         P.AUTHORIZATION_DIVISION_EDIT, body=DivisionRequest),
     _op("DELETE", A + "/divisions/{id}", "Authorization", "Delete a division", "authorization",
         P.AUTHORIZATION_DIVISION_DELETE, status=204),
-    _op("GET", A + "/roles", "Authorization", "List roles", "authorization:readonly",
-        P.AUTHORIZATION_ROLE_VIEW, response=Listing, query=PAGED),
-    _op("POST", A + "/roles", "Authorization", "Create a role", "authorization",
-        P.AUTHORIZATION_ROLE_ADD, body=RoleRequest),
-    _op("GET", A + "/roles/{id}", "Authorization", "Get a role", "authorization:readonly",
-        P.AUTHORIZATION_ROLE_VIEW),
-    _op("PUT", A + "/roles/{id}", "Authorization", "Replace a role", "authorization",
-        P.AUTHORIZATION_ROLE_EDIT, body=RoleRequest),
-    _op("DELETE", A + "/roles/{id}", "Authorization", "Delete a role", "authorization",
-        P.AUTHORIZATION_ROLE_DELETE, status=204),
+    *_crud(A + "/roles", "Authorization", many="roles", one="a role", scope="authorization",
+           permissions=_Permissions(P.AUTHORIZATION_ROLE_VIEW, P.AUTHORIZATION_ROLE_ADD,
+                                    P.AUTHORIZATION_ROLE_EDIT, P.AUTHORIZATION_ROLE_DELETE),
+           body=RoleRequest),
     _op("GET", A + "/permissions", "Authorization", "List permissions",
         "authorization:readonly", None),
     _op("GET", A + "/subjects/me", "Authorization", "Get my grants", "authorization:readonly",

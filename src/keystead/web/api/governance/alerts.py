@@ -14,10 +14,9 @@ from starlette.routing import Route
 
 from keystead.domain.governance.alert_engine import describe_run
 from keystead.domain.governance.alerts import ALERTS_URI, Alert, alert_filter, when
-from keystead.domain.paging import Page
-from keystead.web.api.common import call, paging
+from keystead.web.api.common import call, entity_handler, listed, paging
 from keystead.web.errors import json_response
-from keystead.web.presenters import actor_ref, listing
+from keystead.web.presenters import actor_ref
 
 READ, WRITE = "governance:readonly", "governance"
 AUDIT_PAGE = "/admin/audit?client="  # the console's audit trail of one entity
@@ -48,17 +47,13 @@ def alert_json(alert: Alert) -> dict[str, Any]:
 
 async def list_alerts(request: Request) -> Response:
     async with call(request, scope=READ) as c:
-        number, size = paging(request)
+        page = paging(request)
         flt = alert_filter(request.query_params)
-        found, total = await c.runtime.alerts(c.conn).search(c.caller, flt, Page(number, size))
-    return json_response(listing(found, alert_json, total=total, page_number=number,
-                                 page_size=size, uri=ALERTS_URI))
+        found, total = await c.runtime.alerts(c.conn).search(c.caller, flt, page)
+    return listed(found, alert_json, total=total, page=page, uri=ALERTS_URI)
 
 
-async def get_alert(request: Request) -> Response:
-    async with call(request, scope=READ) as c:
-        alert = await c.runtime.alerts(c.conn).find(c.caller, request.path_params["id"])
-    return json_response(alert_json(alert))
+get_alert = entity_handler(READ, lambda c: c.runtime.alerts(c.conn).find, alert_json)
 
 
 async def evaluate(request: Request) -> Response:
@@ -67,16 +62,8 @@ async def evaluate(request: Request) -> Response:
     return json_response(describe_run(done))
 
 
-async def acknowledge(request: Request) -> Response:
-    async with call(request, scope=WRITE) as c:
-        alert = await c.runtime.alerts(c.conn).acknowledge(c.caller, request.path_params["id"])
-    return json_response(alert_json(alert))
-
-
-async def resolve(request: Request) -> Response:
-    async with call(request, scope=WRITE) as c:
-        alert = await c.runtime.alerts(c.conn).resolve(c.caller, request.path_params["id"])
-    return json_response(alert_json(alert))
+acknowledge = entity_handler(WRITE, lambda c: c.runtime.alerts(c.conn).acknowledge, alert_json)
+resolve = entity_handler(WRITE, lambda c: c.runtime.alerts(c.conn).resolve, alert_json)
 
 
 routes = [

@@ -12,10 +12,10 @@ from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import call
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler
 from keystead.web.errors import json_response
 from keystead.web.presenters import planned_json
-from keystead.web.schemas import DeactivationRequest, parse_body
+from keystead.web.schemas import DeactivationRequest
 
 BASE = "/api/v2/governance/deactivations"
 READ, WRITE = "governance:readonly", "governance"
@@ -28,16 +28,13 @@ async def list_plans(request: Request) -> Response:
                           "selfUri": BASE})
 
 
-async def get_plan(request: Request) -> Response:
-    async with call(request, scope=READ) as c:
-        found = await c.runtime.deactivations(c.conn).view(c.caller, request.path_params["id"])
-    return json_response(planned_json(found))
+get_plan = entity_handler(READ, lambda c: c.runtime.deactivations(c.conn).view, planned_json)
 
 
 async def create_plan(request: Request) -> Response:
     async with call(request, scope=WRITE) as c:
-        c.caller.require(Permission.OAUTH_CLIENT_EDIT)  # before reading the request's input
-        body = parse_body(DeactivationRequest, await request.body())
+        body = await permitted_body(c, request, Permission.OAUTH_CLIENT_EDIT,
+                                    DeactivationRequest)
         if not body.clientId:
             raise InvalidInputError.one("clientId", "required",
                                         "clientId names the client to deactivate")
@@ -49,8 +46,8 @@ async def create_plan(request: Request) -> Response:
 
 async def update_plan(request: Request) -> Response:
     async with call(request, scope=WRITE) as c:
-        c.caller.require(Permission.OAUTH_CLIENT_EDIT)
-        body = parse_body(DeactivationRequest, await request.body())
+        body = await permitted_body(c, request, Permission.OAUTH_CLIENT_EDIT,
+                                    DeactivationRequest)
         client_id = request.path_params["id"]
         if body.clientId not in (None, client_id):
             raise InvalidInputError.one("clientId", "immutable",
@@ -61,10 +58,7 @@ async def update_plan(request: Request) -> Response:
     return json_response(planned_json(planned))
 
 
-async def cancel_plan(request: Request) -> Response:
-    async with call(request, scope=WRITE) as c:
-        await c.runtime.deactivations(c.conn).cancel(c.caller, request.path_params["id"])
-    return Response(status_code=204)
+cancel_plan = removal_handler(WRITE, lambda c: c.runtime.deactivations(c.conn).cancel)
 
 
 routes = [

@@ -10,15 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.domain.errors import InvalidInputError
 from keystead.domain.governance.deletion_requests import DeletionRequest, RequestState
-from keystead.domain.paging import Page
-from keystead.web.api.common import call, paging
+from keystead.web.api.common import call, entity_handler, listed, paging, query_choice
 from keystead.web.errors import json_response
-from keystead.web.presenters import actor_ref, iso, listing
+from keystead.web.presenters import actor_ref, iso
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/governance/deletion-requests"
+READ, WRITE = "governance:readonly", "governance"
 
 
 class RejectRequest(BaseModel):
@@ -37,35 +36,23 @@ def deletion_request_json(request: DeletionRequest) -> dict[str, Any]:
 
 
 async def list_requests(request: Request) -> Response:
-    async with call(request, scope="governance:readonly") as c:
-        number, size = paging(request)
-        params = request.query_params
-        try:
-            state = RequestState(params["state"]) if "state" in params else None
-        except ValueError as exc:
-            raise InvalidInputError.one("state", "invalid.value", "state must be one of: "
-                                        f"{', '.join(s.value for s in RequestState)}") from exc
+    async with call(request, scope=READ) as c:
+        page = paging(request)
+        state = query_choice(request, "state", RequestState, message=(
+            f"state must be one of: {', '.join(s.value for s in RequestState)}"))
         found, total = await c.runtime.client_deletion(c.conn).list(
-            c.caller, Page(number, size), client_id=params.get("clientId"), state=state)
-    return json_response(listing(found, deletion_request_json, total=total,
-                                 page_number=number, page_size=size, uri=BASE))
+            c.caller, page, client_id=request.query_params.get("clientId"), state=state)
+    return listed(found, deletion_request_json, total=total, page=page, uri=BASE)
 
 
-async def get_request(request: Request) -> Response:
-    async with call(request, scope="governance:readonly") as c:
-        found = await c.runtime.client_deletion(c.conn).find(c.caller, request.path_params["id"])
-    return json_response(deletion_request_json(found))
-
-
-async def approve(request: Request) -> Response:
-    async with call(request, scope="governance") as c:
-        decided = await c.runtime.client_deletion(c.conn).approve(
-            c.caller, request.path_params["id"])
-    return json_response(deletion_request_json(decided))
+get_request = entity_handler(READ, lambda c: c.runtime.client_deletion(c.conn).find,
+                             deletion_request_json)
+approve = entity_handler(WRITE, lambda c: c.runtime.client_deletion(c.conn).approve,
+                         deletion_request_json)
 
 
 async def reject(request: Request) -> Response:
-    async with call(request, scope="governance") as c:
+    async with call(request, scope=WRITE) as c:
         body = parse_body(RejectRequest, await request.body())
         decided = await c.runtime.client_deletion(c.conn).reject(
             c.caller, request.path_params["id"], body.reason)

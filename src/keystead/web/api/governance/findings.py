@@ -14,15 +14,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from keystead.domain.governance.alerts import when  # the governance wire form of a time
 from keystead.domain.governance.finding_engine import describe_evaluation
 from keystead.domain.governance.findings import (
     Finding,
     finding_filter,
 )
-from keystead.domain.paging import Page
-from keystead.web.api.common import call, paging
+from keystead.web.api.common import call, entity_handler, listed, paging
 from keystead.web.errors import json_response
-from keystead.web.presenters import actor_ref, listing
+from keystead.web.presenters import actor_ref
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/governance/findings"
@@ -39,10 +39,6 @@ class EvaluateRequest(BaseModel):
     clientId: str | None = None  # noqa: N815 - the wire name
 
 
-def _when(value: Any) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
 def finding_json(finding: Finding) -> dict[str, Any]:
     """A finding in its wire form (README "Findings")."""
     body: dict[str, Any] = {
@@ -53,29 +49,25 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "remedy": {"available": finding.remedy is not None,
                    "action": None if finding.remedy is None else str(finding.remedy),
                    "description": finding.remedy_description},
-        "firstSeen": _when(finding.first_seen), "lastSeen": _when(finding.last_seen),
-        "resolvedAt": _when(finding.resolved_at), "selfUri": f"{BASE}/{finding.id}",
+        "firstSeen": when(finding.first_seen), "lastSeen": when(finding.last_seen),
+        "resolvedAt": when(finding.resolved_at), "selfUri": f"{BASE}/{finding.id}",
     }
     if finding.archived_by is not None:
         body["archived"] = {"reason": finding.archived_reason,
                             "by": actor_ref(finding.archived_by),
-                            "date": _when(finding.archived_at)}
+                            "date": when(finding.archived_at)}
     return body
 
 
 async def list_findings(request: Request) -> Response:
     async with call(request, scope=READ) as c:
-        number, size = paging(request)
+        page = paging(request)
         flt = finding_filter(request.query_params)
-        found, total = await c.runtime.findings(c.conn).search(c.caller, flt, Page(number, size))
-    return json_response(listing(found, finding_json, total=total, page_number=number,
-                                 page_size=size, uri=BASE))
+        found, total = await c.runtime.findings(c.conn).search(c.caller, flt, page)
+    return listed(found, finding_json, total=total, page=page, uri=BASE)
 
 
-async def get_finding(request: Request) -> Response:
-    async with call(request, scope=READ) as c:
-        finding = await c.runtime.findings(c.conn).find(c.caller, request.path_params["id"])
-    return json_response(finding_json(finding))
+get_finding = entity_handler(READ, lambda c: c.runtime.findings(c.conn).find, finding_json)
 
 
 async def evaluate(request: Request) -> Response:
@@ -94,16 +86,8 @@ async def archive(request: Request) -> Response:
     return json_response(finding_json(finding))
 
 
-async def unarchive(request: Request) -> Response:
-    async with call(request, scope=WRITE) as c:
-        finding = await c.runtime.findings(c.conn).unarchive(c.caller, request.path_params["id"])
-    return json_response(finding_json(finding))
-
-
-async def remedy(request: Request) -> Response:
-    async with call(request, scope=WRITE) as c:
-        finding = await c.runtime.findings(c.conn).remedy(c.caller, request.path_params["id"])
-    return json_response(finding_json(finding))
+unarchive = entity_handler(WRITE, lambda c: c.runtime.findings(c.conn).unarchive, finding_json)
+remedy = entity_handler(WRITE, lambda c: c.runtime.findings(c.conn).remedy, finding_json)
 
 
 routes = [

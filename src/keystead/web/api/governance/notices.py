@@ -10,10 +10,8 @@ from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.governance.notices import Notice
-from keystead.domain.paging import Page
-from keystead.web.api.common import call, paging
-from keystead.web.errors import json_response
-from keystead.web.presenters import iso, listing
+from keystead.web.api.common import call, entity_handler, listed, paging
+from keystead.web.presenters import iso
 
 BASE = "/api/v2/governance/notices"
 
@@ -27,20 +25,17 @@ def notice_json(notice: Notice) -> dict[str, Any]:
 
 async def list_notices(request: Request) -> Response:
     async with call(request, scope="governance:readonly") as c:
-        number, size = paging(request)
+        page = paging(request)
         unread = request.query_params.get("unread", "false")
         if unread not in ("true", "false"):
             raise InvalidInputError.one("unread", "not.boolean", "unread must be true or false")
-        found, total = await c.runtime.inbox(c.conn).list(c.caller, Page(number, size),
+        found, total = await c.runtime.inbox(c.conn).list(c.caller, page,
                                                          unread_only=unread == "true")
-    return json_response(listing(found, notice_json, total=total, page_number=number,
-                                 page_size=size, uri=BASE))
+    return listed(found, notice_json, total=total, page=page, uri=BASE)
 
 
-async def mark_read(request: Request) -> Response:
-    async with call(request, scope="governance") as c:
-        notice = await c.runtime.inbox(c.conn).mark_read(c.caller, request.path_params["id"])
-    return json_response(notice_json(notice))
+mark_read = entity_handler("governance", lambda c: c.runtime.inbox(c.conn).mark_read,
+                           notice_json)
 
 
 routes = [

@@ -16,10 +16,9 @@ from keystead.domain.governance.reviews import (
     due_from_text,
     selection_from_document,
 )
-from keystead.domain.paging import Page
-from keystead.web.api.common import call, paging
+from keystead.web.api.common import call, listed, paging
 from keystead.web.errors import json_response
-from keystead.web.presenters import iso, listing
+from keystead.web.presenters import iso
 from keystead.web.review_report import (
     BASE,
     campaign_json,
@@ -52,10 +51,9 @@ class DecisionRequest(BaseModel):
 
 async def list_campaigns(request: Request) -> Response:
     async with call(request, scope=READ) as c:
-        number, size = paging(request)
-        found, total = await c.runtime.reviews(c.conn).summaries(c.caller, Page(number, size))
-    return json_response(listing(found, lambda cp: campaign_json(*cp), total=total,
-                                 page_number=number, page_size=size, uri=BASE))
+        page = paging(request)
+        found, total = await c.runtime.reviews(c.conn).summaries(c.caller, page)
+    return listed(found, lambda cp: campaign_json(*cp), total=total, page=page, uri=BASE)
 
 
 async def start_campaign(request: Request) -> Response:

@@ -10,15 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keystead.domain.paging import Page
 from keystead.domain.webhooks.endpoints import Delivery, WebhookEndpoint
 from keystead.domain.webhooks.events import EVENTS
-from keystead.web.api.common import call, paging
+from keystead.web.api.common import call, entity_handler, listed, paging, removal_handler
 from keystead.web.errors import json_response
-from keystead.web.presenters import actor_ref, iso, listing
+from keystead.web.presenters import actor_ref, iso
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/governance/webhooks"
+READ, WRITE = "governance:readonly", "governance"
 
 
 class WebhookCreate(BaseModel):
@@ -51,15 +51,14 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
 
 
 async def list_endpoints(request: Request) -> Response:
-    async with call(request, scope="governance:readonly") as c:
-        number, size = paging(request)
-        found, total = await c.runtime.webhooks(c.conn).list(c.caller, Page(number, size))
-    return json_response(listing(found, endpoint_json, total=total, page_number=number,
-                                 page_size=size, uri=BASE))
+    async with call(request, scope=READ) as c:
+        page = paging(request)
+        found, total = await c.runtime.webhooks(c.conn).list(c.caller, page)
+    return listed(found, endpoint_json, total=total, page=page, uri=BASE)
 
 
 async def create_endpoint(request: Request) -> Response:
-    async with call(request, scope="governance") as c:
+    async with call(request, scope=WRITE) as c:
         body = parse_body(WebhookCreate, await request.body())
         created = await c.runtime.webhooks(c.conn).create(
             c.caller, url=body.url, event_types=body.eventTypes, description=body.description)
@@ -68,49 +67,36 @@ async def create_endpoint(request: Request) -> Response:
 
 
 async def event_types(request: Request) -> Response:
-    async with call(request, scope="governance:readonly"):
+    async with call(request, scope=READ):
         entities = [{"id": name, "summary": spec.summary, "fields": dict(spec.fields)}
                     for name, spec in EVENTS.items()]
     return json_response({"entities": entities, "total": len(entities)})
 
 
-async def get_endpoint(request: Request) -> Response:
-    async with call(request, scope="governance:readonly") as c:
-        found = await c.runtime.webhooks(c.conn).find(c.caller, request.path_params["id"])
-    return json_response(endpoint_json(found))
-
-
-async def delete_endpoint(request: Request) -> Response:
-    async with call(request, scope="governance") as c:
-        await c.runtime.webhooks(c.conn).delete(c.caller, request.path_params["id"])
-    return Response(status_code=204)
-
-
-async def enable_endpoint(request: Request) -> Response:
-    async with call(request, scope="governance") as c:
-        found = await c.runtime.webhooks(c.conn).enable(c.caller, request.path_params["id"])
-    return json_response(endpoint_json(found))
+get_endpoint = entity_handler(READ, lambda c: c.runtime.webhooks(c.conn).find, endpoint_json)
+delete_endpoint = removal_handler(WRITE, lambda c: c.runtime.webhooks(c.conn).delete)
+enable_endpoint = entity_handler(WRITE, lambda c: c.runtime.webhooks(c.conn).enable,
+                                 endpoint_json)
 
 
 async def list_deliveries(request: Request) -> Response:
     endpoint_id = request.path_params["id"]
-    async with call(request, scope="governance:readonly") as c:
-        number, size = paging(request)
-        found, total = await c.runtime.webhooks(c.conn).deliveries(
-            c.caller, endpoint_id, Page(number, size))
-    return json_response(listing(found, delivery_json, total=total, page_number=number,
-                                 page_size=size, uri=f"{BASE}/{endpoint_id}/deliveries"))
+    async with call(request, scope=READ) as c:
+        page = paging(request)
+        found, total = await c.runtime.webhooks(c.conn).deliveries(c.caller, endpoint_id, page)
+    return listed(found, delivery_json, total=total, page=page,
+                  uri=f"{BASE}/{endpoint_id}/deliveries")
 
 
 async def redeliver(request: Request) -> Response:
-    async with call(request, scope="governance") as c:
+    async with call(request, scope=WRITE) as c:
         message_id = await c.runtime.webhooks(c.conn).redeliver(
             c.caller, request.path_params["id"], request.path_params["delivery_id"])
     return json_response({"messageId": message_id}, status=202)
 
 
 async def recover(request: Request) -> Response:
-    async with call(request, scope="governance") as c:
+    async with call(request, scope=WRITE) as c:
         queued = await c.runtime.webhooks(c.conn).recover(c.caller, request.path_params["id"])
     return json_response({"queued": queued}, status=202)
 
