@@ -32,9 +32,8 @@ async def connected_apps(ctx: Page) -> Response:
         connected = ctx.runtime.connected_apps(conn)
         apps = await connected.list(caller)
         catalogue = await connected.scope_descriptions()
-    ctx.notices.update(NOTICES)
-    return ctx.render("connected_apps.html", apps=apps,
-                      descriptions={**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES})
+    return ctx.render_with(NOTICES, "connected_apps.html", apps=apps,
+                           descriptions={**BUILTIN_SCOPES, **catalogue, **OIDC_SCOPES})
 
 
 async def revoke(ctx: Page) -> Response:

@@ -1,4 +1,4 @@
-"""The one way a console form is saved: ``submit``.
+"""The one way a console form is saved: ``submit``; and an action button's post: ``act``.
 
 ``submit`` runs one change in a transaction and answers as every console form does: a redirect
 (303) when it is saved; when the domain refuses the input (``InvalidInputError``) the form again
@@ -6,6 +6,9 @@ with 400 and each problem beside its field, what was typed kept; when the change
 what is stored (``ConflictError``: a name taken, something still in use) the form again with
 409 and the reason beside the field it is about. Permission and existence refusals are not form
 problems: they reach the page wrapper, which answers with its 403 and 404 pages.
+
+An action button (delete, reset, send again) has no fields to show a problem beside: ``act``
+runs its change and redirects, and every refusal is the page wrapper's error page.
 """
 
 from __future__ import annotations
@@ -79,3 +82,11 @@ async def submit(ctx: Page, change: Callable[[AsyncConnection], Awaitable[T]], *
                   else conflict(exc))
         return await again(Refused(409, errors, sentence(exc.message)))
     return redirect(done(result))
+
+
+async def act(ctx: Page, change: Callable[[AsyncConnection], Awaitable[object]],
+              then: str) -> Response:
+    """Run an action button's ``change`` in a transaction, then redirect to ``then``."""
+    async with ctx.transaction() as conn:
+        await change(conn)
+    return redirect(then)

@@ -38,8 +38,8 @@ from keystead.protocol.saml_metadata import (
     MetadataError,
     read_idp_metadata,
 )
-from keystead.web.console.forms import Refused, sentence, submit
-from keystead.web.console.pages import Page, area_routes, path_id, redirect, route
+from keystead.web.console.forms import Refused, act, sentence, submit
+from keystead.web.console.pages import Page, area_routes, path_id, route
 
 BASE = "/admin/identity-providers"
 PAGE_SIZE = 25
@@ -109,8 +109,7 @@ def _management(ctx: Page, conn: AsyncConnection) -> IdentityProviderManagement:
 
 
 def _render(ctx: Page, template: str, status: int = 200, **context: Any) -> Response:
-    ctx.notices.update(NOTICES)
-    return ctx.render(template, status, **context)
+    return ctx.render_with(NOTICES, template, status, **context)
 
 
 def _values(ctx: Page) -> dict[str, str]:
@@ -266,9 +265,8 @@ async def provider_update(ctx: Page) -> Response:
 
 async def provider_delete(ctx: Page) -> Response:
     provider_id = path_id(ctx)
-    async with ctx.transaction() as conn:
-        await _management(ctx, conn).delete(ctx.signed_in, provider_id)
-    return redirect(f"{BASE}?notice=identity-provider-deleted")
+    return await act(ctx, lambda conn: _management(ctx, conn).delete(ctx.signed_in, provider_id),
+                     f"{BASE}?notice=identity-provider-deleted")
 
 
 async def _metadata_sent(ctx: Page) -> bytes:

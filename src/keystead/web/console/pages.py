@@ -39,6 +39,7 @@ from keystead.domain.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from keystead.domain.permissions import Permission
 from keystead.domain.principal import Caller
 from keystead.domain.users import User, needs_mfa
 from keystead.log_setup import shown_path
@@ -92,7 +93,6 @@ class Page:
     user: User | None
     caller: Caller | None
     form: FormData | None = None
-    notices: dict[str, str] = field(default_factory=dict)
     _cookies: dict[str, str] = field(default_factory=dict)
     _pre_session: str = ""
     public: bool = False
@@ -140,8 +140,14 @@ class Page:
         self._cookies[sessions.SESSION_COOKIE] = ""
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
-        notice = NOTICES.get(self.request.query_params.get("notice", ""), "") or \
-            self.notices.get(self.request.query_params.get("notice", ""), "")
+        return self.render_with({}, template, status, **context)
+
+    def render_with(self, notice_texts: Mapping[str, str], template: str, status: int = 200,
+                    **context: Any) -> Response:
+        """``render`` for a page with notices of its own (its area's fixed texts), which a
+        redirect may ask for with ``?notice=``, beside the sign-in ones."""
+        asked = self.request.query_params.get("notice", "")
+        notice = NOTICES.get(asked, "") or notice_texts.get(asked, "")
         return templates.TemplateResponse(self.request, template, {
             "page": self, "user": self.user, "caller": self.caller, "notice": notice,
             "csrf_token": self.csrf_token, "path": self.request.url.path, **context,
@@ -230,6 +236,32 @@ def area_routes(base: str, *, listing: Handler, new_form: Handler, create: Handl
             route(page_path, view), route(page_path, change, methods=("POST",)),
             *(route(f"{page_path}/{path}", handler, methods=("POST",))
               for path, handler in (actions or {}).items())]
+
+
+EntityHandler = Callable[[Page, str | None], Awaitable[Response]]
+
+
+def entity_routes(base: str, *, listing: Handler, show: EntityHandler, save: EntityHandler,
+                  may_add: Permission, actions: Mapping[str, Handler] | None = None
+                  ) -> list[Route]:
+    """``area_routes`` for an area whose Add form is its entity page without an entity:
+    ``show``/``save`` take the entity's id, None for the Add form (which needs ``may_add``)."""
+
+    async def new_form(ctx: Page) -> Response:
+        ctx.signed_in.require(may_add)
+        return await show(ctx, None)
+
+    async def view(ctx: Page) -> Response:
+        return await show(ctx, path_id(ctx))
+
+    async def create(ctx: Page) -> Response:
+        return await save(ctx, None)
+
+    async def change(ctx: Page) -> Response:
+        return await save(ctx, path_id(ctx))
+
+    return area_routes(base, listing=listing, new_form=new_form, create=create, view=view,
+                       change=change, actions=actions)
 
 
 async def _open(request: Request, runtime: Runtime, conn: AsyncConnection, *,

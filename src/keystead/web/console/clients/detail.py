@@ -59,10 +59,9 @@ async def render_detail(ctx: Page, client: Client, errors: Errors, *, status: in
     default_window = ctx.runtime.settings.default_dual_use_seconds
     windows = dict(DUAL_USE_CHOICES)
     windows.setdefault(default_window, duration(default_window))
-    ctx.notices = CLIENT_NOTICES
-    return ctx.render(
-        "clients/detail.html", status, **common(ctx), client=client, errors=errors,
-        typed=typed or {}, offered=offered, who=who, pending_deletion=pending,
+    return ctx.render_with(
+        CLIENT_NOTICES, "clients/detail.html", status, **common(ctx), client=client,
+        errors=errors, typed=typed or {}, offered=offered, who=who, pending_deletion=pending,
         roles=[offered.describe(f"{rd.role_id}:{rd.division_id}")
                for rd in client.settings.role_divisions],
         secret_status=lambda s: secret_status(s, now), in_window=in_window(client, now),

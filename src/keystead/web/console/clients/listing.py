@@ -104,11 +104,11 @@ async def render_list(ctx: Page, *, bulk_errors: Errors | None = None, typed_tag
 
     here = urlencode(kept | ({"pageNumber": str(number)} if number > 1 else {}))
 
-    ctx.notices = CLIENT_NOTICES
     now = ctx.runtime.clock()
-    return ctx.render(
-        "clients/list.html", 400 if errors else status, **common(ctx), clients=found, total=total,
-        errors=errors, q=query, state=state, grant=grant, sort=sort, page_number=number,
+    return ctx.render_with(
+        CLIENT_NOTICES, "clients/list.html", 400 if errors else status, **common(ctx),
+        clients=found, total=total, errors=errors, q=query, state=state, grant=grant, sort=sort,
+        page_number=number,
         pages=pages, previous_url=page_url(number - 1) if number > 1 else "",
         next_url=page_url(number + 1) if number < pages else "",
         states=[str(s) for s in ClientState], grants=[str(g) for g in GrantType],

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
+from keystead.domain.permissions import Permission
 from keystead.web.console.divisions import pages
-from keystead.web.console.pages import area_routes
+from keystead.web.console.pages import entity_routes
 
-routes: list[Route] = area_routes(
-    "/admin/divisions", listing=pages.divisions_list, new_form=pages.division_new_form,
-    create=pages.division_create, view=pages.division_page, change=pages.division_update,
+routes: list[Route] = entity_routes(
+    "/admin/divisions", listing=pages.divisions_list, show=pages.division_view,
+    save=pages.division_save, may_add=Permission.AUTHORIZATION_DIVISION_ADD,
     actions={"delete": pages.division_delete})

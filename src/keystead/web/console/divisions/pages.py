@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
-from keystead.domain.permissions import Permission
 from keystead.web.console.forms import SHOWN, Refused, submit
 from keystead.web.console.pages import Page, path_id
 
@@ -24,12 +23,10 @@ async def division_view(ctx: Page, division_id: str | None, refused: Refused = S
     division = None
     if division_id is not None:
         async with ctx.transaction() as conn:
-            division = await ctx.runtime.divisions(conn).find(ctx.signed_in,
-                                                                          division_id)
+            division = await ctx.runtime.divisions(conn).find(ctx.signed_in, division_id)
     errors, delete_error = refused.apart("delete")
-    ctx.notices.update(NOTICES)
-    return ctx.render(
-        "people/division.html", refused.status, division=division,
+    return ctx.render_with(
+        NOTICES, "people/division.html", refused.status, division=division,
         values=values or {"name": division.name if division else "",
                           "description": division.description if division else ""},
         errors=errors, delete_error=delete_error)
@@ -38,28 +35,10 @@ async def division_view(ctx: Page, division_id: str | None, refused: Refused = S
 async def divisions_list(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
         divisions = await ctx.runtime.divisions(conn).list(ctx.signed_in)
-    ctx.notices.update(NOTICES)
-    return ctx.render("people/divisions.html", divisions=divisions)
+    return ctx.render_with(NOTICES, "people/divisions.html", divisions=divisions)
 
 
-async def division_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require(Permission.AUTHORIZATION_DIVISION_ADD)
-    return await division_view(ctx, None)
-
-
-async def division_page(ctx: Page) -> Response:
-    return await division_view(ctx, path_id(ctx))
-
-
-async def division_create(ctx: Page) -> Response:
-    return await _save(ctx, None)
-
-
-async def division_update(ctx: Page) -> Response:
-    return await _save(ctx, path_id(ctx))
-
-
-async def _save(ctx: Page, division_id: str | None) -> Response:
+async def division_save(ctx: Page, division_id: str | None) -> Response:
     """Create a division (``division_id`` None) or change it, from the form."""
     values = {"name": ctx.field("name"), "description": ctx.field("description")}
 
@@ -67,11 +46,9 @@ async def _save(ctx: Page, division_id: str | None) -> Response:
         org = ctx.runtime.divisions(conn)
         name, description = values["name"], values["description"]
         if division_id is None:
-            division = await org.create(ctx.signed_in, name=name,
-                                                 description=description)
+            division = await org.create(ctx.signed_in, name=name, description=description)
             return f"{division.id}?notice=division-created"
-        await org.update(ctx.signed_in, division_id, name=name,
-                                  description=description)
+        await org.update(ctx.signed_in, division_id, name=name, description=description)
         return f"{division_id}?notice=division-saved"
 
     return await submit(
@@ -82,7 +59,6 @@ async def _save(ctx: Page, division_id: str | None) -> Response:
 async def division_delete(ctx: Page) -> Response:
     division_id = path_id(ctx)
     return await submit(
-        ctx, lambda conn: ctx.runtime.divisions(conn).delete(ctx.signed_in,
-                                                                         division_id),
+        ctx, lambda conn: ctx.runtime.divisions(conn).delete(ctx.signed_in, division_id),
         again=lambda refused: division_view(ctx, division_id, refused), conflict="delete",
         done=lambda _: "/admin/divisions?notice=division-deleted")

@@ -11,9 +11,9 @@ from starlette.responses import Response
 
 from keystead.domain.governance.alerts import Alert, AlertRule, AlertState, alert_filter
 from keystead.domain.paging import Page as Paging
-from keystead.web.console.forms import Refused, submit
+from keystead.web.console.forms import Refused, act, submit
 from keystead.web.console.governance.findings import evidence_text, list_query
-from keystead.web.console.pages import Page, path_id, redirect, route
+from keystead.web.console.pages import Page, path_id, route
 
 BASE = "/admin/governance/alerts"
 PAGE_SIZE = 50
@@ -29,19 +29,18 @@ async def alerts_list(ctx: Page, refused: Refused | None = None) -> Response:
     async with ctx.transaction() as conn:
         rows, total = await ctx.runtime.alerts(conn).search(
             ctx.signed_in, query.filter, Paging(query.number, PAGE_SIZE))
-    ctx.notices.update(NOTICES)
-    return ctx.render(
-        "governance/alerts.html", refused.status if refused else 200, rows=rows, total=total,
-        chosen=query.chosen, problem=refused.message if refused else query.problem,
+    return ctx.render_with(
+        NOTICES, "governance/alerts.html", refused.status if refused else 200,
+        rows=rows, total=total, chosen=query.chosen,
+        problem=refused.message if refused else query.problem,
         number=query.number, pages=max(1, -(-total // PAGE_SIZE)),
         rules=[r.value for r in AlertRule], states=[s.value for s in AlertState],
         evidence_text=evidence_text)
 
 
 async def evaluate_now(ctx: Page) -> Response:
-    async with ctx.transaction() as conn:
-        await ctx.runtime.alerts(conn).evaluate(ctx.signed_in)
-    return redirect(f"{BASE}?notice=evaluated")
+    return await act(ctx, lambda conn: ctx.runtime.alerts(conn).evaluate(ctx.signed_in),
+                     f"{BASE}?notice=evaluated")
 
 
 def _action(name: str) -> Any:

@@ -28,9 +28,8 @@ async def listing(ctx: Page, *, errors: Mapping[str, str] | None = None,
         pending, _ = await deletion.list(ctx.signed_in, Paging(1, SHOWN),
                                          state=RequestState.pending)
         recent, _ = await deletion.list(ctx.signed_in, Paging(1, SHOWN))
-    ctx.notices = NOTICES
-    return ctx.render(
-        "governance/deletion_requests.html", status, pending=pending,
+    return ctx.render_with(
+        NOTICES, "governance/deletion_requests.html", status, pending=pending,
         closed=[r for r in recent if r.state is not RequestState.pending],
         errors=errors or {}, typed_for=ctx.field("request-id"), typed=ctx.field("reason"),
         may_decide=ctx.signed_in.has_permission(Permission.OAUTH_CLIENT_DELETE))

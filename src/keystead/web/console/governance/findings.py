@@ -24,8 +24,8 @@ from keystead.domain.governance.findings import (
     finding_filter,
 )
 from keystead.domain.paging import Page as Paging
-from keystead.web.console.forms import SHOWN, Refused, submit
-from keystead.web.console.pages import Page, path_id, redirect, route
+from keystead.web.console.forms import SHOWN, Refused, act, submit
+from keystead.web.console.pages import Page, path_id, route
 
 F = TypeVar("F")
 BASE = "/admin/governance/findings"
@@ -39,8 +39,7 @@ NOTICES = {
 
 
 def _render(ctx: Page, template: str, status: int = 200, **context: Any) -> Response:
-    ctx.notices.update(NOTICES)
-    return ctx.render(template, status, kinds=[k.value for k in FindingKind],
+    return ctx.render_with(NOTICES, template, status, kinds=[k.value for k in FindingKind],
                       states=[s.value for s in FindingState],
                       severities=[s.value for s in Severity], evidence_text=evidence_text,
                       **context)
@@ -94,9 +93,8 @@ async def findings_list(ctx: Page) -> Response:
 
 
 async def evaluate_now(ctx: Page) -> Response:
-    async with ctx.transaction() as conn:
-        await ctx.runtime.findings(conn).evaluate(ctx.signed_in)
-    return redirect(f"{BASE}?notice=evaluated")
+    return await act(ctx, lambda conn: ctx.runtime.findings(conn).evaluate(ctx.signed_in),
+                     f"{BASE}?notice=evaluated")
 
 
 async def _finding_view(ctx: Page, finding_id: str, refused: Refused = SHOWN) -> Response:

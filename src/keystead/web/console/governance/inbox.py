@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from keystead.domain.paging import Page as Paging
-from keystead.web.console.pages import Page, path_id, redirect, route
+from keystead.web.console.forms import act
+from keystead.web.console.pages import Page, path_id, route
 
 BASE = "/admin/inbox"
 SHOWN = 100
@@ -15,14 +16,14 @@ NOTICES = {"read": "The notice is marked read."}
 async def inbox(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
         notices, total = await ctx.runtime.inbox(conn).list(ctx.signed_in, Paging(1, SHOWN))
-    ctx.notices = NOTICES
-    return ctx.render("governance/inbox.html", notices=notices, total=total, shown=SHOWN)
+    return ctx.render_with(NOTICES, "governance/inbox.html", notices=notices,
+                           total=total, shown=SHOWN)
 
 
 async def mark_read(ctx: Page) -> Response:
-    async with ctx.transaction() as conn:
-        await ctx.runtime.inbox(conn).mark_read(ctx.signed_in, path_id(ctx))
-    return redirect(f"{BASE}?notice=read")
+    notice_id = path_id(ctx)
+    return await act(ctx, lambda conn: ctx.runtime.inbox(conn).mark_read(ctx.signed_in, notice_id),
+                     f"{BASE}?notice=read")
 
 
 routes = [route(BASE, inbox),

@@ -110,9 +110,9 @@ def _number(text: str) -> JSONValue:
 
 def _render(ctx: Page, document: Mapping[str, JSONValue], errors: Mapping[str, str], *,
             status: int = 200) -> Response:
-    ctx.notices.update(NOTICES)
-    return ctx.render(
-        "governance/policy.html", status, document=document, errors=errors, meanings=MEANINGS,
+    return ctx.render_with(
+        NOTICES, "governance/policy.html", status, document=document, errors=errors,
+        meanings=MEANINGS,
         may_edit=ctx.signed_in.has_permission(Permission.GOVERNANCE_POLICY_EDIT),
         grants=[str(g) for g in GrantType], actions=[str(a) for a in UnreviewedAction],
         max_durations=MAX_DURATIONS, unreviewed=UNREVIEWED, base=BASE)

@@ -32,12 +32,11 @@ async def listing(ctx: Page, *, errors: Mapping[str, str] | None = None,
                   status: int = 200) -> Response:
     async with ctx.transaction() as conn:
         found, _ = await ctx.runtime.webhooks(conn).list(ctx.signed_in, Paging(1, SHOWN))
-    ctx.notices = NOTICES
-    return ctx.render("governance/webhooks.html", status, endpoints=found, events=EVENTS,
-                      errors=errors or {}, typed_url=ctx.field("url"),
-                      typed_events=ctx.fields("eventTypes"),
-                      typed_description=ctx.field("description"),
-                      may_add=ctx.signed_in.has_permission(Permission.GOVERNANCE_WEBHOOK_ADD))
+    return ctx.render_with(NOTICES, "governance/webhooks.html", status, endpoints=found,
+                           events=EVENTS, errors=errors or {}, typed_url=ctx.field("url"),
+                           typed_events=ctx.fields("eventTypes"),
+                           typed_description=ctx.field("description"),
+                           may_add=ctx.signed_in.has_permission(Permission.GOVERNANCE_WEBHOOK_ADD))
 
 
 async def show_list(ctx: Page) -> Response:
@@ -80,10 +79,9 @@ async def detail(ctx: Page, *, error: str = "", status: int = 200) -> Response:
             del session.data[REVEAL]
             await sessions.save_data(ctx.runtime, conn, session)
             secret = str(shown["secret"])
-    ctx.notices = NOTICES
-    response = ctx.render(
-        "governance/webhook.html", status, endpoint=endpoint, deliveries=deliveries,
-        total=total, secret=secret, error=error,
+    response = ctx.render_with(
+        NOTICES, "governance/webhook.html", status, endpoint=endpoint,
+        deliveries=deliveries, total=total, secret=secret, error=error,
         may_edit=ctx.signed_in.has_permission(Permission.GOVERNANCE_WEBHOOK_EDIT),
         may_delete=ctx.signed_in.has_permission(Permission.GOVERNANCE_WEBHOOK_DELETE))
     response.headers["cache-control"] = "no-store"

@@ -40,8 +40,7 @@ SELECTIONS = {
 
 
 def _render(ctx: Page, template: str, status: int = 200, **context: Any) -> Response:
-    ctx.notices.update(NOTICES)
-    return ctx.render(template, status, **context)
+    return ctx.render_with(NOTICES, template, status, **context)
 
 
 def _url(campaign_id: str) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from keystead.web.console.pages import area_routes
+from keystead.domain.permissions import Permission
+from keystead.web.console.pages import entity_routes
 from keystead.web.console.roles import pages
 
-routes: list[Route] = area_routes(
-    "/admin/roles", listing=pages.roles_list, new_form=pages.role_new_form,
-    create=pages.role_create, view=pages.role_page, change=pages.role_update,
-    actions={"delete": pages.role_delete})
+routes: list[Route] = entity_routes(
+    "/admin/roles", listing=pages.roles_list, show=pages.role_view, save=pages.role_save,
+    may_add=Permission.AUTHORIZATION_ROLE_ADD, actions={"delete": pages.role_delete})

@@ -39,9 +39,9 @@ async def role_view(ctx: Page, role_id: str | None, refused: Refused = SHOWN, *,
     elif role is not None and not caller.has_permission(Permission.AUTHORIZATION_ROLE_EDIT):
         reason = "You may view this role but not change it."
     errors, delete_error = refused.apart("delete")
-    ctx.notices.update(NOTICES)
-    return ctx.render(
-        "people/role.html", refused.status, role=role, reason=reason, deletable=not beyond,
+    return ctx.render_with(
+        NOTICES, "people/role.html", refused.status, role=role, reason=reason,
+        deletable=not beyond,
         values=values or {"name": role.name if role else "",
                           "description": role.description if role else ""},
         groups=permission_groups(role, caller, permissions), errors=errors,
@@ -51,28 +51,10 @@ async def role_view(ctx: Page, role_id: str | None, refused: Refused = SHOWN, *,
 async def roles_list(ctx: Page) -> Response:
     async with ctx.transaction() as conn:
         roles = await ctx.runtime.roles(conn).list(ctx.signed_in)
-    ctx.notices.update(NOTICES)
-    return ctx.render("people/roles.html", roles=roles)
+    return ctx.render_with(NOTICES, "people/roles.html", roles=roles)
 
 
-async def role_new_form(ctx: Page) -> Response:
-    ctx.signed_in.require(Permission.AUTHORIZATION_ROLE_ADD)
-    return await role_view(ctx, None)
-
-
-async def role_page(ctx: Page) -> Response:
-    return await role_view(ctx, path_id(ctx))
-
-
-async def role_create(ctx: Page) -> Response:
-    return await _save(ctx, None)
-
-
-async def role_update(ctx: Page) -> Response:
-    return await _save(ctx, path_id(ctx))
-
-
-async def _save(ctx: Page, role_id: str | None) -> Response:
+async def role_save(ctx: Page, role_id: str | None) -> Response:
     """Create a role (``role_id`` None) or change it, from the form."""
     values = {"name": ctx.field("name"), "description": ctx.field("description")}
     checked = ctx.fields("permissions")
@@ -82,10 +64,10 @@ async def _save(ctx: Page, role_id: str | None) -> Response:
         name, description = values["name"], values["description"]
         if role_id is None:
             role = await org.create(ctx.signed_in, name=name, description=description,
-                                         permissions=checked)
+                                    permissions=checked)
             return f"{role.id}?notice=role-created"
         await org.update(ctx.signed_in, role_id, name=name, description=description,
-                              permissions=checked)
+                         permissions=checked)
         return f"{role_id}?notice=role-saved"
 
     return await submit(

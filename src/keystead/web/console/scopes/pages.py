@@ -24,8 +24,7 @@ NOTICES = {
 
 
 def _render(ctx: Page, template: str, status: int = 200, **context: Any) -> Response:
-    ctx.notices.update(NOTICES)
-    return ctx.render(template, status, **context)
+    return ctx.render_with(NOTICES, template, status, **context)
 
 
 def _url(scope_id: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
-from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page, path_id, redirect
+from keystead.web.console.forms import Refused, act, submit
+from keystead.web.console.pages import Page, path_id
 from keystead.web.console.users.view import user_view
 
 
@@ -34,13 +34,11 @@ async def user_update(ctx: Page) -> Response:
 
 async def mfa_reset(ctx: Page) -> Response:
     user_id = path_id(ctx)
-    async with ctx.transaction() as conn:
-        await ctx.runtime.users(conn).reset_mfa(ctx.signed_in, user_id)
-    return redirect(f"/admin/users/{user_id}?notice=mfa-reset")
+    return await act(ctx, lambda conn: ctx.runtime.users(conn).reset_mfa(ctx.signed_in, user_id),
+                     f"/admin/users/{user_id}?notice=mfa-reset")
 
 
 async def user_delete(ctx: Page) -> Response:
     user_id = path_id(ctx)
-    async with ctx.transaction() as conn:
-        await ctx.runtime.users(conn).delete(ctx.signed_in, user_id)
-    return redirect("/admin/users?notice=user-deleted")
+    return await act(ctx, lambda conn: ctx.runtime.users(conn).delete(ctx.signed_in, user_id),
+                     "/admin/users?notice=user-deleted")

@@ -7,8 +7,8 @@ from starlette.responses import Response
 
 from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import InvalidInputError
-from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page, path_id, redirect
+from keystead.web.console.forms import Refused, act, submit
+from keystead.web.console.pages import Page, path_id
 from keystead.web.console.users.view import user_view
 
 
@@ -41,6 +41,6 @@ async def grant_add(ctx: Page) -> Response:
 async def grant_remove(ctx: Page) -> Response:
     user_id = path_id(ctx)
     grant = choice(f"{ctx.field('role')}:{ctx.field('division')}", "grant")
-    async with ctx.transaction() as conn:
-        await ctx.runtime.users(conn).revoke(ctx.signed_in, user_id, grant)
-    return redirect(f"/admin/users/{user_id}?notice=grant-removed#grants")
+    return await act(
+        ctx, lambda conn: ctx.runtime.users(conn).revoke(ctx.signed_in, user_id, grant),
+        f"/admin/users/{user_id}?notice=grant-removed#grants")

@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from keystead.domain.errors import InvalidInputError, NotFoundError
-from keystead.web.console.forms import Refused, submit
-from keystead.web.console.pages import Page, path_id, redirect
+from keystead.web.console.forms import Refused, act, submit
+from keystead.web.console.pages import Page, path_id
 from keystead.web.console.users.view import user_view
 
 
@@ -35,6 +35,7 @@ async def idp_unlink(ctx: Page) -> Response:
     provider_id = ctx.field("provider")
     if "\x00" in provider_id:
         raise NotFoundError("no such identity provider")
-    async with ctx.transaction() as conn:
-        await ctx.runtime.identity_links(conn).unlink(ctx.signed_in, user_id, provider_id)
-    return redirect(f"/admin/users/{user_id}?notice=idp-unlinked#identity-providers")
+    return await act(
+        ctx, lambda conn: ctx.runtime.identity_links(conn).unlink(ctx.signed_in, user_id,
+                                                                  provider_id),
+        f"/admin/users/{user_id}?notice=idp-unlinked#identity-providers")

@@ -34,8 +34,7 @@ NOTICES = {
 
 
 def render(ctx: Page, template: str, status: int = 200, **context: Any) -> Response:
-    ctx.notices.update(NOTICES)
-    return ctx.render(template, status, min_password=MIN_LENGTH, **context)
+    return ctx.render_with(NOTICES, template, status, min_password=MIN_LENGTH, **context)
 
 
 async def user_view(ctx: Page, user_id: str, status: int = 200, *,
