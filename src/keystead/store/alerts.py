@@ -4,7 +4,7 @@ alert rules read it (the AuditFeed port)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,6 @@ from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import AuditEvent, Result
-from keystead.domain.clients import Actor
 from keystead.domain.governance.alerts import (
     Alert,
     AlertFilter,
@@ -22,6 +21,7 @@ from keystead.domain.governance.alerts import (
 )
 from keystead.domain.governance.findings import Severity
 from keystead.domain.paging import Page
+from keystead.store import actors
 from keystead.store.audit import stored_event
 from keystead.store.governance_tables import alert_cursors, alerts
 from keystead.store.rows import equal_to, page_of
@@ -33,22 +33,15 @@ _STATE_ORDER = case({str(AlertState.open): 0, str(AlertState.acknowledged): 1},
 _UNRESOLVED = alerts.c.state != str(AlertState.resolved)
 
 
-def _actor(value: Mapping[str, str] | None) -> Actor | None:
-    return None if value is None else Actor(value["kind"], value["id"], value.get("name", ""))
-
-
-def _actor_json(actor: Actor | None) -> dict[str, str] | None:
-    return None if actor is None else {"kind": actor.kind, "id": actor.id, "name": actor.name}
-
-
 def _alert(row: Any) -> Alert:
     return Alert(
         id=row.id, rule=AlertRule(row.rule), client_id=row.client_id, subject=row.subject,
         severity=Severity(row.severity), state=AlertState(row.state), count=row.count,
         summary=row.summary, evidence=dict(row.evidence), first_seen=row.first_seen,
         last_seen=row.last_seen, firing=bool(row.firing), signature=row.signature,
-        acknowledged_by=_actor(row.acknowledged_by), acknowledged_at=row.acknowledged_at,
-        resolved_by=_actor(row.resolved_by), resolved_at=row.resolved_at,
+        acknowledged_by=actors.from_json_or_none(row.acknowledged_by),
+        acknowledged_at=row.acknowledged_at,
+        resolved_by=actors.from_json_or_none(row.resolved_by), resolved_at=row.resolved_at,
         client_name=row.client_name or "")
 
 
@@ -60,9 +53,9 @@ def _row(alert: Alert) -> dict[str, Any]:
         "summary": alert.summary[:512], "evidence": dict(alert.evidence),
         "first_seen": alert.first_seen, "last_seen": alert.last_seen, "firing": alert.firing,
         "signature": alert.signature[:512],
-        "acknowledged_by": _actor_json(alert.acknowledged_by),
+        "acknowledged_by": actors.to_json_or_none(alert.acknowledged_by),
         "acknowledged_at": alert.acknowledged_at,
-        "resolved_by": _actor_json(alert.resolved_by), "resolved_at": alert.resolved_at,
+        "resolved_by": actors.to_json_or_none(alert.resolved_by), "resolved_at": alert.resolved_at,
     }
 
 

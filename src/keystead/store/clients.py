@@ -24,7 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.clients import (
-    Actor,
     Client,
     ClientFilter,
     ClientSettings,
@@ -39,6 +38,8 @@ from keystead.domain.clients import (
     TokenFormat,
 )
 from keystead.domain.paging import Page
+from keystead.store import actors
+from keystead.store.rows import page_of
 from keystead.store.tables import ORG_ID, client_role_divisions, client_secrets, clients
 
 
@@ -49,14 +50,6 @@ def json_list_holds(column: ColumnElement[Any], value: str) -> ColumnElement[boo
     (``"oauth"`` never matches inside ``"oauth:readonly"``); LIKE wildcards are escaped.
     """
     return cast(column, Text).contains(json.dumps(value), autoescape=True)
-
-
-def _actor_json(actor: Actor) -> dict[str, str]:
-    return {"kind": actor.kind, "id": actor.id, "name": actor.name}
-
-
-def _actor(data: dict[str, str]) -> Actor:
-    return Actor(data["kind"], data["id"], data.get("name", ""))
 
 
 def _row_values(client: Client) -> dict[str, Any]:
@@ -71,7 +64,7 @@ def _row_values(client: Client) -> dict[str, Any]:
         "owner_contact": s.owner_contact, "owner_id": s.owner_id, "tags": list(s.tags),
         "environment": None if s.environment is None else str(s.environment),
         "date_modified": client.date_modified,
-        "modified_by": _actor_json(client.modified_by),
+        "modified_by": actors.to_json(client.modified_by),
     }
 
 
@@ -109,7 +102,8 @@ class SqlClientStore:
                   fingerprint: str | None) -> None:
         await self.conn.execute(insert(clients).values(
             id=client.id, organization_id=ORG_ID, date_created=client.date_created,
-            created_by=_actor_json(client.created_by), client_type=str(client.settings.client_type),
+            created_by=actors.to_json(client.created_by),
+            client_type=str(client.settings.client_type),
             **_row_values(client)))
         await self._write_roles(client)
         if secret_id is not None and secret_digest is not None:
@@ -157,12 +151,10 @@ class SqlClientStore:
             conditions.append(clients.c.environment == str(flt.environment))
         if flt.text:
             conditions.append(_text_matches(flt.text))
-        total = (await self.conn.execute(
-            select(func.count()).select_from(clients).where(*conditions))).scalar_one()
-        rows = (await self.conn.execute(
-            select(clients).where(*conditions).order_by(*_ORDERS[flt.sort], clients.c.id)
-            .limit(page.size).offset((page.number - 1) * page.size))).mappings().all()
-        return await self._hydrate(list(rows)), int(total)
+        rows, total = await page_of(
+            self.conn, clients, select(clients).order_by(*_ORDERS[flt.sort], clients.c.id),
+            conditions, page)
+        return await self._hydrate([r._mapping for r in rows]), total
 
     async def count_holding_scope(self, scope_id: str) -> int:
         return int((await self.conn.execute(select(func.count()).select_from(clients).where(
@@ -206,7 +198,8 @@ class SqlClientStore:
                 tags=tuple(r["tags"]),
                 environment=None if r["environment"] is None else Environment(r["environment"])),
             date_created=r["date_created"], date_modified=r["date_modified"],
-            created_by=_actor(r["created_by"]), modified_by=_actor(r["modified_by"]),
+            created_by=actors.from_json(r["created_by"]),
+            modified_by=actors.from_json(r["modified_by"]),
             date_last_used=r["date_last_used"], secrets=tuple(secrets[r["id"]]),
         ) for r in rows]
 

@@ -8,24 +8,22 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.domain.clients import Actor
 from keystead.domain.governance.deactivation import Plan
+from keystead.store import actors
 from keystead.store.governance_tables import deactivation_plans as plans
 from keystead.store.rows import first_row
 
 
 def _plan(row: Row[Any]) -> Plan:
-    by = row.planned_by
     return Plan(row.client_id, row.date, row.reason, row.replacement_id, row.planned_at,
-                Actor(by["kind"], by["id"], by.get("name", "")), row.reminded_at,
+                actors.from_json(row.planned_by), row.reminded_at,
                 row.disabled_at)
 
 
 def _values(plan: Plan) -> dict[str, Any]:
-    by = plan.planned_by
     return {"date": plan.date, "reason": plan.reason, "replacement_id": plan.replacement_id,
             "planned_at": plan.planned_at,
-            "planned_by": {"kind": by.kind, "id": by.id, "name": by.name},
+            "planned_by": actors.to_json(plan.planned_by),
             "reminded_at": plan.reminded_at, "disabled_at": plan.disabled_at}
 
 

@@ -6,26 +6,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.domain.clients import Actor
 from keystead.domain.governance.deletion_requests import DeletionRequest, RequestState
 from keystead.domain.paging import Page
+from keystead.store import actors
 from keystead.store.governance_tables import deletion_requests as table
-
-
-def _actor(actor: Actor) -> dict[str, str]:
-    return {"kind": actor.kind, "id": actor.id, "name": actor.name}
+from keystead.store.rows import page_of
 
 
 def _request(r: Any) -> DeletionRequest:
-    decided = r["decided_by"]
     return DeletionRequest(
         id=r["id"], client_id=r["client_id"], client_name=r["client_name"],
-        requested_by=Actor(**r["requested_by"]), requested_at=r["requested_at"],
+        requested_by=actors.from_json(r["requested_by"]), requested_at=r["requested_at"],
         expires_at=r["expires_at"], state=RequestState(r["state"]),
-        decided_by=Actor(**decided) if decided else None, decided_at=r["decided_at"],
+        decided_by=actors.from_json_or_none(r["decided_by"]), decided_at=r["decided_at"],
         reason=r["reason"])
 
 
@@ -38,7 +34,7 @@ class SqlDeletionRequestStore:
     async def add(self, request: DeletionRequest) -> None:
         await self.conn.execute(insert(table).values(
             id=request.id, client_id=request.client_id, client_name=request.client_name,
-            requested_by=_actor(request.requested_by), requested_at=request.requested_at,
+            requested_by=actors.to_json(request.requested_by), requested_at=request.requested_at,
             expires_at=request.expires_at, state=str(request.state), reason=request.reason))
 
     async def find(self, request_id: str) -> DeletionRequest | None:
@@ -66,19 +62,17 @@ class SqlDeletionRequestStore:
             conditions.append(and_(pending, table.c.expires_at <= now))
         elif state is not None:
             conditions.append(table.c.state == str(state))
-        total = (await self.conn.execute(select(func.count()).select_from(table).where(
-            *conditions))).scalar_one()
-        rows = (await self.conn.execute(
-            select(table).where(*conditions).order_by(table.c.requested_at.desc(), table.c.id)
-            .limit(page.size).offset((page.number - 1) * page.size))).mappings().all()
-        return [_request(r).as_of(now) for r in rows], int(total)
+        rows, total = await page_of(
+            self.conn, table, select(table).order_by(table.c.requested_at.desc(), table.c.id),
+            conditions, page)
+        return [_request(r._mapping).as_of(now) for r in rows], total
 
     async def decide(self, request: DeletionRequest) -> bool:
         # The database decides a race between two admins: only one update finds it pending.
         done = await self.conn.execute(update(table).where(
             table.c.id == request.id, table.c.state == str(RequestState.pending)).values(
             state=str(request.state), reason=request.reason, decided_at=request.decided_at,
-            decided_by=_actor(request.decided_by) if request.decided_by else None))
+            decided_by=actors.to_json_or_none(request.decided_by)))
         return bool(done.rowcount)
 
     async def purge_closed(self, *, before: datetime) -> int:

@@ -5,13 +5,12 @@ The evidence the engine reads is ``store/evidence.py``'s (SqlEvidence).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.domain.clients import Actor
 from keystead.domain.governance.findings import (
     SEVERITY_RANK,
     Finding,
@@ -23,6 +22,7 @@ from keystead.domain.governance.findings import (
     Severity,
 )
 from keystead.domain.paging import Page
+from keystead.store import actors
 from keystead.store.governance_tables import findings
 from keystead.store.rows import equal_to, page_of
 from keystead.store.tables import ORG_ID, clients
@@ -34,10 +34,6 @@ _SEVERITY_ORDER = case({str(s): -rank for s, rank in SEVERITY_RANK.items()},
                        value=findings.c.severity, else_=0)
 
 
-def _actor(value: Mapping[str, str] | None) -> Actor | None:
-    return None if value is None else Actor(value["kind"], value["id"], value.get("name", ""))
-
-
 def _finding(row: Any) -> Finding:
     return Finding(
         id=row.id, client_id=row.client_id, kind=FindingKind(row.kind), subject=row.subject,
@@ -45,12 +41,11 @@ def _finding(row: Any) -> Finding:
         evidence=dict(row.evidence), recommendation=row.recommendation,
         remedy=None if row.remedy is None else Remedy(row.remedy), first_seen=row.first_seen,
         last_seen=row.last_seen, resolved_at=row.resolved_at,
-        archived_reason=row.archived_reason, archived_by=_actor(row.archived_by),
+        archived_reason=row.archived_reason, archived_by=actors.from_json_or_none(row.archived_by),
         archived_at=row.archived_at, client_name=row.client_name)
 
 
 def _row(finding: Finding) -> dict[str, Any]:
-    by = finding.archived_by
     return {
         "id": finding.id, "organization_id": ORG_ID, "client_id": finding.client_id,
         "kind": str(finding.kind), "subject": finding.subject,
@@ -59,7 +54,7 @@ def _row(finding: Finding) -> dict[str, Any]:
         "remedy": None if finding.remedy is None else str(finding.remedy),
         "first_seen": finding.first_seen, "last_seen": finding.last_seen,
         "resolved_at": finding.resolved_at, "archived_reason": finding.archived_reason,
-        "archived_by": None if by is None else {"kind": by.kind, "id": by.id, "name": by.name},
+        "archived_by": actors.to_json_or_none(finding.archived_by),
         "archived_at": finding.archived_at,
     }
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,6 +19,7 @@ from keystead.domain.identity_providers import (
     NameIdFormat,
 )
 from keystead.domain.paging import Page
+from keystead.store.rows import page_of
 from keystead.store.tables import (
     ORG_ID,
     identity_providers,
@@ -72,14 +73,11 @@ class SqlIdentityProviderStore:
         return _provider(row) if row else None
 
     async def list(self, page: Page) -> tuple[Sequence[IdentityProvider], int]:
-        total = (await self.conn.execute(select(func.count()).select_from(identity_providers)
-                                         .where(identity_providers.c.organization_id == ORG_ID))
-                 ).scalar_one()
-        rows = await self.conn.execute(
-            select(identity_providers).where(identity_providers.c.organization_id == ORG_ID)
-            .order_by(identity_providers.c.date_created, identity_providers.c.id)
-            .limit(page.size).offset((page.number - 1) * page.size))
-        return [_provider(r) for r in rows], int(total)
+        rows, total = await page_of(
+            self.conn, identity_providers, select(identity_providers).order_by(
+                identity_providers.c.date_created, identity_providers.c.id),
+            [identity_providers.c.organization_id == ORG_ID], page)
+        return [_provider(r) for r in rows], total
 
     async def replace(self, provider: IdentityProvider) -> None:
         await self.conn.execute(update(identity_providers).where(

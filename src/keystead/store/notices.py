@@ -13,6 +13,7 @@ from keystead.domain.governance.notices import Notice, NoticeKind, Recipient
 from keystead.domain.paging import Page
 from keystead.domain.permissions import grants
 from keystead.store.governance_tables import notices
+from keystead.store.rows import page_of
 from keystead.store.tables import roles, user_grants, users
 
 
@@ -39,13 +40,10 @@ class SqlNoticeStore:
         conditions = [notices.c.recipient_id == user_id]
         if unread_only:
             conditions.append(notices.c.read_at.is_(None))
-        total = (await self.conn.execute(select(func.count()).select_from(notices).where(
-            *conditions))).scalar_one()
-        rows = (await self.conn.execute(
-            select(notices).where(*conditions)
-            .order_by(notices.c.created_at.desc(), notices.c.id)
-            .limit(page.size).offset((page.number - 1) * page.size))).mappings().all()
-        return [_notice(r) for r in rows], int(total)
+        rows, total = await page_of(
+            self.conn, notices, select(notices).order_by(notices.c.created_at.desc(), notices.c.id),
+            conditions, page)
+        return [_notice(r._mapping) for r in rows], total
 
     async def unread_count(self, user_id: str) -> int:
         return int((await self.conn.execute(select(func.count()).select_from(notices).where(

@@ -14,6 +14,7 @@ from keystead.domain.governance.policy import (
     policy_from_document,
     to_document,
 )
+from keystead.store import actors
 from keystead.store.governance_tables import governance_policies
 from keystead.store.tables import ORG_ID
 
@@ -33,7 +34,7 @@ class SqlPolicyStore:
 
     async def save(self, policy: Policy, *, actor: Actor, now: datetime) -> None:
         values = {"document": to_document(policy), "date_modified": now,
-                  "modified_by": {"kind": actor.kind, "id": actor.id, "name": actor.name}}
+                  "modified_by": actors.to_json(actor)}
         done = await self.conn.execute(update(governance_policies).where(
             governance_policies.c.organization_id == ORG_ID).values(**values))
         if done.rowcount == 0:

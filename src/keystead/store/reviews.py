@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.domain.clients import Actor
 from keystead.domain.governance.reviews import (
     REMINDER_BEFORE,
     Campaign,
@@ -22,25 +21,17 @@ from keystead.domain.governance.reviews import (
     selection_from_document,
 )
 from keystead.domain.paging import Page
+from keystead.store import actors
 from keystead.store.governance_tables import review_campaigns, review_items
+from keystead.store.rows import page_of
 from keystead.store.tables import ORG_ID
 
 
-def _actor_json(actor: Actor | None) -> dict[str, str] | None:
-    return None if actor is None else {"kind": actor.kind, "id": actor.id, "name": actor.name}
-
-
-def _actor(data: Mapping[str, str] | None) -> Actor | None:
-    return None if data is None else Actor(data["kind"], data["id"], data.get("name", ""))
-
-
 def _campaign(row: Mapping[Any, Any]) -> Campaign:
-    owner = _actor(row["owner"])
-    if owner is None:  # the column is NOT NULL
-        raise ValueError("a campaign without an owner")
     return Campaign(id=row["id"], name=row["name"], due_at=row["due_at"],
                     selection=selection_from_document(row["selection"]),
-                    fallback_reviewer_id=row["fallback_reviewer_id"], owner=owner,
+                    fallback_reviewer_id=row["fallback_reviewer_id"],
+                    owner=actors.from_json(row["owner"]),
                     state=CampaignState(row["state"]), created_at=row["created_at"],
                     closed_at=row["closed_at"], closed_reason=row["closed_reason"])
 
@@ -52,7 +43,7 @@ def _item(row: Mapping[Any, Any]) -> ReviewItem:
         client_name=row["client_name"], reviewer_id=row["reviewer_id"],
         reviewer_name=row["reviewer_name"],
         decision=None if row["decision"] is None else Decision(row["decision"]),
-        comment=row["comment"], decided_by=_actor(row["decided_by"]),
+        comment=row["comment"], decided_by=actors.from_json_or_none(row["decided_by"]),
         decided_at=row["decided_at"],
         removed=Removed(tuple(removed.get("scopes", ())), tuple(removed.get("roleIds", ()))),
         reminded_at=row["reminded_at"], escalated_at=row["escalated_at"])
@@ -60,7 +51,7 @@ def _item(row: Mapping[Any, Any]) -> ReviewItem:
 
 def _item_values(item: ReviewItem) -> dict[str, Any]:
     return {"decision": None if item.decision is None else item.decision.value,
-            "comment": item.comment, "decided_by": _actor_json(item.decided_by),
+            "comment": item.comment, "decided_by": actors.to_json_or_none(item.decided_by),
             "decided_at": item.decided_at,
             "removed": {"scopes": list(item.removed.scopes),
                         "roleIds": list(item.removed.role_ids)},
@@ -76,7 +67,7 @@ class SqlCampaignStore:
             id=campaign.id, organization_id=ORG_ID, name=campaign.name, due_at=campaign.due_at,
             selection=campaign.selection.to_document(),
             fallback_reviewer_id=campaign.fallback_reviewer_id,
-            owner=_actor_json(campaign.owner), state=campaign.state.value,
+            owner=actors.to_json(campaign.owner), state=campaign.state.value,
             created_at=campaign.created_at, closed_at=campaign.closed_at,
             closed_reason=campaign.closed_reason))
 
@@ -86,13 +77,10 @@ class SqlCampaignStore:
         return None if row is None else _campaign(row)
 
     async def newest_first(self, page: Page) -> tuple[Sequence[Campaign], int]:
-        total = (await self.conn.execute(
-            select(func.count()).select_from(review_campaigns))).scalar_one()
-        rows = (await self.conn.execute(
-            select(review_campaigns).order_by(review_campaigns.c.created_at.desc(),
-                                              review_campaigns.c.id)
-            .limit(page.size).offset((page.number - 1) * page.size))).mappings().all()
-        return [_campaign(r) for r in rows], int(total)
+        rows, total = await page_of(
+            self.conn, review_campaigns, select(review_campaigns).order_by(
+                review_campaigns.c.created_at.desc(), review_campaigns.c.id), [], page)
+        return [_campaign(r._mapping) for r in rows], total
 
     async def open_due_for_attention(self, now: datetime) -> Sequence[Campaign]:
         # SKIP LOCKED: replicas attending at once never remind, escalate or close twice.

@@ -11,31 +11,30 @@ from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import Result
-from keystead.domain.clients import Actor
 from keystead.domain.secret_delivery import Delivery, Schedule
+from keystead.store import actors
 from keystead.store.governance_tables import secret_destinations as destinations
 from keystead.store.rows import first_row
 from keystead.store.tables import ORG_ID, audit_events
 
 
 def _delivery(row: Row[Any]) -> Delivery:
-    by = row.configured_by
     schedule = None if row.rotate_every_days is None else \
         Schedule(row.rotate_every_days, row.dual_use_seconds or 0)
     return Delivery(row.client_id, row.kind, dict(row.settings), schedule,
                     row.next_rotation_at, row.last_delivered_at, row.configured_at,
-                    Actor(by["kind"], by["id"], by.get("name", "")))
+                    actors.from_json(row.configured_by))
 
 
 def _values(delivery: Delivery) -> dict[str, Any]:
-    by, schedule = delivery.configured_by, delivery.schedule
+    schedule = delivery.schedule
     return {"kind": delivery.kind, "settings": dict(delivery.settings),
             "rotate_every_days": None if schedule is None else schedule.every_days,
             "dual_use_seconds": None if schedule is None else schedule.dual_use_seconds,
             "next_rotation_at": delivery.next_rotation_at,
             "last_delivered_at": delivery.last_delivered_at,
             "configured_at": delivery.configured_at,
-            "configured_by": {"kind": by.kind, "id": by.id, "name": by.name}}
+            "configured_by": actors.to_json(delivery.configured_by)}
 
 
 class SqlDeliveryStore:

@@ -9,20 +9,19 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keystead.domain.clients import Actor
 from keystead.domain.paging import Page
 from keystead.domain.webhooks.endpoints import Delivery, DeliveryStatus, WebhookEndpoint
+from keystead.store import actors
 from keystead.store.webhook_tables import webhook_deliveries, webhook_endpoints
 
 _PUBLIC = [c for c in webhook_endpoints.c if c.name != "secret_sealed"]
 
 
 def _endpoint(r: Any) -> WebhookEndpoint:
-    by = r["created_by"]
     return WebhookEndpoint(
         id=r["id"], url=r["url"], event_types=tuple(r["event_types"]),
         description=r["description"], created_at=r["created_at"],
-        created_by=Actor(by["kind"], by["id"], by.get("name", "")), enabled=r["enabled"],
+        created_by=actors.from_json(r["created_by"]), enabled=r["enabled"],
         consecutive_failures=r["consecutive_failures"], failing_since=r["failing_since"],
         disabled_at=r["disabled_at"], disabled_reason=r["disabled_reason"])
 
@@ -42,12 +41,11 @@ class SqlWebhookEndpoints:
         self.conn = conn
 
     async def add(self, endpoint: WebhookEndpoint, *, sealed_secret: str) -> None:
-        by = endpoint.created_by
         await self.conn.execute(insert(webhook_endpoints).values(
             id=endpoint.id, url=endpoint.url, event_types=list(endpoint.event_types),
             description=endpoint.description, secret_sealed=sealed_secret,
             created_at=endpoint.created_at,
-            created_by={"kind": by.kind, "id": by.id, "name": by.name},
+            created_by=actors.to_json(endpoint.created_by),
             enabled=endpoint.enabled, consecutive_failures=0, disabled_reason=""))
 
     async def find(self, endpoint_id: str) -> WebhookEndpoint | None:
