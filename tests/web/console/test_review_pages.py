@@ -123,3 +123,15 @@ def test_an_admin_decides_and_closes_from_the_campaign_page(
     unknown = console.http.get("/admin/reviews/00000000-0000-4000-8000-00000000dead")
     assert unknown.status_code == 404
     assert console.http.get("/admin/reviews/not-an-id").status_code == 404
+
+
+def test_a_bad_choice_of_clients_is_marked_on_its_select(console: Console) -> None:
+    refused = console.post("/admin/reviews/new", {
+        "name": "Q4", "dueDate": "2999-01-01", "selectionKind": "everyone",
+        "selectionValue": "", "fallbackReviewer": "root@example.com"})
+    assert refused.status_code == 400
+    select = re.search(r'<select id="selectionKind"[^>]*>', refused.text)
+    assert select, "the form lost its select"
+    assert 'aria-invalid="true"' in select.group(0)
+    assert 'aria-describedby="selectionKind-hint selectionKind-error"' in select.group(0)
+    assert 'id="selectionKind-error"' in refused.text
