@@ -43,25 +43,31 @@ screenshots: $(VENV)/.installed-test tools  ## refresh docs/screenshots/ from th
 # Prometheus's promtool for the metrics test.
 DEBIAN_TOOLS := chromium:/usr/bin/chromium haproxy:/usr/sbin/haproxy \
                 pgbouncer:/usr/sbin/pgbouncer prometheus:/usr/bin/promtool
-tools:  ## install the missing ones (as root, with apt-get), else say which tests are skipped
+TOOLS_FOR     := the tests
+WITHOUT_TOOLS := the tests that need them will be skipped
+tools:  ## install the missing ones (as root, with apt-get), else say what they are for
 	@missing=""; for tool in $(DEBIAN_TOOLS); do \
 	  [ -x "$${tool#*:}" ] || missing="$$missing $${tool%%:*}"; done; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "make: installing$$missing for the tests (apt-get)"; \
+	  echo "make: installing$$missing for $(TOOLS_FOR) (apt-get)"; \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	      apt-get install -y -qq $$missing >/dev/null; } \
-	    || echo "make: could not install$$missing: the tests that need them will be skipped"; \
+	    || echo "make: could not install$$missing: $(WITHOUT_TOOLS)"; \
 	else \
 	  echo "make: missing$$missing (as root: apt-get install -y$$missing):" \
-	       "the tests that need them will be skipped"; \
+	       "$(WITHOUT_TOOLS)"; \
 	fi
 
 lint: $(VENV)/.installed-test  ## ruff and mypy --strict
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src tests
 
-bench: $(VENV)/.installed-test  ## token and introspection throughput beside peer servers
+# The bench drives the servers with wrk and checks them with curl (Debian's, like the tools above).
+bench: DEBIAN_TOOLS  := wrk:/usr/bin/wrk curl:/usr/bin/curl
+bench: TOOLS_FOR     := the bench
+bench: WITHOUT_TOOLS := the bench cannot run
+bench: $(VENV)/.installed-test tools  ## token and introspection throughput beside peer servers
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
