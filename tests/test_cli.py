@@ -1,4 +1,6 @@
-"""The `keystead` command, run as an operator runs it: a real subprocess against a real store.
+"""The `keystead` command, run as an operator runs it, against a real store: in-process through
+typer's runner, and as the installed program where only a real process shows it (the entry point,
+exit statuses, standard input and error, `serve`).
 
 Each deployment is embedded SQLite under KEYSTEAD_DATA_DIR, or (when KEYSTEAD_TEST_POSTGRES_URL is
 set) a fresh PostgreSQL database named by KEYSTEAD_DATABASE_URL. What the CLI did is checked through
@@ -17,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from starlette.testclient import TestClient
 from keystead.config import Settings, listen_url, serve_issuer
 from keystead.domain.scopes import BUILTIN_SCOPES as BUILTIN_SCOPE_DESCRIPTIONS
 from keystead.web.app import create_app
-from tests.support.cli import KEYSTEAD_COMMAND, keystead_cli
+from tests.support.cli import KEYSTEAD_COMMAND, keystead_cli, keystead_process
 from tests.support.clients import Registered
 from tests.support.management import audit_events
 from tests.support.servers import reserved_port
@@ -48,12 +50,16 @@ class Deployment:
 
     data_dir: Path
     database_url: str = ""
+    program: bool = False  # run commands as the installed program rather than in-process
+
+    def as_program(self) -> Deployment:
+        return replace(self, program=True)
 
     def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         env = {"KEYSTEAD_DATA_DIR": str(self.data_dir)}
         if self.database_url:
             env["KEYSTEAD_DATABASE_URL"] = self.database_url
-        return keystead_cli(env, *args, stdin=stdin)
+        return (keystead_process if self.program else keystead_cli)(env, *args, stdin=stdin)
 
     def ok(self, *args: str, stdin: str | None = None) -> str:
         """Run a command that must succeed; return its standard output."""
@@ -169,6 +175,7 @@ def _introspect(http: TestClient, caller: Registered, access_token: str) -> bool
 
 
 def test_cli_init_is_idempotent_and_seeds_builtins_once(fresh: Deployment) -> None:
+    fresh = fresh.as_program()
     assert "database ready" in fresh.ok("init")
     again = fresh.ok("init")
     assert "0 built-ins added" in again
@@ -185,7 +192,7 @@ def test_cli_init_is_idempotent_and_seeds_builtins_once(fresh: Deployment) -> No
 
 
 def test_cli_commands_before_init_fail_with_a_clear_message(fresh: Deployment) -> None:
-    result = fresh.run("clients", "list")
+    result = fresh.as_program().run("clients", "list")
     assert result.returncode != 0
     assert "keystead init" in result.stderr
     assert "Traceback" not in result.stderr
@@ -193,7 +200,7 @@ def test_cli_commands_before_init_fail_with_a_clear_message(fresh: Deployment) -
 
 def test_cli_bootstrap_client_json_prints_id_and_secret_that_gets_a_token(
         deployment: Deployment) -> None:
-    printed = json.loads(deployment.ok("bootstrap-client", "--name", "ci admin",
+    printed = json.loads(deployment.as_program().ok("bootstrap-client", "--name", "ci admin",
                                        "--role", "Super Admin", "--json"))
     assert set(printed) == {"id", "secret"}
     admin = Registered(printed["id"], printed["secret"])
@@ -332,7 +339,7 @@ def test_cli_delete_asks_first_and_yes_deletes_for_good(deployment: Deployment) 
     app = deployment.bootstrap("batch job", "OAuth Admin")
     with deployment.serving() as http:
         old_token = token(http, app)
-        declined = deployment.run("clients", "delete", app.id, stdin="n\n")
+        declined = deployment.as_program().run("clients", "delete", app.id, stdin="n\n")
         assert declined.returncode == 1
         assert _token_status(http, app) == (200, "")
         assert f"{app.id} deleted" in deployment.ok("clients", "delete", app.id, "--yes")

@@ -4,9 +4,7 @@ from the command line; each change is audited as the CLI."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +13,14 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.web.app import create_app
+from tests.support.cli import keystead_cli
 from tests.support.clients import CLIENTS, Registered, code_body, create_client
 from tests.support.management import audit_events
 from tests.support.tokens import bearer, token
 
-KEYSTEAD = str(Path(sys.executable).with_name("keystead"))
-
 
 def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"KEYSTEAD_DATA_DIR": str(data_dir)}
-    env.pop("KEYSTEAD_DATABASE_URL", None)
-    return subprocess.run([KEYSTEAD, *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return keystead_cli({"KEYSTEAD_DATA_DIR": str(data_dir)}, *args)
 
 
 def _findings(data_dir: Path, *args: str) -> Any:

@@ -6,24 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.people import PASSWORD
-
-KEYSTEAD = str(Path(sys.executable).with_name("keystead"))
+from tests.support.cli import keystead_cli
 
 
 def _cli(data_dir: Path, *args: str, stdin: str | None = None
          ) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"KEYSTEAD_DATA_DIR": str(data_dir)}
-    env.pop("KEYSTEAD_DATABASE_URL", None)
-    return subprocess.run([KEYSTEAD, *args], env=env, capture_output=True, text=True,
-                          input=stdin, timeout=60, check=False)
+    return keystead_cli({"KEYSTEAD_DATA_DIR": str(data_dir)}, *args, stdin=stdin)
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,18 +13,14 @@ from keystead.config import Settings
 from keystead.web.app import create_app
 from tests.people import PASSWORD
 from tests.saml_idp import AUDIENCE, EMAIL, SamlIdp
+from tests.support.cli import keystead_cli
 from tests.support.clients import Registered, client_body
 from tests.support.management import audit_events
 from tests.support.tokens import bearer, token
 
-KEYSTEAD = str(Path(sys.executable).with_name("keystead"))
-
 
 def _cli(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"KEYSTEAD_DATA_DIR": str(tmp_path)}
-    env.pop("KEYSTEAD_DATABASE_URL", None)
-    return subprocess.run([KEYSTEAD, *args], env=env, capture_output=True, text=True,
-                          input=stdin, timeout=60, check=False)
+    return keystead_cli({"KEYSTEAD_DATA_DIR": str(tmp_path)}, *args, stdin=stdin)
 
 
 def _create_admin(data_dir: Path, email: str, password: str = PASSWORD,

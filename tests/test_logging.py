@@ -38,7 +38,7 @@ from tests.oauth_flows import (
     refresh,
     signed_in_person,
 )
-from tests.support.cli import KEYSTEAD_COMMAND, keystead_cli
+from tests.support.cli import KEYSTEAD_COMMAND, keystead_process
 from tests.support.clients import bootstrap
 from tests.support.servers import reserved_port
 from tests.support.tokens import bearer, token
@@ -314,6 +314,6 @@ def test_serve_logs_json_access_lines_without_query_strings(settings: Settings) 
     pytest.param([], {"KEYSTEAD_LOG_FORMAT": "xml"}, id="format"),
 ])
 def test_serve_refuses_a_bad_log_setting(args: list[str], env: dict[str, str]) -> None:
-    result = keystead_cli(env, "serve", "--port", str(reserved_port()), *args)
+    result = keystead_process(env, "serve", "--port", str(reserved_port()), *args)
     assert result.returncode == 1
     assert "invalid setting: log_" in result.stderr
