@@ -42,10 +42,13 @@ STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 NO_POSTGRES = "PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)"
 
 
-async def _seed(url: str) -> None:
+async def _seed(url: str, *, empty_first: bool = False) -> None:
     engine = create_engine(url)
     cipher = key_cipher(KeyRing.parse("", single=SECRET_KEY))
     async with engine.begin() as conn:
+        if empty_first:
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(table.delete())
         await seed(conn, now=utc_now(), make_key=lambda: generate_key(cipher))
     await engine.dispose()
 
@@ -90,12 +93,10 @@ def postgres_database() -> Iterator[str]:
 
 
 async def _reset_postgres(url: str) -> None:
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        await conn.execute(text(f"TRUNCATE {names} CASCADE"))
-    await engine.dispose()
-    await _seed(url)
+    """Empty every table and seed again, in one transaction. DELETE, children first, and not
+    TRUNCATE: on tables this small it takes a tenth of the time (TRUNCATE makes new files for
+    every table), and the suite does it before every PostgreSQL test."""
+    await _seed(url, empty_first=True)
 
 
 @pytest.hookimpl(wrapper=True)
