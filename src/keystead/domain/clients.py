@@ -146,6 +146,10 @@ class Actor:
     id: str
     name: str = ""
 
+    def as_json(self) -> dict[str, str]:
+        """As audit details and the stores' JSON columns keep it."""
+        return {"kind": self.kind, "id": self.id, "name": self.name}
+
 
 @dataclass(frozen=True, slots=True)
 class Client:

@@ -8,7 +8,7 @@ from keystead.domain.clients import Actor
 
 
 def to_json(actor: Actor) -> dict[str, str]:
-    return {"kind": actor.kind, "id": actor.id, "name": actor.name}
+    return actor.as_json()
 
 
 def from_json(data: Mapping[str, str]) -> Actor:

@@ -90,10 +90,6 @@ def campaign_entity(campaign: Campaign) -> Entity:
     return Entity(CAMPAIGN_ENTITY, campaign.id, campaign.name)
 
 
-def _actor_json(actor: Actor) -> dict[str, JSONValue]:
-    return {"kind": actor.kind, "id": actor.id, "name": actor.name}
-
-
 def _is_user(caller: Caller, user_id: str) -> bool:
     return caller.actor.kind == "user" and caller.actor.id == user_id
 
@@ -333,8 +329,9 @@ class ReviewManagement:
                 await self.items.save(replace(item, escalated_at=now))
             if undecided:
                 await self.notices.escalated(campaign, undecided)
+                # dict(): a copy mypy types as a JSON object, which dict[str, str] is not.
                 await self.auditor.record(SYSTEM, "review.escalate", campaign_entity(campaign), {
-                    "to": _actor_json(campaign.owner),
+                    "to": dict(campaign.owner.as_json()),
                     "clientIds": [i.client_id for i in undecided]})
             disabled = 0
             if policy.unreviewed_action is UnreviewedAction.disable:
