@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
-import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 from keystead.config import Settings
@@ -33,13 +28,13 @@ from tests.support.apps import serve
 from tests.support.clients import Registered, bootstrap
 from tests.support.clock import ManualClock
 from tests.support.management import role_id
+from tests.support.needs import fold_missing
+from tests.support.postgres import throwaway_database, url_of
 from tests.support.servers import reserved_port, uvicorn_on
 from tests.support.tokens import bearer, token
 
-POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 SECRET_KEY = "test-server-key-" + "x" * 40
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-NO_POSTGRES = "PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)"
 
 
 async def _seed(url: str, *, empty_first: bool = False) -> None:
@@ -63,33 +58,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _skip_without_postgres() -> NoReturn:
-    pytest.skip(NO_POSTGRES)
-
-
-_POSTGRES_LINE = _skip_without_postgres.__code__.co_firstlineno + 1
-
-
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A throw-away PostgreSQL database for this run, migrated once."""
-    if not POSTGRES_URL:
-        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
-            pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but KEYSTEAD_TEST_POSTGRES_URL is not")
-        _skip_without_postgres()
-    name = f"keystead_test_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_database("keystead_test") as name:
+        url = url_of(name)
+        upgrade(url)
+        yield url
 
 
 async def _reset_postgres(url: str) -> None:
@@ -100,13 +75,10 @@ async def _reset_postgres(url: str) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Every test skipped for want of PostgreSQL reports the one place that skips it, so the
-    ``-ra`` summary folds them into one line with their count instead of one line each."""
+def pytest_runtest_makereport(call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if (report.skipped and isinstance(report.longrepr, tuple)
-            and report.longrepr[2].endswith(NO_POSTGRES)):
-        report.longrepr = (__file__, _POSTGRES_LINE, report.longrepr[2])
+    fold_missing(report, call)
     return report
 
 

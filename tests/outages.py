@@ -14,8 +14,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 CutOff = tuple[TestClient, Callable[[], None]]
@@ -72,17 +70,6 @@ class TcpValve:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
             self.sockets.clear()
-
-
-async def run_sql(url: str, *statements: str) -> None:
-    """Run ``statements`` outside a transaction (CREATE DATABASE, ALTER DATABASE …)."""
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 class PostgresCluster:

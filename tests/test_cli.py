@@ -9,7 +9,6 @@ the product itself: the app started in-process on the same store, its API and to
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -26,8 +25,6 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 from keystead.config import Settings, listen_url, serve_issuer
@@ -36,10 +33,10 @@ from keystead.web.app import create_app
 from tests.support.cli import KEYSTEAD_COMMAND, keystead_cli, keystead_process
 from tests.support.clients import Registered
 from tests.support.management import audit_events
+from tests.support.postgres import throwaway_database, url_of
 from tests.support.servers import reserved_port
 from tests.support.tokens import bearer, token
 
-POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 CLIENTS = "/api/v2/oauth/clients"
 BUILTIN_SCOPES = set(BUILTIN_SCOPE_DESCRIPTIONS)
 
@@ -83,35 +80,6 @@ class Deployment:
             yield http
 
 
-async def _postgres_admin(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
-
-
-def _postgres_url(name: str) -> str:
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _require_postgres() -> None:
-    if not POSTGRES_URL:
-        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
-            pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but KEYSTEAD_TEST_POSTGRES_URL is not")
-        pytest.skip("PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)")
-
-
-@contextmanager
-def _fresh_postgres(template: str | None = None) -> Iterator[str]:
-    name = f"keystead_cli_{uuid.uuid4().hex[:10]}"
-    clause = f' TEMPLATE "{template}"' if template else ""
-    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"{clause}'))
-    try:
-        yield name
-    finally:
-        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 @pytest.fixture(scope="session")
 def sqlite_initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory that `keystead init` prepared (copied per test: init takes seconds)."""
@@ -123,10 +91,9 @@ def sqlite_initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_initialised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A PostgreSQL database `keystead init` prepared, used as a template for per-test copies."""
-    _require_postgres()
     data_dir = tmp_path_factory.mktemp("cli-pg-template") / "data"
-    with _fresh_postgres() as name:
-        Deployment(data_dir, _postgres_url(name)).ok("init")
+    with throwaway_database("keystead_cli") as name:
+        Deployment(data_dir, url_of(name)).ok("init")
         yield name, data_dir
 
 
@@ -136,9 +103,8 @@ def fresh(store: str, tmp_path: Path) -> Iterator[Deployment]:
     if store == "sqlite":
         yield Deployment(tmp_path / "data")
         return
-    _require_postgres()
-    with _fresh_postgres() as name:
-        yield Deployment(tmp_path / "data", _postgres_url(name))
+    with throwaway_database("keystead_cli") as name:
+        yield Deployment(tmp_path / "data", url_of(name))
 
 
 @pytest.fixture
@@ -151,8 +117,8 @@ def deployment(store: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
         return
     name, template_dir = request.getfixturevalue("postgres_initialised")
     shutil.copytree(template_dir, tmp_path / "data")
-    with _fresh_postgres(template=name) as copy:
-        yield Deployment(tmp_path / "data", _postgres_url(copy))
+    with throwaway_database("keystead_cli", template=name) as copy:
+        yield Deployment(tmp_path / "data", url_of(copy))
 
 
 def _client(http: TestClient, admin: Registered, client_id: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ browser only ever talks to the uvicorn server.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.browser.console import Admin, Server
 from tests.people import Person
 from tests.support.apps import serve
 from tests.support.clock import ManualClock
+from tests.support.needs import missing
 from tests.support.servers import reserved_port, uvicorn_on
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,10 +41,7 @@ def playwright(sqlite_template: Path) -> Iterator[Playwright]:
     must stop before the rest of the suite runs (package scope)."""
     assert sqlite_template.exists()
     if not CHROMIUM.exists():
-        reason = f"Chromium not installed at {CHROMIUM}: apt-get install -y chromium"
-        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
-            pytest.fail(f"KEYSTEAD_TEST_REQUIRE_ALL is set but {reason}")
-        pytest.skip(reason)
+        missing(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
     with sync_playwright() as driver:
         yield driver
 

@@ -10,7 +10,6 @@ in front of three `keystead serve` processes on one PostgreSQL database and Redi
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -28,9 +27,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL, SECRET_KEY
-from tests.outages import run_sql
+from tests.conftest import SECRET_KEY
 from tests.support.cli import KEYSTEAD_COMMAND, keystead_cli
+from tests.support.needs import missing
+from tests.support.postgres import throwaway_database, url_of
 from tests.support.servers import reserved_port
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -86,18 +86,15 @@ class Deployment:
 
 @pytest.fixture
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    if not POSTGRES_URL:
-        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
-            pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but KEYSTEAD_TEST_POSTGRES_URL is not")
-        pytest.skip("PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)")
     if not Path(HAPROXY).exists():
-        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
-            pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but HAProxy is not installed")
-        pytest.skip("HAProxy is not installed (apt-get install haproxy; make test does it)")
-    name = f"keystead_replicas_{uuid.uuid4().hex[:8]}"
-    asyncio.run(run_sql(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+        missing("HAProxy is not installed (apt-get install haproxy; make test does it)")
+    with throwaway_database("keystead_replicas") as name:
+        yield from _deployment(url_of(name), tmp_path)
+
+
+def _deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
     front_port, *ports = (reserved_port() for _ in range(4))
-    env = {"KEYSTEAD_DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}",
+    env = {"KEYSTEAD_DATABASE_URL": database_url,
            "KEYSTEAD_SECRET_KEY": SECRET_KEY, "KEYSTEAD_REDIS_URL": REDIS_URL,
            "KEYSTEAD_ISSUER": f"http://127.0.0.1:{front_port}",
            "KEYSTEAD_TRUSTED_PROXIES": "127.0.0.1", "KEYSTEAD_LOG_LEVEL": "WARNING",
@@ -128,7 +125,6 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         if haproxy is not None:
             haproxy.kill()
             haproxy.wait(timeout=10)
-        asyncio.run(run_sql(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @dataclass

@@ -25,6 +25,7 @@ from tests.oauth_flows import code_client, refresh, signed_in_person, user_token
 from tests.support.apps import serve
 from tests.support.clients import CLIENTS, Registered, client_body
 from tests.support.management import role_id
+from tests.support.needs import missing
 from tests.support.servers import reserved_port
 from tests.support.tokens import bearer, introspect, revoke, token
 
@@ -35,10 +36,8 @@ PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 def pgbouncer(settings: Settings) -> Iterator[str]:
     """pgbouncer in transaction mode in front of the test database; the URL through it."""
     if not Path(PGBOUNCER).exists():
-        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
-            pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but pgbouncer is not installed "
-                        "(make test installs it as root: apt-get install pgbouncer)")
-        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
+        missing("pgbouncer is not installed (apt-get install pgbouncer; make test does it as "
+                "root)")
     direct = make_url(settings.resolved_database_url)
     port = reserved_port()
     # Not under tmp_path: pgbouncer runs as another user, who must be able to read its files.

@@ -4,7 +4,6 @@ A restored store serves the same clients and secrets, and its audit chain verifi
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -25,10 +24,10 @@ from typer.testing import CliRunner, Result
 from keystead.cli import app as cli
 from keystead.config import Settings
 from keystead.web.app import create_app
-from tests.conftest import POSTGRES_URL, SECRET_KEY
-from tests.outages import run_sql
+from tests.conftest import SECRET_KEY
 from tests.support.cli import keystead_cli
 from tests.support.clients import CLIENTS, Registered, bootstrap
+from tests.support.postgres import throwaway_database, url_of
 from tests.support.servers import reserved_port, uvicorn_on
 from tests.support.tokens import bearer, token
 
@@ -147,17 +146,9 @@ def test_backup_of_a_database_that_is_not_keysteads_leaves_nothing(tmp_path: Pat
 @pytest.fixture
 def postgres_pair() -> Iterator[tuple[str, str]]:
     """Two empty databases: the live one and the one a dump is restored into."""
-    if not POSTGRES_URL:
-        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
-            pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but KEYSTEAD_TEST_POSTGRES_URL is not")
-        pytest.skip("PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)")
-    names = [f"keystead_backup_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    for name in names:
-        asyncio.run(run_sql(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
-    base = POSTGRES_URL.rsplit("/", 1)[0]
-    yield f"{base}/{names[0]}", f"{base}/{names[1]}"
-    for name in names:
-        asyncio.run(run_sql(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_database("keystead_backup") as live, \
+            throwaway_database("keystead_backup") as target:
+        yield url_of(live), url_of(target)
 
 
 def _libpq(url: str) -> str:

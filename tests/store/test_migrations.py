@@ -26,10 +26,11 @@ from keystead.config import Settings
 from keystead.store.migrate import alembic_config, upgrade
 from keystead.store.tables import ORG_ID, metadata
 from keystead.web.app import create_app
-from tests.conftest import POSTGRES_URL, SECRET_KEY, STORES, _seed
+from tests.conftest import SECRET_KEY, STORES, _seed
 from tests.support.cli import keystead_cli
 from tests.support.clients import bootstrap, client_body
 from tests.support.management import role_id
+from tests.support.postgres import throwaway_database, url_of
 from tests.support.tokens import bearer, token
 
 
@@ -39,18 +40,8 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'keystead.db'}"
         return
-    request.getfixturevalue("postgres_database")  # skips or fails as the other PG tests do
-    name = f"keystead_migrate_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
+    with throwaway_database("keystead_migrate") as name:
+        yield url_of(name)
 
 
 def _sync(url: str, work: Any) -> Any:

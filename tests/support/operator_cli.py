@@ -9,10 +9,7 @@ and mode take minutes.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,19 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner, Result
 
 from keystead.cli import app
 from keystead.config import Settings
 from tests.support.clients import Registered
+from tests.support.postgres import throwaway_database, url_of
 from tests.support.servers import reserved_port, uvicorn_on
 from tests.support.tokens import bearer
 
-POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 MODES = ("local", "remote")
 # Every setting that picks a mode or a credential, unset unless a test names it.
 CONNECTION_VARIABLES = ("KEYSTEAD_SERVER", "KEYSTEAD_PROFILE", "KEYSTEAD_PROFILES",
@@ -79,26 +73,13 @@ class Site:
         return json.loads(self.ok(mode, *args, "--json", stdin=stdin))
 
 
-async def _postgres_admin(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
-
-
 @contextmanager
 def _database(store: str) -> Iterator[str]:
     if store == "sqlite":
         yield ""
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need KEYSTEAD_TEST_POSTGRES_URL (CI sets it)")
-    name = f"keystead_opcli_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_database("keystead_opcli") as name:
+        yield url_of(name)
 
 
 @contextmanager

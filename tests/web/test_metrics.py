@@ -27,6 +27,7 @@ from tests.support.apps import serve
 from tests.support.cli import KEYSTEAD_COMMAND
 from tests.support.clients import Registered, bootstrap
 from tests.support.clock import ManualClock
+from tests.support.needs import missing
 from tests.support.servers import reserved_port, uvicorn_on
 from tests.support.tokens import bearer, token
 from tests.web.test_store_unavailable import CC
@@ -162,11 +163,8 @@ def promtool() -> str:
                                                      "DEBIAN_FRONTEND": "noninteractive"})
         found = shutil.which("promtool")
     if found is None:
-        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
-            pytest.fail("KEYSTEAD_TEST_REQUIRE_ALL is set but promtool is missing "
-                        "(apt-get install -y prometheus)")
-        pytest.skip("promtool is missing and could not be installed (apt-get install -y "
-                    "prometheus as root)")
+        missing("promtool is missing and could not be installed (apt-get install -y prometheus "
+                "as root)")
     return found
 
 

@@ -23,10 +23,12 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.domain.errors import StoreUnavailableError
-from tests.outages import PostgresCluster, run_sql
+from tests.outages import PostgresCluster
 from tests.support.apps import serve
 from tests.support.cli import keystead_cli
 from tests.support.clients import Registered
+from tests.support.needs import missing
+from tests.support.postgres import run_sql
 from tests.support.servers import reserved_port
 from tests.support.tokens import bearer
 from tests.web.test_store_unavailable import assert_unavailable
@@ -47,10 +49,7 @@ def owned_cluster() -> Iterator[PostgresCluster]:
     """A PostgreSQL cluster of this test's own, started on a free loopback port."""
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
     if initdb is None or pg_ctl is None or (os.geteuid() == 0 and not shutil.which("runuser")):
-        reason = "initdb and pg_ctl (PostgreSQL's server binaries) are not on PATH"
-        if os.environ.get("KEYSTEAD_TEST_REQUIRE_ALL"):
-            pytest.fail(f"KEYSTEAD_TEST_REQUIRE_ALL is set but {reason}")
-        pytest.skip(reason)
+        missing("initdb and pg_ctl (PostgreSQL's server binaries) are not on PATH")
     # Not under tmp_path: as root the cluster runs as postgres, who cannot enter pytest's
     # root-only directories.
     directory = Path(tempfile.mkdtemp(prefix="keystead-pgcluster-"))

@@ -27,9 +27,10 @@ from starlette.testclient import TestClient
 
 from keystead.config import Settings
 from keystead.store.database import sqlite_path
-from tests.outages import CutOff, run_sql
+from tests.outages import CutOff
 from tests.support.apps import serve
 from tests.support.clients import Registered
+from tests.support.postgres import run_sql
 from tests.support.tokens import bearer, introspect, token
 
 CC = {"grant_type": "client_credentials"}

@@ -19,9 +19,10 @@ from keystead.domain.errors import StoreUnavailableError
 from keystead.store.database import sqlite_path
 from keystead.web.runtime import Runtime
 from keystead.web.supervision import SupervisedLoop
-from tests.outages import TcpValve, run_sql
+from tests.outages import TcpValve
 from tests.support.apps import run, serve
 from tests.support.clients import Registered
+from tests.support.postgres import run_sql
 from tests.web.test_store_unavailable import CC
 
 
