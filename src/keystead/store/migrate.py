@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -23,6 +24,7 @@ def upgrade(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
 
 
+@functools.cache  # the migrations ship with the code: reading their files once a process will do
 def head_revision() -> str:
     """The newest revision this code knows: a database at another one is not current."""
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
