@@ -27,6 +27,7 @@ from tests.people import Console, create_user, sign_in
 from tests.support.apps import serve
 from tests.support.clients import Registered, bootstrap
 from tests.support.clock import ManualClock
+from tests.support.genesys_sdk import import_without_watcher, uses_sdk
 from tests.support.management import role_id
 from tests.support.needs import fold_missing
 from tests.support.postgres import throwaway_database, url_of
@@ -72,6 +73,13 @@ async def _reset_postgres(url: str) -> None:
     TRUNCATE: on tables this small it takes a tenth of the time (TRUNCATE makes new files for
     every table), and the suite does it before every PostgreSQL test."""
     await _seed(url, empty_first=True)
+
+
+def pytest_pycollect_makemodule(module_path: Path) -> None:
+    """Before a test module that uses the Genesys SDK is imported, import the SDK without its
+    home-directory watcher (see tests/support/genesys_sdk); pytest then collects as usual."""
+    if uses_sdk(module_path):
+        import_without_watcher()
 
 
 @pytest.hookimpl(wrapper=True)
