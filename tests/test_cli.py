@@ -36,6 +36,7 @@ from tests.support.management import audit_events
 from tests.support.postgres import throwaway_database, url_of
 from tests.support.servers import reserved_port
 from tests.support.tokens import bearer, token
+from tests.support.waiting import once_seen
 
 CLIENTS = "/api/v2/oauth/clients"
 BUILTIN_SCOPES = set(BUILTIN_SCOPE_DESCRIPTIONS)
@@ -131,6 +132,13 @@ def _token_status(http: TestClient, client: Registered) -> tuple[int, str]:
     response = http.post("/oauth/token", data={"grant_type": "client_credentials"},
                          auth=client.basic_auth)
     return response.status_code, str(response.json().get("error", ""))
+
+
+def _token_status_once(http: TestClient, client: Registered,
+                       expected: tuple[int, str]) -> tuple[int, str]:
+    """The token endpoint's answer once it is ``expected`` (or at the deadline), after the CLI
+    changed the client: the serving app learns of it from the change feed, not at once."""
+    return once_seen(lambda: _token_status(http, client), expected)
 
 
 def _introspect(http: TestClient, caller: Registered, access_token: str) -> bool:
@@ -252,11 +260,11 @@ def test_cli_disable_stops_tokens_and_enable_restores_new_ones(deployment: Deplo
         assert _introspect(http, admin, old_token) is True
         token(http, app)  # read, and kept: last-used writes (which drop kept reads) are done
         assert "is now disabled" in deployment.ok("clients", "disable", app.id)
-        assert _token_status(http, app) == (401, "invalid_client")
+        assert _token_status_once(http, app, (401, "invalid_client")) == (401, "invalid_client")
         assert _introspect(http, admin, old_token) is False
         assert _client(http, admin, app.id)["state"] == "disabled"
         assert "is now active" in deployment.ok("clients", "enable", app.id)
-        assert _token_status(http, app) == (200, "")
+        assert _token_status_once(http, app, (200, "")) == (200, "")
         assert _introspect(http, admin, old_token) is False
         events = audit_events(http, bearer(token(http, admin)), entity_id=app.id)
     changes = [(e["action"], e["context"]["actorKind"]) for e in reversed(events)
@@ -281,9 +289,10 @@ def test_cli_rotate_secret_json_prints_a_new_secret_and_honours_the_window(
         assert _token_status(http, app) == (200, "")  # default dual-use window
         third = Registered(app.id, json.loads(deployment.ok(
             "clients", "rotate-secret", app.id, "--dual-use-seconds", "0", "--json"))["secret"])
-        assert _token_status(http, third) == (200, "")
-        assert _token_status(http, second) == (401, "invalid_client")
-        assert _token_status(http, app) == (401, "invalid_client")
+        assert _token_status_once(http, third, (200, "")) == (200, "")
+        refused = (401, "invalid_client")
+        for old in (second, app):
+            assert _token_status_once(http, old, refused) == refused
         events = audit_events(http, bearer(token(http, admin)), entity_id=app.id,
                               action="secret.regenerate")
     assert [(e["context"]["actorKind"], e["context"]["dualUseSeconds"]) for e in events] == [
@@ -309,7 +318,7 @@ def test_cli_delete_asks_first_and_yes_deletes_for_good(deployment: Deployment) 
         assert declined.returncode == 1
         assert _token_status(http, app) == (200, "")
         assert f"{app.id} deleted" in deployment.ok("clients", "delete", app.id, "--yes")
-        assert _token_status(http, app) == (401, "invalid_client")
+        assert _token_status_once(http, app, (401, "invalid_client")) == (401, "invalid_client")
         assert _introspect(http, admin, old_token) is False
         headers = bearer(token(http, admin))
         assert http.get(f"{CLIENTS}/{app.id}", headers=headers).status_code == 404
