@@ -4,6 +4,7 @@ httpx client driving it, and an admin client bootstrapped the way an operator do
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import shutil
 from collections.abc import Generator, Iterator
@@ -73,6 +74,14 @@ async def _reset_postgres(url: str) -> None:
     TRUNCATE: on tables this small it takes a tenth of the time (TRUNCATE makes new files for
     every table), and the suite does it before every PostgreSQL test."""
     await _seed(url, empty_first=True)
+
+
+def pytest_collection_finish() -> None:
+    """What is imported and collected by now (the app, SQLAlchemy, the Genesys SDK's models:
+    about 460,000 objects) lives for the whole run: take it out of the garbage collector's
+    sight, or every full collection walks it again. That was a fifth of the suite's time."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_pycollect_makemodule(module_path: Path) -> None:
