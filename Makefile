@@ -30,11 +30,10 @@ run: init  ## serve http://$(HOST):$(PORT) on the embedded SQLite store in $(KEY
 	$(BIN)/keystead serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 # One pytest worker per core; a whole test file goes to one worker, so its module fixtures (a
-# CLI database, an OpenBao server) start once. Files marked long_running are handed out first
-# (tests/conftest.py orders them; xdist's own reordering is off). TEST_WORKERS=0: one process.
+# CLI database, an OpenBao server) start once. TEST_WORKERS=0 runs the suite in this process.
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed-test tools  ## the whole suite; PostgreSQL too when KEYSTEAD_TEST_POSTGRES_URL is set
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 screenshots: $(VENV)/.installed-test tools  ## refresh docs/screenshots/ from the browser tests
 	KEYSTEAD_TEST_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser

@@ -7,7 +7,6 @@ import asyncio
 import gc
 import logging
 import shutil
-from collections import Counter
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -75,21 +74,6 @@ async def _reset_postgres(url: str) -> None:
     TRUNCATE: on tables this small it takes a tenth of the time (TRUNCATE makes new files for
     every table), and the suite does it before every PostgreSQL test."""
     await _seed(url, empty_first=True)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The order in which whole files reach the workers (make test turns xdist's own reordering
-    off): files marked long_running first, a folder's together (so the browser's package
-    fixtures start once a worker), then the others with the most tests first, as xdist orders
-    them. A long file handed out last ran on one worker while the other sat idle."""
-    tests_in = Counter(item.path for item in items)
-
-    def place(item: pytest.Item) -> tuple[bool, str, int, str]:
-        long_running = item.get_closest_marker("long_running") is not None
-        folder = str(item.path.parent) if long_running else ""
-        return not long_running, folder, -tests_in[item.path], str(item.path)
-
-    items.sort(key=place)
 
 
 def pytest_collection_finish() -> None:

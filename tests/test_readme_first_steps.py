@@ -29,8 +29,6 @@ import pytest
 import keystead
 from tests.support.servers import reserved_port
 
-pytestmark = pytest.mark.long_running
-
 README = Path(__file__).parents[1] / "README.md"
 SECTION = "## First steps"
 EXAMPLE = "### A worked example"  # under "## Governance": pasted after the first steps

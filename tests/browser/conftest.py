@@ -28,10 +28,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 VIEWPORT = ViewportSize(width=1280, height=800)
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    item.add_marker(pytest.mark.long_running)  # each drives Chromium for seconds
-
-
 @pytest.fixture
 def store() -> str:
     """SQLite only: overrides the sqlite+postgres parametrisation of tests/conftest.py."""

@@ -38,7 +38,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
 REDIS_URL = os.environ.get("KEYSTEAD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 THREADS = 4
 
-pytestmark = [pytest.mark.postgres, pytest.mark.long_running]
+pytestmark = pytest.mark.postgres
 
 
 @dataclass

@@ -15,7 +15,6 @@ import os
 from typing import Any
 
 import httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -30,8 +29,6 @@ from schemathesis.specs.openapi.checks import (
 
 from keystead.web.openapi.document import openapi_document
 from tests.support.clients import Registered
-
-pytestmark = pytest.mark.long_running
 
 EXAMPLES = int(os.environ.get("KEYSTEAD_FUZZ_EXAMPLES", "6"))
 # The same examples every run (CI must not flake); KEYSTEAD_FUZZ_RANDOM=1 explores new ones.

@@ -25,8 +25,6 @@ from tests.support.servers import reserved_port
 from tests.support.webhook_receiver import Receiver, webhook_receiver
 from tests.web.governance.support import rows
 
-pytestmark = pytest.mark.long_running
-
 WEBHOOKS = "/api/v2/governance/webhooks"
 PER_CLIENT = ["client.created", "client.updated", "client.updated"]
 LEASE_SECONDS = 6  # what a killed sender holds up; the outbox loop runs every 5 s
