@@ -71,15 +71,16 @@ def postgres_database() -> Iterator[str]:
 
 async def _reset_postgres(url: str) -> None:
     """Empty every table and seed again, in one transaction. DELETE, children first, and not
-    TRUNCATE: on tables this small it takes a tenth of the time (TRUNCATE makes new files for
-    every table), and the suite does it before every PostgreSQL test."""
+    TRUNCATE: on tables this small it takes about 0.01 s against 0.2 s (TRUNCATE makes new files
+    for every table), and the suite does it before every PostgreSQL test."""
     await _seed(url, empty_first=True)
 
 
 def pytest_collection_finish() -> None:
     """What is imported and collected by now (the app, SQLAlchemy, the Genesys SDK's models:
     about 460,000 objects) lives for the whole run: take it out of the garbage collector's
-    sight, or every full collection walks it again. That was a fifth of the suite's time."""
+    sight, or every full collection walks it again (a fifth of the client and user API tests'
+    time went to collections)."""
     gc.collect()
     gc.freeze()
 

@@ -10,6 +10,7 @@ from typing import NoReturn
 import pytest
 
 
+# pytest declares skip.Exception as an attribute of a function, which mypy will not subclass.
 class Missing(pytest.skip.Exception):  # type: ignore[name-defined,misc]
     """A skip for want of a part. The suite's summary folds these into one line a reason (see
     ``fold_missing``), where pytest would list a skip from a fixture once a test."""
