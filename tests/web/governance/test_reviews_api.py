@@ -5,6 +5,7 @@ date reminds, escalates, disables unreviewed clients (when the policy says so) a
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 from dataclasses import replace
@@ -309,6 +310,11 @@ def test_due_date_reminds_then_escalates_and_disables_the_unreviewed(
     escalation = audit_events(http, headers, entity_id=campaign["id"],
                               action="review.notice.escalated")
     assert admin.id in str(escalation)
+    escalated = audit_events(http, headers, entity_id=campaign["id"], action="review.escalate")
+    # The context shows a nested value as Python writes it; the stored detail is the actor.
+    assert [ast.literal_eval(e["context"]["to"]) for e in escalated] == [
+        {"kind": "client", "id": admin.id, "name": "test admin"}]
+    assert [e["context"]["clientIds"] for e in escalated] == [ignored]
     disabling = audit_events(http, headers, entity_id=ignored, action="state.change")
     due = (clock.now - timedelta(seconds=1)).date().isoformat()
     assert f"not reviewed by {due}" in str(disabling)
