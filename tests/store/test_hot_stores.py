@@ -41,9 +41,9 @@ from keystead.store.tables import (
     users,
 )
 from tests.support.clients import Registered
+from tests.support.waiting import SEEN_WITHIN_SECONDS
 
 T = TypeVar("T")
-SEEN_WITHIN_SECONDS = 5.0  # a deadline for correctness, not a speed target
 
 
 @dataclass

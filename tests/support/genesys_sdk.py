@@ -11,10 +11,11 @@ file turns live reload off.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import tempfile
 from pathlib import Path
+
+import pytest
 
 SDK = "PureCloudPlatformClientV2"
 
@@ -23,19 +24,12 @@ def import_without_watcher() -> None:
     """Import the SDK (once a process) with live reload of its config file off."""
     if SDK in sys.modules:
         return
-    home = os.environ.get("HOME")
-    with tempfile.TemporaryDirectory() as quiet_home:
+    with tempfile.TemporaryDirectory() as quiet_home, pytest.MonkeyPatch.context() as patch:
         config = Path(quiet_home, ".genesyscloudpython", "config")
         config.parent.mkdir()
         config.write_text("[general]\nlive_reload_config = false\n")
-        os.environ["HOME"] = quiet_home
-        try:
-            importlib.import_module(SDK)
-        finally:
-            if home is None:
-                del os.environ["HOME"]
-            else:
-                os.environ["HOME"] = home
+        patch.setenv("HOME", quiet_home)
+        importlib.import_module(SDK)
 
 
 def uses_sdk(module_path: Path) -> bool:

@@ -18,13 +18,6 @@ POSTGRES_URL = os.environ.get("KEYSTEAD_TEST_POSTGRES_URL", "")
 NO_POSTGRES = "KEYSTEAD_TEST_POSTGRES_URL is not set (CI sets it)"
 
 
-def require_postgres() -> str:
-    """The server's URL; skips the test (fails it in CI) when there is none."""
-    if not POSTGRES_URL:
-        missing(NO_POSTGRES)
-    return POSTGRES_URL
-
-
 async def run_sql(url: str, *statements: str) -> None:
     """Run ``statements`` outside a transaction (CREATE DATABASE, ALTER DATABASE …)."""
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
@@ -45,7 +38,8 @@ def url_of(name: str) -> str:
 def throwaway_database(prefix: str, *, template: str | None = None) -> Iterator[str]:
     """A new database (empty, or a copy of database ``template``), dropped when the block ends;
     its name. Skips the test (fails it in CI) when there is no server."""
-    require_postgres()
+    if not POSTGRES_URL:
+        missing(NO_POSTGRES)
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     clause = f' TEMPLATE "{template}"' if template else ""
     asyncio.run(run_sql(POSTGRES_URL, f'CREATE DATABASE "{name}"{clause}'))
