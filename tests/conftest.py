@@ -29,6 +29,7 @@ from tests.people import Console, create_user, sign_in
 from tests.support.apps import serve
 from tests.support.clients import Registered, bootstrap
 from tests.support.clock import ManualClock
+from tests.support.compiled_cache import share_compiled_statements
 from tests.support.genesys_sdk import import_without_watcher, uses_sdk
 from tests.support.management import role_id
 from tests.support.needs import fold_missing
@@ -88,6 +89,10 @@ def reset_postgres(postgres_database: str) -> Iterator[Callable[[], None]]:
     yield lambda: loop.run_until_complete(_fill(engine, empty_first=True))
     loop.run_until_complete(engine.dispose())
     loop.close()
+
+
+def pytest_configure() -> None:
+    share_compiled_statements()
 
 
 def pytest_collection_finish() -> None:
