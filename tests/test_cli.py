@@ -149,7 +149,6 @@ def _introspect(http: TestClient, caller: Registered, access_token: str) -> bool
 
 
 def test_cli_init_is_idempotent_and_seeds_builtins_once(fresh: Deployment) -> None:
-    fresh = fresh.as_program()
     assert "database ready" in fresh.ok("init")
     again = fresh.ok("init")
     assert "0 built-ins added" in again
