@@ -25,7 +25,11 @@ ENTRIES = 5_000
 
 
 class ByDialectKind(MutableMapping[Hashable, Any]):
-    """A compiled cache whose keys name the dialect's kind, not the dialect object."""
+    """A compiled cache whose keys name the dialect's kind, not the dialect object.
+
+    SQLAlchemy only gets and sets entries (``get``, ``[key] = compiled``); iterating lists the
+    keys by kind, which is all the mapping holds.
+    """
 
     def __init__(self, entries: int = ENTRIES) -> None:
         self._cache: LRUCache[Hashable, Any] = LRUCache(entries)
