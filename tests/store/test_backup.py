@@ -68,7 +68,7 @@ def test_backup_while_serving_restores_to_a_working_store(deployment: Path,
         "--json")).items() if k in ("id", "secret")})
     port = reserved_port()
     writes: list[int] = []
-    stop = threading.Event()
+    writing, stop = threading.Event(), threading.Event()
 
     def keep_writing() -> None:  # a server busy with changes while the copy is made
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as web:
@@ -78,11 +78,15 @@ def test_backup_while_serving_restores_to_a_working_store(deployment: Path,
                 made = web.post("/api/v2/oauth/scopes", headers=bearer(answer["access_token"]),
                                 json={"id": f"busy:{uuid.uuid4().hex[:8]}", "description": "x"})
                 writes.append(made.status_code)
+                writing.set()
 
     with uvicorn_on(_settings(deployment), port):
         writer = threading.Thread(target=keep_writing)
         writer.start()
         try:
+            # The copy starts once changes are flowing: the in-process backup can otherwise be
+            # done before the writer has its token.
+            assert writing.wait(timeout=30)
             copy = tmp_path / "backups" / "keystead-backup.db"
             report = json.loads(_ok(_env(deployment), "backup", str(copy), "--json"))
         finally:
