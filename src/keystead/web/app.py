@@ -72,8 +72,6 @@ FINDINGS_INTERVAL_SECONDS = 3600.0
 # brings a burst of failures to someone's inbox promptly.
 ALERTS_INTERVAL_SECONDS = 300.0
 KEY_RELOAD_INTERVAL_SECONDS = 60.0
-# How often the outbox is looked at: a notice's e-mail leaves within this of its commit.
-OUTBOX_INTERVAL_SECONDS = 5.0
 AUDIT_STREAM_INTERVAL_SECONDS = 1.0
 # Each flush is a commit, which makes every worker drop its kept hot-path reads: not too often.
 FLUSH_INTERVAL_SECONDS = 1.0
@@ -213,8 +211,8 @@ def background_loops(runtime: Runtime, metrics: Metrics, *,
                            metrics=metrics),
             SupervisedLoop("key-reload", runtime.reload_keys, KEY_RELOAD_INTERVAL_SECONDS,
                            metrics=metrics),
-            SupervisedLoop("outbox", lambda: send_outbox(runtime), OUTBOX_INTERVAL_SECONDS,
-                           metrics=metrics),
+            SupervisedLoop("outbox", lambda: send_outbox(runtime),
+                           runtime.settings.outbox_interval_seconds, metrics=metrics),
             SupervisedLoop("audit-stream", lambda: stream_audit(runtime),
                            AUDIT_STREAM_INTERVAL_SECONDS, metrics=metrics),
             SupervisedLoop("access-reviews", lambda: attend_reviews(runtime),

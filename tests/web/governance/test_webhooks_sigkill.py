@@ -27,7 +27,8 @@ from tests.web.governance.support import rows
 
 WEBHOOKS = "/api/v2/governance/webhooks"
 PER_CLIENT = ["client.created", "client.updated", "client.updated"]
-LEASE_SECONDS = 6  # what a killed sender holds up; the outbox loop runs every 5 s
+LEASE_SECONDS = 5  # what a killed sender holds up (the least the setting takes)
+OUTBOX_INTERVAL_SECONDS = 0.25  # how often each server looks at the outbox
 
 
 @pytest.fixture
@@ -49,7 +50,8 @@ def _serve(settings: Settings, tmp_path: Path, port: int) -> subprocess.Popen[by
             "KEYSTEAD_SECRET_KEY": settings.secret_key.get_secret_value(),
             "KEYSTEAD_WEBHOOKS_ALLOW_PRIVATE": "true",
             "KEYSTEAD_WEBHOOKS_TIMEOUT_SECONDS": "2",
-            "KEYSTEAD_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS)}
+            "KEYSTEAD_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
+            "KEYSTEAD_OUTBOX_INTERVAL_SECONDS": str(OUTBOX_INTERVAL_SECONDS)}
     server = subprocess.Popen([KEYSTEAD_COMMAND, "serve", "--port", str(port), "--workers", "1",
                                "--log-level", "warning"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
