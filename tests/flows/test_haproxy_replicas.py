@@ -52,12 +52,17 @@ class Deployment:
     replicas: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
     admin: tuple[str, str] = ("", "")
 
-    def start(self, index: int) -> None:
-        log = (self.workdir / f"replica{index}.log").open("ab")
-        self.replicas[index] = subprocess.Popen(
-            [KEYSTEAD_COMMAND, "serve", "--host", "127.0.0.1", "--port", str(self.ports[index]),
-             "--workers", "1"], env=self._process_env(), stdout=log, stderr=log)
-        self.wait_ready(index)
+    def start(self, *indexes: int) -> None:
+        """Start these replicas side by side, then wait until HAProxy sends them requests."""
+        for index in indexes:
+            log = (self.workdir / f"replica{index}.log").open("ab")
+            self.replicas[index] = subprocess.Popen(
+                [KEYSTEAD_COMMAND, "serve", "--host", "127.0.0.1", "--port",
+                 str(self.ports[index]), "--workers", "1"],
+                env=self._process_env(), stdout=log, stderr=log)
+        for index in indexes:
+            self.wait_ready(index)
+        time.sleep(2.5)  # HAProxy's check: rise 2 at 1 s intervals
 
     def _process_env(self) -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if not k.startswith("KEYSTEAD_")} | self.env
@@ -68,7 +73,6 @@ class Deployment:
         while time.monotonic() < deadline:
             try:
                 if httpx.get(url, timeout=1).status_code == 200:
-                    time.sleep(2.5)  # HAProxy's check: rise 2 at 1 s intervals
                     return
             except httpx.HTTPError:
                 pass
@@ -115,8 +119,7 @@ def _deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
         deployment.admin = (made["id"], made["secret"])
         haproxy = subprocess.Popen([HAPROXY, "-db", "-f", str(tmp_path / "haproxy.cfg")],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for index in range(3):
-            deployment.start(index)
+        deployment.start(0, 1, 2)
         yield deployment
     finally:
         for proc in deployment.replicas.values():
