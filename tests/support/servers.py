@@ -10,11 +10,12 @@ set it) still can. This is Yelp's ephemeral-port-reserve.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from datetime import datetime
 
 import uvicorn
@@ -37,13 +38,38 @@ def reserved_port() -> int:
         return int(address[1])
 
 
+class PromptServer(uvicorn.Server):
+    """uvicorn's server, stopped the moment ``stop()`` is called: its own main loop looks at
+    ``should_exit`` every 0.1 s, and the suite stops some 300 servers. Ticks as uvicorn's does
+    (``on_tick`` keeps the Date header and the exit checks), but waits on an event between them."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_asked = asyncio.Event()
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864_000
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_asked.wait(), 0.1)
+
+    def stop(self) -> None:
+        """Ask the server to shut down (from any thread), as Ctrl+C does."""
+        self.should_exit = True
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop_asked.set)
+
+
 @contextmanager
 def uvicorn_on(settings: Settings, port: int, *,
                clock: Callable[[], datetime] = utc_now) -> Iterator[None]:
     """The app behind a real uvicorn on a loopback port, in a thread, until the block ends."""
     config = uvicorn.Config(create_app(settings, clock=clock, housekeeping_interval=False),
                             host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server = PromptServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -54,5 +80,5 @@ def uvicorn_on(settings: Settings, port: int, *,
     try:
         yield
     finally:
-        server.should_exit = True
+        server.stop()
         thread.join(timeout=10)
