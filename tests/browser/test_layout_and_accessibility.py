@@ -14,6 +14,8 @@ from playwright.sync_api import Browser, Page, ViewportSize
 
 from tests.browser.console import OAUTH, Admin, Server
 from tests.support.apps import run
+from tests.support.clients import client_body, create_client
+from tests.support.management import role_id
 
 # axe-core as axe-playwright-python ships it (no network, no npm at test time).
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
@@ -76,11 +78,13 @@ def header_in_one_row(page: Page) -> bool:
 
 @pytest.fixture
 def a11y_server(server: Server, root: Admin) -> tuple[Server, Admin, str]:
-    """Something on most pages (a client, an audit trail, findings), and the client's page."""
-    root.create_service("layout check service")
-    assert root.path.startswith(f"{OAUTH}/"), root.path  # the wizard ends on the client
+    """Something on most pages (a client, an audit trail, findings), and the client's page.
+    The client is made through the API: the wizard has its own tests (test_clients)."""
+    headers = server.headers()
+    made = create_client(server.http, headers, client_body(
+        role_id(server.http, headers, "Super Admin"), name="layout check service"))
     run(server.http, lambda runtime: runtime.flush_evidence())  # tokens: the dashboard's chart
-    return server, root, root.path
+    return server, root, f"{OAUTH}/{made.id}"
 
 
 @pytest.mark.parametrize(("viewport", "scheme"), LOOKS)
