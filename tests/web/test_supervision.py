@@ -47,7 +47,10 @@ def test_supervised_loop_survives_failures_and_logs_them(
             raise StoreUnavailableError("OSError")
 
     async def scenario() -> SupervisedLoop:
-        loop = SupervisedLoop("usage-flush", flaky, 0.001, metrics=recorded)
+        # On a clock that stands still, "alive" means that the task outlived the failures, not
+        # that a busy machine ran it again within 2 ms.
+        loop = SupervisedLoop("usage-flush", flaky, 0.001, metrics=recorded,
+                              monotonic=lambda: 0.0)
         loop.start()
         while len(attempts) < 4:
             await asyncio.sleep(0.001)
@@ -70,7 +73,8 @@ def test_supervised_loop_backs_off_up_to_a_cap() -> None:
         raise ValueError("always")
 
     async def scenario() -> list[float]:
-        loop = SupervisedLoop("housekeeping", broken, 0.001, max_backoff=0.004)
+        loop = SupervisedLoop("housekeeping", broken, 0.001, max_backoff=0.004,
+                              monotonic=lambda: 0.0)  # see the test above
         loop.start()
         waits: list[float] = []
         while len(waits) < 4:
@@ -228,11 +232,15 @@ def test_supervised_loop_that_hangs_is_not_alive() -> None:
         await asyncio.Event().wait()
 
     async def scenario() -> str | None:
-        loop = SupervisedLoop("housekeeping", hangs, 0.001, stuck_after=0.02)
+        now = [0.0]  # the heartbeat's clock, moved by hand
+        loop = SupervisedLoop("housekeeping", hangs, 0.001, stuck_after=0.02,
+                              monotonic=lambda: now[0])
         loop.start()
-        await asyncio.sleep(0.01)
+        while loop.attempt_started is None:  # the first attempt has begun, and hangs
+            await asyncio.sleep(0.001)
+        now[0] = 0.01
         assert loop.problem() is None  # a slow attempt is not a dead loop
-        await asyncio.sleep(0.05)  # but one running past stuck_after is
+        now[0] = 0.06  # but one running past stuck_after is
         problem = loop.problem()
         await loop.stop()
         return problem
