@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -181,6 +182,11 @@ def audit_json(stored: StoredEvent) -> dict[str, Any]:
 
 
 def _text(value: object) -> str:
+    """An audit detail as the Genesys shape's string: a list of plain values space-separated, a
+    nested one (an actor, a list of objects) as JSON, never as Python writes it."""
+    if isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(v, dict | list) for v in value)):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
     return "" if value is None else str(value)

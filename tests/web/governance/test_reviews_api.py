@@ -5,9 +5,9 @@ date reminds, escalates, disables unreviewed clients (when the policy says so) a
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -311,8 +311,8 @@ def test_due_date_reminds_then_escalates_and_disables_the_unreviewed(
                               action="review.notice.escalated")
     assert admin.id in str(escalation)
     escalated = audit_events(http, headers, entity_id=campaign["id"], action="review.escalate")
-    # The context shows a nested value as Python writes it; the stored detail is the actor.
-    assert [ast.literal_eval(e["context"]["to"]) for e in escalated] == [
+    # The context's values are strings (the Genesys shape): a nested one is JSON.
+    assert [json.loads(e["context"]["to"]) for e in escalated] == [
         {"kind": "client", "id": admin.id, "name": "test admin"}]
     assert [e["context"]["clientIds"] for e in escalated] == [ignored]
     disabling = audit_events(http, headers, entity_id=ignored, action="state.change")
