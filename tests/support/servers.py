@@ -60,7 +60,8 @@ class PromptServer(uvicorn.Server):
         """Ask the server to shut down (from any thread), as Ctrl+C does."""
         self.should_exit = True
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._stop_asked.set)
+            with suppress(RuntimeError):  # the loop is closed: the server has already stopped
+                self._loop.call_soon_threadsafe(self._stop_asked.set)
 
 
 @contextmanager
