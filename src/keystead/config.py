@@ -153,8 +153,9 @@ class Settings(BaseSettings):
     # failing this many times in a row over at least this long is disabled, with a notice.
     webhooks_allow_private: bool = False
     # How often each replica's outbox loop looks for due messages: a notice or webhook leaves
-    # within this of its commit.
-    outbox_interval_seconds: float = Field(default=5.0, ge=0.1, le=300)
+    # within this of its commit. At least 1 s: readiness calls a loop dead after twice its
+    # interval without an attempt, and a busy second must not take a replica out.
+    outbox_interval_seconds: float = Field(default=5.0, ge=1, le=300)
     # A sender's lease on the outbox messages it claimed: a sender that dies mid-delivery holds
     # them up this long. Keep it above the longest delivery timeout (SMTP, webhooks).
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3_600)
