@@ -7,16 +7,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 from starlette.testclient import TestClient
 
+from keystead.config import Settings
 from keystead.domain.outbox import LEASE, retry_delay
 from keystead.domain.principal import operator
 from keystead.store.outbox import outbox_transactions
-from keystead.web.app import purge
+from keystead.web.app import background_loops, purge
+from keystead.web.metrics import Metrics
 from keystead.web.runtime import Runtime
 from tests.oauth_flows import code_client, user_tokens
 from tests.people import Person, create_user, sign_in
-from tests.support.apps import run
+from tests.support.apps import run, runtime_of, serve
 from tests.support.clients import Registered, client_body, create_client
 from tests.support.clock import ManualClock
 from tests.support.smtp import smtp_server
@@ -160,3 +163,17 @@ def test_notice_housekeeping_purges_sent_mail_and_keeps_unread_notices(
     assert rows(http, "SELECT id FROM outbox") == []
     # Unread: kept however old.
     assert len(rows(http, "SELECT id FROM notices")) == 1
+
+
+def test_outbox_loop_runs_at_the_configured_interval_and_refuses_under_a_second(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KEYSTEAD_OUTBOX_INTERVAL_SECONDS sets how often each replica sends; under 1 s is refused
+    (readiness calls a loop dead after twice its interval without an attempt)."""
+    with serve(settings.model_copy(update={"outbox_interval_seconds": 2.0})) as other:
+        loops = background_loops(runtime_of(other), Metrics(), housekeeping=True)
+    assert [loop.interval for loop in loops if loop.name == "outbox"] == [2.0]
+
+    monkeypatch.setenv("KEYSTEAD_OUTBOX_INTERVAL_SECONDS", "0.5")
+    with pytest.raises(ValidationError, match="outbox_interval_seconds"):
+        Settings(data_dir=settings.data_dir, database_url=settings.database_url,
+                 secret_key=settings.secret_key)
