@@ -55,7 +55,7 @@ class SupervisedLoop:
     runs: int = 0
     failures: int = 0  # in a row; 0 after a success
     last_error: str = ""
-    last_beat: float = field(default_factory=time.monotonic)
+    last_beat: float = 0.0  # on ``monotonic``; set by start()
     next_wait: float = 0.0
     attempt_started: float | None = None  # monotonic; None between attempts
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
