@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.permissions import Permission
 from keystead.web.api.common import (
@@ -20,6 +19,7 @@ from keystead.web.api.common import (
     paging,
     permitted_body,
     removal_handler,
+    routes_at,
 )
 from keystead.web.errors import json_response
 from keystead.web.presenters import division_json, permission_catalogue, role_json
@@ -109,16 +109,10 @@ async def permissions(request: Request) -> Response:
 
 
 routes = [
-    Route(DIVISIONS, list_divisions, methods=["GET"]),
-    Route(DIVISIONS, create_division, methods=["POST"]),
-    Route(DIVISIONS + "/home", home_division, methods=["GET"]),
-    Route(DIVISIONS + "/{id}", get_division, methods=["GET"]),
-    Route(DIVISIONS + "/{id}", update_division, methods=["PUT"]),
-    Route(DIVISIONS + "/{id}", delete_division, methods=["DELETE"]),
-    Route(ROLES, list_roles, methods=["GET"]),
-    Route(ROLES, create_role, methods=["POST"]),
-    Route(ROLES + "/{id}", get_role, methods=["GET"]),
-    Route(ROLES + "/{id}", update_role, methods=["PUT"]),
-    Route(ROLES + "/{id}", delete_role, methods=["DELETE"]),
-    Route("/api/v2/authorization/permissions", permissions, methods=["GET"]),
+    *routes_at(DIVISIONS, GET=list_divisions, POST=create_division),
+    *routes_at(DIVISIONS + "/home", GET=home_division),
+    *routes_at(DIVISIONS + "/{id}", GET=get_division, PUT=update_division, DELETE=delete_division),
+    *routes_at(ROLES, GET=list_roles, POST=create_role),
+    *routes_at(ROLES + "/{id}", GET=get_role, PUT=update_role, DELETE=delete_role),
+    *routes_at("/api/v2/authorization/permissions", GET=permissions),
 ]

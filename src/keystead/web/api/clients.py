@@ -7,7 +7,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.client_management import ClientManagement
 from keystead.domain.clients import (
@@ -22,7 +21,7 @@ from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import DeliveryFailedError
 from keystead.web import delivery_runs
-from keystead.web.api.common import call, listed, paging, query_choice
+from keystead.web.api.common import call, listed, paging, query_choice, routes_at
 from keystead.web.api.governance.deletion_requests import BASE as REQUESTS_BASE
 from keystead.web.api.governance.deletion_requests import deletion_request_json
 from keystead.web.errors import NO_STORE, json_response
@@ -180,11 +179,8 @@ async def expire_previous_secret(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE, list_clients, methods=["GET"]),
-    Route(BASE, create_client, methods=["POST"]),
-    Route(BASE + "/{id}", get_client, methods=["GET"]),
-    Route(BASE + "/{id}", update_client, methods=["PUT"]),
-    Route(BASE + "/{id}", delete_client, methods=["DELETE"]),
-    Route(BASE + "/{id}/secret", regenerate_secret, methods=["POST"]),
-    Route(BASE + "/{id}/secret/expire-previous", expire_previous_secret, methods=["POST"]),
+    *routes_at(BASE, GET=list_clients, POST=create_client),
+    *routes_at(BASE + "/{id}", GET=get_client, PUT=update_client, DELETE=delete_client),
+    *routes_at(BASE + "/{id}/secret", POST=regenerate_secret),
+    *routes_at(BASE + "/{id}/secret/expire-previous", POST=expire_previous_secret),
 ]

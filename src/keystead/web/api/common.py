@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from keystead.domain.audit import AuditEvent, Result
 from keystead.domain.clients import Actor
@@ -177,6 +178,24 @@ async def permitted_body(c: Call, request: Request, permission: Permission,
     """
     c.caller.require(permission)
     return parse_body(model, await request.body())
+
+
+def routes_at(path: str, **handlers: Handler) -> list[Route]:
+    """The routes for ``path``, one a method: ``routes_at(BASE, GET=list_x, POST=create_x)``."""
+    return [Route(path, handler, methods=[method]) for method, handler in handlers.items()]
+
+
+def listing_handler(scope: str,
+                    search: Callable[[Call, Request, Page], Awaitable[tuple[Sequence[T], int]]],
+                    present: Callable[[T], dict[str, Any]], *, uri: str) -> Handler:
+    """A handler that answers the page the query asks for of what ``search`` finds (the
+    query's filters are ``search``'s to read), as a Genesys entity listing."""
+    async def handler(request: Request) -> Response:
+        async with call(request, scope=scope) as c:
+            page = paging(request)
+            found, total = await search(c, request, page)
+        return listed(found, present, total=total, page=page, uri=uri)
+    return handler
 
 
 def entity_handler(scope: str, use_case: Callable[[Call], Callable[[Caller, str], Awaitable[T]]],

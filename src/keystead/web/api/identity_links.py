@@ -20,12 +20,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.identity_links import IdentityLink
 from keystead.domain.identity_providers import IdentityProvider
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import call
+from keystead.web.api.common import call, routes_at
 from keystead.web.api.identity_providers import GENERIC
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso, listing
@@ -79,7 +78,6 @@ async def delete_link(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE, list_links, methods=["GET"]),
-    Route(ONE, put_link, methods=["PUT"]),
-    Route(ONE, delete_link, methods=["DELETE"]),
+    *routes_at(BASE, GET=list_links),
+    *routes_at(ONE, PUT=put_link, DELETE=delete_link),
 ]

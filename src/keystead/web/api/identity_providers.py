@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.identity_providers import (
     DEFAULT_MFA_CONTEXT_CLASSES,
@@ -25,7 +24,7 @@ from keystead.domain.identity_providers import (
     NameIdFormat,
 )
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import Call, call, listed, paging
+from keystead.web.api.common import Call, call, listing_handler, routes_at
 from keystead.web.errors import json_response
 from keystead.web.schemas import parse_body
 
@@ -88,11 +87,9 @@ async def _settings(request: Request) -> IdentityProviderSettings:
     return body.to_settings()
 
 
-async def list_providers(request: Request) -> Response:
-    async with call(request, scope=READ_SCOPE) as c:
-        page = paging(request)
-        found, total = await _management(c).list(c.caller, page)
-    return listed(found, generic_saml_json, total=total, page=page, uri=BASE)
+list_providers = listing_handler(
+    READ_SCOPE, lambda c, _, page: _management(c).list(c.caller, page), generic_saml_json,
+    uri=BASE)
 
 
 async def get_generic(request: Request) -> Response:
@@ -148,12 +145,8 @@ async def delete_provider(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE, list_providers, methods=["GET"]),
-    Route(GENERIC, get_generic, methods=["GET"]),
-    Route(GENERIC, put_generic, methods=["PUT"]),
-    Route(GENERIC, delete_generic, methods=["DELETE"]),
-    Route(GENERIC, create_provider, methods=["POST"]),
-    Route(GENERIC + "/{id}", get_provider, methods=["GET"]),
-    Route(GENERIC + "/{id}", update_provider, methods=["PUT"]),
-    Route(GENERIC + "/{id}", delete_provider, methods=["DELETE"]),
+    *routes_at(BASE, GET=list_providers),
+    *routes_at(GENERIC, GET=get_generic, PUT=put_generic, DELETE=delete_generic,
+               POST=create_provider),
+    *routes_at(GENERIC + "/{id}", GET=get_provider, PUT=update_provider, DELETE=delete_provider),
 ]

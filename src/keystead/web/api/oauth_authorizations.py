@@ -20,7 +20,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.authorizations import Authorization
 from keystead.domain.clients import Actor
@@ -29,7 +28,7 @@ from keystead.domain.errors import NotFoundError
 from keystead.domain.users import User
 from keystead.protocol.errors import InvalidTokenError
 from keystead.request_context import note_client
-from keystead.web.api.common import Call, listed, one_page, paging, record_denial
+from keystead.web.api.common import Call, listed, one_page, paging, record_denial, routes_at
 from keystead.web.api.users import NotAUserError
 from keystead.web.auth import client_ip, management_token
 from keystead.web.errors import json_response
@@ -116,7 +115,6 @@ async def delete_authorization(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE, list_authorizations, methods=["GET"]),
-    Route(BASE + "/{clientId}", get_authorization, methods=["GET"]),
-    Route(BASE + "/{clientId}", delete_authorization, methods=["DELETE"]),
+    *routes_at(BASE, GET=list_authorizations),
+    *routes_at(BASE + "/{clientId}", GET=get_authorization, DELETE=delete_authorization),
 ]

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.scopes import UNCHANGED
-from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, routes_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import scope_json
 from keystead.web.schemas import ScopeRequest
@@ -58,9 +57,6 @@ delete_scope = removal_handler("oauth", lambda c: c.runtime.scopes(c.conn).delet
 
 
 routes = [
-    Route(BASE, list_scopes, methods=["GET"]),
-    Route(BASE, create_scope, methods=["POST"]),
-    Route(BASE + "/{id:path}", get_scope, methods=["GET"]),
-    Route(BASE + "/{id:path}", update_scope, methods=["PUT"]),
-    Route(BASE + "/{id:path}", delete_scope, methods=["DELETE"]),
+    *routes_at(BASE, GET=list_scopes, POST=create_scope),
+    *routes_at(BASE + "/{id:path}", GET=get_scope, PUT=update_scope, DELETE=delete_scope),
 ]

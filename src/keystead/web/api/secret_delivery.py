@@ -11,12 +11,11 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import Schedule
 from keystead.web.api.clients import BASE
-from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, routes_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import delivery_json
 
@@ -59,7 +58,5 @@ delete_destination = removal_handler("oauth",
 
 
 routes = [
-    Route(PATH, get_destination, methods=["GET"]),
-    Route(PATH, put_destination, methods=["PUT"]),
-    Route(PATH, delete_destination, methods=["DELETE"]),
+    *routes_at(PATH, GET=get_destination, PUT=put_destination, DELETE=delete_destination),
 ]

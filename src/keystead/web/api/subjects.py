@@ -12,13 +12,12 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.subjects import Subject
-from keystead.web.api.common import call
+from keystead.web.api.common import call, routes_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import subject_json
 
@@ -98,9 +97,8 @@ async def delete_grant(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE + "/me", get_subject_me, methods=["GET"]),  # before /{subjectId}
-    Route(BASE + "/{subjectId}", get_subject, methods=["GET"]),
-    Route("/api/v2/users/{subjectId}/roles", get_user_roles, methods=["GET"]),
-    Route(GRANT, add_grant, methods=["POST"]),
-    Route(GRANT, delete_grant, methods=["DELETE"]),
+    *routes_at(BASE + "/me", GET=get_subject_me),  # before /{subjectId}
+    *routes_at(BASE + "/{subjectId}", GET=get_subject),
+    *routes_at("/api/v2/users/{subjectId}/roles", GET=get_user_roles),
+    *routes_at(GRANT, POST=add_grant, DELETE=delete_grant),
 ]

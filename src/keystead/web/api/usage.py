@@ -7,12 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.web.api.audits import parse_interval
-from keystead.web.api.common import call
+from keystead.web.api.common import call, routes_at
 from keystead.web.errors import json_response
 from keystead.web.schemas import UsageQueryRequest, parse_body
 
@@ -98,7 +97,7 @@ async def usage_results(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE + "/{id}/usage/summary", usage_summary, methods=["GET"]),
-    Route(BASE + "/{id}/usage/query", usage_query, methods=["POST"]),
-    Route(BASE + "/{id}/usage/query/results/{execution}", usage_results, methods=["GET"]),
+    *routes_at(BASE + "/{id}/usage/summary", GET=usage_summary),
+    *routes_at(BASE + "/{id}/usage/query", POST=usage_query),
+    *routes_at(BASE + "/{id}/usage/query/results/{execution}", GET=usage_results),
 ]

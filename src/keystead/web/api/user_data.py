@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from keystead.web.api.common import call
+from keystead.web.api.common import call, routes_at
 from keystead.web.errors import json_response
 
 BASE = "/api/v2/users/{userId}"
@@ -36,6 +35,6 @@ async def erase_user(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE + "/export", export_user, methods=["GET"]),
-    Route(BASE + "/erase", erase_user, methods=["POST"]),
+    *routes_at(BASE + "/export", GET=export_user),
+    *routes_at(BASE + "/erase", POST=erase_user),
 ]

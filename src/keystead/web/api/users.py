@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.errors import DomainError, InvalidInputError
 from keystead.domain.permissions import Permission
@@ -18,6 +17,7 @@ from keystead.web.api.common import (
     paging,
     permitted_body,
     removal_handler,
+    routes_at,
 )
 from keystead.web.errors import json_response
 from keystead.web.presenters import keep_filters, listing, user_json
@@ -93,11 +93,8 @@ reset_mfa = entity_handler("users", lambda c: c.runtime.users(c.conn).reset_mfa,
 
 
 routes = [
-    Route(BASE, list_users, methods=["GET"]),
-    Route(BASE, create_user, methods=["POST"]),
-    Route(BASE + "/me", get_me, methods=["GET"]),  # before /{id}, which would take "me"
-    Route(BASE + "/{id}", get_user, methods=["GET"]),
-    Route(BASE + "/{id}", update_user, methods=["PATCH"]),
-    Route(BASE + "/{id}", delete_user, methods=["DELETE"]),
-    Route(BASE + "/{id}/mfa/reset", reset_mfa, methods=["POST"]),
+    *routes_at(BASE, GET=list_users, POST=create_user),
+    *routes_at(BASE + "/me", GET=get_me),  # before /{id}, which would take "me"
+    *routes_at(BASE + "/{id}", GET=get_user, PATCH=update_user, DELETE=delete_user),
+    *routes_at(BASE + "/{id}/mfa/reset", POST=reset_mfa),
 ]

@@ -10,11 +10,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.governance.alert_engine import describe_run
 from keystead.domain.governance.alerts import ALERTS_URI, Alert, alert_filter, when
-from keystead.web.api.common import call, entity_handler, listed, paging
+from keystead.web.api.common import call, entity_handler, listing_handler, routes_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref
 
@@ -45,12 +44,9 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     return body
 
 
-async def list_alerts(request: Request) -> Response:
-    async with call(request, scope=READ) as c:
-        page = paging(request)
-        flt = alert_filter(request.query_params)
-        found, total = await c.runtime.alerts(c.conn).search(c.caller, flt, page)
-    return listed(found, alert_json, total=total, page=page, uri=ALERTS_URI)
+list_alerts = listing_handler(
+    READ, lambda c, request, page: c.runtime.alerts(c.conn).search(
+        c.caller, alert_filter(request.query_params), page), alert_json, uri=ALERTS_URI)
 
 
 get_alert = entity_handler(READ, lambda c: c.runtime.alerts(c.conn).find, alert_json)
@@ -67,9 +63,9 @@ resolve = entity_handler(WRITE, lambda c: c.runtime.alerts(c.conn).resolve, aler
 
 
 routes = [
-    Route(ALERTS_URI, list_alerts, methods=["GET"]),
-    Route(f"{ALERTS_URI}/evaluate", evaluate, methods=["POST"]),
-    Route(f"{ALERTS_URI}/{{id}}", get_alert, methods=["GET"]),
-    Route(f"{ALERTS_URI}/{{id}}/acknowledge", acknowledge, methods=["POST"]),
-    Route(f"{ALERTS_URI}/{{id}}/resolve", resolve, methods=["POST"]),
+    *routes_at(ALERTS_URI, GET=list_alerts),
+    *routes_at(f"{ALERTS_URI}/evaluate", POST=evaluate),
+    *routes_at(f"{ALERTS_URI}/{{id}}", GET=get_alert),
+    *routes_at(f"{ALERTS_URI}/{{id}}/acknowledge", POST=acknowledge),
+    *routes_at(f"{ALERTS_URI}/{{id}}/resolve", POST=resolve),
 ]

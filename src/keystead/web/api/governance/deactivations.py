@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, routes_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import planned_json
 from keystead.web.schemas import DeactivationRequest
@@ -62,9 +61,6 @@ cancel_plan = removal_handler(WRITE, lambda c: c.runtime.deactivations(c.conn).c
 
 
 routes = [
-    Route(BASE, list_plans, methods=["GET"]),
-    Route(BASE, create_plan, methods=["POST"]),
-    Route(BASE + "/{id}", get_plan, methods=["GET"]),
-    Route(BASE + "/{id}", update_plan, methods=["PUT"]),
-    Route(BASE + "/{id}", cancel_plan, methods=["DELETE"]),
+    *routes_at(BASE, GET=list_plans, POST=create_plan),
+    *routes_at(BASE + "/{id}", GET=get_plan, PUT=update_plan, DELETE=cancel_plan),
 ]

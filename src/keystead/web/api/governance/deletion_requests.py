@@ -8,10 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.governance.deletion_requests import DeletionRequest, RequestState
-from keystead.web.api.common import call, entity_handler, listed, paging, query_choice
+from keystead.web.api.common import call, entity_handler, listed, paging, query_choice, routes_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref, iso
 from keystead.web.schemas import parse_body
@@ -60,8 +59,8 @@ async def reject(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE, list_requests, methods=["GET"]),
-    Route(BASE + "/{id}", get_request, methods=["GET"]),
-    Route(BASE + "/{id}/approve", approve, methods=["POST"]),
-    Route(BASE + "/{id}/reject", reject, methods=["POST"]),
+    *routes_at(BASE, GET=list_requests),
+    *routes_at(BASE + "/{id}", GET=get_request),
+    *routes_at(BASE + "/{id}/approve", POST=approve),
+    *routes_at(BASE + "/{id}/reject", POST=reject),
 ]

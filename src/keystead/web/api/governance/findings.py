@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.governance.alerts import when  # the governance wire form of a time
 from keystead.domain.governance.finding_engine import describe_evaluation
@@ -20,7 +19,7 @@ from keystead.domain.governance.findings import (
     Finding,
     finding_filter,
 )
-from keystead.web.api.common import call, entity_handler, listed, paging
+from keystead.web.api.common import call, entity_handler, listing_handler, routes_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref
 from keystead.web.schemas import parse_body
@@ -59,12 +58,9 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     return body
 
 
-async def list_findings(request: Request) -> Response:
-    async with call(request, scope=READ) as c:
-        page = paging(request)
-        flt = finding_filter(request.query_params)
-        found, total = await c.runtime.findings(c.conn).search(c.caller, flt, page)
-    return listed(found, finding_json, total=total, page=page, uri=BASE)
+list_findings = listing_handler(
+    READ, lambda c, request, page: c.runtime.findings(c.conn).search(
+        c.caller, finding_filter(request.query_params), page), finding_json, uri=BASE)
 
 
 get_finding = entity_handler(READ, lambda c: c.runtime.findings(c.conn).find, finding_json)
@@ -91,10 +87,10 @@ remedy = entity_handler(WRITE, lambda c: c.runtime.findings(c.conn).remedy, find
 
 
 routes = [
-    Route(BASE, list_findings, methods=["GET"]),
-    Route(f"{BASE}/evaluate", evaluate, methods=["POST"]),
-    Route(f"{BASE}/{{id}}", get_finding, methods=["GET"]),
-    Route(f"{BASE}/{{id}}/archive", archive, methods=["POST"]),
-    Route(f"{BASE}/{{id}}/unarchive", unarchive, methods=["POST"]),
-    Route(f"{BASE}/{{id}}/remedy", remedy, methods=["POST"]),
+    *routes_at(BASE, GET=list_findings),
+    *routes_at(f"{BASE}/evaluate", POST=evaluate),
+    *routes_at(f"{BASE}/{{id}}", GET=get_finding),
+    *routes_at(f"{BASE}/{{id}}/archive", POST=archive),
+    *routes_at(f"{BASE}/{{id}}/unarchive", POST=unarchive),
+    *routes_at(f"{BASE}/{{id}}/remedy", POST=remedy),
 ]

@@ -6,11 +6,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.governance.notices import Notice
-from keystead.web.api.common import call, entity_handler, listed, paging
+from keystead.web.api.common import call, entity_handler, listed, paging, routes_at
 from keystead.web.presenters import iso
 
 BASE = "/api/v2/governance/notices"
@@ -39,6 +38,6 @@ mark_read = entity_handler("governance", lambda c: c.runtime.inbox(c.conn).mark_
 
 
 routes = [
-    Route(BASE, list_notices, methods=["GET"]),
-    Route(BASE + "/{id}/read", mark_read, methods=["POST"]),
+    *routes_at(BASE, GET=list_notices),
+    *routes_at(BASE + "/{id}/read", POST=mark_read),
 ]

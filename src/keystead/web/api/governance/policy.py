@@ -9,10 +9,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.governance.policy import to_document
-from keystead.web.api.common import call
+from keystead.web.api.common import call, routes_at
 from keystead.web.errors import json_response
 from keystead.web.schemas import parse_body
 
@@ -39,6 +38,5 @@ async def put_policy(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE, get_policy, methods=["GET"]),
-    Route(BASE, put_policy, methods=["PUT"]),
+    *routes_at(BASE, GET=get_policy, PUT=put_policy),
 ]

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.governance.reviews import (
@@ -16,7 +15,7 @@ from keystead.domain.governance.reviews import (
     due_from_text,
     selection_from_document,
 )
-from keystead.web.api.common import call, listed, paging
+from keystead.web.api.common import call, listing_handler, routes_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso
 from keystead.web.review_report import (
@@ -49,11 +48,9 @@ class DecisionRequest(BaseModel):
     roleIds: list[str] = Field(default_factory=list, max_length=500)  # noqa: N815
 
 
-async def list_campaigns(request: Request) -> Response:
-    async with call(request, scope=READ) as c:
-        page = paging(request)
-        found, total = await c.runtime.reviews(c.conn).summaries(c.caller, page)
-    return listed(found, lambda cp: campaign_json(*cp), total=total, page=page, uri=BASE)
+list_campaigns = listing_handler(
+    READ, lambda c, _, page: c.runtime.reviews(c.conn).summaries(c.caller, page),
+    lambda cp: campaign_json(*cp), uri=BASE)
 
 
 async def start_campaign(request: Request) -> Response:
@@ -132,11 +129,10 @@ async def decide(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE, list_campaigns, methods=["GET"]),
-    Route(BASE, start_campaign, methods=["POST"]),
-    Route(BASE + "/assigned", assigned, methods=["GET"]),
-    Route(BASE + "/{id}", get_campaign, methods=["GET"]),
-    Route(BASE + "/{id}/close", close_campaign, methods=["POST"]),
-    Route(BASE + "/{id}/report", report, methods=["GET"]),
-    Route(BASE + "/{id}/items/{item}/decision", decide, methods=["POST"]),
+    *routes_at(BASE, GET=list_campaigns, POST=start_campaign),
+    *routes_at(BASE + "/assigned", GET=assigned),
+    *routes_at(BASE + "/{id}", GET=get_campaign),
+    *routes_at(BASE + "/{id}/close", POST=close_campaign),
+    *routes_at(BASE + "/{id}/report", GET=report),
+    *routes_at(BASE + "/{id}/items/{item}/decision", POST=decide),
 ]

@@ -8,11 +8,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.webhooks.endpoints import Delivery, WebhookEndpoint
 from keystead.domain.webhooks.events import EVENTS
-from keystead.web.api.common import call, entity_handler, listed, paging, removal_handler
+from keystead.web.api.common import (
+    call,
+    entity_handler,
+    listed,
+    listing_handler,
+    paging,
+    removal_handler,
+    routes_at,
+)
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref, iso
 from keystead.web.schemas import parse_body
@@ -50,11 +57,9 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
             "date": iso(delivery.at)}
 
 
-async def list_endpoints(request: Request) -> Response:
-    async with call(request, scope=READ) as c:
-        page = paging(request)
-        found, total = await c.runtime.webhooks(c.conn).list(c.caller, page)
-    return listed(found, endpoint_json, total=total, page=page, uri=BASE)
+list_endpoints = listing_handler(
+    READ, lambda c, _, page: c.runtime.webhooks(c.conn).list(c.caller, page), endpoint_json,
+    uri=BASE)
 
 
 async def create_endpoint(request: Request) -> Response:
@@ -102,13 +107,11 @@ async def recover(request: Request) -> Response:
 
 
 routes = [
-    Route(BASE, list_endpoints, methods=["GET"]),
-    Route(BASE, create_endpoint, methods=["POST"]),
-    Route(BASE + "/eventtypes", event_types, methods=["GET"]),
-    Route(BASE + "/{id}", get_endpoint, methods=["GET"]),
-    Route(BASE + "/{id}", delete_endpoint, methods=["DELETE"]),
-    Route(BASE + "/{id}/enable", enable_endpoint, methods=["POST"]),
-    Route(BASE + "/{id}/recover", recover, methods=["POST"]),
-    Route(BASE + "/{id}/deliveries", list_deliveries, methods=["GET"]),
-    Route(BASE + "/{id}/deliveries/{delivery_id}/redeliver", redeliver, methods=["POST"]),
+    *routes_at(BASE, GET=list_endpoints, POST=create_endpoint),
+    *routes_at(BASE + "/eventtypes", GET=event_types),
+    *routes_at(BASE + "/{id}", GET=get_endpoint, DELETE=delete_endpoint),
+    *routes_at(BASE + "/{id}/enable", POST=enable_endpoint),
+    *routes_at(BASE + "/{id}/recover", POST=recover),
+    *routes_at(BASE + "/{id}/deliveries", GET=list_deliveries),
+    *routes_at(BASE + "/{id}/deliveries/{delivery_id}/redeliver", POST=redeliver),
 ]
