@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import AuditEvent, Result
 from keystead.domain.governance.alerts import (
@@ -24,7 +23,8 @@ from keystead.domain.paging import Page
 from keystead.store import actors
 from keystead.store.audit import stored_event
 from keystead.store.governance_tables import alert_cursors, alerts
-from keystead.store.rows import equal_to, page_of
+from keystead.store.rows import equal_to, page_of, replace_row
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, audit_events, clients
 
 ALERTS_LOCK = 0x6B73_616C  # the advisory lock id a scheduled alert evaluation runs under
@@ -63,10 +63,7 @@ _SELECT = select(alerts, clients.c.name.label("client_name")).outerjoin(
     clients, clients.c.id == alerts.c.client_id)
 
 
-class SqlAlertStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlAlertStore(SqlStore):
     async def unresolved(self) -> list[Alert]:
         return [_alert(r) for r in await self.conn.execute(_SELECT.where(_UNRESOLVED))]
 
@@ -75,9 +72,7 @@ class SqlAlertStore:
         return None if row is None else _alert(row)
 
     async def save(self, alert: Alert) -> None:
-        # Delete-then-insert keeps one statement shape on both databases (no dialect upsert).
-        await self.conn.execute(delete(alerts).where(alerts.c.id == alert.id))
-        await self.conn.execute(insert(alerts).values(**_row(alert)))
+        await replace_row(self.conn, alerts, _row(alert))
 
     async def search(self, flt: AlertFilter, page: Page) -> tuple[list[Alert], int]:
         where = [alerts.c.organization_id == ORG_ID, *equal_to(
@@ -108,10 +103,7 @@ class SqlAlertStore:
         return result.rowcount or 0
 
 
-class SqlAuditFeed:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlAuditFeed(SqlStore):
     async def after(self, seq: int, actions: Sequence[str], *, limit: int,
                     since: datetime | None = None) -> list[tuple[int, AuditEvent]]:
         conditions = [audit_events.c.organization_id == ORG_ID, audit_events.c.seq > seq,

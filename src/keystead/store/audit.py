@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import (
     ENTRY_FORMAT,
@@ -20,6 +19,7 @@ from keystead.domain.audit import (
 )
 from keystead.domain.audit_trail import AuditQuery, StoredEvent
 from keystead.request_context import current_request_id
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, audit_events, audit_head
 
 __all__ = ["AuditQuery", "Checkpoint", "SqlAuditLog", "StoredEvent", "stored_event"]
@@ -94,10 +94,7 @@ def chain_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> dict[str, Any
         "format": ENTRY_FORMAT, "personal_salt": salt, "personal_digest": digest}
 
 
-class SqlAuditLog:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlAuditLog(SqlStore):
     async def append(self, event: AuditEvent) -> None:
         # Bumping the head first takes its row lock (PostgreSQL) or the write lock (SQLite),
         # so concurrent appenders queue up instead of forking the chain.

@@ -6,20 +6,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keystead.domain.audit_stream import Streamed
 from keystead.store.audit import stored_event
 from keystead.store.availability import reachable
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, audit_events
 from keystead.store.webhook_tables import audit_stream_cursors
 
 
-class SqlAuditTail:
+class SqlAuditTail(SqlStore):
     """The AuditTail port."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def cursor(self, target: str) -> int:
         found = (await self.conn.execute(select(audit_stream_cursors.c.seq).where(

@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from sqlalchemy import Table, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit_subjects import Subject
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import clients, divisions, identity_providers, roles, users
 
 TABLES: dict[str, Table] = {"OAuthClient": clients, "User": users, "Division": divisions,
@@ -19,10 +19,7 @@ TABLES: dict[str, Table] = {"OAuthClient": clients, "User": users, "Division": d
 NAMED = (roles, divisions, users, clients)
 
 
-class SqlSubjectDirectory:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlSubjectDirectory(SqlStore):
     async def gone(self, subjects: set[Subject]) -> set[Subject]:
         asked: dict[str, set[str]] = defaultdict(set)
         for kind, subject_id in subjects:

@@ -19,6 +19,7 @@ from keystead.domain.authorizations import (
     RegisteredClient,
 )
 from keystead.store.availability import reachable
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import (
     authorization_codes,
     clients,
@@ -54,10 +55,7 @@ def _refresh(row: Any) -> RefreshGrant:
                         row.used_at)
 
 
-class SqlCodeStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlCodeStore(SqlStore):
     async def add(self, code: AuthorizationCode) -> None:
         await self.conn.execute(insert(authorization_codes).values(
             digest=code.digest, family_id=code.family_id, client_id=code.client_id,
@@ -86,10 +84,7 @@ class SqlCodeStore:
         return _code(row) if row else None
 
 
-class SqlRefreshTokenStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlRefreshTokenStore(SqlStore):
     async def add(self, grant: RefreshGrant) -> None:
         await self.conn.execute(insert(refresh_tokens).values(
             digest=grant.digest, family_id=grant.family_id, client_id=grant.client_id,
@@ -113,10 +108,7 @@ class SqlRefreshTokenStore:
         return _refresh(row) if row else None
 
 
-class SqlGrantFamilyStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlGrantFamilyStore(SqlStore):
     async def start(self, family_id: str, *, client_id: str, user_id: str,
                     now: datetime, expires_at: datetime) -> None:
         await self.conn.execute(insert(grant_families).values(
@@ -134,22 +126,19 @@ class SqlGrantFamilyStore:
         ).values(revoked_at=now))
 
 
-class SqlPersonDirectory:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlPersonDirectory(SqlStore):
     async def find(self, user_id: str) -> Person | None:
         row = (await self.conn.execute(select(users.c.id, users.c.email, users.c.name,
                                               users.c.state).where(users.c.id == user_id))).first()
         return Person(row.id, row.email, row.name, row.state) if row else None
 
 
-class SqlAuthorizationStore:
+class SqlAuthorizationStore(SqlStore):
     """The AuthorizationStore (one store per artifact) and the ConsentStore, over one
     connection."""
 
     def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
+        super().__init__(conn)
         self.codes = SqlCodeStore(conn)
         self.refresh_tokens = SqlRefreshTokenStore(conn)
         self.families = SqlGrantFamilyStore(conn)

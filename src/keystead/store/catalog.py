@@ -6,16 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.scopes import SCIM_SCOPE
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, divisions, roles, scopes
 
 
-class SqlCatalog:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlCatalog(SqlStore):
     async def known_scopes(self) -> frozenset[str]:
         rows = await self.conn.execute(select(scopes.c.id).where(
             scopes.c.organization_id == ORG_ID))

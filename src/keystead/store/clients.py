@@ -21,7 +21,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.clients import (
     Client,
@@ -40,6 +39,7 @@ from keystead.domain.clients import (
 from keystead.domain.paging import Page
 from keystead.store import actors
 from keystead.store.rows import page_of
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, client_role_divisions, client_secrets, clients
 
 
@@ -93,10 +93,7 @@ _ORDERS: dict[ClientSort, tuple[ColumnElement[Any], ...]] = {
 }
 
 
-class SqlClientStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlClientStore(SqlStore):
     async def add(self, client: Client, *, secret_id: str | None,
                   secret_digest: str | None, key_id: str,
                   fingerprint: str | None) -> None:
@@ -204,10 +201,7 @@ class SqlClientStore:
         ) for r in rows]
 
 
-class SqlSecretStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlSecretStore(SqlStore):
     async def rotate(self, client_id: str, *, secret_id: str, digest: str, now: datetime,
                      previous_expires: datetime | None, key_id: str,
                      fingerprint: str | None) -> None:

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import Result
 from keystead.domain.clients import ClientState
@@ -16,6 +15,7 @@ from keystead.domain.dashboard import ClientAge, DayUse, ImplicitUse, Listed
 from keystead.domain.governance.evidence import Kind
 from keystead.store.audit import StoredEvent, stored_event
 from keystead.store.governance_tables import client_evidence
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, audit_events, client_secrets, clients
 
 # Attempts to prove an identity; everything else that succeeds changed something.
@@ -25,10 +25,7 @@ AUTHENTICATIONS = ("authenticate", "user.login")
 IMPLICIT_USE = "grant.implicit.use"
 
 
-class SqlDashboard:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlDashboard(SqlStore):
     async def clients_by_state(self) -> dict[str, int]:
         """How many clients are in each state (every state present, zero if none)."""
         counts = dict.fromkeys((str(s) for s in ClientState), 0)

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.deactivation import Plan
 from keystead.store import actors
 from keystead.store.governance_tables import deactivation_plans as plans
 from keystead.store.rows import first_row
+from keystead.store.sql_store import SqlStore
 
 
 def _plan(row: Row[Any]) -> Plan:
@@ -27,10 +27,7 @@ def _values(plan: Plan) -> dict[str, Any]:
             "reminded_at": plan.reminded_at, "disabled_at": plan.disabled_at}
 
 
-class SqlDeactivationStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlDeactivationStore(SqlStore):
     async def find(self, client_id: str, *, for_update: bool = False) -> Plan | None:
         return await first_row(self.conn, plans, _plan, plans.c.client_id == client_id,
                                for_update=for_update)

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.deletion_requests import DeletionRequest, RequestState
 from keystead.domain.paging import Page
 from keystead.store import actors
 from keystead.store.governance_tables import deletion_requests as table
 from keystead.store.rows import page_of
+from keystead.store.sql_store import SqlStore
 
 
 def _request(r: Any) -> DeletionRequest:
@@ -25,11 +25,8 @@ def _request(r: Any) -> DeletionRequest:
         reason=r["reason"])
 
 
-class SqlDeletionRequestStore:
+class SqlDeletionRequestStore(SqlStore):
     """The DeletionRequestStore port."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def add(self, request: DeletionRequest) -> None:
         await self.conn.execute(insert(table).values(

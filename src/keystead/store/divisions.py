@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.organization import Division
 from keystead.store.rows import first_row, organisation_rows, referred_to
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, client_role_divisions, divisions, user_grants
 
 
@@ -16,11 +16,8 @@ def _division(r: Any) -> Division:
     return Division(r.id, r.name, r.description, r.home, r.date_created)
 
 
-class SqlDivisionStore:
+class SqlDivisionStore(SqlStore):
     """The DivisionStore port."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def list(self) -> list[Division]:
         return await organisation_rows(self.conn, divisions, _division, divisions.c.name)

@@ -10,7 +10,6 @@ from datetime import date
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.evidence import (
     MAX_NETWORKS_PER_DAY,
@@ -20,15 +19,13 @@ from keystead.domain.governance.evidence import (
     evidence_over,
 )
 from keystead.store.governance_tables import client_evidence
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import clients
 
 MAX_ITEM = 200  # the column's width; longer items (a failure reason) are cut
 
 
-class SqlEvidence:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlEvidence(SqlStore):
     async def add(self, counts: Sequence[EvidenceCount]) -> None:
         ids = sorted({c.client_id for c in counts})
         if not ids:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.findings import (
@@ -24,7 +24,8 @@ from keystead.domain.governance.findings import (
 from keystead.domain.paging import Page
 from keystead.store import actors
 from keystead.store.governance_tables import findings
-from keystead.store.rows import equal_to, page_of
+from keystead.store.rows import equal_to, page_of, replace_row
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, clients
 
 EVALUATION_LOCK = 0x6B73_6664  # the advisory lock id the scheduled evaluation runs under
@@ -63,10 +64,7 @@ _SELECT = select(findings, clients.c.name.label("client_name")).join(
     clients, clients.c.id == findings.c.client_id)
 
 
-class SqlFindingStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlFindingStore(SqlStore):
     async def of_clients(self, client_ids: Sequence[str]) -> list[Finding]:
         if not client_ids:
             return []
@@ -78,9 +76,7 @@ class SqlFindingStore:
         return None if row is None else _finding(row)
 
     async def save(self, finding: Finding) -> None:
-        # Delete-then-insert keeps one statement shape on both databases (no dialect upsert).
-        await self.conn.execute(delete(findings).where(findings.c.id == finding.id))
-        await self.conn.execute(insert(findings).values(**_row(finding)))
+        await replace_row(self.conn, findings, _row(finding))
 
     async def search(self, flt: FindingFilter, page: Page) -> tuple[list[Finding], int]:
         where = [findings.c.organization_id == ORG_ID, *equal_to(

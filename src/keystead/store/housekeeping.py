@@ -19,6 +19,7 @@ from keystead.store.notices import SqlNoticeStore
 from keystead.store.outbox import SqlOutbox
 from keystead.store.policy import SqlPolicyStore
 from keystead.store.sessions import SqlSessionStore
+from keystead.store.sql_store import SqlStore
 from keystead.store.tokens import SqlTokenRevoker
 from keystead.store.webhooks import SqlDeliveryLog
 
@@ -32,10 +33,7 @@ PURGERS: dict[str, Purger] = {
 }
 
 
-class SqlHousekeeping:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlHousekeeping(SqlStore):
     async def purge_expired(self, now: datetime, kept: KeptFor) -> None:
         conn = self.conn
         await SqlTokenRevoker(conn).purge_expired(now=now, usage_retention_days=kept.usage.days)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.identity_links import IdentityLink
 from keystead.domain.identity_providers import (
@@ -20,6 +19,7 @@ from keystead.domain.identity_providers import (
 )
 from keystead.domain.paging import Page
 from keystead.store.rows import page_of
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import (
     ORG_ID,
     identity_providers,
@@ -49,11 +49,8 @@ def _values(settings: IdentityProviderSettings) -> dict[str, Any]:
             "mfa_authn_context_classes": list(settings.mfa_authn_context_classes)}
 
 
-class SqlIdentityProviderStore:
+class SqlIdentityProviderStore(SqlStore):
     """The IdentityProviderStore port, for the organisation."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def add(self, provider: IdentityProvider) -> None:
         await self.conn.execute(insert(identity_providers).values(
@@ -93,11 +90,8 @@ def _link(row: Any) -> IdentityLink:
     return IdentityLink(row.user_id, row.identity_provider_id, row.name_id, row.date_created)
 
 
-class SqlIdentityLinkStore:
+class SqlIdentityLinkStore(SqlStore):
     """The IdentityLinkStore port: (provider, NameID) -> user."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def links_of(self, user_id: str) -> list[IdentityLink]:
         rows = await self.conn.execute(select(user_identity_links).where(
@@ -124,11 +118,8 @@ class SqlIdentityLinkStore:
         return result.rowcount > 0
 
 
-class SqlAssertionLedger:
+class SqlAssertionLedger(SqlStore):
     """The AssertionLedger port: each assertion's digest is recorded once, until it expires."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def first_use(self, digest: str, *, expires_at: datetime) -> bool:
         # The database decides a race between two replicas: exactly one insert lands.

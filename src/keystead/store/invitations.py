@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.invitations import Invitation
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import user_invitations as invitations
 
 
@@ -17,10 +17,7 @@ def _invitation(row: Any) -> Invitation:
                       row.expires_at, row.used_at, row.revoked_at)
 
 
-class SqlInvitationStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlInvitationStore(SqlStore):
     async def add(self, invitation: Invitation) -> None:
         await self.conn.execute(delete(invitations).where(
             invitations.c.user_id == invitation.user_id))

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import client_secrets, signing_keys, users
 
 
@@ -19,10 +19,7 @@ class Resealed:
     unreadable: int  # sealed under no key of the ring: left as they are
 
 
-class SqlKeyRingStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlKeyRingStore(SqlStore):
     async def secret_key_ids(self) -> dict[str | None, int]:
         """How many client secrets each ring key id digests (None: the former single key)."""
         rows = await self.conn.execute(select(client_secrets.c.key_id, func.count()).group_by(

@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.tokens import SigningKeyMaterial
 from keystead.protocol.keys import PUBLISH_DELAY, StoredKey
 from keystead.protocol.oidc import ID_TOKEN_TTL_SECONDS
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import clients, signing_keys
 
 
-class SqlSigningKeys:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlSigningKeys(SqlStore):
     async def all(self) -> list[StoredKey]:
         rows = await self.conn.execute(select(signing_keys).order_by(signing_keys.c.date_created))
         return [StoredKey(r.kid, dict(r.public_jwk), r.private_jwk_encrypted, r.date_created,

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.notices import Notice, NoticeKind, Recipient
 from keystead.domain.paging import Page
 from keystead.domain.permissions import grants
 from keystead.store.governance_tables import notices
 from keystead.store.rows import page_of
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import roles, user_grants, users
 
 
@@ -23,11 +23,8 @@ def _notice(r: Any) -> Notice:
                   created_at=r["created_at"], read_at=r["read_at"])
 
 
-class SqlNoticeStore:
+class SqlNoticeStore(SqlStore):
     """The NoticeStore port."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def add(self, notice: Notice) -> None:
         await self.conn.execute(insert(notices).values(
@@ -65,11 +62,8 @@ class SqlNoticeStore:
         return int(done.rowcount or 0) + int(gone.rowcount or 0)
 
 
-class SqlRecipientDirectory:
+class SqlRecipientDirectory(SqlStore):
     """The RecipientDirectory port: active users, read from users and their role grants."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def user(self, user_id: str) -> Recipient | None:
         row = (await self.conn.execute(select(users.c.id, users.c.email, users.c.name).where(

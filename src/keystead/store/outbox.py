@@ -9,19 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keystead.domain.audit import JSONValue
 from keystead.domain.outbox import OutboxMessage
 from keystead.store.availability import reachable
 from keystead.store.governance_tables import outbox
+from keystead.store.sql_store import SqlStore
 
 
-class SqlOutbox:
+class SqlOutbox(SqlStore):
     """The Outbox and OutboxLedger ports on one connection."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def enqueue(self, channel: str, payload: dict[str, JSONValue], *,
                       now: datetime, ordering_key: str | None = None) -> str:

@@ -5,17 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.ownership import Owner
 from keystead.domain.users import UserState
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, users
 
 
-class SqlOwnerDirectory:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlOwnerDirectory(SqlStore):
     async def owners(self, user_ids: Collection[str]) -> Mapping[str, Owner]:
         if not user_ids:
             return {}

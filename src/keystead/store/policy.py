@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.clients import Actor
 from keystead.domain.governance.policy import (
@@ -16,14 +15,12 @@ from keystead.domain.governance.policy import (
 )
 from keystead.store import actors
 from keystead.store.governance_tables import governance_policies
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID
 
 
-class SqlPolicyStore:
+class SqlPolicyStore(SqlStore):
     """The PolicyStore port: one row per organisation, absent until first saved."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def find(self) -> Policy:
         document = (await self.conn.execute(select(governance_policies.c.document).where(

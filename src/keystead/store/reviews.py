@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.reviews import (
     REMINDER_BEFORE,
@@ -24,6 +23,7 @@ from keystead.domain.paging import Page
 from keystead.store import actors
 from keystead.store.governance_tables import review_campaigns, review_items
 from keystead.store.rows import page_of
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID
 
 
@@ -58,10 +58,7 @@ def _item_values(item: ReviewItem) -> dict[str, Any]:
             "reminded_at": item.reminded_at, "escalated_at": item.escalated_at}
 
 
-class SqlCampaignStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlCampaignStore(SqlStore):
     async def add(self, campaign: Campaign) -> None:
         await self.conn.execute(insert(review_campaigns).values(
             id=campaign.id, organization_id=ORG_ID, name=campaign.name, due_at=campaign.due_at,
@@ -99,10 +96,7 @@ class SqlCampaignStore:
         return bool(done.rowcount)
 
 
-class SqlReviewItemStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlReviewItemStore(SqlStore):
     async def add_all(self, items: Sequence[ReviewItem]) -> None:
         if items:
             await self.conn.execute(insert(review_items), [

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.organization import Role
 from keystead.store.rows import first_row, organisation_rows, referred_to
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, client_role_divisions, roles, user_grants
 
 
@@ -17,11 +17,8 @@ def _role(r: Any) -> Role:
                 r.date_modified)
 
 
-class SqlRoleStore:
+class SqlRoleStore(SqlStore):
     """The RoleStore port."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def list(self) -> list[Role]:
         return await organisation_rows(self.conn, roles, _role, roles.c.name)

@@ -1,13 +1,24 @@
-"""Reads several stores make alike: the first matching row, every row of the organisation in
-order, one page of a search with its total, and whether anything still refers to an id
-(SQLAlchemy Core; never commits)."""
+"""What several stores do alike: read the first matching row, every row of the organisation
+in order, one page of a search with its total, or whether anything still refers to an id;
+write a row in place of the one with its id (SQLAlchemy Core; never commits)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Row, Select, Table, exists, func, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.paging import Page
@@ -31,6 +42,13 @@ async def organisation_rows(conn: AsyncConnection, table: Table, make: Callable[
     rows = await conn.execute(select(table).where(
         table.c.organization_id == ORG_ID).order_by(order))
     return [make(r) for r in rows]
+
+
+async def replace_row(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> None:
+    """Make ``values`` the row of ``table`` with their ``id``, whether or not there was one.
+    Delete-then-insert keeps one statement shape on both databases (no dialect upsert)."""
+    await conn.execute(delete(table).where(table.c.id == values["id"]))
+    await conn.execute(insert(table).values(**values))
 
 
 async def referred_to(conn: AsyncConnection, *uses: ColumnElement[bool]) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keystead.domain.authorizations import Person
 from keystead.protocol.grants.saml2_bearer import AssertedPerson
@@ -16,13 +16,11 @@ from keystead.protocol.saml2_bearer import SamlBearerVerifier
 from keystead.store.authorizations import SqlAuthorizationStore
 from keystead.store.availability import reachable
 from keystead.store.identity_providers import SqlAssertionLedger, SqlIdentityProviderStore
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, roles, user_grants, user_identity_links, users
 
 
-class SqlLinkedPeople:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlLinkedPeople(SqlStore):
     async def person_linked(self, provider_id: str, name_id: str) -> AssertedPerson | None:
         """The user linked to ``provider_id`` as ``name_id`` (primary key lookup), and whether
         any of their roles holds a permission."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.organization import Scope
 from keystead.store.rows import first_row, organisation_rows
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, scopes
 
 
@@ -16,11 +16,8 @@ def _scope(r: Any) -> Scope:
     return Scope(r.id, r.description, r.builtin, r.resource_server)
 
 
-class SqlScopeStore:
+class SqlScopeStore(SqlStore):
     """The ScopeStore port (SqlClientStore answers ScopeHolders)."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def list(self) -> list[Scope]:
         return await organisation_rows(self.conn, scopes, _scope, scopes.c.id)

@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.audit import Result
 from keystead.domain.secret_delivery import Delivery, Schedule
 from keystead.store import actors
 from keystead.store.governance_tables import secret_destinations as destinations
 from keystead.store.rows import first_row
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, audit_events
 
 
@@ -37,10 +37,7 @@ def _values(delivery: Delivery) -> dict[str, Any]:
             "configured_by": actors.to_json(delivery.configured_by)}
 
 
-class SqlDeliveryStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlDeliveryStore(SqlStore):
     async def find(self, client_id: str, *, for_update: bool = False) -> Delivery | None:
         return await first_row(self.conn, destinations, _delivery,
                                destinations.c.client_id == client_id, for_update=for_update)
@@ -73,12 +70,9 @@ class SqlDeliveryStore:
         return claimed.rowcount == 1
 
 
-class SqlDeliveryRecord:
+class SqlDeliveryRecord(SqlStore):
     """The DeliveryRecord port, read from the audit log: every delivery, done or failed, is a
     ``secret.deliver`` entry, so the newest one per client says how its last delivery went."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def last_failures(self, client_ids: Sequence[str]
                             ) -> dict[str, tuple[datetime, str]]:

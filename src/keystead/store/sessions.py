@@ -6,18 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.console_sessions import SessionRow
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import sessions
 
 __all__ = ["SessionRow", "SqlSessionStore"]
 
 
-class SqlSessionStore:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlSessionStore(SqlStore):
     async def add(self, row: SessionRow) -> None:
         await self.conn.execute(insert(sessions).values(
             digest=row.digest, user_id=row.user_id, stage=row.stage, amr=row.amr,

@@ -14,7 +14,6 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Text, cast, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.type_api import TypeEngine
 
 from keystead.domain.audit import AuditEvent, JSONValue
@@ -22,6 +21,7 @@ from keystead.domain.subject_rights import ERASE_ACTION, Subject
 from keystead.domain.users import ENTITY
 from keystead.store.audit import stored_event
 from keystead.store.governance_tables import notices, outbox
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import (
     ORG_ID,
     audit_events,
@@ -86,11 +86,8 @@ def _is_text(kind: TypeEngine[Any]) -> bool:
     return isinstance(kind, JSON) or getattr(kind, "python_type", None) is str
 
 
-class SqlSubjectRecords:
+class SqlSubjectRecords(SqlStore):
     """The SubjectRecords port on SQLAlchemy Core; never commits."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def export(self, subject: Subject) -> dict[str, JSONValue]:
         uid = subject.id

@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import client_usage, clients, grant_families, revoked_tokens
 
 
-class SqlTokenRevoker:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
+class SqlTokenRevoker(SqlStore):
     async def revoke_client_tokens(self, client_id: str, *, now: datetime) -> None:
         # One row, not one per token: validation compares each token's issue time with it.
         await self.conn.execute(update(clients).where(clients.c.id == client_id).values(

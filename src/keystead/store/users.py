@@ -14,6 +14,7 @@ from keystead.domain.paging import Page
 from keystead.domain.signin import Credentials
 from keystead.domain.users import User
 from keystead.store.rows import first_row, page_of
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import (
     ORG_ID,
     grant_families,
@@ -29,11 +30,8 @@ def _user(row: Any) -> User:
                 row.date_last_login, row.mfa_secret is not None, row.external_id)
 
 
-class SqlUserStore:
+class SqlUserStore(SqlStore):
     """The UserStore and GrantStore ports."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def add(self, user: User, *, password_hash: str | None = None) -> None:
         await self.conn.execute(insert(users).values(
@@ -104,11 +102,8 @@ class SqlUserStore:
         return bool(result.rowcount)
 
 
-class SqlCredentialStore:
+class SqlCredentialStore(SqlStore):
     """The CredentialStore port: what sign-in reads and writes."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def credentials(self, *, email: str | None = None,
                           user_id: str | None = None) -> Credentials | None:

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.paging import Page
 from keystead.domain.webhooks.endpoints import Delivery, DeliveryStatus, WebhookEndpoint
 from keystead.store import actors
+from keystead.store.sql_store import SqlStore
 from keystead.store.webhook_tables import webhook_deliveries, webhook_endpoints
 
 _PUBLIC = [c for c in webhook_endpoints.c if c.name != "secret_sealed"]
@@ -34,11 +34,8 @@ def _delivery(r: Any) -> Delivery:
         latency_ms=r["latency_ms"], error=r["error"], at=r["at"], body=dict(r["body"]))
 
 
-class SqlWebhookEndpoints:
+class SqlWebhookEndpoints(SqlStore):
     """The EndpointStore and EndpointHealth ports."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def add(self, endpoint: WebhookEndpoint, *, sealed_secret: str) -> None:
         await self.conn.execute(insert(webhook_endpoints).values(
@@ -106,11 +103,8 @@ class SqlWebhookEndpoints:
         return bool(done.rowcount)
 
 
-class SqlDeliveryLog:
+class SqlDeliveryLog(SqlStore):
     """The DeliveryLog port."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def record(self, delivery: Delivery) -> None:
         await self.conn.execute(insert(webhook_deliveries).values(
