@@ -19,7 +19,7 @@ from keystead.web.api.common import (
     paging,
     permitted_body,
     removal_handler,
-    routes_at,
+    route_at,
 )
 from keystead.web.errors import json_response
 from keystead.web.presenters import division_json, permission_catalogue, role_json
@@ -109,10 +109,10 @@ async def permissions(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(DIVISIONS, GET=list_divisions, POST=create_division),
-    *routes_at(DIVISIONS + "/home", GET=home_division),
-    *routes_at(DIVISIONS + "/{id}", GET=get_division, PUT=update_division, DELETE=delete_division),
-    *routes_at(ROLES, GET=list_roles, POST=create_role),
-    *routes_at(ROLES + "/{id}", GET=get_role, PUT=update_role, DELETE=delete_role),
-    *routes_at("/api/v2/authorization/permissions", GET=permissions),
+    route_at(DIVISIONS, get=list_divisions, post=create_division),
+    route_at(DIVISIONS + "/home", get=home_division),  # before /{id}, which would take "home"
+    route_at(DIVISIONS + "/{id}", get=get_division, put=update_division, delete=delete_division),
+    route_at(ROLES, get=list_roles, post=create_role),
+    route_at(ROLES + "/{id}", get=get_role, put=update_role, delete=delete_role),
+    route_at("/api/v2/authorization/permissions", get=permissions),
 ]

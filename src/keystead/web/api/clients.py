@@ -21,7 +21,7 @@ from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import DeliveryFailedError
 from keystead.web import delivery_runs
-from keystead.web.api.common import call, listed, paging, query_choice, routes_at
+from keystead.web.api.common import call, listed, paging, query_choice, route_at
 from keystead.web.api.governance.deletion_requests import BASE as REQUESTS_BASE
 from keystead.web.api.governance.deletion_requests import deletion_request_json
 from keystead.web.errors import NO_STORE, json_response
@@ -179,8 +179,8 @@ async def expire_previous_secret(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE, GET=list_clients, POST=create_client),
-    *routes_at(BASE + "/{id}", GET=get_client, PUT=update_client, DELETE=delete_client),
-    *routes_at(BASE + "/{id}/secret", POST=regenerate_secret),
-    *routes_at(BASE + "/{id}/secret/expire-previous", POST=expire_previous_secret),
+    route_at(BASE, get=list_clients, post=create_client),
+    route_at(BASE + "/{id}", get=get_client, put=update_client, delete=delete_client),
+    route_at(BASE + "/{id}/secret", post=regenerate_secret),
+    route_at(BASE + "/{id}/secret/expire-previous", post=expire_previous_secret),
 ]

@@ -180,16 +180,29 @@ async def permitted_body(c: Call, request: Request, permission: Permission,
     return parse_body(model, await request.body())
 
 
-def routes_at(path: str, **handlers: Handler) -> list[Route]:
-    """The routes for ``path``, one a method: ``routes_at(BASE, GET=list_x, POST=create_x)``."""
-    return [Route(path, handler, methods=[method]) for method, handler in handlers.items()]
+def route_at(path: str, *, get: Handler | None = None, post: Handler | None = None,
+             put: Handler | None = None, patch: Handler | None = None,
+             delete: Handler | None = None) -> Route:
+    """``path``'s route, each method to its handler (HEAD answered as GET).
+
+    One route a path, so that a 405 lists every method the path takes in its Allow header
+    (RFC 9110 §15.5.6: "MUST generate an Allow header field"), not only one route's."""
+    handlers = {method: handler for method, handler in (
+        ("GET", get), ("POST", post), ("PUT", put), ("PATCH", patch), ("DELETE", delete))
+        if handler is not None}
+
+    async def by_method(request: Request) -> Response:
+        return await handlers["GET" if request.method == "HEAD" else request.method](request)
+    return Route(path, by_method, methods=list(handlers))
 
 
 def listing_handler(scope: str,
                     search: Callable[[Call, Request, Page], Awaitable[tuple[Sequence[T], int]]],
                     present: Callable[[T], dict[str, Any]], *, uri: str) -> Handler:
-    """A handler that answers the page the query asks for of what ``search`` finds (the
-    query's filters are ``search``'s to read), as a Genesys entity listing."""
+    """A handler that answers a page of entities as a Genesys entity listing.
+
+    ``search(call, request, page)`` gives that page and the total; it reads any filters from
+    the request's query."""
     async def handler(request: Request) -> Response:
         async with call(request, scope=scope) as c:
             page = paging(request)

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from keystead.domain.identity_links import IdentityLink
 from keystead.domain.identity_providers import IdentityProvider
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import call, routes_at
+from keystead.web.api.common import call, route_at
 from keystead.web.api.identity_providers import GENERIC
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso, listing
@@ -78,6 +78,6 @@ async def delete_link(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE, GET=list_links),
-    *routes_at(ONE, PUT=put_link, DELETE=delete_link),
+    route_at(BASE, get=list_links),
+    route_at(ONE, put=put_link, delete=delete_link),
 ]

@@ -24,7 +24,7 @@ from keystead.domain.identity_providers import (
     NameIdFormat,
 )
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import Call, call, listing_handler, routes_at
+from keystead.web.api.common import Call, call, listing_handler, route_at
 from keystead.web.errors import json_response
 from keystead.web.schemas import parse_body
 
@@ -88,7 +88,7 @@ async def _settings(request: Request) -> IdentityProviderSettings:
 
 
 list_providers = listing_handler(
-    READ_SCOPE, lambda c, _, page: _management(c).list(c.caller, page), generic_saml_json,
+    READ_SCOPE, lambda c, _request, page: _management(c).list(c.caller, page), generic_saml_json,
     uri=BASE)
 
 
@@ -145,8 +145,8 @@ async def delete_provider(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE, GET=list_providers),
-    *routes_at(GENERIC, GET=get_generic, PUT=put_generic, DELETE=delete_generic,
-               POST=create_provider),
-    *routes_at(GENERIC + "/{id}", GET=get_provider, PUT=update_provider, DELETE=delete_provider),
+    route_at(BASE, get=list_providers),
+    route_at(GENERIC, get=get_generic, put=put_generic, delete=delete_generic,
+             post=create_provider),
+    route_at(GENERIC + "/{id}", get=get_provider, put=update_provider, delete=delete_provider),
 ]

@@ -28,7 +28,7 @@ from keystead.domain.errors import NotFoundError
 from keystead.domain.users import User
 from keystead.protocol.errors import InvalidTokenError
 from keystead.request_context import note_client
-from keystead.web.api.common import Call, listed, one_page, paging, record_denial, routes_at
+from keystead.web.api.common import Call, listed, one_page, paging, record_denial, route_at
 from keystead.web.api.users import NotAUserError
 from keystead.web.auth import client_ip, management_token
 from keystead.web.errors import json_response
@@ -115,6 +115,6 @@ async def delete_authorization(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE, GET=list_authorizations),
-    *routes_at(BASE + "/{clientId}", GET=get_authorization, DELETE=delete_authorization),
+    route_at(BASE, get=list_authorizations),
+    route_at(BASE + "/{clientId}", get=get_authorization, delete=delete_authorization),
 ]

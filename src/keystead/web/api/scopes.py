@@ -13,7 +13,7 @@ from starlette.responses import Response
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.scopes import UNCHANGED
-from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, routes_at
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, route_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import scope_json
 from keystead.web.schemas import ScopeRequest
@@ -57,6 +57,6 @@ delete_scope = removal_handler("oauth", lambda c: c.runtime.scopes(c.conn).delet
 
 
 routes = [
-    *routes_at(BASE, GET=list_scopes, POST=create_scope),
-    *routes_at(BASE + "/{id:path}", GET=get_scope, PUT=update_scope, DELETE=delete_scope),
+    route_at(BASE, get=list_scopes, post=create_scope),
+    route_at(BASE + "/{id:path}", get=get_scope, put=update_scope, delete=delete_scope),
 ]

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import Schedule
 from keystead.web.api.clients import BASE
-from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, routes_at
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, route_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import delivery_json
 
@@ -58,5 +58,5 @@ delete_destination = removal_handler("oauth",
 
 
 routes = [
-    *routes_at(PATH, GET=get_destination, PUT=put_destination, DELETE=delete_destination),
+    route_at(PATH, get=get_destination, put=put_destination, delete=delete_destination),
 ]

@@ -17,7 +17,7 @@ from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.subjects import Subject
-from keystead.web.api.common import call, routes_at
+from keystead.web.api.common import call, route_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import subject_json
 
@@ -97,8 +97,8 @@ async def delete_grant(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE + "/me", GET=get_subject_me),  # before /{subjectId}
-    *routes_at(BASE + "/{subjectId}", GET=get_subject),
-    *routes_at("/api/v2/users/{subjectId}/roles", GET=get_user_roles),
-    *routes_at(GRANT, POST=add_grant, DELETE=delete_grant),
+    route_at(BASE + "/me", get=get_subject_me),  # before /{subjectId}
+    route_at(BASE + "/{subjectId}", get=get_subject),
+    route_at("/api/v2/users/{subjectId}/roles", get=get_user_roles),
+    route_at(GRANT, post=add_grant, delete=delete_grant),
 ]

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.web.api.audits import parse_interval
-from keystead.web.api.common import call, routes_at
+from keystead.web.api.common import call, route_at
 from keystead.web.errors import json_response
 from keystead.web.schemas import UsageQueryRequest, parse_body
 
@@ -97,7 +97,7 @@ async def usage_results(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE + "/{id}/usage/summary", GET=usage_summary),
-    *routes_at(BASE + "/{id}/usage/query", POST=usage_query),
-    *routes_at(BASE + "/{id}/usage/query/results/{execution}", GET=usage_results),
+    route_at(BASE + "/{id}/usage/summary", get=usage_summary),
+    route_at(BASE + "/{id}/usage/query", post=usage_query),
+    route_at(BASE + "/{id}/usage/query/results/{execution}", get=usage_results),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keystead.web.api.common import call, routes_at
+from keystead.web.api.common import call, route_at
 from keystead.web.errors import json_response
 
 BASE = "/api/v2/users/{userId}"
@@ -35,6 +35,6 @@ async def erase_user(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE + "/export", GET=export_user),
-    *routes_at(BASE + "/erase", POST=erase_user),
+    route_at(BASE + "/export", get=export_user),
+    route_at(BASE + "/erase", post=erase_user),
 ]

@@ -17,7 +17,7 @@ from keystead.web.api.common import (
     paging,
     permitted_body,
     removal_handler,
-    routes_at,
+    route_at,
 )
 from keystead.web.errors import json_response
 from keystead.web.presenters import keep_filters, listing, user_json
@@ -93,8 +93,8 @@ reset_mfa = entity_handler("users", lambda c: c.runtime.users(c.conn).reset_mfa,
 
 
 routes = [
-    *routes_at(BASE, GET=list_users, POST=create_user),
-    *routes_at(BASE + "/me", GET=get_me),  # before /{id}, which would take "me"
-    *routes_at(BASE + "/{id}", GET=get_user, PATCH=update_user, DELETE=delete_user),
-    *routes_at(BASE + "/{id}/mfa/reset", POST=reset_mfa),
+    route_at(BASE, get=list_users, post=create_user),
+    route_at(BASE + "/me", get=get_me),  # before /{id}, which would take "me"
+    route_at(BASE + "/{id}", get=get_user, patch=update_user, delete=delete_user),
+    route_at(BASE + "/{id}/mfa/reset", post=reset_mfa),
 ]

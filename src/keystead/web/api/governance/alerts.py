@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from keystead.domain.governance.alert_engine import describe_run
 from keystead.domain.governance.alerts import ALERTS_URI, Alert, alert_filter, when
-from keystead.web.api.common import call, entity_handler, listing_handler, routes_at
+from keystead.domain.paging import Page
+from keystead.web.api.common import Call, call, entity_handler, listing_handler, route_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref
 
@@ -44,9 +45,12 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     return body
 
 
-list_alerts = listing_handler(
-    READ, lambda c, request, page: c.runtime.alerts(c.conn).search(
-        c.caller, alert_filter(request.query_params), page), alert_json, uri=ALERTS_URI)
+async def _search(c: Call, request: Request, page: Page) -> tuple[list[Alert], int]:
+    flt = alert_filter(request.query_params)
+    return await c.runtime.alerts(c.conn).search(c.caller, flt, page)
+
+
+list_alerts = listing_handler(READ, _search, alert_json, uri=ALERTS_URI)
 
 
 get_alert = entity_handler(READ, lambda c: c.runtime.alerts(c.conn).find, alert_json)
@@ -63,9 +67,9 @@ resolve = entity_handler(WRITE, lambda c: c.runtime.alerts(c.conn).resolve, aler
 
 
 routes = [
-    *routes_at(ALERTS_URI, GET=list_alerts),
-    *routes_at(f"{ALERTS_URI}/evaluate", POST=evaluate),
-    *routes_at(f"{ALERTS_URI}/{{id}}", GET=get_alert),
-    *routes_at(f"{ALERTS_URI}/{{id}}/acknowledge", POST=acknowledge),
-    *routes_at(f"{ALERTS_URI}/{{id}}/resolve", POST=resolve),
+    route_at(ALERTS_URI, get=list_alerts),
+    route_at(f"{ALERTS_URI}/evaluate", post=evaluate),
+    route_at(f"{ALERTS_URI}/{{id}}", get=get_alert),
+    route_at(f"{ALERTS_URI}/{{id}}/acknowledge", post=acknowledge),
+    route_at(f"{ALERTS_URI}/{{id}}/resolve", post=resolve),
 ]

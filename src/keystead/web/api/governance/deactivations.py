@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, routes_at
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, route_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import planned_json
 from keystead.web.schemas import DeactivationRequest
@@ -61,6 +61,6 @@ cancel_plan = removal_handler(WRITE, lambda c: c.runtime.deactivations(c.conn).c
 
 
 routes = [
-    *routes_at(BASE, GET=list_plans, POST=create_plan),
-    *routes_at(BASE + "/{id}", GET=get_plan, PUT=update_plan, DELETE=cancel_plan),
+    route_at(BASE, get=list_plans, post=create_plan),
+    route_at(BASE + "/{id}", get=get_plan, put=update_plan, delete=cancel_plan),
 ]

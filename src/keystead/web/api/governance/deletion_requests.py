@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keystead.domain.governance.deletion_requests import DeletionRequest, RequestState
-from keystead.web.api.common import call, entity_handler, listed, paging, query_choice, routes_at
+from keystead.web.api.common import call, entity_handler, listed, paging, query_choice, route_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref, iso
 from keystead.web.schemas import parse_body
@@ -59,8 +59,8 @@ async def reject(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE, GET=list_requests),
-    *routes_at(BASE + "/{id}", GET=get_request),
-    *routes_at(BASE + "/{id}/approve", POST=approve),
-    *routes_at(BASE + "/{id}/reject", POST=reject),
+    route_at(BASE, get=list_requests),
+    route_at(BASE + "/{id}", get=get_request),
+    route_at(BASE + "/{id}/approve", post=approve),
+    route_at(BASE + "/{id}/reject", post=reject),
 ]

@@ -15,11 +15,9 @@ from starlette.responses import Response
 
 from keystead.domain.governance.alerts import when  # the governance wire form of a time
 from keystead.domain.governance.finding_engine import describe_evaluation
-from keystead.domain.governance.findings import (
-    Finding,
-    finding_filter,
-)
-from keystead.web.api.common import call, entity_handler, listing_handler, routes_at
+from keystead.domain.governance.findings import Finding, finding_filter
+from keystead.domain.paging import Page
+from keystead.web.api.common import Call, call, entity_handler, listing_handler, route_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref
 from keystead.web.schemas import parse_body
@@ -58,9 +56,12 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     return body
 
 
-list_findings = listing_handler(
-    READ, lambda c, request, page: c.runtime.findings(c.conn).search(
-        c.caller, finding_filter(request.query_params), page), finding_json, uri=BASE)
+async def _search(c: Call, request: Request, page: Page) -> tuple[list[Finding], int]:
+    flt = finding_filter(request.query_params)
+    return await c.runtime.findings(c.conn).search(c.caller, flt, page)
+
+
+list_findings = listing_handler(READ, _search, finding_json, uri=BASE)
 
 
 get_finding = entity_handler(READ, lambda c: c.runtime.findings(c.conn).find, finding_json)
@@ -87,10 +88,10 @@ remedy = entity_handler(WRITE, lambda c: c.runtime.findings(c.conn).remedy, find
 
 
 routes = [
-    *routes_at(BASE, GET=list_findings),
-    *routes_at(f"{BASE}/evaluate", POST=evaluate),
-    *routes_at(f"{BASE}/{{id}}", GET=get_finding),
-    *routes_at(f"{BASE}/{{id}}/archive", POST=archive),
-    *routes_at(f"{BASE}/{{id}}/unarchive", POST=unarchive),
-    *routes_at(f"{BASE}/{{id}}/remedy", POST=remedy),
+    route_at(BASE, get=list_findings),
+    route_at(f"{BASE}/evaluate", post=evaluate),
+    route_at(f"{BASE}/{{id}}", get=get_finding),
+    route_at(f"{BASE}/{{id}}/archive", post=archive),
+    route_at(f"{BASE}/{{id}}/unarchive", post=unarchive),
+    route_at(f"{BASE}/{{id}}/remedy", post=remedy),
 ]

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.governance.notices import Notice
-from keystead.web.api.common import call, entity_handler, listed, paging, routes_at
+from keystead.web.api.common import call, entity_handler, listed, paging, route_at
 from keystead.web.presenters import iso
 
 BASE = "/api/v2/governance/notices"
@@ -38,6 +38,6 @@ mark_read = entity_handler("governance", lambda c: c.runtime.inbox(c.conn).mark_
 
 
 routes = [
-    *routes_at(BASE, GET=list_notices),
-    *routes_at(BASE + "/{id}/read", POST=mark_read),
+    route_at(BASE, get=list_notices),
+    route_at(BASE + "/{id}/read", post=mark_read),
 ]

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keystead.domain.governance.policy import to_document
-from keystead.web.api.common import call, routes_at
+from keystead.web.api.common import call, route_at
 from keystead.web.errors import json_response
 from keystead.web.schemas import parse_body
 
@@ -38,5 +38,5 @@ async def put_policy(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE, GET=get_policy, PUT=put_policy),
+    route_at(BASE, get=get_policy, put=put_policy),
 ]

@@ -15,7 +15,7 @@ from keystead.domain.governance.reviews import (
     due_from_text,
     selection_from_document,
 )
-from keystead.web.api.common import call, listing_handler, routes_at
+from keystead.web.api.common import call, listing_handler, route_at
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso
 from keystead.web.review_report import (
@@ -49,7 +49,7 @@ class DecisionRequest(BaseModel):
 
 
 list_campaigns = listing_handler(
-    READ, lambda c, _, page: c.runtime.reviews(c.conn).summaries(c.caller, page),
+    READ, lambda c, _request, page: c.runtime.reviews(c.conn).summaries(c.caller, page),
     lambda cp: campaign_json(*cp), uri=BASE)
 
 
@@ -129,10 +129,10 @@ async def decide(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE, GET=list_campaigns, POST=start_campaign),
-    *routes_at(BASE + "/assigned", GET=assigned),
-    *routes_at(BASE + "/{id}", GET=get_campaign),
-    *routes_at(BASE + "/{id}/close", POST=close_campaign),
-    *routes_at(BASE + "/{id}/report", GET=report),
-    *routes_at(BASE + "/{id}/items/{item}/decision", POST=decide),
+    route_at(BASE, get=list_campaigns, post=start_campaign),
+    route_at(BASE + "/assigned", get=assigned),
+    route_at(BASE + "/{id}", get=get_campaign),
+    route_at(BASE + "/{id}/close", post=close_campaign),
+    route_at(BASE + "/{id}/report", get=report),
+    route_at(BASE + "/{id}/items/{item}/decision", post=decide),
 ]

@@ -18,7 +18,7 @@ from keystead.web.api.common import (
     listing_handler,
     paging,
     removal_handler,
-    routes_at,
+    route_at,
 )
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref, iso
@@ -58,7 +58,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
 
 
 list_endpoints = listing_handler(
-    READ, lambda c, _, page: c.runtime.webhooks(c.conn).list(c.caller, page), endpoint_json,
+    READ, lambda c, _request, page: c.runtime.webhooks(c.conn).list(c.caller, page), endpoint_json,
     uri=BASE)
 
 
@@ -107,11 +107,11 @@ async def recover(request: Request) -> Response:
 
 
 routes = [
-    *routes_at(BASE, GET=list_endpoints, POST=create_endpoint),
-    *routes_at(BASE + "/eventtypes", GET=event_types),
-    *routes_at(BASE + "/{id}", GET=get_endpoint, DELETE=delete_endpoint),
-    *routes_at(BASE + "/{id}/enable", POST=enable_endpoint),
-    *routes_at(BASE + "/{id}/recover", POST=recover),
-    *routes_at(BASE + "/{id}/deliveries", GET=list_deliveries),
-    *routes_at(BASE + "/{id}/deliveries/{delivery_id}/redeliver", POST=redeliver),
+    route_at(BASE, get=list_endpoints, post=create_endpoint),
+    route_at(BASE + "/eventtypes", get=event_types),
+    route_at(BASE + "/{id}", get=get_endpoint, delete=delete_endpoint),
+    route_at(BASE + "/{id}/enable", post=enable_endpoint),
+    route_at(BASE + "/{id}/recover", post=recover),
+    route_at(BASE + "/{id}/deliveries", get=list_deliveries),
+    route_at(BASE + "/{id}/deliveries/{delivery_id}/redeliver", post=redeliver),
 ]
