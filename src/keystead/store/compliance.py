@@ -4,16 +4,15 @@ documented rotations, schedules and reviews, as stored now."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.governance.compliance import AuditCheck, Named
 from keystead.store.audit import SqlAuditLog
 from keystead.store.audit_verify import check_chain
 from keystead.store.governance_tables import review_campaigns, secret_destinations
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import (
     ORG_ID,
     audit_events,
@@ -30,10 +29,7 @@ DOCUMENTED_WITHIN = timedelta(minutes=1)
 MADE_BY = ("create", "secret.regenerate")
 
 
-@dataclass(slots=True)
-class SqlComplianceRecords:
-    conn: AsyncConnection
-
+class SqlComplianceRecords(SqlStore):
     async def admins(self) -> Sequence[tuple[Named, bool]]:
         powerful = {r.id for r in await self.conn.execute(select(roles.c.id, roles.c.permissions))
                     if r.permissions}

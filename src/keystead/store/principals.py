@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.clients import RoleDivision
 from keystead.domain.users import User
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import ORG_ID, client_role_divisions, clients, organizations
 from keystead.store.users import SqlUserStore
 
 
-@dataclass(slots=True)
-class SqlPrincipals:
-    conn: AsyncConnection
-
+class SqlPrincipals(SqlStore):
     async def client(self, client_id: str) -> tuple[str, Sequence[RoleDivision]] | None:
         name = (await self.conn.execute(select(clients.c.name).where(
             clients.c.id == client_id))).scalar_one_or_none()

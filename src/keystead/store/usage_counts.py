@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystead.domain.client_usage import UsageTotals
+from keystead.store.sql_store import SqlStore
 from keystead.store.tables import audit_events, client_usage
 
 
-@dataclass(slots=True)
-class SqlUsageCounts:
-    conn: AsyncConnection
-
+class SqlUsageCounts(SqlStore):
     async def totals(self, client_id: str, *, first_day: date, last_day: date) -> UsageTotals:
         issued = (await self.conn.execute(select(func.coalesce(func.sum(
             client_usage.c.tokens_issued), 0)).where(
