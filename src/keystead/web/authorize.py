@@ -313,9 +313,10 @@ async def openid_configuration(request: Request) -> Response:
 
 
 routes: list[Route] = [
-    route(AUTHORIZE_PATH, authorize, methods=("GET", "POST"), public=True, csrf=False),
-    route(CONSENT_PATH, decide, methods=("POST",), public=True),
-    route(NOT_YOU_PATH, not_you, methods=("POST",), public=True),
+    # RFC 6749 §3.1: the authorization endpoint MUST support GET and MAY support POST.
+    route(AUTHORIZE_PATH, authorize, post=authorize, public=True, csrf=False),
+    route(CONSENT_PATH, post=decide, public=True),
+    route(NOT_YOU_PATH, post=not_you, public=True),
     Route("/oauth/userinfo", userinfo, methods=["GET", "POST"]),
     Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
 ]

@@ -19,10 +19,10 @@ from keystead.web.api.common import (
     paging,
     permitted_body,
     removal_handler,
-    route_at,
 )
 from keystead.web.errors import json_response
 from keystead.web.presenters import division_json, permission_catalogue, role_json
+from keystead.web.routing import route_at
 from keystead.web.schemas import DivisionRequest, RoleRequest
 
 DIVISIONS = "/api/v2/authorization/divisions"

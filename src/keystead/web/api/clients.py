@@ -21,11 +21,12 @@ from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import DeliveryFailedError
 from keystead.web import delivery_runs
-from keystead.web.api.common import call, listed, paging, query_choice, route_at
+from keystead.web.api.common import call, listed, paging, query_choice
 from keystead.web.api.governance.deletion_requests import BASE as REQUESTS_BASE
 from keystead.web.api.governance.deletion_requests import deletion_request_json
 from keystead.web.errors import NO_STORE, json_response
 from keystead.web.presenters import client_json, iso
+from keystead.web.routing import route_at
 from keystead.web.runtime import Runtime
 from keystead.web.schemas import (
     KEPT_WHEN_ABSENT,

@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from keystead.domain.audit import AuditEvent, Result
 from keystead.domain.clients import Actor
@@ -32,6 +31,7 @@ from keystead.web.api.console_calls import console_caller, is_console_call
 from keystead.web.auth import authorize, client_ip, management_token
 from keystead.web.errors import json_response
 from keystead.web.presenters import listing
+from keystead.web.routing import Endpoint
 from keystead.web.runtime import Runtime
 from keystead.web.schemas import parse_body
 
@@ -40,7 +40,6 @@ log = logging.getLogger("keystead.web")
 T = TypeVar("T")
 E = TypeVar("E")
 M = TypeVar("M", bound=BaseModel)
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,25 +179,9 @@ async def permitted_body(c: Call, request: Request, permission: Permission,
     return parse_body(model, await request.body())
 
 
-def route_at(path: str, *, get: Handler | None = None, post: Handler | None = None,
-             put: Handler | None = None, patch: Handler | None = None,
-             delete: Handler | None = None) -> Route:
-    """``path``'s route, each method to its handler (HEAD answered as GET).
-
-    One route a path, so that a 405 lists every method the path takes in its Allow header
-    (RFC 9110 §15.5.6: "MUST generate an Allow header field"), not only one route's."""
-    handlers = {method: handler for method, handler in (
-        ("GET", get), ("POST", post), ("PUT", put), ("PATCH", patch), ("DELETE", delete))
-        if handler is not None}
-
-    async def by_method(request: Request) -> Response:
-        return await handlers["GET" if request.method == "HEAD" else request.method](request)
-    return Route(path, by_method, methods=list(handlers))
-
-
 def listing_handler(scope: str,
                     search: Callable[[Call, Request, Page], Awaitable[tuple[Sequence[T], int]]],
-                    present: Callable[[T], dict[str, Any]], *, uri: str) -> Handler:
+                    present: Callable[[T], dict[str, Any]], *, uri: str) -> Endpoint:
     """A handler that answers a page of entities as a Genesys entity listing.
 
     ``search(call, request, page)`` gives that page and the total; it reads any filters from
@@ -212,7 +195,7 @@ def listing_handler(scope: str,
 
 
 def entity_handler(scope: str, use_case: Callable[[Call], Callable[[Caller, str], Awaitable[T]]],
-                   present: Callable[[T], dict[str, Any]]) -> Handler:
+                   present: Callable[[T], dict[str, Any]]) -> Endpoint:
     """A handler that runs ``use_case`` on the entity the path's ``id`` names and answers
     the entity it gives back (``use_case`` picks the method: find, acknowledge, enable...)."""
     async def handler(request: Request) -> Response:
@@ -224,7 +207,7 @@ def entity_handler(scope: str, use_case: Callable[[Call], Callable[[Caller, str]
 
 def removal_handler(scope: str,
                     use_case: Callable[[Call], Callable[[Caller, str], Awaitable[object]]],
-                    ) -> Handler:
+                    ) -> Endpoint:
     """A handler that runs ``use_case`` (a delete) on the entity the path's ``id`` names: 204."""
     async def handler(request: Request) -> Response:
         async with call(request, scope=scope) as c:

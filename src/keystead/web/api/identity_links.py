@@ -24,10 +24,11 @@ from starlette.responses import Response
 from keystead.domain.identity_links import IdentityLink
 from keystead.domain.identity_providers import IdentityProvider
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import call, route_at
+from keystead.web.api.common import call
 from keystead.web.api.identity_providers import GENERIC
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso, listing
+from keystead.web.routing import route_at
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/users/{user_id}/identityproviders"

@@ -24,8 +24,9 @@ from keystead.domain.identity_providers import (
     NameIdFormat,
 )
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import Call, call, listing_handler, route_at
+from keystead.web.api.common import Call, call, listing_handler
 from keystead.web.errors import json_response
+from keystead.web.routing import route_at
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/identityproviders"

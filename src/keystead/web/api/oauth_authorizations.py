@@ -28,11 +28,12 @@ from keystead.domain.errors import NotFoundError
 from keystead.domain.users import User
 from keystead.protocol.errors import InvalidTokenError
 from keystead.request_context import note_client
-from keystead.web.api.common import Call, listed, one_page, paging, record_denial, route_at
+from keystead.web.api.common import Call, listed, one_page, paging, record_denial
 from keystead.web.api.users import NotAUserError
 from keystead.web.auth import client_ip, management_token
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso
+from keystead.web.routing import route_at
 from keystead.web.runtime import Runtime
 
 BASE = "/api/v2/oauth/authorizations"

@@ -15,9 +15,10 @@ from starlette.responses import Response
 from keystead.domain.permissions import Permission
 from keystead.domain.secret_delivery import Schedule
 from keystead.web.api.clients import BASE
-from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, route_at
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler
 from keystead.web.errors import json_response
 from keystead.web.presenters import delivery_json
+from keystead.web.routing import route_at
 
 PATH = BASE + "/{id}/secret/destination"
 

@@ -17,9 +17,10 @@ from keystead.domain.clients import RoleDivision
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
 from keystead.domain.subjects import Subject
-from keystead.web.api.common import call, route_at
+from keystead.web.api.common import call
 from keystead.web.errors import json_response
 from keystead.web.presenters import subject_json
+from keystead.web.routing import route_at
 
 BASE = "/api/v2/authorization/subjects"
 GRANT = BASE + "/{subjectId}/divisions/{divisionId}/roles/{roleId}"

@@ -11,8 +11,9 @@ from starlette.responses import Response
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.tokens import USAGE_DAYS
 from keystead.web.api.audits import parse_interval
-from keystead.web.api.common import call, route_at
+from keystead.web.api.common import call
 from keystead.web.errors import json_response
+from keystead.web.routing import route_at
 from keystead.web.schemas import UsageQueryRequest, parse_body
 
 BASE = "/api/v2/oauth/clients"

@@ -11,8 +11,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keystead.web.api.common import call, route_at
+from keystead.web.api.common import call
 from keystead.web.errors import json_response
+from keystead.web.routing import route_at
 
 BASE = "/api/v2/users/{userId}"
 

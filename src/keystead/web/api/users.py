@@ -17,10 +17,10 @@ from keystead.web.api.common import (
     paging,
     permitted_body,
     removal_handler,
-    route_at,
 )
 from keystead.web.errors import json_response
 from keystead.web.presenters import keep_filters, listing, user_json
+from keystead.web.routing import route_at
 from keystead.web.schemas import UserCreate, UserUpdate, parse_body
 
 BASE = "/api/v2/users"

@@ -51,5 +51,5 @@ async def revoke(ctx: Page) -> Response:
 
 routes: list[Route] = [
     route(PATH, connected_apps),
-    route(PATH + "/revoke", revoke, methods=("POST",)),
+    route(PATH + "/revoke", post=revoke),
 ]

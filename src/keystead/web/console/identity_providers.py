@@ -314,7 +314,7 @@ async def provider_import(ctx: Page) -> Response:
 
 
 routes: list[Route] = [
-    route(f"{BASE}/new/import", provider_new_import, methods=("POST",)),
+    route(f"{BASE}/new/import", post=provider_new_import),
     *area_routes(BASE, listing=providers_list, new_form=provider_new_form,
                  create=provider_create, view=provider_page, change=provider_update,
                  actions={"delete": provider_delete, "import": provider_import})]

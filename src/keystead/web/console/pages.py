@@ -48,6 +48,7 @@ from keystead.web.console import ids as _ids  # noqa: F401 (registers the id con
 from keystead.web.console import sessions
 from keystead.web.console.durations import duration
 from keystead.web.console.sessions import PRE_SESSION_COOKIE, Session, Stage
+from keystead.web.routing import route_at
 from keystead.web.runtime import Runtime
 
 log = logging.getLogger("keystead.console")
@@ -220,9 +221,12 @@ def page(handler: Handler, *, public: bool = False,
     return endpoint
 
 
-def route(path: str, handler: Handler, *, methods: tuple[str, ...] = ("GET",),
+def route(path: str, get: Handler | None = None, *, post: Handler | None = None,
           public: bool = False, csrf: bool = True) -> Route:
-    return Route(path, page(handler, public=public, csrf=csrf), methods=list(methods))
+    """The page at ``path``: ``get`` shows it, ``post`` takes its form (one route, so a 405
+    names both: web/routing.py)."""
+    return route_at(path, get=None if get is None else page(get, public=public, csrf=csrf),
+                    post=None if post is None else page(post, public=public, csrf=csrf))
 
 
 def area_routes(base: str, *, listing: Handler, new_form: Handler, create: Handler,
@@ -231,10 +235,9 @@ def area_routes(base: str, *, listing: Handler, new_form: Handler, create: Handl
     """An area's pages: its list, the Add form (shown, posted), each entity's page (shown,
     posted) and the POST ``actions`` under it (``delete``...); ids of ``id_type`` (``ids.py``)."""
     page_path = base + "/{id:%s}" % id_type  # noqa: UP031 (braces are Starlette's)
-    return [route(base, listing), route(f"{base}/new", new_form),
-            route(f"{base}/new", create, methods=("POST",)),
-            route(page_path, view), route(page_path, change, methods=("POST",)),
-            *(route(f"{page_path}/{path}", handler, methods=("POST",))
+    return [route(base, listing), route(f"{base}/new", new_form, post=create),
+            route(page_path, view, post=change),
+            *(route(f"{page_path}/{path}", post=handler)
               for path, handler in (actions or {}).items())]
 
 

@@ -198,13 +198,9 @@ async def root(ctx: Page) -> Response:
 
 routes: list[Route] = [
     route("/", root, public=True),
-    route("/login", login_form, public=True),
-    route("/login", login, methods=("POST",), public=True),
-    route("/login/mfa", mfa_form, public=True),
-    route("/login/mfa", mfa, methods=("POST",), public=True),
-    route("/login/enrol", enrol_form, public=True),
-    route("/login/enrol", enrol, methods=("POST",), public=True),
-    route("/login/recovery-codes", recovery_codes_page, public=True),
-    route("/login/recovery-codes", recovery_codes_done, methods=("POST",), public=True),
-    route("/logout", logout, methods=("POST",), public=True),
+    route("/login", login_form, post=login, public=True),
+    route("/login/mfa", mfa_form, post=mfa, public=True),
+    route("/login/enrol", enrol_form, post=enrol, public=True),
+    route("/login/recovery-codes", recovery_codes_page, post=recovery_codes_done, public=True),
+    route("/logout", post=logout, public=True),
 ]

@@ -14,9 +14,10 @@ from starlette.responses import Response
 from keystead.domain.governance.alert_engine import describe_run
 from keystead.domain.governance.alerts import ALERTS_URI, Alert, alert_filter, when
 from keystead.domain.paging import Page
-from keystead.web.api.common import Call, call, entity_handler, listing_handler, route_at
+from keystead.web.api.common import Call, call, entity_handler, listing_handler
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref
+from keystead.web.routing import route_at
 
 READ, WRITE = "governance:readonly", "governance"
 AUDIT_PAGE = "/admin/audit?client="  # the console's audit trail of one entity

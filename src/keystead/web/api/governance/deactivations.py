@@ -11,9 +11,10 @@ from starlette.responses import Response
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.permissions import Permission
-from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler, route_at
+from keystead.web.api.common import call, entity_handler, permitted_body, removal_handler
 from keystead.web.errors import json_response
 from keystead.web.presenters import planned_json
+from keystead.web.routing import route_at
 from keystead.web.schemas import DeactivationRequest
 
 BASE = "/api/v2/governance/deactivations"

@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keystead.domain.governance.deletion_requests import DeletionRequest, RequestState
-from keystead.web.api.common import call, entity_handler, listed, paging, query_choice, route_at
+from keystead.web.api.common import call, entity_handler, listed, paging, query_choice
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref, iso
+from keystead.web.routing import route_at
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/governance/deletion-requests"

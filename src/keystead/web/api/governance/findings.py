@@ -17,9 +17,10 @@ from keystead.domain.governance.alerts import when  # the governance wire form o
 from keystead.domain.governance.finding_engine import describe_evaluation
 from keystead.domain.governance.findings import Finding, finding_filter
 from keystead.domain.paging import Page
-from keystead.web.api.common import Call, call, entity_handler, listing_handler, route_at
+from keystead.web.api.common import Call, call, entity_handler, listing_handler
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref
+from keystead.web.routing import route_at
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/governance/findings"

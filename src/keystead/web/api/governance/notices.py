@@ -9,8 +9,9 @@ from starlette.responses import Response
 
 from keystead.domain.errors import InvalidInputError
 from keystead.domain.governance.notices import Notice
-from keystead.web.api.common import call, entity_handler, listed, paging, route_at
+from keystead.web.api.common import call, entity_handler, listed, paging
 from keystead.web.presenters import iso
+from keystead.web.routing import route_at
 
 BASE = "/api/v2/governance/notices"
 

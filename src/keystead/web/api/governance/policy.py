@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keystead.domain.governance.policy import to_document
-from keystead.web.api.common import call, route_at
+from keystead.web.api.common import call
 from keystead.web.errors import json_response
+from keystead.web.routing import route_at
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/governance/policy"

@@ -15,7 +15,7 @@ from keystead.domain.governance.reviews import (
     due_from_text,
     selection_from_document,
 )
-from keystead.web.api.common import call, listing_handler, route_at
+from keystead.web.api.common import call, listing_handler
 from keystead.web.errors import json_response
 from keystead.web.presenters import iso
 from keystead.web.review_report import (
@@ -26,6 +26,7 @@ from keystead.web.review_report import (
     report_csv,
     report_json,
 )
+from keystead.web.routing import route_at
 from keystead.web.schemas import parse_body
 
 READ = "governance:readonly"

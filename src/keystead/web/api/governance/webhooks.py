@@ -18,10 +18,10 @@ from keystead.web.api.common import (
     listing_handler,
     paging,
     removal_handler,
-    route_at,
 )
 from keystead.web.errors import json_response
 from keystead.web.presenters import actor_ref, iso
+from keystead.web.routing import route_at
 from keystead.web.schemas import parse_body
 
 BASE = "/api/v2/governance/webhooks"

@@ -18,8 +18,7 @@ from keystead.web.console.governance import (
 from keystead.web.console.pages import route
 
 routes: list[Route] = [
-    route(policy.BASE, policy.policy_page),
-    route(policy.BASE, policy.policy_save, methods=("POST",)),
+    route(policy.BASE, policy.policy_page, post=policy.policy_save),
     *inbox.routes, *deletion_requests.routes, *findings.routes, *alerts.routes,
     *compliance.routes, *webhooks.routes,
 ]

@@ -61,7 +61,7 @@ def _action(name: str) -> Any:
 PAGE = BASE + "/{id:entity}"
 routes = [
     route(BASE, alerts_list),
-    route(f"{BASE}/evaluate", evaluate_now, methods=("POST",)),
-    route(f"{PAGE}/acknowledge", _action("acknowledge"), methods=("POST",)),
-    route(f"{PAGE}/resolve", _action("resolve"), methods=("POST",)),
+    route(f"{BASE}/evaluate", post=evaluate_now),
+    route(f"{PAGE}/acknowledge", post=_action("acknowledge")),
+    route(f"{PAGE}/resolve", post=_action("resolve")),
 ]

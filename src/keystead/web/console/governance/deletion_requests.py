@@ -68,5 +68,5 @@ async def _decide(ctx: Page,
 
 
 routes = [route(BASE, show),
-          route(BASE + "/{id:entity}/approve", approve, methods=("POST",)),
-          route(BASE + "/{id:entity}/reject", reject, methods=("POST",))]
+          route(BASE + "/{id:entity}/approve", post=approve),
+          route(BASE + "/{id:entity}/reject", post=reject)]

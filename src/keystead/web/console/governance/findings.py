@@ -129,9 +129,9 @@ def _action(name: str, notice: str) -> Any:
 PAGE = BASE + "/{id:entity}"
 routes = [
     route(BASE, findings_list),
-    route(f"{BASE}/evaluate", evaluate_now, methods=("POST",)),
+    route(f"{BASE}/evaluate", post=evaluate_now),
     route(PAGE, finding_page),
-    route(f"{PAGE}/archive", _action("archive", "archived"), methods=("POST",)),
-    route(f"{PAGE}/unarchive", _action("unarchive", "unarchived"), methods=("POST",)),
-    route(f"{PAGE}/remedy", _action("remedy", "fixed"), methods=("POST",)),
+    route(f"{PAGE}/archive", post=_action("archive", "archived")),
+    route(f"{PAGE}/unarchive", post=_action("unarchive", "unarchived")),
+    route(f"{PAGE}/remedy", post=_action("remedy", "fixed")),
 ]

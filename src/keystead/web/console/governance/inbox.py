@@ -27,4 +27,4 @@ async def mark_read(ctx: Page) -> Response:
 
 
 routes = [route(BASE, inbox),
-          route(BASE + "/{id:entity}/read", mark_read, methods=("POST",))]
+          route(BASE + "/{id:entity}/read", post=mark_read)]

@@ -134,9 +134,9 @@ async def delete(ctx: Page) -> Response:
 
 
 PAGE = BASE + "/{id:entity}"
-routes = [route(BASE, show_list), route(BASE, create, methods=("POST",)),
+routes = [route(BASE, show_list, post=create),
           route(PAGE, show_detail),
-          route(PAGE + "/enable", enable, methods=("POST",)),
-          route(PAGE + "/recover", recover, methods=("POST",)),
-          route(PAGE + "/redeliver", redeliver, methods=("POST",)),
-          route(PAGE + "/delete", delete, methods=("POST",))]
+          route(PAGE + "/enable", post=enable),
+          route(PAGE + "/recover", post=recover),
+          route(PAGE + "/redeliver", post=redeliver),
+          route(PAGE + "/delete", post=delete)]

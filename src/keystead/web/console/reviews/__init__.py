@@ -17,11 +17,10 @@ CAMPAIGN = BASE + "/{id:entity}"
 routes: list[Route] = [
     route(BASE, pages.campaigns_list),
     route(f"{BASE}/assigned", pages.my_reviews),
-    route(f"{BASE}/new", pages.campaign_new_form),
-    route(f"{BASE}/new", pages.campaign_start, methods=("POST",)),
+    route(f"{BASE}/new", pages.campaign_new_form, post=pages.campaign_start),
     route(CAMPAIGN, pages.campaign_page),
     route(f"{CAMPAIGN}/report", pages.report_page),
     route(f"{CAMPAIGN}/report.csv", pages.report_csv_download),
-    route(f"{CAMPAIGN}/close", pages.campaign_close, methods=("POST",)),
-    route(CAMPAIGN + "/items/{item:entity}", pages.item_decide, methods=("POST",)),
+    route(f"{CAMPAIGN}/close", post=pages.campaign_close),
+    route(CAMPAIGN + "/items/{item:entity}", post=pages.item_decide),
 ]

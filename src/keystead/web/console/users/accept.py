@@ -63,6 +63,5 @@ async def invite_accept(ctx: Page) -> Response:
 
 
 routes: list[Route] = [
-    route("/admin/invite/{token}", invite_form, public=True),
-    route("/admin/invite/{token}", invite_accept, methods=("POST",), public=True),
+    route("/admin/invite/{token}", invite_form, post=invite_accept, public=True),
 ]
